@@ -31,6 +31,18 @@ export interface ModelGeometry {
   referenceBorder: 'replicate' | 'reflect' | 'zero';
 }
 
+export interface SeSplitFile {
+  role: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  inputs: string[];
+  output: string;
+  /** For stages: input pixels per pixel of the feature map; channels of the pooled vector. */
+  stride?: number;
+  channels?: number;
+}
+
 export interface ModelEntry {
   id: string;
   title: string;
@@ -40,6 +52,8 @@ export interface ModelEntry {
   params: number;
   /** Multiply-adds × 2 per input pixel (FLOPs), at a large tile. */
   flopsPerPixel: number;
+  /** Rough peak working memory per input pixel of a tile (bytes), used to pick tile sizes. */
+  peakBytesPerPixel: number;
   /** File name relative to models/onnx/. */
   file: string;
   bytes: number;
@@ -47,6 +61,12 @@ export interface ModelEntry {
   geometry: ModelGeometry;
   /** Squeeze-excitation blocks (global average pooling): number of stages; 0 if none. */
   seStages: number;
+  /**
+   * SE models only: the SE-split graphs (stage0…stageN-1, final) used to compute whole-image statistics
+   * tile by tile. Stage k takes `input` + se_mean_0..k-1 and returns se_feat_k (the map stage k pools);
+   * `stride` is input pixels per feature pixel of that map.
+   */
+  seSplit?: SeSplitFile[];
   /** Denoise level where the family has them (-1 = conservative, 0 = none, 1..3); null otherwise. */
   denoise: number | null;
   license: string;

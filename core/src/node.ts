@@ -1,0 +1,114 @@
+/**
+ * Node entry: an Engine wired to the models folder on disk and onnxruntime-node.
+ * Also reads a user's own ONNX model + JSON sidecar ("custom models").
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { Catalog, type ModelStore } from './models.js';
+import type { Manifest, ModelEntry } from './models-types.js';
+import { Engine, type EngineConfig } from './pipeline.js';
+import { nodeRunnerFactory } from './runtime/node.js';
+import { InvalidOptionError, ModelFileMissingError } from './errors.js';
+
+/** Finds the repository's models/ folder from this file (works from src/ and from the bundled dist/). */
+export function defaultModelsDir(): string {
+  if (process.env.ENLARGE_MODELS_DIR) return resolve(process.env.ENLARGE_MODELS_DIR);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const cand = join(dir, 'models', 'manifest.json');
+    if (existsSync(cand)) return join(dir, 'models');
+    dir = dirname(dir);
+  }
+  throw new ModelFileMissingError('models/manifest.json');
+}
+
+export function loadManifest(modelsDir = defaultModelsDir()): Manifest {
+  const p = join(modelsDir, 'manifest.json');
+  if (!existsSync(p)) throw new ModelFileMissingError(p);
+  return JSON.parse(readFileSync(p, 'utf8')) as Manifest;
+}
+
+export function fileStore(dir: string): ModelStore {
+  return {
+    async read(file: string) {
+      const p = file.startsWith('/') ? file : join(dir, file);
+      try {
+        return new Uint8Array(await readFile(p));
+      } catch {
+        throw new ModelFileMissingError(p);
+      }
+    },
+  };
+}
+
+export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: string } = {}): Engine {
+  const modelsDir = opts.modelsDir ?? defaultModelsDir();
+  const catalog = opts.catalog ?? new Catalog(loadManifest(modelsDir));
+  return new Engine({
+    catalog,
+    store: opts.store ?? fileStore(join(modelsDir, 'onnx')),
+    runners: opts.runners ?? nodeRunnerFactory,
+    ...opts,
+  });
+}
+
+/**
+ * Sidecar of a custom model `my-model.onnx` → `my-model.json`:
+ * { "scale": 4, "pad": 0, "multipleOf": 1, "inputRange": [0, 1], "channelOrder": "RGB", "purpose": ["photo"], "title": "…" }
+ * Only RGB in [0, 1] (the convention of every Real-ESRGAN-family export) is accepted; anything else is
+ * refused with a plain message rather than guessed.
+ */
+export interface CustomSidecar {
+  scale: number;
+  pad?: number;
+  multipleOf?: number;
+  inputRange?: [number, number];
+  channelOrder?: 'RGB' | 'BGR';
+  purpose?: ModelEntry['purpose'];
+  title?: string;
+}
+
+export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
+  const abs = resolve(onnxPath);
+  try {
+    await stat(abs);
+  } catch {
+    throw new ModelFileMissingError(abs);
+  }
+  const sidecarPath = abs.replace(/\.onnx$/i, '') + '.json';
+  let side: CustomSidecar;
+  try {
+    side = JSON.parse(await readFile(sidecarPath, 'utf8')) as CustomSidecar;
+  } catch (err) {
+    throw new InvalidOptionError(`A custom model needs a JSON sidecar next to it (${basename(sidecarPath)}) saying at least {"scale": 4}. ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'It was not found.' : 'It could not be read: ' + (err as Error).message}`);
+  }
+  if (!Number.isInteger(side.scale) || side.scale < 1 || side.scale > 8) throw new InvalidOptionError(`${basename(sidecarPath)}: "scale" must be a whole number from 1 to 8.`);
+  const range = side.inputRange ?? [0, 1];
+  if (range[0] !== 0 || range[1] !== 1) throw new InvalidOptionError(`${basename(sidecarPath)}: only models that take values in [0, 1] are supported (got [${range.join(', ')}]).`);
+  if ((side.channelOrder ?? 'RGB') !== 'RGB') throw new InvalidOptionError(`${basename(sidecarPath)}: only RGB channel order is supported.`);
+  const bytes = await readFile(abs);
+  return {
+    id: `custom:${basename(abs)}`,
+    title: side.title ?? basename(abs),
+    family: 'realesrgan-compact',
+    purpose: side.purpose ?? ['photo'],
+    architecture: 'custom ONNX',
+    params: 0,
+    flopsPerPixel: 1e6,
+    peakBytesPerPixel: 4096,
+    file: abs,
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    geometry: { scale: side.scale, pad: side.pad ?? 0, multipleOf: side.multipleOf ?? 1, referencePrepadding: 0, referenceBorder: 'reflect' },
+    seStages: 0,
+    denoise: null,
+    license: 'user-supplied',
+    licenseNote: '',
+    source: { package: 'local file', version: '', integrity: '', param: '', bin: '', paramSha256: '', binSha256: '' },
+    reference: { engine: 'upscayl-bin', modelDir: '', modelName: '' },
+    notes: `Custom model from ${abs}`,
+  };
+}

