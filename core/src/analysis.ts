@@ -146,7 +146,7 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const keys = new Uint32Array(n); // exact colour of each probe (8-bit RGB; 0 when fully transparent)
   const grad = new Float32Array(n); // max over channels of |Δ| to right/down neighbour, 8-bit levels
   const lapHist = new Histogram(1 / 16, 2048); // |Laplacian| of probes with grad < 16, 8-bit levels
-  const stepHist = new Histogram(0.01, 101);
+  const stepHist = new Histogram(0.01, 100); // 1.0 lands in the last bin
   const skin = new Uint8Array(n);
   let flat = 0, transparent = 0, mid = 0, strong = 0, satSum = 0;
 

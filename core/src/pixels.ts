@@ -26,8 +26,7 @@ export function borderIndex(i: number, size: number, border: Border): number {
   if (i >= 0 && i < size) return i;
   if (border === 'replicate' || size === 1) return i < 0 ? 0 : size - 1;
   const period = 2 * (size - 1);
-  let m = i % period;
-  if (m < 0) m += period;
+  const m = ((i % period) + period) % period; // in [0, period), never -0
   return m < size ? m : period - m;
 }
 

@@ -130,7 +130,7 @@ export function explainNpmPackFailure(pkg: string, version: string, destDir: str
     .filter((l) => /^npm (ERR!|error)/.test(l) && !/Unknown (project|user|env) config/.test(l))
     .map((l) => l.replace(/^npm (ERR!|error)\s*/, ''))
     .filter((l) => l && !/^(A complete log|Log files were not written|You can rerun)/i.test(l));
-  const best = errorLines.find((l) => /request to|reason:|not found|404/i.test(l)) ?? errorLines[0];
+  const best = errorLines.find((l) => /request to|reason:|not found|no matching version|404/i.test(l)) ?? errorLines[0];
   const detail = best ? ` (npm said: ${best.length > 200 ? `${best.slice(0, 200)}…` : best})` : '';
   if (NETWORK_CODES.test(stderr)) {
     return new ModelPipelineError('REGISTRY_UNREACHABLE',

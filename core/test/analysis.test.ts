@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeContent, presetFor } from '../src/analysis.js';
+import { InvalidImageError } from '../src/errors.js';
+import type { Channels, PixelImage } from '../src/image.js';
+
+/** Deterministic PRNG (mulberry32) so every run sees the same pixels. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+}
+
+function image(width: number, height: number, channels: Channels, fill: (x: number, y: number) => number[]): PixelImage {
+  const data = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = fill(x, y);
+      for (let k = 0; k < channels; k++) data[(y * width + x) * channels + k] = Math.max(0, Math.min(255, Math.round(v[k]!)));
+    }
+  }
+  return { width, height, channels, bitDepth: 8, data };
+}
+
+/** Flat-colour illustration: background, a few filled shapes, and rows of 2-px "glyph" strokes. */
+function flatIllustration(width = 384, height = 288): PixelImage {
+  const bg = [246, 241, 228], sky = [120, 180, 230], sun = [250, 200, 60], hill = [90, 160, 80], ink = [30, 30, 40];
+  return image(width, height, 3, (x, y) => {
+    // text block: glyph-like strokes in the lower part
+    if (y >= 200 && y < 272 && x >= 24 && x < width - 24) {
+      const line = Math.floor((y - 200) / 18), ly = (y - 200) % 18;
+      const cell = Math.floor((x - 24) / 10), lx = (x - 24) % 10;
+      const glyph = (cell * 7 + line * 13) % 5;
+      if (ly < 12 && cell % 6 !== 5) {
+        const stroke =
+          (glyph !== 1 && lx < 2) || // left stem
+          (glyph === 0 && ly < 2) || // top bar
+          (glyph === 2 && ly >= 5 && ly < 7) || // cross bar
+          (glyph === 3 && lx >= 6 && lx < 8) || // right stem
+          (glyph === 1 && lx >= 3 && lx < 5) || // centre stem
+          (glyph === 4 && ly >= 10); // base
+        if (stroke) return ink;
+      }
+      return bg;
+    }
+    if (y >= 190) return bg;
+    if ((x - 300) ** 2 + (y - 50) ** 2 < 30 ** 2) return sun;
+    if (y > 130 + 30 * Math.sin(x / 40)) return hill;
+    return sky;
+  });
+}
+
+/** Photo-like: smooth illumination gradients, mid-frequency texture, Gaussian sensor noise (σ = 3 per channel). */
+function photoLike(width = 384, height = 288, seed = 1): PixelImage {
+  const rand = rng(seed);
+  const noise = gaussian(rand);
+  const phases = Array.from({ length: 6 }, () => rand() * 2 * Math.PI);
+  return image(width, height, 3, (x, y) => {
+    const light = 0.55 + 0.35 * Math.sin(x / 90 + phases[0]!) * Math.cos(y / 70 + phases[1]!);
+    const texture =
+      10 * Math.sin(x / 5.3 + 2 * Math.sin(y / 11) + phases[2]!) +
+      7 * Math.sin((x + y) / 3.7 + phases[3]!) +
+      5 * Math.sin(y / 2.9 + Math.sin(x / 7) + phases[4]!);
+    // greenish-blue landscape tones (not skin-coloured, so the portrait test can add skin on top)
+    return [
+      90 * light + 0.6 * texture + 3 * noise(),
+      170 * light + texture + 3 * noise(),
+      140 * light + 0.8 * texture + 20 * Math.sin(x / 60 + phases[5]!) + 3 * noise(),
+    ];
+  });
+}
+
+describe('analyzeContent', () => {
+  it('classifies a flat-colour illustration with text strokes as graphics', () => {
+    const a = analyzeContent(flatIllustration());
+    expect(a.kind).toBe('graphics');
+    expect(a.portrait).toBe(false);
+    expect(presetFor(a)).toBe('graphics');
+    expect(a.confidence).toBeGreaterThan(0.8);
+    expect(a.features.flat).toBeGreaterThan(0.6);
+    expect(a.features.top8).toBeGreaterThan(0.9);
+    expect(a.features.distinctColours).toBeLessThan(0.01);
+    expect(a.features.noise).toBeLessThan(0.1);
+    expect(a.features.strongEdges).toBeGreaterThan(0.01);
+    expect(a.features.edgeStep).toBeGreaterThan(0.9); // hard step edges
+  });
+
+  it('classifies a noisy, textured, smoothly lit image as a photo', () => {
+    const a = analyzeContent(photoLike());
+    expect(a.kind).toBe('photo');
+    expect(a.portrait).toBe(false);
+    expect(presetFor(a)).toBe('photo');
+    expect(a.confidence).toBeGreaterThan(0.8);
+    expect(a.features.skin).toBeLessThan(0.05);
+    expect(a.features.flat).toBeLessThan(0.02);
+    expect(a.features.top8).toBeLessThan(0.05);
+    expect(a.features.distinctColours).toBeGreaterThan(0.3);
+    // σ = 3 per channel → σ ≈ 2 in luma; the estimator (median |Laplacian| / 4.05) should land near it
+    expect(a.features.noise).toBeGreaterThan(1.2);
+    expect(a.features.noise).toBeLessThan(3.5);
+    expect(a.features.strongEdges).toBeLessThan(0.1);
+    expect(a.features.graphicsScore).toBeLessThan(0.2);
+  });
+
+  it('gives the same answer for 16-bit data', () => {
+    const p8 = photoLike(256, 192, 7);
+    const d16 = new Uint16Array(p8.data.length);
+    for (let i = 0; i < d16.length; i++) d16[i] = p8.data[i]! * 257;
+    const a8 = analyzeContent(p8);
+    const a16 = analyzeContent({ ...p8, bitDepth: 16, data: d16 });
+    expect(a16.kind).toBe('photo');
+    expect(a16.features.noise).toBeCloseTo(a8.features.noise!, 1);
+    expect(a16.features.flat).toBeCloseTo(a8.features.flat!, 5);
+
+    const g8 = flatIllustration(200, 200);
+    const g16 = new Uint16Array(g8.data.length);
+    for (let i = 0; i < g16.length; i++) g16[i] = g8.data[i]! * 257;
+    expect(analyzeContent({ ...g8, bitDepth: 16, data: g16 }).kind).toBe('graphics');
+  });
+
+  it('treats a cut-out sprite with transparency as graphics', () => {
+    const rand = rng(3);
+    const sprite = image(200, 240, 4, (x, y) => {
+      const inside = ((x - 100) / 60) ** 2 + ((y - 120) / 90) ** 2 < 1;
+      // transparent pixels carry junk colour, as some encoders leave it
+      if (!inside) return [rand() * 255, rand() * 255, rand() * 255, 0];
+      return y < 100 ? [230, 90, 90, 255] : [70, 70, 160, 255];
+    });
+    const a = analyzeContent(sprite);
+    expect(a.kind).toBe('graphics');
+    expect(a.features.transparent).toBeGreaterThan(0.4);
+    expect(a.features.flat).toBeGreaterThan(0.8); // fully transparent neighbours count as equal
+  });
+
+  it('handles grey and grey+alpha images', () => {
+    const text = flatIllustration(240, 280);
+    const grey = new Uint8Array(text.width * text.height);
+    for (let i = 0; i < grey.length; i++) grey[i] = text.data[i * 3 + 1]!;
+    const a = analyzeContent({ width: text.width, height: text.height, channels: 1, bitDepth: 8, data: grey });
+    expect(a.kind).toBe('graphics');
+    expect(a.features.satMean).toBe(0);
+
+    const photo = photoLike(200, 160, 5);
+    const ga = new Uint8Array(photo.width * photo.height * 2);
+    for (let i = 0; i < photo.width * photo.height; i++) {
+      ga[i * 2] = photo.data[i * 3 + 1]!;
+      ga[i * 2 + 1] = 255;
+    }
+    const b = analyzeContent({ width: photo.width, height: photo.height, channels: 2, bitDepth: 8, data: ga });
+    expect(b.kind).toBe('photo');
+    expect(b.features.transparent).toBe(0);
+    expect(b.portrait).toBe(false); // no colour, no skin
+  });
+
+  it('flags a photo with a large central skin-toned region as a portrait, and only then', () => {
+    const rand = rng(11);
+    const noise = gaussian(rand);
+    const base = photoLike(320, 400, 11);
+    const withFace = image(320, 400, 3, (x, y) => {
+      const o = (y * 320 + x) * 3;
+      const inFace = ((x - 160) / 95) ** 2 + ((y - 180) / 125) ** 2 < 1;
+      if (!inFace) return [base.data[o]!, base.data[o + 1]!, base.data[o + 2]!];
+      const shade = 1 - 0.15 * ((x - 160) / 95) ** 2 + 0.05 * Math.sin(y / 9);
+      return [215 * shade + 3 * noise(), 165 * shade + 3 * noise(), 135 * shade + 3 * noise()];
+    });
+    const a = analyzeContent(withFace);
+    expect(a.kind).toBe('photo');
+    expect(a.portrait).toBe(true);
+    expect(presetFor(a)).toBe('face');
+    expect(a.features.skinBlob).toBeGreaterThan(0.15);
+    expect(a.features.skinBlobX).toBeCloseTo(0.5, 1);
+
+    // the same skin tone as a flat fill in an illustration is not a portrait
+    const flatFace = image(320, 400, 3, (x, y) =>
+      ((x - 160) / 95) ** 2 + ((y - 180) / 125) ** 2 < 1 ? [215, 165, 135] : [250, 250, 250],
+    );
+    const b = analyzeContent(flatFace);
+    expect(b.kind).toBe('graphics');
+    expect(b.portrait).toBe(false);
+
+    // skin tone off-centre (bottom-right corner) is not a portrait either
+    const corner = image(320, 400, 3, (x, y) => {
+      const o = (y * 320 + x) * 3;
+      if (x > 200 && y > 280) return [215 + 3 * noise(), 165 + 3 * noise(), 135 + 3 * noise()];
+      return [base.data[o]!, base.data[o + 1]!, base.data[o + 2]!];
+    });
+    expect(analyzeContent(corner).portrait).toBe(false);
+  });
+
+  it('does not crash on degenerate sizes and rejects short buffers', () => {
+    expect(analyzeContent({ width: 0, height: 0, channels: 3, bitDepth: 8, data: new Uint8Array(0) }).confidence).toBe(0);
+    const one = analyzeContent({ width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([10, 20, 30]) });
+    expect(['photo', 'graphics']).toContain(one.kind);
+    const strip = analyzeContent(photoLike(1000, 2, 9));
+    expect(Number.isFinite(strip.features.noise)).toBe(true);
+    expect(() => analyzeContent({ width: 10, height: 10, channels: 3, bitDepth: 8, data: new Uint8Array(10) })).toThrow(
+      InvalidImageError,
+    );
+  });
+
+  it('reports features in [0, 1] where they are fractions, and confidence in [0, 1]', () => {
+    for (const img of [flatIllustration(), photoLike()]) {
+      const a = analyzeContent(img);
+      expect(a.confidence).toBeGreaterThanOrEqual(0);
+      expect(a.confidence).toBeLessThanOrEqual(1);
+      for (const k of ['flat', 'top8', 'strongEdges', 'transparent', 'distinctColours', 'midShare', 'edgeStep', 'satMean', 'skin', 'skinBlob', 'graphicsScore']) {
+        expect(a.features[k], k).toBeGreaterThanOrEqual(0);
+        expect(a.features[k], k).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('stays cheap on a 1024×1024 image (bounded probe grid)', () => {
+    const big = photoLike(1024, 1024, 2);
+    analyzeContent(big); // JIT warm-up
+    const t0 = performance.now();
+    analyzeContent(big);
+    // the target is < 30 ms; the bound here is loose so a busy CI machine does not fail it
+    expect(performance.now() - t0).toBeLessThan(250);
+  });
+});
