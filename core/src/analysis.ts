@@ -14,8 +14,9 @@
  *   flat          neighbours to the right and below are bit-identical (all colour channels). Lossless
  *                 flat art, text and UI are mostly flat; camera noise makes this rare in photos
  *                 (typically < 0.05; dark, JPEG-smoothed backgrounds reach ≈ 0.15).
- *   top8          share of the 8 most frequent exact colours (palette concentration). Graphics reuse
- *                 a few colours (backgrounds, fills); photos rarely give one exact colour > 2 %.
+ *   top8          share of the 8 most frequent exact colours (palette concentration; fully transparent
+ *                 pixels count as one colour). Graphics reuse a few colours (backgrounds, fills);
+ *                 in photos it is typically < 0.1 (JPEG-crushed dark areas are the usual exception).
  *   noise         sensor-noise estimate σ in 8-bit levels: median |Immerkær 3×3 Laplacian| / 4.05
  *                 (= σ for Gaussian noise) over probes whose local gradient is < 16 levels. Clean
  *                 synthetic images are ≈ 0; camera photos, even after JPEG, ≥ 0.25.
@@ -37,9 +38,10 @@
  * Cr 133–173), hue −10°…50° (excludes pinks/magenta), HSV saturation 0.1–0.7, luma 40–240. The probe
  * grid is cut into cells of 8×8 probes; a cell is skin when ≥ 50 % of its probes are. portrait ⇔ the
  * largest 4-connected skin-cell blob covers ≥ 15 % of the image, its centroid lies in the central
- * region (x in 20–80 %, y in 10–75 %) and its probes are smooth-but-textured (median gradient 1–16
- * levels, the same 'smooth' limit as the noise estimate: real skin, not a flat fill or a busy pattern). Colour-only: greyscale portraits are missed,
- * and skin-coloured objects (wood, sand, peach-coloured fruit) can trigger it.
+ * region (x in 20–80 %, y in 10–75 %) and its probes are smooth but not flat (median gradient 1–16
+ * levels, 16 being the same 'smooth' limit as for the noise estimate: real skin, not a flat fill or a
+ * busy pattern). Colour-only: greyscale portraits are missed, and skin-coloured objects (wood, sand,
+ * peach-coloured fruit) can trigger it.
  */
 import type { PixelImage } from './image.js';
 import { InvalidImageError } from './errors.js';
@@ -82,9 +84,10 @@ class Histogram {
     this.count++;
   }
   /** Median, resolved to the centre of its bin (0 when empty). */
-  median(): number {
+  median(): number { return this.quantile(0.5); }
+  quantile(qq: number): number {
     if (this.count === 0) return 0;
-    const half = this.count / 2;
+    const half = this.count * qq;
     let acc = 0;
     for (let b = 0; b < this.bins.length; b++) {
       acc += this.bins[b]!;
@@ -148,6 +151,7 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const lapHist = new Histogram(1 / 16, 2048); // |Laplacian| of probes with grad < 16, 8-bit levels
   const stepHist = new Histogram(0.01, 100); // 1.0 lands in the last bin
   const skin = new Uint8Array(n);
+  let tiny = 0, nonFlat = 0;
   let flat = 0, transparent = 0, mid = 0, strong = 0, satSum = 0;
 
   const luma = colour
@@ -190,6 +194,8 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
       gm *= scale;
       grad[p] = gm;
       if (same) flat++;
+      if (gm > 0 && gm <= 2) tiny++;
+      if (gm > 0) nonFlat++;
       if (gm >= 32) strong++;
       else if (gm >= 4) mid++;
 
@@ -248,6 +254,9 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
     midShare: mid + strong > 0 ? mid / (mid + strong) : 0,
     edgeStep: stepHist.median(),
     satMean: satSum / n,
+    tinyShare: nonFlat ? tiny / nonFlat : 0,
+    noise75: lapHist.quantile(0.75) / 4.05,
+    noise90: lapHist.quantile(0.9) / 4.05,
   };
 
   const clean = (ramp(f.flat, 0.1, 0.3) + ramp(f.top8, 0.1, 0.3) + ramp(f.noise, 0.4, 0.1)) / 3;

@@ -67,7 +67,11 @@ export interface ModelEntry {
    * `stride` is input pixels per feature pixel of that map.
    */
   seSplit?: SeSplitFile[];
-  /** Denoise level where the family has them (-1 = conservative, 0 = none, 1..3); null otherwise. */
+  /**
+   * Denoise level where the family has them (-1 = conservative, 0 = none, 1..3); null otherwise.
+   * waifu2x (proposed by the model pipeline): its own noise levels 0..3 are kept as 0..3 (waifu2x level 0 is a
+   * light denoise, not "none"), and the plain waifu2x 2× model, which does no denoising, has null.
+   */
   denoise: number | null;
   license: string;
   licenseNote: string;

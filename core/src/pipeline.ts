@@ -89,7 +89,7 @@ export interface EngineConfig {
   maxOutputSide?: number;
   /** Working-memory budget for one tile, in MB (default 768). */
   memoryBudgetMB?: number;
-  /** Context pixels around tiles for same-padded networks (default 16). */
+  /** Context pixels around tiles for same-padded networks (default 24: measured tiled-vs-whole max diff 1/255 for Real-ESRGAN compact, 14/255 at 16). */
   context?: number;
 }
 
@@ -305,7 +305,7 @@ export class Engine {
 
   /** Tile size from the memory budget unless given. */
   tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number): TilePlan {
-    const extra = m.geometry.pad > 0 ? 0 : this.config.context ?? 16;
+    const extra = m.geometry.pad > 0 ? 0 : this.config.context ?? 24;
     let size = tileSize;
     if (size === undefined) {
       const budget = (this.config.memoryBudgetMB ?? 768) * 1024 * 1024;

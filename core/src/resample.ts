@@ -3,7 +3,9 @@
  *
  * Why not sharp/libvips? `core/` must run unchanged in Node, in browsers (the Figma plugin iframe) and in
  * Photoshop UXP. Native modules (sharp) and Node builtins are unavailable in the latter two, so core does its
- * own resampling in plain TypeScript over typed arrays. Quality is on par with libvips' lanczos3 (see tests).
+ * own resampling in plain TypeScript over typed arrays. Reductions match sharp's `kernel: 'lanczos3'` to
+ * ~55 dB PSNR. (Note: sharp/libvips 8.18 applies that kernel only when shrinking; it enlarges with a bicubic
+ * affine shifted by half an output pixel, so it is no reference for upscaling; the tests use the formula.)
  *
  * Conventions
  * - Pixel centres: output pixel x samples the source at `(x + 0.5) * in / out - 0.5`.
@@ -112,7 +114,8 @@ export interface ResamplerOptions {
   readonly channels: number;
 }
 
-type Samples = Uint8Array | Uint16Array | Float32Array | Float64Array;
+/** Source sample arrays `push` accepts. */
+export type SampleArray = Uint8Array | Uint16Array | Float32Array | Float64Array;
 
 /**
  * Streaming separable Lanczos-3 resampler.
@@ -199,7 +202,7 @@ export class Resampler {
    * Feeds the next `rows` source rows (row-major, `srcWidth` pixels of `layout.stride` samples each, starting
    * at `data[0]`). Output rows that become complete are handed to the sink before this returns.
    */
-  push(data: Samples, rows: number, layout: SourceLayout = {}): void {
+  push(data: SampleArray, rows: number, layout: SourceLayout = {}): void {
     const stride = layout.stride ?? this.channels;
     const offset = layout.offset ?? 0;
     if (offset < 0 || offset + this.channels > stride) throw new InvalidOptionError(`Source layout offset ${offset} / stride ${stride} cannot hold ${this.channels} channels.`);
@@ -215,7 +218,7 @@ export class Resampler {
   }
 
   /** Horizontal pass of one source row into `out` (dstWidth × channels). */
-  private filterRow(data: Samples, base: number, stride: number, out: Float32Array): void {
+  private filterRow(data: SampleArray, base: number, stride: number, out: Float32Array): void {
     const { start, count, weights, stride: wStride } = this.xWeights;
     const C = this.channels;
     const dstW = this.dstWidth;
