@@ -24,7 +24,7 @@ import {
   UnsupportedFormatError,
 } from '../core/src/errors.js';
 import type { PixelImage } from '../core/src/image.js';
-import { ROOT, diffStats, photo } from './helpers.js';
+import { ROOT, crop, diffStats, photo } from './helpers.js';
 
 const MODELS = join(ROOT, 'models');
 let engine: Engine;
@@ -90,14 +90,16 @@ describe('scales and sizes', () => {
     expect([p.image.width, p.image.height]).toEqual([192, 192]);
   });
 
-  it('the model output is not a plain resize: it differs clearly from Lanczos yet keeps the content', async () => {
-    const tiny = { ...img, width: 64, height: 64, data: cropData(img, 64) };
+  it('the model output is not a plain resize: same picture as Lanczos, but sharper', async () => {
+    const tiny = crop(img, 0, 128, 96, 96); // rock texture
     const ai = await engine.upscale(tiny, { preset: 'photo', scale: 4 });
     const { resamplePixels } = await import('../core/src/resample.js');
-    const lz = resamplePixels(tiny, 256, 256);
+    const lz = resamplePixels(tiny, 384, 384);
     const d = diffStats(ai.image.data, lz.data);
-    expect(d.psnr).toBeGreaterThan(22); // same picture
-    expect(d.psnr).toBeLessThan(40); // but not the same pixels
+    expect(d.psnr).toBeGreaterThan(20); // same picture
+    const gAi = gradientEnergy(ai.image), gLz = gradientEnergy(lz);
+    console.log(`photo 4x vs Lanczos: PSNR ${d.psnr.toFixed(1)} dB, gradient energy ${gAi.toFixed(2)} vs ${gLz.toFixed(2)}`);
+    expect(gAi).toBeGreaterThan(gLz * 1.15); // but with crisper edges and texture
   });
 
   it('16-bit and gray images keep their format', async () => {
@@ -195,7 +197,7 @@ describe('progress and cancellation', () => {
   it('reports tiles, a rising fraction and an ETA', async () => {
     const events: UpscaleProgress[] = [];
     await engine.upscale(img, { model: 'realesrgan-x4fast', tileSize: 64 }, { onProgress: (p) => events.push(p) });
-    const tiles = events.filter((e) => e.phase === 'upscale');
+    const tiles = events.filter((e) => e.phase === 'upscale' && e.tilesDone > 0);
     expect(tiles.length).toBe(16);
     expect(tiles.map((t) => t.tilesDone)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     for (let i = 1; i < events.length; i++) expect(events[i]!.fraction).toBeGreaterThanOrEqual(events[i - 1]!.fraction);
@@ -300,6 +302,13 @@ describe('bad input gets a typed, plain-language error', () => {
     expect(m.models.length).toBeGreaterThanOrEqual(20);
   });
 });
+
+function gradientEnergy(im: PixelImage): number {
+  let sum = 0;
+  const { width: w, height: h, channels: c, data } = im;
+  for (let y = 0; y < h; y++) for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * c + k]! - data[(y * w + x - 1) * c + k]!);
+  return sum / (w * h * 3);
+}
 
 function cropData(src: PixelImage, size: number): Uint8Array {
   const out = new Uint8Array(size * size * 3);

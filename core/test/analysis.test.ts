@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { analyzeContent, presetFor } from '../src/analysis.js';
 import { InvalidImageError } from '../src/errors.js';
@@ -87,6 +89,8 @@ describe('analyzeContent', () => {
     expect(a.confidence).toBeGreaterThan(0.8);
     expect(a.features.flat).toBeGreaterThan(0.6);
     expect(a.features.top8).toBeGreaterThan(0.9);
+    expect(a.features.flatPure).toBeGreaterThan(0.6); // exact fills, no near-shades
+    expect(a.features.palette).toBeGreaterThan(0.9);
     expect(a.features.distinctColours).toBeLessThan(0.01);
     expect(a.features.noise).toBeLessThan(0.1);
     expect(a.features.strongEdges).toBeGreaterThan(0.01);
@@ -102,12 +106,51 @@ describe('analyzeContent', () => {
     expect(a.features.skin).toBeLessThan(0.05);
     expect(a.features.flat).toBeLessThan(0.02);
     expect(a.features.top8).toBeLessThan(0.05);
+    expect(a.features.flatPure).toBeLessThan(0.01);
+    expect(a.features.palette).toBeLessThan(0.01);
     expect(a.features.distinctColours).toBeGreaterThan(0.3);
     // σ = 3 per channel → σ ≈ 2 in luma; the estimator (median |Laplacian| / 4.05) should land near it
     expect(a.features.noise).toBeGreaterThan(1.2);
     expect(a.features.noise).toBeLessThan(3.5);
     expect(a.features.strongEdges).toBeLessThan(0.1);
     expect(a.features.graphicsScore).toBeLessThan(0.2);
+  });
+
+  it('does not mistake a clean, slowly graded bright sky for flat graphics', () => {
+    // upper 45 %: noise-free near-white sky, a few levels of gradient quantised to 8 bits (lots of
+    // exactly-equal neighbours); lower part: textured, noisy ground
+    const ground = photoLike(320, 240, 4);
+    const sky = image(320, 240, 3, (x, y) => {
+      if (y >= 108) {
+        const o = (y * 320 + x) * 3;
+        return [ground.data[o]!, ground.data[o + 1]!, ground.data[o + 2]!];
+      }
+      const t = x / 320 + y / 240;
+      return [244 + 9 * t, 249 + 5 * t, 255];
+    });
+    const a = analyzeContent(sky);
+    expect(a.features.flat).toBeGreaterThan(0.25); // looks flat pixel by pixel...
+    expect(a.features.flatPure).toBeLessThan(0.05); // ...but every shade has near-shades around it
+    expect(a.features.palette).toBeLessThan(0.05);
+    expect(a.kind).toBe('photo');
+  });
+
+  it('classifies the real photo fixture as a photo', async () => {
+    const file = fileURLToPath(new URL('../../tests/fixtures/photo-256.png', import.meta.url));
+    const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    const a = analyzeContent({
+      width: info.width,
+      height: info.height,
+      channels: info.channels as Channels,
+      bitDepth: 8,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
+    expect(a.kind).toBe('photo');
+    expect(a.portrait).toBe(false);
+    expect(presetFor(a)).toBe('photo');
+    expect(a.features.flatPure).toBeLessThan(0.05);
+    expect(a.features.palette).toBeLessThan(0.05);
+    expect(a.features.strongEdges).toBeLessThan(0.15);
   });
 
   it('gives the same answer for 16-bit data', () => {
@@ -211,7 +254,7 @@ describe('analyzeContent', () => {
       const a = analyzeContent(img);
       expect(a.confidence).toBeGreaterThanOrEqual(0);
       expect(a.confidence).toBeLessThanOrEqual(1);
-      for (const k of ['flat', 'top8', 'strongEdges', 'transparent', 'distinctColours', 'midShare', 'edgeStep', 'satMean', 'skin', 'skinBlob', 'graphicsScore']) {
+      for (const k of ['flat', 'flatPure', 'top8', 'palette', 'strongEdges', 'transparent', 'distinctColours', 'midShare', 'edgeStep', 'satMean', 'skin', 'skinBlob', 'graphicsScore']) {
         expect(a.features[k], k).toBeGreaterThanOrEqual(0);
         expect(a.features[k], k).toBeLessThanOrEqual(1);
       }

@@ -18,7 +18,7 @@ import type { Channels, PixelImage } from '../../core/src/image.js';
 
 type Preset = 'photo' | 'face' | 'graphics';
 const PRESETS: readonly Preset[] = ['photo', 'face', 'graphics'];
-const KEY_FEATURES = ['flat', 'top8', 'noise', 'strongEdges', 'transparent', 'graphicsScore', 'skinBlob', 'skinBlobX', 'skinBlobY', 'skinTexture'];
+const KEY_FEATURES = ['flat', 'flatPure', 'top8', 'palette', 'noise', 'strongEdges', 'transparent', 'graphicsScore', 'skinBlob', 'skinTexture'];
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

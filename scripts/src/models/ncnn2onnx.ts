@@ -34,6 +34,12 @@ export const OUTPUT_NAME = 'output';
 
 export interface ConvertOptions {
   graphName: string;
+  /**
+   * Post-processing the reference engine applies outside the NCNN graph, folded into the ONNX output so
+   * the model is complete on its own. `nearestResidual`: output += nearest-upsampled (×scale) centre of the
+   * input, cropped by `crop` pixels per side (Real-CUGAN 4×: realcugan_4x_postproc.comp adds the input).
+   */
+  epilogue?: { nearestResidual?: { scale: number; crop: number } };
   /** Square input size used to compute FLOPs per pixel (default 256). */
   probeSize?: number;
 }
@@ -334,7 +340,7 @@ function activation(g: GraphBuilder, l: NcnnLayer, x: string, out: string): void
 
 interface Emitted { nodes: INode[]; initializers: Map<string, ITensor>; params: number; inputChannels: number; output: string; sePools: { node: INode; input: string; output: string; channels: number }[] }
 
-function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Shape>): Emitted {
+function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Shape>, epilogue?: ConvertOptions['epilogue']): Emitted {
   const g = new GraphBuilder();
   const w = new WeightReader(bin);
   const name = new Map<string, string>();
@@ -577,7 +583,13 @@ function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Sha
   const outs = layers.flatMap((l) => l.tops).filter((t) => !consumed.has(t));
   if (outs.length !== 1) throw new NcnnFormatError(`expected exactly one output blob, found ${outs.length}: ${outs.join(', ')}`);
   const last = name.get(outs[0]!)!;
-  g.node('Identity', [last], [OUTPUT_NAME], [], 'output_identity');
+  const res = epilogue?.nearestResidual;
+  if (res) {
+    const c = res.crop;
+    g.node('Slice', [INPUT_NAME, g.int64Const('epilogue_starts', [c, c]), g.int64Const('epilogue_ends', [-c, -c]), g.int64Const('epilogue_axes', [2, 3])], ['epilogue_centre'], [], 'epilogue_crop');
+    g.node('Resize', ['epilogue_centre', '', g.floatConst('epilogue_scales', [1, 1, res.scale, res.scale], [4])], ['epilogue_up'], [attrString('mode', 'nearest'), attrString('coordinate_transformation_mode', 'asymmetric'), attrString('nearest_mode', 'floor')], 'epilogue_resize');
+    g.node('Add', [last, 'epilogue_up'], [OUTPUT_NAME], [], 'epilogue_add');
+  } else g.node('Identity', [last], [OUTPUT_NAME], [], 'output_identity');
   return { nodes: g.nodes, initializers: g.initializers, params: g.params, inputChannels, output: OUTPUT_NAME, sePools };
 }
 
@@ -637,7 +649,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, opts: Conv
 
   const probe = opts.probeSize ?? 256;
   const { shapes, macs, peakBytes } = inferShapes(layers, { c: inC, h: probe, w: probe, flat: false });
-  const e = emitGraph(layers, bin, shapes);
+  const e = emitGraph(layers, bin, shapes, opts.epilogue);
 
   const inDims: (number | string)[] = [1, inC, 'height', 'width'];
   const outDims: (number | string)[] = [1, inC, 'out_height', 'out_width'];

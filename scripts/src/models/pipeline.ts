@@ -409,7 +409,11 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const t0 = Date.now();
     let result: ReturnType<Converter['convertNcnnToOnnx']>;
     try {
-      result = converter.convertNcnnToOnnx(paramBytes.toString('utf8'), new Uint8Array(binBytes.buffer, binBytes.byteOffset, binBytes.byteLength), { graphName: spec.id });
+      result = converter.convertNcnnToOnnx(paramBytes.toString('utf8'), new Uint8Array(binBytes.buffer, binBytes.byteOffset, binBytes.byteLength), {
+        graphName: spec.id,
+        // realcugan-ncnn-vulkan adds the nearest-upsampled input after the 4× network (realcugan_4x_postproc.comp).
+        epilogue: spec.family === 'realcugan' && spec.scale === 4 ? { nearestResidual: { scale: 4, crop: geometryFor(spec).pad } } : undefined,
+      });
     } catch (e) {
       throw new ModelPipelineError('CONVERSION_FAILED',
         `Converting ${spec.id} (${inPackage(spec.param)}) to ONNX failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
