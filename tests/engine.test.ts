@@ -275,7 +275,7 @@ describe('bad input gets a typed, plain-language error', () => {
   it('tampered model file (one byte changed) is refused before loading', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enlarge-tamper-'));
     const bytes = readFileSync(join(MODELS, 'onnx', 'realesrgan-x4fast.onnx'));
-    bytes[bytes.length - 100] ^= 0x01;
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01;
     writeFileSync(join(dir, 'realesrgan-x4fast.onnx'), bytes);
     const e = createNodeEngine({ store: fileStore(dir) });
     const p = e.upscale(img, { model: 'realesrgan-x4fast' });

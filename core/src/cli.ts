@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import sharp from 'sharp';
-import { EnlargeError, InvalidOptionError, UnsupportedFormatError } from './errors.js';
+import sharp, { type Metadata } from 'sharp';
+import { EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from './errors.js';
 import type { PixelImage } from './image.js';
 import { createNodeEngine, customModelEntry } from './node.js';
 import type { UpscaleOptions, UpscaleProgress } from './pipeline.js';
@@ -39,6 +39,11 @@ const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.webp', '.tif', '.tiff', '.
 
 class UsageError extends Error {}
 
+/** Exit code 2: the command line is wrong (fix the options); 1: an image could not be processed. */
+function isUsage(err: unknown): boolean {
+  return err instanceof UsageError || err instanceof InvalidOptionError || err instanceof UnknownModelError;
+}
+
 function num(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -65,7 +70,7 @@ async function collectInputs(paths: string[]): Promise<string[]> {
 }
 
 export async function readImage(file: string): Promise<{ image: PixelImage; icc?: Buffer; density?: number; format: string }> {
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(file).metadata();
   } catch (err) {
@@ -94,7 +99,9 @@ export async function writeImage(
   opts: { format: string; quality: number; icc?: Buffer; density?: number },
 ): Promise<void> {
   const buf = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  let pipe = sharp(buf, { raw: { width: image.width, height: image.height, channels: image.channels, ...(image.bitDepth === 16 ? { depth: 'ushort' as const } : {}) }, limitInputPixels: false });
+  // `depth` on raw input is supported by sharp (≥ 0.33) but missing from its type declarations.
+  const raw = { width: image.width, height: image.height, channels: image.channels, ...(image.bitDepth === 16 ? { depth: 'ushort' } : {}) } as { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+  let pipe = sharp(buf, { raw, limitInputPixels: false });
   if (image.bitDepth === 16) pipe = pipe.toColourspace(image.channels <= 2 ? 'grey16' : 'rgb16');
   let iccPath: string | undefined;
   if (opts.icc) {
@@ -249,7 +256,7 @@ export async function main(argv: string[]): Promise<number> {
         if (err instanceof UsageError || err instanceof EnlargeError) console.error(`enlarge: ${label}: ${err.message}`);
         else console.error(`enlarge: ${label}: unexpected error: ${(err as Error).stack ?? err}`);
         if (err instanceof UsageError && inputs.length === 1) return 2;
-        if (err instanceof InvalidOptionError) return 2;
+        if (isUsage(err)) return 2;
       }
     }
     await engine.dispose();
@@ -261,7 +268,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof EnlargeError) {
       console.error(`enlarge: ${err.message}`);
-      return err instanceof InvalidOptionError ? 2 : 1;
+      return isUsage(err) ? 2 : 1;
     }
     console.error(`enlarge: unexpected error: ${(err as Error).stack ?? err}`);
     return 1;

@@ -93,6 +93,7 @@ export function choosePasses(catalog: Catalog, req: ChoiceRequest): ModelEntry[]
 
 /** Exported for tests: smallest product ≥ factor using models' native scales (fewest passes on ties). */
 export function planScales(models: ModelEntry[], factor: number): ModelEntry[] {
+  if (!(factor > 1)) throw new InvalidOptionError(`The scale must be larger than 1 (got ${factor}).`);
   let best: ModelEntry[] | undefined;
   let bestProduct = Infinity;
   const search = (seq: ModelEntry[], product: number) => {
