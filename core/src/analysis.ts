@@ -94,6 +94,18 @@ class Histogram {
     this.count++;
   }
   /** Median, resolved to the centre of its bin (0 when empty). */
+  /** Mean of the values up to the q-quantile (a trimmed mean: robust to texture, yet not as lumpy as a median of integer-valued data). */
+  lowerMean(q: number): number {
+    if (this.count === 0) return 0;
+    const limit = this.count * q;
+    let acc = 0, sum = 0;
+    for (let b = 0; b < this.bins.length && acc < limit; b++) {
+      const take = Math.min(this.bins[b]!, limit - acc);
+      acc += take;
+      sum += take * (b + 0.5) * this.binWidth;
+    }
+    return sum / acc;
+  }
   median(): number {
     if (this.count === 0) return 0;
     const half = this.count / 2;
@@ -222,10 +234,12 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const nx = Math.min(w, GRID);
   const ny = Math.min(h, GRID);
   const n = nx * ny;
-  const xs = new Int32Array(nx);
-  const ys = new Int32Array(ny);
-  for (let i = 0; i < nx; i++) xs[i] = Math.floor(((i + 0.5) * w) / nx);
-  for (let j = 0; j < ny; j++) ys[j] = Math.floor(((j + 0.5) * h) / ny);
+  // Probe (i, j) lies in grid cell (i, j) at a position that cycles through the cell, so the probes
+  // see every phase of periodic structure (JPEG 8×8 blocks, resampling patterns) instead of one.
+  const x0 = new Int32Array(nx), xw = new Int32Array(nx);
+  const y0 = new Int32Array(ny), yh = new Int32Array(ny);
+  for (let i = 0; i < nx; i++) { x0[i] = Math.floor((i * w) / nx); xw[i] = Math.floor(((i + 1) * w) / nx) - x0[i]!; }
+  for (let j = 0; j < ny; j++) { y0[j] = Math.floor((j * h) / ny); yh[j] = Math.floor(((j + 1) * h) / ny) - y0[j]!; }
 
   const keys = new Uint32Array(n); // exact colour of each probe (8-bit RGB, CLEAR_KEY when fully transparent)
   const isFlat = new Uint8Array(n);
@@ -239,10 +253,10 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
 
   let p = 0;
   for (let j = 0; j < ny; j++) {
-    const y = ys[j]!;
-    const yU = clampIndex(y - 1, h), yD = clampIndex(y + 1, h), yDD = clampIndex(y + 2, h);
     for (let i = 0; i < nx; i++, p++) {
-      const x = xs[i]!;
+      const x = x0[i]! + ((3 * i + 5 * j + 1) % xw[i]!);
+      const y = y0[j]! + ((5 * i + 3 * j + 2) % yh[j]!);
+      const yU = clampIndex(y - 1, h), yD = clampIndex(y + 1, h), yDD = clampIndex(y + 2, h);
       const xL = clampIndex(x - 1, w), xR = clampIndex(x + 1, w), xRR = clampIndex(x + 2, w);
       const o = (y * w + x) * c;
       const oR = (y * w + xR) * c;
@@ -327,6 +341,7 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
     top8: top8 / n,
     palette: palette / n,
     noise: lapHist.median() / 4.05,
+    noiseT: lapHist.lowerMean(0.75) / 3.09,
     strongEdges: strong / n,
     transparent: transparent / n,
     distinctColours: table.distinct / n,
