@@ -115,6 +115,9 @@ describe('referenceOutputToRgb', () => {
     // output pixel (x=9, y=5) ← input pixel (2, 1): R = 2*5 = 10, G = 1*7 = 7, B = 3
     const i = (5 * 96 + 9) * 3;
     expect([rgb[i], rgb[i + 1], rgb[i + 2]]).toEqual([10, 7, 3]);
+    // Our ONNX folds the residual in (ncnn2onnx epilogue): then it must not be added twice.
+    const folded = referenceOutputToRgb(t, new Float32Array(3 * 96 * 96), [1, 3, 96, 96], { residualInGraph: true });
+    expect([folded[i], folded[i + 1], folded[i + 2]]).toEqual([0, 0, 0]);
   });
 });
 

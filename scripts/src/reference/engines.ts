@@ -149,7 +149,7 @@ export interface RunReferenceOptions {
   timeoutMs?: number;
   /** 'auto' (default): CPU where the engine's CPU path is correct (realcugan), Vulkan (SwiftShader) otherwise. */
   device?: 'auto' | 'cpu' | 'vulkan';
-  /** Vulkan ICD json; default SWIFTSHADER_ICD. null keeps the caller's environment (then lavapipe may be picked). */
+  /** Vulkan ICD json; default SWIFTSHADER_ICD. null keeps the caller's environment (a run on lavapipe still throws). */
   icd?: string | null;
 }
 
@@ -272,8 +272,13 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
 
     const deviceLine = /^\[0 ([^\]]+)\]/m.exec(stderr);
     const deviceName = useCpu ? 'cpu' : (deviceLine?.[1] ?? 'unknown');
-    if (!useCpu && icd !== null && /llvmpipe|lavapipe/i.test(deviceName)) {
-      throw new Error(`${opts.engine} ran on ${deviceName} (lavapipe corrupts fp16 output); VK_ICD_FILENAMES=${icd} was not honoured`);
+    if (!useCpu && /llvmpipe|lavapipe/i.test(deviceName)) {
+      // lavapipe has int8/fp16 storage: fp16 blobs, and the postproc shaders' uint(floor(v)) of a negative v
+      // (undefined in GLSL) comes out as 255 there. Its PNG is not a reference.
+      throw new Error(
+        `${opts.engine} ran on ${deviceName}, whose output is not usable as a reference (fp16 storage; negative values ` +
+        `become 255); ${icd === null ? 'pass icd (default SwiftShader)' : `VK_ICD_FILENAMES=${icd} was not honoured`}`,
+      );
     }
     try {
       await stat(output);
@@ -478,12 +483,26 @@ export function referenceTile(family: ReferenceFamily, scale: number, rgb: Uint8
   };
 }
 
+export interface ReferenceOutputOptions {
+  /**
+   * The graph already adds what `tile.residual` describes (our Real-CUGAN 4x ONNX folds the engine's
+   * nearest-input residual in, see ncnn2onnx `epilogue`): then it is not added again here.
+   */
+  residualInGraph?: boolean;
+}
+
 /**
  * The engine's postprocessing: take `tile.crop` of the network output (NCHW float32, RGB), add the nearest-
- * upsampled input for Real-CUGAN 4x, then v*255 + 0.5 truncated and clamped to 0..255 (ncnn to_pixels /
- * the postproc shaders' floor+clamp). Returns interleaved RGB of (width*scale)×(height*scale).
+ * upsampled input for Real-CUGAN 4x (unless `residualInGraph`), then v*255 + 0.5 truncated and clamped to
+ * 0..255 (ncnn to_pixels / the postproc shaders' floor+clamp). Returns interleaved RGB of
+ * (width*scale)×(height*scale).
  */
-export function referenceOutputToRgb(tile: ReferenceTile, output: Float32Array, outDims: readonly number[]): Uint8Array {
+export function referenceOutputToRgb(
+  tile: ReferenceTile,
+  output: Float32Array,
+  outDims: readonly number[],
+  options: ReferenceOutputOptions = {},
+): Uint8Array {
   const [n, c, oh, ow] = outDims;
   if (n !== 1 || c !== 3 || oh === undefined || ow === undefined || output.length !== 3 * oh * ow) {
     throw new Error(`referenceOutputToRgb: expected a [1,3,H,W] output, got [${outDims.join(',')}] (${output.length} values)`);
@@ -501,7 +520,7 @@ export function referenceOutputToRgb(tile: ReferenceTile, output: Float32Array, 
       for (let k = 0; k < 3; k++) {
         const o = output[(k * oh + cy + y) * ow + cx + x]!;
         let v = f(f(o * 255) + 0.5);
-        if (tile.residual === 'nearest-input') {
+        if (tile.residual === 'nearest-input' && !options.residualInGraph) {
           // realcugan.cpp process_cpu: *ptr * 255.f + 0.5f + inptr[j / 4] * 255.f, inptr = padded tile row (prepadding + i/4)
           const iy = pad.top + Math.floor(y / tile.scale);
           const ix = pad.left + Math.floor(x / tile.scale);
