@@ -1,6 +1,7 @@
 // Bundles the Node CLI with esbuild. Native and WASM runtimes stay external (resolved from node_modules).
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const t0 = Date.now();
 await build({
@@ -17,3 +18,27 @@ await build({
 });
 chmodSync('core/dist/cli.js', 0o755);
 console.log(`build: core/dist/cli.js (${Date.now() - t0} ms)`);
+
+// The engine page (core/src/engine): one browser bundle both host plugins embed. onnxruntime-web is
+// bundled in its "extern wasm" flavour (WebGPU via JSEP + WASM; the Emscripten glue and .wasm stay
+// separate files next to engine.js, where page.ts points ort.env.wasm.wasmPaths). Models are not copied.
+const t1 = Date.now();
+const ENGINE_OUT = 'core/dist/engine';
+mkdirSync(ENGINE_OUT, { recursive: true });
+await build({
+  entryPoints: ['core/src/engine/page.ts'],
+  outfile: `${ENGINE_OUT}/engine.js`,
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  conditions: ['onnxruntime-web-use-extern-wasm'],
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});
+copyFileSync('core/src/engine/index.html', `${ENGINE_OUT}/index.html`);
+const requireFromCore = createRequire(new URL('../core/package.json', import.meta.url));
+for (const f of ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']) copyFileSync(requireFromCore.resolve(`onnxruntime-web/${f}`), `${ENGINE_OUT}/${f}`);
+const kb = (f) => `${(statSync(`${ENGINE_OUT}/${f}`).size / 1024).toFixed(0)} KB`;
+console.log(`build: ${ENGINE_OUT}/ engine.js ${kb('engine.js')}, ort-wasm-simd-threaded.jsep.mjs ${kb('ort-wasm-simd-threaded.jsep.mjs')}, .wasm ${kb('ort-wasm-simd-threaded.jsep.wasm')} (${Date.now() - t1} ms)`);

@@ -1,0 +1,209 @@
+/**
+ * The engine page: the browser entry both host plugins embed (Figma UI iframe, Photoshop UXP webview).
+ * It runs the core Engine on onnxruntime-web (WebGPU when the browser gives an adapter, WASM otherwise)
+ * and talks to its host only through the messages in ./protocol.ts.
+ *
+ * Files, relative to this script (scripts/build.mjs puts them there):
+ *   engine.js, ort-wasm-simd-threaded.jsep.{mjs,wasm}   the runtime
+ *   models/manifest.json, models/<file>                 the catalog and model files (base configurable)
+ *
+ * Query parameters (or `globalThis.ENLARGE_ENGINE_CONFIG = { models, threads }` set before the script):
+ *   ?models=<url>   base URL of manifest.json and the model files (default: "models/" next to the page)
+ *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
+ */
+import * as ort from 'onnxruntime-web';
+import { EnlargeError } from '../errors.js';
+import { Catalog, type Manifest, type ModelStore } from '../models.js';
+import { Engine } from '../pipeline.js';
+import type { Backend } from '../runtime/runner.js';
+import { webGpuAvailable, webRunnerFactory } from '../runtime/web.js';
+import {
+  errorMessage,
+  fromMessageImage,
+  isCancelRequest,
+  isUpscaleRequest,
+  toMessageImage,
+  transferList,
+  type EngineMessage,
+  type UpscaleRequest,
+} from './protocol.js';
+
+interface PageConfig {
+  /** Base URL of manifest.json and the model files. */
+  models?: string;
+  /** WASM threads. */
+  threads?: number;
+}
+
+/** Where replies go: a window or port, or UXP's webview bridge (which takes no transfer list). */
+type ReplyTarget = { post(message: EngineMessage): void };
+
+const scriptBase = new URL('./', import.meta.url).href;
+
+function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
+  const query = new URLSearchParams(location.search);
+  const global = (globalThis as { ENLARGE_ENGINE_CONFIG?: PageConfig }).ENLARGE_ENGINE_CONFIG ?? {};
+  const models = query.get('models') ?? global.models ?? 'models/';
+  const threadsRaw = query.get('threads') ?? global.threads;
+  const threads = threadsRaw === undefined || threadsRaw === null ? undefined : Number(threadsRaw);
+  return {
+    // A base without a trailing slash would drop its last segment when files are resolved against it.
+    models: new URL(models.endsWith('/') ? models : models + '/', location.href).href,
+    threads: threads !== undefined && Number.isInteger(threads) && threads > 0 ? threads : undefined,
+  };
+}
+
+/** Model bytes over HTTP(S) from `base`; the engine checks each file's sha256 before loading it. */
+function fetchStore(base: string): ModelStore {
+  return {
+    async read(file: string) {
+      const url = new URL(file, base).href;
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (err) {
+        throw new EnlargeError('IO_FAILED', `The model file ${file} could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete and try again.`, { cause: err });
+      }
+      if (res.status === 404) throw new EnlargeError('MODEL_FILE_MISSING', `The model file ${file} is missing (${url} was not found). Reinstall the plugin to restore its models.`);
+      if (!res.ok) throw new EnlargeError('IO_FAILED', `The model file ${file} could not be downloaded (${url} answered ${res.status} ${res.statusText}). Try again.`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+  };
+}
+
+async function loadCatalog(base: string): Promise<Catalog> {
+  const url = new URL('manifest.json', base).href;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new EnlargeError('IO_FAILED', `The model list could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete.`, { cause: err });
+  }
+  if (!res.ok) throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) is missing (HTTP ${res.status}). Reinstall the plugin to restore its models.`);
+  let manifest: Manifest;
+  try {
+    manifest = (await res.json()) as Manifest;
+  } catch {
+    throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) is not valid JSON. Reinstall the plugin to restore its models.`);
+  }
+  if (!manifest || !Array.isArray(manifest.models)) throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) has no "models". Reinstall the plugin to restore its models.`);
+  return new Catalog(manifest);
+}
+
+function replyTargetFor(event: MessageEvent): ReplyTarget {
+  const source = event.source;
+  if (source && 'postMessage' in source) {
+    if (source instanceof MessagePort || (typeof ServiceWorker !== 'undefined' && source instanceof ServiceWorker)) {
+      return { post: (m) => source.postMessage(m, transferList(m)) };
+    }
+    // A window: answer the origin that asked ('null' origins — sandboxed iframes, data: URLs — need '*').
+    const origin = event.origin && event.origin !== 'null' ? event.origin : '*';
+    return { post: (m) => (source as Window).postMessage(m, { targetOrigin: origin, transfer: transferList(m) }) };
+  }
+  return defaultTarget();
+}
+
+/** Where 'ready' goes: UXP's webview bridge, else the embedding window, else the opener, else this window (test pages). */
+function defaultTarget(): ReplyTarget {
+  const uxpHost = (globalThis as { uxpHost?: { postMessage(m: unknown): void } }).uxpHost;
+  if (uxpHost) return { post: (m) => uxpHost.postMessage(m) };
+  if (window.parent !== window) return { post: (m) => window.parent.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
+  if (window.opener) return { post: (m) => (window.opener as Window).postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
+  return { post: (m) => window.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
+}
+
+interface Job {
+  request: UpscaleRequest;
+  reply: ReplyTarget;
+  abort: AbortController;
+}
+
+/** Runs jobs one at a time, in arrival order; a cancel aborts the running job or drops a queued one. */
+class JobQueue {
+  private readonly jobs: Job[] = [];
+  private running: Job | undefined;
+
+  constructor(private readonly engine: Promise<Engine>) {}
+
+  add(request: UpscaleRequest, reply: ReplyTarget): void {
+    if (this.running?.request.id === request.id || this.jobs.some((j) => j.request.id === request.id)) {
+      reply.post({ type: 'error', id: request.id, code: 'INVALID_OPTION', message: `A job with the id "${request.id}" is already running or waiting. Use a new id for every upscale.` });
+      return;
+    }
+    this.jobs.push({ request, reply, abort: new AbortController() });
+    void this.pump();
+  }
+
+  cancel(id: string): void {
+    if (this.running?.request.id === id) {
+      this.running.abort.abort();
+      return;
+    }
+    const i = this.jobs.findIndex((j) => j.request.id === id);
+    if (i >= 0) {
+      const [job] = this.jobs.splice(i, 1);
+      job!.reply.post({ type: 'error', id, code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
+    }
+    // Unknown or finished ids: nothing to do (the job already got its result or error).
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    const job = this.jobs.shift();
+    if (!job) return;
+    this.running = job;
+    try {
+      await this.run(job);
+    } finally {
+      this.running = undefined;
+      void this.pump();
+    }
+  }
+
+  private async run({ request, reply, abort }: Job): Promise<void> {
+    const { id } = request;
+    try {
+      const engine = await this.engine;
+      const image = fromMessageImage(request.image);
+      const result = await engine.upscale(image, request.options ?? {}, {
+        signal: abort.signal,
+        onProgress: (progress) => reply.post({ type: 'progress', id, progress }),
+      });
+      reply.post({
+        type: 'result',
+        id,
+        image: toMessageImage(result.image),
+        models: result.models.map((m) => m.id),
+        backend: result.backend,
+        timings: result.timings,
+      });
+    } catch (err) {
+      reply.post(errorMessage(id, err));
+    }
+  }
+}
+
+async function start(): Promise<void> {
+  const config = pageConfig();
+  // The runtime files sit next to this script (the build copies them there).
+  ort.env.wasm.wasmPaths = scriptBase;
+  if (config.threads) ort.env.wasm.numThreads = config.threads;
+
+  const engine = loadCatalog(config.models).then(
+    (catalog) => new Engine({ catalog, store: fetchStore(config.models), runners: webRunnerFactory(ort) }),
+  );
+  engine.catch(() => undefined); // reported per job, when a host asks for one
+  const queue = new JobQueue(engine);
+
+  window.addEventListener('message', (event: MessageEvent) => {
+    const data: unknown = event.data;
+    if (isUpscaleRequest(data)) queue.add(data, replyTargetFor(event));
+    else if (isCancelRequest(data)) queue.cancel(data.id);
+    // Anything else (our own replies on a test page, other scripts' messages) is not for us.
+  });
+
+  const backends: Backend[] = (await webGpuAvailable()) ? ['webgpu', 'wasm'] : ['wasm'];
+  defaultTarget().post({ type: 'ready', backends });
+}
+
+void start();

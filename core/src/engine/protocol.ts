@@ -1,0 +1,158 @@
+/**
+ * The message protocol between a host (Figma UI iframe, Photoshop UXP webview, a test page) and the
+ * engine page (./page.ts). Defined once here; hosts import these types and helpers.
+ *
+ *   host → engine   { type: 'upscale', id, image, options }   start a job (jobs run one at a time, in order)
+ *                   { type: 'cancel', id }                    cancel a running or queued job
+ *   engine → host   { type: 'ready', backends }               once, when the page is up
+ *                   { type: 'progress', id, progress }        while a job runs
+ *                   { type: 'result', id, image, models, backend, timings }
+ *                   { type: 'error', id, code, message }      the job failed or was cancelled ('ABORTED')
+ *
+ * Every job ends with exactly one 'result' or 'error' for its id. Pixels travel as ArrayBuffers in the
+ * postMessage transfer list (see `transferList`), never as JSON number arrays: posting an image moves its
+ * buffer and leaves the sender's copy detached (empty).
+ */
+import { EnlargeError, InvalidImageError, UnsupportedFormatError, type ErrorCode } from '../errors.js';
+import type { BitDepth, Channels, PixelImage } from '../image.js';
+import type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
+import type { Backend } from '../runtime/runner.js';
+
+export type { Backend } from '../runtime/runner.js';
+export type { ErrorCode } from '../errors.js';
+export type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
+
+/** An image on the wire: interleaved pixels as in PixelImage; `buffer` holds exactly the pixels (8-bit: bytes, 16-bit: Uint16 in platform byte order). */
+export interface MessageImage {
+  width: number;
+  height: number;
+  channels: Channels;
+  bitDepth: BitDepth;
+  buffer: ArrayBuffer;
+}
+
+// ---- host → engine ----
+
+export interface UpscaleRequest {
+  type: 'upscale';
+  /** Chosen by the host; unique among jobs that have not finished. */
+  id: string;
+  image: MessageImage;
+  options: UpscaleOptions;
+}
+
+export interface CancelRequest {
+  type: 'cancel';
+  id: string;
+}
+
+export type HostMessage = UpscaleRequest | CancelRequest;
+
+// ---- engine → host ----
+
+export interface ReadyMessage {
+  type: 'ready';
+  /** Backends this page can run, best first: ['webgpu', 'wasm'] or ['wasm']. */
+  backends: Backend[];
+}
+
+export interface ProgressMessage {
+  type: 'progress';
+  id: string;
+  progress: UpscaleProgress;
+}
+
+export interface ResultMessage {
+  type: 'result';
+  id: string;
+  image: MessageImage;
+  /** Model ids run, in order. */
+  models: string[];
+  backend: Backend;
+  timings: { totalMs: number; inferenceMs: number };
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  id: string;
+  /** EnlargeError code; 'RUNTIME_FAILED' for anything unexpected; 'ABORTED' after a cancel. */
+  code: ErrorCode;
+  /** Plain-language explanation a host can show as-is. */
+  message: string;
+}
+
+export type EngineMessage = ReadyMessage | ProgressMessage | ResultMessage | ErrorMessage;
+
+// ---- helpers ----
+
+/**
+ * Wraps a PixelImage for posting. The buffer is the image's own when its pixels fill it exactly (it is
+ * then moved by the transfer and the caller's image becomes unusable); otherwise, or with `copy`, the
+ * pixels are copied first.
+ */
+export function toMessageImage(image: PixelImage, { copy = false }: { copy?: boolean } = {}): MessageImage {
+  const d = image.data;
+  const whole = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
+  const buffer = !copy && whole ? (d.buffer as ArrayBuffer) : (d.slice().buffer as ArrayBuffer);
+  return { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth, buffer };
+}
+
+/** The PixelImage view of a received image (no copy). Throws INVALID_IMAGE / UNSUPPORTED_FORMAT with a plain message. */
+export function fromMessageImage(m: MessageImage): PixelImage {
+  if (!m || typeof m !== 'object') throw new InvalidImageError('No image was sent with the request.');
+  if (!(m.buffer instanceof ArrayBuffer)) {
+    throw new InvalidImageError('The image pixels must be sent as an ArrayBuffer (in the transfer list), not as a list of numbers.');
+  }
+  if (m.bitDepth !== 8 && m.bitDepth !== 16) throw new UnsupportedFormatError(`${String(m.bitDepth)}-bit images are not supported. Send 8 or 16 bits per channel.`);
+  if (m.bitDepth === 16 && m.buffer.byteLength % 2 !== 0) throw new InvalidImageError('A 16-bit image needs an even number of bytes.');
+  const data = m.bitDepth === 8 ? new Uint8Array(m.buffer) : new Uint16Array(m.buffer);
+  // Sizes and channel counts are checked by the engine (validateImage) with the same messages as everywhere.
+  return { width: m.width, height: m.height, channels: m.channels, bitDepth: m.bitDepth, data };
+}
+
+/** The buffers to pass as postMessage's transfer list for this message. */
+export function transferList(message: HostMessage | EngineMessage): ArrayBuffer[] {
+  return (message.type === 'upscale' || message.type === 'result') && message.image?.buffer instanceof ArrayBuffer ? [message.image.buffer] : [];
+}
+
+/** An error message for any thrown value: EnlargeError keeps its code and message, anything else is RUNTIME_FAILED. */
+export function errorMessage(id: string, err: unknown): ErrorMessage {
+  if (err instanceof EnlargeError) return { type: 'error', id, code: err.code, message: err.message };
+  const detail = err instanceof Error ? err.message : String(err);
+  return {
+    type: 'error',
+    id,
+    code: 'RUNTIME_FAILED',
+    message: `The upscaler stopped because of an unexpected problem (${detail}). Try again; if it keeps happening, try a smaller image or restart the plugin.`,
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const hasId = (v: Record<string, unknown>): boolean => typeof v['id'] === 'string';
+
+export function isUpscaleRequest(v: unknown): v is UpscaleRequest {
+  return isObject(v) && v['type'] === 'upscale' && hasId(v);
+}
+export function isCancelRequest(v: unknown): v is CancelRequest {
+  return isObject(v) && v['type'] === 'cancel' && hasId(v);
+}
+/** True for anything shaped like a host request (its image and options are checked when the job runs). */
+export function isHostMessage(v: unknown): v is HostMessage {
+  return isUpscaleRequest(v) || isCancelRequest(v);
+}
+
+export function isEngineMessage(v: unknown): v is EngineMessage {
+  if (!isObject(v)) return false;
+  switch (v['type']) {
+    case 'ready':
+      return Array.isArray(v['backends']);
+    case 'progress':
+      return hasId(v) && isObject(v['progress']);
+    case 'result':
+      return hasId(v) && isObject(v['image']) && Array.isArray(v['models']);
+    case 'error':
+      return hasId(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string';
+    default:
+      return false;
+  }
+}
