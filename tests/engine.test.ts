@@ -167,6 +167,53 @@ describe('runners agree', () => {
   });
 });
 
+describe('options', () => {
+  it('TTA (8-fold self-ensemble) stays close to the plain result but is not identical', async () => {
+    const tiny = crop(img, 0, 128, 40, 40);
+    const plain = await engine.upscale(tiny, { model: 'realesrgan-x4fast' });
+    const tta = await engine.upscale(tiny, { model: 'realesrgan-x4fast', tta: true });
+    const d = diffStats(plain.image.data, tta.image.data);
+    console.log(`TTA vs plain: PSNR ${d.psnr.toFixed(1)} dB, max ${d.max}`);
+    expect(d.psnr).toBeGreaterThan(30);
+    expect(d.max).toBeGreaterThan(0);
+  });
+
+  it('TTA undoes every flip/transpose exactly (an equivariant model: nearest 2× resize → identical result)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'enlarge-tta-'));
+    writeFileSync(join(dir, 'nearest.onnx'), tinyModel(false));
+    writeFileSync(join(dir, 'nearest.json'), JSON.stringify({ scale: 2 }));
+    const e = createNodeEngine();
+    const entry = await customModelEntry(join(dir, 'nearest.onnx'));
+    e.catalog.add(entry);
+    const tiny = crop(img, 10, 100, 24, 20); // non-square: transposed windows have the other shape
+    const plain = await e.upscale(tiny, { model: entry.id, scale: 2 });
+    const tta = await e.upscale(tiny, { model: entry.id, scale: 2, tta: true });
+    await e.dispose();
+    expect(diffStats(plain.image.data, tta.image.data).max).toBe(0);
+  });
+
+  it('sessions are created once per model file and released on dispose', async () => {
+    const { nodeRunnerFactory } = await import('../core/src/runtime/node.js');
+    let created = 0, disposed = 0;
+    const counting = {
+      name: 'counting',
+      async create(model: Uint8Array, o?: object) {
+        created++;
+        const r = await nodeRunnerFactory.create(model, o);
+        return { ...r, run: r.run.bind(r), dispose: async () => { disposed++; await r.dispose(); } };
+      },
+    };
+    const e = createNodeEngine({ runners: counting });
+    const tiny = crop(img, 0, 0, 16, 16);
+    await e.upscale(tiny, { model: 'realesrgan-x4fast' });
+    await e.upscale(tiny, { model: 'realesrgan-x4fast', scale: 2 });
+    await e.upscale(tiny, { model: 'animevideov3-x2', scale: 2 });
+    expect(created).toBe(2);
+    await e.dispose();
+    expect(disposed).toBe(2);
+  });
+});
+
 describe('custom models', () => {
   it('a user ONNX file with a JSON sidecar runs through the same pipeline (same result as the shipped file)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'enlarge-custom-'));
@@ -317,6 +364,11 @@ function cropData(src: PixelImage, size: number): Uint8Array {
 }
 
 function nanModel(): Uint8Array {
+  return tinyModel(true);
+}
+
+/** A 2× nearest-resize graph, optionally followed by a division by zero (NaN/Inf). */
+function tinyModel(divideByZero: boolean): Uint8Array {
   const { onnx } = onnxProto;
   const f = onnx.TensorProto.DataType.FLOAT;
   const vi = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: f, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] } } } });
@@ -325,10 +377,10 @@ function nanModel(): Uint8Array {
   const graph = onnx.GraphProto.create({
     name: 'nan',
     node: [
-      onnx.NodeProto.create({ opType: 'Resize', input: ['input', '', 'scales'], output: ['up'], attribute: [{ name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('nearest') }] }),
-      onnx.NodeProto.create({ opType: 'Div', input: ['up', 'zero'], output: ['output'] }),
+      onnx.NodeProto.create({ opType: 'Resize', input: ['input', '', 'scales'], output: [divideByZero ? 'up' : 'output'], attribute: [{ name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('nearest') }] }),
+      ...(divideByZero ? [onnx.NodeProto.create({ opType: 'Div', input: ['up', 'zero'], output: ['output'] })] : []),
     ],
-    initializer: [scales, zero],
+    initializer: divideByZero ? [scales, zero] : [scales],
     input: [vi('input')],
     output: [vi('output')],
   });

@@ -16,7 +16,7 @@ import {
   UnsupportedFormatError,
   throwIfAborted,
 } from './errors.js';
-import { allocPixels, colorChannels, hasAlpha, maxValue, type Channels, type PixelImage } from './image.js';
+import { allocPixels, colorChannels, hasAlpha, type Channels, type PixelImage } from './image.js';
 import { Catalog, choosePasses, planScales, readVerified, type ModelStore, type Preset, type Quality } from './models.js';
 import type { ModelEntry, SeSplitFile } from './models-types.js';
 import { readTile, writeTile } from './pixels.js';
@@ -138,6 +138,24 @@ export function resolveTarget(width: number, height: number, o: UpscaleOptions):
     throw new InvalidOptionError(`The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: choose a scale above 1.`);
   }
   return { width: W, height: H };
+}
+
+/** One model pass over an image: the tiles of `plan`, run with `model`. */
+interface PassJob {
+  input: PixelImage;
+  model: ModelEntry;
+  plan: TilePlan;
+  options: UpscaleOptions;
+  ctx: UpscaleContext;
+  work: Work;
+  report: (done: number, total: number, phase: Phase) => void;
+}
+
+interface PassResult {
+  image: PixelImage;
+  inferenceMs: number;
+  backend: Backend;
+  tiles: number;
 }
 
 interface Work {
@@ -277,7 +295,7 @@ export class Engine {
         const want = sizes[i - 1]!.resampledTo;
         if (want && (want.width !== current.width || want.height !== current.height)) current = resamplePixels(current, want.width, want.height);
       }
-      const res = await this.runPass(current, pp.model, pp.tile, options, ctx, work, (done, total, phase) => emit(phase, i + 1, done, total));
+      const res = await this.runPass({ input: current, model: pp.model, plan: pp.tile, options, ctx, work, report: (done, total, phase) => emit(phase, i + 1, done, total) });
       current = res.image;
       inferenceMs += res.inferenceMs;
       backend = res.backend;
@@ -316,24 +334,16 @@ export class Engine {
     return planTiles(width, height, m.geometry, size, extra);
   }
 
-  private async runPass(
-    input: PixelImage,
-    model: ModelEntry,
-    tilePlan: TilePlan,
-    options: UpscaleOptions,
-    ctx: UpscaleContext,
-    work: Work,
-    report: (done: number, total: number, phase: Phase) => void,
-  ): Promise<{ image: PixelImage; inferenceMs: number; backend: Backend; tiles: number }> {
-    let plan = tilePlan;
+  private async runPass(job: PassJob): Promise<PassResult> {
+    const { input, model } = job;
     for (;;) {
       try {
-        return await this.runPassOnce(input, model, plan, options, ctx, work, report);
+        return await this.runPassOnce(job);
       } catch (err) {
         if (!(err instanceof OutOfMemoryError)) throw err;
         // Out of memory: halve the tile; below 64 px give up this backend (WebGPU → WASM).
-        const half = Math.floor(plan.tileW / 2);
-        if (half >= 64) plan = this.tilePlan(model, input.width, input.height, half);
+        const half = Math.floor(job.plan.tileW / 2);
+        if (half >= 64) job = { ...job, plan: this.tilePlan(model, input.width, input.height, half) };
         else {
           const r = await this.sessions.get(model.file);
           if (!r || r.backend !== 'webgpu') throw err;
@@ -344,15 +354,7 @@ export class Engine {
     }
   }
 
-  private async runPassOnce(
-    input: PixelImage,
-    model: ModelEntry,
-    plan: TilePlan,
-    options: UpscaleOptions,
-    ctx: UpscaleContext,
-    work: Work,
-    report: (done: number, total: number, phase: Phase) => void,
-  ): Promise<{ image: PixelImage; inferenceMs: number; backend: Backend; tiles: number }> {
+  private async runPassOnce({ input, model, plan, options, ctx, work, report }: PassJob): Promise<PassResult> {
     const s = model.geometry.scale;
     const outW = input.width * s;
     const outH = input.height * s;
@@ -591,7 +593,6 @@ function attachAlpha(colorImg: PixelImage, original: PixelImage, alpha: { consta
     for (let c = 0; c < cc; c++) dst[i * ch + c] = src[i * cc + c]!;
     dst[i * ch + cc] = 'constant' in alpha ? alpha.constant : alpha.plane[i]!;
   }
-  void maxValue;
   return out;
 }
 

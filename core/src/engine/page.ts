@@ -92,10 +92,9 @@ async function loadCatalog(base: string): Promise<Catalog> {
 
 function replyTargetFor(event: MessageEvent): ReplyTarget {
   const source = event.source;
-  if (source && 'postMessage' in source) {
-    if (source instanceof MessagePort || (typeof ServiceWorker !== 'undefined' && source instanceof ServiceWorker)) {
-      return { post: (m) => source.postMessage(m, transferList(m)) };
-    }
+  if (source) {
+    if (source instanceof MessagePort) return { post: (m) => source.postMessage(m, transferList(m)) };
+    if (typeof ServiceWorker !== 'undefined' && source instanceof ServiceWorker) return { post: (m) => source.postMessage(m, transferList(m)) };
     // A window: answer the origin that asked ('null' origins — sandboxed iframes, data: URLs — need '*').
     const origin = event.origin && event.origin !== 'null' ? event.origin : '*';
     return { post: (m) => (source as Window).postMessage(m, { targetOrigin: origin, transfer: transferList(m) }) };
