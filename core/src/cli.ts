@@ -10,6 +10,8 @@ import { parseArgs } from 'node:util';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import sharp, { type Metadata } from 'sharp';
 import { EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from './errors.js';
 import type { PixelImage } from './image.js';
@@ -275,8 +277,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Run when executed directly (bundled to core/dist/cli.js, or via tsx).
-const invoked = process.argv[1] ? resolve(process.argv[1]) : '';
-if (invoked.endsWith('cli.js') || invoked.endsWith('cli.ts')) {
+// Run when executed directly (bundled to core/dist/cli.js, through the `enlarge` bin link, or via tsx).
+function invokedDirectly(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (invokedDirectly()) {
   main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+function pkgRoot(name: string): string {
+  let d = dirname(require.resolve(name));
+  while (!d.endsWith(name)) d = dirname(d);
+  return d;
+}
+const wasmDir = join(pkgRoot('@tensorflow/tfjs-backend-wasm'), 'dist');
+const backend = process.argv[2] ?? 'wasm';
+if (backend === 'wasm') setWasmPaths(wasmDir + '/');
+await tf.setBackend(backend);
+await tf.ready();
+console.log('backend', tf.getBackend());
+const modelDir = join(pkgRoot('@upscalerjs/esrgan-medium'), 'models/x4');
+const json = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8'));
+const weights = readFileSync(join(modelDir, 'group1-shard1of1.bin'));
+const handler = tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) });
+tf.io.registerLoadRouter((url: string | string[]) => (typeof url === 'string' && url.startsWith('esrgan-medium://') ? handler : null) as any);
+const mod: any = await import('upscaler');
+const Upscaler = mod.default;
+const def = (await import('@upscalerjs/esrgan-medium/4x')).default as any;
+console.log(def);
+const up = new Upscaler({ model: { ...def, path: 'esrgan-medium://x4' } });
+const input = tf.randomUniform([64, 64, 3], 0, 255, 'float32');
+let t0 = Date.now();
+const out = await up.execute(input, { output: 'tensor', patchSize: 64, padding: 4 });
+console.log('out', out.shape, Date.now() - t0, 'ms');
+t0 = Date.now();
+const input2 = tf.randomUniform([128, 128, 3], 0, 255, 'float32');
+const out2 = await up.execute(input2, { output: 'tensor' });
+console.log('out2', out2.shape, Date.now() - t0, 'ms', (await out2.data()).slice(0, 6));

@@ -1,0 +1,325 @@
+/**
+ * The engine page (core/src/engine) in real Chromium, driven only through its postMessage protocol:
+ * WASM and WebGPU (SwiftShader) results against the Node engine, progress, cancel, bad input and a
+ * tampered model file. The page posts its replies to its own window here (no parent or opener); an
+ * init script forwards them to Node.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createNodeEngine } from '../core/src/node.js';
+import type { Engine } from '../core/src/pipeline.js';
+import type { PixelImage } from '../core/src/image.js';
+import type { EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/engine/protocol.js';
+import { ROOT, crop, diffStats, photo } from './helpers.js';
+
+const DIST = join(ROOT, 'core', 'dist', 'engine');
+const MODELS = join(ROOT, 'models');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+// ---- static server: core/dist/engine at /, models/onnx/* and models/manifest.json at /models/ ----
+
+interface TestServer {
+  url: string;
+  /** Send COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer → multi-threaded WASM). */
+  isolate: boolean;
+  /** URL path → body served instead of the file (e.g. a corrupted model). */
+  overrides: Map<string, Buffer>;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream', '.map': 'application/json' };
+
+async function startServer(): Promise<TestServer> {
+  const state = { isolate: false, overrides: new Map<string, Buffer>() };
+  const server: Server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = path === '/' ? join(DIST, 'index.html')
+      : path === '/models/manifest.json' ? join(MODELS, 'manifest.json')
+      : path.startsWith('/models/') ? join(MODELS, 'onnx', normalize(path.slice('/models/'.length)))
+      : join(DIST, normalize(path));
+    const headers: Record<string, string> = { 'Content-Type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
+    if (state.isolate) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    if (!file.startsWith(DIST) && !file.startsWith(MODELS)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = state.overrides.get(path) ?? (await readFile(file));
+      res.writeHead(200, headers).end(body);
+    } catch {
+      res.writeHead(404, headers).end('not found');
+    }
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    get isolate() { return state.isolate; },
+    set isolate(v: boolean) { state.isolate = v; },
+    overrides: state.overrides,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+// ---- the page, seen from the host side ----
+
+/** A result as forwarded to Node: the pixels base64-encoded, plus whether they arrived as an ArrayBuffer. */
+type ForwardedResult = Omit<ResultMessage, 'image'> & { image: Omit<MessageImage, 'buffer'> & { base64: string; wasArrayBuffer: boolean } };
+type Received = Exclude<EngineMessage, ResultMessage> | ForwardedResult;
+
+/** Runs in the page before engine.js: forwards every engine → host message to Node. */
+const FORWARD_SCRIPT = `
+window.addEventListener('message', (e) => {
+  const d = e.data;
+  if (!d || typeof d !== 'object' || !['ready', 'progress', 'result', 'error'].includes(d.type)) return;
+  if (d.type !== 'result') return window.__toNode(d);
+  const bytes = new Uint8Array(d.image.buffer);
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const { buffer, ...image } = d.image;
+  window.__toNode({ ...d, image: { ...image, base64: btoa(s), wasArrayBuffer: buffer instanceof ArrayBuffer } });
+});`;
+
+class EnginePage {
+  readonly messages: Received[] = [];
+  readonly requests: string[] = [];
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, url: string): Promise<EnginePage> {
+    const page = await browser.newPage();
+    const ep = new EnginePage(page);
+    page.on('request', (r) => ep.requests.push(new URL(r.url()).pathname));
+    page.on('pageerror', (e) => console.log('page error:', e.message));
+    await page.exposeFunction('__toNode', (m: Received) => {
+      ep.messages.push(m);
+      for (const w of ep.waiters.splice(0)) w();
+    });
+    await page.addInitScript(FORWARD_SCRIPT);
+    await page.goto(url);
+    return ep;
+  }
+
+  /** Resolves with the first message (already received or future) that matches. */
+  async waitFor<T extends Received>(match: (m: Received) => m is T, timeoutMs: number, what: string): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.find(match);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No ${what} from the engine page within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}`);
+      await new Promise<void>((ok) => {
+        const t = setTimeout(ok, left);
+        this.waiters.push(() => (clearTimeout(t), ok()));
+      });
+    }
+  }
+
+  ready(timeoutMs = 20_000): Promise<ReadyMessage> {
+    return this.waitFor((m): m is ReadyMessage => m.type === 'ready', timeoutMs, 'ready');
+  }
+
+  /** Waits for the job's final message: its result or its error. */
+  done(id: string, timeoutMs: number): Promise<ForwardedResult | ErrorMessage> {
+    return this.waitFor((m): m is ForwardedResult | ErrorMessage => (m.type === 'result' || m.type === 'error') && m.id === id, timeoutMs, `result or error for ${id}`);
+  }
+
+  progress(id: string): ProgressMessage[] {
+    return this.messages.filter((m): m is ProgressMessage => m.type === 'progress' && m.id === id);
+  }
+
+  /** Posts an upscale from the page itself, pixels in the transfer list; returns the buffer's byteLength after posting (0 = moved). */
+  upscale(id: string, image: PixelImage, options: UpscaleOptions): Promise<number> {
+    const wire = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth, base64: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64') };
+    return this.page.evaluate(({ id, wire, options }) => {
+      const bin = atob(wire.base64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const buffer = bytes.buffer;
+      const { base64: _, ...rest } = wire;
+      window.postMessage({ type: 'upscale', id, image: { ...rest, buffer }, options }, '*', [buffer]);
+      return buffer.byteLength;
+    }, { id, wire, options });
+  }
+
+  cancel(id: string): Promise<void> {
+    return this.page.evaluate((id) => window.postMessage({ type: 'cancel', id }, '*'), id);
+  }
+
+  close(): Promise<void> {
+    return this.page.close();
+  }
+}
+
+function toPixels(r: ForwardedResult): PixelImage {
+  const { width, height, channels, bitDepth, base64 } = r.image;
+  return { width, height, channels, bitDepth, data: new Uint8Array(Buffer.from(base64, 'base64')) };
+}
+
+function expectResult(m: ForwardedResult | ErrorMessage): ForwardedResult {
+  if (m.type === 'error') throw new Error(`The engine page answered ${m.code}: ${m.message}`);
+  return m;
+}
+
+// ---- tests ----
+
+let server: TestServer;
+let browser: Browser;
+let nodeEngine: Engine;
+let img48: PixelImage;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  server = await startServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  nodeEngine = createNodeEngine();
+  img48 = crop(await photo(), 104, 104, 48, 48);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await nodeEngine?.dispose();
+});
+
+/** Runs one upscale on a fresh page and checks the result against the Node engine. */
+async function compareWithNode(b: Browser, url: string, image: PixelImage, options: UpscaleOptions, label: string, timeoutMs: number) {
+  const ep = await EnginePage.open(b, url);
+  try {
+    const ready = await ep.ready();
+    const moved = await ep.upscale('job', image, options);
+    expect(moved).toBe(0); // the pixels were transferred, not copied
+    const result = expectResult(await ep.done('job', timeoutMs));
+    expect(result.image.wasArrayBuffer).toBe(true);
+    const expected = await nodeEngine.upscale(image, options);
+    const got = toPixels(result);
+    expect([got.width, got.height, got.channels]).toEqual([expected.image.width, expected.image.height, expected.image.channels]);
+    const d = diffStats(got.data, expected.image.data);
+    const progress = ep.progress('job').map((m) => m.progress);
+    console.log(`${label}: ${image.width}×${image.height} → ${got.width}×${got.height} on ${result.backend} in ${result.timings.totalMs.toFixed(0)} ms (inference ${result.timings.inferenceMs.toFixed(0)} ms); vs Node max ${d.max}/255 mean ${d.mean.toFixed(4)} PSNR ${d.psnr.toFixed(1)} dB; ${progress.length} progress messages`);
+    expect(d.psnr).toBeGreaterThanOrEqual(45);
+    return { ready, result, progress, requests: ep.requests, crossOriginIsolated: await ep.page.evaluate(() => crossOriginIsolated) };
+  } finally {
+    await ep.close();
+  }
+}
+
+describe('engine page in Chromium (postMessage protocol)', () => {
+  it('WASM: 48×48 x4fast matches the Node engine, with rising progress', async () => {
+    const r = await compareWithNode(browser, server.url, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 1 thread', 60_000);
+    expect(r.ready.backends).toEqual(['wasm']);
+    expect(r.result.backend).toBe('wasm');
+    expect(r.result.models).toEqual(['realesrgan-x4fast']);
+    expect(r.progress.length).toBeGreaterThanOrEqual(1);
+    const fractions = r.progress.map((p) => p.fraction);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]!).toBeGreaterThanOrEqual(fractions[i - 1]!);
+    expect(fractions.at(-1)).toBe(1);
+    expect(r.progress.at(-1)!.phase).toBe('done');
+    // The runtime the page loads: the JSEP build (WebGPU + WASM) from next to engine.js, nothing else.
+    const runtime = r.requests.filter((p) => p.includes('ort-wasm'));
+    expect(runtime.sort()).toEqual(['/ort-wasm-simd-threaded.jsep.mjs', '/ort-wasm-simd-threaded.jsep.wasm']);
+  });
+
+  it('WASM, multi-threaded: cross-origin isolated page (COOP/COEP) with ?threads=2', async () => {
+    server.isolate = true;
+    try {
+      const r = await compareWithNode(browser, `${server.url}?threads=2`, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 2 threads (COOP/COEP)', 60_000);
+      expect(r.crossOriginIsolated).toBe(true);
+      expect(r.result.backend).toBe('wasm');
+    } finally {
+      server.isolate = false;
+    }
+  });
+
+  it('WebGPU (SwiftShader, --enable-unsafe-webgpu): tiny input matches the Node engine', async () => {
+    const gpuBrowser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+    try {
+      const tiny = crop(img48, 16, 16, 16, 16);
+      const r = await compareWithNode(gpuBrowser, server.url, tiny, { model: 'realesrgan-x4fast', scale: 4 }, 'WebGPU (SwiftShader)', 90_000);
+      expect(r.ready.backends).toEqual(['webgpu', 'wasm']);
+      expect(r.result.backend).toBe('webgpu');
+    } finally {
+      await gpuBrowser.close();
+    }
+  });
+
+  it('cancel: the running job after its first progress → ABORTED, a queued one → ABORTED; no result; the queue goes on', async () => {
+    const ep = await EnginePage.open(browser, server.url);
+    try {
+      await ep.ready();
+      const big = crop(await photo(), 0, 0, 96, 96);
+      const one: PixelImage = { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array(3) };
+      await ep.upscale('c1', big, { model: 'realesrgan-x4fast', scale: 4, tileSize: 32 });
+      await ep.upscale('c2', img48, { model: 'realesrgan-x4fast', scale: 4 }); // queued behind c1
+      await ep.upscale('c3', one, { model: 'realesrgan-x4fast', scale: 4 }); // queued, fails when its turn comes
+      await ep.cancel('c2');
+      await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c1', 30_000, 'progress');
+      await ep.cancel('c1');
+      const c1 = await ep.done('c1', 30_000);
+      expect(c1).toMatchObject({ type: 'error', code: 'ABORTED' });
+      expect((c1 as ErrorMessage).message).toBe('The upscale was cancelled. Nothing was written.');
+      const c2 = await ep.done('c2', 1_000);
+      expect(c2).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
+      const c3 = await ep.done('c3', 10_000);
+      expect(c3).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
+      // Replies come in job order: c2 (dropped from the queue at once), then c1, then c3.
+      const finals = ep.messages.filter((m) => m.type === 'error').map((m) => (m as ErrorMessage).id);
+      expect(finals).toEqual(['c2', 'c1', 'c3']);
+      const p = ep.progress('c1').map((m) => m.progress);
+      console.log(`cancel: c1 stopped after ${p.at(-1)!.tilesDone} of ${p.at(-1)!.tilesTotal} tiles (${p.length} progress messages)`);
+      expect(p.at(-1)!.tilesDone).toBeLessThan(p.at(-1)!.tilesTotal);
+      expect(ep.progress('c2')).toHaveLength(0);
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(ep.messages.some((m) => m.type === 'result')).toBe(false);
+    } finally {
+      await ep.close();
+    }
+  });
+
+  it('bad input: a 1×1 image → INVALID_IMAGE with the plain message; the page keeps working', async () => {
+    const ep = await EnginePage.open(browser, server.url);
+    try {
+      await ep.ready();
+      const one: PixelImage = { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([1, 2, 3]) };
+      const end = await ep.done((await ep.upscale('b1', one, { model: 'realesrgan-x4fast', scale: 4 }), 'b1'), 10_000);
+      expect(end).toEqual({
+        type: 'error',
+        id: 'b1',
+        code: 'INVALID_IMAGE',
+        message: 'The image is 1×1 pixels; both sides must be at least 4 pixels for a model to see any detail. Use plain resizing for images this small.',
+      });
+      // Not a JSON number array: refused with a plain message rather than crashing.
+      await ep.page.evaluate(() => window.postMessage({ type: 'upscale', id: 'b2', image: { width: 4, height: 4, channels: 1, bitDepth: 8, buffer: Array(16).fill(0) }, options: {} }, '*'));
+      const b2 = await ep.done('b2', 10_000);
+      expect(b2).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
+      expect((b2 as ErrorMessage).message).toMatch(/ArrayBuffer/);
+    } finally {
+      await ep.close();
+    }
+  });
+
+  it('a tampered model file → MODEL_FILE_TAMPERED', async () => {
+    const file = 'animevideov3-x2.onnx';
+    const bytes = await readFile(join(MODELS, 'onnx', file));
+    const at = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at); // one flipped bit
+    server.overrides.set(`/models/${file}`, bytes);
+    const ep = await EnginePage.open(browser, server.url);
+    try {
+      await ep.ready();
+      await ep.upscale('t1', img48, { model: 'animevideov3-x2', scale: 2 });
+      const end = await ep.done('t1', 20_000);
+      expect(end).toMatchObject({ type: 'error', id: 't1', code: 'MODEL_FILE_TAMPERED' });
+      expect((end as ErrorMessage).message).toContain(`The model file ${file} does not match the catalog`);
+    } finally {
+      server.overrides.clear();
+      await ep.close();
+    }
+  });
+});
