@@ -249,32 +249,35 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     }
   });
 
-  it('cancel: the running job after its first progress → ABORTED, a queued one → ABORTED; no result; the queue goes on', async () => {
+  it('cancel: after the first progress, mid-run, and while queued → ABORTED each, no result; the queue goes on', async () => {
     const ep = await EnginePage.open(browser, server.url);
     try {
       await ep.ready();
       const big = crop(await photo(), 0, 0, 96, 96);
       const one: PixelImage = { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array(3) };
-      await ep.upscale('c1', big, { model: 'realesrgan-x4fast', scale: 4, tileSize: 32 });
+      const tiled = { model: 'realesrgan-x4fast', scale: 4, tileSize: 32 }; // 9 tiles
+      await ep.upscale('c1', big, tiled);
       await ep.upscale('c2', img48, { model: 'realesrgan-x4fast', scale: 4 }); // queued behind c1
-      await ep.upscale('c3', one, { model: 'realesrgan-x4fast', scale: 4 }); // queued, fails when its turn comes
+      await ep.upscale('c3', big, tiled); // queued; cancelled after its first tile
+      await ep.upscale('c4', one, tiled); // queued; fails when its turn comes
       await ep.cancel('c2');
-      await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c1', 30_000, 'progress');
+      // c1: cancelled on its first progress message (sent before the model is even loaded).
+      await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c1', 30_000, 'progress of c1');
       await ep.cancel('c1');
-      const c1 = await ep.done('c1', 30_000);
-      expect(c1).toMatchObject({ type: 'error', code: 'ABORTED' });
-      expect((c1 as ErrorMessage).message).toBe('The upscale was cancelled. Nothing was written.');
-      const c2 = await ep.done('c2', 1_000);
-      expect(c2).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
-      const c3 = await ep.done('c3', 10_000);
-      expect(c3).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
-      // Replies come in job order: c2 (dropped from the queue at once), then c1, then c3.
-      const finals = ep.messages.filter((m) => m.type === 'error').map((m) => (m as ErrorMessage).id);
-      expect(finals).toEqual(['c2', 'c1', 'c3']);
-      const p = ep.progress('c1').map((m) => m.progress);
-      console.log(`cancel: c1 stopped after ${p.at(-1)!.tilesDone} of ${p.at(-1)!.tilesTotal} tiles (${p.length} progress messages)`);
-      expect(p.at(-1)!.tilesDone).toBeLessThan(p.at(-1)!.tilesTotal);
+      // c3: cancelled mid-run, once a tile has finished.
+      await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c3' && m.progress.tilesDone >= 1, 30_000, 'a finished tile of c3');
+      await ep.cancel('c3');
+      const c3 = await ep.done('c3', 30_000);
+      expect(c3).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled. Nothing was written.' });
+      expect(await ep.done('c1', 1_000)).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled. Nothing was written.' });
+      expect(await ep.done('c2', 1_000)).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
+      expect(await ep.done('c4', 10_000)).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
+      // Final replies in job order (c2 was dropped from the queue at once).
+      expect(ep.messages.filter((m) => m.type === 'error').map((m) => (m as ErrorMessage).id)).toEqual(['c2', 'c1', 'c3', 'c4']);
       expect(ep.progress('c2')).toHaveLength(0);
+      const last = (id: string) => ep.progress(id).at(-1)!.progress;
+      console.log(`cancel: c1 stopped after ${last('c1').tilesDone} of ${last('c1').tilesTotal} tiles, c3 after ${last('c3').tilesDone} of ${last('c3').tilesTotal}`);
+      expect(last('c3').tilesDone).toBeLessThan(last('c3').tilesTotal);
       await new Promise((ok) => setTimeout(ok, 300));
       expect(ep.messages.some((m) => m.type === 'result')).toBe(false);
     } finally {

@@ -22,7 +22,8 @@ import type { ModelEntry, SeSplitFile } from './models-types.js';
 import { readTile, writeTile } from './pixels.js';
 import { resamplePixels } from './resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions, TensorData } from './runtime/runner.js';
-import { planTiles, type Tile, type TilePlan } from './tiling.js';
+import { nextTask } from './schedule.js';
+import { planTiles, type TilePlan } from './tiling.js';
 
 export interface UpscaleOptions {
   /** Content preset; 'auto' analyses the image. Ignored when `model` is given. Default 'auto'. */
@@ -386,6 +387,7 @@ export class Engine {
 
     const dims = [1, 3, plan.windowH, plan.windowW];
     for (let t = 0; t < tiles.length; t++) {
+      await nextTask(); // let a cancel (or a repaint) in between tiles
       throwIfAborted(ctx.signal);
       const tile = tiles[t]!;
       const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
@@ -433,6 +435,7 @@ export class Engine {
     const alignedW = Math.ceil(input.width / 4) * 4;
     const alignedH = Math.ceil(input.height / 4) * 4;
     for (const tile of plan.tiles) {
+      await nextTask();
       throwIfAborted(ctx.signal);
       const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
       const res = await runner.run({ input: { data: x, dims: [1, 3, plan.windowH, plan.windowW] }, ...feeds }, [stage.output]);

@@ -121,8 +121,12 @@ interface Job {
 class JobQueue {
   private readonly jobs: Job[] = [];
   private running: Job | undefined;
+  private engine: Promise<Engine> | undefined;
 
-  constructor(private readonly engine: Promise<Engine>) {}
+  /** Jobs wait for this engine (a failed start is reported to each job). */
+  use(engine: Promise<Engine>): void {
+    this.engine = engine;
+  }
 
   add(request: UpscaleRequest, reply: ReplyTarget): void {
     if (this.running?.request.id === request.id || this.jobs.some((j) => j.request.id === request.id)) {
@@ -162,6 +166,7 @@ class JobQueue {
   private async run({ request, reply, abort }: Job): Promise<void> {
     const { id } = request;
     try {
+      if (!this.engine) throw new EnlargeError('RUNTIME_FAILED', 'The engine page has not started yet. Wait for its "ready" message.');
       const engine = await this.engine;
       const image = fromMessageImage(request.image);
       const result = await engine.upscale(image, request.options ?? {}, {
@@ -188,11 +193,11 @@ async function start(): Promise<void> {
   ort.env.wasm.wasmPaths = scriptBase;
   if (config.threads) ort.env.wasm.numThreads = config.threads;
 
-  const engine = loadCatalog(config.models).then(
-    (catalog) => new Engine({ catalog, store: fetchStore(config.models), runners: webRunnerFactory(ort) }),
-  );
-  engine.catch(() => undefined); // reported per job, when a host asks for one
-  const queue = new JobQueue(engine);
+  const queue = new JobQueue();
+  const runners = webRunnerFactory(ort);
+  const engine = loadCatalog(config.models).then((catalog) => new Engine({ catalog, store: fetchStore(config.models), runners }));
+  engine.catch(() => undefined); // reported to each job, when a host asks for one
+  queue.use(engine);
 
   window.addEventListener('message', (event: MessageEvent) => {
     const data: unknown = event.data;

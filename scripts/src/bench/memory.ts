@@ -1,0 +1,73 @@
+/**
+ * Memory and scale: peak RSS of the CLI (one process per size) enlarging 4× inputs whose outputs span
+ * 0.25 to 64 megapixels, a least-squares line through (output MP, peak MB), and its slope against what
+ * holding the output would cost: 3 MB/MP as 8-bit RGB, 12 MB/MP as float32 RGB.
+ */
+import { join } from 'node:path';
+import { photoAt, round, savePng } from './util.js';
+import { ourCli } from './peers.js';
+
+export interface MemoryPoint {
+  inputSide: number;
+  outputMP: number;
+  peakRssMB: number | null;
+  wallMs: number;
+  /** Output megapixels per second, process start to file written. */
+  outputMPps: number;
+}
+
+export interface MemoryFit {
+  /** MB of peak RSS per output megapixel. */
+  slopeMBperMP: number;
+  /** MB at zero output: Node, onnxruntime, the model session and its tile working set. */
+  interceptMB: number;
+  r2: number;
+}
+
+export interface MemoryResult {
+  model: string;
+  format: string;
+  points: MemoryPoint[];
+  fit?: MemoryFit;
+  /** 8-bit RGB output held in memory: 3 bytes per pixel. */
+  u8RgbMBperMP: number;
+  float32RgbMBperMP: number;
+  error?: string;
+}
+
+export function linearFit(xs: number[], ys: number[]): MemoryFit | undefined {
+  const n = xs.length;
+  if (n < 2) return undefined;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  if (sxx === 0) return undefined;
+  const slope = sxy / sxx;
+  return { slopeMBperMP: round(slope, 2), interceptMB: round(my - slope * mx, 1), r2: syy === 0 ? 1 : round((sxy * sxy) / (sxx * syy), 4) };
+}
+
+export async function memoryScale(sides: number[], model: string, work: string, log: (s: string) => void): Promise<MemoryResult> {
+  // MB = 10^6 bytes throughout, so 8-bit RGB is exactly 3 MB per megapixel.
+  const res: MemoryResult = { model, format: 'png', points: [], u8RgbMBperMP: 3, float32RgbMBperMP: 12 };
+  try {
+    for (const side of sides) {
+      const input = join(work, `mem-${side}.png`);
+      await savePng(await photoAt(side), input, 1);
+      const out = join(work, `mem-${side}-out.png`);
+      const r = await ourCli(input, out, model, 4, 1);
+      const outputMP = (side * 4) ** 2 / 1e6;
+      res.points.push({ inputSide: side, outputMP: round(outputMP, 3), peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3) });
+      log(`  ${side}² → ${side * 4}² (${outputMP.toFixed(2)} MP): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(1)} s`);
+    }
+    const pts = res.points.filter((p) => p.peakRssMB !== null);
+    res.fit = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
+  } catch (err) {
+    res.error = (err as Error).message.split('\n')[0];
+  }
+  return res;
+}
