@@ -23,6 +23,11 @@ export interface ModelGeometry {
    * model returns scale·(L − 2·pad). 0 for same-padded networks (Real-ESRGAN).
    */
   pad: number;
+  /**
+   * Same-padded networks: context pixels each tile needs around it so that tiled and whole-image results
+   * agree within 2/255 (measured per family; the receptive field cut-off). 0/absent for valid-conv nets.
+   */
+  context?: number;
   /** The (unpadded) tile size must be a multiple of this. */
   multipleOf: number;
   /** Padding the reference engine adds around each tile, in input pixels. */

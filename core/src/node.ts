@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { Catalog, type ModelStore } from './models.js';
 import type { Manifest, ModelEntry } from './models-types.js';
 import { Engine, type EngineConfig } from './pipeline.js';
@@ -51,6 +52,8 @@ export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: str
     catalog,
     store: opts.store ?? fileStore(join(modelsDir, 'onnx')),
     runners: opts.runners ?? nodeRunnerFactory,
+    // A sixth of the machine's memory for one tile's working set, 1–4 GB: big tiles waste less on context.
+    memoryBudgetMB: Math.min(4096, Math.max(1024, Math.round(totalmem() / 6 / 2 ** 20))),
     ...opts,
   });
 }

@@ -88,7 +88,7 @@ export interface EngineConfig {
   maxOutputPixels?: number;
   /** Largest output side (default 65,535). */
   maxOutputSide?: number;
-  /** Working-memory budget for one tile, in MB (default 768). */
+  /** Working-memory budget for one tile, in MB (default 1024; the Node host uses more where the machine has it). */
   memoryBudgetMB?: number;
   /** Context pixels around tiles for same-padded networks (default 24: measured tiled-vs-whole max diff 1/255 for Real-ESRGAN compact, 14/255 at 16). */
   context?: number;
@@ -324,10 +324,10 @@ export class Engine {
 
   /** Tile size from the memory budget unless given. */
   tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number): TilePlan {
-    const extra = m.geometry.pad > 0 ? 0 : this.config.context ?? 24;
+    const extra = m.geometry.pad > 0 ? 0 : this.config.context ?? m.geometry.context ?? 24;
     let size = tileSize;
     if (size === undefined) {
-      const budget = (this.config.memoryBudgetMB ?? 768) * 1024 * 1024;
+      const budget = (this.config.memoryBudgetMB ?? 1024) * 1024 * 1024;
       const perPixel = Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
       const side = Math.sqrt(budget / perPixel) - 2 * (m.geometry.pad + extra);
       size = Math.max(64, Math.min(512, Math.floor(side / 32) * 32));

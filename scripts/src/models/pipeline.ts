@@ -255,6 +255,7 @@ function buildEntry(spec: ModelSpec, computed: Computed): ModelEntry {
     geometry: {
       scale: g.scale,
       pad: g.pad,
+      ...(g.context !== undefined ? { context: g.context } : {}),
       multipleOf: g.multipleOf,
       referencePrepadding: g.referencePrepadding,
       referenceBorder: g.referenceBorder,

@@ -103,17 +103,20 @@ export const ENGINES: readonly EngineSource[] = [
  *    shipped binary). realesrgan-ncnn-vulkan: reflect in the upstream source's preproc shader (the shipped
  *    binary embeds SPIR-V only, so not checked in the binary itself); upscayl-bin ASSUMED the same.
  *    NOTE: reflect, not replicate as first assumed for Real-ESRGAN.
+ *  - context (same-padded nets only): MEASURED, tiled (64 px tiles) vs whole image on a real photo crop:
+ *    compact nets at 16 px context max 14/255, at 24 px max 1/255; RRDB (23 blocks, far larger receptive
+ *    field) at 24 px max 38/255, 32 → 16, 48 → 3, 64 → 2/255 (x4plus-anime: 1/255).
  */
 export const GEOMETRY: Readonly<Record<Family, Readonly<Record<number, ModelGeometry>>>> = {
   'realesrgan-compact': {
     // realesr-animevideov3-x2 / -x3 are the 4× net followed by a bicubic Interp of 0.5 / 0.75 inside the graph
     // (last layer "Interp Resize_40 0=3 1=0.5|0.75"): still same-padded, output exactly 2× / 3×.
-    2: { scale: 2, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
-    3: { scale: 3, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
-    4: { scale: 4, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    2: { scale: 2, pad: 0, context: 24, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    3: { scale: 3, pad: 0, context: 24, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    4: { scale: 4, pad: 0, context: 24, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
   },
   'realesrgan-rrdb': {
-    4: { scale: 4, pad: 0, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
+    4: { scale: 4, pad: 0, context: 64, multipleOf: 1, referencePrepadding: 10, referenceBorder: 'reflect' },
   },
   realcugan: {
     2: { scale: 2, pad: 18, multipleOf: 2, referencePrepadding: 18, referenceBorder: 'reflect' },
