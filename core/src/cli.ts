@@ -2,8 +2,8 @@
  * enlarge — the command-line host: files in → engine → files out.
  *
  *   enlarge INPUT... [-o OUT] [--preset auto|photo|face|graphics] [--model ID|FILE.onnx]
- *           [--scale N | --width PX | --height PX] [--denoise L] [--quality fast|best] [--tile N] [--tta]
- *           [--format png|jpg|webp] [--quality-jpeg Q]
+ *           [--scale N | --width PX | --height PX] [--denoise L] [--best] [--tile N] [--tta]
+ *           [--format png|jpg|webp] [--quality Q]
  *   enlarge models
  */
 import { parseArgs } from 'node:util';
@@ -29,11 +29,11 @@ Options:
   -w, --width PX           exact output width (keeps aspect ratio unless --height is given)
   -h, --height PX          exact output height
   -d, --denoise L          graphics models: -1 conservative, 0 none, 1..3 stronger
-  -q, --quality fast|best  photo preset: fast (default) or best (slower, finer)
+      --best               photo preset: the larger model (realesrgan-x4plus): slower, finer
       --tile N             tile size in pixels (default: chosen from memory)
       --tta                8-fold self-ensemble: slower, slightly cleaner
   -f, --format FMT         png | jpg | webp (default: png, or the input's format)
-      --jpeg-quality Q     1..100 for jpg/webp (default 92)
+  -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
       --help               show this help`;
 
@@ -175,10 +175,10 @@ export async function main(argv: string[]): Promise<number> {
         height: { type: 'string', short: 'h' },
         denoise: { type: 'string', short: 'd' },
         quality: { type: 'string', short: 'q' },
+        best: { type: 'boolean' },
         tile: { type: 'string' },
         tta: { type: 'boolean' },
         format: { type: 'string', short: 'f' },
-        'jpeg-quality': { type: 'string' },
         overwrite: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -201,9 +201,8 @@ export async function main(argv: string[]): Promise<number> {
     const inputs = await collectInputs(args.positionals);
     const format = v.format?.toLowerCase();
     if (format && !['png', 'jpg', 'jpeg', 'webp'].includes(format)) throw new UsageError(`Unknown format "${v.format}". Use png, jpg or webp.`);
-    const jpegQuality = num(v['jpeg-quality'], '--jpeg-quality') ?? 92;
-    if (jpegQuality < 1 || jpegQuality > 100) throw new UsageError('--jpeg-quality must be from 1 to 100.');
-    if (v.quality && !['fast', 'best'].includes(v.quality)) throw new UsageError('--quality must be "fast" or "best".');
+    const jpegQuality = num(v.quality, '--quality') ?? 92;
+    if (jpegQuality < 1 || jpegQuality > 100) throw new UsageError('--quality must be from 1 to 100.');
 
     const engine = createNodeEngine();
     const options: UpscaleOptions = {
@@ -214,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
       denoise: num(v.denoise, '--denoise'),
       tileSize: num(v.tile, '--tile'),
       tta: v.tta,
-      quality: v.quality as UpscaleOptions['quality'],
+      quality: v.best ? 'best' : undefined,
     };
     if (v.model) {
       if (/\.onnx$/i.test(v.model)) {
