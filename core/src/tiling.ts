@@ -1,11 +1,18 @@
 /**
  * The tile planner — the one place that decides tiles.
  *
- * Every tile is run as a *window*: its centre (the pixels it is responsible for) plus `context` real
- * neighbouring pixels on each side (reflect-padded beyond the image border). Only the centre of the
- * model's output is kept and written straight into the output buffer, so no full-size float accumulator
- * is needed. All windows have the same shape (edge tiles are shifted inwards, or extend past the border
- * into reflect padding) so GPU kernels compile once and SE statistics line up.
+ * Every tile is run as a *window*: its centre (the pixels it is responsible for) plus real neighbouring
+ * pixels around it. Only the centre of the model's output is kept and written straight into the output
+ * buffer, so no full-size float accumulator is needed. All windows have the same shape, so GPU kernels
+ * compile once and SE statistics line up.
+ *
+ * Two amounts of context:
+ *  - between tiles, `context` pixels of real image on each side (enough that the network's receptive field
+ *    makes tiled and whole-image results agree within 2/255);
+ *  - at the image border, windows reach at most `border` pixels past the edge (reflect padding). Edge windows
+ *    are shifted inwards rather than padded further, so a tiled run and a single-tile run see exactly the
+ *    same border treatment — and a small image (one tile) does not pay for the large inter-tile context.
+ * For valid-convolution networks (pad > 0) both equal the pad the network consumes.
  */
 
 export interface TileGeometry {
@@ -18,25 +25,27 @@ export interface TileGeometry {
 }
 
 export interface Tile {
-  /** Centre, in input pixels (may extend past the image on the right/bottom edge; clip when writing). */
+  /** Centre origin, in input pixels (the centre may extend past the right/bottom edge; clip when writing). */
   x: number;
   y: number;
-  /** Window origin in input pixels (x − context, y − context; may be negative → reflect padding). */
+  /** Window origin in input pixels (may be negative → reflect padding). */
   wx: number;
   wy: number;
+  /** Where the centre starts in the network's output, in output pixels. */
+  ox: number;
+  oy: number;
 }
 
 export interface TilePlan {
   /** Centre size of every tile. */
   tileW: number;
   tileH: number;
-  /** Context on each side, ≥ pad. */
+  /** Context between tiles and at the image border, in input pixels (each ≥ pad). */
   context: number;
-  /** Window size fed to the network. */
+  border: number;
+  /** Window size fed to the network (the same for every tile). */
   windowW: number;
   windowH: number;
-  /** Offset of the centre inside the network's output, in output pixels. */
-  outOffset: number;
   /** Tile origins along each axis (for SE statistics ownership). */
   xs: number[];
   ys: number[];
@@ -50,43 +59,64 @@ function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
-function axisOrigins(size: number, tile: number): number[] {
-  if (tile >= size) return [0];
+/** Origins along an axis of `aligned` pixels: every T, the last one shifted inwards to end exactly at the edge. */
+function axisOrigins(aligned: number, tile: number): number[] {
+  const n = Math.ceil(aligned / tile);
   const xs: number[] = [];
-  for (let x = 0; x + tile < size; x += tile) xs.push(x);
-  // Last tile: shift inwards so it ends at or just past the border, keeping the origin aligned.
-  const last = Math.max(0, Math.floor((size - tile) / TILE_ALIGN) * TILE_ALIGN);
-  if (last > xs[xs.length - 1]!) xs.push(last);
-  if (last + tile < size) xs.push(last + tile);
+  for (let i = 0; i < n - 1; i++) xs.push(i * tile);
+  const last = aligned - tile;
+  if (!xs.length || last > xs[xs.length - 1]!) xs.push(last);
   return xs;
+}
+
+interface Axis {
+  tile: number;
+  window: number;
+  origins: number[];
+  /** Window origin for a centre origin. */
+  windowOrigin(x: number): number;
+}
+
+function planAxis(size: number, t: number, m: number, context: number, border: number): Axis {
+  const aligned = roundUp(size, m);
+  // One tile when the image fits, or when the padded image is no bigger than a tile window would be.
+  if (aligned <= t || aligned + 2 * border <= t + 2 * context) {
+    // One tile covers the axis: only the border context is needed.
+    return { tile: aligned, window: aligned + 2 * border, origins: [0], windowOrigin: () => -border };
+  }
+  const window = t + 2 * context;
+  // Windows may not reach more than `border` past either edge of the (aligned) image.
+  const lo = -border;
+  const hi = aligned + border - window;
+  return {
+    tile: t,
+    window,
+    origins: axisOrigins(aligned, t),
+    windowOrigin: (x) => Math.min(Math.max(x - context, lo), Math.max(lo, hi)),
+  };
 }
 
 /**
  * @param width,height input size in pixels
  * @param geometry the model's geometry
  * @param tileSize requested centre size (rounded to the model's constraints)
- * @param extraContext context beyond `pad` (for same-padded networks the receptive field; 0 for valid ones)
+ * @param extraContext context between tiles beyond `pad` (same-padded networks: the receptive field cut-off)
+ * @param extraBorder reflect padding beyond `pad` at the image border (≤ extraContext; default the same)
  */
-export function planTiles(width: number, height: number, geometry: TileGeometry, tileSize: number, extraContext: number): TilePlan {
+export function planTiles(width: number, height: number, geometry: TileGeometry, tileSize: number, extraContext: number, extraBorder = extraContext): TilePlan {
   const m = Math.max(geometry.multipleOf, TILE_ALIGN);
   const t = Math.max(m, roundUp(Math.floor(tileSize), m));
-  // Never make a tile larger than the image needs (but respect the size multiple).
-  const tileW = Math.min(t, roundUp(width, m));
-  const tileH = Math.min(t, roundUp(height, m));
   const context = geometry.pad + extraContext;
-  const xs = axisOrigins(width, tileW);
-  const ys = axisOrigins(height, tileH);
+  // The border context must still cover the alignment slack of the last tile (centre may end ≤ m − 1 past the edge).
+  const border = geometry.pad + Math.min(extraContext, Math.max(extraBorder, extraContext > 0 ? m : 0));
+  const ax = planAxis(width, t, m, context, border);
+  const ay = planAxis(height, t, m, context, border);
+  const s = geometry.scale;
   const tiles: Tile[] = [];
-  for (const y of ys) for (const x of xs) tiles.push({ x, y, wx: x - context, wy: y - context });
-  return {
-    tileW,
-    tileH,
-    context,
-    windowW: tileW + 2 * context,
-    windowH: tileH + 2 * context,
-    outOffset: extraContext * geometry.scale,
-    xs,
-    ys,
-    tiles,
-  };
+  for (const y of ay.origins)
+    for (const x of ax.origins) {
+      const wx = ax.windowOrigin(x), wy = ay.windowOrigin(y);
+      tiles.push({ x, y, wx, wy, ox: s * (x - wx - geometry.pad), oy: s * (y - wy - geometry.pad) });
+    }
+  return { tileW: ax.tile, tileH: ay.tile, context, border, windowW: ax.window, windowH: ay.window, xs: ax.origins, ys: ay.origins, tiles };
 }
