@@ -1,7 +1,7 @@
 /**
  * Image plumbing for the evaluation: loading, the two degradations, and the interpolation baselines.
  */
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import type { PixelImage } from '../../../core/src/image.js';
 import { resamplePixels } from '../../../core/src/resample.js';
 import type { RgbImage } from './metrics.js';
@@ -39,7 +39,7 @@ function buf(img: Rgb): Buffer {
   return Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
 }
 
-async function toRgb(s: sharp.Sharp): Promise<Rgb> {
+async function toRgb(s: Sharp): Promise<Rgb> {
   const { data, info } = await s.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
   return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };

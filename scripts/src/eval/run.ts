@@ -150,7 +150,7 @@ and with UpscalerJS? \`npm run eval\` answers with numbers (PSNR-Y, SSIM-Y, GMSD
 
 - **Dataset.** Folders \`photo/\`, \`face/\`, \`graphics/\` of ground-truth images. The default is the repository's
   own fixture set \`tests/fixtures/eval/\` (5 small images with shippable licences, see its README); the numbers
-  below come from the development set (\`npm run eval -- --dataset ../shared/eval --out docs\`), which is used for
+  below come from the development set (\`npm run eval -- --dataset ../shared/eval --max-side 512 --out docs\`), which is used for
   evaluation only and never shipped.
 - **Degradations.** Each ground truth is centre-cropped so its sides divide by 4, then reduced 4× with
   bicubic (libvips \`reduce\`, cubic kernel, antialiased as MATLAB's \`imresize\`): the **clean** input. The

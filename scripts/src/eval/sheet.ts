@@ -3,7 +3,7 @@
  * labelled with an SVG overlay rendered by sharp (librsvg). Written as PNG, or JPEG q90 when the PNG would
  * exceed the size limit.
  */
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { writeFile } from 'node:fs/promises';
 import { cropRgb, encodeRaw, type Rgb } from './images.js';
 import { lumaY } from './metrics.js';
@@ -59,7 +59,7 @@ export async function writeSheet(file: string, title: string, columns: string[],
   const gap = 4, labelW = 96, titleH = 20, headH = 30;
   const W = labelW + columns.length * (tw + gap);
   const H = titleH + headH + rows.length * (th + gap);
-  const composites: sharp.OverlayOptions[] = [];
+  const composites: OverlayOptions[] = [];
   rows.forEach((row, r) => {
     row.tiles.forEach((t, c) => {
       const { input, raw } = encodeRaw(t);
