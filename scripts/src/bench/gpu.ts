@@ -3,7 +3,8 @@
  * photo) enlarged 4× with realesrgan-x4plus — on the real GPU three ways: onnxruntime-node's WebGPU
  * execution provider (bundled in the 1.30 Linux package), the engine page in Chromium with WebGPU, and
  * Upscayl's engine (upscayl-bin, the realesrgan-ncnn-vulkan fork) on the system Vulkan driver with its
- * default tile size. Set ENLARGE_BENCH_VK_ICD to force a Vulkan ICD (e.g. SwiftShader, to test the code path).
+ * default tile size (upscayl-bin rather than realesrgan-ncnn-vulkan because the x4plus weights we ship come
+ * from Upscayl's package; its processing code is realesrgan-ncnn-vulkan's). Set ENLARGE_BENCH_VK_ICD to force a Vulkan ICD (e.g. SwiftShader, to test the code path).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ async function gpuName(): Promise<string | null> {
 
 export async function gpuBench(work: string, opts: { side: number; model: string; log: (s: string) => void }): Promise<GpuResult> {
   const { side, model, log } = opts;
+  const forcedIcd = process.env.ENLARGE_BENCH_VK_ICD;
+  if (forcedIcd) Object.assign(process.env, { VK_ICD_FILENAMES: forcedIcd, VK_DRIVER_FILES: forcedIcd });
   const res: GpuResult = { model, inputSide: side, gpuName: await gpuName(), runs: [] };
   const img = await photoAt(side);
   const outMP = (side * 4) ** 2 / 1e6;
@@ -77,6 +80,7 @@ export async function gpuBench(work: string, opts: { side: number; model: string
 
   // 2. Chromium, the engine page on WebGPU.
   res.browser = await benchBrowser({ label: 'Chromium WebGPU (engine page)', threads: 1, isolate: false, args: GPU_ARGS, options: { model, scale: 4 }, size: side, reps: 1, timeoutMs: 600_000 });
+  if (!res.browser.error && res.browser.backend !== 'webgpu') res.browser.error = `the page ran on ${res.browser.backend || 'no backend'}: Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)`;
   log(`  Chromium WebGPU: ${res.browser.error ?? `${res.browser.backend}, cold ${res.browser.coldMs} ms, warm ${res.browser.wall.min.toFixed(0)} ms`}`);
 
   // 3. upscayl-bin on the system Vulkan driver, default (automatic) tile size.
@@ -88,8 +92,7 @@ export async function gpuBench(work: string, opts: { side: number; model: string
     const input = join(work, `gpu-${side}.png`);
     await savePng(img, input, 1);
     const env = { ...process.env };
-    const icd = process.env.ENLARGE_BENCH_VK_ICD;
-    if (icd) Object.assign(env, { VK_ICD_FILENAMES: icd, VK_DRIVER_FILES: icd });
+    const icd = forcedIcd;
     const args = ['-i', input, '-o', join(work, 'gpu-ncnn.png'), '-m', modelDir, '-n', m.reference.modelName, '-z', '4', '-g', '0'];
     const r = await runMeasured(eng.binary, args, { env, cwd: join(eng.binary, '..'), timeoutMs: 1_800_000 });
     run.device = /^\[0 ([^\]]+)\]/m.exec(r.stderr)?.[1] ?? 'unknown';

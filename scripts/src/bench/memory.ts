@@ -4,12 +4,16 @@
  * holding the output would cost: 3 MB/MP as 8-bit RGB, 12 MB/MP as float32 RGB.
  */
 import { join } from 'node:path';
+import { createNodeEngine } from '../../../core/src/node.js';
 import { photoAt, round, savePng } from './util.js';
 import { ourCli } from './peers.js';
 
 export interface MemoryPoint {
   inputSide: number;
   outputMP: number;
+  /** Tiles of the engine's default plan at this size (1: the tile grows with the image). */
+  tiles: number;
+  tileSize: number;
   peakRssMB: number | null;
   wallMs: number;
   /** Output megapixels per second, process start to file written. */
@@ -28,7 +32,10 @@ export interface MemoryResult {
   model: string;
   format: string;
   points: MemoryPoint[];
+  /** Through every point. */
   fit?: MemoryFit;
+  /** Through the points where the default plan has several tiles (the tile, hence its working set, no longer grows): the per-MP cost of larger pictures. */
+  tiledFit?: MemoryFit;
   /** 8-bit RGB output held in memory: 3 bytes per pixel. */
   u8RgbMBperMP: number;
   float32RgbMBperMP: number;
@@ -55,17 +62,22 @@ export async function memoryScale(sides: number[], model: string, work: string, 
   // MB = 10^6 bytes throughout, so 8-bit RGB is exactly 3 MB per megapixel.
   const res: MemoryResult = { model, format: 'png', points: [], u8RgbMBperMP: 3, float32RgbMBperMP: 12 };
   try {
+    const engine = createNodeEngine();
+    const entry = engine.catalog.get(model);
     for (const side of sides) {
+      const plan = engine.tilePlan(entry, side, side);
       const input = join(work, `mem-${side}.png`);
       await savePng(await photoAt(side), input, 1);
       const out = join(work, `mem-${side}-out.png`);
       const r = await ourCli(input, out, model, 4, 1);
       const outputMP = (side * 4) ** 2 / 1e6;
-      res.points.push({ inputSide: side, outputMP: round(outputMP, 3), peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3) });
-      log(`  ${side}² → ${side * 4}² (${outputMP.toFixed(2)} MP): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(1)} s`);
+      res.points.push({ inputSide: side, outputMP: round(outputMP, 3), tiles: plan.tiles.length, tileSize: plan.tileW, peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3) });
+      log(`  ${side}² → ${side * 4}² (${outputMP.toFixed(2)} MP, ${plan.tiles.length} tile${plan.tiles.length > 1 ? 's' : ''} of ${plan.tileW}²): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(1)} s`);
     }
     const pts = res.points.filter((p) => p.peakRssMB !== null);
     res.fit = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
+    const tiled = pts.filter((p) => p.tiles > 1);
+    if (tiled.length >= 2) res.tiledFit = linearFit(tiled.map((p) => p.outputMP), tiled.map((p) => p.peakRssMB!));
   } catch (err) {
     res.error = (err as Error).message.split('\n')[0];
   }

@@ -37,7 +37,7 @@ export interface PeerRow {
   ours?: ProcMeasure;
   /** theirs.min / ours.min: above 1 we are faster. */
   ratio?: number;
-  /** PSNR of their image against ours (same network: should be ≥ 40 dB; a broken engine scores far lower). */
+  /** PSNR of their image against ours (same network: ≥ 45 dB on 64+ px crops; a broken engine scores < 10 dB). */
   psnrVsOursDb?: number;
   /** Their output is a correct image. */
   correct?: boolean;
@@ -160,7 +160,9 @@ export async function comparePeer(spec: PeerSpec, work: string): Promise<PeerRow
     row.ours = await ourCli(input, oursOut, m.id, m.geometry.scale, spec.reps);
     row.ratio = round(theirs.wall.min / row.ours.wall.min, 2);
     row.psnrVsOursDb = await comparePng(theirsOut, oursOut);
-    row.correct = row.psnrVsOursDb >= 35;
+    // Same network on both sides: 45–55 dB on these crops, lower (≈ 33 dB) for RRDB on a 32-px crop where the
+    // different border padding (ncnn: 10 px, us: reflect 16 px) reaches most pixels; a broken engine: < 10 dB.
+    row.correct = row.psnrVsOursDb >= 25;
     log(`  ${spec.id} ${spec.size}px on ${row.device}: theirs ${theirs.wall.min.toFixed(0)} ms / ${theirs.peakRssMB ?? '?'} MB, ours ${row.ours.wall.min.toFixed(0)} ms / ${row.ours.peakRssMB ?? '?'} MB → ×${row.ratio}; their image vs ours ${row.psnrVsOursDb} dB`);
   } catch (err) {
     row.error = errorText(err);

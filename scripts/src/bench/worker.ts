@@ -29,6 +29,8 @@ export interface ModelItem {
   /** Input side in pixels (the photo, centre-cropped or mirrored). */
   size: number;
   reps: number;
+  /** false: no separate warm-up run — the first bare run is the measurement (for runs of a minute or more). */
+  warmup?: boolean;
   /** Also measure upscale() with the engine's default tile plan when it differs from one tile. */
   defaultTile?: boolean;
   /** Write upscale()'s result here (PNG). */
@@ -139,7 +141,7 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       t0 = performance.now();
       await runner.run(feeds, ['output']);
       const firstRunMs = performance.now() - t0;
-      const bare = await timeRuns(() => runner.run(feeds, ['output']), item.reps, 0);
+      const bare = item.warmup === false ? stats([firstRunMs]) : await timeRuns(() => runner.run(feeds, ['output']), item.reps, 0);
       await runner.dispose();
 
       // upscale(), one tile: the first call loads the session (cold), then warm runs.
