@@ -3,50 +3,71 @@
  * (→ face-tuned photo model) or graphics (flat art, text, screenshots, illustrations, anime, icons →
  * Real-CUGAN / anime models)?
  *
- * A deliberately small, explainable heuristic — no learned weights, no external files, host-agnostic.
+ * A deliberately small, explainable heuristic — no learned weights, no external files, host-agnostic,
+ * deterministic. It has to work at the sizes an upscaler is actually given (≈ 48–1024 px, often
+ * downscaled, often JPEG-compressed), so it avoids cues that do not survive that:
+ *   - sensor noise: a ×2 / ×4 downscale averages it away, JPEG removes it from smooth areas and adds
+ *     ringing to graphics — the noise estimate is reported but not used;
+ *   - bit-exact flatness: JPEG breaks a flat fill into blocks a level or two apart, and bicubic
+ *     resampling leaves only the interiors exact — fills are found with a tolerance instead.
  *
  * Sampling: the image is cut into at most 128×128 grid cells with one probe pixel each; the probe's
  * position inside its cell cycles from cell to cell, so every phase of periodic structure (JPEG 8×8
- * blocks, resampling patterns) is seen rather than one. Each probe reads its full-resolution
- * neighbourhood (3×3 plus one pixel right/down), so pixel-level statistics (exact flatness, noise,
- * step edges) are measured at the image's own resolution while the cost stays bounded whatever the
- * image size (≈ 16 k probes, ≈ 0.2 M pixel reads; a few ms once the JIT has warmed up).
+ * blocks, resampling patterns) is seen rather than one. Each probe reads its full-resolution 3×3
+ * neighbourhood, so pixel-level statistics are measured at the image's own resolution while the cost
+ * stays bounded whatever the image size (≈ 16 k probes, ≈ 0.15 M pixel reads; a few ms).
  *
- * Features (all fractions are of probes):
- *   flat          the neighbours to the right and below are bit-identical (all channels).
- *   flatPure      flat, and the probe's exact colour is "pure": at least half of the probes whose
- *                 colour lies within ±1 level per channel of it have exactly it. Designers' fills are exact colours without near-shades;
- *                 the flat areas of photos (clipped or slowly graded sky, JPEG-flattened shadows) sit
- *                 in a continuum of adjacent shades. Photos ≈ 0–0.06, lossless graphics ≥ 0.2.
- *   top8 / palette  share of the 8 most frequent exact colours / of the 8 most frequent pure colours
- *                 (colours under 0.2 % ignored; fully transparent pixels form one colour of their own).
- *   noise         sensor-noise estimate σ in 8-bit levels: median |Immerkær 3×3 Laplacian| / 4.05
- *                 (= σ for Gaussian noise) over probes whose local gradient is < 16 levels. Clean
- *                 synthetic images ≈ 0; camera photos, even after JPEG, usually ≥ 0.25 (a large
- *                 clean or clipped sky can pull the median lower, which is why this is one vote of three).
- *   strongEdges   probes with a pixel-to-pixel jump ≥ 32 levels (1/8 of the range). Lens blur and
- *                 demosaicing keep this < 0.15 in most photos; paintings, drawings, grain-textured
- *                 illustrations and text have pixel-scale contrast everywhere (≥ 0.2). Fine, sharp
- *                 photographic texture (leaf litter, gravel) can reach it too.
+ * Features (fractions are of probes):
+ *   nearFlat      the probe's 3×3 neighbourhood spans ≤ 2·TOL = 6 levels in every channel (alpha
+ *                 included; a fully transparent neighbourhood is flat). TOL = 3 levels is what JPEG
+ *                 q ≥ 70 and bicubic resampling leave of an exactly flat fill.
+ *   flatPure      near-flat probes that belong to a pure colour fill. The near-flat probes' mean
+ *                 colours are clustered greedily, most frequent colour first (at most 16 clusters, each
+ *                 seeded by a colour holding ≥ 0.2 % of the probes): a cluster's core is the unclaimed
+ *                 near-flat colours within ±TOL (Chebyshev distance in RGB), its shell all near-flat
+ *                 colours within ±16 levels. The cluster is a pure fill when core ≥ 0.8 · shell and
+ *                 at least half of all probes whose 3×3 mean lies within ±TOL of the seed are near-flat.
+ *                 A designer's fill has nothing near its colour except anti-aliased edge pixels, which
+ *                 are not near-flat; every flat-looking region of a photo — sky, clipped highlights,
+ *                 bokeh, skin, shadows — is graded by light over tens of levels (a clipped sky is
+ *                 ringed by the ramp into white), so its core holds well under 80 % of its shell, and
+ *                 a uniform but noisy surface (σ ≳ 2 levels) is near-flat only here and there.
+ *                 Measured: photos ≤ 0.03 (a frame or letterbox is the only fill a photo has); flat
+ *                 graphics ≥ 0.11 even after a ×4 downscale plus JPEG q70.
+ *   strongEdges   probes with a pixel-to-pixel jump ≥ 32 levels (1/8 of the range) in some channel,
+ *                 to the right or below. At camera-like resolution lens blur and demosaicing keep this
+ *                 < 0.15 in photos; paintings, drawings, grain-textured illustrations and text have
+ *                 pixel-scale contrast everywhere (≥ 0.2). The smaller the image, the more scene each
+ *                 pixel covers and the more strong steps a photo has (the dev photos gain +0.05 to +0.1
+ *                 per halving of their size), so the thresholds rise by 0.05 per halving below 1024 px.
  *   transparent   probes with alpha = 0 (cut-out sprites, icons, logos).
- *   Descriptive only (reported, not used in the decision): flat, top8, distinctColours, midShare
- *   (mid-gradient share of all non-flat gradients), edgeStep (median share of a 3-pixel rise taken by
- *   its central step at strong edges: 1 = step edge, ⅓ = smooth ramp), satMean.
+ *   Descriptive only (reported, not used in the decision): flat (right and lower neighbours
+ *   bit-identical), palette (probes in the 8 largest fill clusters, pure or not), noise (median
+ *   |Immerkær Laplacian| / 4.05 on luma over probes whose step is < 16 levels, ≈ σ of Gaussian noise),
+ *   satMean (mean HSV saturation).
  *
- * Decision (ramp(v, a, b) = 0 at a, 1 at b, linear between, clamped; a > b inverts it):
- *   clean = mean(ramp(flatPure, 0.05, 0.25), ramp(palette, 0.05, 0.25), ramp(noise, 0.4, 0.1))
- *   art   = ramp(strongEdges, 0.15, 0.25)
- *   score = min(1, max(clean + 0.35·ramp(transparent, 0.05, 0.25), art))
- *   kind = score ≥ 0.5 ? 'graphics' : 'photo';  confidence = |score − 0.5| · 2.
+ * Decision (ramp(v, a, b) = 0 at a, 1 at b, linear between, clamped):
+ *   halvings = max(0, log2(1024 / √(width·height)))   (0 at ≥ 1 Mpx, 2 at 256×256, 4 at 64×64)
+ *   fills = ramp(flatPure, 0.03, 0.12) + 0.35 · ramp(transparent, 0.05, 0.25)
+ *   art   = ramp(strongEdges, 0.15 + 0.05·halvings, 0.25 + 0.05·halvings)
+ *   score = min(1, max(fills, art));  kind = score ≥ 0.5 ? 'graphics' : 'photo';  confidence = |score − 0.5| · 2.
+ * Known limits: textured artwork without fills (paintings, grainy illustrations, anime backgrounds)
+ * is told from a photo only by its pixel-scale contrast, which a small or JPEG-softened copy loses;
+ * a photo of a painting looks like a painting. Looking designed: a photo with uniform borders
+ * (letterbox, frame), a highlight clipped to white over a large area with only a thin ramp around
+ * it, a crushed-black background in a tiny thumbnail, a uniform unshaded surface with noise
+ * σ ≲ 1.5 levels (indistinguishable from a JPEG-compressed fill).
  *
  * Portrait (photos only): a skin-coloured blob. Skin = YCbCr in the Chai–Ngan box (Cb 77–127,
  * Cr 133–173), hue −10°…50° (excludes pinks/magenta), HSV saturation 0.1–0.7, luma 40–240. The probe
- * grid is cut into cells of 4×4 probes (≤ 32×32 cells); a cell is skin when ≥ 50 % of its probes are. portrait ⇔ the
- * largest 4-connected skin-cell blob covers ≥ 15 % of the image, its centroid lies in the central
- * region (x in 20–80 %, y in 10–75 %) and its probes are smooth but not flat (median gradient 1–16
- * levels, 16 being the same 'smooth' limit as for the noise estimate: real skin, not a flat fill or a
- * busy pattern). Colour-only: greyscale portraits are missed, and skin-coloured objects (wood, sand,
- * peach-coloured fruit) can trigger it.
+ * grid is cut into cells of 4×4 probes (≤ 32×32 cells); a cell is skin when ≥ 50 % of its probes are.
+ * portrait ⇔ the largest 4-connected skin-cell blob covers 15–75 % of the image (more than 3/4 is a
+ * skin-toned surface or a colour cast — fur, wood, sand — not a face in front of something), its
+ * centroid lies in the central region (x in 20–80 %, y in 10–75 %) and its probes are smooth but not
+ * flat: median step 1 to 16·2^halvings levels (1 excludes flat fills; 16 levels per pixel at 1024 px
+ * excludes busy patterns, and a face's shading steps grow as the image shrinks). Colour-only:
+ * greyscale and sepia portraits are missed (no luminance-only face test is reliable enough at these
+ * sizes), and smooth skin-coloured objects (coffee crema, wood, peach-coloured fruit) can trigger it.
  */
 import type { PixelImage } from './image.js';
 import { InvalidImageError } from './errors.js';
@@ -62,19 +83,24 @@ export interface ContentAnalysis {
 
 /** Probe grid side (upper bound): GRID × GRID probes. */
 const GRID = 128;
-/** A colour is "pure" when it holds at least this share of its ±1-level colour cube. */
-const PURE = 0.5;
 /** Portrait cells are CELL × CELL probes. */
 const CELL = 4;
+/** Colour tolerance of a flat fill, in 8-bit levels per channel (what JPEG q70 / resampling leave of it). */
+const TOL = 3;
+/** A fill's colour cluster is compared with all near-flat colours within SHELL levels of its seed. */
+const SHELL = 16;
+/** A cluster is a pure fill when its core (±TOL) holds at least this share of its shell (±SHELL). */
+const FILL_PURITY = 0.8;
+/** ...and when most probes of its colour are near-flat (a noisy uniform surface is only now and then). */
+const FLAT_SHARE = 0.5;
+/** At most this many fill clusters are examined. */
+const MAX_FILLS = 16;
+/** Key used for fully transparent probes: outside the 24-bit colour space. */
+const CLEAR_KEY = 1 << 24;
 
 function ramp(v: number, a: number, b: number): number {
   const t = (v - a) / (b - a);
   return t <= 0 ? 0 : t >= 1 ? 1 : t;
-}
-
-/** Rec. 601 luma of the pixel at data offset o (the value itself for grey), in the image's own range. */
-function lumaAt(data: Uint8Array | Uint16Array, o: number, colour: boolean): number {
-  return colour ? 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]! : data[o]!;
 }
 
 function clampIndex(v: number, n: number): number {
@@ -108,49 +134,35 @@ class Histogram {
   }
 }
 
-/** Key used for fully transparent probes: outside the 24-bit colour space, so it has no neighbours. */
-const CLEAR_KEY = 1 << 24;
-
-/**
- * Exact-colour histogram (open-addressing hash table over 24-bit RGB keys) with "purity": the share
- * of an exact colour among all probes within ±1 level per channel of it (its 3×3×3 colour cube).
- * A designer's fill is an exact colour with no near-shades (purity ≈ 1); the most frequent exact
- * colours of a photo sit inside a continuum of adjacent shades (clipped or slowly graded sky,
- * JPEG-flattened shadows), so their purity is low.
- */
-class ColourTable {
+/** Exact-colour counts: an open-addressing hash table over 24-bit RGB keys (plus CLEAR_KEY). */
+class ColourCounts {
   readonly size: number;
   private readonly mask: number;
   private readonly keyPlus1: Uint32Array; // key + 1; 0 = empty slot
   readonly counts: Uint32Array;
-  private readonly purities: Float32Array; // -1 = not computed yet
   distinct = 0;
 
   constructor(capacity: number) {
-    let size = 1024;
+    let size = 256;
     while (size < capacity * 2) size <<= 1;
     this.size = size;
     this.mask = size - 1;
     this.keyPlus1 = new Uint32Array(size);
     this.counts = new Uint32Array(size);
-    this.purities = new Float32Array(size).fill(-1);
   }
 
-  private slotOf(key: number): number {
+  add(key: number): void {
     const k1 = key + 1;
     let h = (Math.imul(key, 0x9e3779b1) >>> 0) & this.mask;
     for (;;) {
       const v = this.keyPlus1[h]!;
-      if (v === k1 || v === 0) return h;
+      if (v === k1) break;
+      if (v === 0) {
+        this.keyPlus1[h] = k1;
+        this.distinct++;
+        break;
+      }
       h = (h + 1) & this.mask;
-    }
-  }
-
-  add(key: number): void {
-    const h = this.slotOf(key);
-    if (this.keyPlus1[h] === 0) {
-      this.keyPlus1[h] = key + 1;
-      this.distinct++;
     }
     this.counts[h]!++;
   }
@@ -158,55 +170,6 @@ class ColourTable {
   keyAt(slot: number): number {
     return this.keyPlus1[slot]! - 1;
   }
-
-  count(key: number): number {
-    const h = this.slotOf(key);
-    return this.keyPlus1[h] === 0 ? 0 : this.counts[h]!;
-  }
-
-  purity(key: number): number {
-    const h = this.slotOf(key);
-    if (this.keyPlus1[h] === 0) return 0;
-    const cached = this.purities[h]!;
-    if (cached >= 0) return cached;
-    let total = 0;
-    if (key === CLEAR_KEY) total = this.counts[h]!;
-    else {
-      const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
-      for (let dr = -1; dr <= 1; dr++) {
-        const rr = r + dr;
-        if (rr < 0 || rr > 255) continue;
-        for (let dg = -1; dg <= 1; dg++) {
-          const gg = g + dg;
-          if (gg < 0 || gg > 255) continue;
-          for (let db = -1; db <= 1; db++) {
-            const bb = b + db;
-            if (bb < 0 || bb > 255) continue;
-            total += this.count((rr << 16) | (gg << 8) | bb);
-          }
-        }
-      }
-    }
-    const purity = this.counts[h]! / total;
-    this.purities[h] = purity;
-    return purity;
-  }
-}
-
-/** Probes covered by the 8 most frequent colours that pass `accept` (colours under 0.2 % are ignored). */
-function topShare(table: ColourTable, n: number, accept: (key: number) => boolean): number {
-  const minCount = Math.max(1, Math.floor(n / 500));
-  const best8 = new Uint32Array(8); // descending
-  for (let h = 0; h < table.size; h++) {
-    const c = table.counts[h]!;
-    if (c < minCount || c <= best8[7]! || !accept(table.keyAt(h))) continue;
-    let k = 7;
-    while (k > 0 && best8[k - 1]! < c) { best8[k] = best8[k - 1]!; k--; }
-    best8[k] = c;
-  }
-  let sum = 0;
-  for (let q = 0; q < 8; q++) sum += best8[q]!;
-  return sum;
 }
 
 export function analyzeContent(image: PixelImage): ContentAnalysis {
@@ -216,10 +179,10 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
     throw new InvalidImageError(`The image data is too short: ${w}×${h}×${c} needs ${w * h * c} values, got ${data.length}.`);
   }
   const scale = image.bitDepth === 16 ? 1 / 257 : 1; // to 8-bit levels
-  const shift = image.bitDepth === 16 ? 8 : 0;
   const colour = c >= 3;
   const cc = colour ? 3 : 1;
   const alphaIdx = c === 2 ? 1 : c === 4 ? 3 : -1;
+  const flatRange = (2 * TOL) / scale; // near-flat limit in the image's own units
 
   const nx = Math.min(w, GRID);
   const ny = Math.min(h, GRID);
@@ -231,33 +194,38 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   for (let i = 0; i < nx; i++) { x0[i] = Math.floor((i * w) / nx); xw[i] = Math.floor(((i + 1) * w) / nx) - x0[i]!; }
   for (let j = 0; j < ny; j++) { y0[j] = Math.floor((j * h) / ny); yh[j] = Math.floor(((j + 1) * h) / ny) - y0[j]!; }
 
-  const keys = new Uint32Array(n); // exact colour of each probe (8-bit RGB, CLEAR_KEY when fully transparent)
-  const isFlat = new Uint8Array(n);
+  const nearKeys = new Uint32Array(n); // rounded 3×3 mean colour of each near-flat probe (8-bit RGB)
+  let nNear = 0;
+  const meanKeys = new Uint32Array(n); // rounded 3×3 mean colour of every probe without transparency
+  let nMean = 0;
   const grad = new Float32Array(n); // max over channels of |Δ| to right/down neighbour, 8-bit levels
   const lapHist = new Histogram(1 / 16, 2048); // |Laplacian| of probes with grad < 16, 8-bit levels
-  const stepHist = new Histogram(0.01, 100); // 1.0 lands in the last bin
   const skin = new Uint8Array(n);
-  let flat = 0, transparent = 0, mid = 0, strong = 0, satSum = 0;
+  let flat = 0, transparent = 0, strong = 0, satSum = 0;
 
-  const luma = (x: number, y: number): number => lumaAt(data, (y * w + x) * c, colour);
+  const offs = new Int32Array(9); // data offsets of the 3×3 neighbourhood, row by row
+  const lum = new Float64Array(9);
+  const lo = new Float64Array(3), hi = new Float64Array(3), sum = new Float64Array(3);
 
   let p = 0;
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++, p++) {
       const x = x0[i]! + ((3 * i + 5 * j + 1) % xw[i]!);
       const y = y0[j]! + ((5 * i + 3 * j + 2) % yh[j]!);
-      const yU = clampIndex(y - 1, h), yD = clampIndex(y + 1, h), yDD = clampIndex(y + 2, h);
-      const xL = clampIndex(x - 1, w), xR = clampIndex(x + 1, w), xRR = clampIndex(x + 2, w);
-      const o = (y * w + x) * c;
-      const oR = (y * w + xR) * c;
-      const oD = (yD * w + x) * c;
+      const rowU = clampIndex(y - 1, h) * w, row = y * w, rowD = clampIndex(y + 1, h) * w;
+      const xL = clampIndex(x - 1, w), xR = clampIndex(x + 1, w);
+      offs[0] = (rowU + xL) * c; offs[1] = (rowU + x) * c; offs[2] = (rowU + xR) * c;
+      offs[3] = (row + xL) * c; offs[4] = (row + x) * c; offs[5] = (row + xR) * c;
+      offs[6] = (rowD + xL) * c; offs[7] = (rowD + x) * c; offs[8] = (rowD + xR) * c;
+      const o = offs[4]!, oR = offs[5]!, oD = offs[7]!;
 
-      // exact flatness and pixel-level gradient (fully transparent neighbours count as equal)
-      let gm = 0;
-      let same = true;
+      // exact flatness and the pixel-level step to the right/down neighbour (fully transparent
+      // neighbours count as equal)
       const clear = alphaIdx >= 0 && data[o + alphaIdx] === 0;
       const clearR = alphaIdx >= 0 && data[oR + alphaIdx] === 0;
       const clearD = alphaIdx >= 0 && data[oD + alphaIdx] === 0;
+      let gm = 0;
+      let same = true;
       for (let k = 0; k < cc; k++) {
         const v = data[o + k]!;
         const a = clear && clearR ? 0 : Math.abs(v - data[oR + k]!);
@@ -266,31 +234,62 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
         if (a > gm) gm = a;
         if (b > gm) gm = b;
       }
-      if (alphaIdx >= 0) {
-        const a = Math.abs(data[o + alphaIdx]! - data[oR + alphaIdx]!);
-        const b = Math.abs(data[o + alphaIdx]! - data[oD + alphaIdx]!);
-        if (a !== 0 || b !== 0) same = false;
-      }
+      if (alphaIdx >= 0 && (data[o + alphaIdx] !== data[oR + alphaIdx] || data[o + alphaIdx] !== data[oD + alphaIdx])) same = false;
       gm *= scale;
       grad[p] = gm;
-      if (same) { flat++; isFlat[p] = 1; }
+      if (same) flat++;
       if (gm >= 32) strong++;
-      else if (gm >= 4) mid++;
-
-      // colour of the probe
-      let r: number, g: number, bl: number;
-      if (colour) {
-        r = data[o]! >> shift; g = data[o + 1]! >> shift; bl = data[o + 2]! >> shift;
-      } else {
-        r = g = bl = data[o]! >> shift;
-      }
       if (clear) transparent++;
-      keys[p] = clear ? CLEAR_KEY : (r << 16) | (g << 8) | bl;
+
+      // 3×3 neighbourhood: luma, per-channel range and mean (for near-flatness and the fill colour)
+      let clearCount = 0;
+      let alo = Infinity, ahi = -Infinity;
+      lo[0] = lo[1] = lo[2] = Infinity;
+      hi[0] = hi[1] = hi[2] = -Infinity;
+      sum[0] = sum[1] = sum[2] = 0;
+      for (let q = 0; q < 9; q++) {
+        const oo = offs[q]!;
+        lum[q] = colour ? 0.299 * data[oo]! + 0.587 * data[oo + 1]! + 0.114 * data[oo + 2]! : data[oo]!;
+        if (alphaIdx >= 0) {
+          const av = data[oo + alphaIdx]!;
+          if (av === 0) { clearCount++; continue; }
+          if (av < alo) alo = av;
+          if (av > ahi) ahi = av;
+        }
+        for (let k = 0; k < cc; k++) {
+          const v = data[oo + k]!;
+          if (v < lo[k]!) lo[k] = v;
+          if (v > hi[k]!) hi[k] = v;
+          sum[k] = sum[k]! + v;
+        }
+      }
+      if (clear ? clearCount === 9 : clearCount === 0) {
+        let range = clear ? 0 : alphaIdx >= 0 ? ahi - alo : 0;
+        if (!clear) for (let k = 0; k < cc; k++) range = Math.max(range, hi[k]! - lo[k]!);
+        let key = CLEAR_KEY;
+        if (!clear) {
+          const r8 = Math.round((sum[0]! * scale) / 9);
+          const g8 = colour ? Math.round((sum[1]! * scale) / 9) : r8;
+          const b8 = colour ? Math.round((sum[2]! * scale) / 9) : r8;
+          key = (r8 << 16) | (g8 << 8) | b8;
+          meanKeys[nMean++] = key;
+        }
+        if (range <= flatRange) nearKeys[nNear++] = key;
+      }
+
+      // noise: Immerkær's operator [1 −2 1; −2 4 −2; 1 −2 1] on luma, in smooth areas only
+      if (gm < 16) {
+        lapHist.add(Math.abs(lum[0]! - 2 * lum[1]! + lum[2]! - 2 * lum[3]! + 4 * lum[4]! - 2 * lum[5]! + lum[6]! - 2 * lum[7]! + lum[8]!) * scale);
+      }
+
+      // colour of the probe: saturation and the skin test
+      const r = data[o]! * scale;
+      const g = colour ? data[o + 1]! * scale : r;
+      const bl = colour ? data[o + 2]! * scale : r;
       const mx = r > g ? (r > bl ? r : bl) : g > bl ? g : bl;
       const mn = r < g ? (r < bl ? r : bl) : g < bl ? g : bl;
       const sat = mx === 0 ? 0 : (mx - mn) / mx;
       satSum += sat;
-
       // skin colour: YCbCr box (Chai & Ngan 1999) + hue −10°…50° + moderate saturation
       if (!clear && colour && r > g && r >= bl) {
         const Y = 0.299 * r + 0.587 * g + 0.114 * bl;
@@ -300,56 +299,34 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
         skin[p] = Y > 40 && Y < 240 && cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173 &&
           hue >= -10 && hue <= 50 && sat >= 0.1 && sat <= 0.7 ? 1 : 0;
       }
-
-      // noise: Immerkær's operator [1 −2 1; −2 4 −2; 1 −2 1] on luma, in smooth areas only
-      const l11 = luma(x, y), l12 = luma(xR, y), l21 = luma(x, yD);
-      if (gm < 16) {
-        const l00 = luma(xL, yU), l01 = luma(x, yU), l02 = luma(xR, yU);
-        const l10 = luma(xL, y), l20 = luma(xL, yD), l22 = luma(xR, yD);
-        lapHist.add(Math.abs(l00 - 2 * l01 + l02 - 2 * l10 + 4 * l11 - 2 * l12 + l20 - 2 * l21 + l22) * scale);
-      }
-      // edge profile at strong luma edges: central step / rise over 3 pixels
-      const dx = Math.abs(l12 - l11), dy = Math.abs(l21 - l11);
-      if (Math.max(dx, dy) * scale >= 32) {
-        const rise = dx >= dy ? Math.abs(luma(xRR, y) - luma(xL, y)) : Math.abs(luma(x, yDD) - luma(x, yU));
-        stepHist.add(rise > 0 ? Math.min(1, Math.max(dx, dy) / rise) : 1);
-      }
     }
   }
 
-  // palette: exact colours, and how "pure" (free of near-shades) the frequent ones are
-  const table = new ColourTable(n);
-  for (let q = 0; q < n; q++) table.add(keys[q]!);
-  let flatPure = 0;
-  for (let q = 0; q < n; q++) if (isFlat[q] && table.purity(keys[q]!) >= PURE) flatPure++;
-  const top8 = topShare(table, n, () => true);
-  const palette = topShare(table, n, (key) => table.purity(key) >= PURE);
-
+  const fills = fillClusters(nearKeys, nNear, meanKeys, nMean, n);
   const f = {
     flat: flat / n,
-    flatPure: flatPure / n,
-    top8: top8 / n,
-    palette: palette / n,
-    noise: lapHist.median() / 4.05,
+    nearFlat: nNear / n,
+    flatPure: fills.pure / n,
+    palette: fills.top8 / n,
     strongEdges: strong / n,
     transparent: transparent / n,
-    distinctColours: table.distinct / n,
-    midShare: mid + strong > 0 ? mid / (mid + strong) : 0,
-    edgeStep: stepHist.median(),
+    noise: lapHist.median() / 4.05,
     satMean: satSum / n,
   };
 
-  const clean = (ramp(f.flatPure, 0.05, 0.25) + ramp(f.palette, 0.05, 0.25) + ramp(f.noise, 0.4, 0.1)) / 3;
-  const art = ramp(f.strongEdges, 0.15, 0.25);
-  const score = Math.min(1, Math.max(clean + 0.35 * ramp(f.transparent, 0.05, 0.25), art));
+  // each halving of the image size below 1024 px raises the strong-edge thresholds by 0.05
+  const halvings = Math.max(0, Math.log2(1024 / Math.sqrt(w * h)));
+  const fillScore = ramp(f.flatPure, 0.03, 0.12) + 0.35 * ramp(f.transparent, 0.05, 0.25);
+  const art = ramp(f.strongEdges, 0.15 + 0.05 * halvings, 0.25 + 0.05 * halvings);
+  const score = Math.min(1, Math.max(fillScore, art));
   const kind = score >= 0.5 ? 'graphics' : 'photo';
 
   const skinInfo = skinBlob(skin, grad, nx, ny);
   const portrait =
     kind === 'photo' &&
-    skinInfo.area >= 0.15 &&
+    skinInfo.area >= 0.15 && skinInfo.area <= 0.75 &&
     skinInfo.cx >= 0.2 && skinInfo.cx <= 0.8 && skinInfo.cy >= 0.1 && skinInfo.cy <= 0.75 &&
-    skinInfo.texture >= 1 && skinInfo.texture <= 16;
+    skinInfo.texture >= 1 && skinInfo.texture <= 16 * 2 ** halvings;
 
   const features: Record<string, number> = {
     ...f,
@@ -358,11 +335,80 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
     skinBlobX: skinInfo.cx,
     skinBlobY: skinInfo.cy,
     skinTexture: skinInfo.texture,
-    cleanScore: clean,
+    halvings,
+    fillScore: Math.min(1, fillScore),
     artScore: art,
     graphicsScore: score,
   };
   return { kind, portrait, confidence: Math.min(1, Math.abs(score - 0.5) * 2), features };
+}
+
+/**
+ * Greedy clustering of the near-flat probes' colours (see `flatPure` in the module comment).
+ * Returns the number of probes in pure fill clusters and in the 8 largest clusters.
+ */
+function fillClusters(nearKeys: Uint32Array, nNear: number, meanKeys: Uint32Array, nMean: number, n: number): { pure: number; top8: number } {
+  if (nNear === 0) return { pure: 0, top8: 0 };
+  const all = new ColourCounts(nMean);
+  for (let q = 0; q < nMean; q++) all.add(meanKeys[q]!);
+  const ma = all.distinct;
+  const ka = new Uint32Array(ma), ca = new Uint32Array(ma);
+  for (let s = 0, d = 0; s < all.size; s++) if (all.counts[s]! > 0) { ka[d] = all.keyAt(s); ca[d] = all.counts[s]!; d++; }
+  const table = new ColourCounts(nNear);
+  for (let q = 0; q < nNear; q++) table.add(nearKeys[q]!);
+  const m = table.distinct;
+  const ks = new Uint32Array(m), cs = new Uint32Array(m);
+  const minCount = Math.max(1, Math.floor(n / 500));
+  const seeds: number[] = [];
+  for (let s = 0, d = 0; s < table.size; s++) {
+    if (table.counts[s]! === 0) continue;
+    ks[d] = table.keyAt(s);
+    cs[d] = table.counts[s]!;
+    if (cs[d]! >= minCount) seeds.push(d);
+    d++;
+  }
+  // most frequent first; equal counts by colour, so the result does not depend on hash order
+  seeds.sort((a, b) => cs[b]! - cs[a]! || ks[a]! - ks[b]!);
+  const claimed = new Uint8Array(m);
+  let pure = 0, top8 = 0, clusters = 0;
+  for (const seed of seeds) {
+    if (clusters >= MAX_FILLS) break;
+    if (claimed[seed]) continue;
+    const key = ks[seed]!;
+    let core = 0, shell = 0;
+    if (key === CLEAR_KEY) {
+      // transparency is a fill of its own, with no colour near it
+      core = shell = cs[seed]!;
+      claimed[seed] = 1;
+    } else {
+      const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
+      for (let e = 0; e < m; e++) {
+        const k2 = ks[e]!;
+        if (k2 === CLEAR_KEY) continue;
+        const dr = (k2 >> 16) - r, dg = ((k2 >> 8) & 255) - g, db = (k2 & 255) - b;
+        const dist = Math.max(dr < 0 ? -dr : dr, dg < 0 ? -dg : dg, db < 0 ? -db : db);
+        if (dist > SHELL) continue;
+        shell += cs[e]!;
+        if (dist <= TOL && !claimed[e]) {
+          core += cs[e]!;
+          claimed[e] = 1;
+        }
+      }
+    }
+    let around = 0; // every probe (near-flat or not) whose mean colour is within ±TOL of the seed
+    if (key !== CLEAR_KEY) {
+      const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
+      for (let e = 0; e < ma; e++) {
+        const k2 = ka[e]!;
+        const dr = (k2 >> 16) - r, dg = ((k2 >> 8) & 255) - g, db = (k2 & 255) - b;
+        if (Math.max(dr < 0 ? -dr : dr, dg < 0 ? -dg : dg, db < 0 ? -db : db) <= TOL) around += ca[e]!;
+      }
+    } else around = core;
+    clusters++;
+    if (clusters <= 8) top8 += core;
+    if (core >= FILL_PURITY * shell && core >= FLAT_SHARE * around) pure += core;
+  }
+  return { pure, top8 };
 }
 
 /** Largest 4-connected blob of skin cells: area (fraction of cells), centroid (0..1), median probe gradient. */
@@ -395,8 +441,10 @@ function skinBlob(skin: Uint8Array, grad: Float32Array, nx: number, ny: number) 
       const v = stack.pop()!;
       const vx = v % gx, vy = (v / gx) | 0;
       size++; sx += vx; sy += vy;
-      const nb = [vx > 0 ? v - 1 : -1, vx < gx - 1 ? v + 1 : -1, vy > 0 ? v - gx : -1, vy < gy - 1 ? v + gx : -1];
-      for (const u of nb) if (u >= 0 && isSkin[u] && label[u]! < 0) { label[u] = q; stack.push(u); }
+      if (vx > 0 && isSkin[v - 1] && label[v - 1]! < 0) { label[v - 1] = q; stack.push(v - 1); }
+      if (vx < gx - 1 && isSkin[v + 1] && label[v + 1]! < 0) { label[v + 1] = q; stack.push(v + 1); }
+      if (vy > 0 && isSkin[v - gx] && label[v - gx]! < 0) { label[v - gx] = q; stack.push(v - gx); }
+      if (vy < gy - 1 && isSkin[v + gx] && label[v + gx]! < 0) { label[v + gx] = q; stack.push(v + gx); }
     }
     if (size > best.size) best = { size, sx, sy, id: q };
   }
