@@ -84,14 +84,17 @@ function planAxis(size: number, t: number, m: number, context: number, border: n
     // One tile covers the axis: only the border context is needed.
     return { tile: aligned, window: aligned + 2 * border, origins: [0], windowOrigin: () => -border };
   }
-  const window = t + 2 * context;
+  // Balance the tiles: as many as a tile of `t` needs, each as small as that count allows (752 px with
+  // t = 512 → 2 tiles of 376, not 512 + an overlapping 512), so no compute is spent twice.
+  const tile = roundUp(Math.ceil(aligned / Math.ceil(aligned / t)), m);
+  const window = tile + 2 * context;
   // Windows may not reach more than `border` past either edge of the (aligned) image.
   const lo = -border;
   const hi = aligned + border - window;
   return {
-    tile: t,
+    tile,
     window,
-    origins: axisOrigins(aligned, t),
+    origins: axisOrigins(aligned, tile),
     windowOrigin: (x) => Math.min(Math.max(x - context, lo), Math.max(lo, hi)),
   };
 }

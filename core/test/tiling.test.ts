@@ -56,7 +56,11 @@ describe('tile planner', () => {
     expect(planTiles(256, 256, g(4, 0), 64, 24).tiles).toHaveLength(16);
     expect(planTiles(256, 256, g(4, 0), 512, 24).tiles).toHaveLength(1);
     expect(planTiles(257, 256, g(4, 0), 64, 24).tiles).toHaveLength(20);
-    expect(planTiles(99, 99, g(4, 0), 32, 24).xs).toEqual([0, 32, 64, 68]);
+    expect(planTiles(99, 99, g(4, 0), 32, 24).xs).toEqual([0, 28, 56, 72]);
+    // Balanced: 752 px with a 512 limit is two tiles of 376, not 512 plus an overlapping 512.
+    const p = planTiles(752, 750, g(4, 0), 512, 24, 16);
+    expect([p.tileW, p.tileH, p.tiles.length]).toEqual([376, 376, 4]);
+    expect(p.xs).toEqual([0, 376]);
   });
 
   it('valid-convolution models: context = the pad the network consumes, centre a multiple of its constraint', () => {
