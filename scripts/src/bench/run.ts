@@ -100,9 +100,10 @@ const FULL: Plan = {
     { id: 'upscayl-x4fast', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4fast', size: 64, device: 'vulkan', reps: 1 },
     { id: 'upscayl-x4plus', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4plus', size: 32, device: 'vulkan', reps: 1, note: 'RRDB on SwiftShader takes ~35 s at 32 px: measured at 32 px only' },
     { id: 'realcugan-cpu', peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'realcugan-x2-conservative', size: 256, device: 'cpu', reps: 3 },
+    { id: 'realcugan-cpu', peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'realcugan-x2-conservative', size: 512, device: 'cpu', reps: 2 },
     { id: 'waifu2x-cpu', peer: 'waifu2x-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'waifu2x-cunet-x2', size: 256, device: 'cpu', reps: 3 },
   ],
-  marginalPairs: [['upscayl-x4fast', 'upscayl-x4fast']],
+  marginalPairs: [['upscayl-x4fast', 'upscayl-x4fast'], ['realcugan-cpu', 'realcugan-cpu']],
   waifu2xVulkanSize: 64,
   upscalerjs: [
     { kind: 'upscalerjs', model: 'esrgan-medium', size: 256, reps: 2 },
