@@ -6,65 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node.js';
 import type { Engine } from '../core/src/pipeline.js';
 import type { PixelImage } from '../core/src/image.js';
 import type { EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/engine/protocol.js';
+import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
 import { ROOT, crop, diffStats, photo } from './helpers.js';
 
-const DIST = join(ROOT, 'core', 'dist', 'engine');
 const MODELS = join(ROOT, 'models');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-// ---- static server: core/dist/engine at /, models/onnx/* and models/manifest.json at /models/ ----
-
-interface TestServer {
-  url: string;
-  /** Send COOP/COEP so the page is cross-origin isolated (SharedArrayBuffer → multi-threaded WASM). */
-  isolate: boolean;
-  /** URL path → body served instead of the file (e.g. a corrupted model). */
-  overrides: Map<string, Buffer>;
-  close(): Promise<void>;
-}
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream', '.map': 'application/json' };
-
-async function startServer(): Promise<TestServer> {
-  const state = { isolate: false, overrides: new Map<string, Buffer>() };
-  const server: Server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = path === '/' ? join(DIST, 'index.html')
-      : path === '/models/manifest.json' ? join(MODELS, 'manifest.json')
-      : path.startsWith('/models/') ? join(MODELS, 'onnx', normalize(path.slice('/models/'.length)))
-      : join(DIST, normalize(path));
-    const headers: Record<string, string> = { 'Content-Type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
-    if (state.isolate) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    if (!file.startsWith(DIST) && !file.startsWith(MODELS)) {
-      res.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = state.overrides.get(path) ?? (await readFile(file));
-      res.writeHead(200, headers).end(body);
-    } catch {
-      res.writeHead(404, headers).end('not found');
-    }
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    get isolate() { return state.isolate; },
-    set isolate(v: boolean) { state.isolate = v; },
-    overrides: state.overrides,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
-  };
-}
 
 // ---- the page, seen from the host side ----
 
@@ -169,14 +122,14 @@ function expectResult(m: ForwardedResult | ErrorMessage): ForwardedResult {
 
 // ---- tests ----
 
-let server: TestServer;
+let server: EngineServer;
 let browser: Browser;
 let nodeEngine: Engine;
 let img48: PixelImage;
 
 beforeAll(async () => {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  server = await startServer();
+  server = await serveEngine();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   nodeEngine = createNodeEngine();
   img48 = crop(await photo(), 104, 104, 48, 48);

@@ -4,54 +4,17 @@
  * page) and with 2 threads (page served with COOP/COEP, so cross-origin isolated, and ?threads=2), and
  * in --gpu mode WebGPU.
  */
-import { createServer, type Server } from 'node:http';
-import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
 import type { PixelImage } from '../../../core/src/image.js';
 import type { UpscaleOptions } from '../../../core/src/pipeline.js';
-import { ROOT, photoAt, round, stats, type Stats } from './util.js';
+import { serveEngine } from '../engine-server.js';
+import { photoAt, round, stats, type Stats } from './util.js';
 
-const DIST = join(ROOT, 'core', 'dist', 'engine');
-const MODELS = join(ROOT, 'models');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** CPU runs: no GPU process work at all. */
 export const CPU_ARGS = [...BASE_ARGS, '--disable-gpu'];
 /** --gpu: the real GPU through Vulkan (Linux), WebGPU enabled. */
 export const GPU_ARGS = [...BASE_ARGS, '--enable-unsafe-webgpu', '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream', '.map': 'application/json' };
-
-interface StaticServer { url: string; close(): Promise<void> }
-
-/** core/dist/engine at /, models/manifest.json and models/onnx/* at /models/; COOP/COEP when `isolate`. */
-async function serve(isolate: boolean): Promise<StaticServer> {
-  const server: Server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = path === '/' ? join(DIST, 'index.html')
-      : path === '/models/manifest.json' ? join(MODELS, 'manifest.json')
-      : path.startsWith('/models/') ? join(MODELS, 'onnx', normalize(path.slice('/models/'.length)))
-      : join(DIST, normalize(path));
-    if (!file.startsWith(DIST) && !file.startsWith(MODELS)) {
-      res.writeHead(403).end();
-      return;
-    }
-    const headers: Record<string, string> = { 'Content-Type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
-    if (isolate) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
-    let body: Buffer;
-    try {
-      body = await readFile(file);
-    } catch {
-      res.writeHead(404, headers).end('not found');
-      return;
-    }
-    res.writeHead(200, headers).end(body);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
-}
 
 /** In the page, before engine.js: keeps every reply in window.__replies (pixels reduced to their size). */
 const COLLECT_SCRIPT = `
@@ -97,7 +60,7 @@ export interface BrowserConfig {
 
 export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
   const { chromium } = await import('playwright-core');
-  const server = await serve(cfg.isolate);
+  const server = await serveEngine({ isolate: cfg.isolate });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: cfg.args });
   const img = await photoAt(cfg.size);
   const row: BrowserRow = { label: cfg.label, threads: cfg.threads, crossOriginIsolated: false, backend: '', model: String(cfg.options.model), size: cfg.size, coldMs: NaN, wall: stats([NaN]), engineTotalMs: NaN, inferenceMs: NaN };
