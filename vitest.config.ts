@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Inference tests are CPU-heavy; files run one at a time on these 2-core machines.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './tests/summary-reporter.ts'],
   },
 });
