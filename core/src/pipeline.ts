@@ -164,7 +164,6 @@ interface PassResult {
 interface Work {
   total: number;
   done: number;
-  start: number;
   firstTileAt?: number;
   doneAtFirst?: number;
 }
@@ -263,14 +262,14 @@ export class Engine {
     throwIfAborted(ctx.signal);
 
     // Work estimate for progress: window pixels × FLOPs per pixel, over every pass (and SE statistics).
-    const work: Work = { total: 0, done: 0, start: t0 };
-    const passPlans: { model: ModelEntry; input: { width: number; height: number }; tile: TilePlan; statsStages: number }[] = [];
+    const work: Work = { total: 0, done: 0 };
+    const passPlans: { model: ModelEntry; tile: TilePlan }[] = [];
     for (let i = 0; i < models.length; i++) {
       const m = models[i]!;
       const input = i === 0 ? { width: image.width, height: image.height } : sizes[i - 1]!.resampledTo ?? sizes[i - 1]!;
       const tile = this.tilePlan(m, input.width, input.height, options.tileSize);
       const statsStages = tile.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
-      passPlans.push({ model: m, input, tile, statsStages });
+      passPlans.push({ model: m, tile });
       const perTile = tile.windowW * tile.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
       work.total += perTile * tile.tiles.length * (1 + statsStages * 0.6);
     }
@@ -348,8 +347,9 @@ export class Engine {
         const half = Math.floor(job.plan.tileW / 2);
         if (half >= 64) job = { ...job, plan: this.tilePlan(model, input.width, input.height, half) };
         else {
-          const r = await this.sessions.get(model.file);
-          if (!r || r.backend !== 'webgpu') throw err;
+          // The failing session may be an SE-split graph, so look at every loaded one, not model.file.
+          const loaded = await Promise.all([...this.sessions.values()].map((p) => p.then((r) => r.backend, () => undefined)));
+          if (!loaded.includes('webgpu')) throw err;
           this.backendsExcluded.add('webgpu');
           await this.dispose();
         }
@@ -434,8 +434,9 @@ export class Engine {
     let wholeW = 0, wholeH = 0;
     const feeds: Record<string, TensorData> = {};
     for (const name of stage.inputs) if (name !== 'input') feeds[name] = earlier[name]!;
-    const alignedW = Math.ceil(input.width / 4) * 4;
-    const alignedH = Math.ceil(input.height / 4) * 4;
+    // The planner's origins end exactly at the aligned image edge.
+    const alignedW = plan.xs[plan.xs.length - 1]! + plan.tileW;
+    const alignedH = plan.ys[plan.ys.length - 1]! + plan.tileH;
     for (const tile of plan.tiles) {
       await nextTask();
       throwIfAborted(ctx.signal);

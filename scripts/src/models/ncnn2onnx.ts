@@ -475,7 +475,6 @@ function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Sha
         const size = pInt(l, 0, 0);
         const hasBias = pInt(l, 1, 0);
         const c = shapeOf(l.bottoms[0]!).c;
-        let scaled: string;
         const out = hasBias ? `${id}_scaled` : Y(l);
         if (size === -233) {
           if (l.bottoms.length !== 2) fail(l, 'scale from a second blob needs two inputs');
@@ -484,10 +483,9 @@ function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Sha
           const s = w.raw(size, `${l.name} scale`);
           g.node('Mul', [X(l), g.weight(`${id}_scale`, { kind: 'fp32', values: s }, [1, size, 1, 1])], [out], [], id);
         }
-        scaled = out;
         if (hasBias) {
           const b = w.raw(size === -233 ? c : size, `${l.name} bias`);
-          g.node('Add', [scaled, g.weight(`${id}_bias`, { kind: 'fp32', values: b }, [1, b.length, 1, 1])], [Y(l)]);
+          g.node('Add', [out, g.weight(`${id}_bias`, { kind: 'fp32', values: b }, [1, b.length, 1, 1])], [Y(l)]);
         }
         break;
       }
