@@ -1,8 +1,18 @@
-// Bundles the Node CLI with esbuild. Native and WASM runtimes stay external (resolved from node_modules).
+// Builds everything with esbuild: the Node CLI, the engine page, then the two host plugins.
+//   node scripts/build.mjs             all of it
+//   node scripts/build.mjs --core      CLI + engine page only (npm install runs this before the models exist)
+//   node scripts/build.mjs --plugins   the plugins only (they bundle model files, so the models must be built)
+// Native and WASM runtimes stay external to the CLI (resolved from node_modules).
 import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
 import { chmodSync, copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
+const args = process.argv.slice(2);
+const doCore = !args.includes('--plugins');
+const doPlugins = !args.includes('--core');
+
+if (doCore) {
 const t0 = Date.now();
 await build({
   entryPoints: ['core/src/cli.ts'],
@@ -42,3 +52,15 @@ const requireFromCore = createRequire(new URL('../core/package.json', import.met
 for (const f of ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']) copyFileSync(requireFromCore.resolve(`onnxruntime-web/${f}`), `${ENGINE_OUT}/${f}`);
 const kb = (f) => `${(statSync(`${ENGINE_OUT}/${f}`).size / 1024).toFixed(0)} KB`;
 console.log(`build: ${ENGINE_OUT}/ engine.js ${kb('engine.js')}, ort-wasm-simd-threaded.jsep.mjs ${kb('ort-wasm-simd-threaded.jsep.mjs')}, .wasm ${kb('ort-wasm-simd-threaded.jsep.wasm')} (${Date.now() - t1} ms)`);
+}
+
+// The host plugins: each folder's build.mjs exports build() (Figma: dist/ with code.js + ui.html;
+// Photoshop: dist/ plugin folder + .ccx). They run after the core bundles and the models.
+if (doPlugins) {
+  for (const host of ['figma-plugin', 'photoshop-plugin']) {
+    const script = new URL(`../${host}/build.mjs`, import.meta.url);
+    if (!existsSync(script)) continue;
+    const mod = await import(script.href);
+    await mod.build();
+  }
+}

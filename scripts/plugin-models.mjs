@@ -1,0 +1,34 @@
+// The model set a plugin package carries (models/bundles.json): a manifest restricted to those models and
+// the list of files to copy, each with the sha256 the engine checks before loading it.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * @param {'figma' | 'photoshop'} host
+ * @returns {{ manifest: { schema: unknown, generatedBy: unknown, models: any[] }, files: { file: string, path: string, sha256: string, bytes: number }[] }}
+ */
+export function pluginModels(host) {
+  const bundles = JSON.parse(readFileSync(path.join(root, 'models', 'bundles.json'), 'utf8'));
+  const ids = bundles[host]?.models;
+  if (!Array.isArray(ids)) throw new Error(`models/bundles.json has no model list for "${host}".`);
+  const manifestFile = path.join(root, 'models', 'manifest.json');
+  if (!existsSync(manifestFile)) throw new Error('models/manifest.json is missing: run "npm run models" first (npm install does it).');
+  const full = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const models = ids.map((id) => {
+    const m = full.models.find((x) => x.id === id);
+    if (!m) throw new Error(`models/bundles.json names "${id}" for ${host}, but the catalog (models/manifest.json) has no such model.`);
+    return m;
+  });
+  const files = [];
+  for (const m of models) {
+    for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? [])]) {
+      const p = path.join(root, 'models', 'onnx', f.file);
+      if (!existsSync(p)) throw new Error(`The model file ${f.file} is missing from models/onnx: run "npm run models" first.`);
+      files.push({ file: f.file, path: p, sha256: f.sha256, bytes: f.bytes });
+    }
+  }
+  return { manifest: { schema: full.schema, generatedBy: full.generatedBy, models }, files };
+}
