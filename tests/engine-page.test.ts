@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node.js';
 import type { Engine } from '../core/src/pipeline.js';
 import type { PixelImage } from '../core/src/image.js';
-import type { EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/engine/protocol.js';
+import type { BandMessage, EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/engine/protocol.js';
 import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
 import { ROOT, crop, diffStats, photo } from './helpers.js';
 
@@ -22,15 +22,17 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 // ---- the page, seen from the host side ----
 
 /** A result as forwarded to Node: the pixels base64-encoded, plus whether they arrived as an ArrayBuffer. */
-type ForwardedResult = Omit<ResultMessage, 'image'> & { image: Omit<MessageImage, 'buffer'> & { base64: string; wasArrayBuffer: boolean } };
-type Received = Exclude<EngineMessage, ResultMessage> | ForwardedResult;
+type ForwardedImage = Omit<MessageImage, 'buffer'> & { base64: string; wasArrayBuffer: boolean };
+type ForwardedResult = Omit<ResultMessage, 'image'> & { image: ForwardedImage };
+type ForwardedBand = Omit<BandMessage, 'image'> & { image: ForwardedImage };
+type Received = Exclude<EngineMessage, ResultMessage | BandMessage> | ForwardedResult | ForwardedBand;
 
 /** Runs in the page before engine.js: forwards every engine → host message to Node. */
 const FORWARD_SCRIPT = `
 window.addEventListener('message', (e) => {
   const d = e.data;
-  if (!d || typeof d !== 'object' || !['ready', 'progress', 'result', 'error'].includes(d.type)) return;
-  if (d.type !== 'result') return window.__toNode(d);
+  if (!d || typeof d !== 'object' || !['ready', 'progress', 'band', 'result', 'error'].includes(d.type)) return;
+  if ((d.type !== 'result' && d.type !== 'band') || !d.image) return window.__toNode(d);
   const bytes = new Uint8Array(d.image.buffer);
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
@@ -83,22 +85,26 @@ class EnginePage {
     return this.waitFor((m): m is ForwardedResult | ErrorMessage => (m.type === 'result' || m.type === 'error') && m.id === id, timeoutMs, `result or error for ${id}`);
   }
 
+  bands(id: string): ForwardedBand[] {
+    return this.messages.filter((m): m is ForwardedBand => m.type === 'band' && m.id === id);
+  }
+
   progress(id: string): ProgressMessage[] {
     return this.messages.filter((m): m is ProgressMessage => m.type === 'progress' && m.id === id);
   }
 
   /** Posts an upscale from the page itself, pixels in the transfer list; returns the buffer's byteLength after posting (0 = moved). */
-  upscale(id: string, image: PixelImage, options: UpscaleOptions): Promise<number> {
+  upscale(id: string, image: PixelImage, options: UpscaleOptions, stream?: { bandRows?: number }): Promise<number> {
     const wire = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth, base64: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64') };
-    return this.page.evaluate(({ id, wire, options }) => {
+    return this.page.evaluate(({ id, wire, options, stream }) => {
       const bin = atob(wire.base64);
       const bytes = new Uint8Array(bin.length);
       for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
       const buffer = bytes.buffer;
       const { base64: _, ...rest } = wire;
-      window.postMessage({ type: 'upscale', id, image: { ...rest, buffer }, options }, '*', [buffer]);
+      window.postMessage({ type: 'upscale', id, image: { ...rest, buffer }, options, stream }, '*', [buffer]);
       return buffer.byteLength;
-    }, { id, wire, options });
+    }, { id, wire, options, stream });
   }
 
   cancel(id: string): Promise<void> {
@@ -128,7 +134,7 @@ let nodeEngine: Engine;
 let img48: PixelImage;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  execFileSync(process.execPath, ['scripts/build.mjs', '--core'], { cwd: ROOT, stdio: 'pipe' });
   server = await serveEngine();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   nodeEngine = createNodeEngine();
@@ -177,6 +183,28 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     // The runtime the page loads: the JSEP build (WebGPU + WASM) from next to engine.js, nothing else.
     const runtime = r.requests.filter((p) => p.includes('ort-wasm'));
     expect(runtime.sort()).toEqual(['/ort-wasm-simd-threaded.jsep.mjs', '/ort-wasm-simd-threaded.jsep.wasm']);
+  });
+
+  it('streamed job: the result arrives as full-width bands (moved ArrayBuffers) that together equal the Node result', async () => {
+    const ep = await EnginePage.open(browser, server.url);
+    try {
+      await ep.ready();
+      const src = crop(img48, 0, 0, 40, 40);
+      await ep.upscale('s', src, { model: 'realesrgan-x4fast', scale: 4 }, { bandRows: 50 });
+      const done = expectResult(await ep.done('s', 60_000) as ForwardedResult | ErrorMessage);
+      expect(done.image).toBeUndefined();
+      expect([done.width, done.height]).toEqual([160, 160]);
+      const bands = ep.bands('s');
+      expect(bands.map((b) => [b.y, b.image.height])).toEqual([[0, 50], [50, 50], [100, 50], [150, 10]]);
+      for (const b of bands) expect([b.image.width, b.outputHeight, b.image.wasArrayBuffer]).toEqual([160, 160, true]);
+      const got = Buffer.concat(bands.map((b) => Buffer.from(b.image.base64, 'base64')));
+      const expected = await nodeEngine.upscale(src, { model: 'realesrgan-x4fast', scale: 4 });
+      const d = diffStats(got, expected.image.data);
+      expect(got.length).toBe(expected.image.data.length);
+      expect(d.psnr).toBeGreaterThanOrEqual(45);
+    } finally {
+      await ep.close();
+    }
   });
 
   it('WASM, multi-threaded: cross-origin isolated page (COOP/COEP) with ?threads=2', async () => {

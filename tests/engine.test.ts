@@ -11,7 +11,7 @@ import onnxProto from 'onnx-proto';
 import { createNodeEngine, customModelEntry, fileStore, loadManifest } from '../core/src/node.js';
 import { Catalog } from '../core/src/models.js';
 import { webRunnerFactory } from '../core/src/runtime/web.js';
-import type { Engine, UpscaleProgress } from '../core/src/pipeline.js';
+import type { Engine, UpscaleOptions, UpscaleProgress } from '../core/src/pipeline.js';
 import {
   AbortError,
   ImageTooLargeError,
@@ -24,6 +24,8 @@ import {
   UnsupportedFormatError,
 } from '../core/src/errors.js';
 import type { PixelImage } from '../core/src/image.js';
+import { resamplePixels } from '../core/src/resample.js';
+import { upscaleAlpha } from '../core/src/alpha.js';
 import { ROOT, crop, diffStats, photo } from './helpers.js';
 
 const MODELS = join(ROOT, 'models');
@@ -160,6 +162,79 @@ describe('alpha', () => {
     // The disc stays where it was: centre opaque, corner transparent.
     expect(r.image.data[(96 * 192 + 96) * 4 + 3]).toBe(255);
     expect(r.image.data[3]).toBe(0);
+  });
+});
+
+describe('streaming the result to a sink (upscaleToSink)', () => {
+  /** A real photo crop with a soft alpha ramp, so both colour and alpha take the streamed paths. */
+  function rgbaCrop(base: PixelImage, w: number, h: number): PixelImage {
+    const c = crop(base, 40, 60, w, h);
+    const data = new Uint8Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) {
+      data.set(c.data.subarray(i * 3, i * 3 + 3), i * 4);
+      data[i * 4 + 3] = Math.round((255 * (i % w)) / (w - 1));
+    }
+    return { width: w, height: h, channels: 4, bitDepth: 8, data };
+  }
+
+  async function collect(image: PixelImage, options: UpscaleOptions, bandRows: number, delayMs = 0) {
+    const bands: { y: number; rows: number; width: number; data: Uint8Array }[] = [];
+    const res = await engine.upscaleToSink(image, options, async ({ y, image: band }) => {
+      bands.push({ y, rows: band.height, width: band.width, data: new Uint8Array(band.data as Uint8Array) });
+      if (delayMs) await new Promise((ok) => setTimeout(ok, delayMs));
+    }, { bandRows });
+    return { res, bands };
+  }
+
+  it('a non-native factor (3× on the 4× model) streams bands in order that equal resampling the whole 4× result, alpha included', async () => {
+    const src = rgbaCrop(img, 96, 72);
+    const { res, bands } = await collect(src, { model: 'realesrgan-x4fast', scale: 3, tileSize: 32 }, 37, 2);
+    expect([res.width, res.height]).toEqual([288, 216]);
+    // Full width, in order, contiguous, never more than bandRows rows.
+    let next = 0;
+    for (const b of bands) {
+      expect(b.width).toBe(288);
+      expect(b.y).toBe(next);
+      expect(b.rows).toBeLessThanOrEqual(37);
+      next += b.rows;
+    }
+    expect(next).toBe(216);
+    expect(bands.length).toBe(Math.ceil(216 / 37));
+    const streamed = Buffer.concat(bands.map((b) => b.data));
+    // Reference: the whole 4× result resampled at once, and the whole alpha plane (the non-streaming functions).
+    const four = await engine.upscale(src, { model: 'realesrgan-x4fast', scale: 4, tileSize: 32 });
+    const rgb4: PixelImage = { width: 384, height: 288, channels: 3, bitDepth: 8, data: new Uint8Array(384 * 288 * 3) };
+    for (let i = 0; i < 384 * 288; i++) rgb4.data.set(four.image.data.subarray(i * 4, i * 4 + 3), i * 3);
+    const rgb3 = resamplePixels(rgb4, 288, 216);
+    const alpha3 = upscaleAlpha(src, 288, 216);
+    let colorDiff = 0, alphaDiff = 0;
+    for (let i = 0; i < 288 * 216; i++) {
+      for (let c = 0; c < 3; c++) colorDiff = Math.max(colorDiff, Math.abs(streamed[i * 4 + c]! - rgb3.data[i * 3 + c]!));
+      alphaDiff = Math.max(alphaDiff, Math.abs(streamed[i * 4 + 3]! - alpha3[i]!));
+    }
+    expect(colorDiff).toBe(0);
+    expect(alphaDiff).toBe(0);
+  });
+
+  it('the native factor streams rows of tiles unchanged: same bytes as the whole-image call, whatever the band height', async () => {
+    const src = crop(img, 0, 0, 80, 100);
+    const whole = await engine.upscale(src, { model: 'realesrgan-x4fast', tileSize: 48 });
+    for (const rows of [1, 50, 1000]) {
+      const { bands } = await collect(src, { model: 'realesrgan-x4fast', tileSize: 48 }, rows);
+      expect(bands.reduce((n, b) => n + b.rows, 0)).toBe(400);
+      expect(Buffer.concat(bands.map((b) => b.data)).equals(Buffer.from(whole.image.data as Uint8Array))).toBe(true);
+    }
+  });
+
+  it('a failing sink stops the job with its own error; a cancel during a band stops it with AbortError and no further bands', async () => {
+    const src = crop(img, 0, 0, 64, 64);
+    const boom = new Error('disk full');
+    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast', tileSize: 32 }, () => { throw boom; }, { bandRows: 16 })).rejects.toBe(boom);
+    const ac = new AbortController();
+    let calls = 0;
+    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast', tileSize: 32 }, () => { calls++; ac.abort(); }, { bandRows: 16, signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    expect(calls).toBe(1);
+    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast' }, () => undefined, { bandRows: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });
 

@@ -4,7 +4,7 @@
  * Progress and cancellation are its concern; hosts call it through an Engine.
  */
 import { analyzeContent, presetFor, type ContentAnalysis } from './analysis.js';
-import { alphaIsConstant, bleedColor, upscaleAlpha } from './alpha.js';
+import { alphaIsConstant, bleedColor } from './alpha.js';
 import {
   AbortError,
   EnlargeError,
@@ -16,11 +16,11 @@ import {
   UnsupportedFormatError,
   throwIfAborted,
 } from './errors.js';
-import { allocPixels, colorChannels, hasAlpha, type Channels, type PixelImage } from './image.js';
+import { allocPixels, colorChannels, hasAlpha, maxValue, type Channels, type PixelImage } from './image.js';
 import { Catalog, choosePasses, planScales, readVerified, type ModelStore, type Preset, type Quality } from './models.js';
 import type { ModelEntry, SeSplitFile } from './models-types.js';
 import { readTile, writeTile } from './pixels.js';
-import { resamplePixels } from './resample.js';
+import { quantizingSink, resamplePixels, Resampler } from './resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions, TensorData } from './runtime/runner.js';
 import { nextTask } from './schedule.js';
 import { planTiles, type TilePlan } from './tiling.js';
@@ -77,6 +77,32 @@ export interface UpscaleResult {
   factorY: number;
   tiles: number;
   timings: { totalMs: number; inferenceMs: number };
+}
+
+/** Result of `upscaleToSink`: everything of UpscaleResult except the pixels, which went to the sink. */
+export interface UpscaleStreamResult extends Omit<UpscaleResult, 'image'> {
+  width: number;
+  height: number;
+}
+
+/** A full-width horizontal band of the final result, starting at output row `y`. */
+export interface ResultBand {
+  y: number;
+  image: PixelImage;
+  /** Height of the whole result (its width is the band's). */
+  outputHeight: number;
+}
+
+/**
+ * Receives the result band by band, top to bottom; together the bands cover the output exactly once.
+ * The band's pixels are only valid during the call (the buffer may be reused): copy or write them out
+ * before the returned promise settles.
+ */
+export type BandSink = (band: ResultBand) => void | Promise<void>;
+
+export interface StreamContext extends UpscaleContext {
+  /** Largest band handed to the sink, in rows (default: one row of tiles). */
+  bandRows?: number;
 }
 
 export interface EngineConfig {
@@ -152,10 +178,13 @@ interface PassJob {
   ctx: UpscaleContext;
   work: Work;
   report: (done: number, total: number, phase: Phase) => void;
+  /** Stream the pass's output: each finished row of tiles goes here instead of into a whole image. */
+  onBand?: (y: number, band: PixelImage) => Promise<void>;
 }
 
 interface PassResult {
-  image: PixelImage;
+  /** The whole output, unless the pass streamed it (`onBand`). */
+  image?: PixelImage;
   inferenceMs: number;
   backend: Backend;
   tiles: number;
@@ -226,7 +255,23 @@ export class Engine {
     return { models, preset, analysis, ...target };
   }
 
+  /** Upscales `image` and returns the whole result. For results too large to hold, use `upscaleToSink`. */
   async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
+    let out: PixelImage | undefined;
+    const { width: _w, height: _h, ...rest } = await this.upscaleToSink(image, options, ({ y, image: band, outputHeight }) => {
+      out ??= allocPixels(band.width, outputHeight, band.channels, band.bitDepth);
+      out.data.set(band.data.subarray(0, band.width * band.height * band.channels), y * band.width * band.channels);
+    }, ctx);
+    return { image: out!, ...rest };
+  }
+
+  /**
+   * Upscales `image` and hands the result to `sink` in full-width bands, top to bottom, so a host can write
+   * a result larger than it could hold (a billboard-size layer) region by region. Memory: the input, one row
+   * of tiles of the last model pass, and the resampler's few rows; earlier passes of multi-pass factors
+   * (above the largest native scale) are held whole.
+   */
+  async upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx: StreamContext = {}): Promise<UpscaleStreamResult> {
     const t0 = now();
     throwIfAborted(ctx.signal);
     const plan = this.plan(image, options);
@@ -246,17 +291,20 @@ export class Engine {
     if (options.tileSize !== undefined && !(Number.isFinite(options.tileSize) && options.tileSize >= 16)) {
       throw new InvalidOptionError(`The tile size must be at least 16 pixels (got ${options.tileSize}).`);
     }
+    if (ctx.bandRows !== undefined && !(Number.isInteger(ctx.bandRows) && ctx.bandRows >= 1)) {
+      throw new InvalidOptionError(`The band height must be a whole number of rows, at least 1 (got ${ctx.bandRows}).`);
+    }
 
     // Alpha: colour under transparent pixels is bled outwards so edges keep no dark fringe; alpha
-    // itself is resampled straight to the final size.
+    // itself is resampled straight to the final size, row by row as the bands go out.
     const withAlpha = hasAlpha(image);
-    let alpha: { constant: number } | { plane: Uint8Array | Uint16Array } | undefined;
+    let alpha: AlphaRows | undefined;
     let color: PixelImage = image;
     if (withAlpha) {
-      if (alphaIsConstant(image)) alpha = { constant: image.data[image.channels - 1]! };
+      if (alphaIsConstant(image)) alpha = new AlphaRows(image, W, H, image.data[image.channels - 1]!);
       else {
         color = bleedColor(image);
-        alpha = { plane: upscaleAlpha(image, W, H) };
+        alpha = new AlphaRows(image, W, H);
       }
     }
     throwIfAborted(ctx.signal);
@@ -291,27 +339,32 @@ export class Engine {
     };
     emit(plan.analysis ? 'analyze' : 'upscale', 1, 0, passPlans[0]!.tile.tiles.length);
 
+    const last = passPlans.length - 1;
+    const lastIn = last === 0 ? { width: image.width, height: image.height } : sizes[last - 1]!.resampledTo ?? sizes[last - 1]!;
+    const out = new BandWriter(lastIn.width * models[last]!.geometry.scale, lastIn.height * models[last]!.geometry.scale, W, H, current.channels, image.bitDepth, alpha, sink, ctx);
     for (let i = 0; i < passPlans.length; i++) {
       const pp = passPlans[i]!;
       if (i > 0) {
         const want = sizes[i - 1]!.resampledTo;
         if (want && (want.width !== current.width || want.height !== current.height)) current = resamplePixels(current, want.width, want.height);
       }
-      const res = await this.runPass({ input: current, model: pp.model, plan: pp.tile, options, ctx, work, report: (done, total, phase) => emit(phase, i + 1, done, total) });
-      current = res.image;
+      const res = await this.runPass({
+        input: current, model: pp.model, plan: pp.tile, options, ctx, work,
+        report: (done, total, phase) => emit(phase, i + 1, done, total),
+        onBand: i === last ? (y, band) => out.push(y, band) : undefined,
+      });
+      if (res.image) current = res.image;
       inferenceMs += res.inferenceMs;
       backend = res.backend;
       tilesRun += res.tiles;
     }
-
     throwIfAborted(ctx.signal);
-    emit('resample', models.length, 0, 0);
-    if (current.width !== W || current.height !== H) current = resamplePixels(current, W, H);
-    const out = attachAlpha(current, image, alpha);
+    await out.finish();
     work.done = work.total;
     emit('done', models.length, 0, 0);
     return {
-      image: out,
+      width: W,
+      height: H,
       models,
       preset: plan.preset,
       analysis: plan.analysis,
@@ -357,11 +410,12 @@ export class Engine {
     }
   }
 
-  private async runPassOnce({ input, model, plan, options, ctx, work, report }: PassJob): Promise<PassResult> {
+  private async runPassOnce({ input, model, plan, options, ctx, work, report, onBand }: PassJob): Promise<PassResult> {
     const s = model.geometry.scale;
     const outW = input.width * s;
     const outH = input.height * s;
-    const out = allocPixels(outW, outH, input.channels, input.bitDepth);
+    // Streaming: one row of tiles at a time (rows of the output band start at the tile row's origin).
+    const out = onBand ? allocPixels(outW, Math.min(outH, plan.tileH * s), input.channels, input.bitDepth) : allocPixels(outW, outH, input.channels, input.bitDepth);
     const tiles = plan.tiles;
     const perTileWork = plan.windowW * plan.windowH * model.flopsPerPixel * (options.tta ? 8 : 1);
     let inferenceMs = 0;
@@ -401,15 +455,21 @@ export class Engine {
       const oh = y.dims[2]!;
       const w = Math.min(plan.tileW * s, outW - tile.x * s);
       const h = Math.min(plan.tileH * s, outH - tile.y * s);
-      writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, tile.y * s);
+      writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, onBand ? 0 : tile.y * s);
       work.done += perTileWork;
       if (work.firstTileAt === undefined) {
         work.firstTileAt = now();
         work.doneAtFirst = work.done;
       }
       report(t + 1, tiles.length, 'upscale');
+      const next = tiles[t + 1];
+      if (onBand && (!next || next.y !== tile.y)) {
+        // The row of tiles is complete: hand its rows on (a view; the buffer is reused for the next row).
+        const rows = h;
+        await onBand(tile.y * s, { ...out, height: rows, data: out.data.subarray(0, outW * rows * out.channels) });
+      }
     }
-    return { image: out, inferenceMs, backend: main.backend, tiles: tiles.length };
+    return { image: onBand ? undefined : out, inferenceMs, backend: main.backend, tiles: tiles.length };
   }
 
   /**
@@ -578,6 +638,139 @@ export function intermediateSizes(w: number, h: number, W: number, H: number, mo
   return sizes;
 }
 
+/**
+ * Alpha rows of the final result, made on demand: Lanczos-resampled from the source alpha (or a constant),
+ * streaming, so no full-size alpha plane is ever held.
+ */
+class AlphaRows {
+  private readonly resampler?: Resampler;
+  private readonly ready = new Map<number, Uint8Array | Uint16Array>();
+  private readonly max: number;
+  private pushed = 0;
+
+  constructor(private readonly src: PixelImage, readonly width: number, readonly height: number, readonly constant?: number) {
+    this.max = maxValue(src.bitDepth);
+    if (constant === undefined) {
+      const rowOf = (y: number, row: Float64Array) => {
+        const q = allocPixels(width, 1, 1, src.bitDepth).data;
+        quantizingSink(q, width, 1, this.max)(0, row);
+        this.ready.set(y, q);
+      };
+      this.resampler = new Resampler({ srcWidth: src.width, srcHeight: src.height, dstWidth: width, dstHeight: height, channels: 1 }, rowOf);
+    }
+  }
+
+  /** Writes the alpha of output rows [y0, y0 + rows) into `dst` (pixels of `stride` samples, alpha at `offset`). */
+  fill(dst: Uint8Array | Uint16Array, y0: number, rows: number, stride: number, offset: number): void {
+    const W = this.width;
+    if (this.constant !== undefined) {
+      for (let i = 0, p = offset; i < rows * W; i++, p += stride) dst[p] = this.constant;
+      return;
+    }
+    const r = this.resampler!;
+    const rowSamples = this.src.width * this.src.channels;
+    for (let k = 0; k < rows; k++) {
+      const y = y0 + k;
+      // Push source rows until output row y has been emitted.
+      while (!this.ready.has(y)) {
+        if (this.pushed >= this.src.height) throw new EnlargeError('RUNTIME_FAILED', `Alpha row ${y} was never produced.`);
+        r.push(this.src.data.subarray(this.pushed * rowSamples, (this.pushed + 1) * rowSamples), 1, { stride: this.src.channels, offset: this.src.channels - 1 });
+        this.pushed++;
+      }
+      const a = this.ready.get(y)!;
+      this.ready.delete(y);
+      for (let x = 0, p = k * W * stride + offset; x < W; x++, p += stride) dst[p] = a[x]!;
+    }
+  }
+}
+
+/**
+ * Turns the last model pass's rows (model size, colour only) into the final result's bands: resampled to
+ * the exact size when the native scale overshoots, alpha attached, cut into bands of at most `bandRows`
+ * rows, and handed to the sink in order. At most one band waits for the sink at a time.
+ */
+class BandWriter {
+  private received = 0;
+  private emitted = 0;
+  private readonly resampler?: Resampler;
+  private readonly outChannels: Channels;
+  private readonly bandRows: number;
+  private band: PixelImage;
+  private bandFill = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly modelW: number,
+    private readonly modelH: number,
+    private readonly W: number,
+    private readonly H: number,
+    colorChannelsIn: number,
+    bitDepth: 8 | 16,
+    private readonly alpha: AlphaRows | undefined,
+    private readonly sink: BandSink,
+    private readonly ctx: StreamContext,
+  ) {
+    this.outChannels = (colorChannelsIn + (alpha ? 1 : 0)) as Channels;
+    // Default: about one row of 512-px tiles of output, so memory stays near the model's own band.
+    this.bandRows = Math.max(1, Math.min(H, ctx.bandRows ?? 512));
+    this.band = allocPixels(W, this.bandRows, this.outChannels, bitDepth);
+    if (modelW !== W || modelH !== H) {
+      const max = maxValue(bitDepth);
+      this.resampler = new Resampler({ srcWidth: modelW, srcHeight: modelH, dstWidth: W, dstHeight: H, channels: colorChannelsIn }, (_y, row) => {
+        quantizingSink(this.band.data, W, colorChannelsIn, max, { stride: this.outChannels, offset: 0 })(this.bandFill, row);
+        this.rowDone();
+      });
+    }
+  }
+
+  /** Rows [y, y + band.height) of the model output, in order; rows already received (a retried pass) are skipped. */
+  async push(y: number, band: PixelImage): Promise<void> {
+    const skip = Math.max(0, this.received - y);
+    if (skip >= band.height) return;
+    if (y + skip !== this.received) throw new EnlargeError('RUNTIME_FAILED', `Model rows arrived out of order (expected row ${this.received}, got ${y + skip}).`);
+    const C = band.channels;
+    const rowSamples = band.width * C;
+    for (let r = skip; r < band.height; r++) {
+      const row = band.data.subarray(r * rowSamples, (r + 1) * rowSamples);
+      this.received++;
+      if (this.resampler) this.resampler.push(row, 1);
+      else {
+        const dst = this.band.data;
+        const outC = this.outChannels;
+        for (let x = 0, p = 0, q = this.bandFill * this.W * outC; x < band.width; x++, p += C, q += outC) for (let c = 0; c < C; c++) dst[q + c] = row[p + c]!;
+        this.rowDone();
+      }
+      await this.pending; // a full band waits for the sink before more rows are made
+    }
+  }
+
+  /** One output row is in the band: hand the band on when it is full or the result is complete. */
+  private rowDone(): void {
+    this.bandFill++;
+    if (this.bandFill < this.bandRows && this.emitted + this.bandFill < this.H) return;
+    const rows = this.bandFill;
+    const y = this.emitted;
+    const full = this.band;
+    if (this.alpha) this.alpha.fill(full.data, y, rows, this.outChannels, this.outChannels - 1);
+    const view: PixelImage = { ...full, height: rows, data: full.data.subarray(0, rows * this.W * this.outChannels) };
+    this.emitted += rows;
+    this.bandFill = 0;
+    // A fresh buffer for the next band, so the sink may take its time with this one.
+    if (this.emitted < this.H) this.band = allocPixels(this.W, this.bandRows, this.outChannels, full.bitDepth);
+    this.pending = this.pending.then(() => {
+      throwIfAborted(this.ctx.signal);
+      return this.sink({ y, image: view, outputHeight: this.H });
+    });
+  }
+
+  async finish(): Promise<void> {
+    await this.pending;
+    if (this.received !== this.modelH || this.emitted !== this.H) {
+      throw new EnlargeError('RUNTIME_FAILED', `The result was not complete (${this.emitted} of ${this.H} rows).`);
+    }
+  }
+}
+
 function toColorOnly(image: PixelImage): PixelImage {
   if (!hasAlpha(image)) return image;
   const cc = colorChannels(image);
@@ -585,20 +778,6 @@ function toColorOnly(image: PixelImage): PixelImage {
   const n = image.width * image.height;
   const src = image.data, dst = out.data, sc = image.channels;
   for (let i = 0; i < n; i++) for (let c = 0; c < cc; c++) dst[i * cc + c] = src[i * sc + c]!;
-  return out;
-}
-
-function attachAlpha(colorImg: PixelImage, original: PixelImage, alpha: { constant: number } | { plane: Uint8Array | Uint16Array } | undefined): PixelImage {
-  if (!alpha) return colorImg;
-  const cc = colorImg.channels;
-  const ch = (cc + 1) as Channels;
-  const out = allocPixels(colorImg.width, colorImg.height, ch, original.bitDepth);
-  const n = colorImg.width * colorImg.height;
-  const src = colorImg.data, dst = out.data;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < cc; c++) dst[i * ch + c] = src[i * cc + c]!;
-    dst[i * ch + cc] = 'constant' in alpha ? alpha.constant : alpha.plane[i]!;
-  }
   return out;
 }
 

@@ -14,7 +14,7 @@
 import * as ort from 'onnxruntime-web';
 import { EnlargeError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
-import { Engine } from '../pipeline.js';
+import { Engine, type UpscaleProgress } from '../pipeline.js';
 import type { Backend } from '../runtime/runner.js';
 import { webGpuAvailable, webRunnerFactory } from '../runtime/web.js';
 import {
@@ -169,18 +169,26 @@ class JobQueue {
       if (!this.engine) throw new EnlargeError('RUNTIME_FAILED', 'The engine page has not started yet. Wait for its "ready" message.');
       const engine = await this.engine;
       const image = fromMessageImage(request.image);
-      const result = await engine.upscale(image, request.options ?? {}, {
-        signal: abort.signal,
-        onProgress: (progress) => reply.post({ type: 'progress', id, progress }),
-      });
-      reply.post({
-        type: 'result',
-        id,
-        image: toMessageImage(result.image),
-        models: result.models.map((m) => m.id),
-        backend: result.backend,
-        timings: result.timings,
-      });
+      const ctx = { signal: abort.signal, onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }) };
+      const options = request.options ?? {};
+      if (request.stream) {
+        const result = await engine.upscaleToSink(image, options, ({ y, image: band, outputHeight }) => {
+          reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
+        }, { ...ctx, bandRows: request.stream.bandRows });
+        reply.post({ type: 'result', id, width: result.width, height: result.height, models: result.models.map((m) => m.id), backend: result.backend, timings: result.timings });
+      } else {
+        const result = await engine.upscale(image, options, ctx);
+        reply.post({
+          type: 'result',
+          id,
+          image: toMessageImage(result.image),
+          width: result.image.width,
+          height: result.image.height,
+          models: result.models.map((m) => m.id),
+          backend: result.backend,
+          timings: result.timings,
+        });
+      }
     } catch (err) {
       reply.post(errorMessage(id, err));
     }

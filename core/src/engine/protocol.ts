@@ -2,11 +2,12 @@
  * The message protocol between a host (Figma UI iframe, Photoshop UXP webview, a test page) and the
  * engine page (./page.ts). Defined once here; hosts import these types and helpers.
  *
- *   host → engine   { type: 'upscale', id, image, options }   start a job (jobs run one at a time, in order)
+ *   host → engine   { type: 'upscale', id, image, options, stream? }   start a job (jobs run one at a time, in order)
  *                   { type: 'cancel', id }                    cancel a running or queued job
  *   engine → host   { type: 'ready', backends }               once, when the page is up
  *                   { type: 'progress', id, progress }        while a job runs
- *                   { type: 'result', id, image, models, backend, timings }
+ *                   { type: 'band', id, y, outputHeight, image }   streamed jobs only: the result, top to bottom
+ *                   { type: 'result', id, image?, width, height, models, backend, timings }
  *                   { type: 'error', id, code, message }      the job failed or was cancelled ('ABORTED')
  *
  * Every job ends with exactly one 'result' or 'error' for its id. Pixels travel as ArrayBuffers in the
@@ -39,6 +40,11 @@ export interface UpscaleRequest {
   id: string;
   image: MessageImage;
   options: UpscaleOptions;
+  /**
+   * Send the result as 'band' messages (full-width strips, top to bottom, at most `stream.bandRows` rows each)
+   * instead of one image in 'result', so neither side ever holds the whole result (Photoshop's large layers).
+   */
+  stream?: { bandRows?: number };
 }
 
 export interface CancelRequest {
@@ -62,10 +68,23 @@ export interface ProgressMessage {
   progress: UpscaleProgress;
 }
 
+export interface BandMessage {
+  type: 'band';
+  id: string;
+  /** First output row of this band. */
+  y: number;
+  /** Height of the whole result. */
+  outputHeight: number;
+  image: MessageImage;
+}
+
 export interface ResultMessage {
   type: 'result';
   id: string;
-  image: MessageImage;
+  /** The whole result; absent when the job was streamed (the pixels came as 'band' messages). */
+  image?: MessageImage;
+  width: number;
+  height: number;
   /** Model ids run, in order. */
   models: string[];
   backend: Backend;
@@ -81,7 +100,7 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type EngineMessage = ReadyMessage | ProgressMessage | ResultMessage | ErrorMessage;
+export type EngineMessage = ReadyMessage | ProgressMessage | BandMessage | ResultMessage | ErrorMessage;
 
 // ---- helpers ----
 
@@ -112,7 +131,7 @@ export function fromMessageImage(m: MessageImage): PixelImage {
 
 /** The buffers to pass as postMessage's transfer list for this message. */
 export function transferList(message: HostMessage | EngineMessage): ArrayBuffer[] {
-  return (message.type === 'upscale' || message.type === 'result') && message.image?.buffer instanceof ArrayBuffer ? [message.image.buffer] : [];
+  return (message.type === 'upscale' || message.type === 'result' || message.type === 'band') && message.image?.buffer instanceof ArrayBuffer ? [message.image.buffer] : [];
 }
 
 /** An error message for any thrown value: EnlargeError keeps its code and message, anything else is RUNTIME_FAILED. */
@@ -148,8 +167,10 @@ export function isEngineMessage(v: unknown): v is EngineMessage {
       return Array.isArray(v['backends']);
     case 'progress':
       return hasId(v) && isObject(v['progress']);
+    case 'band':
+      return hasId(v) && typeof v['y'] === 'number' && isObject(v['image']);
     case 'result':
-      return hasId(v) && isObject(v['image']) && Array.isArray(v['models']);
+      return hasId(v) && (v['image'] === undefined || isObject(v['image'])) && Array.isArray(v['models']);
     case 'error':
       return hasId(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string';
     default:

@@ -179,7 +179,7 @@ async function main(): Promise<void> {
 
   if (!values['no-build']) {
     // The CLI and the engine page measured are the current sources.
-    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['scripts/build.mjs', '--core'], { cwd: ROOT, stdio: 'pipe' });
   }
 
   const machine = machineInfo();
