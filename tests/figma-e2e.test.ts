@@ -1,0 +1,178 @@
+/**
+ * End to end: the BUILT plugin — dist/code.js in Node against the `figma` stand-in, dist/ui.html in
+ * Chromium (null-origin iframe) — with messages bridged both ways, driven by clicks in the panel.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import vm from 'node:vm';
+import { decode } from 'fast-png';
+import { chromium, type Browser } from 'playwright-core';
+import { createNodeEngine } from '../core/src/node.js';
+import type { PixelImage } from '../core/src/image.js';
+import type { Engine } from '../core/src/pipeline.js';
+import { createFigmaStub, type FigmaStub, type StubNode } from '../figma-plugin/test/figma-stub.js';
+import { pngBytes } from './figma/fake-ui.js';
+import { CHROMIUM_ARGS, FigmaUiPage, UI_HTML, serveFigmaHost, type HostServer } from './figma/harness.js';
+import { ROOT, crop, diffStats, photo } from './helpers.js';
+
+let server: HostServer;
+let browser: Browser;
+let nodeEngine: Engine;
+let img256: PixelImage;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+  server = await serveFigmaHost();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  nodeEngine = createNodeEngine();
+  img256 = await photo();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await nodeEngine?.dispose();
+});
+
+/** Starts the built plugin: code.js with `figma` and `__html__` as Figma provides them, the UI in Chromium, bridged. */
+async function startPlugin(stub: FigmaStub): Promise<FigmaUiPage> {
+  const code = readFileSync(join(ROOT, 'figma-plugin', 'dist', 'code.js'), 'utf8');
+  const html = readFileSync(UI_HTML, 'utf8');
+  vm.runInNewContext(code, { figma: stub.figma, __html__: html, console, setTimeout, clearTimeout });
+  expect(stub.showUIOptions).toMatchObject({ themeColors: true });
+  const ui = await FigmaUiPage.open(browser, server.url);
+  stub.onUiMessage = (m) => void ui.post(m as never);
+  for (const m of ui.messages) stub.fromUi(m);
+  ui.onMessage = (m) => stub.fromUi(m);
+  await ui.frame().waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  return ui;
+}
+
+async function runInPanel(ui: FigmaUiPage, timeoutMs: number): Promise<string> {
+  await ui.frame().click('[data-group="preset"] [data-value="photo"]');
+  await ui.frame().click('[data-group="scale"] [data-value="4"]');
+  await ui.frame().evaluate(() => delete document.body.dataset['lastRun']);
+  await ui.frame().click('#run');
+  await ui.frame().waitForSelector('body[data-last-run]', { timeout: timeoutMs });
+  const how = await ui.frame().evaluate(() => document.body.dataset['lastRun']!);
+  const text = (await ui.frame().textContent('#message')) ?? '';
+  if (how !== 'run-done') throw new Error(`The run failed: ${text}`);
+  return text;
+}
+
+function pixels(bytes: Uint8Array): PixelImage {
+  const p = decode(bytes);
+  return { width: p.width, height: p.height, channels: p.channels as 3, bitDepth: 8, data: p.data as Uint8Array };
+}
+
+/** A 1100×40 strip of the photo (four 256-wide crops side by side, then a 76-wide one). */
+function strip(): PixelImage {
+  const W = 1100, H = 40;
+  const data = new Uint8Array(W * H * 3);
+  for (let x0 = 0; x0 < W; x0 += 256) {
+    const w = Math.min(256, W - x0);
+    const part = crop(img256, 0, 100, w, H);
+    for (let y = 0; y < H; y++) data.set(part.data.subarray(y * w * 3, (y + 1) * w * 3), (y * W + x0) * 3);
+  }
+  return { width: W, height: H, channels: 3, bitDepth: 8, data };
+}
+
+const PAINT = {
+  type: 'IMAGE',
+  scaleMode: 'CROP',
+  imageTransform: [[0.5, 0, 0.25], [0, 0.5, 0.25]],
+  filters: { exposure: 0.2, contrast: 0, saturation: 0.1, temperature: 0, tint: 0, highlights: 0, shadows: 0 },
+  opacity: 0.8,
+  blendMode: 'MULTIPLY',
+  visible: true,
+} as const;
+
+describe('Figma plugin end to end (built code.js + ui.html)', () => {
+  it('replaces the image fill with a 4× image (16× the pixels); the rest of the paint is unchanged; one undo restores it', async () => {
+    const stub = createFigmaStub();
+    const input = crop(img256, 100, 80, 32, 24);
+    const hash = stub.addImage(pngBytes(input));
+    const node = stub.createRect('Photo', { x: 10, y: 10, width: 64, height: 48, fills: [{ type: 'SOLID', color: { r: 0, g: 0, b: 1 } }, { ...PAINT, imageHash: hash } as ImagePaint] });
+    stub.figma.commitUndo();
+    const ui = await startPlugin(stub);
+    try {
+      stub.select([node]);
+      await ui.frame().waitForFunction(() => /1 image in 1 layer/.test(document.getElementById('selection')!.textContent ?? ''));
+      const before = node.fills;
+      const t0 = Date.now();
+      const summary = await runInPanel(ui, 60_000);
+      console.log(`E2E replace: 32×24 → 128×96 in ${Date.now() - t0} ms: "${summary}"`);
+      expect(summary).toMatch(/^Enlarged 1 image fill in place \(Photo\)\./);
+      const after = node.fills;
+      expect(after[0]).toEqual(before[0]);
+      const { imageHash, ...rest } = after[1] as ImagePaint;
+      const { imageHash: oldHash, ...restBefore } = before[1] as ImagePaint;
+      expect(rest).toEqual(restBefore);
+      expect(imageHash).not.toBe(oldHash);
+      const image = stub.figma.getImageByHash(imageHash!)!;
+      const size = await image.getSizeAsync();
+      expect(size).toEqual({ width: 128, height: 96 });
+      expect(size.width * size.height).toBe(16 * 32 * 24);
+      const got = pixels(await image.getBytesAsync());
+      const expected = await nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      const d = diffStats(got.data, expected.image.data);
+      expect(d.psnr).toBeGreaterThanOrEqual(45);
+      expect(stub.notifications).toHaveLength(1);
+      expect([...stub.storage.values()][0]).toMatchObject({ preset: 'photo', scale: '4' });
+      stub.figma.triggerUndo();
+      expect(node.fills).toEqual(before);
+      expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
+    } finally {
+      await ui.close();
+    }
+  });
+
+  it('a result over 4096 px (1100×40 at 4× = 4400×160) becomes a named, seamless grid of image rectangles', async () => {
+    const stub = createFigmaStub();
+    const input = strip();
+    const node = stub.createRect('Strip', { x: 0, y: 0, width: 1100, height: 40, fills: [{ type: 'IMAGE', scaleMode: 'FILL', imageHash: stub.addImage(pngBytes(input)) } as ImagePaint] });
+    stub.figma.commitUndo();
+    const before = JSON.stringify(node);
+    const ui = await startPlugin(stub);
+    try {
+      stub.select([node]);
+      const t0 = Date.now();
+      const summary = await runInPanel(ui, 110_000);
+      console.log(`E2E grid: 1100×40 → 4400×160 in ${Date.now() - t0} ms: "${summary}"`);
+      expect(JSON.stringify(node)).toBe(before); // over the limit: the original fill stays, the grid goes beside it
+      const group = stub.page.children.at(-1)! as StubNode;
+      expect(group.type).toBe('GROUP');
+      expect(group.name).toBe('Strip @4× — 4400×160 px, 2 tiles (2×1)');
+      const tiles = group.children;
+      expect(tiles.map((t) => t.name)).toEqual(['Strip @4× — tile 1/2 (r1 c1)', 'Strip @4× — tile 2/2 (r1 c2)']);
+      // Exact cover, no gaps or overlaps: tile rectangles partition the group's 4400×160 box.
+      expect([group.width, group.height]).toEqual([4400, 160]);
+      const cover = new Uint8Array(4400 * 160);
+      const stitched = new Uint8Array(4400 * 160 * 3);
+      for (const t of tiles) {
+        expect(Number.isInteger(t.x) && Number.isInteger(t.y)).toBe(true);
+        const p = t.fills[0] as ImagePaint;
+        expect(p.scaleMode).toBe('FILL');
+        const img = pixels(await stub.figma.getImageByHash(p.imageHash!)!.getBytesAsync());
+        expect([img.width, img.height]).toEqual([t.width, t.height]); // 1 image pixel per unit: no resampling seams
+        const ox = t.x - group.x, oy = t.y - group.y;
+        for (let y = 0; y < t.height; y++) {
+          for (let x = 0; x < t.width; x++) cover[(oy + y) * 4400 + ox + x]!++;
+          stitched.set(img.data.subarray(y * t.width * 3, (y + 1) * t.width * 3), ((oy + y) * 4400 + ox) * 3);
+        }
+      }
+      expect(cover.every((v) => v === 1)).toBe(true);
+      const expected = await nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      expect([expected.image.width, expected.image.height]).toEqual([4400, 160]);
+      const d = diffStats(stitched, expected.image.data);
+      console.log(`E2E grid: stitched tiles vs Node engine: max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);
+      expect(d.psnr).toBeGreaterThanOrEqual(45);
+      stub.figma.triggerUndo();
+      expect(group.removed).toBe(true);
+    } finally {
+      await ui.close();
+    }
+  });
+});

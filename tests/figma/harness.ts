@@ -1,0 +1,177 @@
+/**
+ * Runs the built Figma UI (figma-plugin/dist/ui.html) in real Chromium the way Figma does: inside an
+ * iframe with an opaque ("null") origin (sandbox="allow-scripts"), whose parent page plays Figma's side of
+ * the bridge — messages from the sandbox arrive as `{ pluginMessage }` posts, and the iframe's
+ * `parent.postMessage({ pluginMessage }, '*')` goes back. The parent forwards both ways to Node, with
+ * Uint8Arrays carried as base64 over the Playwright bridge and turned back into Uint8Arrays on each side
+ * (so a JSON number array would arrive as an array and be caught).
+ *
+ * Served from http://127.0.0.1 (a secure context, as WebGPU needs): "/" is the parent, "/ui.html" the UI.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js';
+import { ROOT } from '../helpers.js';
+
+export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const HOST_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
+<body style="margin:0;background:#888">
+<iframe id="ui" sandbox="allow-scripts" src="/ui.html" style="width:320px;height:560px;border:0;display:block"></iframe>
+<script>
+const frame = document.getElementById('ui');
+function toWire(v) {
+  if (v instanceof Uint8Array) {
+    let s = '';
+    for (let i = 0; i < v.length; i += 0x8000) s += String.fromCharCode.apply(null, v.subarray(i, i + 0x8000));
+    return { __u8: btoa(s) };
+  }
+  if (Array.isArray(v)) return v.map(toWire);
+  if (v && typeof v === 'object') { const o = {}; for (const k of Object.keys(v)) o[k] = toWire(v[k]); return o; }
+  return v;
+}
+function fromWire(v, transfer) {
+  if (v && typeof v === 'object' && typeof v.__u8 === 'string') {
+    const b = atob(v.__u8); const u = new Uint8Array(b.length);
+    for (let i = 0; i < b.length; i++) u[i] = b.charCodeAt(i);
+    transfer.push(u.buffer);
+    return u;
+  }
+  if (Array.isArray(v)) return v.map((x) => fromWire(x, transfer));
+  if (v && typeof v === 'object') { const o = {}; for (const k of Object.keys(v)) o[k] = fromWire(v[k], transfer); return o; }
+  return v;
+}
+window.addEventListener('message', (e) => {
+  if (e.source !== frame.contentWindow || !e.data || !e.data.pluginMessage) return;
+  window.__fromUi(toWire(e.data.pluginMessage));
+});
+window.__toUi = (w) => { const t = []; const m = fromWire(w, t); frame.contentWindow.postMessage({ pluginMessage: m }, '*', t); };
+</script></body></html>`;
+
+type Wire = unknown;
+export function toWire(v: unknown): Wire {
+  if (v instanceof Uint8Array) return { __u8: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (Array.isArray(v)) return v.map(toWire);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
+  return v;
+}
+export function fromWire(v: Wire): unknown {
+  if (v && typeof v === 'object' && typeof (v as { __u8?: unknown }).__u8 === 'string') return new Uint8Array(Buffer.from((v as { __u8: string }).__u8, 'base64'));
+  if (Array.isArray(v)) return v.map(fromWire);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+  return v;
+}
+
+export interface HostServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function serveFigmaHost(): Promise<HostServer> {
+  const ui = await readFile(UI_HTML);
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(HOST_HTML);
+    else if (path === '/ui.html') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(ui);
+    else if (path === '/favicon.ico') res.writeHead(204).end(); // the parent page's, not the plugin's
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+}
+
+/** Figma's theme variables (themeColors: true), light and dark — the subset the panel uses. */
+export const FIGMA_THEME = {
+  light: {
+    '--figma-color-bg': '#ffffff', '--figma-color-bg-secondary': '#f5f5f5', '--figma-color-bg-tertiary': '#e6e6e6', '--figma-color-bg-brand': '#0d99ff',
+    '--figma-color-text': 'rgba(0,0,0,.9)', '--figma-color-text-secondary': 'rgba(0,0,0,.5)', '--figma-color-text-tertiary': 'rgba(0,0,0,.3)', '--figma-color-text-onbrand': '#ffffff',
+    '--figma-color-border': '#e6e6e6', '--figma-color-text-danger': '#dc3412', '--figma-color-bg-danger-tertiary': '#fff1ee',
+  },
+  dark: {
+    '--figma-color-bg': '#2c2c2c', '--figma-color-bg-secondary': '#383838', '--figma-color-bg-tertiary': '#444444', '--figma-color-bg-brand': '#0c8ce9',
+    '--figma-color-text': '#ffffff', '--figma-color-text-secondary': 'rgba(255,255,255,.7)', '--figma-color-text-tertiary': 'rgba(255,255,255,.4)', '--figma-color-text-onbrand': '#ffffff',
+    '--figma-color-border': '#444444', '--figma-color-text-danger': '#fca397', '--figma-color-bg-danger-tertiary': '#4f2a25',
+  },
+} as const;
+
+export class FigmaUiPage {
+  readonly messages: UiToSandbox[] = [];
+  readonly requests: string[] = [];
+  readonly errors: string[] = [];
+  /** Called for every message from the UI (after it is recorded). */
+  onMessage: (m: UiToSandbox) => void = () => undefined;
+  private waiters: (() => void)[] = [];
+  readonly openedAt = Date.now();
+  readyAt = 0;
+
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, url: string): Promise<FigmaUiPage> {
+    const page = await browser.newPage({ viewport: { width: 320, height: 560 } });
+    const p = new FigmaUiPage(page);
+    page.on('request', (r) => p.requests.push(r.url()));
+    page.on('pageerror', (e) => p.errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') p.errors.push(m.text());
+    });
+    await page.exposeFunction('__fromUi', (w: Wire) => {
+      const m = fromWire(w) as UiToSandbox;
+      if (m.type === 'ui-ready' && !p.readyAt) p.readyAt = Date.now();
+      p.messages.push(m);
+      p.onMessage(m);
+      for (const x of p.waiters.splice(0)) x();
+    });
+    await page.goto(url);
+    return p;
+  }
+
+  frame(): Frame {
+    const f = this.page.frames().find((x) => x.url().endsWith('/ui.html'));
+    if (!f) throw new Error('The UI iframe is not there.');
+    return f;
+  }
+
+  post(msg: SandboxToUi): Promise<void> {
+    return this.page.evaluate((w) => (window as unknown as { __toUi(w: unknown): void }).__toUi(w), toWire(msg));
+  }
+
+  async waitFor<T extends UiToSandbox>(match: (m: UiToSandbox) => m is T, timeoutMs: number, what: string, from = 0): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.slice(from).find(match);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No ${what} from the UI within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}; page errors: ${this.errors.join(' | ')}`);
+      await new Promise<void>((ok) => {
+        const t = setTimeout(ok, left);
+        this.waiters.push(() => (clearTimeout(t), ok()));
+      });
+    }
+  }
+
+  waitType<K extends UiToSandbox['type']>(type: K, timeoutMs: number, from = 0): Promise<Extract<UiToSandbox, { type: K }>> {
+    return this.waitFor((m): m is Extract<UiToSandbox, { type: K }> => m.type === type, timeoutMs, `"${type}"`, from);
+  }
+
+  async theme(name: 'light' | 'dark'): Promise<void> {
+    await this.frame().evaluate(({ vars, name }) => {
+      let style = document.getElementById('figma-theme') as HTMLStyleElement | null;
+      if (!style) {
+        style = document.createElement('style');
+        style.id = 'figma-theme';
+        document.head.appendChild(style);
+      }
+      style.textContent = `:root { ${Object.entries(vars).map(([k, v]) => `${k}: ${v};`).join(' ')} color-scheme: ${name}; }`;
+      document.documentElement.className = `figma-${name}`;
+    }, { vars: FIGMA_THEME[name], name });
+  }
+
+  close(): Promise<void> {
+    return this.page.close();
+  }
+}
