@@ -1,0 +1,133 @@
+/**
+ * A simulator of the parts of UXP's `uxp` module the plugin uses (typed after @adobe/cc-ext-uxp-types 7.3.1):
+ *   entrypoints.setup({ commands, panels })  — captured so tests can invoke commands (uxp-api/reference-js/Modules/uxp/Entry Points)
+ *   storage.localFileSystem.getPluginFolder() → Folder; folder.getEntry(path) → File; file.read({ format: formats.binary })
+ *       → ArrayBuffer, formats.utf8 → string (uxp-api/reference-js/Modules/uxp/Persistent File Storage)
+ *   versions.uxp / host.version — a Photoshop 25 host with UXP 7.4 (no local webviews, so the plugin uses WASM in UXP)
+ * plus a localStorage (UXP has one per plugin).
+ */
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import Module from 'node:module';
+import type { PhotoshopSim } from './photoshop.js';
+
+export interface CapturedEntrypoints {
+  commands?: Record<string, (() => unknown) | { run(): unknown }>;
+  panels?: Record<string, unknown>;
+}
+
+const formats = { binary: Symbol('binary'), utf8: Symbol('utf8') };
+
+export class UxpSim {
+  entrypoints: CapturedEntrypoints | undefined;
+  /** Files the plugin read from its folder (paths relative to it). */
+  readonly reads: string[] = [];
+
+  constructor(readonly pluginFolder: string, readonly versions = { uxp: 'uxp-7.4.0', plugin: '0.1.0' }) {}
+
+  module(): Record<string, unknown> {
+    const sim = this;
+    return {
+      entrypoints: {
+        setup(e: CapturedEntrypoints) {
+          if (sim.entrypoints) throw new Error('entrypoints.setup can only be called once');
+          sim.entrypoints = e;
+        },
+      },
+      storage: {
+        formats,
+        localFileSystem: {
+          async getPluginFolder() {
+            return {
+              isFolder: true,
+              name: 'plugin',
+              nativePath: sim.pluginFolder,
+              async getEntry(path: string) {
+                const rel = normalize(path).replace(/^(\.\.(\/|\\|$))+/, '');
+                const full = join(sim.pluginFolder, rel);
+                return {
+                  isFile: true,
+                  name: rel,
+                  nativePath: full,
+                  async read(options: { format?: symbol } = {}) {
+                    sim.reads.push(rel);
+                    let buf: Buffer;
+                    try {
+                      buf = await readFile(full);
+                    } catch {
+                      throw new Error(`Could not find an entry of '${path}'`);
+                    }
+                    if (options.format === formats.binary) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+                    return buf.toString('utf8');
+                  },
+                };
+              },
+            };
+          },
+        },
+      },
+      versions: this.versions,
+      host: { name: 'Photoshop', version: '25.12.0', uiLocale: 'en_US' },
+    };
+  }
+
+  /** Runs a command registered with entrypoints.setup, as the Plugins menu would. */
+  async runCommand(id: string): Promise<unknown> {
+    const c = this.entrypoints?.commands?.[id];
+    if (!c) throw new Error(`No command "${id}" was registered`);
+    return typeof c === 'function' ? c() : c.run();
+  }
+}
+
+class MemoryStorage {
+  private map = new Map<string, string>();
+  getItem(k: string) {
+    return this.map.has(k) ? this.map.get(k)! : null;
+  }
+  setItem(k: string, v: string) {
+    this.map.set(k, String(v));
+  }
+  removeItem(k: string) {
+    this.map.delete(k);
+  }
+  clear() {
+    this.map.clear();
+  }
+}
+
+/**
+ * Makes `require('photoshop')` and `require('uxp')` answer with the simulators (as UXP's require would),
+ * and loads the bundled plugin (dist/index.js). The modules are facades over `current`, so one loaded
+ * bundle can be driven against several simulated Photoshop sessions.
+ */
+export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { load(bundle: string): unknown; set(next: { ps: PhotoshopSim; uxp: UxpSim }): void } {
+  let state = current;
+  const facade = (get: () => Record<string, unknown>) => new Proxy({}, { get: (_t, k) => get()[k as string], has: (_t, k) => k in get() });
+  const psModule = facade(() => state.ps.module());
+  let uxpModule: Record<string, unknown> | undefined;
+  const uxpFacade = facade(() => (uxpModule ??= state.uxp.module()));
+  const M = Module as unknown as { _load: (req: string, parent: unknown, isMain: boolean) => unknown };
+  const original = M._load;
+  M._load = function (req: string, parent: unknown, isMain: boolean) {
+    if (req === 'photoshop') return psModule;
+    if (req === 'uxp') return uxpFacade;
+    return original.call(this, req, parent, isMain);
+  };
+  (globalThis as { localStorage?: unknown }).localStorage ??= new MemoryStorage();
+  return {
+    load(bundle: string) {
+      // UXP runs index.js as a CommonJS-style script with its own require(); compile it that way (the
+      // workspace's package.json says "type": "module", which would make Node treat dist/*.js as ESM).
+      const m = new Module(bundle) as unknown as { filename: string; paths: string[]; exports: unknown; _compile(src: string, file: string): void };
+      m.filename = bundle;
+      m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(bundle));
+      m._compile(readFileSync(bundle, 'utf8'), bundle);
+      return m.exports;
+    },
+    set(next) {
+      state = next;
+      uxpModule = undefined;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Runs inside the Photoshop webview, before core's engine page script (dist/engine/uxp.html loads this,
+ * then engine.js). It adapts UXP's string-only message bridge to the engine page's ArrayBuffer protocol:
+ *
+ *   plugin → page: wire envelopes (./wire.ts) arrive as window 'message' events (UXP: e.source is
+ *   window.uxpHost, e.data the JSON-parsed message). Input chunks are assembled into one ArrayBuffer; the
+ *   request is then re-posted to this window with the buffer in the transfer list, so the engine page
+ *   sees an ordinary same-window message and answers this window.
+ *   page → plugin: the engine's answers to this window (progress, band, result, error) are caught here
+ *   and sent to window.uxpHost with any image base64-encoded. ('ready' the engine page sends to
+ *   window.uxpHost itself; it carries no pixels.)
+ *
+ * Envelopes are stopped here (stopImmediatePropagation), so the engine page only sees protocol messages.
+ */
+import { fromBase64, imageToWire, isWire, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
+import type { EngineMessage } from '../../core/src/engine/protocol.js';
+
+interface UxpHost {
+  postMessage(message: unknown): void;
+}
+
+const ENGINE_TYPES = new Set(['progress', 'band', 'result', 'error']);
+const assembling = new Map<string, Uint8Array>();
+
+function host(): UxpHost | undefined {
+  return (window as unknown as { uxpHost?: UxpHost }).uxpHost;
+}
+
+function toPlugin(m: EngineMessage): void {
+  const wire: WireToPlugin = {
+    enlarge: WIRE,
+    kind: 'msg',
+    msg: (m.type === 'band' || m.type === 'result') && m.image ? { ...m, image: imageToWire(m.image) } : (m as WireToPlugin['msg']),
+  };
+  host()?.postMessage(wire);
+}
+
+function fromPlugin(d: WireToPage): void {
+  if (d.kind === 'chunk') {
+    let buf = assembling.get(d.id);
+    if (!buf || buf.length !== d.total) {
+      buf = new Uint8Array(d.total);
+      assembling.set(d.id, buf);
+    }
+    fromBase64(d.b64, buf, d.offset);
+    return;
+  }
+  const msg = d.msg;
+  if (msg.type === 'upscale') {
+    const buf = assembling.get(msg.id) ?? new Uint8Array(0);
+    assembling.delete(msg.id);
+    const { b64: _b, byteLength: _l, ...meta } = msg.image ?? ({} as NonNullable<typeof msg.image>);
+    const request = { ...msg, image: { ...meta, buffer: buf.buffer } };
+    window.postMessage(request, '*', [buf.buffer]);
+  } else {
+    window.postMessage(msg, '*');
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  const d: unknown = e.data;
+  if (isWire(d)) {
+    e.stopImmediatePropagation();
+    fromPlugin(d as WireToPage);
+    return;
+  }
+  // The engine's answers to this window (it answers the window a request came from: this one).
+  if (e.source === window && d && typeof d === 'object' && ENGINE_TYPES.has((d as { type?: string }).type ?? '')) {
+    toPlugin(d as EngineMessage);
+  }
+});

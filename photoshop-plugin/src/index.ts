@@ -1,0 +1,49 @@
+/**
+ * Plugin entry (dist/index.js, loaded by dist/index.html): the two commands and the panel, registered with
+ * UXP's `entrypoints.setup` (ids match manifest.json). Commands appear under Plugins › Enlarge, where
+ * users can give them keyboard shortcuts (Edit › Keyboard Shortcuts); UXP cannot add items to the Layers
+ * panel's context menu.
+ */
+import { AbortError } from '../../core/src/errors.js';
+import { Panel } from './panel.js';
+import { installPolyfills } from './polyfills.js';
+import { loadSettings } from './settings.js';
+import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
+import { ps, uxp } from './uxp-env.js';
+
+installPolyfills();
+
+/** "Upscale Layer 4×" / "2×": the remembered preset, the command's factor. Errors are shown in an alert. */
+export async function runCommand(scale: number): Promise<RunOutcome | undefined> {
+  const commandName = `Upscale Layer ${scale}×`;
+  try {
+    return await upscaleActiveLayer({ settings: { ...loadSettings(), size: { kind: 'scale', scale } }, commandName });
+  } catch (err) {
+    if (!(err instanceof AbortError)) await ps().app.showAlert((err as Error).message);
+    return undefined;
+  }
+}
+
+let panel: Panel | undefined;
+
+uxp().entrypoints.setup({
+  commands: {
+    upscaleLayer4x: () => runCommand(4),
+    upscaleLayer2x: () => runCommand(2),
+  },
+  panels: {
+    enlargePanel: {
+      create() {
+        panel = new Panel();
+        panel.init();
+      },
+      show() {
+        if (!panel) {
+          panel = new Panel();
+          panel.init();
+        }
+        panel.refresh();
+      },
+    },
+  },
+});

@@ -1,0 +1,207 @@
+/**
+ * The "Enlarge" panel: preset, size, preview of a crop, Upscale with progress and Cancel, and the
+ * backend that ran. Settings are remembered in localStorage. The panel also owns the engine webview
+ * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
+ */
+import { encode } from 'fast-png';
+import { AbortError } from '../../core/src/errors.js';
+import type { PixelImage } from '../../core/src/image.js';
+import { inUxpBackend, setWebviewClient } from './backends.js';
+import { loadSettings, saveSettings, type PresetChoice, type Settings } from './settings.js';
+import { inspectTarget, modelShortName, previewCrop, upscaleActiveLayer } from './upscale.js';
+import { ps } from './uxp-env.js';
+import { startWebviewEngine, webviewSupported } from './webview.js';
+import { toBase64 } from './wire.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function toPngDataUrl(img: PixelImage): string {
+  const n = img.width * img.height * img.channels;
+  const data = new Uint8Array(n);
+  for (let i = 0; i < n; i++) data[i] = img.bitDepth === 16 ? img.data[i]! >> 8 : img.data[i]!;
+  return `data:image/png;base64,${toBase64(encode({ width: img.width, height: img.height, data, channels: img.channels, depth: 8 }))}`;
+}
+
+export class Panel {
+  private settings: Settings = loadSettings();
+  private running: AbortController | undefined;
+  private webviewStarted = false;
+
+  init(): void {
+    this.renderSettings();
+    $('preset').addEventListener('click', (e) => {
+      const v = (e.target as HTMLElement).getAttribute?.('data-value');
+      if (!v) return;
+      this.update({ preset: v as PresetChoice });
+    });
+    $('size').addEventListener('change', () => this.readSize());
+    for (const id of ['exact-w', 'exact-h', 'print-w', 'print-dpi']) $(id).addEventListener('change', () => this.readSize());
+    $<HTMLInputElement>('best').addEventListener('change', () => this.update({ quality: $<HTMLInputElement>('best').checked ? 'best' : 'fast' }));
+    $('upscale-btn').addEventListener('click', () => void this.upscale());
+    $('cancel-btn').addEventListener('click', () => this.running?.abort());
+    $('preview-btn').addEventListener('click', () => void this.preview());
+    this.startEngine();
+  }
+
+  /** Webview engine where the host has local webviews; otherwise say that WASM in UXP will run. */
+  private startEngine(): void {
+    if (this.webviewStarted) return;
+    this.webviewStarted = true;
+    if (!webviewSupported()) {
+      this.setBackend('WASM (in UXP)');
+      return;
+    }
+    this.setBackend('starting…');
+    try {
+      const { client } = startWebviewEngine($('engine-host'));
+      client.ready(20_000).then(
+        (backends) => {
+          setWebviewClient(client);
+          this.setBackend(backends[0] === 'webgpu' ? 'WebGPU (webview)' : 'WASM (webview)');
+        },
+        () => this.setBackend('WASM (in UXP)', 'The webview engine did not start; using WASM inside UXP.'),
+      );
+    } catch {
+      this.setBackend('WASM (in UXP)');
+    }
+  }
+
+  private setBackend(label: string, note?: string): void {
+    const b = $('backend');
+    b.textContent = label;
+    b.className = label.startsWith('WebGPU') ? 'badge gpu' : 'badge';
+    if (note) this.message(note);
+  }
+
+  private update(patch: Partial<Settings>): void {
+    this.settings = { ...this.settings, ...patch };
+    saveSettings(this.settings);
+    this.renderSettings();
+  }
+
+  private readSize(): void {
+    const v = $<HTMLSelectElement>('size').value;
+    const num = (id: string) => {
+      const x = Number($<HTMLInputElement>(id).value);
+      return Number.isFinite(x) && x > 0 ? x : undefined;
+    };
+    if (v === 'exact') this.update({ size: { kind: 'exact', width: num('exact-w'), height: num('exact-h') } });
+    else if (v === 'print') this.update({ size: { kind: 'print', widthIn: num('print-w') ?? 0, dpi: num('print-dpi') ?? 0 } });
+    else this.update({ size: { kind: 'scale', scale: Number(v) } });
+  }
+
+  private renderSettings(): void {
+    for (const b of Array.from($('preset').querySelectorAll('button'))) b.classList.toggle('selected', b.getAttribute('data-value') === this.settings.preset);
+    const s = this.settings.size;
+    $<HTMLSelectElement>('size').value = s.kind === 'scale' ? String(s.scale) : s.kind;
+    $('exact').hidden = s.kind !== 'exact';
+    $('print').hidden = s.kind !== 'print';
+    if (s.kind === 'exact') {
+      $<HTMLInputElement>('exact-w').value = s.width ? String(s.width) : '';
+      $<HTMLInputElement>('exact-h').value = s.height ? String(s.height) : '';
+    }
+    if (s.kind === 'print') {
+      $<HTMLInputElement>('print-w').value = String(s.widthIn);
+      $<HTMLInputElement>('print-dpi').value = String(s.dpi);
+    }
+    $<HTMLInputElement>('best').checked = this.settings.quality === 'best';
+    this.refresh();
+  }
+
+  /** Describes what Upscale would do now (or why it cannot). Called on show and after each change. */
+  refresh(): void {
+    try {
+      const t = inspectTarget(this.settings);
+      const area = `${t.region.right - t.region.left}×${t.region.bottom - t.region.top}`;
+      $('info').innerHTML = '';
+      const lines = [
+        [`${t.fromSelection ? 'Selection of ' : ''}`, `“${t.layer.name}”`, ` ${area} px`],
+        ['→ ', `${t.outW}×${t.outH} px`, ` (${t.factorLabel})`],
+        ['Document ', `${t.newDocW}×${t.newDocH}`, t.newDocW > 30_000 || t.newDocH > 30_000 ? ' — save as PSB' : ''],
+      ];
+      for (const [a, b, c] of lines) {
+        const div = document.createElement('div');
+        div.append(a!);
+        const strong = document.createElement('b');
+        strong.textContent = b!;
+        div.append(strong, c!);
+        $('info').appendChild(div);
+      }
+    } catch (err) {
+      $('info').textContent = (err as Error).message;
+    }
+  }
+
+  private message(text: string, error = false): void {
+    const m = $('message');
+    m.textContent = text;
+    m.className = error ? 'message error' : 'message';
+  }
+
+  private busy(on: boolean): void {
+    ($('upscale-btn') as HTMLButtonElement).disabled = on;
+    ($('preview-btn') as HTMLButtonElement).disabled = on;
+    ($('cancel-btn') as HTMLButtonElement).disabled = !on;
+    $('progress-box').hidden = !on;
+    if (on) this.progress(0, 'Starting…');
+  }
+
+  private progress(fraction: number, text: string): void {
+    $('progress-fill').style.width = `${Math.round(fraction * 100)}%`;
+    $('status').textContent = text;
+  }
+
+  async preview(): Promise<void> {
+    if (this.running) return;
+    this.busy(true);
+    this.message('');
+    try {
+      const r = await previewCrop(this.settings);
+      $<HTMLImageElement>('preview-before').src = toPngDataUrl(r.before);
+      $<HTMLImageElement>('preview-after').src = toPngDataUrl(r.after);
+      $('preview-caption').textContent = `After — ${modelShortName(r.models)}, ${(r.ms / 1000).toFixed(1)} s`;
+      $('preview').hidden = false;
+      this.setBackend(r.backend);
+    } catch (err) {
+      this.message((err as Error).message, true);
+    } finally {
+      this.busy(false);
+    }
+  }
+
+  async upscale(): Promise<void> {
+    if (this.running) return;
+    const abort = new AbortController();
+    this.running = abort;
+    this.busy(true);
+    this.message('');
+    try {
+      const r = await upscaleActiveLayer({
+        settings: this.settings,
+        commandName: 'Enlarge',
+        signal: abort.signal,
+        onStatus: (s) => {
+          const eta = s.progress?.etaMs !== undefined ? ` — about ${Math.ceil(s.progress.etaMs / 1000)} s left` : '';
+          const tiles = s.progress ? ` tile ${s.progress.tilesDone}/${s.progress.tilesTotal}` : '';
+          this.progress(s.fraction, s.phase === 'reading' ? 'Reading the layer…' : s.phase === 'done' ? 'Done' : `Upscaling${tiles}${eta}`);
+          if (s.backend) this.setBackend(s.backend);
+        },
+      });
+      this.setBackend(r.backend);
+      this.message(`Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`);
+    } catch (err) {
+      this.message(err instanceof AbortError ? 'Cancelled. The document is unchanged.' : (err as Error).message, !(err instanceof AbortError));
+    } finally {
+      this.running = undefined;
+      this.busy(false);
+      this.refresh();
+    }
+  }
+}
+
+/** Warm the in-UXP engine's files lazily (nothing heavy at panel creation). */
+export function warmUp(): void {
+  void inUxpBackend().catch(() => undefined);
+}
+
+export { ps };

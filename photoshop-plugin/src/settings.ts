@@ -1,0 +1,42 @@
+/** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
+export type PresetChoice = 'auto' | 'photo' | 'face' | 'graphics';
+
+export type SizeChoice =
+  | { kind: 'scale'; scale: number }
+  /** Exact pixel size of the result (one side alone keeps the aspect ratio). */
+  | { kind: 'exact'; width?: number; height?: number }
+  /** The document prints `widthIn` inches wide at `dpi` (resolution set to dpi); the layer is enlarged by the same factor. */
+  | { kind: 'print'; widthIn: number; dpi: number };
+
+export interface Settings {
+  preset: PresetChoice;
+  size: SizeChoice;
+  /** Photo preset: 'fast' (Real-ESRGAN x4fast) or 'best' (x4plus). */
+  quality: 'fast' | 'best';
+}
+
+export const DEFAULT_SETTINGS: Settings = { preset: 'auto', size: { kind: 'scale', scale: 4 }, quality: 'fast' };
+const KEY = 'enlarge.settings.v1';
+
+export function loadSettings(): Settings {
+  try {
+    const raw = (globalThis as { localStorage?: Storage }).localStorage?.getItem(KEY);
+    if (!raw) return DEFAULT_SETTINGS;
+    const s = JSON.parse(raw) as Partial<Settings>;
+    return {
+      preset: (['auto', 'photo', 'face', 'graphics'] as const).includes(s.preset as PresetChoice) ? (s.preset as PresetChoice) : 'auto',
+      size: s.size && typeof s.size === 'object' && ['scale', 'exact', 'print'].includes(s.size.kind) ? s.size : DEFAULT_SETTINGS.size,
+      quality: s.quality === 'best' ? 'best' : 'fast',
+    };
+  } catch {
+    return DEFAULT_SETTINGS;
+  }
+}
+
+export function saveSettings(s: Settings): void {
+  try {
+    (globalThis as { localStorage?: Storage }).localStorage?.setItem(KEY, JSON.stringify(s));
+  } catch {
+    /* storage unavailable: settings last for this session only */
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * "Upscale Layer": the active pixel layer (or the selection's area of it) enlarged into a new layer above
+ * it, in one history step. Photoshop APIs used (developer.adobe.com/photoshop/uxp/2022/ps-reference/…):
+ *   core.executeAsModal(fn, { commandName })                       media/executeasmodal
+ *   executionContext.reportProgress / isCancelled / onCancel       objects/options/executioncontext
+ *   executionContext.hostControl.suspendHistory / resumeHistory    objects/options/executioncontext
+ *   imaging.getPixels / putPixels / createImageDataFromBuffer      media/imaging (Photoshop 24.4)
+ *   Document.resizeImage / createLayer, Layer.move                 classes/document, classes/layer
+ *   Document.selection.bounds                                      classes/selection (Photoshop 25.0)
+ */
+import { AbortError, EnlargeError, ImageTooLargeError, InvalidImageError, UnsupportedFormatError } from '../../core/src/errors.js';
+import type { Channels, PixelImage } from '../../core/src/image.js';
+import type { UpscaleOptions, UpscaleProgress } from '../../core/src/pipeline.js';
+import { chooseBackend, type InferenceBackend } from './backends.js';
+import type { Settings } from './settings.js';
+import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
+
+/** Photoshop's canvas limits: PSD/TIFF/… 30,000 px per side; PSB (Large Document Format) 300,000. */
+export const PSD_MAX_SIDE = 30_000;
+export const PSB_MAX_SIDE = 300_000;
+/** core's default output limits (the result layer itself). */
+export const MAX_LAYER_SIDE = 65_535;
+export const MAX_LAYER_PIXELS = 400e6;
+/** Bytes per imaging buffer the plugin reads or writes at once (streaming by regions). */
+export const REGION_BYTES = 16 * 1024 * 1024;
+
+export interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+export interface Target {
+  doc: PsDocument;
+  layer: PsLayer;
+  docId: number;
+  /** Area of the layer to enlarge, in document pixels (the layer's bounds, or their overlap with the selection). */
+  region: Rect;
+  fromSelection: boolean;
+  gray: boolean;
+  bits: 8 | 16;
+  channels: Channels;
+  /** Document size now and after. */
+  docW: number;
+  docH: number;
+  newDocW: number;
+  newDocH: number;
+  /** New resolution (print size), else undefined (unchanged). */
+  resolution?: number;
+  /** Result layer size and where it goes. */
+  outW: number;
+  outH: number;
+  outLeft: number;
+  outTop: number;
+  /** For the layer name: "4×", "1200×800 px", "2.5×". */
+  factorLabel: string;
+}
+
+const KIND_MESSAGES: Record<string, string> = {
+  text: 'is a text layer. Rasterize it first (Layer › Rasterize › Type) — or upscale the document it came from.',
+  smartObject: 'is a smart object. Rasterize it (Layer › Rasterize › Smart Object) or open its contents, then try again.',
+  group: 'is a group. Select one pixel layer inside it (or merge the group: Layer › Merge Group).',
+  solidColor: 'is a shape or fill layer. Shapes are vectors and scale without loss: use Image › Image Size, or rasterize it first.',
+  gradientFill: 'is a gradient fill layer. Fills scale without loss: use Image › Image Size, or rasterize it first.',
+  pattern: 'is a pattern fill layer. Rasterize it first (Layer › Rasterize › Fill Content).',
+  threeD: 'is a 3D layer. Rasterize it first.',
+  video: 'is a video layer. Rasterize it first.',
+};
+
+/** A plain-language refusal (the document is never touched when one is thrown). */
+function refuse(message: string): never {
+  throw new InvalidImageError(message);
+}
+
+const rectW = (r: Rect) => r.right - r.left;
+const rectH = (r: Rect) => r.bottom - r.top;
+
+/** Checks everything that can be checked before any change: the document, the layer, the sizes. */
+export function inspectTarget(settings: Settings): Target {
+  const { app, constants } = ps();
+  const doc = app.activeDocument as PsDocument | null | undefined;
+  if (!doc) refuse('There is no open document. Open an image, select its layer and try again.');
+  const layers = Array.from((doc.activeLayers ?? []) as unknown as ArrayLike<PsLayer>);
+  if (layers.length === 0) refuse('No layer is selected. Select the pixel layer to enlarge in the Layers panel.');
+  if (layers.length > 1) refuse(`${layers.length} layers are selected. Enlarge works on one layer at a time: select just one (or merge them first).`);
+  const layer = layers[0]!;
+  const name = `The layer "${layer.name}"`;
+
+  const mode = String(doc.mode);
+  if (mode !== String(constants.DocumentMode.RGB) && mode !== String(constants.DocumentMode.GRAYSCALE)) {
+    const label: Record<string, string> = { CMYKColorMode: 'CMYK', labColorMode: 'Lab', indexedColorMode: 'Indexed Color', bitmapMode: 'Bitmap', duotoneMode: 'Duotone', multichannelMode: 'Multichannel' };
+    throw new UnsupportedFormatError(`This document is in ${label[mode] ?? mode} mode. Enlarge works on RGB and Grayscale: convert it with Image › Mode › RGB Color, then try again.`);
+  }
+  const bitsRaw = String(doc.bitsPerChannel);
+  if (bitsRaw === String(constants.BitsPerChannelType.THIRTYTWO)) throw new UnsupportedFormatError('This document has 32 bits per channel (HDR). Convert it to 16 or 8 bits (Image › Mode › 16 Bits/Channel), then try again.');
+  if (bitsRaw === String(constants.BitsPerChannelType.ONE)) throw new UnsupportedFormatError('This document has 1 bit per channel. Convert it to Grayscale 8 bits first.');
+  const bits: 8 | 16 = bitsRaw === String(constants.BitsPerChannelType.SIXTEEN) ? 16 : 8;
+
+  const kind = String(layer.kind);
+  if (kind !== String(constants.LayerKind.NORMAL)) {
+    refuse(`${name} ${KIND_MESSAGES[kind] ?? `is an adjustment layer (${kind}): it has no pixels of its own. Select a pixel layer.`}`);
+  }
+  if (layer.allLocked) refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
+
+  const b = layer.boundsNoEffects ?? layer.bounds;
+  let region: Rect = { left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+  if (rectW(region) <= 0 || rectH(region) <= 0) refuse(`${name} is empty: it has no pixels to enlarge.`);
+
+  // The selection (Photoshop 25.0+: Document.selection; null bounds = no selection).
+  let fromSelection = false;
+  const sel = (doc as { selection?: { bounds: Rect | null } }).selection?.bounds ?? null;
+  if (sel) {
+    if (rectW(sel) <= 0 || rectH(sel) <= 0) refuse('The selection is empty. Select an area of the layer (or deselect with Select › Deselect to enlarge the whole layer).');
+    const r = { left: Math.max(region.left, sel.left), top: Math.max(region.top, sel.top), right: Math.min(region.right, sel.right), bottom: Math.min(region.bottom, sel.bottom) };
+    if (rectW(r) <= 0 || rectH(r) <= 0) refuse(`The selection does not overlap the pixels of ${name.slice(4)}. Move the selection onto the layer, or deselect to enlarge the whole layer.`);
+    region = r;
+    fromSelection = true;
+  }
+  const w = rectW(region), h = rectH(region);
+  if (w < 4 || h < 4) refuse(`The area to enlarge is ${w}×${h} pixels; both sides must be at least 4 pixels.`);
+
+  // The factor and the new document size.
+  const docW = Number(doc.width), docH = Number(doc.height);
+  let sx: number, sy: number, resolution: number | undefined, factorLabel: string;
+  const size = settings.size;
+  if (size.kind === 'scale') {
+    if (!(size.scale > 1 && size.scale <= 16)) refuse(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
+    sx = sy = size.scale;
+    factorLabel = `${+size.scale.toFixed(2)}×`;
+  } else if (size.kind === 'exact') {
+    const tw = size.width && size.width > 0 ? Math.round(size.width) : undefined;
+    const th = size.height && size.height > 0 ? Math.round(size.height) : undefined;
+    if (!tw && !th) refuse('Enter the width or the height of the result in pixels.');
+    const W = tw ?? Math.round((w * th!) / h);
+    const H = th ?? Math.round((h * tw!) / w);
+    sx = W / w;
+    sy = H / h;
+    if (sx <= 1 && sy <= 1) refuse(`The result (${W}×${H}) would not be larger than the area (${w}×${h}). Enter a larger size.`);
+    factorLabel = `${W}×${H} px`;
+  } else {
+    if (!(size.widthIn > 0) || !(size.dpi >= 1)) refuse('Enter the print width (inches) and a resolution (DPI) above zero.');
+    const newW = Math.round(size.widthIn * size.dpi);
+    sx = sy = newW / docW;
+    resolution = size.dpi;
+    if (sx <= 1) refuse(`At ${size.dpi} DPI, ${size.widthIn} in is ${newW} px — not larger than the document (${docW} px wide). Choose a larger print size or a higher DPI.`);
+    factorLabel = `${+sx.toFixed(2)}×`;
+  }
+  const outW = Math.round(w * sx), outH = Math.round(h * sy);
+  const newDocW = Math.round(docW * sx), newDocH = Math.round(docH * sy);
+  if (newDocW > PSB_MAX_SIDE || newDocH > PSB_MAX_SIDE) {
+    throw new ImageTooLargeError(`The enlarged document would be ${newDocW}×${newDocH} pixels, over Photoshop's limit of ${PSB_MAX_SIDE.toLocaleString('en-US')} pixels per side. Choose a smaller scale, or crop first.`, newDocW, newDocH, PSB_MAX_SIDE);
+  }
+  if (outW > MAX_LAYER_SIDE || outH > MAX_LAYER_SIDE || outW * outH > MAX_LAYER_PIXELS) {
+    throw new ImageTooLargeError(`The enlarged layer would be ${outW}×${outH} pixels (${Math.round((outW * outH) / 1e6)} megapixels), over Enlarge's limit of ${MAX_LAYER_SIDE} px per side and ${MAX_LAYER_PIXELS / 1e6} megapixels. Choose a smaller scale, or select a smaller area.`, outW, outH, MAX_LAYER_PIXELS);
+  }
+  const gray = mode === String(constants.DocumentMode.GRAYSCALE);
+  const alpha = !layer.isBackgroundLayer;
+  const channels = ((gray ? 1 : 3) + (alpha ? 1 : 0)) as Channels;
+  return {
+    doc, layer, docId: doc.id, region, fromSelection, gray, bits, channels, docW, docH, newDocW, newDocH, resolution,
+    outW, outH, outLeft: Math.round(region.left * sx), outTop: Math.round(region.top * sy), factorLabel,
+  };
+}
+
+/** Reads `rect` of the layer into one PixelImage, by strips of at most REGION_BYTES, disposing each buffer. */
+export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelImage; colorProfile?: string }> {
+  const { imaging } = ps();
+  const w = rectW(rect), h = rectH(rect), c = t.channels;
+  const data = t.bits === 16 ? new Uint16Array(w * h * c) : new Uint8Array(w * h * c);
+  const maxV = t.bits === 16 ? 65535 : 255;
+  const wantAlpha = c === 2 || c === 4;
+  const colorC = t.gray ? 1 : 3;
+  const rowsPer = Math.max(1, Math.floor(REGION_BYTES / (w * c * (t.bits / 8))));
+  let colorProfile: string | undefined;
+  for (let y0 = rect.top; y0 < rect.bottom; y0 += rowsPer) {
+    const strip = { left: rect.left, top: y0, right: rect.right, bottom: Math.min(rect.bottom, y0 + rowsPer) };
+    let got;
+    try {
+      got = await imaging.getPixels({ documentID: t.docId, layerID: t.layer.id, sourceBounds: strip, componentSize: t.bits, colorSpace: t.gray ? 'Grayscale' : 'RGB' });
+    } catch (err) {
+      // Photoshop answers an area without any pixels (fully transparent) with an error or trimmed bounds.
+      if (/no pixels|empty/i.test(String((err as Error)?.message))) continue;
+      throw err;
+    }
+    const { imageData, sourceBounds: sb } = got;
+    try {
+      colorProfile ??= imageData.colorProfile || undefined;
+      const src = await imageData.getData({ chunky: true, fullRange: true });
+      const sc = imageData.components;
+      const sw = sb.right - sb.left, sh = sb.bottom - sb.top;
+      const srcAlpha = sc === 2 || sc === 4;
+      for (let yy = 0; yy < sh; yy++) {
+        const dy = sb.top - rect.top + yy;
+        let di = (dy * w + (sb.left - rect.left)) * c;
+        let si = yy * sw * sc;
+        if (sc === c) {
+          data.set(src.subarray(si, si + sw * sc) as never, di);
+          continue;
+        }
+        for (let x = 0; x < sw; x++, di += c, si += sc) {
+          for (let k = 0; k < colorC; k++) data[di + k] = src[si + k]!;
+          if (wantAlpha) data[di + colorC] = srcAlpha ? src[si + colorC]! : maxV;
+        }
+      }
+    } finally {
+      await imageData.dispose();
+    }
+  }
+  return { image: { width: w, height: h, channels: c, bitDepth: t.bits, data }, colorProfile };
+}
+
+/** "realesrgan-x4fast" → "Real-ESRGAN x4fast", "realcugan-x3-conservative" → "Real-CUGAN x3". */
+export function modelShortName(ids: string[]): string {
+  const one = (id: string) => {
+    if (id.startsWith('realesrgan-')) return `Real-ESRGAN ${id.slice('realesrgan-'.length)}`;
+    if (id.startsWith('realcugan-')) return `Real-CUGAN ${id.split('-')[1]}`;
+    if (id.startsWith('waifu2x-')) return `waifu2x ${id.split('-').slice(1).join(' ')}`;
+    return id;
+  };
+  return [...new Set(ids.map(one))].join(' + ');
+}
+
+export function engineOptions(settings: Settings, t: Pick<Target, 'outW' | 'outH'>): UpscaleOptions {
+  return { preset: settings.preset, quality: settings.quality, width: t.outW, height: t.outH };
+}
+
+export interface RunStatus {
+  phase: 'reading' | 'upscaling' | 'writing' | 'done';
+  fraction: number;
+  progress?: UpscaleProgress;
+  backend?: string;
+}
+
+export interface RunRequest {
+  settings: Settings;
+  commandName: string;
+  /** The panel's Cancel button. */
+  signal?: AbortSignal;
+  onStatus?: (s: RunStatus) => void;
+}
+
+export interface RunOutcome {
+  layerName: string;
+  layerId: number;
+  width: number;
+  height: number;
+  models: string[];
+  backend: string;
+  ms: number;
+  /** The document is now wider/taller than a PSD can hold: it must be saved as PSB. */
+  needsPsb: boolean;
+}
+
+const documentOpen = (docId: number) => Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
+
+function documentClosed(): EnlargeError {
+  return new EnlargeError('IO_FAILED', 'The document was closed while Enlarge was running. Nothing was written.');
+}
+
+/** The whole command, inside one modal scope and one history step. */
+export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
+  const { core, imaging, constants } = ps();
+  const t0 = Date.now();
+  // Checked before the modal scope too, so a refusal costs nothing; again inside (the state may change).
+  inspectTarget(req.settings);
+  return core.executeAsModal(async (ctx) => {
+    const t = inspectTarget(req.settings);
+    const backend: InferenceBackend = await chooseBackend();
+    const abort = new AbortController();
+    const onOuterAbort = () => abort.abort();
+    req.signal?.addEventListener('abort', onOuterAbort);
+    if (req.signal?.aborted) abort.abort();
+    ctx.onCancel = () => abort.abort();
+    const checkCancel = () => {
+      if (ctx.isCancelled && !abort.signal.aborted) abort.abort();
+      if (abort.signal.aborted) throw new AbortError();
+      if (!documentOpen(t.docId)) throw documentClosed();
+    };
+    const report = (value: number, s: RunStatus) => {
+      try {
+        ctx.reportProgress({ value: Math.max(0, Math.min(1, value)), commandName: req.commandName });
+      } catch {
+        /* progress is cosmetic */
+      }
+      req.onStatus?.(s);
+    };
+
+    const suspension = await ctx.hostControl.suspendHistory({ documentID: t.docId, name: `Enlarge ${t.factorLabel}` });
+    let committed = false;
+    try {
+      report(0, { phase: 'reading', fraction: 0, backend: backend.label });
+      const { image, colorProfile } = await readRegion(t, t.region);
+      checkCancel();
+      const options = engineOptions(req.settings, t);
+      const plan = await backend.plan(image, options);
+      const layerName = `${t.layer.name} — ${modelShortName(plan.models)} ${t.factorLabel}`;
+
+      // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
+      await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
+      checkCancel();
+      const created = await t.doc.createLayer(constants.LayerKind.NORMAL, { name: layerName, blendMode: t.layer.blendMode, opacity: t.layer.opacity });
+      if (!created) throw new EnlargeError('RUNTIME_FAILED', 'Photoshop did not create the new layer. Try again.');
+      created.move(t.layer, constants.ElementPlacement.PLACEBEFORE);
+
+      const bytesPerRow = t.outW * t.channels * (t.bits / 8);
+      const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
+      const summary = await backend.run(image, options, async ({ y, image: band }) => {
+        checkCancel();
+        const imageData = await imaging.createImageDataFromBuffer(band.data.subarray(0, band.width * band.height * band.channels) as Uint8Array | Uint16Array, {
+          width: band.width,
+          height: band.height,
+          components: band.channels,
+          chunky: true,
+          colorSpace: t.gray ? 'Grayscale' : 'RGB',
+          colorProfile,
+          fullRange: true,
+        });
+        try {
+          await imaging.putPixels({
+            documentID: t.docId,
+            layerID: created.id,
+            imageData,
+            replace: false,
+            targetBounds: { left: t.outLeft, top: t.outTop + y, right: t.outLeft + band.width, bottom: t.outTop + y + band.height },
+            commandName: req.commandName,
+          });
+        } finally {
+          await imageData.dispose();
+        }
+      }, {
+        signal: abort.signal,
+        bandRows,
+        onProgress: (p) => {
+          if (ctx.isCancelled) abort.abort();
+          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backend.label });
+        },
+      });
+      checkCancel();
+      await ctx.hostControl.resumeHistory(suspension, true);
+      committed = true;
+      report(1, { phase: 'done', fraction: 1, backend: summary.backend });
+      return {
+        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models, backend: summary.backend,
+        ms: Date.now() - t0, needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
+      };
+    } catch (err) {
+      // Roll back to the state suspendHistory saw: the document is exactly as before.
+      if (!committed && documentOpen(t.docId)) {
+        try {
+          await ctx.hostControl.resumeHistory(suspension, false);
+        } catch {
+          /* the document went away meanwhile */
+        }
+      }
+      if (!documentOpen(t.docId)) throw documentClosed();
+      if (abort.signal.aborted || ctx.isCancelled) throw new AbortError('The upscale was cancelled. The document is unchanged.');
+      throw err;
+    } finally {
+      req.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }, { commandName: req.commandName });
+}
+
+/** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
+export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string[]; backend: string; ms: number }> {
+  const { core } = ps();
+  const t0 = Date.now();
+  return core.executeAsModal(async () => {
+    const t = inspectTarget(settings);
+    const w = Math.min(size, rectW(t.region)), h = Math.min(size, rectH(t.region));
+    const left = t.region.left + Math.floor((rectW(t.region) - w) / 2), top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
+    const { image } = await readRegion(t, { left, top, right: left + w, bottom: top + h });
+    const backend = await chooseBackend();
+    const sx = t.outW / rectW(t.region), sy = t.outH / rectH(t.region);
+    const W = Math.round(w * sx), H = Math.round(h * sy);
+    const out = t.bits === 16 ? new Uint16Array(W * H * t.channels) : new Uint8Array(W * H * t.channels);
+    const r = await backend.run({ ...image, data: image.data.slice() }, { preset: settings.preset, quality: settings.quality, width: W, height: H }, ({ y, image: band }) => {
+      out.set(band.data.subarray(0, band.width * band.height * band.channels) as never, y * W * t.channels);
+    }, {});
+    return { before: image, after: { width: W, height: H, channels: t.channels, bitDepth: t.bits, data: out }, models: r.models, backend: r.backend, ms: Date.now() - t0 };
+  }, { commandName: 'Enlarge preview' });
+}

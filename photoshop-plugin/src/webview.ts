@@ -1,0 +1,83 @@
+/**
+ * The engine page in a UXP webview (panel only): WebGPU where the webview's Chromium gives an adapter,
+ * WASM otherwise, in a process of its own (Photoshop's UI thread stays free).
+ *
+ * Needs UXP 8.0+ (Photoshop 26.0+): webviews that render local plugin content (`plugin:/…` src,
+ * manifest `requiredPermissions.webview.allowLocalRendering: "yes"`) and the message bridge
+ * (`enableMessageBridge: "localAndRemote"`): plugin → page with `webview.postMessage(msg)`, page → plugin
+ * with `window.uxpHost.postMessage(msg)` arriving as a window 'message' event (HTMLWebViewElement,
+ * developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-js/Global%20Members/HTML%20Elements/HTMLWebViewElement/).
+ * The bridge carries JSON only, so pixels go as base64 chunks (./wire.ts) and engine-bridge.ts in the
+ * page turns them back into ArrayBuffers for core's engine page.
+ */
+import { EngineClient, type EngineTransport } from '../../core/src/engine/client.js';
+import type { EngineMessage, HostMessage } from '../../core/src/engine/protocol.js';
+import { uxpMajor } from './uxp-env.js';
+import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
+
+/** Where the page is, relative to the plugin folder (build.mjs puts it there). */
+export const ENGINE_PAGE = 'plugin:/engine/uxp.html';
+
+export function webviewSupported(): boolean {
+  return typeof document !== 'undefined' && uxpMajor() >= 8;
+}
+
+interface WebviewLike {
+  postMessage(message: unknown, targetOrigin?: string): void;
+}
+
+/** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages. */
+export function wireTransport(target: WebviewLike, source: { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void }, fromPage?: (e: MessageEvent) => boolean): EngineTransport {
+  return {
+    post(message: HostMessage) {
+      if (message.type === 'upscale') {
+        const bytes = new Uint8Array(message.image.buffer);
+        for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
+          const chunk: WireToPage = { enlarge: WIRE, kind: 'chunk', id: message.id, offset, total: bytes.length, b64: toBase64(bytes.subarray(offset, offset + CHUNK_BYTES)) };
+          target.postMessage(chunk, '*');
+        }
+        const { buffer, ...meta } = message.image;
+        const msg: WireToPage = { enlarge: WIRE, kind: 'msg', msg: { ...message, image: { ...meta, byteLength: buffer.byteLength } } };
+        target.postMessage(msg, '*');
+      } else {
+        target.postMessage({ enlarge: WIRE, kind: 'msg', msg: message } satisfies WireToPage, '*');
+      }
+    },
+    subscribe(handler: (m: EngineMessage) => void) {
+      const listener = (e: MessageEvent) => {
+        if (fromPage && !fromPage(e)) return;
+        // UXP passes the parsed JSON as e.data (some hosts used e.message).
+        let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
+        if (typeof d === 'string') {
+          try {
+            d = JSON.parse(d);
+          } catch {
+            return;
+          }
+        }
+        if (isWire(d)) {
+          const msg = (d as WireToPlugin).msg;
+          if ((msg.type === 'band' || msg.type === 'result') && msg.image) handler({ ...msg, image: imageFromWire(msg.image) } as EngineMessage);
+          else handler(msg as EngineMessage);
+        } else if (d && typeof d === 'object' && (d as { type?: string }).type === 'ready' && Array.isArray((d as { backends?: unknown }).backends)) {
+          handler(d as EngineMessage);
+        }
+      };
+      source.addEventListener('message', listener);
+      return () => source.removeEventListener('message', listener);
+    },
+  };
+}
+
+/** Creates the (invisible) webview in `container` and a client for its engine page. */
+export function startWebviewEngine(container: HTMLElement): { client: EngineClient; element: HTMLElement } {
+  const el = document.createElement('webview') as HTMLElement & WebviewLike;
+  el.setAttribute('id', 'enlarge-engine');
+  el.setAttribute('src', ENGINE_PAGE);
+  el.setAttribute('uxpallowinspector', 'true');
+  el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
+  const transport = wireTransport(el, window, (e) => (e.source as unknown) === el || e.source == null || isWire(e.data) || (e.data as { type?: string })?.type === 'ready');
+  const client = new EngineClient(transport);
+  container.appendChild(el);
+  return { client, element: el };
+}

@@ -1,0 +1,97 @@
+/**
+ * The wire format between the plugin (UXP) and the engine page in its webview.
+ *
+ * UXP's webview message bridge JSON-stringifies and parses every message in both directions
+ * (`HTMLWebViewElement.postMessage`: "the message is stringified & parsed by JSON"; its transfer list
+ * is "not functional yet" — @adobe/cc-ext-uxp-types, HTMLWebViewElement, and
+ * developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-js/Global%20Members/HTML%20Elements/HTMLWebViewElement/).
+ * An ArrayBuffer would arrive as `{}`, and a JSON number array costs ~4 bytes of text per byte plus a
+ * parse per element, so pixels travel as base64 strings: binary chunks (at most CHUNK_BYTES each for
+ * the input, one band for the output), never as number arrays.
+ *
+ *   plugin → page  { enlarge: 'ps1', kind: 'chunk', id, offset, total, b64 }  a piece of the input image's bytes
+ *                  { enlarge: 'ps1', kind: 'msg', msg }                  an engine request (protocol.ts) whose
+ *                                                                        image buffer is the chunks sent before
+ *   page → plugin  { enlarge: 'ps1', kind: 'msg', msg }                  an engine message; a band/result image
+ *                                                                        carries `b64` instead of `buffer`
+ *   page → plugin  { type: 'ready', backends }                           sent by the engine page itself
+ */
+import type { EngineMessage, HostMessage, MessageImage } from '../../core/src/engine/protocol.js';
+
+export const WIRE = 'ps1';
+/** Input bytes per chunk message (base64 makes it 4/3 of that on the bridge). */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** A MessageImage whose pixels are base64 text, or (for a request) were sent as chunks. */
+export type WireImage = Omit<MessageImage, 'buffer'> & { b64?: string; byteLength: number };
+
+export type WireToPage =
+  | { enlarge: typeof WIRE; kind: 'chunk'; id: string; offset: number; total: number; b64: string }
+  | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<HostMessage> };
+
+export type WireToPlugin = { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<EngineMessage> };
+
+/** A protocol message with its image (if any) in wire form. */
+export type WireMessage<M> = M extends { image?: MessageImage } ? Omit<M, 'image'> & { image?: WireImage } : M;
+
+export function isWire(v: unknown): v is WireToPage | WireToPlugin {
+  return typeof v === 'object' && v !== null && (v as { enlarge?: unknown }).enlarge === WIRE;
+}
+
+// ---- base64 (UXP has no guaranteed atob/btoa; this is fast enough: ~200 MB/s in V8) ----
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const DECODE = new Uint8Array(128);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+
+export function toBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  const STEP = 3 * 16384;
+  for (let start = 0; start < bytes.length; start += STEP) {
+    const end = Math.min(bytes.length, start + STEP);
+    const codes: number[] = [];
+    let i = start;
+    for (; i + 2 < end; i += 3) {
+      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      codes.push(ALPHABET.charCodeAt(n >> 18), ALPHABET.charCodeAt((n >> 12) & 63), ALPHABET.charCodeAt((n >> 6) & 63), ALPHABET.charCodeAt(n & 63));
+    }
+    if (i < end) {
+      const rest = end - i;
+      const n = (bytes[i]! << 16) | (rest > 1 ? bytes[i + 1]! << 8 : 0);
+      codes.push(ALPHABET.charCodeAt(n >> 18), ALPHABET.charCodeAt((n >> 12) & 63), rest > 1 ? ALPHABET.charCodeAt((n >> 6) & 63) : 61, 61);
+    }
+    parts.push(String.fromCharCode.apply(null, codes));
+  }
+  return parts.join('');
+}
+
+/** Decodes into `out` at `offset` (or a new array); returns the bytes written. */
+export function fromBase64(s: string, out?: Uint8Array, offset = 0): Uint8Array {
+  let len = (s.length / 4) * 3;
+  if (s.endsWith('==')) len -= 2;
+  else if (s.endsWith('=')) len -= 1;
+  const dst = out ?? new Uint8Array(len);
+  if (dst.length < offset + len) throw new RangeError(`base64 chunk of ${len} bytes does not fit at ${offset} in ${dst.length} bytes`);
+  let o = offset;
+  for (let i = 0; i < s.length; i += 4) {
+    const n = (DECODE[s.charCodeAt(i)]! << 18) | (DECODE[s.charCodeAt(i + 1)]! << 12) | (DECODE[s.charCodeAt(i + 2)]! << 6) | DECODE[s.charCodeAt(i + 3)]!;
+    dst[o++] = n >> 16;
+    if (s.charCodeAt(i + 2) !== 61) dst[o++] = (n >> 8) & 255;
+    if (s.charCodeAt(i + 3) !== 61) dst[o++] = n & 255;
+  }
+  return out ? dst.subarray(offset, o) : dst;
+}
+
+/** The wire form of a MessageImage, pixels as one base64 string. */
+export function imageToWire(image: MessageImage): WireImage {
+  const { buffer, ...meta } = image;
+  return { ...meta, byteLength: buffer.byteLength, b64: toBase64(new Uint8Array(buffer)) };
+}
+
+/** Back to a MessageImage (a fresh ArrayBuffer). */
+export function imageFromWire(w: WireImage, buffer?: ArrayBuffer): MessageImage {
+  const { b64, byteLength, ...meta } = w;
+  const buf = buffer ?? (b64 !== undefined ? (fromBase64(b64).buffer as ArrayBuffer) : new ArrayBuffer(0));
+  if (buf.byteLength !== byteLength) throw new Error(`image bytes: expected ${byteLength}, got ${buf.byteLength}`);
+  return { ...meta, buffer: buf };
+}

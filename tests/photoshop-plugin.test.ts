@@ -1,0 +1,238 @@
+/**
+ * The Photoshop plugin's REAL bundle (photoshop-plugin/dist/index.js, built here) run in Node against the
+ * simulated `photoshop` and `uxp` modules (photoshop-plugin/sim/): inference runs on the in-UXP path
+ * (onnxruntime-web WASM, one thread). Checks the result layer against core's Node engine, the source and
+ * history, Cancel, the document closed mid-run, and every refusal (with the document unchanged).
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createNodeEngine } from '../core/src/node.js';
+import type { PixelImage } from '../core/src/image.js';
+import { PhotoshopSim, type SimDocument, type SimLayer } from '../photoshop-plugin/sim/photoshop.js';
+import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
+import { sha256 } from '../photoshop-plugin/src/sha256.js';
+import { fromBase64, toBase64 } from '../photoshop-plugin/src/wire.js';
+import { ROOT, diffStats, photo } from './helpers.js';
+
+const DIST = join(ROOT, 'photoshop-plugin', 'dist');
+let ps: PhotoshopSim;
+let uxp: UxpSim;
+let sim: ReturnType<typeof installSimulator>;
+
+function setPreset(preset: string): void {
+  localStorage.setItem('enlarge.settings.v1', JSON.stringify({ preset, size: { kind: 'scale', scale: 4 }, quality: 'fast' }));
+}
+
+/** Everything the plugin could change, for "unchanged" comparisons. */
+function state(doc: SimDocument) {
+  return {
+    size: [doc.width, doc.height, doc.resolution],
+    history: [...doc.history],
+    layers: doc.layers.map((l) => ({ id: l.id, name: l.name, blend: l.blendMode, opacity: l.opacity, rect: l.raster?.rect, hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null })),
+    active: [...doc.activeIds],
+  };
+}
+
+/** RGB(A) pixels of a layer's raster over `rect` (RGBA stored; background layers are opaque). */
+function layerRgb(layer: SimLayer, rect: { left: number; top: number; right: number; bottom: number }, channels = 3): Uint8Array | Uint16Array {
+  const r = layer.raster!;
+  const w = rect.right - rect.left, h = rect.bottom - rect.top, rw = r.rect.right - r.rect.left, c = layer.doc.alphaIndex + 1;
+  const out = new (r.data.constructor as Uint8ArrayConstructor)(w * h * channels);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < channels; k++) out[(y * w + x) * channels + k] = r.data[((rect.top - r.rect.top + y) * rw + rect.left - r.rect.left + x) * c + k]!;
+  return out;
+}
+
+beforeAll(async () => {
+  const { build } = await import('../photoshop-plugin/build.mjs' as string);
+  await build({ ccx: false, quiet: true });
+  ps = new PhotoshopSim();
+  uxp = new UxpSim(DIST);
+  sim = installSimulator({ ps, uxp });
+  sim.load(join(DIST, 'index.js'));
+});
+
+afterEach(() => {
+  ps.onProgress = undefined;
+});
+
+function fresh(): PhotoshopSim {
+  ps = new PhotoshopSim();
+  sim.set({ ps, uxp });
+  return ps;
+}
+
+describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)', () => {
+  let img: PixelImage;
+  let reference: PixelImage;
+
+  beforeAll(async () => {
+    img = await photo(64, 96, 48);
+    const engine = createNodeEngine();
+    reference = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
+    await engine.dispose();
+  });
+
+  it('adds the engine result as a new layer above the source, in one history step', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ title: 'photo.psd', width: 64, height: 64 });
+    doc.addLayer({ name: 'Background', width: 64, height: 64, pixels: img.data, channels: 3, background: true });
+    const src = doc.addLayer({ name: 'Retouch', width: 64, height: 64, pixels: img.data, channels: 3, blendMode: 'multiply', opacity: 70 });
+    const before = state(doc);
+    const srcBefore = src.raster!.data.slice();
+
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string; models: string[] } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(outcome?.models).toEqual(['realesrgan-x4fast']);
+
+    // One history step, the document 4× larger, the new layer directly above the source.
+    expect(doc.history).toEqual([...before.history, 'Enlarge 4×']);
+    expect([doc.width, doc.height]).toEqual([256, 256]);
+    expect(doc.layers.map((l) => l.name)).toEqual(['Retouch — Real-ESRGAN x4fast 4×', 'Retouch', 'Background']);
+    const out = doc.layers[0]!;
+    expect([out.blendMode, out.opacity]).toEqual(['multiply', 70]);
+    expect(out.bounds).toMatchObject({ left: 0, top: 0, right: 256, bottom: 256 });
+
+    // The pixels: core's result for the same model (PSNR ≥ 45 dB), fully opaque.
+    const rgb = layerRgb(out, { left: 0, top: 0, right: 256, bottom: 256 });
+    const stats = diffStats(rgb, reference.data);
+    expect(stats.psnr).toBeGreaterThanOrEqual(45);
+    expect(layerRgb(out, { left: 0, top: 0, right: 256, bottom: 256 }, 4).filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
+
+    // The source was never written: it only scaled with the canvas (Image Size), like every layer.
+    expect(src.writes).toBe(0);
+    expect(src.raster!.rect).toEqual({ left: 0, top: 0, right: 256, bottom: 256 });
+    expect(src.raster!.data[((100 * 256 + 37) * 4) + 1]).toBe(srcBefore[((25 * 64 + 9) * 4) + 1]);
+    // Reading and writing went by regions and every imaging buffer was disposed.
+    expect(ps.liveImagingBytes).toBe(0);
+    expect(ps.modals.at(-1)!.progress.at(-1)).toBe(1);
+
+    // One Undo: the history step brings back exactly the state before.
+    expect(doc.history.length).toBe(before.history.length + 1);
+  });
+
+  it('enlarges only the selection’s area of a 16-bit gray layer with transparency (2× command)', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 80, height: 60, mode: 'grayscaleMode', bits: 'bitDepth16' });
+    const w = 48, h = 40;
+    const px = new Uint16Array(w * h * 2);
+    for (let i = 0; i < w * h; i++) {
+      px[i * 2] = img.data[i * 3]! * 257;
+      px[i * 2 + 1] = i % w < 40 ? 65535 : 0; // the right 8 columns transparent
+    }
+    const layer = doc.addLayer({ name: 'Gray', left: 10, top: 12, width: w, height: h, pixels: px, channels: 2 });
+    doc.selection.bounds = { left: 20, top: 16, right: 60, bottom: 40 };
+    await uxp.runCommand('upscaleLayer2x');
+    expect(ps.alerts).toEqual([]);
+    const out = doc.layers[0]!;
+    expect(out.name).toBe('Gray — Real-ESRGAN x4fast 2×');
+    // Selection ∩ layer bounds = (20,16)–(50,40) (the transparent columns trim the layer to x < 50), × 2.
+    expect(out.bounds).toMatchObject({ left: 40, top: 32, right: 100, bottom: 80 });
+    expect(out.raster!.data).toBeInstanceOf(Uint16Array);
+    // Close to the (nearest-neighbour scaled) source in the same place: same content, 16-bit values.
+    const a = layerRgb(out, { left: 40, top: 32, right: 100, bottom: 80 }, 1);
+    const b = layerRgb(layer, { left: 40, top: 32, right: 100, bottom: 80 }, 1);
+    expect(diffStats(a, b, 65535).mean).toBeLessThan(65535 * 0.05);
+    expect(Math.max(...a)).toBeGreaterThan(255);
+    expect(doc.history).toEqual(['Open', 'Enlarge 2×']);
+  });
+
+  it('Cancel mid-run leaves the document exactly as it was', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 96, height: 64 });
+    const big = await photo(256);
+    const px = new Uint8Array(96 * 64 * 3);
+    for (let y = 0; y < 64; y++) px.set(big.data.subarray(y * 256 * 3, (y * 256 + 96) * 3), y * 96 * 3);
+    doc.addLayer({ name: 'Background', width: 96, height: 64, pixels: px, channels: 3, background: true });
+    const before = state(doc);
+    let cancelled = false;
+    ps.onProgress = (value, ctx) => {
+      if (value > 0.02 && !cancelled) {
+        cancelled = true;
+        ctx.cancel();
+      }
+    };
+    expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+    expect(cancelled).toBe(true);
+    expect(ps.alerts).toEqual([]); // a cancel is not an error
+    expect(state(doc)).toEqual(before);
+    expect(ps.liveImagingBytes).toBe(0);
+  });
+
+  it('the document closed while running: a clear message, nothing else happens', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 64, height: 64 });
+    doc.addLayer({ name: 'Background', width: 64, height: 64, pixels: img.data, channels: 3, background: true });
+    ps.onProgress = (value) => {
+      if (value > 0.02 && !doc.closed) ps.closeDocument(doc);
+    };
+    await uxp.runCommand('upscaleLayer4x');
+    expect(ps.alerts).toEqual(['The document was closed while Enlarge was running. Nothing was written.']);
+    expect(ps.documents).toEqual([]);
+  });
+});
+
+describe('refusals: a clear message and the document unchanged', () => {
+  const px = (w: number, h: number) => new Uint8Array(w * h * 4).fill(128); // RGBA, half-transparent grey
+  type Setup = (ps: PhotoshopSim) => SimDocument | undefined;
+  const pixelDoc = (init: Partial<Parameters<PhotoshopSim['newDocument']>[0]> = {}): Setup => (p) => {
+    const d = p.newDocument({ width: 32, height: 32, ...init });
+    d.addLayer({ name: 'Layer 1', width: 32, height: 32, pixels: px(32, 32) });
+    return d;
+  };
+  const cases: [string, Setup, RegExp][] = [
+    ['no document', () => undefined, /no open document/],
+    ['no layer selected', (p) => { const d = pixelDoc()(p)!; d.activeIds = []; return d; }, /No layer is selected/],
+    ['several layers selected', (p) => { const d = pixelDoc()(p)!; d.addLayer({ name: 'Two', width: 8, height: 8, pixels: px(8, 8) }); d.activeIds = d.layers.map((l) => l.id); return d; }, /2 layers are selected.*one layer at a time/],
+    ['a text layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Title', kind: 'text' }); return d; }, /"Title" is a text layer.*Rasterize/],
+    ['a shape layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Shape 1', kind: 'solidColor' }); return d; }, /shape or fill layer/],
+    ['a smart object', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'SO', kind: 'smartObject' }); return d; }, /smart object/],
+    ['an adjustment layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Curves 1', kind: 'curves' }); return d; }, /adjustment layer \(curves\)/],
+    ['a group', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Group 1', kind: 'group' }); return d; }, /is a group/],
+    ['an empty layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Empty' }); return d; }, /"Empty" is empty/],
+    ['a locked layer', (p) => { const d = pixelDoc()(p)!; d.layers[0]!.allLocked = true; return d; }, /locked \(Lock All\)/],
+    ['a CMYK document', pixelDoc({ mode: 'CMYKColorMode' }), /CMYK mode.*RGB/],
+    ['a Lab document', pixelDoc({ mode: 'labColorMode' }), /Lab mode/],
+    ['an indexed document', pixelDoc({ mode: 'indexedColorMode' }), /Indexed Color mode/],
+    ['a 32-bit document', pixelDoc({ bits: 'bitDepth32' }), /32 bits per channel/],
+    ['an empty selection', (p) => { const d = pixelDoc()(p)!; d.selection.bounds = { left: 5, top: 5, right: 5, bottom: 9 }; return d; }, /selection is empty/],
+    ['a selection off the layer', (p) => { const d = p.newDocument({ width: 64, height: 64 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); d.selection.bounds = { left: 30, top: 30, right: 60, bottom: 60 }; return d; }, /does not overlap/],
+    ['a result over Photoshop’s 300,000 px', (p) => { const d = p.newDocument({ width: 80_000, height: 100 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); return d; }, /320000×400 pixels, over Photoshop's limit of 300,000/],
+    ['a result layer over Enlarge’s limit', (p) => { const d = p.newDocument({ width: 17_000, height: 64 }); d.addLayer({ name: 'Wide', width: 17_000, height: 8, pixels: px(17_000, 8) }); return d; }, /68000×32 pixels.*over Enlarge's limit/],
+  ];
+
+  it.each(cases)('%s', async (_name, setup, message) => {
+    fresh();
+    const doc = setup(ps);
+    const before = doc && state(doc);
+    const result = await uxp.runCommand('upscaleLayer4x');
+    expect(result).toBeUndefined();
+    expect(ps.alerts).toHaveLength(1);
+    expect(ps.alerts[0]).toMatch(message);
+    if (doc) expect(state(doc)).toEqual(before);
+    expect(ps.liveImagingBytes).toBe(0);
+  });
+});
+
+describe('plugin helpers', () => {
+  it('the pure-JS SHA-256 (hosts without WebCrypto) matches node:crypto', () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 1000, 70_001]) {
+      const b = randomBytes(n);
+      expect(Buffer.from(sha256(new Uint8Array(b))).toString('hex')).toBe(createHash('sha256').update(b).digest('hex'));
+    }
+  });
+
+  it('base64 chunks round-trip', () => {
+    for (const n of [0, 1, 2, 3, 4, 100_000, 150_001]) {
+      const b = new Uint8Array(randomBytes(n));
+      const s = toBase64(b);
+      expect(s).toBe(Buffer.from(b).toString('base64'));
+      expect(fromBase64(s)).toEqual(b);
+    }
+  });
+});

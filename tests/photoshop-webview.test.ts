@@ -1,0 +1,185 @@
+/**
+ * The Photoshop plugin's webview path in real headless Chromium: the plugin folder (photoshop-plugin/dist)
+ * served as the webview would load it (engine/uxp.html → uxp-bridge.js + core's engine.js + models), with
+ * UXP's JSON-only bridge stood in for by `window.uxpHost.postMessage` → JSON → Node, and plugin → page
+ * messages JSON-cloned and dispatched as window 'message' events. The plugin side is its real code:
+ * wireTransport (base64 chunks) + core's EngineClient, streaming bands. Also: the panel's HTML/CSS
+ * rendered for docs/photoshop-panel.png.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { EngineClient } from '../core/src/engine/client.js';
+import type { EngineMessage } from '../core/src/engine/protocol.js';
+import { createNodeEngine } from '../core/src/node.js';
+import { allocPixels, type PixelImage } from '../core/src/image.js';
+import { wireTransport } from '../photoshop-plugin/src/webview.js';
+import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
+
+const DIST = join(ROOT, 'photoshop-plugin', 'dist');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css', '.png': 'image/png' };
+
+let server: Server;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  const { build } = await import('../photoshop-plugin/build.mjs' as string);
+  await build({ ccx: false, quiet: true });
+  server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    try {
+      const body = await readFile(join(DIST, path));
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+});
+
+/** A stand-in for the UXP webview element + the plugin window's 'message' events. */
+async function openWebview(): Promise<{ page: Page; client: EngineClient; bridged: string[] }> {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+  const listeners = new Set<(e: MessageEvent) => void>();
+  const bridged: string[] = [];
+  // page → plugin: UXP JSON-stringifies; so do we (the string is what crossed the bridge).
+  await page.exposeFunction('__toPlugin', (json: string) => {
+    bridged.push(json.slice(0, 40));
+    const data = JSON.parse(json) as unknown;
+    for (const l of listeners) l({ data, source: null } as unknown as MessageEvent);
+  });
+  await page.addInitScript(`window.uxpHost = { postMessage: (m) => window.__toPlugin(JSON.stringify(m)) };`);
+  const webview = {
+    // plugin → page: "the message is stringified & parsed by JSON", then a window 'message' event in the page.
+    postMessage(message: unknown) {
+      void page.evaluate((json) => window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(json) })), JSON.stringify(message));
+    },
+  };
+  const source = { addEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.add(h), removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h) };
+  const client = new EngineClient(wireTransport(webview, source));
+  await page.goto(`${base}/engine/uxp.html`);
+  return { page, client, bridged };
+}
+
+describe('webview engine through the string bridge (Chromium)', () => {
+  it('streams a 4× result in bands that match core (WASM), pixels as base64 chunks only', async () => {
+    const { page, client, bridged } = await openWebview();
+    const backends = await client.ready(30_000);
+    expect(backends).toContain('wasm');
+    const img = await photo(32, 100, 60);
+    const bands: { y: number; h: number }[] = [];
+    let out: PixelImage | undefined;
+    const progress: number[] = [];
+    const r = await client.upscale({ ...img, data: img.data.slice() }, { model: 'realesrgan-x4fast', scale: 4 }, {
+      bandRows: 40,
+      onProgress: (p) => progress.push(p.fraction),
+      onBand: ({ y, image, outputHeight }) => {
+        out ??= allocPixels(image.width, outputHeight, image.channels, image.bitDepth);
+        out.data.set(image.data, y * image.width * image.channels);
+        bands.push({ y, h: image.height });
+      },
+    });
+    expect([r.width, r.height, r.backend, r.models]).toEqual([128, 128, 'wasm', ['realesrgan-x4fast']]);
+    expect(r.image).toBeUndefined();
+    // Bands: full width, top to bottom, covering the output once, at most 40 rows each.
+    expect(bands.map((b) => b.y)).toEqual(bands.map((_, i) => bands.slice(0, i).reduce((s, b) => s + b.h, 0)));
+    expect(bands.reduce((s, b) => s + b.h, 0)).toBe(128);
+    expect(Math.max(...bands.map((b) => b.h))).toBeLessThanOrEqual(40);
+    expect(progress.length).toBeGreaterThan(0);
+    // Everything that crossed the bridge was a JSON string: wire envelopes or the page's own 'ready'.
+    expect(bridged.every((s) => s.startsWith('{"enlarge":"ps1"') || s.startsWith('{"type":"ready"'))).toBe(true);
+
+    const engine = createNodeEngine();
+    const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
+    await engine.dispose();
+    expect(diffStats(out!.data, ref.data).psnr).toBeGreaterThanOrEqual(45);
+    await page.close();
+  });
+
+  it('errors and cancel come back as typed errors', async () => {
+    const { page, client } = await openWebview();
+    await client.ready(30_000);
+    const tiny = allocPixels(2, 2, 3, 8);
+    await expect(client.upscale(tiny, { scale: 4 })).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
+    const img = await photo(64);
+    const abort = new AbortController();
+    const job = client.upscale(img, { model: 'realesrgan-x4fast', scale: 4 }, { signal: abort.signal, onBand: () => undefined, onProgress: () => abort.abort() });
+    await expect(job).rejects.toMatchObject({ code: 'ABORTED' });
+    await page.close();
+  });
+});
+
+describe('panel', () => {
+  it('renders the panel (dark and light) → tests/artifacts and docs/photoshop-panel.png', async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const page = await browser.newPage({ viewport: { width: 600, height: 560 }, deviceScaleFactor: 2 });
+    await page.route('**/index.js', (r) => r.abort()); // the real script needs Photoshop; the state is set below
+    await page.goto(`${base}/index.html`);
+    const preview = await photo(48, 40, 150);
+    const b64 = (await import('sharp')).default(Buffer.from(preview.data), { raw: { width: 48, height: 48, channels: 3 } });
+    const before = `data:image/png;base64,${(await b64.png().toBuffer()).toString('base64')}`;
+    // The real x4fast result of the crop (core on Node), as the panel's preview would show it.
+    const engine = createNodeEngine();
+    const up = (await engine.upscale(preview, { model: 'realesrgan-x4fast', scale: 4 })).image;
+    await engine.dispose();
+    const sharpUp = (await import('sharp')).default(Buffer.from(up.data), { raw: { width: up.width, height: up.height, channels: 3 } });
+    const after = `data:image/png;base64,${(await sharpUp.png().toBuffer()).toString('base64')}`;
+    await page.evaluate(({ before, after }) => {
+      const $ = (id: string) => document.getElementById(id)!;
+      // Two panels side by side: dark (Photoshop's default theme) and light.
+      const panel = $('panel');
+      const light = panel.cloneNode(true) as HTMLElement;
+      const wrap = document.createElement('div');
+      wrap.style.cssText = 'display:flex;gap:0;width:600px';
+      panel.parentElement!.insertBefore(wrap, panel);
+      const dark = document.createElement('div');
+      dark.style.cssText = 'width:300px;background:var(--bg)';
+      const lightBox = document.createElement('div');
+      lightBox.className = 'theme-light';
+      lightBox.style.cssText = 'width:300px;background:var(--bg);color:var(--fg)';
+      dark.appendChild(panel);
+      lightBox.appendChild(light);
+      wrap.append(dark, lightBox);
+      for (const root of [panel, light]) {
+        const q = (id: string) => root.querySelector(`#${id}`) as HTMLElement;
+        q('backend').textContent = root === panel ? 'WebGPU (webview)' : 'WASM (in UXP)';
+        q('backend').className = root === panel ? 'badge gpu' : 'badge';
+        q('info').innerHTML = '<div>“Background” <b>1200×800 px</b></div><div>→ <b>4800×3200 px</b> (4×)</div><div>Document <b>4800×3200</b></div>';
+        (q('preview-before') as HTMLImageElement).src = before;
+        (q('preview-after') as HTMLImageElement).src = after;
+        q('preview-caption').textContent = 'After — Real-ESRGAN x4fast, 0.8 s';
+        q('preview').hidden = false;
+        q('message').textContent = '';
+        q('progress-box').hidden = false;
+        q('progress-fill').style.width = '42%';
+        q('status').textContent = 'Upscaling tile 5/12 — about 9 s left';
+        (q('upscale-btn') as HTMLButtonElement).disabled = true;
+        (q('preview-btn') as HTMLButtonElement).disabled = true;
+        (q('cancel-btn') as HTMLButtonElement).disabled = false;
+      }
+    }, { before, after });
+    await page.waitForTimeout(100);
+    const file = join(ARTIFACTS, 'photoshop-panel.png');
+    await page.screenshot({ path: file, fullPage: true });
+    copyFileSync(file, join(ROOT, 'docs', 'photoshop-panel.png'));
+    await page.close();
+  });
+});
+
+export type { EngineMessage };
