@@ -2,39 +2,18 @@
  * End to end: the BUILT plugin — dist/code.js in Node against the `figma` stand-in, dist/ui.html in
  * Chromium (null-origin iframe) — with messages bridged both ways, driven by clicks in the panel.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { decode } from 'fast-png';
-import { chromium, type Browser } from 'playwright-core';
-import { createNodeEngine } from '../core/src/node.js';
 import type { PixelImage } from '../core/src/image.js';
-import type { Engine } from '../core/src/pipeline.js';
 import { createFigmaStub, type FigmaStub, type StubNode } from '../figma-plugin/test/figma-stub.js';
 import { pngBytes } from './figma/fake-ui.js';
-import { CHROMIUM_ARGS, FigmaUiPage, UI_HTML, serveFigmaHost, type HostServer } from './figma/harness.js';
-import { ROOT, crop, diffStats, photo } from './helpers.js';
+import { FigmaUiPage, UI_HTML, useFigmaTestEnv } from './figma/harness.js';
+import { ROOT, crop, diffStats } from './helpers.js';
 
-let server: HostServer;
-let browser: Browser;
-let nodeEngine: Engine;
-let img256: PixelImage;
-
-beforeAll(async () => {
-  execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  server = await serveFigmaHost();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  nodeEngine = createNodeEngine();
-  img256 = await photo();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await nodeEngine?.dispose();
-});
+const env = useFigmaTestEnv();
 
 /** Starts the built plugin: code.js with `figma` and `__html__` as Figma provides them, the UI in Chromium, bridged. */
 async function startPlugin(stub: FigmaStub): Promise<FigmaUiPage> {
@@ -42,7 +21,7 @@ async function startPlugin(stub: FigmaStub): Promise<FigmaUiPage> {
   const html = readFileSync(UI_HTML, 'utf8');
   vm.runInNewContext(code, { figma: stub.figma, __html__: html, console, setTimeout, clearTimeout });
   expect(stub.showUIOptions).toMatchObject({ themeColors: true });
-  const ui = await FigmaUiPage.open(browser, server.url);
+  const ui = await FigmaUiPage.open(env.browser, env.server.url);
   stub.onUiMessage = (m) => void ui.post(m as never);
   for (const m of ui.messages) stub.fromUi(m);
   ui.onMessage = (m) => stub.fromUi(m);
@@ -73,7 +52,7 @@ function strip(): PixelImage {
   const data = new Uint8Array(W * H * 3);
   for (let x0 = 0; x0 < W; x0 += 256) {
     const w = Math.min(256, W - x0);
-    const part = crop(img256, 0, 100, w, H);
+    const part = crop(env.img256, 0, 100, w, H);
     for (let y = 0; y < H; y++) data.set(part.data.subarray(y * w * 3, (y + 1) * w * 3), (y * W + x0) * 3);
   }
   return { width: W, height: H, channels: 3, bitDepth: 8, data };
@@ -92,7 +71,7 @@ const PAINT = {
 describe('Figma plugin end to end (built code.js + ui.html)', () => {
   it('replaces the image fill with a 4× image (16× the pixels); the rest of the paint is unchanged; one undo restores it', async () => {
     const stub = createFigmaStub();
-    const input = crop(img256, 100, 80, 32, 24);
+    const input = crop(env.img256, 100, 80, 32, 24);
     const hash = stub.addImage(pngBytes(input));
     const node = stub.createRect('Photo', { x: 10, y: 10, width: 64, height: 48, fills: [{ type: 'SOLID', color: { r: 0, g: 0, b: 1 } }, { ...PAINT, imageHash: hash } as ImagePaint] });
     stub.figma.commitUndo();
@@ -116,7 +95,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
       expect(size).toEqual({ width: 128, height: 96 });
       expect(size.width * size.height).toBe(16 * 32 * 24);
       const got = pixels(await image.getBytesAsync());
-      const expected = await nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
       const d = diffStats(got.data, expected.image.data);
       expect(d.psnr).toBeGreaterThanOrEqual(45);
       expect(stub.notifications).toHaveLength(1);
@@ -164,7 +143,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
         }
       }
       expect(cover.every((v) => v === 1)).toBe(true);
-      const expected = await nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
       expect([expected.image.width, expected.image.height]).toEqual([4400, 160]);
       const d = diffStats(stitched, expected.image.data);
       console.log(`E2E grid: stitched tiles vs Node engine: max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);

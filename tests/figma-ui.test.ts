@@ -4,45 +4,25 @@
  * (SwiftShader) results against the Node engine, the preview, cancel, undecodable bytes, no network
  * requests, and screenshots of the panel in Figma's light and dark themes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
-import { createNodeEngine } from '../core/src/node.js';
-import type { Engine } from '../core/src/pipeline.js';
 import type { PixelImage } from '../core/src/image.js';
 import type { JobImage, Settings, UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
-import { CHROMIUM_ARGS, FigmaUiPage, serveFigmaHost, type HostServer } from './figma/harness.js';
-import { ARTIFACTS, ROOT, crop, diffStats, photo } from './helpers.js';
+import { CHROMIUM_ARGS, FigmaUiPage, useFigmaTestEnv } from './figma/harness.js';
+import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
 const PHOTO: Settings = { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
 const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
-let server: HostServer;
-let browser: Browser;
-let nodeEngine: Engine;
-let img256: PixelImage;
-
-beforeAll(async () => {
-  execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
-  server = await serveFigmaHost();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  nodeEngine = createNodeEngine();
-  img256 = await photo();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await nodeEngine?.dispose();
-});
+const env = useFigmaTestEnv();
 
 async function openUi(b: Browser, settings: Settings = PHOTO): Promise<FigmaUiPage> {
-  const ui = await FigmaUiPage.open(b, server.url);
+  const ui = await FigmaUiPage.open(b, env.server.url);
   await ui.waitType('ui-ready', 60_000);
   await ui.post({ type: 'init', settings, selection: SELECTION });
   await ui.frame().waitForSelector('body[data-ready="true"]');
@@ -79,7 +59,7 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   expect(end.tiles).toHaveLength(1);
   expect(end.tiles[0]!.png).toBeInstanceOf(Uint8Array);
   const got = pixelsOf(end.tiles[0]!.png);
-  const expected = await nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+  const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
   expect([got.width, got.height, got.channels]).toEqual([input.width * 4, input.height * 4, 3]);
   const d = diffStats(got.data, expected.image.data);
   console.log(`${label}: ${input.width}×${input.height} → ${got.width}×${got.height} on ${end.backend} in ${end.ms?.toFixed(0)} ms (round trip ${wall} ms); vs Node max ${d.max}/255 PSNR ${d.psnr.toFixed(1)} dB`);
@@ -89,10 +69,10 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
 
 describe('Figma UI (dist/ui.html) in Chromium', () => {
   it('WASM, 1 thread: a 48×48 photo at 4× matches the Node engine; nothing but the page is requested', async () => {
-    const ui = await openUi(browser);
+    const ui = await openUi(env.browser);
     try {
       console.log(`ui.html: iframe ready (script ran) ${ui.readyAt - ui.openedAt} ms after opening`);
-      const end = await compareWithNode(ui, crop(img256, 104, 104, 48, 48), 'Figma UI, WASM');
+      const end = await compareWithNode(ui, crop(env.img256, 104, 104, 48, 48), 'Figma UI, WASM');
       expect(end.backend).toBe('wasm');
       const t = await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings);
       console.log(`runtime + manifest decode: ${t['runtimeDecodeMs']?.toFixed(0)} ms`);
@@ -106,7 +86,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
   });
 
   it('preview of a 128 px crop (fast model), then screenshots in light and dark', async () => {
-    const ui = await openUi(browser);
+    const ui = await openUi(env.browser);
     try {
       const times: number[] = [];
       for (let i = 1; i <= 2; i++) {
@@ -114,7 +94,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
         await ui.frame().click('#preview');
         const req = await ui.waitType('preview', 5_000, from);
         await ui.frame().evaluate(() => delete document.body.dataset['preview']);
-        await ui.post({ type: 'preview-source', requestId: req.requestId, bytes: pngBytes(img256), image: job(img256, 4), settings: PHOTO });
+        await ui.post({ type: 'preview-source', requestId: req.requestId, bytes: pngBytes(env.img256), image: job(env.img256, 4), settings: PHOTO });
         await ui.frame().waitForSelector('body[data-preview="done"]', { timeout: 60_000 });
         times.push(await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings['previewMs']!));
       }
@@ -138,7 +118,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
   });
 
   it('cancel: no result comes back; undecodable bytes: a plain message; a JPEG is decoded by the browser', async () => {
-    const ui = await openUi(browser);
+    const ui = await openUi(env.browser);
     try {
       const big = testPicture(600, 24); // three WASM tiles: Cancel acts between them
       const from = ui.messages.length;
@@ -160,7 +140,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       const bad = await runOne(ui, garbage, { index: 0, label: 'Broken', width: 64, height: 64, factor: 2, outWidth: 128, outHeight: 128 }, 8);
       expect(bad).toMatchObject({ type: 'image-failed', code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/^The image could not be decoded/) });
 
-      const jpegIn = crop(img256, 32, 32, 24, 24);
+      const jpegIn = crop(env.img256, 32, 32, 24, 24);
       const jpeg = new Uint8Array(await sharp(Buffer.from(jpegIn.data), { raw: { width: 24, height: 24, channels: 3 } }).jpeg({ quality: 95 }).toBuffer());
       const ok = await runOne(ui, jpeg, job(jpegIn, 2), 9);
       if (ok.type !== 'result') throw new Error(ok.message);
@@ -177,7 +157,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       const ui = await openUi(gpu);
       await ui.frame().waitForSelector('body[data-backend]');
       expect(await ui.frame().evaluate(() => document.body.dataset['backend'])).toBe('webgpu');
-      const end = await compareWithNode(ui, crop(img256, 120, 120, 16, 16), 'Figma UI, WebGPU');
+      const end = await compareWithNode(ui, crop(env.img256, 120, 120, 16, 16), 'Figma UI, WebGPU');
       expect(end.backend).toBe('webgpu');
       expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
     } finally {

@@ -12,9 +12,14 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { createNodeEngine } from '../../core/src/node.js';
+import type { Engine } from '../../core/src/pipeline.js';
+import type { PixelImage } from '../../core/src/image.js';
 import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, photo } from '../helpers.js';
 
 export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -64,6 +69,32 @@ export function fromWire(v: Wire): unknown {
   if (Array.isArray(v)) return v.map(fromWire);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
   return v;
+}
+
+/** What a Figma test file shares: the host page server, Chromium, a Node engine for references, the 256² photo. */
+export interface FigmaTestEnv {
+  server: HostServer;
+  browser: Browser;
+  nodeEngine: Engine;
+  img256: PixelImage;
+}
+
+/** Builds the plugin and sets the environment up before the file's tests (torn down after them); fields are filled in beforeAll. */
+export function useFigmaTestEnv(): FigmaTestEnv {
+  const env = {} as FigmaTestEnv;
+  beforeAll(async () => {
+    execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
+    env.server = await serveFigmaHost();
+    env.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    env.nodeEngine = createNodeEngine();
+    env.img256 = await photo();
+  }, 120_000);
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+    await env.nodeEngine?.dispose();
+  });
+  return env;
 }
 
 export interface HostServer {
