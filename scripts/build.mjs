@@ -15,7 +15,7 @@ const doPlugins = !args.includes('--core');
 if (doCore) {
 const t0 = Date.now();
 await build({
-  entryPoints: ['core/src/cli.ts'],
+  entryPoints: ['core/src/node/cli.ts'],
   outfile: 'core/dist/cli.js',
   bundle: true,
   platform: 'node',
@@ -36,7 +36,7 @@ const t1 = Date.now();
 const ENGINE_OUT = 'core/dist/engine';
 mkdirSync(ENGINE_OUT, { recursive: true });
 await build({
-  entryPoints: ['core/src/engine/page.ts'],
+  entryPoints: ['core/src/page/page.ts'],
   outfile: `${ENGINE_OUT}/engine.js`,
   bundle: true,
   platform: 'browser',
@@ -47,7 +47,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-copyFileSync('core/src/engine/index.html', `${ENGINE_OUT}/index.html`);
+copyFileSync('core/src/page/index.html', `${ENGINE_OUT}/index.html`);
 const requireFromCore = createRequire(new URL('../core/package.json', import.meta.url));
 for (const f of ['ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']) copyFileSync(requireFromCore.resolve(`onnxruntime-web/${f}`), `${ENGINE_OUT}/${f}`);
 const kb = (f) => `${(statSync(`${ENGINE_OUT}/${f}`).size / 1024).toFixed(0)} KB`;

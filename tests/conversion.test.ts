@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
-import { loadManifest } from '../core/src/node.js';
+import { loadManifest } from '../core/src/node/index.js';
 import type { ModelEntry } from '../core/src/models-types.js';
 import { referenceEngine } from '../scripts/src/models/pipeline.js';
 import { SWIFTSHADER_ICD, referenceFamily, referenceOutputToRgb, referenceTile, runReference } from '../scripts/src/reference/engines.js';

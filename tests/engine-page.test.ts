@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createNodeEngine } from '../core/src/node.js';
+import { createNodeEngine } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/pipeline.js';
 import type { PixelImage } from '../core/src/image.js';
-import type { BandMessage, EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/engine/protocol.js';
+import type { BandMessage, EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/page/protocol.js';
 import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
 import { ROOT, crop, diffStats, photo } from './helpers.js';
 

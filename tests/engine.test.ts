@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ortWeb from 'onnxruntime-web';
 import onnxProto from 'onnx-proto';
-import { createNodeEngine, customModelEntry, fileStore, loadManifest } from '../core/src/node.js';
+import { createNodeEngine, customModelEntry, fileStore, loadManifest } from '../core/src/node/index.js';
 import { Catalog } from '../core/src/models.js';
 import { webRunnerFactory } from '../core/src/runtime/web.js';
 import type { Engine, UpscaleOptions, UpscaleProgress } from '../core/src/pipeline.js';
@@ -280,7 +280,7 @@ describe('options', () => {
   });
 
   it('sessions are created once per model file and released on dispose', async () => {
-    const { nodeRunnerFactory } = await import('../core/src/runtime/node.js');
+    const { nodeRunnerFactory } = await import('../core/src/node/runner.js');
     let created = 0, disposed = 0;
     const counting = {
       name: 'counting',

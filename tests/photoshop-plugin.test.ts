@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createNodeEngine } from '../core/src/node.js';
+import { createNodeEngine } from '../core/src/node/index.js';
 import type { PixelImage } from '../core/src/image.js';
 import { PhotoshopSim, type SimDocument, type SimLayer } from '../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';

@@ -8,7 +8,7 @@
  * replaces both with an Engine built by the test (e.g. core's createNodeEngine on onnxruntime-node).
  */
 import * as ort from 'onnxruntime-web/wasm';
-import type { EngineClient } from '../../core/src/engine/client.js';
+import type { EngineClient } from '../../core/src/page/client.js';
 import { EnlargeError } from '../../core/src/errors.js';
 import type { PixelImage } from '../../core/src/image.js';
 import { Catalog, type Manifest } from '../../core/src/models.js';

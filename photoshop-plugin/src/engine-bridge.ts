@@ -13,7 +13,7 @@
  * Envelopes are stopped here (stopImmediatePropagation), so the engine page only sees protocol messages.
  */
 import { fromBase64, imageToWire, isWire, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
-import type { EngineMessage } from '../../core/src/engine/protocol.js';
+import type { EngineMessage } from '../../core/src/page/protocol.js';
 
 interface UxpHost {
   postMessage(message: unknown): void;

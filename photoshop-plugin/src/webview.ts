@@ -10,8 +10,8 @@
  * The bridge carries JSON only, so pixels go as base64 chunks (./wire.ts) and engine-bridge.ts in the
  * page turns them back into ArrayBuffers for core's engine page.
  */
-import { EngineClient, type EngineTransport } from '../../core/src/engine/client.js';
-import type { EngineMessage, HostMessage } from '../../core/src/engine/protocol.js';
+import { EngineClient, type EngineTransport } from '../../core/src/page/client.js';
+import type { EngineMessage, HostMessage } from '../../core/src/page/protocol.js';
 import { uxpMajor } from './uxp-env.js';
 import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
 

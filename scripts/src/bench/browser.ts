@@ -1,6 +1,6 @@
 /**
  * The engine page (core/dist/engine, built by scripts/build.mjs) in headless Chromium, driven through its
- * postMessage protocol (core/src/engine/protocol.ts) as a plugin host drives it: WASM with 1 thread (plain
+ * postMessage protocol (core/src/page/protocol.ts) as a plugin host drives it: WASM with 1 thread (plain
  * page) and with 2 threads (page served with COOP/COEP, so cross-origin isolated, and ?threads=2), and
  * in --gpu mode WebGPU.
  */

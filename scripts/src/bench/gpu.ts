@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createNodeEngine, loadManifest } from '../../../core/src/node.js';
+import { createNodeEngine, loadManifest } from '../../../core/src/node/index.js';
 import { wrapSession } from '../../../core/src/runtime/ort-common.js';
 import type { RunnerFactory } from '../../../core/src/runtime/runner.js';
 import { referenceEngine } from '../models/pipeline.js';

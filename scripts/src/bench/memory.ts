@@ -4,7 +4,7 @@
  * holding the output would cost: 3 MB/MP as 8-bit RGB, 12 MB/MP as float32 RGB.
  */
 import { join } from 'node:path';
-import { createNodeEngine } from '../../../core/src/node.js';
+import { createNodeEngine } from '../../../core/src/node/index.js';
 import { photoAt, round, savePng } from './util.js';
 import { ourCli } from './peers.js';
 

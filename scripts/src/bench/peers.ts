@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelEntry } from '../../../core/src/models-types.js';
-import { loadManifest } from '../../../core/src/node.js';
+import { loadManifest } from '../../../core/src/node/index.js';
 import { referenceEngine } from '../models/pipeline.js';
 import { SWIFTSHADER_ICD, runReference, type EngineName } from '../reference/engines.js';
 import { ROOT, errorText, lanczos, loadRgb, log, photoAt, psnr, readRssFile, round, rssWrapper, runMeasured, savePng, stats, timeRuns, type Stats } from './util.js';

@@ -12,7 +12,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNodeEngine } from '../../../core/src/node.js';
+import { createNodeEngine } from '../../../core/src/node/index.js';
 import { PhotoshopSim } from '../../../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../../../photoshop-plugin/sim/uxp.js';
 import { loadPng } from '../../../tests/helpers.js';

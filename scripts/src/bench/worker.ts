@@ -13,8 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { createNodeEngine } from '../../../core/src/node.js';
-import { nodeRunnerFactory } from '../../../core/src/runtime/node.js';
+import { createNodeEngine } from '../../../core/src/node/index.js';
+import { nodeRunnerFactory } from '../../../core/src/node/runner.js';
 import { webRunnerFactory } from '../../../core/src/runtime/web.js';
 import type { Runner, RunnerFactory, RunnerOptions } from '../../../core/src/runtime/runner.js';
 import { readTile } from '../../../core/src/pixels.js';

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
 import { analyzeContent, presetFor } from '../../../core/src/analysis.js';
 import type { Channels, PixelImage } from '../../../core/src/image.js';
-import { createNodeEngine } from '../../../core/src/node.js';
+import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { Engine, UpscaleOptions } from '../../../core/src/pipeline.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upBicubicSharp, upLanczos, type Rgb } from './images.js';
 import { compare } from './metrics.js';

@@ -8,11 +8,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { Catalog, type ModelStore } from './models.js';
-import type { Manifest, ModelEntry } from './models-types.js';
-import { Engine, type EngineConfig } from './pipeline.js';
-import { nodeRunnerFactory } from './runtime/node.js';
-import { InvalidOptionError, ModelFileMissingError } from './errors.js';
+import { Catalog, type ModelStore } from '../models.js';
+import type { Manifest, ModelEntry } from '../models-types.js';
+import { Engine, type EngineConfig } from '../pipeline.js';
+import { nodeRunnerFactory } from './runner.js';
+import { InvalidOptionError, ModelFileMissingError } from '../errors.js';
 
 /** Finds the repository's models/ folder from this file (works from src/ and from the bundled dist/). */
 export function defaultModelsDir(): string {

@@ -1,8 +1,8 @@
 /** onnxruntime-node runner: native CPU inference for Node (the CLI, tests, benchmarks). */
 import * as ort from 'onnxruntime-node';
 import { RuntimeFailedError } from '../errors.js';
-import type { Runner, RunnerFactory, RunnerOptions } from './runner.js';
-import { wrapSession } from './ort-common.js';
+import type { Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
+import { wrapSession } from '../runtime/ort-common.js';
 import { availableParallelism } from 'node:os';
 
 export const nodeRunnerFactory: RunnerFactory = {

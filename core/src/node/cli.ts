@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Metadata } from 'sharp';
-import { EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from './errors.js';
-import type { PixelImage } from './image.js';
-import { createNodeEngine, customModelEntry } from './node.js';
-import type { UpscaleOptions, UpscaleProgress } from './pipeline.js';
+import { EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from '../errors.js';
+import type { PixelImage } from '../image.js';
+import { createNodeEngine, customModelEntry } from './index.js';
+import type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
        enlarge models                     list the models
