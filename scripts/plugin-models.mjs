@@ -30,5 +30,5 @@ export function pluginModels(host) {
       files.push({ file: f.file, path: p, sha256: f.sha256, bytes: f.bytes });
     }
   }
-  return { manifest: { schema: full.schema, generatedBy: full.generatedBy, models }, files };
+  return { manifest: { schema: full.schema, generatedBy: full.generatedBy, presets: full.presets, backends: full.backends, models }, files };
 }

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node/index.js';
-import type { Engine } from '../core/src/pipeline.js';
+import type { Engine } from '../core/src/upscale/index.js';
 import type { PixelImage } from '../core/src/image.js';
 import type { BandMessage, EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/page/protocol.js';
 import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
@@ -161,7 +161,7 @@ async function compareWithNode(b: Browser, url: string, image: PixelImage, optio
     expect([got.width, got.height, got.channels]).toEqual([expected.image.width, expected.image.height, expected.image.channels]);
     const d = diffStats(got.data, expected.image.data);
     const progress = ep.progress('job').map((m) => m.progress);
-    console.log(`${label}: ${image.width}×${image.height} → ${got.width}×${got.height} on ${result.backend} in ${result.timings.totalMs.toFixed(0)} ms (inference ${result.timings.inferenceMs.toFixed(0)} ms); vs Node max ${d.max}/255 mean ${d.mean.toFixed(4)} PSNR ${d.psnr.toFixed(1)} dB; ${progress.length} progress messages`);
+    console.log(`${label}: ${image.width}×${image.height} → ${got.width}×${got.height} on ${result.result.backend} in ${result.result.timings.totalMs.toFixed(0)} ms (inference ${result.result.timings.inferenceMs.toFixed(0)} ms); vs Node max ${d.max}/255 mean ${d.mean.toFixed(4)} PSNR ${d.psnr.toFixed(1)} dB; ${progress.length} progress messages`);
     expect(d.psnr).toBeGreaterThanOrEqual(45);
     return { ready, result, progress, requests: ep.requests, crossOriginIsolated: await ep.page.evaluate(() => crossOriginIsolated) };
   } finally {
@@ -173,8 +173,8 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   it('WASM: 48×48 x4fast matches the Node engine, with rising progress', async () => {
     const r = await compareWithNode(browser, server.url, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 1 thread', 60_000);
     expect(r.ready.backends).toEqual(['wasm']);
-    expect(r.result.backend).toBe('wasm');
-    expect(r.result.models).toEqual(['realesrgan-x4fast']);
+    expect(r.result.result.backend).toBe('wasm');
+    expect(r.result.result.models.map((m) => m.id)).toEqual(['realesrgan-x4fast']);
     expect(r.progress.length).toBeGreaterThanOrEqual(1);
     const fractions = r.progress.map((p) => p.fraction);
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]!).toBeGreaterThanOrEqual(fractions[i - 1]!);
@@ -193,7 +193,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
       await ep.upscale('s', src, { model: 'realesrgan-x4fast', scale: 4 }, { bandRows: 50 });
       const done = expectResult(await ep.done('s', 60_000) as ForwardedResult | ErrorMessage);
       expect(done.image).toBeUndefined();
-      expect([done.width, done.height]).toEqual([160, 160]);
+      expect([done.result.width, done.result.height]).toEqual([160, 160]);
       const bands = ep.bands('s');
       expect(bands.map((b) => [b.y, b.image.height])).toEqual([[0, 50], [50, 50], [100, 50], [150, 10]]);
       for (const b of bands) expect([b.image.width, b.outputHeight, b.image.wasArrayBuffer]).toEqual([160, 160, true]);
@@ -212,7 +212,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     try {
       const r = await compareWithNode(browser, `${server.url}?threads=2`, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 2 threads (COOP/COEP)', 60_000);
       expect(r.crossOriginIsolated).toBe(true);
-      expect(r.result.backend).toBe('wasm');
+      expect(r.result.result.backend).toBe('wasm');
     } finally {
       server.isolate = false;
     }
@@ -224,7 +224,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
       const tiny = crop(img48, 16, 16, 16, 16);
       const r = await compareWithNode(gpuBrowser, server.url, tiny, { model: 'realesrgan-x4fast', scale: 4 }, 'WebGPU (SwiftShader)', 90_000);
       expect(r.ready.backends).toEqual(['webgpu', 'wasm']);
-      expect(r.result.backend).toBe('webgpu');
+      expect(r.result.result.backend).toBe('webgpu');
     } finally {
       await gpuBrowser.close();
     }

@@ -10,8 +10,8 @@ import * as ortWeb from 'onnxruntime-web';
 import onnxProto from 'onnx-proto';
 import { createNodeEngine, customModelEntry, fileStore, loadManifest } from '../core/src/node/index.js';
 import { Catalog } from '../core/src/models.js';
-import { webRunnerFactory } from '../core/src/runtime/web.js';
-import type { Engine, UpscaleOptions, UpscaleProgress } from '../core/src/pipeline.js';
+import { webRunnerFactory } from '../core/src/web/runner.js';
+import type { Engine, UpscaleOptions, UpscaleProgress } from '../core/src/upscale/index.js';
 import {
   AbortError,
   ImageTooLargeError,
@@ -70,7 +70,7 @@ describe('seamless tiling (tiled vs whole image, real photo 256×256)', () => {
     // Run the plain model (per-tile pooling) on 4 tiles by hand and compare with the synced engine.
     const m = engine.catalog.get('realcugan-x2-conservative');
     const synced = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
-    const noSync = createNodeEngine({ catalog: new Catalog([{ ...m, seStages: 0, seSplit: undefined }]) });
+    const noSync = createNodeEngine({ catalog: engine.catalog.withModels([{ ...m, seStages: 0, seSplit: undefined }]) });
     const naive = await noSync.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
     await noSync.dispose();
     const whole = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 512 });
@@ -88,7 +88,7 @@ describe('scales and sizes', () => {
     const r15 = await engine.upscale(small, { preset: 'photo', scale: 1.5 });
     expect([r15.image.width, r15.image.height]).toEqual([384, 384]);
     const r3 = await engine.upscale(small, { preset: 'graphics', scale: 3 });
-    expect(r3.models.map((m) => m.geometry.scale)).toEqual([3]);
+    expect(r3.models.map((m) => engine.catalog.get(m.id).geometry.scale)).toEqual([3]);
     expect([r3.image.width, r3.image.height]).toEqual([768, 768]);
     const rw = await engine.upscale(small, { preset: 'photo', width: 700 });
     expect([rw.image.width, rw.image.height]).toEqual([700, 700]);
@@ -97,7 +97,7 @@ describe('scales and sizes', () => {
   it('factors above 4 chain model passes (graphics 8× = 4× then 2×; photo 6× = 4×, resample, 4×)', async () => {
     const tiny = { ...img, width: 32, height: 32, data: cropData(img, 32) };
     const g = await engine.upscale(tiny, { preset: 'graphics', scale: 8 });
-    expect(g.models.map((m) => m.geometry.scale)).toEqual([4, 2]);
+    expect(g.models.map((m) => engine.catalog.get(m.id).geometry.scale)).toEqual([4, 2]);
     expect([g.image.width, g.image.height]).toEqual([256, 256]);
     const p = await engine.upscale(tiny, { preset: 'photo', scale: 6 });
     expect(p.models.map((m) => m.id)).toEqual(['realesrgan-x4fast', 'realesrgan-x4fast']);
@@ -380,7 +380,7 @@ describe('bad input gets a typed, plain-language error', () => {
   });
 
   it('an output over the configured limit is refused before any work', async () => {
-    const e = createNodeEngine({ maxOutputPixels: 1_000_000 });
+    const e = createNodeEngine({ limits: { maxOutputPixels: 1_000_000 } });
     let progress = 0;
     const p = e.upscale(img, { scale: 4 }, { onProgress: () => progress++ });
     await expect(p).rejects.toBeInstanceOf(ImageTooLargeError);

@@ -17,6 +17,7 @@ import { EngineClient } from '../core/src/page/client.js';
 import type { EngineMessage } from '../core/src/page/protocol.js';
 import { createNodeEngine } from '../core/src/node/index.js';
 import { allocPixels, type PixelImage } from '../core/src/image.js';
+import { AbortError, ImageTooLargeError } from '../core/src/errors.js';
 import { wireTransport } from '../photoshop-plugin/src/webview.js';
 import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
 
@@ -86,17 +87,15 @@ describe('webview engine through the string bridge (Chromium)', () => {
     const bands: { y: number; h: number }[] = [];
     let out: PixelImage | undefined;
     const progress: number[] = [];
-    const r = await client.upscale({ ...img, data: img.data.slice() }, { model: 'realesrgan-x4fast', scale: 4 }, {
-      bandRows: 40,
-      onProgress: (p) => progress.push(p.fraction),
-      onBand: ({ y, image, outputHeight }) => {
-        out ??= allocPixels(image.width, outputHeight, image.channels, image.bitDepth);
-        out.data.set(image.data, y * image.width * image.channels);
-        bands.push({ y, h: image.height });
-      },
-    });
-    expect([r.width, r.height, r.backend, r.models]).toEqual([128, 128, 'wasm', ['realesrgan-x4fast']]);
-    expect(r.image).toBeUndefined();
+    const r = await client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, ({ y, image, outputHeight }) => {
+      out ??= allocPixels(image.width, outputHeight, image.channels, image.bitDepth);
+      out.data.set(image.data, y * image.width * image.channels);
+      bands.push({ y, h: image.height });
+    }, { bandRows: 40, onProgress: (p) => progress.push(p.fraction) });
+    expect([r.width, r.height, r.backend, r.models.map((m) => m.id)]).toEqual([128, 128, 'wasm', ['realesrgan-x4fast']]);
+    expect('image' in r).toBe(false);
+    // The caller's pixels are intact (the page got a copy), as with the in-process engine.
+    expect(img.data.length).toBe(32 * 32 * 3);
     // Bands: full width, top to bottom, covering the output once, at most 40 rows each.
     expect(bands.map((b) => b.y)).toEqual(bands.map((_, i) => bands.slice(0, i).reduce((s, b) => s + b.h, 0)));
     expect(bands.reduce((s, b) => s + b.h, 0)).toBe(128);
@@ -119,8 +118,10 @@ describe('webview engine through the string bridge (Chromium)', () => {
     await expect(client.upscale(tiny, { scale: 4 })).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
     const img = await photo(64);
     const abort = new AbortController();
-    const job = client.upscale(img, { model: 'realesrgan-x4fast', scale: 4 }, { signal: abort.signal, onBand: () => undefined, onProgress: () => abort.abort() });
-    await expect(job).rejects.toMatchObject({ code: 'ABORTED' });
+    const job = client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, () => undefined, { signal: abort.signal, onProgress: () => abort.abort() });
+    await expect(job).rejects.toBeInstanceOf(AbortError);
+    // Typed errors survive the wire: the class, not only the code.
+    await expect(client.upscale(img, { scale: 400 })).rejects.toBeInstanceOf(ImageTooLargeError);
     await page.close();
   });
 });

@@ -1,8 +1,13 @@
-/** @enlarge/core — host-agnostic engine. Hosts import from here (Node extras live in ./node.ts). */
+/**
+ * @enlarge/core — the host-agnostic engine. No runtime and no host API is imported from here:
+ * `@enlarge/core/web` wires onnxruntime-web (createWebEngine), `@enlarge/core/node` onnxruntime-node and
+ * the file system, `@enlarge/core/page` is the engine page's protocol and client.
+ */
 export * from './errors.js';
 export * from './image.js';
 export * from './models.js';
 export * from './tiling.js';
-export * from './pipeline.js';
+export * from './upscale/index.js';
 export * from './analysis.js';
+export * from './digest.js';
 export type { Backend, Runner, RunnerFactory, RunnerOptions, TensorData } from './runtime/runner.js';

@@ -51,6 +51,8 @@ export interface SeSplitFile {
 export interface ModelEntry {
   id: string;
   title: string;
+  /** Short display name for layer names and captions, e.g. "Real-ESRGAN x4fast". */
+  shortTitle: string;
   family: 'realesrgan-compact' | 'realesrgan-rrdb' | 'realcugan' | 'waifu2x-cunet';
   purpose: Purpose[];
   architecture: string;
@@ -85,8 +87,33 @@ export interface ModelEntry {
   notes: string;
 }
 
+/** A preset id: what the user picks ("auto" analyses the image and picks one of the others). */
+export type PresetId = 'auto' | Purpose;
+
+/**
+ * One preset of the catalog (data, shown by every surface): its label, and which models it runs. A preset
+ * names models by id (`models`, and `best` for the slower, finer choice) or by family (`family`, each
+ * native scale of it, at `denoise` unless the user asks for another level).
+ */
+export interface PresetSpec {
+  id: PresetId;
+  label: string;
+  description: string;
+  models?: string[];
+  best?: string[];
+  family?: ModelEntry['family'];
+  denoise?: number;
+}
+
+/** Where inference runs. */
+export type BackendId = 'node-cpu' | 'wasm' | 'webgpu';
+
 export interface Manifest {
   schema: 1;
   generatedBy: string;
+  /** The presets, in the order surfaces list them. */
+  presets: PresetSpec[];
+  /** Display names of the backends. */
+  backends: Record<BackendId, string>;
   models: ModelEntry[];
 }

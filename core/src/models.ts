@@ -1,12 +1,13 @@
 /**
- * The model catalog (read from models/manifest.json), model choice by purpose and scale, and the
- * sha256 check every model file passes before it is loaded.
+ * The model catalog (read from models/manifest.json: models, presets, backend names), model choice by
+ * preset and scale, and the sha256 check every model file passes before it is loaded.
  */
-import type { Manifest, ModelEntry, Purpose } from './models-types.js';
+import type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
 import { InvalidOptionError, ModelFileTamperedError, UnknownModelError } from './errors.js';
+import type { Digest } from './digest.js';
 
-export type { Manifest, ModelEntry, Purpose } from './models-types.js';
-export type Preset = 'auto' | Purpose;
+export type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
+export type Preset = PresetId;
 export type Quality = 'fast' | 'best';
 
 /** Where model bytes come from: the file system (Node), the plugin package (UXP) or a bundle (Figma). */
@@ -16,29 +17,57 @@ export interface ModelStore {
 }
 
 export class Catalog {
-  readonly models: readonly ModelEntry[];
+  private readonly list: ModelEntry[];
   private readonly byId: Map<string, ModelEntry>;
+  readonly presets: readonly PresetSpec[];
+  private readonly backendNames: Readonly<Record<BackendId, string>>;
 
-  constructor(manifest: Manifest | ModelEntry[]) {
-    this.models = Array.isArray(manifest) ? manifest : manifest.models;
-    this.byId = new Map(this.models.map((m) => [m.id, m]));
+  constructor(manifest: Manifest) {
+    if (!Array.isArray(manifest?.presets) || !manifest.backends) {
+      throw new InvalidOptionError('The model catalog has no presets: it was made by an older version. Rebuild or reinstall Enlarge.');
+    }
+    this.list = [...manifest.models];
+    this.byId = new Map(this.list.map((m) => [m.id, m]));
+    this.presets = manifest.presets;
+    this.backendNames = manifest.backends;
+  }
+
+  get models(): readonly ModelEntry[] {
+    return this.list;
   }
 
   get(id: string): ModelEntry {
     const m = this.byId.get(id);
-    if (!m) throw new UnknownModelError(id, this.models.map((x) => x.id));
+    if (!m) throw new UnknownModelError(id, this.list.map((x) => x.id));
     return m;
   }
 
-  has(id: string): boolean {
-    return this.byId.has(id);
+  /** The same presets and names over another set of models (a plugin's bundle, a test's variant). */
+  withModels(models: readonly ModelEntry[]): Catalog {
+    return new Catalog({ schema: 1, generatedBy: 'Catalog.withModels', presets: [...this.presets], backends: { ...this.backendNames }, models: [...models] });
   }
 
   /** Adds a model at run time (custom models). */
   add(entry: ModelEntry): void {
     this.byId.set(entry.id, entry);
-    (this.models as ModelEntry[]).push(entry);
+    this.list.push(entry);
   }
+
+  preset(id: string): PresetSpec {
+    const p = this.presets.find((x) => x.id === id);
+    if (!p) throw new InvalidOptionError(`Unknown preset "${id}". Use ${this.presets.map((x) => x.id).join(', ')}.`);
+    return p;
+  }
+
+  /** Display name of a backend, e.g. "WebGPU". */
+  backendName(b: BackendId): string {
+    return this.backendNames[b] ?? b;
+  }
+}
+
+/** "Real-ESRGAN x4fast + Real-CUGAN x2": the short titles of the models a job ran, each once. */
+export function modelsLabel(models: readonly Pick<ModelEntry, 'shortTitle'>[]): string {
+  return [...new Set(models.map((m) => m.shortTitle))].join(' + ');
 }
 
 export interface ChoiceRequest {
@@ -49,45 +78,33 @@ export interface ChoiceRequest {
   quality?: Quality;
 }
 
-/** The shipped default per purpose (and per native scale for families that have several). */
-function familyFor(purpose: Purpose, quality: Quality): (m: ModelEntry) => boolean {
-  switch (purpose) {
-    case 'photo':
-      return quality === 'best' ? (m) => m.id === 'realesrgan-x4plus' : (m) => m.id === 'realesrgan-x4fast';
-    case 'face':
-      return (m) => m.id === 'realesrgan-x4plus';
-    case 'graphics':
-      return (m) => m.family === 'realcugan';
-  }
-}
-
-const DEFAULT_GRAPHICS_DENOISE = -1; // Real-CUGAN "conservative": keeps texture, removes only obvious noise.
-
 /**
  * Plans the model passes for a factor: a sequence of native-scale models whose product is the smallest
  * that reaches `factor` (fewest passes on ties). The remainder is done by high-quality resampling.
  */
 export function choosePasses(catalog: Catalog, req: ChoiceRequest): ModelEntry[] {
   if (!(req.factor > 1)) throw new InvalidOptionError(`The scale must be larger than 1 (got ${req.factor}).`);
-  const quality = req.quality ?? 'fast';
-  let candidates = catalog.models.filter(familyFor(req.purpose, quality)).filter((m) => m.geometry.scale > 1);
-  if (req.purpose === 'graphics') {
-    const level = req.denoise ?? DEFAULT_GRAPHICS_DENOISE;
+  const spec = catalog.preset(req.purpose);
+  const ids = req.quality === 'best' && spec.best ? spec.best : spec.models;
+  let candidates = catalog.models.filter((m) => (ids ? ids.includes(m.id) : m.family === spec.family)).filter((m) => m.geometry.scale > 1);
+  if (spec.family && spec.denoise !== undefined) {
+    const preferred = spec.denoise;
+    const level = req.denoise ?? preferred;
     const withLevel = candidates.filter((m) => m.denoise === level);
     if (req.denoise !== undefined && withLevel.length === 0) {
       const levels = [...new Set(candidates.map((m) => m.denoise))].join(', ');
-      throw new InvalidOptionError(`Denoise level ${req.denoise} is not available for graphics models. Choose one of: ${levels} (-1 = conservative, 0 = none).`);
+      throw new InvalidOptionError(`Denoise level ${req.denoise} is not available for ${spec.label.toLowerCase()} models. Choose one of: ${levels} (-1 = conservative, 0 = none).`);
     }
-    // Each native scale: prefer the requested level, else conservative.
+    // Each native scale: prefer the requested level, else the preset's own.
     const byScale = new Map<number, ModelEntry>();
     for (const m of candidates) {
       const cur = byScale.get(m.geometry.scale);
-      const score = (x: ModelEntry) => (x.denoise === level ? 2 : x.denoise === DEFAULT_GRAPHICS_DENOISE ? 1 : 0);
+      const score = (x: ModelEntry) => (x.denoise === level ? 2 : x.denoise === preferred ? 1 : 0);
       if (!cur || score(m) > score(cur)) byScale.set(m.geometry.scale, m);
     }
     candidates = [...byScale.values()];
   }
-  if (candidates.length === 0) throw new InvalidOptionError(`No model for "${req.purpose}" is installed. Run "npm run models".`);
+  if (candidates.length === 0) throw new InvalidOptionError(`No model for the ${spec.label} preset is installed here. Choose another preset.`);
   return planScales(candidates, req.factor);
 }
 
@@ -115,17 +132,10 @@ export function planScales(models: ModelEntry[], factor: number): ModelEntry[] {
   return best.sort((a, b) => b.geometry.scale - a.geometry.scale);
 }
 
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = (globalThis.crypto as Crypto | undefined)?.subtle;
-  if (!subtle) throw new Error('No WebCrypto available to verify model files.');
-  const digest = await subtle.digest('SHA-256', bytes as unknown as ArrayBuffer);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Reads a model file and checks it against the catalog before anything loads it. */
-export async function readVerified(store: ModelStore, file: string, sha256: string): Promise<Uint8Array> {
+/** Reads a model file and checks it against the catalog with `digest` before anything loads it. */
+export async function readVerified(store: ModelStore, file: string, sha256: string, digest: Digest): Promise<Uint8Array> {
   const bytes = await store.read(file);
-  const actual = await sha256Hex(bytes);
+  const actual = await digest(bytes);
   if (actual !== sha256) throw new ModelFileTamperedError(file, sha256, actual);
   return bytes;
 }

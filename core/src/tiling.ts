@@ -15,6 +15,9 @@
  * For valid-convolution networks (pad > 0) both equal the pad the network consumes.
  */
 
+import type { ModelEntry } from './models-types.js';
+import type { Backend } from './runtime/runner.js';
+
 export interface TileGeometry {
   /** Native scale of the model. */
   scale: number;
@@ -122,4 +125,63 @@ export function planTiles(width: number, height: number, geometry: TileGeometry,
       tiles.push({ x, y, wx, wy, ox: s * (x - wx - geometry.pad), oy: s * (y - wy - geometry.pad) });
     }
   return { tileW: ax.tile, tileH: ay.tile, context, border, windowW: ax.window, windowH: ay.window, xs: ax.origins, ys: ay.origins, tiles };
+}
+
+/**
+ * The tile-size policy — the one place that decides how large tiles are (after chaiNNer's `Tiler`): from
+ * a working-memory budget, capped per backend (WASM runs on the host's own thread in the plugins, so its
+ * tiles stay small enough for progress and Cancel to answer between them), halved after an out-of-memory
+ * error down to `minTile`.
+ */
+export interface TilePolicy {
+  /** Working-memory budget for one tile, in MB. */
+  memoryBudgetMB: number;
+  /** Tile centre limits, in input pixels. */
+  minTile: number;
+  maxTile: number;
+  /** Largest tile centre per backend (e.g. `{ wasm: 256 }`). */
+  backendMaxTile: Partial<Record<Backend, number>>;
+  /** Largest buffer a backend can bind, in bytes (WebGPU's maxStorageBufferBindingSize): a window's working set stays below it. */
+  bufferLimit?: Partial<Record<Backend, number>>;
+  /** Context pixels around tiles for same-padded networks (default: the model family's, else 24). */
+  context?: number;
+  /** Reflect padding at the image border for same-padded networks (the reference engines use 10). */
+  borderContext: number;
+}
+
+export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = { memoryBudgetMB: 1024, minTile: 64, maxTile: 512, backendMaxTile: {}, borderContext: 16 };
+
+/** The model facts the policy needs. */
+export type TiledModel = Pick<ModelEntry, 'geometry' | 'peakBytesPerPixel'>;
+
+/** Context between tiles for a model under this policy. */
+export function tileContext(m: TiledModel, policy: TilePolicy): number {
+  return m.geometry.pad > 0 ? 0 : policy.context ?? m.geometry.context ?? 24;
+}
+
+/** Tile centre size for a model on a backend: as large as the memory budget allows, within the caps. */
+export function tileSizeFor(m: TiledModel, policy: TilePolicy, backend?: Backend): number {
+  const budget = policy.memoryBudgetMB * 1024 * 1024;
+  const perPixel = Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
+  const side = Math.sqrt(budget / perPixel) - 2 * (m.geometry.pad + tileContext(m, policy));
+  const size = Math.max(policy.minTile, Math.min(policy.maxTile, Math.floor(side / 32) * 32));
+  let cap = backend ? policy.backendMaxTile[backend] : undefined;
+  const limit = backend ? policy.bufferLimit?.[backend] : undefined;
+  if (limit !== undefined) {
+    const fit = Math.floor((Math.sqrt(limit / Math.max(m.peakBytesPerPixel, 64)) - 2 * (m.geometry.pad + tileContext(m, policy))) / 32) * 32;
+    cap = Math.min(cap ?? Infinity, Math.max(policy.minTile, fit));
+  }
+  return cap !== undefined ? Math.min(size, cap) : size;
+}
+
+/** The tile plan of one model pass: `tileSize` when the user gave one, else the policy's size. */
+export function planModelTiles(m: TiledModel, width: number, height: number, policy: TilePolicy, opts: { tileSize?: number; backend?: Backend } = {}): TilePlan {
+  const size = opts.tileSize ?? tileSizeFor(m, policy, opts.backend);
+  return planTiles(width, height, m.geometry, size, tileContext(m, policy), policy.borderContext);
+}
+
+/** The next tile size to try after an out-of-memory error, or undefined below the policy's minimum. */
+export function smallerTile(plan: Pick<TilePlan, 'tileW'>, policy: TilePolicy): number | undefined {
+  const half = Math.floor(plan.tileW / 2);
+  return half >= policy.minTile ? half : undefined;
 }

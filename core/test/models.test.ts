@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Catalog, choosePasses, planScales, readVerified, sha256Hex } from '../src/models.js';
+import { readFileSync } from 'node:fs';
+import { Catalog, choosePasses, planScales, readVerified, type Manifest } from '../src/models.js';
+import { jsDigest, webCryptoDigest } from '../src/digest.js';
 import type { ModelEntry } from '../src/models-types.js';
 import { InvalidOptionError, ModelFileTamperedError, UnknownModelError } from '../src/errors.js';
 
@@ -7,7 +9,9 @@ function entry(id: string, family: ModelEntry['family'], scale: number, denoise:
   return { id, family, purpose, geometry: { scale, pad: 0, multipleOf: 1, referencePrepadding: 0, referenceBorder: 'reflect' }, denoise } as ModelEntry;
 }
 
-const catalog = new Catalog([
+// The real catalog's presets (models/manifest.json) over a handful of stand-in entries.
+const manifest = JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest;
+const catalog = new Catalog(manifest).withModels([
   entry('realesrgan-x4fast', 'realesrgan-compact', 4, null, ['photo']),
   entry('realesrgan-x4plus', 'realesrgan-rrdb', 4, null, ['photo', 'face']),
   entry('realcugan-x2-conservative', 'realcugan', 2, -1, ['graphics']),
@@ -47,13 +51,29 @@ describe('model choice', () => {
   });
 });
 
+describe('presets are catalog data', () => {
+  it('every surface reads the same four presets, labels and model choice from the manifest', () => {
+    expect(catalog.presets.map((p) => [p.id, p.label])).toEqual([['auto', 'Auto'], ['photo', 'Photo'], ['face', 'Portrait'], ['graphics', 'Graphics']]);
+    expect(catalog.backendName('webgpu')).toBe('WebGPU');
+    expect(() => catalog.preset('poster')).toThrow(InvalidOptionError);
+  });
+});
+
 describe('sha256 verification', () => {
-  it('matches a known digest and refuses a changed file', async () => {
+  it('WebCrypto and the JS digest agree on a known value; a changed file is refused', async () => {
     const bytes = new TextEncoder().encode('abc');
     const good = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
-    expect(await sha256Hex(bytes)).toBe(good);
+    expect(await jsDigest.digest(bytes)).toBe(good);
+    expect(await webCryptoDigest(globalThis.crypto.subtle).digest(bytes)).toBe(good);
     const store = { read: async () => bytes };
-    await expect(readVerified(store, 'm.onnx', good)).resolves.toBe(bytes);
-    await expect(readVerified(store, 'm.onnx', good.replace('b', 'c'))).rejects.toBeInstanceOf(ModelFileTamperedError);
+    await expect(readVerified(store, 'm.onnx', good, jsDigest.digest)).resolves.toBe(bytes);
+    await expect(readVerified(store, 'm.onnx', good.replace('b', 'c'), jsDigest.digest)).rejects.toBeInstanceOf(ModelFileTamperedError);
+  });
+
+  it('the JS digest matches WebCrypto on a real model file (2.4 MB)', async () => {
+    const m = manifest.models.find((x) => x.id === 'realesrgan-x4fast')!;
+    const bytes = new Uint8Array(readFileSync(new URL(`../../models/onnx/${m.file}`, import.meta.url)));
+    expect(await jsDigest.digest(bytes)).toBe(m.sha256);
+    expect(await webCryptoDigest(globalThis.crypto.subtle).digest(bytes)).toBe(m.sha256);
   });
 });

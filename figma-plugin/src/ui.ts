@@ -11,7 +11,7 @@ import { EnlargeError } from '../../core/src/errors.js';
 import type { PixelImage } from '../../core/src/image.js';
 import { Catalog, type Manifest, type ModelStore } from '../../core/src/models.js';
 import type { Backend } from '../../core/src/runtime/runner.js';
-import { Engine, type UpscaleOptions, type UpscaleProgress } from '../../core/src/pipeline.js';
+import { Engine, type UpscaleOptions, type UpscaleProgress } from '../../core/src/upscale/index.js';
 import { webGpuAvailable, webRunnerFactory } from '../../core/src/runtime/web.js';
 import {
   MAX_RESULT_PIXELS,

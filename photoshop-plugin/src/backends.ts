@@ -12,7 +12,7 @@ import type { EngineClient } from '../../core/src/page/client.js';
 import { EnlargeError } from '../../core/src/errors.js';
 import type { PixelImage } from '../../core/src/image.js';
 import { Catalog, type Manifest } from '../../core/src/models.js';
-import { Engine, type UpscaleOptions, type UpscaleProgress } from '../../core/src/pipeline.js';
+import { Engine, type UpscaleOptions, type UpscaleProgress } from '../../core/src/upscale/index.js';
 import { webRunnerFactory } from '../../core/src/runtime/web.js';
 import { ensureSha256Digest } from './sha256.js';
 import { uxp } from './uxp-env.js';

@@ -10,7 +10,7 @@
  */
 import { AbortError, EnlargeError, ImageTooLargeError, InvalidImageError, UnsupportedFormatError } from '../../core/src/errors.js';
 import type { Channels, PixelImage } from '../../core/src/image.js';
-import type { UpscaleOptions, UpscaleProgress } from '../../core/src/pipeline.js';
+import type { UpscaleOptions, UpscaleProgress } from '../../core/src/upscale/index.js';
 import { chooseBackend, type InferenceBackend } from './backends.js';
 import type { Settings } from './settings.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';

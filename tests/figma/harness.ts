@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { createNodeEngine } from '../../core/src/node/index.js';
-import type { Engine } from '../../core/src/pipeline.js';
+import type { Engine } from '../../core/src/upscale/index.js';
 import type { PixelImage } from '../../core/src/image.js';
 import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js';
 import { ROOT, photo } from '../helpers.js';

@@ -13,10 +13,10 @@ import { tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Metadata } from 'sharp';
-import { EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from '../errors.js';
+import { describeError, EnlargeError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { createNodeEngine, customModelEntry } from './index.js';
-import type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
+import type { UpscaleOptions, UpscaleProgress } from '../upscale/index.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
        enlarge models                     list the models
@@ -254,7 +254,8 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`${label}: ${src.image.width}×${src.image.height} → ${res.image.width}×${res.image.height} with ${models}${auto} on ${res.backend} in ${formatMs(res.timings.totalMs)} → ${target}`);
       } catch (err) {
         failures++;
-        if (err instanceof UsageError || err instanceof EnlargeError) console.error(`enlarge: ${label}: ${err.message}`);
+        if (err instanceof UsageError) console.error(`enlarge: ${label}: ${err.message}`);
+        else if (err instanceof EnlargeError) console.error(`enlarge: ${label}: ${describeError(err, 'cli').message}`);
         else console.error(`enlarge: ${label}: unexpected error: ${(err as Error).stack ?? err}`);
         if (err instanceof UsageError && inputs.length === 1) return 2;
         if (isUsage(err)) return 2;
@@ -268,7 +269,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof EnlargeError) {
-      console.error(`enlarge: ${err.message}`);
+      console.error(`enlarge: ${describeError(err, 'cli').message}`);
       return isUsage(err) ? 2 : 1;
     }
     console.error(`enlarge: unexpected error: ${(err as Error).stack ?? err}`);

@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { Catalog, type ModelStore } from '../models.js';
 import type { Manifest, ModelEntry } from '../models-types.js';
-import { Engine, type EngineConfig } from '../pipeline.js';
+import { Engine, type EngineConfig } from '../upscale/index.js';
+import type { NamedDigest } from '../digest.js';
 import { nodeRunnerFactory } from './runner.js';
 import { InvalidOptionError, ModelFileMissingError } from '../errors.js';
 
@@ -45,16 +46,20 @@ export function fileStore(dir: string): ModelStore {
   };
 }
 
+/** SHA-256 with node:crypto (the native digest; same result as WebCrypto's). */
+export const nodeDigest: NamedDigest = { name: 'node', digest: async (bytes) => createHash('sha256').update(bytes).digest('hex') };
+
 export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: string } = {}): Engine {
-  const modelsDir = opts.modelsDir ?? defaultModelsDir();
-  const catalog = opts.catalog ?? new Catalog(loadManifest(modelsDir));
+  const { modelsDir: dir, ...config } = opts;
+  const modelsDir = dir ?? defaultModelsDir();
   return new Engine({
-    catalog,
-    store: opts.store ?? fileStore(join(modelsDir, 'onnx')),
-    runners: opts.runners ?? nodeRunnerFactory,
+    catalog: config.catalog ?? new Catalog(loadManifest(modelsDir)),
+    store: config.store ?? fileStore(join(modelsDir, 'onnx')),
+    runners: config.runners ?? nodeRunnerFactory,
+    digest: nodeDigest,
+    ...config,
     // A sixth of the machine's memory for one tile's working set, 1–4 GB: big tiles waste less on context.
-    memoryBudgetMB: Math.min(4096, Math.max(1024, Math.round(totalmem() / 6 / 2 ** 20))),
-    ...opts,
+    tiles: { memoryBudgetMB: Math.min(4096, Math.max(1024, Math.round(totalmem() / 6 / 2 ** 20))), ...config.tiles },
   });
 }
 
@@ -96,6 +101,7 @@ export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
   return {
     id: `custom:${basename(abs)}`,
     title: side.title ?? basename(abs),
+    shortTitle: side.title ?? basename(abs, '.onnx'),
     family: 'realesrgan-compact',
     purpose: side.purpose ?? ['photo'],
     architecture: 'custom ONNX',

@@ -1,130 +1,176 @@
 /**
- * Host side of the engine page protocol (./protocol.ts): start a job, follow its progress, receive its
- * result whole or as bands, cancel it. The transport is the host's: a window/iframe/port in browsers
- * (ArrayBuffers moved in the transfer list), or an adapter over a string-only bridge (the Photoshop
- * plugin's webview wire, photoshop-plugin/src/wire.ts). No DOM or host API is used here.
+ * The remote Upscaler: the same calls as the in-process Engine, carried over the engine page's protocol
+ * (./protocol.ts) — start a job, follow its progress, receive its result whole or as bands, cancel it.
+ * Errors come back as their own classes (errorFromCode). The transport is the host's: a window, iframe or
+ * port in browsers (ArrayBuffers moved in the transfer list), or an adapter over a string-only bridge
+ * (Photoshop's webview, photoshop-plugin/src/plugin/wire.ts). No DOM or host API is used here.
+ *
+ * A job that the page stops answering is not waited for forever: after `stallMs` without a message for it
+ * the job fails with a plain error, and a cancelled job settles locally after `cancelGraceMs` even if the
+ * page never confirms — so a host's modal scope (Photoshop's executeAsModal) always ends.
  */
-import { AbortError, EnlargeError } from '../errors.js';
+import { AbortError, errorFromCode, RuntimeFailedError } from '../errors.js';
 import type { PixelImage } from '../image.js';
-import { fromMessageImage, toMessageImage, type Backend, type EngineMessage, type HostMessage, type ResultMessage, type UpscaleOptions, type UpscaleProgress } from './protocol.js';
+import type { Catalog } from '../models.js';
+import { DEFAULT_TILE_POLICY, type TilePolicy } from '../tiling.js';
+import { planJob, type JobPlan } from '../upscale/plan.js';
+import { DEFAULT_LIMITS, type Limits } from '../upscale/request.js';
+import type { BandSink, Capabilities, StreamContext, UpscaleContext, UpscaleOptions, UpscaleResult, UpscaleStreamResult, Upscaler } from '../upscale/types.js';
+import { fromMessageImage, isEngineMessage, toMessageImage, type EngineMessage, type HostMessage, type ReadyMessage } from './protocol.js';
 
 export interface EngineTransport {
   /** Sends a request; the transport moves or encodes the image buffer as its channel needs. */
   post(message: HostMessage): void;
   /** Calls `handler` with every engine message (already decoded); returns an unsubscribe function. */
-  subscribe(handler: (message: EngineMessage) => void): () => void;
+  subscribe(handler: (message: unknown) => void): () => void;
 }
 
-export interface ClientJobContext {
-  onProgress?: (progress: UpscaleProgress) => void;
-  /** Given: the job is streamed and each band goes here, top to bottom (awaited in order). */
-  onBand?: (band: { y: number; image: PixelImage; outputHeight: number }) => void | Promise<void>;
-  /** Rows per band when streaming. */
-  bandRows?: number;
-  signal?: AbortSignal;
+export interface ClientOptions {
+  /** The catalog the page runs (the plugin's bundled one), for `plan()` without a round trip. */
+  catalog?: Catalog;
+  limits?: Partial<Limits>;
+  tiles?: Partial<TilePolicy>;
+  /** A running job fails after this long without any message for it (default 120 s). */
+  stallMs?: number;
+  /** A cancelled job settles after this long if the page does not confirm (default 3 s). */
+  cancelGraceMs?: number;
 }
-
-export type ClientResult = Omit<ResultMessage, 'type' | 'id' | 'image'> & { image?: PixelImage };
 
 let counter = 0;
 
-export class EngineClient {
-  private backendsSeen: Backend[] | undefined;
-  private readyWaiters: ((b: Backend[]) => void)[] = [];
+export class EngineClient implements Upscaler {
+  private readyMessage: ReadyMessage | undefined;
+  private readyWaiters: ((m: ReadyMessage) => void)[] = [];
   private readonly handlers = new Map<string, (m: EngineMessage) => void>();
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly transport: EngineTransport) {
-    this.unsubscribe = transport.subscribe((m) => this.dispatch(m));
-  }
-
-  /** Backends the page reported in 'ready', or undefined before it did. */
-  get backends(): Backend[] | undefined {
-    return this.backendsSeen;
-  }
-
-  /** Resolves with the page's backends once it is up; rejects after `timeoutMs`. */
-  ready(timeoutMs = 20_000): Promise<Backend[]> {
-    if (this.backendsSeen) return Promise.resolve(this.backendsSeen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new EnlargeError('RUNTIME_FAILED', `The engine page did not start within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
-      this.readyWaiters.push((b) => {
-        clearTimeout(timer);
-        resolve(b);
-      });
+  constructor(
+    private readonly transport: EngineTransport,
+    private readonly options: ClientOptions = {},
+  ) {
+    this.unsubscribe = transport.subscribe((m) => {
+      if (isEngineMessage(m)) this.dispatch(m);
     });
   }
 
-  close(): void {
-    this.unsubscribe();
+  /** Backends the page reported in 'ready', or undefined before it did. */
+  get backends(): ReadyMessage['backends'] | undefined {
+    return this.readyMessage?.backends;
   }
 
-  /**
-   * Runs one job. The image's buffer may be moved by the transport (the caller's copy is then empty).
-   * Rejects with an EnlargeError carrying the page's code and message (AbortError after a cancel).
-   */
-  upscale(image: PixelImage, options: UpscaleOptions, ctx: ClientJobContext = {}): Promise<ClientResult> {
+  /** Resolves with the page's backends once its engine is up; rejects if it failed to start or after `timeoutMs`. */
+  async ready(timeoutMs = 20_000): Promise<ReadyMessage['backends']> {
+    const m =
+      this.readyMessage ??
+      (await new Promise<ReadyMessage>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new RuntimeFailedError(`The engine page did not start within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+        this.readyWaiters.push((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+      }));
+    if (m.backends.length === 0) throw errorFromCode(m.error?.code ?? 'RUNTIME_FAILED', m.error?.message ?? 'The engine page could not start.');
+    return m.backends;
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    const backends = await this.ready();
+    return this.readyMessage!.capabilities ?? { backends, webgpu: backends.includes('webgpu'), wasmSimd: true, wasmThreads: false, threads: 1, secureContext: false, digest: 'unknown' };
+  }
+
+  /** Planned here with the plugin's copy of the catalog (the page runs the same one): no round trip. */
+  async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
+    const catalog = this.options.catalog;
+    if (!catalog) throw new RuntimeFailedError('This engine client was created without a catalog, so it cannot plan jobs.');
+    const tiles: TilePolicy = { ...DEFAULT_TILE_POLICY, ...this.options.tiles, backendMaxTile: { wasm: 256, ...this.options.tiles?.backendMaxTile } };
+    return planJob(image, options, catalog, { limits: { ...DEFAULT_LIMITS, ...this.options.limits }, tiles, backend: this.backends?.[0] });
+  }
+
+  async dispose(): Promise<void> {
+    this.unsubscribe();
+    for (const h of [...this.handlers.values()]) h({ type: 'error', id: '', code: 'ABORTED', message: 'The engine was closed.' });
+  }
+
+  async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
+    return this.job(image, options, ctx, undefined) as Promise<UpscaleResult>;
+  }
+
+  async upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx: StreamContext = {}): Promise<UpscaleStreamResult> {
+    return this.job(image, options, ctx, sink, ctx.bandRows);
+  }
+
+  /** One job. The page gets a copy of the pixels: the caller's image stays intact, as with the local engine. */
+  private job(image: PixelImage, options: UpscaleOptions, ctx: UpscaleContext, sink: BandSink | undefined, bandRows?: number): Promise<UpscaleStreamResult | UpscaleResult> {
     const id = `job-${Date.now().toString(36)}-${(counter++).toString(36)}`;
-    return new Promise<ClientResult>((resolve, reject) => {
-      if (ctx.signal?.aborted) {
-        reject(new AbortError());
-        return;
-      }
+    const stallMs = this.options.stallMs ?? 120_000;
+    const graceMs = this.options.cancelGraceMs ?? 3_000;
+    return new Promise((resolve, reject) => {
+      if (ctx.signal?.aborted) return reject(new AbortError());
       // Bands are handed on one at a time, in order, even if the sink is async.
       let chain: Promise<void> = Promise.resolve();
-      let failed = false;
+      let settled = false;
+      let stall: ReturnType<typeof setTimeout> | undefined;
+      let grace: ReturnType<typeof setTimeout> | undefined;
       const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(stall);
+        clearTimeout(grace);
         this.handlers.delete(id);
         ctx.signal?.removeEventListener('abort', onAbort);
         fn();
       };
-      const onAbort = () => this.transport.post({ type: 'cancel', id });
+      const armStall = () => {
+        clearTimeout(stall);
+        stall = setTimeout(() => {
+          this.transport.post({ type: 'cancel', id });
+          finish(() => reject(new RuntimeFailedError(`The engine stopped answering (nothing for ${Math.round(stallMs / 1000)} s). Nothing was written; try again, or restart the plugin.`)));
+        }, stallMs);
+      };
+      const onAbort = () => {
+        this.transport.post({ type: 'cancel', id });
+        grace ??= setTimeout(() => finish(() => reject(new AbortError())), graceMs);
+      };
       ctx.signal?.addEventListener('abort', onAbort);
       this.handlers.set(id, (m) => {
-        if (failed) return;
+        if (settled) return;
+        armStall();
         switch (m.type) {
           case 'progress':
             ctx.onProgress?.(m.progress);
             break;
           case 'band': {
             const band = { y: m.y, outputHeight: m.outputHeight, image: fromMessageImage(m.image) };
-            chain = chain.then(() => ctx.onBand?.(band)).catch((err) => {
+            chain = chain.then(() => sink?.(band)).catch((err) => {
               // The sink failed (e.g. the document went away): stop the job, report the sink's error.
-              failed = true;
               this.transport.post({ type: 'cancel', id });
               finish(() => reject(err));
             });
             break;
           }
-          case 'result': {
-            const { type: _t, id: _i, image, ...rest } = m;
-            void chain.then(() => {
-              if (!failed) finish(() => resolve({ ...rest, image: image ? fromMessageImage(image) : undefined }));
-            });
+          case 'result':
+            void chain.then(() => finish(() => resolve(m.image ? { ...m.result, image: fromMessageImage(m.image) } : m.result)));
             break;
-          }
           case 'error':
-            void chain.then(() => {
-              if (failed) return;
-              finish(() => reject(m.code === 'ABORTED' ? new AbortError(m.message) : new EnlargeError(m.code, m.message)));
-            });
+            void chain.then(() => finish(() => reject(errorFromCode(m.code, m.message, m.details))));
             break;
         }
       });
+      armStall();
       this.transport.post({
         type: 'upscale',
         id,
-        image: toMessageImage(image),
+        image: toMessageImage(image, { copy: true }),
         options,
-        ...(ctx.onBand ? { stream: { bandRows: ctx.bandRows } } : {}),
+        ...(sink ? { stream: { bandRows } } : {}),
       });
     });
   }
 
   private dispatch(m: EngineMessage): void {
     if (m.type === 'ready') {
-      this.backendsSeen = m.backends;
-      for (const w of this.readyWaiters.splice(0)) w(m.backends);
+      this.readyMessage = m;
+      for (const w of this.readyWaiters.splice(0)) w(m);
       return;
     }
     this.handlers.get(m.id)?.(m);

@@ -12,11 +12,10 @@
  *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
  */
 import * as ort from 'onnxruntime-web';
-import { EnlargeError } from '../errors.js';
+import { describeError, IoError, ModelFileMissingError, RuntimeFailedError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
-import { Engine, type UpscaleProgress } from '../pipeline.js';
-import type { Backend } from '../runtime/runner.js';
-import { webGpuAvailable, webRunnerFactory } from '../runtime/web.js';
+import type { Engine, UpscaleProgress } from '../upscale/index.js';
+import { createWebEngine } from '../web/index.js';
 import {
   errorMessage,
   fromMessageImage,
@@ -62,10 +61,10 @@ function fetchStore(base: string): ModelStore {
       try {
         res = await fetch(url);
       } catch (err) {
-        throw new EnlargeError('IO_FAILED', `The model file ${file} could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete and try again.`, { cause: err });
+        throw new IoError(`The model file ${file} could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete and try again.`, { cause: err });
       }
-      if (res.status === 404) throw new EnlargeError('MODEL_FILE_MISSING', `The model file ${file} is missing (${url} was not found). Reinstall the plugin to restore its models.`);
-      if (!res.ok) throw new EnlargeError('IO_FAILED', `The model file ${file} could not be downloaded (${url} answered ${res.status} ${res.statusText}). Try again.`);
+      if (res.status === 404) throw new ModelFileMissingError(file, `The model file ${file} is missing (${url} was not found).`);
+      if (!res.ok) throw new IoError(`The model file ${file} could not be downloaded (${url} answered ${res.status} ${res.statusText}). Try again.`);
       return new Uint8Array(await res.arrayBuffer());
     },
   };
@@ -77,16 +76,16 @@ async function loadCatalog(base: string): Promise<Catalog> {
   try {
     res = await fetch(url);
   } catch (err) {
-    throw new EnlargeError('IO_FAILED', `The model list could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete.`, { cause: err });
+    throw new IoError(`The model list could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete.`, { cause: err });
   }
-  if (!res.ok) throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) is missing (HTTP ${res.status}). Reinstall the plugin to restore its models.`);
+  if (!res.ok) throw new ModelFileMissingError('manifest.json', `The model list (${url}) is missing (HTTP ${res.status}).`);
   let manifest: Manifest;
   try {
     manifest = (await res.json()) as Manifest;
   } catch {
-    throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) is not valid JSON. Reinstall the plugin to restore its models.`);
+    throw new ModelFileMissingError('manifest.json', `The model list (${url}) is not valid JSON.`);
   }
-  if (!manifest || !Array.isArray(manifest.models)) throw new EnlargeError('MODEL_FILE_MISSING', `The model list (${url}) has no "models". Reinstall the plugin to restore its models.`);
+  if (!manifest || !Array.isArray(manifest.models)) throw new ModelFileMissingError('manifest.json', `The model list (${url}) has no "models".`);
   return new Catalog(manifest);
 }
 
@@ -94,7 +93,6 @@ function replyTargetFor(event: MessageEvent): ReplyTarget {
   const source = event.source;
   if (source) {
     if (source instanceof MessagePort) return { post: (m) => source.postMessage(m, transferList(m)) };
-    if (typeof ServiceWorker !== 'undefined' && source instanceof ServiceWorker) return { post: (m) => source.postMessage(m, transferList(m)) };
     // A window: answer the origin that asked ('null' origins — sandboxed iframes, data: URLs — need '*').
     const origin = event.origin && event.origin !== 'null' ? event.origin : '*';
     return { post: (m) => (source as Window).postMessage(m, { targetOrigin: origin, transfer: transferList(m) }) };
@@ -166,7 +164,7 @@ class JobQueue {
   private async run({ request, reply, abort }: Job): Promise<void> {
     const { id } = request;
     try {
-      if (!this.engine) throw new EnlargeError('RUNTIME_FAILED', 'The engine page has not started yet. Wait for its "ready" message.');
+      if (!this.engine) throw new RuntimeFailedError('The engine page has not started yet. Wait for its "ready" message.');
       const engine = await this.engine;
       const image = fromMessageImage(request.image);
       const ctx = { signal: abort.signal, onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }) };
@@ -175,19 +173,10 @@ class JobQueue {
         const result = await engine.upscaleToSink(image, options, ({ y, image: band, outputHeight }) => {
           reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
         }, { ...ctx, bandRows: request.stream.bandRows });
-        reply.post({ type: 'result', id, width: result.width, height: result.height, models: result.models.map((m) => m.id), backend: result.backend, timings: result.timings });
+        reply.post({ type: 'result', id, result });
       } else {
-        const result = await engine.upscale(image, options, ctx);
-        reply.post({
-          type: 'result',
-          id,
-          image: toMessageImage(result.image),
-          width: result.image.width,
-          height: result.image.height,
-          models: result.models.map((m) => m.id),
-          backend: result.backend,
-          timings: result.timings,
-        });
+        const { image: out, ...result } = await engine.upscale(image, options, ctx);
+        reply.post({ type: 'result', id, image: toMessageImage(out), result });
       }
     } catch (err) {
       reply.post(errorMessage(id, err));
@@ -197,14 +186,11 @@ class JobQueue {
 
 async function start(): Promise<void> {
   const config = pageConfig();
-  // The runtime files sit next to this script (the build copies them there).
-  ort.env.wasm.wasmPaths = scriptBase;
-  if (config.threads) ort.env.wasm.numThreads = config.threads;
-
   const queue = new JobQueue();
-  const runners = webRunnerFactory(ort);
-  const engine = loadCatalog(config.models).then((catalog) => new Engine({ catalog, store: fetchStore(config.models), runners }));
-  engine.catch(() => undefined); // reported to each job, when a host asks for one
+  // The runtime files sit next to this script (the build copies them there).
+  const engine = loadCatalog(config.models).then((catalog) =>
+    createWebEngine({ ort, catalog, store: fetchStore(config.models), wasm: { paths: scriptBase }, threads: config.threads }),
+  );
   queue.use(engine);
 
   window.addEventListener('message', (event: MessageEvent) => {
@@ -214,8 +200,12 @@ async function start(): Promise<void> {
     // Anything else (our own replies on a test page, other scripts' messages) is not for us.
   });
 
-  const backends: Backend[] = (await webGpuAvailable()) ? ['webgpu', 'wasm'] : ['wasm'];
-  defaultTarget().post({ type: 'ready', backends });
+  try {
+    const capabilities = await (await engine).capabilities();
+    defaultTarget().post({ type: 'ready', backends: capabilities.backends, capabilities });
+  } catch (err) {
+    defaultTarget().post({ type: 'ready', backends: [], error: describeError(err, 'plugin') });
+  }
 }
 
 void start();

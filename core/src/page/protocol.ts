@@ -4,24 +4,24 @@
  *
  *   host → engine   { type: 'upscale', id, image, options, stream? }   start a job (jobs run one at a time, in order)
  *                   { type: 'cancel', id }                    cancel a running or queued job
- *   engine → host   { type: 'ready', backends }               once, when the page is up
+ *   engine → host   { type: 'ready', backends, capabilities, error? }   once, when the engine is up (or failed to start)
  *                   { type: 'progress', id, progress }        while a job runs
  *                   { type: 'band', id, y, outputHeight, image }   streamed jobs only: the result, top to bottom
- *                   { type: 'result', id, image?, width, height, models, backend, timings }
- *                   { type: 'error', id, code, message }      the job failed or was cancelled ('ABORTED')
+ *                   { type: 'result', id, image?, result }    the job's UpscaleStreamResult (+ the image unless streamed)
+ *                   { type: 'error', id, code, message, details? }   the job failed or was cancelled ('ABORTED')
  *
  * Every job ends with exactly one 'result' or 'error' for its id. Pixels travel as ArrayBuffers in the
  * postMessage transfer list (see `transferList`), never as JSON number arrays: posting an image moves its
  * buffer and leaves the sender's copy detached (empty).
  */
-import { EnlargeError, InvalidImageError, UnsupportedFormatError, type ErrorCode } from '../errors.js';
+import { describeError, EnlargeError, InvalidImageError, UnsupportedFormatError, type ErrorCode, type ErrorDetails } from '../errors.js';
 import type { BitDepth, Channels, PixelImage } from '../image.js';
-import type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
+import type { Capabilities, UpscaleOptions, UpscaleProgress, UpscaleStreamResult } from '../upscale/types.js';
 import type { Backend } from '../runtime/runner.js';
 
 export type { Backend } from '../runtime/runner.js';
 export type { ErrorCode } from '../errors.js';
-export type { UpscaleOptions, UpscaleProgress } from '../pipeline.js';
+export type { Capabilities, UpscaleOptions, UpscaleProgress, UpscaleStreamResult } from '../upscale/types.js';
 
 /** An image on the wire: interleaved pixels as in PixelImage; `buffer` holds exactly the pixels (8-bit: bytes, 16-bit: Uint16 in platform byte order). */
 export interface MessageImage {
@@ -58,8 +58,11 @@ export type HostMessage = UpscaleRequest | CancelRequest;
 
 export interface ReadyMessage {
   type: 'ready';
-  /** Backends this page can run, best first: ['webgpu', 'wasm'] or ['wasm']. */
+  /** Backends this page can run, best first: ['webgpu', 'wasm'] or ['wasm']; empty when the engine could not start. */
   backends: Backend[];
+  capabilities?: Capabilities;
+  /** Why the engine could not start (plain words), when `backends` is empty. */
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface ProgressMessage {
@@ -83,12 +86,7 @@ export interface ResultMessage {
   id: string;
   /** The whole result; absent when the job was streamed (the pixels came as 'band' messages). */
   image?: MessageImage;
-  width: number;
-  height: number;
-  /** Model ids run, in order. */
-  models: string[];
-  backend: Backend;
-  timings: { totalMs: number; inferenceMs: number };
+  result: UpscaleStreamResult;
 }
 
 export interface ErrorMessage {
@@ -98,6 +96,8 @@ export interface ErrorMessage {
   code: ErrorCode;
   /** Plain-language explanation a host can show as-is. */
   message: string;
+  /** The error's own fields (sizes, file), so the host can rebuild it with errorFromCode. */
+  details?: ErrorDetails;
 }
 
 export type EngineMessage = ReadyMessage | ProgressMessage | BandMessage | ResultMessage | ErrorMessage;
@@ -134,16 +134,11 @@ export function transferList(message: HostMessage | EngineMessage): ArrayBuffer[
   return (message.type === 'upscale' || message.type === 'result' || message.type === 'band') && message.image?.buffer instanceof ArrayBuffer ? [message.image.buffer] : [];
 }
 
-/** An error message for any thrown value: EnlargeError keeps its code and message, anything else is RUNTIME_FAILED. */
+/** An error message for any thrown value: an EnlargeError keeps its code, message and details; anything else is described by core. */
 export function errorMessage(id: string, err: unknown): ErrorMessage {
-  if (err instanceof EnlargeError) return { type: 'error', id, code: err.code, message: err.message };
-  const detail = err instanceof Error ? err.message : String(err);
-  return {
-    type: 'error',
-    id,
-    code: 'RUNTIME_FAILED',
-    message: `The upscaler stopped because of an unexpected problem (${detail}). Try again; if it keeps happening, try a smaller image or restart the plugin.`,
-  };
+  const { code, message } = describeError(err, 'plugin');
+  const details = err instanceof EnlargeError ? err.details() : undefined;
+  return { type: 'error', id, code, message, ...(details ? { details } : {}) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
@@ -155,11 +150,6 @@ export function isUpscaleRequest(v: unknown): v is UpscaleRequest {
 export function isCancelRequest(v: unknown): v is CancelRequest {
   return isObject(v) && v['type'] === 'cancel' && hasId(v);
 }
-/** True for anything shaped like a host request (its image and options are checked when the job runs). */
-export function isHostMessage(v: unknown): v is HostMessage {
-  return isUpscaleRequest(v) || isCancelRequest(v);
-}
-
 export function isEngineMessage(v: unknown): v is EngineMessage {
   if (!isObject(v)) return false;
   switch (v['type']) {
@@ -170,7 +160,7 @@ export function isEngineMessage(v: unknown): v is EngineMessage {
     case 'band':
       return hasId(v) && typeof v['y'] === 'number' && isObject(v['image']);
     case 'result':
-      return hasId(v) && (v['image'] === undefined || isObject(v['image'])) && Array.isArray(v['models']);
+      return hasId(v) && (v['image'] === undefined || isObject(v['image'])) && isObject(v['result']);
     case 'error':
       return hasId(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string';
     default:

@@ -3,14 +3,9 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { Backend, Runner, TensorData } from './runner.js';
-import { OutOfMemoryError, RuntimeFailedError } from '../errors.js';
+import { isOutOfMemory, OutOfMemoryError, RuntimeFailedError } from '../errors.js';
 
 type TensorCtor = new (type: 'float32', data: Float32Array, dims: readonly number[]) => Tensor;
-
-export function isOutOfMemory(err: unknown): boolean {
-  const msg = String((err as Error)?.message ?? err);
-  return /out of memory|bad_alloc|Failed to allocate|memory allocation|OOM|RangeError: Array buffer allocation|Aborted\(OOM\)/i.test(msg);
-}
 
 export function wrapSession(session: InferenceSession, TensorClass: TensorCtor, backend: Backend): Runner {
   let disposed = false;

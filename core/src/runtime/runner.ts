@@ -7,7 +7,8 @@ export interface TensorData {
   readonly dims: readonly number[];
 }
 
-export type Backend = 'node-cpu' | 'wasm' | 'webgpu';
+export type { BackendId as Backend } from '../models-types.js';
+import type { BackendId as Backend } from '../models-types.js';
 
 export interface Runner {
   readonly backend: Backend;

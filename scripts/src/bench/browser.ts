@@ -5,7 +5,7 @@
  * in --gpu mode WebGPU.
  */
 import type { PixelImage } from '../../../core/src/image.js';
-import type { UpscaleOptions } from '../../../core/src/pipeline.js';
+import type { UpscaleOptions } from '../../../core/src/upscale/index.js';
 import { serveEngine } from '../engine-server.js';
 import { photoAt, round, stats, type Stats } from './util.js';
 

@@ -25,7 +25,7 @@ const MB = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 const ps = new PhotoshopSim({ storePixels: false });
 const uxp = new UxpSim(DIST);
 installSimulator({ ps, uxp }).load(join(DIST, 'index.js'));
-(globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__ = { engine: createNodeEngine({ memoryBudgetMB: 256 }), label: 'onnxruntime-node (test seam)' };
+(globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__ = { engine: createNodeEngine({ tiles: { memoryBudgetMB: 256 } }), label: 'onnxruntime-node (test seam)' };
 localStorage.setItem('enlarge.settings.v1', JSON.stringify({ preset: 'photo', size: { kind: 'scale', scale: 4 }, quality: 'fast' }));
 
 // A 5000×4000 photo: the 256² fixture tiled (mirrored so edges match).

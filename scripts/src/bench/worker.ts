@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import { nodeRunnerFactory } from '../../../core/src/node/runner.js';
-import { webRunnerFactory } from '../../../core/src/runtime/web.js';
+import { configureWebRuntime, webRunnerFactory } from '../../../core/src/web/index.js';
 import type { Runner, RunnerFactory, RunnerOptions } from '../../../core/src/runtime/runner.js';
 import { readTile } from '../../../core/src/pixels.js';
 import type { PixelImage } from '../../../core/src/image.js';
@@ -113,7 +113,7 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
   const runnerOptions: RunnerOptions = { threads: task.threads };
   if (task.backend === 'wasm') {
     const ort = await import('onnxruntime-web');
-    ort.env.wasm.numThreads = task.threads;
+    configureWebRuntime(ort, { threads: task.threads });
     runners = webRunnerFactory(ort);
     runnerOptions.backends = ['wasm'];
   } else runners = nodeRunnerFactory;

@@ -25,7 +25,7 @@ import sharp from 'sharp';
 import { analyzeContent, presetFor } from '../../../core/src/analysis.js';
 import type { Channels, PixelImage } from '../../../core/src/image.js';
 import { createNodeEngine } from '../../../core/src/node/index.js';
-import type { Engine, UpscaleOptions } from '../../../core/src/pipeline.js';
+import type { Engine, UpscaleOptions } from '../../../core/src/upscale/index.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upBicubicSharp, upLanczos, type Rgb } from './images.js';
 import { compare } from './metrics.js';
 import {
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
         let models: string[];
         if (m.engine) {
           const opts: UpscaleOptions = { ...m.engine, scale: SCALE };
-          const plan = engine.plan(toPixelImage(lr), opts);
+          const plan = await engine.plan(toPixelImage(lr), opts);
           models = plan.models.map((x) => x.id);
           if (plan.analysis) entry.auto[d] = presetFor(plan.analysis);
           const key = models.join('+');

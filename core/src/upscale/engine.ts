@@ -1,0 +1,200 @@
+/**
+ * The in-process engine: the one place that sequences a job — plan, alpha, model passes, result bands —
+ * over a catalog, a model store and a runner factory. Hosts reach it through `Upscaler` (./types.ts):
+ * directly (CLI, Figma's UI, Photoshop's in-UXP fallback) or through the engine page (Photoshop's webview).
+ */
+import { alphaIsConstant, bleedColor } from '../alpha.js';
+import { OutOfMemoryError, throwIfAborted } from '../errors.js';
+import { hasAlpha, type PixelImage } from '../image.js';
+import { readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
+import { defaultDigest, type NamedDigest } from '../digest.js';
+import { resamplePixels } from '../resample.js';
+import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
+import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, type TilePlan, type TilePolicy } from '../tiling.js';
+import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
+import { runPass, type PassJob, type PassResult } from './pass.js';
+import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
+import { now, ProgressMeter } from './progress.js';
+import { checkBandRows, DEFAULT_LIMITS, type Limits } from './request.js';
+import { modelRef, type BandSink, type Capabilities, type StreamContext, type UpscaleContext, type UpscaleOptions, type UpscaleResult, type UpscaleStreamResult, type Upscaler } from './types.js';
+
+export interface EngineConfig {
+  catalog: Catalog;
+  store: ModelStore;
+  runners: RunnerFactory;
+  /** Backends in order of preference (the first one sets the tile cap) and threads. */
+  runnerOptions?: RunnerOptions;
+  /** Output limits (default DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
+  /** Tile-size policy (default DEFAULT_TILE_POLICY). */
+  tiles?: Partial<TilePolicy>;
+  /** Verifies model files before they load (default: WebCrypto, else @noble/hashes). */
+  digest?: NamedDigest;
+  /** What this engine can use, when the host probed it (createWebEngine); else derived from `runnerOptions`. */
+  capabilities?: Capabilities;
+}
+
+export class Engine implements Upscaler {
+  readonly catalog: Catalog;
+  readonly limits: Limits;
+  readonly tiles: TilePolicy;
+  private readonly digest: NamedDigest;
+  private readonly sessions = new Map<string, Promise<Runner>>();
+  private readonly backendsExcluded = new Set<Backend>();
+
+  constructor(private readonly config: EngineConfig) {
+    this.catalog = config.catalog;
+    this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.tiles = { ...DEFAULT_TILE_POLICY, ...config.tiles, backendMaxTile: { ...DEFAULT_TILE_POLICY.backendMaxTile, ...config.tiles?.backendMaxTile } };
+    this.digest = config.digest ?? defaultDigest();
+  }
+
+  /** Backends jobs may use now, best first (WebGPU drops out after it ran out of memory). */
+  private backends(): Backend[] {
+    const all = this.config.capabilities?.backends ?? this.config.runnerOptions?.backends ?? [this.config.runners.name === 'onnxruntime-node' ? 'node-cpu' : 'wasm'];
+    return all.filter((b) => !this.backendsExcluded.has(b));
+  }
+
+  private policy(): PlanPolicy {
+    return { limits: this.limits, tiles: this.tiles, backend: this.backends()[0] };
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    const backends = this.backends();
+    return this.config.capabilities
+      ? { ...this.config.capabilities, backends }
+      : { backends, webgpu: backends.includes('webgpu'), wasmSimd: true, wasmThreads: false, threads: this.config.runnerOptions?.threads ?? 1, secureContext: true, digest: this.digest.name };
+  }
+
+  /** Loads (sha256-verified) and caches one session per model file. */
+  private session(file: string, sha256: string): Promise<Runner> {
+    let r = this.sessions.get(file);
+    if (!r) {
+      const opts: RunnerOptions = { ...this.config.runnerOptions };
+      if (this.backendsExcluded.size) opts.backends = (opts.backends ?? ['webgpu', 'wasm', 'node-cpu']).filter((b) => !this.backendsExcluded.has(b));
+      r = readVerified(this.config.store, file, sha256, this.digest.digest).then((bytes) => this.config.runners.create(bytes, opts));
+      r.catch(() => this.sessions.delete(file));
+      this.sessions.set(file, r);
+    }
+    return r;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of all) {
+      try {
+        await (await p).dispose();
+      } catch {
+        /* already failed to load */
+      }
+    }
+  }
+
+  /** What `upscale` would do for these options (no inference). */
+  async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
+    return planJob(image, options, this.catalog, this.policy());
+  }
+
+  /** The tile plan of one model pass on this engine (benchmarks and tests). */
+  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number): TilePlan {
+    return planModelTiles(m, width, height, this.tiles, { tileSize, backend: this.backends()[0] });
+  }
+
+  /** Upscales `image` and returns the whole result. For results too large to hold, use `upscaleToSink`. */
+  async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
+    const bands = collectBands();
+    const result = await this.upscaleToSink(image, options, bands.sink, ctx);
+    return { ...result, image: bands.image() };
+  }
+
+  /**
+   * Upscales `image` and hands the result to `sink` in full-width bands, top to bottom, so a host can write
+   * a result larger than it could hold (a billboard-size layer) region by region. Memory: the input, one row
+   * of tiles of the last model pass, and the resampler's few rows; earlier passes of multi-pass factors
+   * (above the largest native scale) are held whole.
+   */
+  async upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx: StreamContext = {}): Promise<UpscaleStreamResult> {
+    const t0 = now();
+    throwIfAborted(ctx.signal);
+    const plan = planJob(image, options, this.catalog, this.policy());
+    if (plan.tooLarge) throw plan.tooLarge;
+    checkBandRows(ctx.bandRows);
+    const meter = new ProgressMeter(plan.work, plan.passes.length, ctx.onProgress, t0);
+    const { width: W, height: H } = plan.output;
+
+    // Alpha: colour under transparent pixels is bled outwards so edges keep no dark fringe; alpha
+    // itself is resampled straight to the final size, row by row as the bands go out.
+    let alpha: AlphaRows | undefined;
+    let color: PixelImage = image;
+    if (hasAlpha(image)) {
+      if (alphaIsConstant(image)) alpha = new AlphaRows(image, W, H, image.data[image.channels - 1]!);
+      else {
+        color = bleedColor(image);
+        alpha = new AlphaRows(image, W, H);
+      }
+    }
+    throwIfAborted(ctx.signal);
+
+    let inferenceMs = 0;
+    let backend: Backend = 'node-cpu';
+    let tilesRun = 0;
+    let current: PixelImage = toColorOnly(color);
+    meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
+
+    const last = plan.passes[plan.passes.length - 1]!;
+    const out = new BandWriter(last.output.width, last.output.height, W, H, current.channels, image.bitDepth, alpha, sink, ctx);
+    for (let i = 0; i < plan.passes.length; i++) {
+      const pass = plan.passes[i]!;
+      if (current.width !== pass.input.width || current.height !== pass.input.height) current = resamplePixels(current, pass.input.width, pass.input.height);
+      const isLast = i === plan.passes.length - 1;
+      const res = await this.runPassWithRetry(
+        { input: current, model: pass.model, plan: pass.tiles, tta: !!options.tta, onBand: isLast ? (y, band) => out.push(y, band) : undefined },
+        meter,
+        i + 1,
+        ctx.signal,
+      );
+      if (res.image) current = res.image;
+      inferenceMs += res.inferenceMs;
+      backend = res.backend;
+      tilesRun += res.tiles;
+    }
+    throwIfAborted(ctx.signal);
+    await out.finish();
+    meter.finish();
+    meter.report('done', plan.passes.length, 0, 0);
+    return {
+      width: W,
+      height: H,
+      models: plan.models.map(modelRef),
+      preset: plan.preset,
+      ...(plan.analysis ? { analysis: plan.analysis } : {}),
+      backend,
+      factorX: W / image.width,
+      factorY: H / image.height,
+      tiles: tilesRun,
+      timings: { totalMs: meter.elapsedMs, inferenceMs },
+    };
+  }
+
+  /** Out of memory: halve the tile; below the policy's minimum give up this backend (WebGPU → WASM). */
+  private async runPassWithRetry(job: PassJob, meter: ProgressMeter, pass: number, signal: AbortSignal | undefined): Promise<PassResult> {
+    const env = { session: (f: string, s: string) => this.session(f, s), signal, meter, report: (phase: Parameters<ProgressMeter['report']>[0], done: number, total: number) => meter.report(phase, pass, done, total) };
+    for (;;) {
+      try {
+        return await runPass(job, env);
+      } catch (err) {
+        if (!(err instanceof OutOfMemoryError)) throw err;
+        const half = smallerTile(job.plan, this.tiles);
+        if (half !== undefined) job = { ...job, plan: this.tilePlan(job.model, job.input.width, job.input.height, half) };
+        else {
+          // The failing session may be an SE-split graph, so look at every loaded one, not model.file.
+          const loaded = await Promise.all([...this.sessions.values()].map((p) => p.then((r) => r.backend, () => undefined)));
+          if (!loaded.includes('webgpu')) throw err;
+          this.backendsExcluded.add('webgpu');
+          await this.dispose();
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * planJob(): the one rule for what a job will do — models, passes, sizes, tiles, work, memory — and whether
+ * it fits the limits. Pure and importable without any runtime, so a host can check a request (Figma's
+ * sandbox, the Photoshop command) before anything in the document changes.
+ */
+import { analyzeContent, presetFor, type ContentAnalysis } from '../analysis.js';
+import { InvalidOptionError, type ImageTooLargeError } from '../errors.js';
+import type { PixelImage } from '../image.js';
+import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
+import type { Backend } from '../runtime/runner.js';
+import { planModelTiles, type TilePlan, type TilePolicy } from '../tiling.js';
+import { checkTileSize, limitError, resolveTarget, validateImage, validateSize, type Limits, type Size } from './request.js';
+import type { UpscaleOptions } from './types.js';
+
+export interface PassPlan {
+  model: ModelEntry;
+  /** What the pass reads (the input, or the previous pass's output resampled). */
+  input: Size;
+  /** The model's native output. */
+  output: Size;
+  /** Multi-pass factors: the size this output is resampled to before the next pass. */
+  resampleTo?: Size;
+  tiles: TilePlan;
+  /** Compute of the pass, in FLOPs (windows × FLOPs per pixel, with SE statistics and TTA). */
+  work: number;
+}
+
+export interface JobPlan {
+  input: Size;
+  output: Size;
+  preset: Preset | 'model';
+  analysis?: ContentAnalysis;
+  /** 'auto' planned from a size alone: the models are the most demanding choice the analysis could make. */
+  provisional?: boolean;
+  models: ModelEntry[];
+  passes: PassPlan[];
+  work: number;
+  /** Rough peak working memory, in bytes (pixels held, one band, one tile's working set). */
+  memoryBytes: number;
+  /** Set when a size the job would allocate is over the limits; the engine throws it before any work. */
+  tooLarge?: ImageTooLargeError;
+}
+
+export interface PlanPolicy {
+  limits: Limits;
+  tiles: TilePolicy;
+  /** The backend the job will most likely run on (for its tile cap). */
+  backend?: Backend;
+}
+
+/** What planJob needs of the input: its size, and its pixels when 'auto' should analyse them. */
+export type PlanInput = PixelImage | (Size & { channels?: number; bitDepth?: 8 | 16 });
+
+const isPixels = (x: PlanInput): x is PixelImage => 'data' in x && x.data !== undefined;
+
+/**
+ * Sizes after each model pass. Between passes the image is resampled so the last pass lands as close
+ * to the target as its native scale allows (e.g. photo 6×: 4× model, Lanczos to 1.5×, 4× model → 6×),
+ * which keeps intermediate images no larger than the result.
+ */
+export function intermediateSizes(w: number, h: number, W: number, H: number, models: readonly ModelEntry[]): (Size & { resampledTo?: Size })[] {
+  const sizes: (Size & { resampledTo?: Size })[] = [];
+  let cw = w, ch = h;
+  for (let i = 0; i < models.length; i++) {
+    const s = models[i]!.geometry.scale;
+    cw *= s;
+    ch *= s;
+    const step: Size & { resampledTo?: Size } = { width: cw, height: ch };
+    if (i + 1 < models.length) {
+      const rest = models.slice(i + 1).reduce((p, m) => p * m.geometry.scale, 1);
+      const rw = Math.min(cw, Math.max(1, Math.ceil(W / rest))), rh = Math.min(ch, Math.max(1, Math.ceil(H / rest)));
+      if (rw !== cw || rh !== ch) {
+        step.resampledTo = { width: rw, height: rh };
+        cw = rw;
+        ch = rh;
+      }
+    }
+    sizes.push(step);
+  }
+  return sizes;
+}
+
+function chooseModels(input: PlanInput, factor: number, options: UpscaleOptions, catalog: Catalog): { models: ModelEntry[]; preset: Preset | 'model'; analysis?: ContentAnalysis; provisional?: boolean }[] {
+  if (options.model) {
+    const m = catalog.get(options.model);
+    if (m.geometry.scale <= 1) throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
+    return [{ models: planScales([m], factor), preset: 'model' }];
+  }
+  const preset = options.preset ?? 'auto';
+  catalog.preset(preset); // unknown presets: a plain error
+  const choose = (purpose: Exclude<Preset, 'auto'>) => choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
+  if (preset !== 'auto') return [{ models: choose(preset), preset }];
+  if (isPixels(input)) {
+    const analysis = analyzeContent(input);
+    return [{ models: choose(presetFor(analysis)), preset, analysis }];
+  }
+  // No pixels to analyse: every choice the analysis could make.
+  const purposes = catalog.presets.map((p) => p.id).filter((id): id is Exclude<Preset, 'auto'> => id !== 'auto');
+  return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
+}
+
+function planPasses(input: Size, output: Size, models: ModelEntry[], options: UpscaleOptions, policy: PlanPolicy, channels: number, bytesPer: number) {
+  const sizes = intermediateSizes(input.width, input.height, output.width, output.height, models);
+  let tooLarge: ImageTooLargeError | undefined;
+  for (const s of [...sizes, output]) tooLarge ??= limitError(s, policy.limits);
+  const passes: PassPlan[] = [];
+  let work = 0;
+  let held = input.width * input.height * channels * bytesPer;
+  let peakTile = 0;
+  for (let i = 0; i < models.length; i++) {
+    const m = models[i]!;
+    const pin = i === 0 ? input : sizes[i - 1]!.resampledTo ?? sizes[i - 1]!;
+    const tiles = planModelTiles(m, pin.width, pin.height, policy.tiles, { tileSize: options.tileSize, backend: policy.backend });
+    const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
+    const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
+    const passWork = perTile * tiles.tiles.length * (1 + statsStages * 0.6);
+    work += passWork;
+    const out = { width: sizes[i]!.width, height: sizes[i]!.height };
+    passes.push({ model: m, input: pin, output: out, ...(sizes[i]!.resampledTo ? { resampleTo: sizes[i]!.resampledTo } : {}), tiles, work: passWork });
+    const s = m.geometry.scale;
+    const last = i === models.length - 1;
+    // Earlier passes are held whole (and their resampled copy); the last one one row of tiles at a time.
+    held += last ? out.width * Math.min(out.height, tiles.tileH * s) * channels * bytesPer : out.width * out.height * channels * bytesPer * 2;
+    peakTile = Math.max(peakTile, tiles.windowW * tiles.windowH * (m.peakBytesPerPixel + 4 * 3 * (1 + s * s) * 2));
+  }
+  const band = output.width * Math.min(output.height, 512) * channels * bytesPer;
+  return { passes, work, memoryBytes: held + band + peakTile, tooLarge };
+}
+
+/**
+ * Plans a job. Throws for requests that are wrong whatever the limits (an empty image, an unknown preset,
+ * a scale below 1); reports a result over the limits in `tooLarge` instead, so a host can show it early.
+ */
+export function planJob(input: PlanInput, options: UpscaleOptions, catalog: Catalog, policy: PlanPolicy): JobPlan {
+  if (isPixels(input)) validateImage(input);
+  else validateSize(input);
+  const inSize = { width: input.width, height: input.height };
+  const output = resolveTarget(input.width, input.height, options);
+  const factor = Math.max(output.width / input.width, output.height / input.height);
+  const choices = chooseModels(input, factor, options, catalog);
+  checkTileSize(options.tileSize);
+  const channels = isPixels(input) ? input.channels : input.channels ?? 4;
+  const bytesPer = (isPixels(input) ? input.bitDepth : input.bitDepth ?? 8) / 8;
+  let best: JobPlan | undefined;
+  for (const c of choices) {
+    const p = planPasses(inSize, output, c.models, options, policy, channels, bytesPer);
+    const plan: JobPlan = { input: inSize, output, preset: c.preset, ...(c.analysis ? { analysis: c.analysis } : {}), ...(c.provisional ? { provisional: true } : {}), models: c.models, ...p };
+    if (!plan.tooLarge) delete plan.tooLarge;
+    // Provisional plans keep the most demanding choice: over the limits first, then the most memory.
+    if (!best || (!!plan.tooLarge && !best.tooLarge) || (!!plan.tooLarge === !!best.tooLarge && plan.memoryBytes > best.memoryBytes)) best = plan;
+  }
+  return best!;
+}
+

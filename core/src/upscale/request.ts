@@ -1,0 +1,101 @@
+/**
+ * What a request must satisfy before any work: the image itself, the target size, the output limits and
+ * the options. Pure functions; every surface gets the same sentences from here.
+ */
+import { ImageTooLargeError, InvalidImageError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
+import type { PixelImage } from '../image.js';
+import type { UpscaleOptions } from './types.js';
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** Output limits of a surface. */
+export interface Limits {
+  /** Largest image any step may allocate, in pixels. */
+  maxOutputPixels: number;
+  /** Largest side of any step, in pixels. */
+  maxOutputSide: number;
+}
+
+/** 400 megapixels (e.g. 20,000 × 20,000) and 65,535 px per side. */
+export const DEFAULT_LIMITS: Readonly<Limits> = { maxOutputPixels: 400e6, maxOutputSide: 65535 };
+
+export const MIN_SIDE = 4;
+const DEFAULT_SCALE = 4;
+
+/** Throws a typed error unless a `width`×`height` image is something we can upscale. */
+export function validateSize({ width, height }: Size): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new InvalidImageError(`The image is empty (${width}×${height} pixels). Choose an image with pixels in it.`);
+  }
+  if (width < MIN_SIDE || height < MIN_SIDE) {
+    throw new InvalidImageError(`The image is ${width}×${height} pixels; both sides must be at least ${MIN_SIDE} pixels for a model to see any detail. Use plain resizing for images this small.`);
+  }
+}
+
+/** Throws a typed error unless `image` is something we can upscale. */
+export function validateImage(image: PixelImage): void {
+  if (!image || typeof image !== 'object') throw new InvalidImageError('No image was given.');
+  const { width, height, channels, bitDepth, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) validateSize(image);
+  if (![1, 2, 3, 4].includes(channels)) throw new UnsupportedFormatError(`Images with ${channels} channels are not supported. Use gray, RGB or RGBA.`);
+  if (bitDepth !== 8 && bitDepth !== 16) throw new UnsupportedFormatError(`${bitDepth}-bit images are not supported. Convert to 8 or 16 bits per channel.`);
+  validateSize(image);
+  const expected = width * height * channels;
+  if (!data || data.length !== expected) throw new InvalidImageError(`The pixel buffer holds ${data?.length ?? 0} values, but a ${width}×${height} image with ${channels} channels needs ${expected}.`);
+  if ((bitDepth === 8 && !(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) || (bitDepth === 16 && !(data instanceof Uint16Array))) {
+    throw new InvalidImageError(`A ${bitDepth}-bit image needs a ${bitDepth === 8 ? 'Uint8Array' : 'Uint16Array'} of pixels.`);
+  }
+}
+
+/** The exact output size: `scale` × the input (default 4×), or `width`/`height` (one alone keeps the aspect ratio). */
+export function resolveTarget(width: number, height: number, o: Pick<UpscaleOptions, 'scale' | 'width' | 'height'>): Size {
+  const num = (v: unknown, what: string) => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidOptionError(`${what} must be a positive number (got ${String(v)}).`);
+    return v;
+  };
+  const scale = num(o.scale, 'The scale');
+  const tw = num(o.width, 'The width');
+  const th = num(o.height, 'The height');
+  if (scale !== undefined && (tw !== undefined || th !== undefined)) throw new InvalidOptionError('Give either a scale or a width/height, not both.');
+  let W: number, H: number;
+  if (tw !== undefined || th !== undefined) {
+    W = tw !== undefined ? Math.round(tw) : Math.round((width * th!) / height);
+    H = th !== undefined ? Math.round(th) : Math.round((height * tw!) / width);
+  } else {
+    const s = scale ?? DEFAULT_SCALE;
+    W = Math.round(width * s);
+    H = Math.round(height * s);
+  }
+  if (W <= width && H <= height) {
+    throw new InvalidOptionError(`The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: choose a scale above 1.`);
+  }
+  return { width: W, height: H };
+}
+
+/** The limit error for `size`, or undefined when it fits. */
+export function limitError(size: Size, limits: Limits): ImageTooLargeError | undefined {
+  const { width, height } = size;
+  if (width * height <= limits.maxOutputPixels && width <= limits.maxOutputSide && height <= limits.maxOutputSide) return undefined;
+  return new ImageTooLargeError(
+    `The result would be ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), over the limit of ${(limits.maxOutputPixels / 1e6).toFixed(0)} megapixels / ${limits.maxOutputSide} px per side. Choose a smaller scale or size.`,
+    width,
+    height,
+    limits.maxOutputPixels,
+  );
+}
+
+export function checkTileSize(tileSize: number | undefined): void {
+  if (tileSize !== undefined && !(Number.isFinite(tileSize) && tileSize >= 16)) {
+    throw new InvalidOptionError(`The tile size must be at least 16 pixels (got ${tileSize}).`);
+  }
+}
+
+export function checkBandRows(bandRows: number | undefined): void {
+  if (bandRows !== undefined && !(Number.isInteger(bandRows) && bandRows >= 1)) {
+    throw new InvalidOptionError(`The band height must be a whole number of rows, at least 1 (got ${bandRows}).`);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The engine contract every host uses: `Upscaler`, implemented in-process by `Engine` (./engine.ts) and
+ * over the engine page's messages by `EngineClient` (../page/client.ts) — the same calls either way, as
+ * onnxruntime-web's proxy does for its sessions.
+ */
+import type { ContentAnalysis } from '../analysis.js';
+import type { PixelImage } from '../image.js';
+import type { ModelEntry, Preset, Quality } from '../models.js';
+import type { Backend } from '../runtime/runner.js';
+import type { JobPlan } from './plan.js';
+
+export interface UpscaleOptions {
+  /** Content preset; 'auto' analyses the image. Ignored when `model` is given. Default 'auto'. */
+  preset?: Preset;
+  /** Explicit model id from the catalog. */
+  model?: string;
+  /** Photo preset only: 'fast' (Real-ESRGAN general x4v3, default) or 'best' (Real-ESRGAN x4plus). */
+  quality?: Quality;
+  /** Factor (> 1), e.g. 1.5, 2, 4, 8. Default 4 unless width/height is given. */
+  scale?: number;
+  /** Exact output width and/or height in pixels (one alone keeps the aspect ratio). */
+  width?: number;
+  height?: number;
+  /** Denoise level for families that have them (Real-CUGAN: -1 conservative, 0 none, 1..3). */
+  denoise?: number;
+  /** Tile centre size in input pixels; default from the tile policy. */
+  tileSize?: number;
+  /** 8-fold self-ensemble (flips and transposes, averaged): slower, slightly cleaner. */
+  tta?: boolean;
+}
+
+export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
+
+export interface UpscaleProgress {
+  phase: Phase;
+  /** 1-based model pass and the number of passes. */
+  pass: number;
+  passes: number;
+  tilesDone: number;
+  tilesTotal: number;
+  /** 0..1 of the whole job, weighted by compute. */
+  fraction: number;
+  elapsedMs: number;
+  /** Estimated time left; undefined until the first tile finished. */
+  etaMs?: number;
+}
+
+export interface UpscaleContext {
+  onProgress?: (p: UpscaleProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** A model a job ran, as every surface names it (serializable: it crosses the engine page's wire). */
+export type ModelRef = Pick<ModelEntry, 'id' | 'title' | 'shortTitle'>;
+
+export function modelRef(m: ModelEntry): ModelRef {
+  return { id: m.id, title: m.title, shortTitle: m.shortTitle };
+}
+
+/** Result of `upscaleToSink`: what ran and how long it took; the pixels went to the sink. */
+export interface UpscaleStreamResult {
+  width: number;
+  height: number;
+  models: ModelRef[];
+  preset: Preset | 'model';
+  analysis?: ContentAnalysis;
+  backend: Backend;
+  /** Exact factors reached (output / input). */
+  factorX: number;
+  factorY: number;
+  tiles: number;
+  timings: { totalMs: number; inferenceMs: number };
+}
+
+export interface UpscaleResult extends UpscaleStreamResult {
+  image: PixelImage;
+}
+
+/** A full-width horizontal band of the final result, starting at output row `y`. */
+export interface ResultBand {
+  y: number;
+  image: PixelImage;
+  /** Height of the whole result (its width is the band's). */
+  outputHeight: number;
+}
+
+/**
+ * Receives the result band by band, top to bottom; together the bands cover the output exactly once.
+ * The band's pixels are only valid during the call (the buffer may be reused): copy or write them out
+ * before the returned promise settles.
+ */
+export type BandSink = (band: ResultBand) => void | Promise<void>;
+
+export interface StreamContext extends UpscaleContext {
+  /** Largest band handed to the sink, in rows (default 512). */
+  bandRows?: number;
+}
+
+/** What this engine can use, probed once (createWebEngine) or known (Node). */
+export interface Capabilities {
+  /** Backends jobs may run on, best first. */
+  backends: Backend[];
+  webgpu: boolean;
+  /** WebAssembly with SIMD (onnxruntime-web's wasm build needs it). */
+  wasmSimd: boolean;
+  /** WASM threads: SharedArrayBuffer in a cross-origin-isolated context. */
+  wasmThreads: boolean;
+  /** Threads the WASM backend will use. */
+  threads: number;
+  secureContext: boolean;
+  /** How model files are verified: 'webcrypto', 'js' (@noble/hashes) or 'node'. */
+  digest: string;
+}
+
+/** One engine, in-process or remote. */
+export interface Upscaler {
+  /** Models, passes, output size, tiles, memory and the limit verdict for this job — no inference. */
+  plan(image: PixelImage, options?: UpscaleOptions): Promise<JobPlan>;
+  capabilities(): Promise<Capabilities>;
+  /** Upscales `image` and returns the whole result. */
+  upscale(image: PixelImage, options?: UpscaleOptions, ctx?: UpscaleContext): Promise<UpscaleResult>;
+  /** Upscales `image` and hands the result to `sink` in full-width bands, top to bottom. */
+  upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx?: StreamContext): Promise<UpscaleStreamResult>;
+  dispose(): Promise<void>;
+}

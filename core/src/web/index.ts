@@ -1,0 +1,128 @@
+/**
+ * createWebEngine(): the one place that sets up onnxruntime-web for a browser-side host (the engine page,
+ * Figma's UI iframe, Photoshop's in-UXP fallback). It probes what the context can use — a WebGPU adapter,
+ * WebAssembly SIMD, threads (shared memory in a cross-origin-isolated page), WebCrypto — configures
+ * `ort.env` from that (no host touches it), orders the backends, and injects the digest that verifies the
+ * model files (WebCrypto where it exists, else @noble/hashes: Figma's `data:` iframe and UXP have no
+ * `crypto.subtle`).
+ */
+import type * as OrtWeb from 'onnxruntime-web';
+import { defaultDigest, type NamedDigest } from '../digest.js';
+import { RuntimeFailedError } from '../errors.js';
+import type { Catalog, ModelStore } from '../models.js';
+import type { Backend } from '../runtime/runner.js';
+import type { TilePolicy } from '../tiling.js';
+import { Engine } from '../upscale/engine.js';
+import type { Limits } from '../upscale/request.js';
+import type { Capabilities } from '../upscale/types.js';
+import { webRunnerFactory } from './runner.js';
+
+export { webRunnerFactory } from './runner.js';
+
+export interface WebEngineOptions {
+  /** The onnxruntime-web module the bundle embeds ('onnxruntime-web', or 'onnxruntime-web/wasm' without WebGPU). */
+  ort: typeof OrtWeb;
+  catalog: Catalog;
+  store: ModelStore;
+  /** The runtime's .wasm: its bytes (nothing is fetched), or the folder URL it is loaded from. */
+  wasm: { binary: Uint8Array } | { paths: string };
+  /** WASM threads wanted; more than 1 only where the context has shared memory (cross-origin isolated). Default 1. */
+  threads?: number;
+  /** Backends to consider, best first (default WebGPU, then WASM); WebGPU only where an adapter is found. */
+  backends?: Backend[];
+  limits?: Partial<Limits>;
+  tiles?: Partial<TilePolicy>;
+  /** Replaces the digest chosen from the context (tests). */
+  digest?: NamedDigest;
+}
+
+/** A WASM module using one SIMD instruction (v128), as wasm-feature-detect checks it. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+interface GpuLike {
+  requestAdapter(): Promise<{ limits?: { maxStorageBufferBindingSize?: number } } | null>;
+}
+
+/** What this context offers, without starting any runtime. */
+export async function probeCapabilities(wanted: readonly Backend[] = ['webgpu', 'wasm'], threadsWanted = 1): Promise<Capabilities & { gpuBufferLimit?: number }> {
+  const g = globalThis as {
+    navigator?: { gpu?: GpuLike; hardwareConcurrency?: number };
+    WebAssembly?: typeof WebAssembly;
+    SharedArrayBuffer?: unknown;
+    crossOriginIsolated?: boolean;
+    isSecureContext?: boolean;
+  };
+  let webgpu = false;
+  let gpuBufferLimit: number | undefined;
+  if (wanted.includes('webgpu') && g.navigator?.gpu) {
+    try {
+      const adapter = await g.navigator.gpu.requestAdapter();
+      webgpu = adapter != null;
+      gpuBufferLimit = adapter?.limits?.maxStorageBufferBindingSize;
+    } catch {
+      webgpu = false;
+    }
+  }
+  let wasmSimd = false;
+  try {
+    wasmSimd = !!g.WebAssembly && g.WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    wasmSimd = false;
+  }
+  const sharedMemory = typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated === true;
+  const threads = sharedMemory ? Math.max(1, Math.min(threadsWanted, g.navigator?.hardwareConcurrency ?? 1)) : 1;
+  const backends = wanted.filter((b) => (b === 'webgpu' ? webgpu : b === 'wasm' ? wasmSimd : false));
+  return {
+    backends,
+    webgpu,
+    wasmSimd,
+    wasmThreads: sharedMemory,
+    threads,
+    secureContext: g.isSecureContext === true,
+    digest: defaultDigest().name,
+    ...(gpuBufferLimit ? { gpuBufferLimit } : {}),
+  };
+}
+
+/**
+ * Sets onnxruntime-web's global flags: threads, no proxy worker (the hosts run the engine on a thread
+ * they own), and where the .wasm comes from. Only createWebEngine and the benchmarks (which measure the
+ * raw runtime at 1 and 2 threads) call it.
+ */
+export function configureWebRuntime(ort: typeof OrtWeb, o: { threads: number; wasm?: WebEngineOptions['wasm'] }): void {
+  ort.env.wasm.numThreads = o.threads;
+  ort.env.wasm.proxy = false;
+  if (o.wasm && 'binary' in o.wasm) ort.env.wasm.wasmBinary = o.wasm.binary;
+  else if (o.wasm) ort.env.wasm.wasmPaths = o.wasm.paths;
+}
+
+/**
+ * An Engine on onnxruntime-web for this context. The WASM tile cap (256 px) keeps one tile to a few
+ * seconds on one thread, so progress and Cancel answer between tiles on hosts where the engine shares
+ * the UI's thread (Figma, UXP); WebGPU tiles are capped so the largest tensor fits the adapter's
+ * storage-buffer binding limit.
+ */
+export async function createWebEngine(options: WebEngineOptions): Promise<Engine> {
+  const { ort } = options;
+  const caps = await probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads ?? 1);
+  if (caps.backends.length === 0) {
+    throw new RuntimeFailedError('This browser can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the browser or the app.');
+  }
+  configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm });
+  const digest = options.digest ?? defaultDigest();
+  const { gpuBufferLimit, ...capabilities } = caps;
+  return new Engine({
+    catalog: options.catalog,
+    store: options.store,
+    runners: webRunnerFactory(ort),
+    runnerOptions: { backends: caps.backends, threads: caps.threads },
+    limits: options.limits,
+    tiles: {
+      ...options.tiles,
+      backendMaxTile: { wasm: 256, ...options.tiles?.backendMaxTile },
+      bufferLimit: { ...(gpuBufferLimit ? { webgpu: gpuBufferLimit } : {}), ...options.tiles?.bufferLimit },
+    },
+    digest,
+    capabilities: { ...capabilities, digest: digest.name },
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * onnxruntime-web runner: a session on the first backend of the list that starts (WebGPU, then WASM).
+ * The `ort` module is the caller's (from 'onnxruntime-web' or 'onnxruntime-web/wasm'), already configured
+ * by createWebEngine (./index.ts) — the only place that touches `ort.env`.
+ */
+import type * as OrtWeb from 'onnxruntime-web';
+import { RuntimeFailedError } from '../errors.js';
+import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
+import { wrapSession } from '../runtime/ort-common.js';
+
+export function webRunnerFactory(ort: typeof OrtWeb): RunnerFactory {
+  return {
+    name: 'onnxruntime-web',
+    async create(model: Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
+      const wanted: readonly Backend[] = options.backends ?? ['wasm'];
+      const errors: string[] = [];
+      for (const backend of wanted) {
+        if (backend === 'node-cpu') continue;
+        try {
+          const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+          return wrapSession(session, ort.Tensor as never, backend);
+        } catch (err) {
+          errors.push(`${backend}: ${(err as Error).message}`);
+        }
+      }
+      throw new RuntimeFailedError(`Could not start any inference backend (${errors.join('; ')}). Try another browser or update it.`);
+    },
+  };
+}
