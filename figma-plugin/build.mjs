@@ -27,14 +27,18 @@ export async function build() {
   mkdirSync(DIST, { recursive: true });
   const { pluginModels } = await import(pathToFileURL(path.join(here, '..', 'scripts', 'plugin-models.mjs')).href);
 
-  // Sandbox: no modules, no DOM, older JS engine.
+  const { manifest, files } = pluginModels('figma');
+
+  // Sandbox: no modules, no DOM, older JS engine. It plans jobs with the same catalog the UI carries.
   await esbuild({
     entryPoints: [path.join(here, 'src', 'code.ts')],
     outfile: path.join(DIST, 'code.js'),
     bundle: true,
     format: 'iife',
     platform: 'neutral',
+    mainFields: ['module', 'main'],
     target: 'es2017',
+    define: { ENLARGE_CATALOG: JSON.stringify(manifest) },
     logLevel: 'warning',
   });
 
@@ -59,7 +63,6 @@ export async function build() {
   const requireFromCore = createRequire(path.join(here, '..', 'core', 'package.json'));
   const wasm = readFileSync(requireFromCore.resolve('onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm'));
   const wasmGz = gzipSync(wasm, { level: 9 });
-  const { manifest, files } = pluginModels('figma');
   let data = dataBlock('model-manifest', Buffer.from(JSON.stringify(manifest)));
   data += dataBlock('ort-wasm', wasmGz, true);
   let modelBytes = 0;
@@ -69,7 +72,10 @@ export async function build() {
     data += dataBlock(`model:${f.file}`, bytes);
   }
   const template = readFileSync(path.join(here, 'src', 'ui.html'), 'utf8');
-  const html = template.split('/*ENLARGE_UI_SCRIPT*/').join(script).split('<!--ENLARGE_DATA-->').join(data);
+  // The preset buttons come from the catalog (labels and descriptions are data, not markup).
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const presets = manifest.presets.map((p) => `<button data-value="${esc(p.id)}" title="${esc(p.description)}">${esc(p.label)}</button>`).join('\n      ');
+  const html = template.split('/*ENLARGE_UI_SCRIPT*/').join(script).split('<!--ENLARGE_DATA-->').join(data).split('<!--ENLARGE_PRESETS-->').join(presets);
   writeFileSync(path.join(DIST, 'ui.html'), html);
 
   const manifestSrc = JSON.parse(readFileSync(path.join(here, 'manifest.json'), 'utf8'));

@@ -1,12 +1,12 @@
 // Builds the Photoshop plugin into photoshop-plugin/dist/ — the plugin folder the UXP Developer Tool loads
 // (Add Plugin → dist/manifest.json) — and packs it into dist/enlarge.ccx (a zip; double-click installs it):
-//   index.html, panel.css, index.js   the panel and the commands (src/index.ts + core + onnxruntime-web's WASM
+//   index.html, panel.css, index.js   the panel and the commands (src/plugin/index.ts + core + onnxruntime-web's WASM
 //                                     build with its Emscripten glue inline; `photoshop` and `uxp` stay external
 //                                     requires, as UXP provides them)
 //   ort-wasm-simd-threaded.wasm       the WASM runtime for inference inside UXP (the non-JSEP build, matching
 //                                     the glue in onnxruntime-web/wasm's bundle)
 //   engine/                           core's engine page for the webview (UXP 8+): uxp.html loads uxp-bridge.js
-//                                     (src/engine-bridge.ts) then engine.js; ort-wasm-simd-threaded.jsep.{mjs,wasm}
+//                                     (src/webview/bridge.ts) then engine.js; ort-wasm-simd-threaded.jsep.{mjs,wasm}
 //   engine/models/                    the model files of models/bundles.json "photoshop" + their manifest
 //                                     (sha256-checked by the engine before loading); both paths read them here
 //   manifest.json, icons/
@@ -80,7 +80,7 @@ export async function build({ ccx = true, quiet = false } = {}) {
 
   // 1. The plugin script: CommonJS, as UXP loads <script src="index.js"> with its own require().
   await esbuild({
-    entryPoints: [path.join(here, 'src', 'index.ts')],
+    entryPoints: [path.join(here, 'src', 'plugin', 'index.ts')],
     outfile: path.join(DIST, 'index.js'),
     bundle: true,
     format: 'cjs',
@@ -95,7 +95,7 @@ export async function build({ ccx = true, quiet = false } = {}) {
   });
   // 2. The webview side of the bridge (a classic script that runs before engine.js).
   await esbuild({
-    entryPoints: [path.join(here, 'src', 'engine-bridge.ts')],
+    entryPoints: [path.join(here, 'src', 'webview', 'bridge.ts')],
     outfile: path.join(DIST, 'engine', 'uxp-bridge.js'),
     bundle: true,
     format: 'iife',
@@ -104,7 +104,12 @@ export async function build({ ccx = true, quiet = false } = {}) {
     minify: true,
     logLevel: 'error',
   });
-  copyFileSync(path.join(here, 'src', 'index.html'), path.join(DIST, 'index.html'));
+  // The panel; its preset buttons come from the catalog the plugin carries (labels are data, not markup).
+  const { pluginModels } = await import(pathToFileURL(path.join(root, 'scripts', 'plugin-models.mjs')).href);
+  const { manifest, files } = pluginModels('photoshop');
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const presetButtons = manifest.presets.map((p, i) => `<button type="button" data-value="${esc(p.id)}" title="${esc(p.description)}"${i === 0 ? ' class="selected"' : ''}>${esc(p.label)}</button>`).join('\n        ');
+  writeFileSync(path.join(DIST, 'index.html'), readFileSync(path.join(here, 'src', 'index.html'), 'utf8').split('<!--ENLARGE_PRESETS-->').join(presetButtons));
   copyFileSync(path.join(here, 'src', 'panel.css'), path.join(DIST, 'panel.css'));
   copyFileSync(path.join(here, 'manifest.json'), path.join(DIST, 'manifest.json'));
   mkdirSync(path.join(DIST, 'icons'), { recursive: true });
@@ -122,7 +127,7 @@ export async function build({ ccx = true, quiet = false } = {}) {
   <meta charset="utf-8">
   <title>Enlarge engine (Photoshop)</title>
   <!-- core's engine page behind UXP's string-only message bridge: uxp-bridge.js turns base64 chunks into
-       ArrayBuffers and back (photoshop-plugin/src/engine-bridge.ts). Models: ./models/ -->
+       ArrayBuffers and back (photoshop-plugin/src/webview/bridge.ts). Models: ./models/ -->
   <script src="./uxp-bridge.js"></script>
   <script type="module" src="./engine.js"></script>
 </head>
@@ -131,8 +136,6 @@ export async function build({ ccx = true, quiet = false } = {}) {
 `);
 
   // 4. Models, and the WASM runtime for inference inside UXP.
-  const { pluginModels } = await import(pathToFileURL(path.join(root, 'scripts', 'plugin-models.mjs')).href);
-  const { manifest, files } = pluginModels('photoshop');
   mkdirSync(path.join(DIST, 'engine', 'models'), { recursive: true });
   writeFileSync(path.join(DIST, 'engine', 'models', 'manifest.json'), JSON.stringify(manifest, null, 1));
   const wanted = new Set(files.map((f) => f.file));

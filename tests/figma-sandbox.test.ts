@@ -7,10 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { startPlugin } from '../figma-plugin/src/sandbox.js';
-import { fitFactor, gifFrameCount, gridTiles, type Settings } from '../figma-plugin/src/shared.js';
-import { resultTiles } from '../figma-plugin/src/tiles.js';
+import { fitFactor, gifFrameCount, gridCells, type Settings } from '../figma-plugin/src/shared.js';
+import { resultCells } from '../figma-plugin/src/cells.js';
+import { Catalog } from '../core/src/models.js';
+import { pluginModels } from '../scripts/plugin-models.mjs';
 import { createFigmaStub, type FigmaStub, type StubNode } from '../figma-plugin/test/figma-stub.js';
 import { FakeUi, pngBytes, testPicture } from './figma/fake-ui.js';
+
+/** The catalog the built plugin carries (models/bundles.json "figma"), as code.js gets it. */
+const FIGMA_CATALOG = new Catalog(pluginModels('figma').manifest);
 
 function imagePaint(hash: string, extra: Partial<ImagePaint> = {}): ImagePaint {
   return { type: 'IMAGE', scaleMode: 'FILL', imageHash: hash, ...extra } as ImagePaint;
@@ -22,7 +27,7 @@ async function setup(build?: (stub: FigmaStub) => void) {
   stub.figma.commitUndo(); // the file as the designer left it
   const commitsBefore = stub.undoCommits;
   const ui = new FakeUi(stub);
-  startPlugin(stub.figma, '<html></html>');
+  startPlugin(stub.figma, '<html></html>', FIGMA_CATALOG);
   ui.send({ type: 'ui-ready' });
   await ui.waitFor('init');
   return { stub, ui, commitsBefore };
@@ -187,8 +192,8 @@ describe('figma sandbox', () => {
   });
 
   it('grid geometry: even tiles within 4096, integer edges, exact cover; PNG tiles stitch back to the image', () => {
-    expect(gridTiles(4400, 160).map((t) => [t.x, t.width])).toEqual([[0, 2200], [2200, 2200]]);
-    const g = gridTiles(9001, 4097);
+    expect(gridCells(4400, 160).map((t) => [t.x, t.width])).toEqual([[0, 2200], [2200, 2200]]);
+    const g = gridCells(9001, 4097);
     expect(g).toHaveLength(3 * 2);
     let area = 0;
     for (const t of g) {
@@ -198,7 +203,7 @@ describe('figma sandbox', () => {
     }
     expect(area).toBe(9001 * 4097);
     const img = testPicture(50, 30, 5);
-    const tiles = resultTiles(img, 16);
+    const tiles = resultCells(img, 16);
     const out = new Uint8Array(img.data.length);
     for (const t of tiles) {
       const p = decode(t.png);
@@ -212,7 +217,7 @@ describe('figma sandbox', () => {
     const { stub, ui } = await setup((s) => (node = s.createRect('Big', { fills: [imagePaint(s.addImage(pngBytes(testPicture(3000, 2000))))] })));
     stub.select([node]);
     const before = stub.snapshot();
-    expect(await ui.run({ scale: '4' })).toMatchObject({ type: 'run-failed', message: '“Big” would become 12000×8000 px (96 megapixels), more than the 64 megapixels the plugin can hold in memory. Choose a smaller scale. Nothing was changed.' });
+    expect(await ui.run({ scale: '4' })).toMatchObject({ type: 'run-failed', message: '“Big”: The result would be 12000×8000 pixels (96 megapixels), over the limit of 64 megapixels / 65535 px per side. Choose a smaller scale or size. Nothing was changed.' });
     expect(ui.images()).toHaveLength(0);
     expect(stub.snapshot()).toBe(before);
   });
@@ -300,7 +305,7 @@ describe('figma sandbox', () => {
     const stub2 = createFigmaStub();
     for (const [k, v] of stub.storage) stub2.storage.set(k, v);
     const ui2 = new FakeUi(stub2);
-    startPlugin(stub2.figma, '');
+    startPlugin(stub2.figma, '', FIGMA_CATALOG);
     ui2.send({ type: 'ui-ready' });
     expect(await ui2.waitFor('init')).toMatchObject({ settings: { preset: 'graphics', scale: 'fit', exportScale: 3, output: 'new-node' } });
   });

@@ -56,9 +56,9 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   const end = await runOne(ui, pngBytes(input), job(input, 4), 1);
   const wall = Date.now() - t0;
   if (end.type !== 'result') throw new Error(`The UI answered: ${end.message}`);
-  expect(end.tiles).toHaveLength(1);
-  expect(end.tiles[0]!.png).toBeInstanceOf(Uint8Array);
-  const got = pixelsOf(end.tiles[0]!.png);
+  expect(end.cells).toHaveLength(1);
+  expect(end.cells[0]!.png).toBeInstanceOf(Uint8Array);
+  const got = pixelsOf(end.cells[0]!.png);
   const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
   expect([got.width, got.height, got.channels]).toEqual([input.width * 4, input.height * 4, 3]);
   const d = diffStats(got.data, expected.image.data);

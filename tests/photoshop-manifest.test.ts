@@ -91,7 +91,7 @@ describe('photoshop-plugin/manifest.json (UXP manifest v5)', () => {
       ['command', 'upscaleLayer2x', 'Upscale Layer 2×'],
       ['panel', 'enlargePanel', 'Enlarge'],
     ]);
-    const src = readFileSync(join(PLUGIN, 'src', 'index.ts'), 'utf8');
+    const src = readFileSync(join(PLUGIN, 'src', 'plugin', 'index.ts'), 'utf8');
     for (const e of m.entrypoints) expect(src).toContain(`${e.id}:`);
   });
 

@@ -18,7 +18,7 @@ import type { EngineMessage } from '../core/src/page/protocol.js';
 import { createNodeEngine } from '../core/src/node/index.js';
 import { allocPixels, type PixelImage } from '../core/src/image.js';
 import { AbortError, ImageTooLargeError } from '../core/src/errors.js';
-import { wireTransport } from '../photoshop-plugin/src/webview.js';
+import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
 import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
@@ -121,7 +121,7 @@ describe('webview engine through the string bridge (Chromium)', () => {
     const job = client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, () => undefined, { signal: abort.signal, onProgress: () => abort.abort() });
     await expect(job).rejects.toBeInstanceOf(AbortError);
     // Typed errors survive the wire: the class, not only the code.
-    await expect(client.upscale(img, { scale: 400 })).rejects.toBeInstanceOf(ImageTooLargeError);
+    await expect(client.upscale(await photo(128), { scale: 200 })).rejects.toBeInstanceOf(ImageTooLargeError);
     await page.close();
   });
 });

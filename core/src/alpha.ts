@@ -10,7 +10,6 @@
 import { allocPixels, colorChannels, hasAlpha, maxValue } from './image.js';
 import type { PixelImage } from './image.js';
 import { InvalidImageError, InvalidOptionError } from './errors.js';
-import { Resampler, checkOutputSize, quantizingSink } from './resample.js';
 
 function checkImage(img: PixelImage): void {
   const { width, height, channels, data } = img;
@@ -170,22 +169,4 @@ export function bleedColor(src: PixelImage, opts: BleedOptions = {}): PixelImage
     }
   }
   return out;
-}
-
-/**
- * The alpha channel resampled to `width × height` with Lanczos-3 (same filter as resamplePixels), rounded and
- * clamped, as a plane of the source's bit depth. Images without alpha give a fully opaque plane.
- */
-export function upscaleAlpha(src: PixelImage, width: number, height: number): Uint8Array | Uint16Array {
-  checkImage(src);
-  checkOutputSize(width, height);
-  const max = maxValue(src.bitDepth);
-  const plane = allocPixels(width, height, 1, src.bitDepth).data;
-  if (!hasAlpha(src)) return plane.fill(max);
-  const r = new Resampler(
-    { srcWidth: src.width, srcHeight: src.height, dstWidth: width, dstHeight: height, channels: 1 },
-    quantizingSink(plane, width, 1, max),
-  );
-  r.push(src.data, src.height, { stride: src.channels, offset: src.channels - 1 });
-  return plane;
 }

@@ -14,14 +14,6 @@ export interface PixelImage {
   readonly data: Uint8Array | Uint16Array;
 }
 
-/** Planar float32 image, values nominally in [0, 1]; `data` holds `channels` planes of width*height. */
-export interface PlanarImage {
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
-  readonly data: Float32Array;
-}
-
 export function hasAlpha(image: Pick<PixelImage, 'channels'>): boolean {
   return image.channels === 2 || image.channels === 4;
 }

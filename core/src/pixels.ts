@@ -11,7 +11,7 @@
  * - Colour reads and writes never touch alpha; alpha has its own read/write functions.
  */
 import { colorChannels, hasAlpha, maxValue } from './image.js';
-import type { BitDepth, Channels, PixelImage, PlanarImage } from './image.js';
+import type { Channels, PixelImage } from './image.js';
 import { InvalidImageError, InvalidOptionError } from './errors.js';
 
 export type Border = 'reflect' | 'replicate';
@@ -134,86 +134,4 @@ export function writeTile(dst: PixelImage, src: Float32Array, srcW: number, srcH
       }
     }
   }
-}
-
-/**
- * Reads the w×h window at (x, y) of the alpha channel as one float32 plane in [0, 1], with the same border
- * handling as readTile. Images without alpha read as fully opaque (all 1).
- */
-export function readAlphaTile(src: PixelImage, x: number, y: number, w: number, h: number, border: Border): Float32Array {
-  checkImage(src, 'image');
-  checkTileSize(w, h);
-  const out = new Float32Array(w * h);
-  if (!hasAlpha(src)) return out.fill(1);
-  const C = src.channels;
-  const cols = indexMap(x, w, src.width, border, C);
-  const rows = indexMap(y, h, src.height, border, src.width * C);
-  const d = src.data;
-  const inv = 1 / maxValue(src.bitDepth);
-  const a = C - 1;
-  for (let r = 0, o = 0; r < h; r++) {
-    const rowBase = rows[r]! + a;
-    for (let i = 0; i < w; i++, o++) out[o] = d[rowBase + cols[i]!]! * inv;
-  }
-  return out;
-}
-
-/**
- * Copies the w×h window at (srcX, srcY) of a 1-plane alpha tile (srcW×srcH, [0, 1]) into the alpha channel of
- * `dst` at (dstX, dstY), rounded and clamped. Colour is left untouched. `dst` must have an alpha channel.
- */
-export function writeAlphaTile(dst: PixelImage, src: Float32Array, srcW: number, srcH: number, srcX: number, srcY: number,
-  w: number, h: number, dstX: number, dstY: number): void {
-  if (!hasAlpha(dst)) throw new InvalidOptionError(`Cannot write alpha into an image with ${dst.channels} channel(s) and no alpha.`);
-  checkWrite(dst, src, 1, srcW, srcH, srcX, srcY, w, h, dstX, dstY);
-  const C = dst.channels;
-  const d = dst.data;
-  const max = maxValue(dst.bitDepth);
-  for (let r = 0; r < h; r++) {
-    let s = (srcY + r) * srcW + srcX;
-    let p = ((dstY + r) * dst.width + dstX) * C + C - 1;
-    for (let i = 0; i < w; i++, s++, p += C) {
-      const v = src[s]! * max;
-      d[p] = v > 0 ? (v < max ? (v + 0.5) | 0 : max) : 0;
-    }
-  }
-}
-
-/** The whole image as planar float32 in [0, 1], one plane per channel (alpha included, last). */
-export function toPlanar(src: PixelImage): PlanarImage {
-  checkImage(src, 'image');
-  const { width, height, channels: C, data: d } = src;
-  const n = width * height;
-  const out = new Float32Array(n * C);
-  const inv = 1 / maxValue(src.bitDepth);
-  for (let c = 0; c < C; c++) {
-    const base = c * n;
-    for (let i = 0, p = c; i < n; i++, p += C) out[base + i] = d[p]! * inv;
-  }
-  return { width, height, channels: C, data: out };
-}
-
-/**
- * The inverse of toPlanar: planes (1 = gray, 2 = gray+alpha, 3 = RGB, 4 = RGBA) in [0, 1] become an
- * interleaved image of `bitDepth`, rounded to nearest and clamped.
- */
-export function fromPlanar(src: PlanarImage, bitDepth: BitDepth): PixelImage {
-  const { width, height, channels, data } = src;
-  if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
-    throw new InvalidImageError(`A planar image with ${channels} planes cannot become pixels; it needs 1 to 4.`);
-  }
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) throw new InvalidImageError(`The image is ${width}×${height} pixels; it must be at least 1×1.`);
-  const n = width * height;
-  if (data.length !== n * channels) throw new InvalidImageError(`The planar buffer holds ${data.length} values but ${channels} planes of ${width}×${height} need ${n * channels}.`);
-  const C: Channels = channels;
-  const max = maxValue(bitDepth);
-  const out = bitDepth === 8 ? new Uint8Array(n * C) : new Uint16Array(n * C);
-  for (let c = 0; c < C; c++) {
-    const base = c * n;
-    for (let i = 0, p = c; i < n; i++, p += C) {
-      const v = data[base + i]! * max;
-      out[p] = v > 0 ? (v < max ? (v + 0.5) | 0 : max) : 0;
-    }
-  }
-  return { width, height, channels: C, bitDepth, data: out };
 }

@@ -18,10 +18,10 @@
  * The work horse is `Resampler`, a streaming, push-based resampler (horizontal pass per source row into a small
  * ring of float rows, then a vertical pass per output row). It never holds the whole image in floats:
  * memory is O(kernel rows × output width) floats, plus whatever the caller's sink keeps (typically the u8/u16
- * output). `resamplePixels` and `resamplePlanar` are whole-image conveniences built on it.
+ * output). `resamplePixels` is the whole-image convenience built on it.
  */
 import { allocPixels, maxValue } from './image.js';
-import type { PixelImage, PlanarImage } from './image.js';
+import type { PixelImage } from './image.js';
 import { InvalidImageError, InvalidOptionError } from './errors.js';
 
 /** Lanczos lobes. */
@@ -372,36 +372,4 @@ export function resamplePixels(src: PixelImage, width: number, height: number): 
   );
   r.push(src.data, src.height);
   return out;
-}
-
-/**
- * Resamples every plane of a planar float image to `width × height` with Lanczos-3.
- * `clamp: true` clips the result to [0, 1] (Lanczos overshoots slightly next to hard edges).
- */
-export function resamplePlanar(src: PlanarImage, width: number, height: number, opts: { clamp?: boolean } = {}): PlanarImage {
-  const { width: sw, height: sh, channels } = src;
-  if (!Number.isInteger(sw) || !Number.isInteger(sh) || sw < 1 || sh < 1) throw new InvalidImageError(`The image is ${sw}×${sh} pixels; it must be at least 1×1.`);
-  if (src.data.length !== sw * sh * channels) throw new InvalidImageError(`The planar buffer holds ${src.data.length} values but ${channels} planes of ${sw}×${sh} need ${sw * sh * channels}.`);
-  checkOutputSize(width, height);
-  const clamp = opts.clamp ?? false;
-  const out = new Float32Array(width * height * channels);
-  let plane = 0;
-  const sink: RowSink = (y, row) => {
-    const base = plane * width * height + y * width;
-    if (clamp) {
-      for (let x = 0; x < width; x++) {
-        const v = row[x]!;
-        out[base + x] = v > 0 ? (v < 1 ? v : 1) : 0;
-      }
-    } else {
-      for (let x = 0; x < width; x++) out[base + x] = row[x]!;
-    }
-  };
-  const r = new Resampler({ srcWidth: sw, srcHeight: sh, dstWidth: width, dstHeight: height, channels: 1 }, sink);
-  const planeSize = sw * sh;
-  for (plane = 0; plane < channels; plane++) {
-    r.reset();
-    r.push(src.data.subarray(plane * planeSize, (plane + 1) * planeSize), sh);
-  }
-  return { width, height, channels, data: out };
 }

@@ -1,9 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { alphaIsConstant, bleedColor, upscaleAlpha } from '../src/alpha.js';
+import { alphaIsConstant, bleedColor } from '../src/alpha.js';
+import { AlphaRows } from '../src/upscale/output.js';
 import { InvalidOptionError } from '../src/errors.js';
 import { allocPixels } from '../src/image.js';
 import type { PixelImage } from '../src/image.js';
 import { resamplePixels } from '../src/resample.js';
+
+/** The engine's alpha path (streamed Lanczos-3 of the alpha channel) as one plane, filled `rows` rows at a time. */
+function upscaleAlpha(src: PixelImage, width: number, height: number, rows = height): Uint8Array | Uint16Array {
+  const a = new AlphaRows(src, width, height);
+  const plane = allocPixels(width, height, 1, src.bitDepth).data;
+  for (let y = 0; y < height; y += rows) {
+    const n = Math.min(rows, height - y);
+    const band = allocPixels(width, n, 1, src.bitDepth).data;
+    a.fill(band, y, n, 1, 0);
+    plane.set(band, y * width);
+  }
+  return plane;
+}
 
 type RGB = readonly [number, number, number];
 interface Shape { readonly color: RGB; readonly coverage: (x: number, y: number) => number; readonly distance: (x: number, y: number) => number }
@@ -168,8 +182,8 @@ describe('alphaIsConstant', () => {
   });
 });
 
-describe('upscaleAlpha', () => {
-  it('Lanczos-resamples and clamps the alpha plane like resamplePixels does', () => {
+describe('AlphaRows (the engine\'s alpha path)', () => {
+  it('Lanczos-resamples and clamps the alpha plane like resamplePixels does, whole or band by band', () => {
     const src = logo(48, 48);
     const up = upscaleAlpha(src, 130, 70);
     expect(up).toBeInstanceOf(Uint8Array);
@@ -178,12 +192,13 @@ describe('upscaleAlpha', () => {
     for (let i = 0; i < up.length; i++) if (up[i] !== ref.data[i * 4 + 3]) throw new Error(`alpha ${i}: ${up[i]} ≠ ${ref.data[i * 4 + 3]}`);
     expect(Math.max(...up)).toBe(255);
     expect(Math.min(...up)).toBe(0);
+    expect(Buffer.from(upscaleAlpha(src, 130, 70, 7)).equals(Buffer.from(up))).toBe(true);
   });
 
-  it('gives an opaque plane for images without alpha', () => {
-    const up = upscaleAlpha(allocPixels(3, 3, 3, 16), 5, 4);
-    expect(up).toBeInstanceOf(Uint16Array);
-    expect(up.every((v) => v === 65535)).toBe(true);
-    expect(() => upscaleAlpha(allocPixels(3, 3, 4, 8), 0, 4)).toThrow(InvalidOptionError);
+  it('writes a constant alpha where the source has one, at the given stride and offset', () => {
+    const a = new AlphaRows(allocPixels(3, 3, 4, 16), 5, 4, 40000);
+    const rgba = new Uint16Array(5 * 4 * 4);
+    a.fill(rgba, 0, 4, 4, 3);
+    for (let i = 0; i < 20; i++) expect([rgba[i * 4], rgba[i * 4 + 3]]).toEqual([0, 40000]);
   });
 });

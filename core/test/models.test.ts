@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Catalog, choosePasses, planScales, readVerified, type Manifest } from '../src/models.js';
 import { jsDigest, webCryptoDigest } from '../src/digest.js';
@@ -68,6 +69,13 @@ describe('sha256 verification', () => {
     const store = { read: async () => bytes };
     await expect(readVerified(store, 'm.onnx', good, jsDigest.digest)).resolves.toBe(bytes);
     await expect(readVerified(store, 'm.onnx', good.replace('b', 'c'), jsDigest.digest)).rejects.toBeInstanceOf(ModelFileTamperedError);
+  });
+
+  it('the JS digest (hosts without WebCrypto) matches node:crypto across block boundaries', async () => {
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 1000, 70_001]) {
+      const b = randomBytes(n);
+      expect(await jsDigest.digest(new Uint8Array(b))).toBe(createHash('sha256').update(b).digest('hex'));
+    }
   });
 
   it('the JS digest matches WebCrypto on a real model file (2.4 MB)', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../src/errors.js';
 import { allocPixels } from '../src/image.js';
 import type { BitDepth, Channels, PixelImage } from '../src/image.js';
-import { borderIndex, fromPlanar, readAlphaTile, readTile, toPlanar, writeAlphaTile, writeTile } from '../src/pixels.js';
+import { borderIndex, readTile, writeTile } from '../src/pixels.js';
 
 function randomImage(w: number, h: number, channels: Channels, bitDepth: BitDepth, seed = 1): PixelImage {
   const img = allocPixels(w, h, channels, bitDepth);
@@ -137,58 +137,5 @@ describe('readTile / writeTile', () => {
     expect(() => writeTile(dst, tile, 4, 4, 0, 0, 4, 4, 1, 0)).toThrow(InvalidOptionError);
     expect(() => writeTile(dst, tile.subarray(0, 10), 4, 4, 0, 0, 1, 1, 0, 0)).toThrow(InvalidOptionError);
     expect(() => readTile(dst, 0, 0, 0, 4, 'reflect')).toThrow(InvalidOptionError);
-  });
-});
-
-describe('readAlphaTile / writeAlphaTile', () => {
-  it('round-trips alpha exactly (u8, u16) without touching colour', () => {
-    for (const bitDepth of [8, 16] as const) {
-      for (const channels of [2, 4] as const) {
-        const src = randomImage(11, 7, channels, bitDepth, 3);
-        const alpha = readAlphaTile(src, 0, 0, 11, 7, 'reflect');
-        expect(alpha.length).toBe(77);
-        const dst = allocPixels(11, 7, channels, bitDepth);
-        dst.data.fill(5);
-        writeAlphaTile(dst, alpha, 11, 7, 0, 0, 11, 7, 0, 0);
-        for (let p = 0; p < 77; p++) {
-          expect(dst.data[p * channels + channels - 1]).toBe(src.data[p * channels + channels - 1]);
-          for (let c = 0; c < channels - 1; c++) expect(dst.data[p * channels + c]).toBe(5);
-        }
-      }
-    }
-  });
-
-  it('reads borders like readTile and reads opaque for images without alpha', () => {
-    const src = allocPixels(3, 1, 2, 8);
-    src.data.set([0, 10, 0, 20, 0, 30]);
-    const a = readAlphaTile(src, -3, 0, 9, 1, 'reflect');
-    expect(Array.from(a, (v) => Math.round(v * 255))).toEqual([20, 30, 20, 10, 20, 30, 20, 10, 20]);
-    expect(readAlphaTile(allocPixels(2, 2, 3, 16), -1, -1, 4, 4, 'replicate').every((v) => v === 1)).toBe(true);
-    expect(() => writeAlphaTile(allocPixels(2, 2, 3, 8), new Float32Array(4), 2, 2, 0, 0, 2, 2, 0, 0)).toThrow(InvalidOptionError);
-  });
-});
-
-describe('toPlanar / fromPlanar', () => {
-  it('round-trips every channel count at both bit depths exactly', () => {
-    for (const bitDepth of [8, 16] as const) {
-      for (const channels of [1, 2, 3, 4] as const) {
-        const src = randomImage(13, 9, channels, bitDepth, channels);
-        const planar = toPlanar(src);
-        expect(planar.channels).toBe(channels);
-        expect(planar.data.length).toBe(13 * 9 * channels);
-        // Planar layout: plane c holds channel c.
-        expect(planar.data[13 * 9 * (channels - 1)]).toBeCloseTo(src.data[channels - 1]! / (bitDepth === 8 ? 255 : 65535), 6);
-        const back = fromPlanar(planar, bitDepth);
-        expect(back.channels).toBe(channels);
-        expect(back.bitDepth).toBe(bitDepth);
-        expect(sameSamples(back.data, src.data)).toBe(true);
-      }
-    }
-  });
-
-  it('converts between bit depths through floats', () => {
-    const src = allocPixels(2, 1, 1, 8);
-    src.data.set([0, 255]);
-    expect(Array.from(fromPlanar(toPlanar(src), 16).data)).toEqual([0, 65535]);
   });
 });

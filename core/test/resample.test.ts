@@ -4,8 +4,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { InvalidImageError, InvalidOptionError } from '../src/errors.js';
 import { allocPixels } from '../src/image.js';
-import type { PixelImage, PlanarImage } from '../src/image.js';
-import { Resampler, lanczosAxisWeights, quantizingSink, resamplePixels, resamplePlanar } from '../src/resample.js';
+import type { PixelImage } from '../src/image.js';
+import { Resampler, lanczosAxisWeights, quantizingSink, resamplePixels } from '../src/resample.js';
 
 const PHOTO_FIXTURE = fileURLToPath(new URL('../../tests/fixtures/photo-256.png', import.meta.url));
 
@@ -191,49 +191,6 @@ describe('resamplePixels', () => {
     expect(() => resamplePixels(src, 0, 4)).toThrow(InvalidOptionError);
     expect(() => resamplePixels(src, 2.5, 4)).toThrow(InvalidOptionError);
     expect(() => resamplePixels({ ...src, data: new Uint8Array(5) }, 8, 8)).toThrow(InvalidImageError);
-  });
-});
-
-describe('resamplePlanar', () => {
-  it('keeps constants exact and a linear ramp linear in the interior', () => {
-    const w = 40, h = 30;
-    const data = new Float32Array(2 * w * h);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { data[y * w + x] = 0.3; data[w * h + y * w + x] = (x + 2 * y) / 100; }
-    const src: PlanarImage = { width: w, height: h, channels: 2, data };
-    // Sampled Lanczos-3 reproduces constants exactly (normalised weights) but linear functions only up to a
-    // phase-dependent position error of < 0.02 px (exactly when the taps sit symmetrically, e.g. 2× down).
-    for (const [W, H, tolerancePx] of [[100, 75, 0.02], [16, 12, 0.02], [20, 15, 1e-4], [80, 60, 0.02]] as const) {
-      const out = resamplePlanar(src, W, H);
-      const sx = w / W, sy = h / H;
-      for (let i = 0; i < W * H; i++) expect(out.data[i]).toBe(Math.fround(0.3));
-      // Interior: far enough from the border that no tap is clamped.
-      const margin = Math.ceil(3 / Math.min(1, W / w)) + 1;
-      let checked = 0;
-      for (let y = 0; y < H; y++) {
-        const cy = (y + 0.5) * sy - 0.5;
-        if (cy < margin || cy > h - 1 - margin) continue;
-        for (let x = 0; x < W; x++) {
-          const cx = (x + 0.5) * sx - 0.5;
-          if (cx < margin || cx > w - 1 - margin) continue;
-          expect(Math.abs(out.data[W * H + y * W + x]! - (cx + 2 * cy) / 100)).toBeLessThanOrEqual(((1 + 2) * tolerancePx) / 100 + 1e-6);
-          checked++;
-        }
-      }
-      expect(checked).toBeGreaterThan(10);
-    }
-  });
-
-  it('is the identity at scale 1 and clamps overshoot on request', () => {
-    const w = 16, h = 8;
-    const data = new Float32Array(w * h).map((_, i) => ((i % w) < 8 ? 0 : 1));
-    const src: PlanarImage = { width: w, height: h, channels: 1, data };
-    expectSameSamples(resamplePlanar(src, w, h).data, data);
-    const loose = resamplePlanar(src, 64, 32).data;
-    expect(Math.min(...loose)).toBeLessThan(0); // Lanczos rings at a hard edge
-    expect(Math.max(...loose)).toBeGreaterThan(1);
-    const clamped = resamplePlanar(src, 64, 32, { clamp: true }).data;
-    expect(Math.min(...clamped)).toBe(0);
-    expect(Math.max(...clamped)).toBe(1);
   });
 });
 

@@ -8,18 +8,17 @@
  * earlier point leaves the document as it was (images made with figma.createImage are not part of the
  * document until a paint uses them).
  */
+import { HostStateError, planJob, resolveTarget, type Catalog } from '@enlarge/core';
 import {
   FIGMA_MAX_IMAGE_SIDE,
+  FIGMA_PLAN_POLICY,
   MAX_FIT_FACTOR,
-  MAX_RESULT_PIXELS,
-  PRESET_LABELS,
   fitFactor,
   formatFactor,
   gifFrameCount,
-  outputSize,
   sanitizeSettings,
   type JobImage,
-  type ResultTile,
+  type ResultCell,
   type SandboxToUi,
   type SelectionSummary,
   type Settings,
@@ -43,12 +42,12 @@ interface FillTarget {
 
 interface Job extends JobImage {
   hash: string;
+  /** Why the result would be over the plugin's limits (core's ImageTooLargeError message). */
+  tooLarge?: string;
   targets: FillTarget[];
-  /** Filled when the UI answers: one Figma image per tile. */
-  result?: { width: number; height: number; tiles: { tile: ResultTile; hash: string }[] };
+  /** Filled when the UI answers: one Figma image per grid cell. */
+  result?: { width: number; height: number; cells: { cell: ResultCell; hash: string }[] };
 }
-
-class RunStopped extends Error {}
 
 interface RunState {
   runId: number;
@@ -98,8 +97,10 @@ function labelFor(targets: FillTarget[]): string {
   return names.length === 1 ? names[0]! : `${names[0]} (+${names.length - 1} more)`;
 }
 
-export function startPlugin(figma: PluginAPI, html: string): void {
-  let settings: Settings = sanitizeSettings(undefined);
+/** Starts the plugin: `html` is the UI (Figma's `__html__`), `catalog` the models and presets the UI carries. */
+export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): void {
+  const presetIds = catalog.presets.map((p) => p.id);
+  let settings: Settings = sanitizeSettings(undefined, presetIds);
   let runSeq = 0;
   let current: RunState | undefined;
   let closed = false;
@@ -121,7 +122,7 @@ export function startPlugin(figma: PluginAPI, html: string): void {
   function stop(reason: string) {
     if (!current || current.stopped) return;
     current.stopped = reason;
-    current.pending?.reject(new RunStopped(reason));
+    current.pending?.reject(new HostStateError(reason));
   }
 
   figma.ui.onmessage = (msg: UiToSandbox) => {
@@ -129,21 +130,21 @@ export function startPlugin(figma: PluginAPI, html: string): void {
     switch (msg.type) {
       case 'ui-ready':
         void figma.clientStorage.getAsync(SETTINGS_KEY).then(
-          (saved) => (settings = sanitizeSettings(saved)),
+          (saved) => (settings = sanitizeSettings(saved, presetIds)),
           () => undefined,
         ).then(() => post({ type: 'init', settings, selection: selectionSummary() }));
         break;
       case 'save-settings':
-        settings = sanitizeSettings(msg.settings);
+        settings = sanitizeSettings(msg.settings, presetIds);
         void figma.clientStorage.setAsync(SETTINGS_KEY, settings).catch(() => undefined);
         break;
       case 'run':
-        settings = sanitizeSettings(msg.settings);
+        settings = sanitizeSettings(msg.settings, presetIds);
         void figma.clientStorage.setAsync(SETTINGS_KEY, settings).catch(() => undefined);
         void run(settings);
         break;
       case 'preview':
-        void preview(msg.requestId, sanitizeSettings(msg.settings));
+        void preview(msg.requestId, sanitizeSettings(msg.settings, presetIds));
         break;
       case 'cancel':
         if (current?.runId === msg.runId) stop('Cancelled. Nothing was changed.');
@@ -166,12 +167,12 @@ export function startPlugin(figma: PluginAPI, html: string): void {
 
   async function imageFor(hash: string, name: string) {
     const image = figma.getImageByHash(hash);
-    if (!image) throw new RunStopped(`The image of ${quote(name)} is not available in this file. Nothing was changed.`);
+    if (!image) throw new HostStateError(`The image of ${quote(name)} is not available in this file. Nothing was changed.`);
     let size: { width: number; height: number };
     try {
       size = await image.getSizeAsync();
     } catch (err) {
-      throw new RunStopped(`The image of ${quote(name)} could not be read (${(err as Error).message}). Nothing was changed.`);
+      throw new HostStateError(`The image of ${quote(name)} could not be read (${(err as Error).message}). Nothing was changed.`);
     }
     return { image, size };
   }
@@ -192,8 +193,9 @@ export function startPlugin(figma: PluginAPI, html: string): void {
       const key = `${t.hash}@${factor}`;
       let job = byKey.get(key);
       if (!job) {
-        const out = outputSize(size.width, size.height, factor);
-        job = { index: byKey.size, label: t.nodeName, width: size.width, height: size.height, factor, outWidth: out.width, outHeight: out.height, hash: t.hash, targets: [] };
+        // core's planner: the exact output size, and whether every step of the job fits the plugin's limits.
+        const plan = planJob(size, { preset: s.preset, scale: factor }, catalog, FIGMA_PLAN_POLICY);
+        job = { index: byKey.size, label: t.nodeName, width: size.width, height: size.height, factor, outWidth: plan.output.width, outHeight: plan.output.height, hash: t.hash, targets: [], tooLarge: plan.tooLarge?.message };
         byKey.set(key, job);
       }
       job.targets.push(t);
@@ -201,11 +203,7 @@ export function startPlugin(figma: PluginAPI, html: string): void {
     const jobs = [...byKey.values()];
     for (const j of jobs) {
       j.label = labelFor(j.targets);
-      if (j.outWidth * j.outHeight > MAX_RESULT_PIXELS) {
-        throw new RunStopped(
-          `${quote(j.label)} would become ${j.outWidth}×${j.outHeight} px (${Math.round((j.outWidth * j.outHeight) / 1e6)} megapixels), more than the ${MAX_RESULT_PIXELS / 1e6} megapixels the plugin can hold in memory. Choose a smaller scale. Nothing was changed.`,
-        );
-      }
+      if (j.tooLarge) throw new HostStateError(`${quote(j.label)}: ${j.tooLarge} Nothing was changed.`);
     }
     return { jobs, skipped };
   }
@@ -213,16 +211,16 @@ export function startPlugin(figma: PluginAPI, html: string): void {
   async function preview(requestId: number, s: Settings) {
     try {
       const t = selectionTargets()[0];
-      if (!t) throw new RunStopped(selectionSummary().problem ?? 'Select a layer with an image fill.');
+      if (!t) throw new HostStateError(selectionSummary().problem ?? 'Select a layer with an image fill.');
       const { image, size } = await imageFor(t.hash, t.nodeName);
       const bytes = await image.getBytesAsync();
-      if (gifFrameCount(bytes) > 1) throw new RunStopped(animatedGifMessage(t.nodeName));
+      if (gifFrameCount(bytes) > 1) throw new HostStateError(animatedGifMessage(t.nodeName));
       let factor = factorFor(t, size, s);
       if (!(factor > 1)) factor = 2; // the preview still shows what the model does
-      const out = outputSize(size.width, size.height, factor);
+      const out = resolveTarget(size.width, size.height, { scale: factor });
       post({ type: 'preview-source', requestId, bytes, settings: s, image: { index: 0, label: t.nodeName, ...size, factor, outWidth: out.width, outHeight: out.height } });
     } catch (err) {
-      post({ type: 'error', message: err instanceof RunStopped ? err.message : `The preview could not start: ${(err as Error).message}` });
+      post({ type: 'error', message: err instanceof HostStateError ? err.message : `The preview could not start: ${(err as Error).message}` });
     }
   }
 
@@ -235,15 +233,15 @@ export function startPlugin(figma: PluginAPI, html: string): void {
     const state: RunState = { runId };
     current = state;
     const check = () => {
-      if (state.stopped) throw new RunStopped(state.stopped);
+      if (state.stopped) throw new HostStateError(state.stopped);
     };
     try {
       const summary = selectionSummary();
-      if (summary.problem) throw new RunStopped(summary.problem);
+      if (summary.problem) throw new HostStateError(summary.problem);
       const targets = selectionTargets();
       const { jobs, skipped } = await planJobs(targets, s);
       check();
-      if (jobs.length === 0) throw new RunStopped(skipped.length ? `Nothing to do: ${skipped.join(' ')}` : 'Nothing to enlarge in the selection.');
+      if (jobs.length === 0) throw new HostStateError(skipped.length ? `Nothing to do: ${skipped.join(' ')}` : 'Nothing to enlarge in the selection.');
       post({ type: 'run-start', runId, images: jobs.map(({ index, label, width, height, factor, outWidth, outHeight }) => ({ index, label, width, height, factor, outWidth, outHeight })), skipped });
 
       for (const job of jobs) {
@@ -251,7 +249,7 @@ export function startPlugin(figma: PluginAPI, html: string): void {
         const { image } = await imageFor(job.hash, job.label);
         const bytes = await image.getBytesAsync();
         check();
-        if (gifFrameCount(bytes) > 1) throw new RunStopped(animatedGifMessage(job.label));
+        if (gifFrameCount(bytes) > 1) throw new HostStateError(animatedGifMessage(job.label));
         const { index, label, width, height, factor, outWidth, outHeight } = job;
         const answer = await new Promise<UiToSandbox>((resolve, reject) => {
           state.pending = { index: job.index, resolve, reject };
@@ -259,20 +257,20 @@ export function startPlugin(figma: PluginAPI, html: string): void {
         });
         state.pending = undefined;
         check();
-        if (answer.type === 'image-failed') throw new RunStopped(`${quote(job.label)}: ${answer.message} Nothing was changed.`);
-        if (answer.type !== 'result') throw new RunStopped('The panel sent an unexpected answer. Nothing was changed.');
-        const tiles = [];
-        for (const tile of answer.tiles) {
-          if (tile.width > FIGMA_MAX_IMAGE_SIDE || tile.height > FIGMA_MAX_IMAGE_SIDE) throw new RunStopped(`A result tile of ${quote(job.label)} is over Figma's ${FIGMA_MAX_IMAGE_SIDE} px limit. Nothing was changed.`);
+        if (answer.type === 'image-failed') throw new HostStateError(`${quote(job.label)}: ${answer.message} Nothing was changed.`);
+        if (answer.type !== 'result') throw new HostStateError('The panel sent an unexpected answer. Nothing was changed.');
+        const cells = [];
+        for (const cell of answer.cells) {
+          if (cell.width > FIGMA_MAX_IMAGE_SIDE || cell.height > FIGMA_MAX_IMAGE_SIDE) throw new HostStateError(`A result tile of ${quote(job.label)} is over Figma's ${FIGMA_MAX_IMAGE_SIDE} px limit. Nothing was changed.`);
           let img: Image;
           try {
-            img = figma.createImage(tile.png);
+            img = figma.createImage(cell.png);
           } catch (err) {
-            throw new RunStopped(`Figma refused the enlarged image of ${quote(job.label)} (${(err as Error).message}). Nothing was changed.`);
+            throw new HostStateError(`Figma refused the enlarged image of ${quote(job.label)} (${(err as Error).message}). Nothing was changed.`);
           }
-          tiles.push({ tile, hash: img.hash });
+          cells.push({ cell, hash: img.hash });
         }
-        job.result = { width: answer.width, height: answer.height, tiles };
+        job.result = { width: answer.width, height: answer.height, cells };
       }
 
       check();
@@ -283,7 +281,7 @@ export function startPlugin(figma: PluginAPI, html: string): void {
       post({ type: 'run-done', runId, summary: msg });
       figma.notify(done);
     } catch (err) {
-      const message = err instanceof RunStopped ? err.message : `Something went wrong: ${(err as Error)?.message ?? err}. Nothing was changed.`;
+      const message = err instanceof HostStateError ? err.message : `Something went wrong: ${(err as Error)?.message ?? err}. Nothing was changed.`;
       post({ type: 'run-failed', runId, message });
     } finally {
       if (current === state) current = undefined;
@@ -297,15 +295,15 @@ export function startPlugin(figma: PluginAPI, html: string): void {
       for (const t of job.targets) {
         if (nodes.has(t.nodeId)) continue;
         const node = await figma.getNodeByIdAsync(t.nodeId);
-        if (!node || node.removed) throw new RunStopped(`${quote(t.nodeName)} was deleted while it was being enlarged. Nothing was changed.`);
-        if (!hasFills(node) || !Array.isArray(node.fills)) throw new RunStopped(`${quote(t.nodeName)} no longer has fills. Nothing was changed.`);
+        if (!node || node.removed) throw new HostStateError(`${quote(t.nodeName)} was deleted while it was being enlarged. Nothing was changed.`);
+        if (!hasFills(node) || !Array.isArray(node.fills)) throw new HostStateError(`${quote(t.nodeName)} no longer has fills. Nothing was changed.`);
         nodes.set(t.nodeId, node);
       }
     }
     for (const job of jobs) {
       for (const t of job.targets) {
         const p = (nodes.get(t.nodeId)!.fills as readonly Paint[])[t.paintIndex];
-        if (!p || p.type !== 'IMAGE' || p.imageHash !== t.hash) throw new RunStopped(`The image fill of ${quote(t.nodeName)} changed while it was being enlarged. Nothing was changed; run again.`);
+        if (!p || p.type !== 'IMAGE' || p.imageHash !== t.hash) throw new HostStateError(`The image fill of ${quote(t.nodeName)} changed while it was being enlarged. Nothing was changed; run again.`);
       }
     }
     if (closedOrStopped()) return '';
@@ -318,10 +316,10 @@ export function startPlugin(figma: PluginAPI, html: string): void {
       const r = job.result!;
       for (const t of job.targets) {
         const node = nodes.get(t.nodeId)!;
-        if (s.output === 'replace' && r.tiles.length === 1) {
+        if (s.output === 'replace' && r.cells.length === 1) {
           const fills = newFills.get(t.nodeId) ?? (node.fills as readonly Paint[]).map((p) => clonePaint(p));
           // Same paint, same place in the array: only the image changes.
-          fills[t.paintIndex] = { ...(fills[t.paintIndex] as ImagePaint), imageHash: r.tiles[0]!.hash };
+          fills[t.paintIndex] = { ...(fills[t.paintIndex] as ImagePaint), imageHash: r.cells[0]!.hash };
           newFills.set(t.nodeId, fills);
           replaced++;
           continue;
@@ -331,19 +329,19 @@ export function startPlugin(figma: PluginAPI, html: string): void {
         const y = beside.get(t.nodeId) ?? Math.round(box.y);
         const nodeName = `${t.nodeName} @${formatFactor(job.factor)}`;
         const paintBase = t.paint;
-        const rects = r.tiles.map(({ tile, hash }, i) => {
+        const rects = r.cells.map(({ cell, hash }, i) => {
           const rect = figma.createRectangle();
-          rect.name = r.tiles.length === 1 ? nodeName : `${nodeName} — tile ${i + 1}/${r.tiles.length} (r${rowOf(r.tiles, tile)} c${colOf(r.tiles, tile)})`;
-          rect.resize(tile.width, tile.height);
-          rect.x = x + tile.x;
-          rect.y = y + tile.y;
+          rect.name = r.cells.length === 1 ? nodeName : `${nodeName} — tile ${i + 1}/${r.cells.length} (r${rowOf(r.cells, cell)} c${colOf(r.cells, cell)})`;
+          rect.resize(cell.width, cell.height);
+          rect.x = x + cell.x;
+          rect.y = y + cell.y;
           rect.fills = [imagePaintFor(paintBase, hash)];
           return rect;
         });
         if (rects.length > 1) {
           const group = figma.group(rects, figma.currentPage);
-          const cols = new Set(r.tiles.map((x) => x.tile.x)).size;
-          const rows = new Set(r.tiles.map((x) => x.tile.y)).size;
+          const cols = new Set(r.cells.map((x) => x.cell.x)).size;
+          const rows = new Set(r.cells.map((x) => x.cell.y)).size;
           group.name = `${nodeName} — ${r.width}×${r.height} px, ${rects.length} tiles (${cols}×${rows})`;
           grids++;
         } else created++;
@@ -353,7 +351,7 @@ export function startPlugin(figma: PluginAPI, html: string): void {
     for (const [id, fills] of newFills) nodes.get(id)!.fills = fills;
 
     const parts: string[] = [];
-    const preset = PRESET_LABELS[s.preset];
+    const preset = catalog.preset(s.preset).label;
     if (replaced) parts.push(`Enlarged ${replaced} image fill${replaced > 1 ? 's' : ''} in place`);
     if (created) parts.push(`added ${created} enlarged cop${created > 1 ? 'ies' : 'y'} beside the original${created > 1 ? 's' : ''}`);
     if (grids) parts.push(`added ${grids} tiled grid${grids > 1 ? 's' : ''} beside the original${grids > 1 ? 's' : ''} (over Figma's ${FIGMA_MAX_IMAGE_SIDE} px image limit${s.output === 'replace' ? '; the original fill is unchanged' : ''})`);
@@ -366,11 +364,11 @@ export function startPlugin(figma: PluginAPI, html: string): void {
   }
 }
 
-function rowOf(tiles: { tile: ResultTile }[], t: ResultTile) {
-  return [...new Set(tiles.map((x) => x.tile.y))].sort((a, b) => a - b).indexOf(t.y) + 1;
+function rowOf(cells: { cell: ResultCell }[], c: ResultCell) {
+  return [...new Set(cells.map((x) => x.cell.y))].sort((a, b) => a - b).indexOf(c.y) + 1;
 }
-function colOf(tiles: { tile: ResultTile }[], t: ResultTile) {
-  return [...new Set(tiles.map((x) => x.tile.x))].sort((a, b) => a - b).indexOf(t.x) + 1;
+function colOf(cells: { cell: ResultCell }[], c: ResultCell) {
+  return [...new Set(cells.map((x) => x.cell.x))].sort((a, b) => a - b).indexOf(c.x) + 1;
 }
 
 export function animatedGifMessage(name: string): string {

@@ -6,14 +6,22 @@
  * figma.ui.postMessage and parent.postMessage structured-clone typed arrays.
  */
 
+import { DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type PresetId } from '@enlarge/core';
+
 /** Figma refuses images wider or taller than this (figma.createImage throws). */
 export const FIGMA_MAX_IMAGE_SIDE = 4096;
-/** The largest result the plugin makes for one image, in pixels (RGBA 8-bit: 256 MB in the UI iframe). */
-export const MAX_RESULT_PIXELS = 64_000_000;
+/**
+ * What the plugin makes of one image: at most 64 megapixels (RGBA 8-bit: 256 MB in the UI iframe). The
+ * sandbox plans every job with these limits before anything is sent, and the UI's engine runs with them.
+ */
+export const FIGMA_LIMITS: Limits = { maxOutputPixels: 64_000_000, maxOutputSide: 65_535 };
+/** The sandbox's planning policy (the UI's engine has the same limits; tiles do not matter for the check). */
+export const FIGMA_PLAN_POLICY: PlanPolicy = { limits: FIGMA_LIMITS, tiles: DEFAULT_TILE_POLICY };
 /** Largest factor "fit for export" may ask for. */
 export const MAX_FIT_FACTOR = 16;
 
-export type PresetChoice = 'auto' | 'photo' | 'portrait' | 'graphics';
+/** A preset id of the catalog (the Portrait button is core's 'face'). */
+export type PresetChoice = PresetId;
 export type ScaleChoice = '2' | '3' | '4' | 'fit';
 export type OutputMode = 'replace' | 'new-node';
 
@@ -27,22 +35,18 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = { preset: 'auto', scale: '4', exportScale: 2, output: 'replace' };
 
-export function sanitizeSettings(v: unknown): Settings {
-  const s = (v && typeof v === 'object' ? v : {}) as Partial<Settings>;
+/** Remembered settings made safe: unknown values fall back to the defaults; `presets` are the catalog's ids. */
+export function sanitizeSettings(v: unknown, presets: readonly string[]): Settings {
+  const s = (v && typeof v === 'object' ? v : {}) as Partial<Omit<Settings, 'preset'>> & { preset?: string };
+  // Settings saved before presets came from the catalog called Portrait 'portrait'.
+  const preset = s.preset === 'portrait' ? 'face' : s.preset;
   return {
-    preset: (['auto', 'photo', 'portrait', 'graphics'] as const).includes(s.preset as PresetChoice) ? s.preset! : DEFAULT_SETTINGS.preset,
+    preset: preset && presets.includes(preset) ? (preset as PresetChoice) : DEFAULT_SETTINGS.preset,
     scale: (['2', '3', '4', 'fit'] as const).includes(s.scale as ScaleChoice) ? s.scale! : DEFAULT_SETTINGS.scale,
     exportScale: [1, 1.5, 2, 3, 4].includes(Number(s.exportScale)) ? Number(s.exportScale) : DEFAULT_SETTINGS.exportScale,
     output: s.output === 'new-node' || s.output === 'replace' ? s.output : DEFAULT_SETTINGS.output,
   };
 }
-
-/** The core preset for a panel choice ("Portrait" is core's 'face'). */
-export function corePreset(p: PresetChoice): 'auto' | 'photo' | 'face' | 'graphics' {
-  return p === 'portrait' ? 'face' : p;
-}
-
-export const PRESET_LABELS: Record<PresetChoice, string> = { auto: 'Auto', photo: 'Photo', portrait: 'Portrait', graphics: 'Graphics' };
 
 // ---- messages ----
 
@@ -81,8 +85,8 @@ export type SandboxToUi =
   | { type: 'run-failed'; runId: number; message: string }
   | { type: 'error'; message: string };
 
-/** A piece of the result: the whole image, or one tile of a grid when the result is over 4096 px. */
-export interface ResultTile {
+/** A piece of the result: the whole image, or one cell of a grid when the result is over 4096 px. */
+export interface ResultCell {
   x: number;
   y: number;
   width: number;
@@ -95,7 +99,7 @@ export type UiToSandbox =
   | { type: 'save-settings'; settings: Settings }
   | { type: 'run'; settings: Settings }
   | { type: 'preview'; requestId: number; settings: Settings }
-  | { type: 'result'; runId: number; index: number; width: number; height: number; tiles: ResultTile[]; backend?: string; ms?: number }
+  | { type: 'result'; runId: number; index: number; width: number; height: number; cells: ResultCell[]; backend?: string; ms?: number }
   | { type: 'image-failed'; runId: number; index: number; message: string; code?: string }
   | { type: 'cancel'; runId: number }
   | { type: 'close' };
@@ -146,27 +150,22 @@ export function formatFactor(f: number): string {
   return `${Number.isInteger(f) ? f : f.toFixed(2).replace(/0$/, '')}×`;
 }
 
-/** Output size for a factor, as the core engine computes it (Math.round of each side). */
-export function outputSize(width: number, height: number, factor: number): { width: number; height: number } {
-  return { width: Math.round(width * factor), height: Math.round(height * factor) };
-}
-
 /**
- * Splits W×H into a grid of tiles no side of which exceeds `max`: columns and rows as few as possible,
- * sizes as even as possible (differing by at most 1 px), integer edges, so the tiles cover the image
- * exactly with no gaps or overlaps.
+ * Splits W×H into a grid of cells no side of which exceeds `max`: columns and rows as few as possible,
+ * sizes as even as possible (differing by at most 1 px), integer edges, so the cells cover the image
+ * exactly with no gaps or overlaps. (Figma's output grid, not the engine's model tiles.)
  */
-export function gridTiles(W: number, H: number, max = FIGMA_MAX_IMAGE_SIDE): { x: number; y: number; width: number; height: number; row: number; col: number }[] {
+export function gridCells(W: number, H: number, max = FIGMA_MAX_IMAGE_SIDE): { x: number; y: number; width: number; height: number; row: number; col: number }[] {
   const cols = Math.ceil(W / max);
   const rows = Math.ceil(H / max);
   const edges = (total: number, n: number) => Array.from({ length: n + 1 }, (_, i) => Math.round((total * i) / n));
   const xs = edges(W, cols);
   const ys = edges(H, rows);
-  const tiles = [];
+  const cells = [];
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) tiles.push({ x: xs[c]!, y: ys[r]!, width: xs[c + 1]! - xs[c]!, height: ys[r + 1]! - ys[r]!, row: r + 1, col: c + 1 });
+    for (let c = 0; c < cols; c++) cells.push({ x: xs[c]!, y: ys[r]!, width: xs[c + 1]! - xs[c]!, height: ys[r + 1]! - ys[r]!, row: r + 1, col: c + 1 });
   }
-  return tiles;
+  return cells;
 }
 
 /** Plain file type from the first bytes (what the UI can decode, and GIF detection for the sandbox). */

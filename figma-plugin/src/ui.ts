@@ -6,26 +6,24 @@
  */
 import * as ort from 'onnxruntime-web';
 import { decode as decodePng } from 'fast-png';
-import { cropPixels, resultTiles } from './tiles.js';
-import { EnlargeError } from '../../core/src/errors.js';
-import type { PixelImage } from '../../core/src/image.js';
-import { Catalog, type Manifest, type ModelStore } from '../../core/src/models.js';
-import type { Backend } from '../../core/src/runtime/runner.js';
-import { Engine, type UpscaleOptions, type UpscaleProgress } from '../../core/src/upscale/index.js';
-import { webGpuAvailable, webRunnerFactory } from '../../core/src/runtime/web.js';
 import {
-  MAX_RESULT_PIXELS,
-  PRESET_LABELS,
-  corePreset,
-  formatFactor,
-  sanitizeSettings,
-  sniffType,
-  type JobImage,
-  type SandboxToUi,
-  type SelectionSummary,
-  type Settings,
-  type UiToSandbox,
-} from './shared.js';
+  Catalog,
+  cropPixels,
+  describeError,
+  formatEta,
+  modelsLabel,
+  toRgba8,
+  UnsupportedFormatError,
+  ModelFileMissingError,
+  type Backend,
+  type Engine,
+  type Manifest,
+  type PixelImage,
+  type UpscaleProgress,
+} from '@enlarge/core';
+import { createWebEngine, probeCapabilities } from '@enlarge/core/web';
+import { resultCells } from './cells.js';
+import { FIGMA_LIMITS, formatFactor, sanitizeSettings, sniffType, type JobImage, type SandboxToUi, type SelectionSummary, type Settings, type UiToSandbox } from './shared.js';
 
 // ---- talking to the sandbox ----
 
@@ -58,67 +56,53 @@ async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
 async function embedded(id: string): Promise<Uint8Array> {
   await domReady;
   const el = document.getElementById(id);
-  if (!el) throw new EnlargeError('MODEL_FILE_MISSING', `The plugin file is incomplete (${id} is missing). Reinstall the plugin.`);
+  if (!el) throw new ModelFileMissingError(id, `The plugin file is incomplete (${id} is missing).`);
   const bytes = base64ToBytes(el.textContent ?? '');
   return el.dataset['gzip'] ? gunzip(bytes) : bytes;
 }
 
 export const timings: Record<string, number> = {};
 
-interface EngineRun {
-  image: PixelImage;
-  backend: Backend;
-  models: string[];
-  timings: { totalMs: number; inferenceMs: number };
+/** The catalog ui.html carries (models, presets, display names). */
+let catalogPromise: Promise<Catalog> | undefined;
+function catalog(): Promise<Catalog> {
+  catalogPromise ??= embedded('model-manifest').then((b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest));
+  return catalogPromise;
 }
 
 /**
- * WASM tile size. The engine runs on the panel's own thread: a Web Worker would keep the panel live during
- * a tile, but a worker started from a blob: URL in Figma's null-origin iframe is not a secure context (no
- * crypto.subtle for the model check, no navigator.gpu). Between tiles the engine yields, so the progress
- * bar moves and Cancel acts once the current tile is done; this bounds a tile's time on the WASM path.
+ * The core engine on onnxruntime-web, fed from the embedded blocks (started when first needed). It runs on
+ * the panel's own thread: a worker started from a blob: URL in Figma's null-origin iframe would have no
+ * WebGPU either. Between tiles the engine yields, so the progress bar moves and Cancel acts once the
+ * current tile is done (core's tile policy keeps WASM tiles small for that).
  */
-export const WASM_TILE = 256;
-
-/** The core engine on onnxruntime-web, fed from the embedded blocks (started when first needed). */
-class EngineClient {
-  private readonly engine: Promise<Engine>;
-  private gpu: Promise<boolean>;
-
-  constructor() {
-    this.gpu = webGpuAvailable();
-    this.engine = (async () => {
-      const t0 = performance.now();
-      ort.env.wasm.numThreads = 1; // no SharedArrayBuffer in Figma's null-origin iframe
-      ort.env.wasm.proxy = false;
-      ort.env.wasm.wasmBinary = await embedded('ort-wasm'); // never fetched: nothing to load by URL
-      const manifest = JSON.parse(new TextDecoder().decode(await embedded('model-manifest'))) as Manifest;
-      timings['runtimeDecodeMs'] = performance.now() - t0;
-      const store: ModelStore = { read: (file) => embedded(`model:${file}`) };
-      return new Engine({ catalog: new Catalog(manifest), store, runners: webRunnerFactory(ort), maxOutputPixels: MAX_RESULT_PIXELS, memoryBudgetMB: 512 });
-    })();
-  }
-
-  async upscale(image: PixelImage, options: UpscaleOptions, ctx: { signal?: AbortSignal; onProgress?: (p: UpscaleProgress) => void }): Promise<EngineRun> {
-    const engine = await this.engine;
-    const tileSize = (await this.gpu) ? undefined : WASM_TILE;
-    const r = await engine.upscale(image, { ...options, tileSize }, ctx);
-    return { image: r.image, backend: r.backend, models: r.models.map((m) => m.title), timings: r.timings };
-  }
+let enginePromise: Promise<Engine> | undefined;
+function engine(): Promise<Engine> {
+  enginePromise ??= (async () => {
+    const t0 = performance.now();
+    const [cat, wasm] = await Promise.all([catalog(), embedded('ort-wasm')]); // never fetched: nothing to load by URL
+    timings['runtimeDecodeMs'] = performance.now() - t0;
+    return createWebEngine({ ort, catalog: cat, store: { read: (file) => embedded(`model:${file}`) }, wasm: { binary: wasm }, limits: FIGMA_LIMITS, tiles: { memoryBudgetMB: 512 } });
+  })();
+  enginePromise.catch(() => (enginePromise = undefined));
+  return enginePromise;
 }
 
-let client: EngineClient | undefined;
-function engine(): EngineClient {
-  client ??= new EngineClient();
-  return client;
+/** "WebGPU", or "WASM, 1 thread": the catalog's name of the backend, with the threads the context allows. */
+async function backendLabel(backend: Backend): Promise<string> {
+  const [cat, caps] = await Promise.all([catalog(), capabilities]);
+  return backend === 'wasm' ? `${cat.backendName(backend)}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'}` : cat.backendName(backend);
 }
+
+/** What this iframe offers (no runtime started): shown before the first run. */
+const capabilities = probeCapabilities();
 
 // ---- image decode / encode ----
 
 const MIME: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
 
-function undecodable(): EnlargeError {
-  return new EnlargeError('UNSUPPORTED_FORMAT', 'The image could not be decoded: the file may be damaged, or in a format this browser cannot read (PNG, JPEG, GIF and WebP work).');
+function undecodable(): UnsupportedFormatError {
+  return new UnsupportedFormatError('The image could not be decoded: the file may be damaged, or in a format this browser cannot read (PNG, JPEG, GIF and WebP work).');
 }
 
 /** Exact PNG pixels (8/16-bit) with fast-png; everything else (and palette PNGs) through the browser's decoder. */
@@ -160,22 +144,16 @@ export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
   return { width, height, channels: 3, bitDepth: 8, data: rgb };
 }
 
-function plainError(err: unknown): { message: string; code?: string } {
-  if (err instanceof EnlargeError) return { message: err.message, code: err.code };
-  const m = (err as Error)?.message ?? String(err);
-  if (/memory|allocation|RangeError/i.test(m)) return { message: 'The image did not fit in memory. Choose a smaller scale or a smaller image.', code: 'OUT_OF_MEMORY' };
-  return { message: `The enlarger stopped because of an unexpected problem (${m}). Try again, or restart the plugin.` };
-}
-
 // ---- the panel ----
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-let settings: Settings = sanitizeSettings(undefined);
+const PRESET_IDS = [...document.querySelectorAll<HTMLButtonElement>('[data-group="preset"] button')].map((b) => b.dataset['value']!);
+let settings: Settings = sanitizeSettings(undefined, PRESET_IDS);
 let selection: SelectionSummary = { nodes: 0, fills: 0, images: 0, problem: 'Loading…' };
 let run: { runId: number; images: JobImage[]; done: number; weights: number[]; startedAt: number; abort?: AbortController; current?: number; cancelled?: boolean } | undefined;
 let previewSeq = 0;
 let previewAbort: AbortController | undefined;
-let backendLabel = '';
+let backendText = '';
 
 function setSegment(name: string, value: string) {
   for (const b of document.querySelectorAll<HTMLButtonElement>(`[data-group="${name}"] button`)) b.setAttribute('aria-pressed', String(b.dataset['value'] === value));
@@ -215,12 +193,6 @@ function showMessage(text: string, kind: 'error' | 'info' = 'error') {
   box.hidden = !text;
 }
 
-function seconds(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return 'estimating…';
-  const s = Math.ceil(ms / 1000);
-  return s < 60 ? `about ${s} s left` : `about ${Math.floor(s / 60)} min ${s % 60} s left`;
-}
-
 function showProgress(image: JobImage, p: UpscaleProgress | undefined) {
   if (!run) return;
   const total = run.weights.reduce((a, b) => a + b, 0);
@@ -231,9 +203,9 @@ function showProgress(image: JobImage, p: UpscaleProgress | undefined) {
   const overallEta = overall > 0.02 ? (elapsed / overall) * (1 - overall) : undefined;
   $('image-label').textContent = `Image ${image.index + 1} of ${run.images.length}: ${image.label} — ${image.width}×${image.height} → ${image.outWidth}×${image.outHeight} (${formatFactor(image.factor)})`;
   $<HTMLProgressElement>('image-bar').value = fraction;
-  $('image-eta').textContent = fraction >= 1 ? 'encoding…' : seconds(p?.etaMs);
+  $('image-eta').textContent = fraction >= 1 ? 'encoding…' : formatEta(p?.etaMs);
   $<HTMLProgressElement>('overall-bar').value = overall;
-  $('overall-eta').textContent = `Overall ${Math.round(overall * 100)} % — ${seconds(overallEta)}${backendLabel ? ` · ${backendLabel}` : ''}`;
+  $('overall-eta').textContent = `Overall ${Math.round(overall * 100)} % — ${formatEta(overallEta)}${backendText ? ` · ${backendText}` : ''}`;
 }
 
 async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
@@ -243,39 +215,28 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
   const abort = (r.abort = new AbortController());
   showProgress(msg.image, undefined);
   try {
-    const eng = engine();
+    const eng = await engine();
     const pixels = await decodeImage(msg.bytes);
     const { factor } = msg.image;
-    const result = await eng.upscale(pixels, { preset: corePreset(msg.settings.preset), scale: factor }, {
+    const result = await eng.upscale(pixels, { preset: msg.settings.preset, scale: factor }, {
       signal: abort.signal,
       onProgress: (p) => showProgress(msg.image, p),
     });
-    backendLabel = result.backend === 'webgpu' ? 'WebGPU' : 'WASM, 1 thread';
+    backendText = await backendLabel(result.backend);
     if (abort.signal.aborted) return;
-    const tiles = resultTiles(result.image);
+    const cells = resultCells(result.image);
     r.done++;
-    send({ type: 'result', runId: msg.runId, index: msg.index, width: result.image.width, height: result.image.height, tiles, backend: result.backend, ms: result.timings.totalMs }, tiles.map((t) => t.png.buffer));
+    send({ type: 'result', runId: msg.runId, index: msg.index, width: result.image.width, height: result.image.height, cells, backend: result.backend, ms: result.timings.totalMs }, cells.map((c) => c.png.buffer));
   } catch (err) {
     if (abort.signal.aborted || r.cancelled) return; // the sandbox already knows
-    send({ type: 'image-failed', runId: msg.runId, index: msg.index, ...plainError(err) });
+    send({ type: 'image-failed', runId: msg.runId, index: msg.index, ...describeError(err, 'plugin') });
   }
 }
 
 function drawPreview(canvasId: string, img: PixelImage) {
   const canvas = $<HTMLCanvasElement>(canvasId);
-  const { width, height } = img;
-  const src = new ImageData(width, height);
-  const c = img.channels;
-  const shift = img.bitDepth === 16 ? 8 : 0;
-  for (let i = 0, j = 0; i < width * height; i++, j += c) {
-    const g = img.data[j]! >> shift;
-    src.data[i * 4] = c >= 3 ? img.data[j]! >> shift : g;
-    src.data[i * 4 + 1] = c >= 3 ? img.data[j + 1]! >> shift : g;
-    src.data[i * 4 + 2] = c >= 3 ? img.data[j + 2]! >> shift : g;
-    src.data[i * 4 + 3] = c === 4 ? img.data[j + 3]! >> shift : c === 2 ? img.data[j + 1]! >> shift : 255;
-  }
-  const tmp = new OffscreenCanvas(width, height);
-  tmp.getContext('2d')!.putImageData(src, 0, 0);
+  const tmp = new OffscreenCanvas(img.width, img.height);
+  tmp.getContext('2d')!.putImageData(new ImageData(toRgba8(img), img.width, img.height), 0, 0);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingQuality = 'high';
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -292,33 +253,33 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
   $('preview-box').hidden = false;
   info.textContent = 'Enlarging a crop…';
   try {
-    const eng = engine();
+    const eng = await engine();
     const full = await decodeImage(msg.bytes);
     const w = Math.min(PREVIEW_CROP, full.width);
     const h = Math.min(PREVIEW_CROP, full.height);
     const crop = cropPixels(full, (full.width - w) >> 1, (full.height - h) >> 1, w, h);
     drawPreview('preview-before', crop);
     const t0 = performance.now();
-    const result = await eng.upscale(cropPixels(crop, 0, 0, w, h), { preset: corePreset(msg.settings.preset), scale: msg.image.factor }, { signal: abort.signal });
+    const result = await eng.upscale(crop, { preset: msg.settings.preset, scale: msg.image.factor }, { signal: abort.signal });
     const ms = performance.now() - t0;
     timings['previewMs'] = ms;
     if (abort.signal.aborted) return;
     drawPreview('preview-after', result.image);
-    backendLabel = result.backend === 'webgpu' ? 'WebGPU' : 'WASM, 1 thread';
-    info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${result.models.join(' + ')}) in ${(ms / 1000).toFixed(1)} s · ${backendLabel}`;
+    backendText = await backendLabel(result.backend);
+    info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${modelsLabel(result.models)}) in ${(ms / 1000).toFixed(1)} s · ${backendText}`;
     document.body.dataset['preview'] = 'done';
   } catch (err) {
     if (abort.signal.aborted) return;
     info.textContent = '';
     $('preview-box').hidden = true;
-    showMessage(plainError(err).message);
+    showMessage(describeError(err, 'plugin').message);
   }
 }
 
 function onMessage(msg: SandboxToUi) {
   switch (msg.type) {
     case 'init':
-      settings = sanitizeSettings(msg.settings);
+      settings = sanitizeSettings(msg.settings, PRESET_IDS);
       selection = msg.selection;
       document.body.dataset['ready'] = 'true';
       render();
@@ -422,10 +383,13 @@ window.addEventListener('message', (e: MessageEvent) => {
 
 wire();
 render();
-void webGpuAvailable().then((gpu) => {
-  backendLabel = gpu ? 'WebGPU' : 'WASM, 1 thread';
-  document.body.dataset['backend'] = gpu ? 'webgpu' : 'wasm';
+// The backend shows before the first run (the engine itself starts when first needed).
+void capabilities.then(async (caps) => {
+  const b = caps.backends[0];
+  if (!b) return showMessage('This Figma app can run neither WebGPU nor WebAssembly with SIMD, which Enlarge needs. Update Figma.');
+  backendText = await backendLabel(b);
+  document.body.dataset['backend'] = b;
 });
 send({ type: 'ui-ready' });
 // Exposed for tests and the measuring script (no effect on the panel).
-(globalThis as { __enlarge?: unknown }).__enlarge = { timings, engine, decodeImage, PRESET_LABELS };
+(globalThis as { __enlarge?: unknown }).__enlarge = { timings, engine, decodeImage };

@@ -16,7 +16,7 @@
  *                                                                        carries `b64` instead of `buffer`
  *   page → plugin  { type: 'ready', backends }                           sent by the engine page itself
  */
-import type { EngineMessage, HostMessage, MessageImage } from '../../core/src/page/protocol.js';
+import type { EngineMessage, HostMessage, MessageImage } from '@enlarge/core/page';
 import { fromByteArray, toByteArray } from 'base64-js';
 
 export const WIRE = 'ps1';

@@ -6,7 +6,7 @@
 import { encode } from 'fast-png';
 import type { PixelImage } from '../../core/src/image.js';
 import type { JobImage, SandboxToUi, Settings, UiToSandbox } from '../../figma-plugin/src/shared.js';
-import { resultTiles } from '../../figma-plugin/src/tiles.js';
+import { resultCells } from '../../figma-plugin/src/cells.js';
 import type { FigmaStub } from '../../figma-plugin/test/figma-stub.js';
 
 type ImageMsg = Extract<SandboxToUi, { type: 'image' }>;
@@ -58,8 +58,8 @@ export class FakeUi {
   /** Answers an image with a synthetic result at the requested output size. */
   answer(m: ImageMsg, max?: number): void {
     const { outWidth, outHeight } = m.image;
-    const tiles = resultTiles(testPicture(outWidth, outHeight, 3), max);
-    this.send({ type: 'result', runId: m.runId, index: m.index, width: outWidth, height: outHeight, tiles });
+    const cells = resultCells(testPicture(outWidth, outHeight, 3), max);
+    this.send({ type: 'result', runId: m.runId, index: m.index, width: outWidth, height: outHeight, cells });
   }
 
   async waitFor<T extends SandboxToUi['type']>(type: T, timeoutMs = 5000): Promise<Extract<SandboxToUi, { type: T }>> {

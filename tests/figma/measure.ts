@@ -32,7 +32,7 @@ try {
   const end = await ui.waitFor((m): m is Extract<UiToSandbox, { type: 'result' | 'image-failed' }> => m.type === 'result' || m.type === 'image-failed', 600_000, 'result');
   const t = await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings);
   if (end.type === 'result') {
-    console.log(`512×512 → ${end.width}×${end.height} (photo, 4×, ${end.backend}, 1 thread): engine ${(end.ms! / 1000).toFixed(1)} s, bytes in → PNG out ${((Date.now() - t0) / 1000).toFixed(1)} s; runtime decode ${t['runtimeDecodeMs']?.toFixed(0)} ms; PNG ${(end.tiles[0]!.png.length / 1e6).toFixed(1)} MB`);
+    console.log(`512×512 → ${end.width}×${end.height} (photo, 4×, ${end.backend}, 1 thread): engine ${(end.ms! / 1000).toFixed(1)} s, bytes in → PNG out ${((Date.now() - t0) / 1000).toFixed(1)} s; runtime decode ${t['runtimeDecodeMs']?.toFixed(0)} ms; PNG ${(end.cells[0]!.png.length / 1e6).toFixed(1)} MB`);
   } else console.log(`failed: ${end.message}`);
 } finally {
   await browser.close();

@@ -11,8 +11,6 @@ export function wrapSession(session: InferenceSession, TensorClass: TensorCtor, 
   let disposed = false;
   return {
     backend,
-    inputNames: session.inputNames,
-    outputNames: session.outputNames,
     async run(feeds: Record<string, TensorData>, outputs?: readonly string[]) {
       if (disposed) throw new RuntimeFailedError('The model session was already closed.');
       const ortFeeds: Record<string, Tensor> = {};

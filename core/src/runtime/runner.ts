@@ -12,8 +12,6 @@ import type { BackendId as Backend } from '../models-types.js';
 
 export interface Runner {
   readonly backend: Backend;
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
   /** Runs the model; `outputs` defaults to every output of the model. */
   run(feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;

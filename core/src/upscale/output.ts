@@ -174,7 +174,7 @@ export function cropPixels(img: PixelImage, x: number, y: number, w: number, h: 
 }
 
 /** 8-bit RGBA pixels of any image (gray expanded, 16-bit shifted), for canvases and previews. */
-export function toRgba8(img: PixelImage): Uint8ClampedArray {
+export function toRgba8(img: PixelImage): Uint8ClampedArray<ArrayBuffer> {
   const { width, height, channels: c } = img;
   const out = new Uint8ClampedArray(width * height * 4);
   const shift = img.bitDepth === 16 ? 8 : 0;

@@ -45,7 +45,7 @@ export interface BrowserRow {
   error?: string;
 }
 
-interface Reply { type: string; id?: string; backend?: string; timings?: { totalMs: number; inferenceMs: number }; code?: string; message?: string; at: number; image?: { width: number; height: number; bytes: number } }
+interface Reply { type: string; id?: string; result?: { backend: string; timings: { totalMs: number; inferenceMs: number } }; code?: string; message?: string; at: number; image?: { width: number; height: number; bytes: number } }
 
 export interface BrowserConfig {
   label: string;
@@ -100,17 +100,17 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
     };
     const cold = await job('cold');
     row.coldMs = round(cold.wall, 1);
-    row.backend = cold.reply.backend ?? '';
+    row.backend = cold.reply.result?.backend ?? '';
     const walls: number[] = [];
     let best: Reply | undefined;
     for (let i = 0; i < cfg.reps; i++) {
       const r = await job(`warm${i}`);
       walls.push(r.wall);
-      if (!best || r.reply.timings!.totalMs < best.timings!.totalMs) best = r.reply;
+      if (!best || r.reply.result!.timings.totalMs < best.result!.timings.totalMs) best = r.reply;
     }
     row.wall = stats(walls);
-    row.engineTotalMs = round(best!.timings!.totalMs, 1);
-    row.inferenceMs = round(best!.timings!.inferenceMs, 1);
+    row.engineTotalMs = round(best!.result!.timings.totalMs, 1);
+    row.inferenceMs = round(best!.result!.timings.inferenceMs, 1);
   } catch (err) {
     row.error = (err as Error).message.split('\n')[0];
   } finally {

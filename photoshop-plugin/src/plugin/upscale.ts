@@ -8,19 +8,31 @@
  *   Document.resizeImage / createLayer, Layer.move                 classes/document, classes/layer
  *   Document.selection.bounds                                      classes/selection (Photoshop 25.0)
  */
-import { AbortError, EnlargeError, ImageTooLargeError, InvalidImageError, UnsupportedFormatError } from '../../core/src/errors.js';
-import type { Channels, PixelImage } from '../../core/src/image.js';
-import type { UpscaleOptions, UpscaleProgress } from '../../core/src/upscale/index.js';
-import { chooseBackend, type InferenceBackend } from './backends.js';
+import {
+  AbortError,
+  DEFAULT_LIMITS,
+  HostStateError,
+  ImageTooLargeError,
+  InvalidImageError,
+  InvalidOptionError,
+  limitError,
+  MIN_SIDE,
+  modelsLabel,
+  resolveTarget,
+  RuntimeFailedError,
+  UnsupportedFormatError,
+  type Channels,
+  type PixelImage,
+  type UpscaleOptions,
+  type UpscaleProgress,
+} from '@enlarge/core';
+import { chooseEngine } from './engines.js';
 import type { Settings } from './settings.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
 
 /** Photoshop's canvas limits: PSD/TIFF/… 30,000 px per side; PSB (Large Document Format) 300,000. */
 export const PSD_MAX_SIDE = 30_000;
 export const PSB_MAX_SIDE = 300_000;
-/** core's default output limits (the result layer itself). */
-export const MAX_LAYER_SIDE = 65_535;
-export const MAX_LAYER_PIXELS = 400e6;
 /** Bytes per imaging buffer the plugin reads or writes at once (streaming by regions). */
 export const REGION_BYTES = 16 * 1024 * 1024;
 
@@ -68,9 +80,9 @@ const KIND_MESSAGES: Record<string, string> = {
   video: 'is a video layer. Rasterize it first.',
 };
 
-/** A plain-language refusal (the document is never touched when one is thrown). */
+/** A plain-language refusal: Photoshop is not in a state the command can work on (nothing was touched). */
 function refuse(message: string): never {
-  throw new InvalidImageError(message);
+  throw new HostStateError(message);
 }
 
 const rectW = (r: Rect) => r.right - r.left;
@@ -118,32 +130,31 @@ export function inspectTarget(settings: Settings): Target {
     fromSelection = true;
   }
   const w = rectW(region), h = rectH(region);
-  if (w < 4 || h < 4) refuse(`The area to enlarge is ${w}×${h} pixels; both sides must be at least 4 pixels.`);
+  if (w < MIN_SIDE || h < MIN_SIDE) throw new InvalidImageError(`The area to enlarge is ${w}×${h} pixels; both sides must be at least ${MIN_SIDE} pixels.`);
 
   // The factor and the new document size.
   const docW = Number(doc.width), docH = Number(doc.height);
   let sx: number, sy: number, resolution: number | undefined, factorLabel: string;
   const size = settings.size;
   if (size.kind === 'scale') {
-    if (!(size.scale > 1 && size.scale <= 16)) refuse(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
+    if (!(size.scale > 1 && size.scale <= 16)) throw new InvalidOptionError(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
     sx = sy = size.scale;
     factorLabel = `${+size.scale.toFixed(2)}×`;
   } else if (size.kind === 'exact') {
-    const tw = size.width && size.width > 0 ? Math.round(size.width) : undefined;
-    const th = size.height && size.height > 0 ? Math.round(size.height) : undefined;
-    if (!tw && !th) refuse('Enter the width or the height of the result in pixels.');
-    const W = tw ?? Math.round((w * th!) / h);
-    const H = th ?? Math.round((h * tw!) / w);
+    const tw = size.width && size.width > 0 ? size.width : undefined;
+    const th = size.height && size.height > 0 ? size.height : undefined;
+    if (!tw && !th) throw new InvalidOptionError('Enter the width or the height of the result in pixels.');
+    // core's size rule: one side alone keeps the aspect ratio.
+    const { width: W, height: H } = resolveTarget(w, h, { width: tw, height: th });
     sx = W / w;
     sy = H / h;
-    if (sx <= 1 && sy <= 1) refuse(`The result (${W}×${H}) would not be larger than the area (${w}×${h}). Enter a larger size.`);
     factorLabel = `${W}×${H} px`;
   } else {
-    if (!(size.widthIn > 0) || !(size.dpi >= 1)) refuse('Enter the print width (inches) and a resolution (DPI) above zero.');
+    if (!(size.widthIn > 0) || !(size.dpi >= 1)) throw new InvalidOptionError('Enter the print width (inches) and a resolution (DPI) above zero.');
     const newW = Math.round(size.widthIn * size.dpi);
     sx = sy = newW / docW;
     resolution = size.dpi;
-    if (sx <= 1) refuse(`At ${size.dpi} DPI, ${size.widthIn} in is ${newW} px — not larger than the document (${docW} px wide). Choose a larger print size or a higher DPI.`);
+    if (sx <= 1) throw new InvalidOptionError(`At ${size.dpi} DPI, ${size.widthIn} in is ${newW} px — not larger than the document (${docW} px wide). Choose a larger print size or a higher DPI.`);
     factorLabel = `${+sx.toFixed(2)}×`;
   }
   const outW = Math.round(w * sx), outH = Math.round(h * sy);
@@ -151,9 +162,9 @@ export function inspectTarget(settings: Settings): Target {
   if (newDocW > PSB_MAX_SIDE || newDocH > PSB_MAX_SIDE) {
     throw new ImageTooLargeError(`The enlarged document would be ${newDocW}×${newDocH} pixels, over Photoshop's limit of ${PSB_MAX_SIDE.toLocaleString('en-US')} pixels per side. Choose a smaller scale, or crop first.`, newDocW, newDocH, PSB_MAX_SIDE);
   }
-  if (outW > MAX_LAYER_SIDE || outH > MAX_LAYER_SIDE || outW * outH > MAX_LAYER_PIXELS) {
-    throw new ImageTooLargeError(`The enlarged layer would be ${outW}×${outH} pixels (${Math.round((outW * outH) / 1e6)} megapixels), over Enlarge's limit of ${MAX_LAYER_SIDE} px per side and ${MAX_LAYER_PIXELS / 1e6} megapixels. Choose a smaller scale, or select a smaller area.`, outW, outH, MAX_LAYER_PIXELS);
-  }
+  // The result layer itself: core's output limits (the engine checks every step of the job again in its plan).
+  const tooLarge = limitError({ width: outW, height: outH }, DEFAULT_LIMITS);
+  if (tooLarge) throw tooLarge;
   const gray = mode === String(constants.DocumentMode.GRAYSCALE);
   const alpha = !layer.isBackgroundLayer;
   const channels = ((gray ? 1 : 3) + (alpha ? 1 : 0)) as Channels;
@@ -210,17 +221,6 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
   return { image: { width: w, height: h, channels: c, bitDepth: t.bits, data }, colorProfile };
 }
 
-/** "realesrgan-x4fast" → "Real-ESRGAN x4fast", "realcugan-x3-conservative" → "Real-CUGAN x3". */
-export function modelShortName(ids: string[]): string {
-  const one = (id: string) => {
-    if (id.startsWith('realesrgan-')) return `Real-ESRGAN ${id.slice('realesrgan-'.length)}`;
-    if (id.startsWith('realcugan-')) return `Real-CUGAN ${id.split('-')[1]}`;
-    if (id.startsWith('waifu2x-')) return `waifu2x ${id.split('-').slice(1).join(' ')}`;
-    return id;
-  };
-  return [...new Set(ids.map(one))].join(' + ');
-}
-
 export function engineOptions(settings: Settings, t: Pick<Target, 'outW' | 'outH'>): UpscaleOptions {
   return { preset: settings.preset, quality: settings.quality, width: t.outW, height: t.outH };
 }
@@ -254,8 +254,8 @@ export interface RunOutcome {
 
 const documentOpen = (docId: number) => Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
 
-function documentClosed(): EnlargeError {
-  return new EnlargeError('IO_FAILED', 'The document was closed while Enlarge was running. Nothing was written.');
+function documentClosed(): HostStateError {
+  return new HostStateError('The document was closed while Enlarge was running. Nothing was written.');
 }
 
 /** The whole command, inside one modal scope and one history step. */
@@ -266,7 +266,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   inspectTarget(req.settings);
   return core.executeAsModal(async (ctx) => {
     const t = inspectTarget(req.settings);
-    const backend: InferenceBackend = await chooseBackend();
+    const engine = await chooseEngine();
+    const backendLabel = engine.label((await engine.upscaler.capabilities()).backends[0] ?? 'wasm');
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
     req.signal?.addEventListener('abort', onOuterAbort);
@@ -289,23 +290,25 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     const suspension = await ctx.hostControl.suspendHistory({ documentID: t.docId, name: `Enlarge ${t.factorLabel}` });
     let committed = false;
     try {
-      report(0, { phase: 'reading', fraction: 0, backend: backend.label });
+      report(0, { phase: 'reading', fraction: 0, backend: backendLabel });
       const { image, colorProfile } = await readRegion(t, t.region);
       checkCancel();
       const options = engineOptions(req.settings, t);
-      const plan = await backend.plan(image, options);
-      const layerName = `${t.layer.name} — ${modelShortName(plan.models)} ${t.factorLabel}`;
+      // core's plan, before the document changes: the models (for the layer name) and every size checked.
+      const plan = await engine.upscaler.plan(image, options);
+      if (plan.tooLarge) throw plan.tooLarge;
+      const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}`;
 
       // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
       await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
       checkCancel();
       const created = await t.doc.createLayer(constants.LayerKind.NORMAL, { name: layerName, blendMode: t.layer.blendMode, opacity: t.layer.opacity });
-      if (!created) throw new EnlargeError('RUNTIME_FAILED', 'Photoshop did not create the new layer. Try again.');
+      if (!created) throw new RuntimeFailedError('Photoshop did not create the new layer. Try again.');
       created.move(t.layer, constants.ElementPlacement.PLACEBEFORE);
 
       const bytesPerRow = t.outW * t.channels * (t.bits / 8);
       const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
-      const summary = await backend.run(image, options, async ({ y, image: band }) => {
+      const summary = await engine.upscaler.upscaleToSink(image, options, async ({ y, image: band }) => {
         checkCancel();
         const imageData = await imaging.createImageDataFromBuffer(band.data.subarray(0, band.width * band.height * band.channels) as Uint8Array | Uint16Array, {
           width: band.width,
@@ -333,15 +336,16 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
         bandRows,
         onProgress: (p) => {
           if (ctx.isCancelled) abort.abort();
-          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backend.label });
+          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backendLabel });
         },
       });
       checkCancel();
       await ctx.hostControl.resumeHistory(suspension, true);
       committed = true;
-      report(1, { phase: 'done', fraction: 1, backend: summary.backend });
+      const ranOn = engine.label(summary.backend);
+      report(1, { phase: 'done', fraction: 1, backend: ranOn });
       return {
-        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models, backend: summary.backend,
+        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models.map((m) => m.id), backend: ranOn,
         ms: Date.now() - t0, needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
       };
     } catch (err) {
@@ -363,7 +367,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
 }
 
 /** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
-export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string[]; backend: string; ms: number }> {
+export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; ms: number }> {
   const { core } = ps();
   const t0 = Date.now();
   return core.executeAsModal(async () => {
@@ -371,13 +375,9 @@ export async function previewCrop(settings: Settings, size = 96): Promise<{ befo
     const w = Math.min(size, rectW(t.region)), h = Math.min(size, rectH(t.region));
     const left = t.region.left + Math.floor((rectW(t.region) - w) / 2), top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
     const { image } = await readRegion(t, { left, top, right: left + w, bottom: top + h });
-    const backend = await chooseBackend();
+    const engine = await chooseEngine();
     const sx = t.outW / rectW(t.region), sy = t.outH / rectH(t.region);
-    const W = Math.round(w * sx), H = Math.round(h * sy);
-    const out = t.bits === 16 ? new Uint16Array(W * H * t.channels) : new Uint8Array(W * H * t.channels);
-    const r = await backend.run({ ...image, data: image.data.slice() }, { preset: settings.preset, quality: settings.quality, width: W, height: H }, ({ y, image: band }) => {
-      out.set(band.data.subarray(0, band.width * band.height * band.channels) as never, y * W * t.channels);
-    }, {});
-    return { before: image, after: { width: W, height: H, channels: t.channels, bitDepth: t.bits, data: out }, models: r.models, backend: r.backend, ms: Date.now() - t0 };
+    const r = await engine.upscaler.upscale(image, { preset: settings.preset, quality: settings.quality, width: Math.round(w * sx), height: Math.round(h * sy) });
+    return { before: image, after: r.image, models: modelsLabel(r.models), backend: engine.label(r.backend), ms: Date.now() - t0 };
   }, { commandName: 'Enlarge preview' });
 }

@@ -1,5 +1,8 @@
 /** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
-export type PresetChoice = 'auto' | 'photo' | 'face' | 'graphics';
+import type { PresetId } from '@enlarge/core';
+
+/** A preset id of the catalog. */
+export type PresetChoice = PresetId;
 
 export type SizeChoice =
   | { kind: 'scale'; scale: number }
@@ -18,13 +21,14 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = { preset: 'auto', size: { kind: 'scale', scale: 4 }, quality: 'fast' };
 const KEY = 'enlarge.settings.v1';
 
-export function loadSettings(): Settings {
+/** The remembered settings; a preset that is not among `presets` (the catalog's ids) falls back to the default. */
+export function loadSettings(presets: readonly string[]): Settings {
   try {
     const raw = (globalThis as { localStorage?: Storage }).localStorage?.getItem(KEY);
     if (!raw) return DEFAULT_SETTINGS;
     const s = JSON.parse(raw) as Partial<Settings>;
     return {
-      preset: (['auto', 'photo', 'face', 'graphics'] as const).includes(s.preset as PresetChoice) ? (s.preset as PresetChoice) : 'auto',
+      preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset : DEFAULT_SETTINGS.preset,
       size: s.size && typeof s.size === 'object' && ['scale', 'exact', 'print'].includes(s.size.kind) ? s.size : DEFAULT_SETTINGS.size,
       quality: s.quality === 'best' ? 'best' : 'fast',
     };

@@ -4,9 +4,10 @@
  * users can give them keyboard shortcuts (Edit › Keyboard Shortcuts); UXP cannot add items to the Layers
  * panel's context menu.
  */
-import { AbortError } from '../../core/src/errors.js';
+import { AbortError, describeError } from '@enlarge/core';
 import { Panel } from './panel.js';
 import { installPolyfills } from './polyfills.js';
+import { bundledCatalog } from './engines.js';
 import { loadSettings } from './settings.js';
 import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
 import { ps, uxp } from './uxp-env.js';
@@ -17,9 +18,10 @@ installPolyfills();
 export async function runCommand(scale: number): Promise<RunOutcome | undefined> {
   const commandName = `Upscale Layer ${scale}×`;
   try {
-    return await upscaleActiveLayer({ settings: { ...loadSettings(), size: { kind: 'scale', scale } }, commandName });
+    const presets = (await bundledCatalog()).presets.map((p) => p.id);
+    return await upscaleActiveLayer({ settings: { ...loadSettings(presets), size: { kind: 'scale', scale } }, commandName });
   } catch (err) {
-    if (!(err instanceof AbortError)) await ps().app.showAlert((err as Error).message);
+    if (!(err instanceof AbortError)) await ps().app.showAlert(describeError(err, 'plugin').message);
     return undefined;
   }
 }

@@ -10,10 +10,10 @@
  * The bridge carries JSON only, so pixels go as base64 chunks (./wire.ts) and engine-bridge.ts in the
  * page turns them back into ArrayBuffers for core's engine page.
  */
-import { EngineClient, type EngineTransport } from '../../core/src/page/client.js';
-import type { EngineMessage, HostMessage } from '../../core/src/page/protocol.js';
+import type { Catalog } from '@enlarge/core';
+import { EngineClient, type EngineTransport, type HostMessage } from '@enlarge/core/page';
 import { uxpMajor } from './uxp-env.js';
-import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
+import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
 
 /** Where the page is, relative to the plugin folder (build.mjs puts it there). */
 export const ENGINE_PAGE = 'plugin:/engine/uxp.html';
@@ -43,7 +43,7 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
         target.postMessage({ enlarge: WIRE, kind: 'msg', msg: message } satisfies WireToPage, '*');
       }
     },
-    subscribe(handler: (m: EngineMessage) => void) {
+    subscribe(handler: (m: unknown) => void) {
       const listener = (e: MessageEvent) => {
         if (fromPage && !fromPage(e)) return;
         // UXP passes the parsed JSON as e.data (some hosts used e.message).
@@ -55,13 +55,12 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
             return;
           }
         }
+        // Envelopes carry engine messages (images as base64); the page's own 'ready' comes bare. The client
+        // checks every message with the protocol's guard (isEngineMessage) before using it.
         if (isWire(d)) {
           const msg = (d as WireToPlugin).msg;
-          if ((msg.type === 'band' || msg.type === 'result') && msg.image) handler({ ...msg, image: imageFromWire(msg.image) } as EngineMessage);
-          else handler(msg as EngineMessage);
-        } else if (d && typeof d === 'object' && (d as { type?: string }).type === 'ready' && Array.isArray((d as { backends?: unknown }).backends)) {
-          handler(d as EngineMessage);
-        }
+          handler((msg.type === 'band' || msg.type === 'result') && msg.image ? { ...msg, image: imageFromWire(msg.image) } : msg);
+        } else handler(d);
       };
       source.addEventListener('message', listener);
       return () => source.removeEventListener('message', listener);
@@ -69,15 +68,15 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
   };
 }
 
-/** Creates the (invisible) webview in `container` and a client for its engine page. */
-export function startWebviewEngine(container: HTMLElement): { client: EngineClient; element: HTMLElement } {
+/** Creates the (invisible) webview in `container` and a client for its engine page (planning with `catalog`). */
+export function startWebviewEngine(container: HTMLElement, catalog: Catalog): { client: EngineClient; element: HTMLElement } {
   const el = document.createElement('webview') as HTMLElement & WebviewLike;
   el.setAttribute('id', 'enlarge-engine');
   el.setAttribute('src', ENGINE_PAGE);
   el.setAttribute('uxpallowinspector', 'true');
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
   const transport = wireTransport(el, window, (e) => (e.source as unknown) === el || e.source == null || isWire(e.data) || (e.data as { type?: string })?.type === 'ready');
-  const client = new EngineClient(transport);
+  const client = new EngineClient(transport, { catalog });
   container.appendChild(el);
   return { client, element: el };
 }

@@ -12,14 +12,13 @@
  *
  * Envelopes are stopped here (stopImmediatePropagation), so the engine page only sees protocol messages.
  */
-import { fromBase64, imageToWire, isWire, WIRE, type WireToPage, type WireToPlugin } from './wire.js';
-import type { EngineMessage } from '../../core/src/page/protocol.js';
+import { isEngineMessage, type EngineMessage } from '@enlarge/core/page';
+import { fromBase64, imageToWire, isWire, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
 
 interface UxpHost {
   postMessage(message: unknown): void;
 }
 
-const ENGINE_TYPES = new Set(['progress', 'band', 'result', 'error']);
 const assembling = new Map<string, Uint8Array>();
 
 function host(): UxpHost | undefined {
@@ -65,7 +64,5 @@ window.addEventListener('message', (e: MessageEvent) => {
     return;
   }
   // The engine's answers to this window (it answers the window a request came from: this one).
-  if (e.source === window && d && typeof d === 'object' && ENGINE_TYPES.has((d as { type?: string }).type ?? '')) {
-    toPlugin(d as EngineMessage);
-  }
+  if (e.source === window && isEngineMessage(d) && d.type !== 'ready') toPlugin(d);
 });

@@ -4,26 +4,22 @@
  * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
  */
 import { encode } from 'fast-png';
-import { AbortError } from '../../core/src/errors.js';
-import type { PixelImage } from '../../core/src/image.js';
-import { inUxpBackend, setWebviewClient } from './backends.js';
+import { AbortError, describeError, formatEta, toRgba8, type PixelImage } from '@enlarge/core';
+import { bundledCatalog, setWebviewClient } from './engines.js';
 import { loadSettings, saveSettings, type PresetChoice, type Settings } from './settings.js';
-import { inspectTarget, modelShortName, previewCrop, upscaleActiveLayer } from './upscale.js';
-import { ps } from './uxp-env.js';
+import { inspectTarget, previewCrop, upscaleActiveLayer } from './upscale.js';
 import { startWebviewEngine, webviewSupported } from './webview.js';
-import { toBase64 } from './wire.js';
+import { toBase64 } from '../wire.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 function toPngDataUrl(img: PixelImage): string {
-  const n = img.width * img.height * img.channels;
-  const data = new Uint8Array(n);
-  for (let i = 0; i < n; i++) data[i] = img.bitDepth === 16 ? img.data[i]! >> 8 : img.data[i]!;
-  return `data:image/png;base64,${toBase64(encode({ width: img.width, height: img.height, data, channels: img.channels, depth: 8 }))}`;
+  return `data:image/png;base64,${toBase64(encode({ width: img.width, height: img.height, data: toRgba8(img), channels: 4, depth: 8 }))}`;
 }
 
 export class Panel {
-  private settings: Settings = loadSettings();
+  /** The preset buttons are built from the catalog (build.mjs); their ids are the valid presets. */
+  private settings: Settings = loadSettings(Array.from($('preset').querySelectorAll('button')).map((b) => b.getAttribute('data-value') ?? ''));
   private running: AbortController | undefined;
   private webviewStarted = false;
 
@@ -52,18 +48,19 @@ export class Panel {
       return;
     }
     this.setBackend('starting…');
-    try {
-      const { client } = startWebviewEngine($('engine-host'));
-      client.ready(20_000).then(
-        (backends) => {
+    void bundledCatalog().then(
+      async (catalog) => {
+        const { client } = startWebviewEngine($('engine-host'), catalog);
+        try {
+          const backends = await client.ready(20_000);
           setWebviewClient(client);
-          this.setBackend(backends[0] === 'webgpu' ? 'WebGPU (webview)' : 'WASM (webview)');
-        },
-        () => this.setBackend('WASM (in UXP)', 'The webview engine did not start; using WASM inside UXP.'),
-      );
-    } catch {
-      this.setBackend('WASM (in UXP)');
-    }
+          this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`);
+        } catch {
+          this.setBackend(`${catalog.backendName('wasm')} (in UXP)`, 'The webview engine did not start; using WASM inside UXP.');
+        }
+      },
+      (err) => this.setBackend('WASM (in UXP)', describeError(err, 'plugin').message),
+    );
   }
 
   private setBackend(label: string, note?: string): void {
@@ -128,7 +125,7 @@ export class Panel {
         $('info').appendChild(div);
       }
     } catch (err) {
-      $('info').textContent = (err as Error).message;
+      $('info').textContent = describeError(err, 'plugin').message;
     }
   }
 
@@ -159,11 +156,11 @@ export class Panel {
       const r = await previewCrop(this.settings);
       $<HTMLImageElement>('preview-before').src = toPngDataUrl(r.before);
       $<HTMLImageElement>('preview-after').src = toPngDataUrl(r.after);
-      $('preview-caption').textContent = `After — ${modelShortName(r.models)}, ${(r.ms / 1000).toFixed(1)} s`;
+      $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
       $('preview').hidden = false;
       this.setBackend(r.backend);
     } catch (err) {
-      this.message((err as Error).message, true);
+      this.message(describeError(err, 'plugin').message, true);
     } finally {
       this.busy(false);
     }
@@ -181,7 +178,7 @@ export class Panel {
         commandName: 'Enlarge',
         signal: abort.signal,
         onStatus: (s) => {
-          const eta = s.progress?.etaMs !== undefined ? ` — about ${Math.ceil(s.progress.etaMs / 1000)} s left` : '';
+          const eta = s.progress?.etaMs !== undefined ? ` — ${formatEta(s.progress.etaMs)}` : '';
           const tiles = s.progress ? ` tile ${s.progress.tilesDone}/${s.progress.tilesTotal}` : '';
           this.progress(s.fraction, s.phase === 'reading' ? 'Reading the layer…' : s.phase === 'done' ? 'Done' : `Upscaling${tiles}${eta}`);
           if (s.backend) this.setBackend(s.backend);
@@ -190,7 +187,7 @@ export class Panel {
       this.setBackend(r.backend);
       this.message(`Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`);
     } catch (err) {
-      this.message(err instanceof AbortError ? 'Cancelled. The document is unchanged.' : (err as Error).message, !(err instanceof AbortError));
+      this.message(err instanceof AbortError ? 'Cancelled. The document is unchanged.' : describeError(err, 'plugin').message, !(err instanceof AbortError));
     } finally {
       this.running = undefined;
       this.busy(false);
@@ -198,10 +195,3 @@ export class Panel {
     }
   }
 }
-
-/** Warm the in-UXP engine's files lazily (nothing heavy at panel creation). */
-export function warmUp(): void {
-  void inUxpBackend().catch(() => undefined);
-}
-
-export { ps };

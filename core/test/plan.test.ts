@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { Catalog, type Manifest } from '../src/models.js';
+import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, tileSizeFor, type TilePolicy } from '../src/tiling.js';
+import { planJob, type PlanPolicy } from '../src/upscale/plan.js';
+import { DEFAULT_LIMITS } from '../src/upscale/request.js';
+import { allocPixels } from '../src/image.js';
+import { ImageTooLargeError, InvalidImageError, InvalidOptionError } from '../src/errors.js';
+
+const catalog = new Catalog(JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest);
+const policy: PlanPolicy = { limits: DEFAULT_LIMITS, tiles: DEFAULT_TILE_POLICY, backend: 'node-cpu' };
+
+describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
+  it('photo 6×: two 4× passes with the resample between them landing the last pass on the target', () => {
+    const p = planJob({ width: 100, height: 50 }, { preset: 'photo', scale: 6 }, catalog, policy);
+    expect(p.output).toEqual({ width: 600, height: 300 });
+    expect(p.models.map((m) => m.id)).toEqual(['realesrgan-x4fast', 'realesrgan-x4fast']);
+    expect(p.passes.map((s) => [s.input, s.output, s.resampleTo])).toEqual([
+      [{ width: 100, height: 50 }, { width: 400, height: 200 }, { width: 150, height: 75 }],
+      [{ width: 150, height: 75 }, { width: 600, height: 300 }, undefined],
+    ]);
+    expect(p.work).toBeCloseTo(p.passes[0]!.work + p.passes[1]!.work, 0);
+    expect(p.tooLarge).toBeUndefined();
+  });
+
+  it('reports a result over the limits as a verdict (ImageTooLargeError), not a throw; wrong requests throw', () => {
+    const p = planJob({ width: 5000, height: 5000 }, { preset: 'photo', scale: 5 }, catalog, policy);
+    expect(p.tooLarge).toBeInstanceOf(ImageTooLargeError);
+    expect(p.tooLarge!.message).toMatch(/25000×25000 pixels \(625 megapixels\), over the limit of 400 megapixels/);
+    // A 3× result under a limit whose 4× model pass is over it: the pass counts too.
+    const tight = { ...policy, limits: { maxOutputPixels: 10_000, maxOutputSide: 65535 } };
+    expect(planJob({ width: 30, height: 30 }, { preset: 'photo', scale: 3 }, catalog, tight).tooLarge?.width).toBe(120);
+    expect(() => planJob({ width: 2, height: 40 }, { scale: 4 }, catalog, policy)).toThrow(InvalidImageError);
+    expect(() => planJob({ width: 40, height: 40 }, { preset: 'poster' as never }, catalog, policy)).toThrow(InvalidOptionError);
+    expect(() => planJob({ width: 40, height: 40 }, { scale: 2, tileSize: 3 }, catalog, policy)).toThrow(/tile size/);
+  });
+
+  it("'auto' from a size alone plans the most demanding choice (provisional); with pixels it analyses them", () => {
+    const bySize = planJob({ width: 64, height: 64 }, { scale: 4 }, catalog, policy);
+    expect(bySize.provisional).toBe(true);
+    const costs = ['photo', 'face', 'graphics'].map((preset) => planJob({ width: 64, height: 64 }, { preset: preset as 'photo', scale: 4 }, catalog, policy).memoryBytes);
+    expect(bySize.memoryBytes).toBe(Math.max(...costs));
+    const flat = allocPixels(64, 64, 3, 8);
+    flat.data.fill(200);
+    const withPixels = planJob(flat, { scale: 4 }, catalog, policy);
+    expect(withPixels.provisional).toBeUndefined();
+    expect(withPixels.analysis).toBeDefined();
+  });
+});
+
+describe('tile policy (one place for tile size)', () => {
+  const x4fast = catalog.get('realesrgan-x4fast');
+  it('caps WASM tiles, shrinks WebGPU tiles to the adapter buffer limit, halves after OOM down to the minimum', () => {
+    const p: TilePolicy = { ...DEFAULT_TILE_POLICY, memoryBudgetMB: 4096, backendMaxTile: { wasm: 256 }, bufferLimit: { webgpu: 128 * 2 ** 20 } };
+    expect(tileSizeFor(x4fast, p, 'node-cpu')).toBe(512);
+    expect(tileSizeFor(x4fast, p, 'wasm')).toBe(256);
+    const gpu = tileSizeFor(x4fast, p, 'webgpu');
+    expect(gpu).toBeLessThan(512);
+    const ctx = 2 * (x4fast.geometry.context ?? 24);
+    expect((gpu + ctx) ** 2 * x4fast.peakBytesPerPixel).toBeLessThanOrEqual(128 * 2 ** 20);
+    const plan = planModelTiles(x4fast, 1000, 1000, p, { backend: 'wasm' });
+    expect(plan.tileW).toBeLessThanOrEqual(256);
+    expect(smallerTile({ tileW: 256 }, p)).toBe(128);
+    expect(smallerTile({ tileW: 100 }, p)).toBeUndefined();
+  });
+});

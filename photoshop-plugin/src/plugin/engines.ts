@@ -1,0 +1,95 @@
+/**
+ * Where inference runs, best first — each one core's `Upscaler`, so a run does not care which:
+ *   1. the engine page in the panel's webview (UXP 8+ / Photoshop 26+), through core's EngineClient:
+ *      WebGPU when its Chromium has an adapter, else WASM — in the webview's own process;
+ *   2. core's Engine from createWebEngine inside UXP itself (onnxruntime-web's WASM build, one thread: UXP
+ *      has WebAssembly but no Workers and no WebGPU). Used by commands run before the panel's webview is up,
+ *      and on older hosts.
+ * Test seam: `globalThis.__ENLARGE_TEST_ENGINE__` (set only by the Node simulator and benchmarks, never in
+ * UXP) replaces both with an Upscaler built by the test (core's createNodeEngine on onnxruntime-node).
+ */
+import * as ort from 'onnxruntime-web/wasm';
+import { Catalog, ModelFileMissingError, type Backend, type Manifest, type Upscaler } from '@enlarge/core';
+import type { EngineClient } from '@enlarge/core/page';
+import { createWebEngine } from '@enlarge/core/web';
+import { uxp } from './uxp-env.js';
+
+/** Bundled files, relative to the plugin folder (see build.mjs). */
+export const MODELS_DIR = 'engine/models';
+export const UXP_WASM = 'ort-wasm-simd-threaded.wasm';
+
+/** An Upscaler and where it runs, for the panel's badge ("WebGPU (webview)", "WASM (in UXP)"). */
+export interface ChosenEngine {
+  upscaler: Upscaler;
+  where: 'webview' | 'in UXP' | 'test seam';
+  /** The label of a backend of this engine, from the catalog's names. */
+  label(backend: Backend): string;
+}
+
+/** What the Node tests inject. */
+export interface TestEngineSeam {
+  engine: Upscaler;
+  label?: string;
+}
+
+async function readPluginFile(path: string): Promise<Uint8Array> {
+  const u = uxp();
+  const folder = await u.storage.localFileSystem.getPluginFolder();
+  let entry;
+  try {
+    entry = await folder.getEntry(path);
+  } catch {
+    throw new ModelFileMissingError(path, `The plugin file ${path} is missing.`);
+  }
+  const data = await entry.read({ format: u.storage.formats.binary });
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new TextEncoder().encode(String(data));
+}
+
+let catalogPromise: Promise<Catalog> | undefined;
+/** The bundled model catalog (engine/models/manifest.json): models, presets, display names. */
+export function bundledCatalog(): Promise<Catalog> {
+  catalogPromise ??= readPluginFile(`${MODELS_DIR}/manifest.json`).then((b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest));
+  catalogPromise.catch(() => (catalogPromise = undefined));
+  return catalogPromise;
+}
+
+const labelled = (catalog: Catalog, where: ChosenEngine['where'], upscaler: Upscaler): ChosenEngine => ({
+  upscaler,
+  where,
+  label: (b) => `${catalog.backendName(b)} (${where})`,
+});
+
+let uxpEngine: Promise<ChosenEngine> | undefined;
+/** core's engine on onnxruntime-web WASM inside UXP. */
+export function inUxpEngine(): Promise<ChosenEngine> {
+  uxpEngine ??= (async () => {
+    const catalog = await bundledCatalog();
+    const engine = await createWebEngine({
+      ort,
+      catalog,
+      // core checks each file's sha256 against the catalog before it is loaded (JS digest: UXP has no crypto.subtle).
+      store: { read: (file: string) => readPluginFile(`${MODELS_DIR}/${file}`) },
+      wasm: { binary: await readPluginFile(UXP_WASM) },
+      backends: ['wasm'],
+      // UXP warns at ~600 MB of plugin memory: keep one tile's working set small.
+      tiles: { memoryBudgetMB: 192 },
+    });
+    return labelled(catalog, 'in UXP', engine);
+  })();
+  uxpEngine.catch(() => (uxpEngine = undefined));
+  return uxpEngine;
+}
+
+let webviewClient: EngineClient | undefined;
+/** The panel registers its webview's client here once the page said 'ready'. */
+export function setWebviewClient(client: EngineClient | undefined): void {
+  webviewClient = client;
+}
+
+/** The engine a run uses now: test seam, else the ready webview, else WASM in UXP. */
+export async function chooseEngine(): Promise<ChosenEngine> {
+  const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: TestEngineSeam }).__ENLARGE_TEST_ENGINE__;
+  if (seam) return { upscaler: seam.engine, where: 'test seam', label: () => seam.label ?? 'injected test engine' };
+  if (webviewClient?.backends?.length) return labelled(await bundledCatalog(), 'webview', webviewClient);
+  return inUxpEngine();
+}
