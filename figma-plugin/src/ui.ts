@@ -392,4 +392,9 @@ void capabilities.then(async (caps) => {
 });
 send({ type: 'ui-ready' });
 // Exposed for tests and the measuring script (no effect on the panel).
-(globalThis as { __enlarge?: unknown }).__enlarge = { timings, engine, decodeImage };
+(globalThis as { __enlarge?: unknown }).__enlarge = {
+  timings,
+  decodeImage,
+  /** The panel's engine as an Upscaler-shaped facade (it starts on first use). */
+  engine: () => ({ upscale: async (...a: Parameters<Engine['upscale']>) => (await engine()).upscale(...a) }),
+};
