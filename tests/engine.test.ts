@@ -69,7 +69,7 @@ describe('seamless tiling (tiled vs whole image, real photo 256×256)', () => {
     // Run the plain model (per-tile pooling) on 4 tiles by hand and compare with the synced engine.
     const m = engine.catalog.get('realcugan-x2-conservative');
     const synced = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
-    const noSync = createNodeEngine({ catalog: engine.catalog.withModels([{ ...m, seStages: 0, seSplit: undefined }]) });
+    const noSync = createNodeEngine({ catalog: new Catalog({ ...loadManifest(), models: [{ ...m, seStages: 0, seSplit: undefined }] }) });
     const naive = await noSync.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
     await noSync.dispose();
     const whole = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 512 });

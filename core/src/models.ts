@@ -3,7 +3,7 @@
  * preset and scale, and the sha256 check every model file passes before it is loaded.
  */
 import type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
-import { InvalidOptionError, ModelFileTamperedError, UnknownModelError } from './errors.js';
+import { InvalidOptionError, ModelFileMissingError, ModelFileTamperedError, UnknownModelError } from './errors.js';
 import type { Digest } from './digest.js';
 
 export type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
@@ -24,7 +24,7 @@ export class Catalog {
 
   constructor(manifest: Manifest) {
     if (!Array.isArray(manifest?.presets) || !manifest.backends) {
-      throw new InvalidOptionError('The model catalog has no presets: it was made by an older version. Rebuild or reinstall Enlarge.');
+      throw new ModelFileMissingError('manifest.json', 'The model catalog has no presets: it was made by an older version of Enlarge.');
     }
     this.list = [...manifest.models];
     this.byId = new Map(this.list.map((m) => [m.id, m]));
@@ -40,11 +40,6 @@ export class Catalog {
     const m = this.byId.get(id);
     if (!m) throw new UnknownModelError(id, this.list.map((x) => x.id));
     return m;
-  }
-
-  /** The same presets and names over another set of models (a plugin's bundle, a test's variant). */
-  withModels(models: readonly ModelEntry[]): Catalog {
-    return new Catalog({ schema: 1, generatedBy: 'Catalog.withModels', presets: [...this.presets], backends: { ...this.backendNames }, models: [...models] });
   }
 
   /** Adds a model at run time (custom models). */

@@ -129,8 +129,9 @@ export function planTiles(width: number, height: number, geometry: TileGeometry,
 
 /**
  * The tile-size policy — the one place that decides how large tiles are (after chaiNNer's `Tiler`): from
- * a working-memory budget, capped per backend (WASM runs on the host's own thread in the plugins, so its
- * tiles stay small enough for progress and Cancel to answer between them), halved after an out-of-memory
+ * a working-memory budget, or a fixed size for a backend where the host needs one (Figma runs WASM on its
+ * panel's own thread, so its tiles stay small enough for progress and Cancel to answer between them), kept
+ * under a backend's buffer limit (WebGPU's storage-buffer binding size), halved after an out-of-memory
  * error down to `minTile`.
  */
 export interface TilePolicy {
@@ -139,17 +140,30 @@ export interface TilePolicy {
   /** Tile centre limits, in input pixels. */
   minTile: number;
   maxTile: number;
-  /** Largest tile centre per backend (e.g. `{ wasm: 256 }`). */
-  backendMaxTile: Partial<Record<Backend, number>>;
-  /** Largest buffer a backend can bind, in bytes (WebGPU's maxStorageBufferBindingSize): a window's working set stays below it. */
-  bufferLimit?: Partial<Record<Backend, number>>;
+  /** Tile centre per backend, instead of the memory-budget size (e.g. `{ wasm: 256 }`). */
+  backendTile: Partial<Record<Backend, number>>;
+  /**
+   * Largest buffer a backend can bind, in bytes (WebGPU's maxStorageBufferBindingSize). A window's whole
+   * working set (peakBytesPerPixel) stays below it: conservative, since only the largest tensor must fit.
+   */
+  bufferLimit: Partial<Record<Backend, number>>;
   /** Context pixels around tiles for same-padded networks (default: the model family's, else 24). */
   context?: number;
   /** Reflect padding at the image border for same-padded networks (the reference engines use 10). */
   borderContext: number;
 }
 
-export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = { memoryBudgetMB: 1024, minTile: 64, maxTile: 512, backendMaxTile: {}, borderContext: 16 };
+export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = { memoryBudgetMB: 1024, minTile: 64, maxTile: 512, backendTile: {}, bufferLimit: {}, borderContext: 16 };
+
+/** A policy from defaults and a host's partial one (the per-backend tables merge too). */
+export function tilePolicy(p: Partial<TilePolicy> = {}): TilePolicy {
+  return {
+    ...DEFAULT_TILE_POLICY,
+    ...p,
+    backendTile: { ...DEFAULT_TILE_POLICY.backendTile, ...p.backendTile },
+    bufferLimit: { ...DEFAULT_TILE_POLICY.bufferLimit, ...p.bufferLimit },
+  };
+}
 
 /** The model facts the policy needs. */
 export type TiledModel = Pick<ModelEntry, 'geometry' | 'peakBytesPerPixel'>;
@@ -159,19 +173,22 @@ export function tileContext(m: TiledModel, policy: TilePolicy): number {
   return m.geometry.pad > 0 ? 0 : policy.context ?? m.geometry.context ?? 24;
 }
 
-/** Tile centre size for a model on a backend: as large as the memory budget allows, within the caps. */
+/** Tile centre size for a model on a backend: the backend's fixed size, else as large as the memory budget allows; within its buffer limit. */
 export function tileSizeFor(m: TiledModel, policy: TilePolicy, backend?: Backend): number {
-  const budget = policy.memoryBudgetMB * 1024 * 1024;
-  const perPixel = Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
-  const side = Math.sqrt(budget / perPixel) - 2 * (m.geometry.pad + tileContext(m, policy));
-  const size = Math.max(policy.minTile, Math.min(policy.maxTile, Math.floor(side / 32) * 32));
-  let cap = backend ? policy.backendMaxTile[backend] : undefined;
-  const limit = backend ? policy.bufferLimit?.[backend] : undefined;
-  if (limit !== undefined) {
-    const fit = Math.floor((Math.sqrt(limit / Math.max(m.peakBytesPerPixel, 64)) - 2 * (m.geometry.pad + tileContext(m, policy))) / 32) * 32;
-    cap = Math.min(cap ?? Infinity, Math.max(policy.minTile, fit));
+  const margin = 2 * (m.geometry.pad + tileContext(m, policy));
+  let size = backend ? policy.backendTile[backend] : undefined;
+  if (size === undefined) {
+    const budget = policy.memoryBudgetMB * 1024 * 1024;
+    const perPixel = Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
+    const side = Math.sqrt(budget / perPixel) - margin;
+    size = Math.max(policy.minTile, Math.min(policy.maxTile, Math.floor(side / 32) * 32));
   }
-  return cap !== undefined ? Math.min(size, cap) : size;
+  const limit = backend ? policy.bufferLimit[backend] : undefined;
+  if (limit !== undefined) {
+    const fit = Math.floor((Math.sqrt(limit / Math.max(m.peakBytesPerPixel, 64)) - margin) / 32) * 32;
+    size = Math.min(size, Math.max(policy.minTile, fit));
+  }
+  return size;
 }
 
 /** The tile plan of one model pass: `tileSize` when the user gave one, else the policy's size. */

@@ -12,14 +12,14 @@ function entry(id: string, family: ModelEntry['family'], scale: number, denoise:
 
 // The real catalog's presets (models/manifest.json) over a handful of stand-in entries.
 const manifest = JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest;
-const catalog = new Catalog(manifest).withModels([
+const catalog = new Catalog({ ...manifest, models: [
   entry('realesrgan-x4fast', 'realesrgan-compact', 4, null, ['photo']),
   entry('realesrgan-x4plus', 'realesrgan-rrdb', 4, null, ['photo', 'face']),
   entry('realcugan-x2-conservative', 'realcugan', 2, -1, ['graphics']),
   entry('realcugan-x2-denoise3', 'realcugan', 2, 3, ['graphics']),
   entry('realcugan-x3-conservative', 'realcugan', 3, -1, ['graphics']),
   entry('realcugan-x4-conservative', 'realcugan', 4, -1, ['graphics']),
-]);
+] });
 
 const ids = (ms: ModelEntry[]) => ms.map((m) => m.id);
 

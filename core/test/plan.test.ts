@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Catalog, type Manifest } from '../src/models.js';
-import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, tileSizeFor, type TilePolicy } from '../src/tiling.js';
+import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, tilePolicy, tileSizeFor, type TilePolicy } from '../src/tiling.js';
 import { planJob, type PlanPolicy } from '../src/upscale/plan.js';
 import { DEFAULT_LIMITS } from '../src/upscale/request.js';
 import { allocPixels } from '../src/image.js';
@@ -35,11 +35,19 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
     expect(() => planJob({ width: 40, height: 40 }, { scale: 2, tileSize: 3 }, catalog, policy)).toThrow(/tile size/);
   });
 
-  it("'auto' from a size alone plans the most demanding choice (provisional); with pixels it analyses them", () => {
+  it("'auto' from a size alone: the most demanding choice that fits; refused only when no choice fits; pixels are analysed", () => {
     const bySize = planJob({ width: 64, height: 64 }, { scale: 4 }, catalog, policy);
     expect(bySize.provisional).toBe(true);
     const costs = ['photo', 'face', 'graphics'].map((preset) => planJob({ width: 64, height: 64 }, { preset: preset as 'photo', scale: 4 }, catalog, policy).memoryBytes);
     expect(bySize.memoryBytes).toBe(Math.max(...costs));
+    // Figma's 64 MP at 3× of 2400²: the photo model's 4× pass (9600², 92 MP) is over, Real-CUGAN 3× fits.
+    const figma = { ...policy, limits: { maxOutputPixels: 64e6, maxOutputSide: 65535 } };
+    const mixed = planJob({ width: 2400, height: 2400 }, { scale: 3 }, catalog, figma);
+    expect(mixed.tooLarge).toBeUndefined();
+    expect(mixed.models.map((m) => m.family)).toEqual(['realcugan']);
+    const photo = planJob({ width: 2400, height: 2400 }, { preset: 'photo', scale: 3 }, catalog, figma);
+    expect(photo.tooLarge?.message).toMatch(/^On the way to 7200×7200, a model pass would make 9600×9600 pixels \(92 megapixels\), over the limit of 64 megapixels/);
+    expect(planJob({ width: 3000, height: 3000 }, { scale: 3 }, catalog, figma).tooLarge?.message).toMatch(/^The result would be 9000×9000 pixels/);
     const flat = allocPixels(64, 64, 3, 8);
     flat.data.fill(200);
     const withPixels = planJob(flat, { scale: 4 }, catalog, policy);
@@ -51,9 +59,14 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
 describe('tile policy (one place for tile size)', () => {
   const x4fast = catalog.get('realesrgan-x4fast');
   it('caps WASM tiles, shrinks WebGPU tiles to the adapter buffer limit, halves after OOM down to the minimum', () => {
-    const p: TilePolicy = { ...DEFAULT_TILE_POLICY, memoryBudgetMB: 4096, backendMaxTile: { wasm: 256 }, bufferLimit: { webgpu: 128 * 2 ** 20 } };
+    const p: TilePolicy = tilePolicy({ memoryBudgetMB: 4096, backendTile: { wasm: 256 }, bufferLimit: { webgpu: 128 * 2 ** 20 } });
     expect(tileSizeFor(x4fast, p, 'node-cpu')).toBe(512);
     expect(tileSizeFor(x4fast, p, 'wasm')).toBe(256);
+    // A fixed backend tile replaces the budget's size, even where the budget would give less (Figma's x4plus).
+    const x4plus = catalog.get('realesrgan-x4plus');
+    const small = tilePolicy({ memoryBudgetMB: 512, backendTile: { wasm: 256 } });
+    expect(tileSizeFor(x4plus, small, 'node-cpu')).toBeLessThan(256);
+    expect(tileSizeFor(x4plus, small, 'wasm')).toBe(256);
     const gpu = tileSizeFor(x4fast, p, 'webgpu');
     expect(gpu).toBeLessThan(512);
     const ctx = 2 * (x4fast.geometry.context ?? 24);

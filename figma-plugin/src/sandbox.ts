@@ -8,7 +8,7 @@
  * earlier point leaves the document as it was (images made with figma.createImage are not part of the
  * document until a paint uses them).
  */
-import { HostStateError, planJob, resolveTarget, type Catalog } from '@enlarge/core';
+import { describeError, HostStateError, planJob, resolveTarget, type Catalog } from '@enlarge/core';
 import {
   FIGMA_MAX_IMAGE_SIDE,
   FIGMA_PLAN_POLICY,
@@ -194,7 +194,12 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       let job = byKey.get(key);
       if (!job) {
         // core's planner: the exact output size, and whether every step of the job fits the plugin's limits.
-        const plan = planJob(size, { preset: s.preset, scale: factor }, catalog, FIGMA_PLAN_POLICY);
+        let plan;
+        try {
+          plan = planJob(size, { preset: s.preset, scale: factor }, catalog, FIGMA_PLAN_POLICY);
+        } catch (err) {
+          throw new HostStateError(`${quote(t.nodeName)}: ${describeError(err, 'plugin').message} Nothing was changed.`);
+        }
         job = { index: byKey.size, label: t.nodeName, width: size.width, height: size.height, factor, outWidth: plan.output.width, outHeight: plan.output.height, hash: t.hash, targets: [], tooLarge: plan.tooLarge?.message };
         byKey.set(key, job);
       }
@@ -220,7 +225,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       const out = resolveTarget(size.width, size.height, { scale: factor });
       post({ type: 'preview-source', requestId, bytes, settings: s, image: { index: 0, label: t.nodeName, ...size, factor, outWidth: out.width, outHeight: out.height } });
     } catch (err) {
-      post({ type: 'error', message: err instanceof HostStateError ? err.message : `The preview could not start: ${(err as Error).message}` });
+      post({ type: 'error', message: err instanceof HostStateError ? err.message : `The preview could not start: ${describeError(err, 'plugin').message}` });
     }
   }
 
@@ -281,7 +286,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       post({ type: 'run-done', runId, summary: msg });
       figma.notify(done);
     } catch (err) {
-      const message = err instanceof HostStateError ? err.message : `Something went wrong: ${(err as Error)?.message ?? err}. Nothing was changed.`;
+      const message = err instanceof HostStateError ? err.message : `${describeError(err, 'plugin').message} Nothing was changed.`;
       post({ type: 'run-failed', runId, message });
     } finally {
       if (current === state) current = undefined;

@@ -6,7 +6,7 @@
  * figma.ui.postMessage and parent.postMessage structured-clone typed arrays.
  */
 
-import { DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type PresetId } from '@enlarge/core';
+import { DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
 
 /** Figma refuses images wider or taller than this (figma.createImage throws). */
 export const FIGMA_MAX_IMAGE_SIDE = 4096;
@@ -20,13 +20,12 @@ export const FIGMA_PLAN_POLICY: PlanPolicy = { limits: FIGMA_LIMITS, tiles: DEFA
 /** Largest factor "fit for export" may ask for. */
 export const MAX_FIT_FACTOR = 16;
 
-/** A preset id of the catalog (the Portrait button is core's 'face'). */
-export type PresetChoice = PresetId;
 export type ScaleChoice = '2' | '3' | '4' | 'fit';
 export type OutputMode = 'replace' | 'new-node';
 
 export interface Settings {
-  preset: PresetChoice;
+  /** A preset id of the catalog (the Portrait button is core's 'face'). */
+  preset: Preset;
   scale: ScaleChoice;
   /** Export scale the "fit for export" factor aims at (1×…4×). */
   exportScale: number;
@@ -41,7 +40,7 @@ export function sanitizeSettings(v: unknown, presets: readonly string[]): Settin
   // Settings saved before presets came from the catalog called Portrait 'portrait'.
   const preset = s.preset === 'portrait' ? 'face' : s.preset;
   return {
-    preset: preset && presets.includes(preset) ? (preset as PresetChoice) : DEFAULT_SETTINGS.preset,
+    preset: preset && presets.includes(preset) ? (preset as Preset) : DEFAULT_SETTINGS.preset,
     scale: (['2', '3', '4', 'fit'] as const).includes(s.scale as ScaleChoice) ? s.scale! : DEFAULT_SETTINGS.scale,
     exportScale: [1, 1.5, 2, 3, 4].includes(Number(s.exportScale)) ? Number(s.exportScale) : DEFAULT_SETTINGS.exportScale,
     output: s.output === 'new-node' || s.output === 'replace' ? s.output : DEFAULT_SETTINGS.output,

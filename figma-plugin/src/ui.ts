@@ -21,7 +21,7 @@ import {
   type PixelImage,
   type UpscaleProgress,
 } from '@enlarge/core';
-import { createWebEngine, probeCapabilities } from '@enlarge/core/web';
+import { createWebEngine, noBackendError, probeCapabilities } from '@enlarge/core/web';
 import { resultCells } from './cells.js';
 import { FIGMA_LIMITS, formatFactor, sanitizeSettings, sniffType, type JobImage, type SandboxToUi, type SelectionSummary, type Settings, type UiToSandbox } from './shared.js';
 
@@ -74,7 +74,7 @@ function catalog(): Promise<Catalog> {
  * The core engine on onnxruntime-web, fed from the embedded blocks (started when first needed). It runs on
  * the panel's own thread: a worker started from a blob: URL in Figma's null-origin iframe would have no
  * WebGPU either. Between tiles the engine yields, so the progress bar moves and Cancel acts once the
- * current tile is done (core's tile policy keeps WASM tiles small for that).
+ * current tile is done.
  */
 let enginePromise: Promise<Engine> | undefined;
 function engine(): Promise<Engine> {
@@ -82,7 +82,16 @@ function engine(): Promise<Engine> {
     const t0 = performance.now();
     const [cat, wasm] = await Promise.all([catalog(), embedded('ort-wasm')]); // never fetched: nothing to load by URL
     timings['runtimeDecodeMs'] = performance.now() - t0;
-    return createWebEngine({ ort, catalog: cat, store: { read: (file) => embedded(`model:${file}`) }, wasm: { binary: wasm }, limits: FIGMA_LIMITS, tiles: { memoryBudgetMB: 512 } });
+    return createWebEngine({
+      ort,
+      catalog: cat,
+      store: { read: (file) => embedded(`model:${file}`) },
+      wasm: { binary: wasm },
+      capabilities,
+      limits: FIGMA_LIMITS,
+      // WASM shares the panel's thread: 256 px tiles keep one tile to a few seconds, so Cancel answers.
+      tiles: { memoryBudgetMB: 512, backendTile: { wasm: 256 } },
+    });
   })();
   enginePromise.catch(() => (enginePromise = undefined));
   return enginePromise;
@@ -386,7 +395,7 @@ render();
 // The backend shows before the first run (the engine itself starts when first needed).
 void capabilities.then(async (caps) => {
   const b = caps.backends[0];
-  if (!b) return showMessage('This Figma app can run neither WebGPU nor WebAssembly with SIMD, which Enlarge needs. Update Figma.');
+  if (!b) return showMessage(describeError(noBackendError(), 'plugin').message);
   backendText = await backendLabel(b);
   document.body.dataset['backend'] = b;
 });

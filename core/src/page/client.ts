@@ -3,16 +3,16 @@
  * (./protocol.ts) — start a job, follow its progress, receive its result whole or as bands, cancel it.
  * Errors come back as their own classes (errorFromCode). The transport is the host's: a window, iframe or
  * port in browsers (ArrayBuffers moved in the transfer list), or an adapter over a string-only bridge
- * (Photoshop's webview, photoshop-plugin/src/plugin/wire.ts). No DOM or host API is used here.
+ * (Photoshop's webview, photoshop-plugin/src/wire.ts). No DOM or host API is used here.
  *
- * A job that the page stops answering is not waited for forever: after `stallMs` without a message for it
- * the job fails with a plain error, and a cancelled job settles locally after `cancelGraceMs` even if the
- * page never confirms — so a host's modal scope (Photoshop's executeAsModal) always ends.
+ * A cancelled job settles here after `cancelGraceMs` even if the page never confirms (a webview that went
+ * away), so a host's modal scope (Photoshop's executeAsModal) always ends; with `stallMs`, a job the page
+ * stops answering fails with a plain error.
  */
 import { AbortError, errorFromCode, RuntimeFailedError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import type { Catalog } from '../models.js';
-import { DEFAULT_TILE_POLICY, type TilePolicy } from '../tiling.js';
+import { tilePolicy, type TilePolicy } from '../tiling.js';
 import { planJob, type JobPlan } from '../upscale/plan.js';
 import { DEFAULT_LIMITS, type Limits } from '../upscale/request.js';
 import type { BandSink, Capabilities, StreamContext, UpscaleContext, UpscaleOptions, UpscaleResult, UpscaleStreamResult, Upscaler } from '../upscale/types.js';
@@ -30,7 +30,11 @@ export interface ClientOptions {
   catalog?: Catalog;
   limits?: Partial<Limits>;
   tiles?: Partial<TilePolicy>;
-  /** A running job fails after this long without any message for it (default 120 s). */
+  /**
+   * A job fails after this long without any message for it (default: never). The page is silent while a tile
+   * computes (a WASM tile of the large model can take a minute on a slow machine) and while a job waits in
+   * its queue, so a host that sets this sets it well above its slowest tile.
+   */
   stallMs?: number;
   /** A cancelled job settles after this long if the page does not confirm (default 3 s). */
   cancelGraceMs?: number;
@@ -78,17 +82,18 @@ export class EngineClient implements Upscaler {
     return this.readyMessage!.capabilities ?? { backends, webgpu: backends.includes('webgpu'), wasmSimd: true, wasmThreads: false, threads: 1, secureContext: false, digest: 'unknown' };
   }
 
-  /** Planned here with the plugin's copy of the catalog (the page runs the same one): no round trip. */
+  /** Planned here with the plugin's copy of the catalog (the page runs the same one, with the page's limits and tiles): no round trip. */
   async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
     const catalog = this.options.catalog;
     if (!catalog) throw new RuntimeFailedError('This engine client was created without a catalog, so it cannot plan jobs.');
-    const tiles: TilePolicy = { ...DEFAULT_TILE_POLICY, ...this.options.tiles, backendMaxTile: { wasm: 256, ...this.options.tiles?.backendMaxTile } };
-    return planJob(image, options, catalog, { limits: { ...DEFAULT_LIMITS, ...this.options.limits }, tiles, backend: this.backends?.[0] });
+    const caps = await this.capabilities();
+    const tiles = tilePolicy({ ...this.options.tiles, bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...this.options.tiles?.bufferLimit } });
+    return planJob(image, options, catalog, { limits: { ...DEFAULT_LIMITS, ...this.options.limits }, tiles, backend: caps.backends[0] });
   }
 
   async dispose(): Promise<void> {
     this.unsubscribe();
-    for (const h of [...this.handlers.values()]) h({ type: 'error', id: '', code: 'ABORTED', message: 'The engine was closed.' });
+    for (const h of [...this.handlers.values()]) h({ type: 'error', id: '', code: 'RUNTIME_FAILED', message: 'The engine was closed before the job finished. Nothing was written.' });
   }
 
   async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
@@ -102,13 +107,14 @@ export class EngineClient implements Upscaler {
   /** One job. The page gets a copy of the pixels: the caller's image stays intact, as with the local engine. */
   private job(image: PixelImage, options: UpscaleOptions, ctx: UpscaleContext, sink: BandSink | undefined, bandRows?: number): Promise<UpscaleStreamResult | UpscaleResult> {
     const id = `job-${Date.now().toString(36)}-${(counter++).toString(36)}`;
-    const stallMs = this.options.stallMs ?? 120_000;
+    const { stallMs } = this.options;
     const graceMs = this.options.cancelGraceMs ?? 3_000;
     return new Promise((resolve, reject) => {
       if (ctx.signal?.aborted) return reject(new AbortError());
       // Bands are handed on one at a time, in order, even if the sink is async.
       let chain: Promise<void> = Promise.resolve();
       let settled = false;
+      let cancelled = false;
       let stall: ReturnType<typeof setTimeout> | undefined;
       let grace: ReturnType<typeof setTimeout> | undefined;
       const finish = (fn: () => void) => {
@@ -121,25 +127,32 @@ export class EngineClient implements Upscaler {
         fn();
       };
       const armStall = () => {
+        if (stallMs === undefined) return;
         clearTimeout(stall);
         stall = setTimeout(() => {
           this.transport.post({ type: 'cancel', id });
-          finish(() => reject(new RuntimeFailedError(`The engine stopped answering (nothing for ${Math.round(stallMs / 1000)} s). Nothing was written; try again, or restart the plugin.`)));
+          // A band already handed to the sink finishes first: nothing is left half-written.
+          void chain.then(() =>
+            finish(() => reject(new RuntimeFailedError(`The engine stopped answering (nothing for ${Math.round(stallMs / 1000)} s). Nothing was written; try again, or restart the plugin.`))),
+          );
         }, stallMs);
       };
       const onAbort = () => {
+        cancelled = true; // no more bands reach the sink
         this.transport.post({ type: 'cancel', id });
-        grace ??= setTimeout(() => finish(() => reject(new AbortError())), graceMs);
+        grace ??= setTimeout(() => void chain.then(() => finish(() => reject(new AbortError()))), graceMs);
       };
       ctx.signal?.addEventListener('abort', onAbort);
       this.handlers.set(id, (m) => {
         if (settled) return;
-        armStall();
+        if (m.type === 'result' || m.type === 'error') clearTimeout(stall);
+        else armStall();
         switch (m.type) {
           case 'progress':
-            ctx.onProgress?.(m.progress);
+            if (!cancelled) ctx.onProgress?.(m.progress);
             break;
           case 'band': {
+            if (cancelled) break;
             const band = { y: m.y, outputHeight: m.outputHeight, image: fromMessageImage(m.image) };
             chain = chain.then(() => sink?.(band)).catch((err) => {
               // The sink failed (e.g. the document went away): stop the job, report the sink's error.
@@ -149,7 +162,7 @@ export class EngineClient implements Upscaler {
             break;
           }
           case 'result':
-            void chain.then(() => finish(() => resolve(m.image ? { ...m.result, image: fromMessageImage(m.image) } : m.result)));
+            void chain.then(() => finish(() => (cancelled ? reject(new AbortError()) : resolve(m.image ? { ...m.result, image: fromMessageImage(m.image) } : m.result))));
             break;
           case 'error':
             void chain.then(() => finish(() => reject(errorFromCode(m.code, m.message, m.details))));

@@ -10,7 +10,7 @@ import { readVerified, type Catalog, type ModelEntry, type ModelStore } from '..
 import { defaultDigest, type NamedDigest } from '../digest.js';
 import { resamplePixels } from '../resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
-import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, type TilePlan, type TilePolicy } from '../tiling.js';
+import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
@@ -45,7 +45,7 @@ export class Engine implements Upscaler {
   constructor(private readonly config: EngineConfig) {
     this.catalog = config.catalog;
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
-    this.tiles = { ...DEFAULT_TILE_POLICY, ...config.tiles, backendMaxTile: { ...DEFAULT_TILE_POLICY.backendMaxTile, ...config.tiles?.backendMaxTile } };
+    this.tiles = tilePolicy(config.tiles);
     this.digest = config.digest ?? defaultDigest();
   }
 

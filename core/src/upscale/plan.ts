@@ -30,7 +30,10 @@ export interface JobPlan {
   output: Size;
   preset: Preset | 'model';
   analysis?: ContentAnalysis;
-  /** 'auto' planned from a size alone: the models are the most demanding choice the analysis could make. */
+  /**
+   * 'auto' planned from a size alone: the analysis could still choose other models. The plan is the most
+   * demanding choice that fits the limits; `tooLarge` is set only when no choice would fit.
+   */
   provisional?: boolean;
   models: ModelEntry[];
   passes: PassPlan[];
@@ -102,7 +105,7 @@ function chooseModels(input: PlanInput, factor: number, options: UpscaleOptions,
 function planPasses(input: Size, output: Size, models: ModelEntry[], options: UpscaleOptions, policy: PlanPolicy, channels: number, bytesPer: number) {
   const sizes = intermediateSizes(input.width, input.height, output.width, output.height, models);
   let tooLarge: ImageTooLargeError | undefined;
-  for (const s of [...sizes, output]) tooLarge ??= limitError(s, policy.limits);
+  for (const s of [output, ...sizes]) tooLarge ??= limitError(s, policy.limits, output);
   const passes: PassPlan[] = [];
   let work = 0;
   let held = input.width * input.height * channels * bytesPer;
@@ -146,8 +149,8 @@ export function planJob(input: PlanInput, options: UpscaleOptions, catalog: Cata
     const p = planPasses(inSize, output, c.models, options, policy, channels, bytesPer);
     const plan: JobPlan = { input: inSize, output, preset: c.preset, ...(c.analysis ? { analysis: c.analysis } : {}), ...(c.provisional ? { provisional: true } : {}), models: c.models, ...p };
     if (!plan.tooLarge) delete plan.tooLarge;
-    // Provisional plans keep the most demanding choice: over the limits first, then the most memory.
-    if (!best || (!!plan.tooLarge && !best.tooLarge) || (!!plan.tooLarge === !!best.tooLarge && plan.memoryBytes > best.memoryBytes)) best = plan;
+    // Provisional plans: a choice that fits beats one that does not; among equals, the most demanding.
+    if (!best || (!plan.tooLarge && !!best.tooLarge) || (!!plan.tooLarge === !!best.tooLarge && plan.memoryBytes > best.memoryBytes)) best = plan;
   }
   return best!;
 }

@@ -71,17 +71,23 @@ export function resolveTarget(width: number, height: number, o: Pick<UpscaleOpti
     H = Math.round(height * s);
   }
   if (W <= width && H <= height) {
-    throw new InvalidOptionError(`The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: choose a scale above 1.`);
+    const remedy = tw !== undefined || th !== undefined ? 'enter a larger size' : 'choose a scale above 1';
+    throw new InvalidOptionError(`The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: ${remedy}.`);
   }
   return { width: W, height: H };
 }
 
-/** The limit error for `size`, or undefined when it fits. */
-export function limitError(size: Size, limits: Limits): ImageTooLargeError | undefined {
+/** The limit error for `size` (the result, or a model pass on the way to `result`), or undefined when it fits. */
+export function limitError(size: Size, limits: Limits, result: Size = size): ImageTooLargeError | undefined {
   const { width, height } = size;
   if (width * height <= limits.maxOutputPixels && width <= limits.maxOutputSide && height <= limits.maxOutputSide) return undefined;
+  const mp = (n: number) => `${(n / 1e6).toFixed(0)} megapixels`;
+  const what =
+    width === result.width && height === result.height
+      ? `The result would be ${width}×${height} pixels (${mp(width * height)})`
+      : `On the way to ${result.width}×${result.height}, a model pass would make ${width}×${height} pixels (${mp(width * height)})`;
   return new ImageTooLargeError(
-    `The result would be ${width}×${height} pixels (${((width * height) / 1e6).toFixed(0)} megapixels), over the limit of ${(limits.maxOutputPixels / 1e6).toFixed(0)} megapixels / ${limits.maxOutputSide} px per side. Choose a smaller scale or size.`,
+    `${what}, over the limit of ${mp(limits.maxOutputPixels)} / ${limits.maxOutputSide} px per side. Choose a smaller scale or size.`,
     width,
     height,
     limits.maxOutputPixels,

@@ -110,6 +110,8 @@ export interface Capabilities {
   secureContext: boolean;
   /** How model files are verified: 'webcrypto', 'js' (@noble/hashes) or 'node'. */
   digest: string;
+  /** WebGPU's maxStorageBufferBindingSize, when an adapter was found (tiles are kept under it). */
+  gpuBufferLimit?: number;
 }
 
 /** One engine, in-process or remote. */

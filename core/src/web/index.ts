@@ -26,7 +26,10 @@ export interface WebEngineOptions {
   store: ModelStore;
   /** The runtime's .wasm: its bytes (nothing is fetched), or the folder URL it is loaded from. */
   wasm: { binary: Uint8Array } | { paths: string };
-  /** WASM threads wanted; more than 1 only where the context has shared memory (cross-origin isolated). Default 1. */
+  /**
+   * WASM threads; more than 1 only where the context has shared memory (cross-origin isolated). Default:
+   * onnxruntime-web's own choice there (half the cores, at most 4), else 1.
+   */
   threads?: number;
   /** Backends to consider, best first (default WebGPU, then WASM); WebGPU only where an adapter is found. */
   backends?: Backend[];
@@ -34,6 +37,13 @@ export interface WebEngineOptions {
   tiles?: Partial<TilePolicy>;
   /** Replaces the digest chosen from the context (tests). */
   digest?: NamedDigest;
+  /** What probeCapabilities already found (a host that showed it before the engine started), to probe once. */
+  capabilities?: Promise<Capabilities>;
+}
+
+/** The one sentence for a context that can run no backend at all. */
+export function noBackendError(): RuntimeFailedError {
+  return new RuntimeFailedError('This app can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the app or the browser.');
 }
 
 /** A WASM module using one SIMD instruction (v128), as wasm-feature-detect checks it. */
@@ -44,7 +54,7 @@ interface GpuLike {
 }
 
 /** What this context offers, without starting any runtime. */
-export async function probeCapabilities(wanted: readonly Backend[] = ['webgpu', 'wasm'], threadsWanted = 1): Promise<Capabilities & { gpuBufferLimit?: number }> {
+export async function probeCapabilities(wanted: readonly Backend[] = ['webgpu', 'wasm'], threadsWanted?: number): Promise<Capabilities> {
   const g = globalThis as {
     navigator?: { gpu?: GpuLike; hardwareConcurrency?: number };
     WebAssembly?: typeof WebAssembly;
@@ -70,7 +80,8 @@ export async function probeCapabilities(wanted: readonly Backend[] = ['webgpu', 
     wasmSimd = false;
   }
   const sharedMemory = typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated === true;
-  const threads = sharedMemory ? Math.max(1, Math.min(threadsWanted, g.navigator?.hardwareConcurrency ?? 1)) : 1;
+  const cores = g.navigator?.hardwareConcurrency ?? 1;
+  const threads = sharedMemory ? Math.max(1, Math.min(threadsWanted ?? Math.min(4, Math.ceil(cores / 2)), cores)) : 1;
   const backends = wanted.filter((b) => (b === 'webgpu' ? webgpu : b === 'wasm' ? wasmSimd : false));
   return {
     backends,
@@ -97,32 +108,23 @@ export function configureWebRuntime(ort: typeof OrtWeb, o: { threads: number; wa
 }
 
 /**
- * An Engine on onnxruntime-web for this context. The WASM tile cap (256 px) keeps one tile to a few
- * seconds on one thread, so progress and Cancel answer between tiles on hosts where the engine shares
- * the UI's thread (Figma, UXP); WebGPU tiles are capped so the largest tensor fits the adapter's
- * storage-buffer binding limit.
+ * An Engine on onnxruntime-web for this context. WebGPU tiles are kept under the adapter's storage-buffer
+ * binding limit; hosts that run the engine on their UI thread fix the WASM tile size (`tiles.backendTile`).
  */
 export async function createWebEngine(options: WebEngineOptions): Promise<Engine> {
   const { ort } = options;
-  const caps = await probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads ?? 1);
-  if (caps.backends.length === 0) {
-    throw new RuntimeFailedError('This browser can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the browser or the app.');
-  }
+  const caps = await (options.capabilities ?? probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads));
+  if (caps.backends.length === 0) throw noBackendError();
   configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm });
   const digest = options.digest ?? defaultDigest();
-  const { gpuBufferLimit, ...capabilities } = caps;
   return new Engine({
     catalog: options.catalog,
     store: options.store,
     runners: webRunnerFactory(ort),
     runnerOptions: { backends: caps.backends, threads: caps.threads },
     limits: options.limits,
-    tiles: {
-      ...options.tiles,
-      backendMaxTile: { wasm: 256, ...options.tiles?.backendMaxTile },
-      bufferLimit: { ...(gpuBufferLimit ? { webgpu: gpuBufferLimit } : {}), ...options.tiles?.bufferLimit },
-    },
+    tiles: { ...options.tiles, bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...options.tiles?.bufferLimit } },
     digest,
-    capabilities: { ...capabilities, digest: digest.name },
+    capabilities: { ...caps, digest: digest.name },
   });
 }

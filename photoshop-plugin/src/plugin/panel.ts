@@ -4,9 +4,9 @@
  * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
  */
 import { encode } from 'fast-png';
-import { AbortError, describeError, formatEta, toRgba8, type PixelImage } from '@enlarge/core';
+import { AbortError, describeError, formatEta, toRgba8, type Backend, type Catalog, type PixelImage } from '@enlarge/core';
 import { bundledCatalog, setWebviewClient } from './engines.js';
-import { loadSettings, saveSettings, type PresetChoice, type Settings } from './settings.js';
+import { loadSettings, saveSettings, type Settings } from './settings.js';
 import { inspectTarget, previewCrop, upscaleActiveLayer } from './upscale.js';
 import { startWebviewEngine, webviewSupported } from './webview.js';
 import { toBase64 } from '../wire.js';
@@ -19,6 +19,7 @@ function toPngDataUrl(img: PixelImage): string {
 
 export class Panel {
   /** The preset buttons are built from the catalog (build.mjs); their ids are the valid presets. */
+  private catalog: Catalog | undefined;
   private settings: Settings = loadSettings(Array.from($('preset').querySelectorAll('button')).map((b) => b.getAttribute('data-value') ?? ''));
   private running: AbortController | undefined;
   private webviewStarted = false;
@@ -28,7 +29,7 @@ export class Panel {
     $('preset').addEventListener('click', (e) => {
       const v = (e.target as HTMLElement).getAttribute?.('data-value');
       if (!v) return;
-      this.update({ preset: v as PresetChoice });
+      this.update({ preset: v as Settings['preset'] });
     });
     $('size').addEventListener('change', () => this.readSize());
     for (const id of ['exact-w', 'exact-h', 'print-w', 'print-dpi']) $(id).addEventListener('change', () => this.readSize());
@@ -43,30 +44,30 @@ export class Panel {
   private startEngine(): void {
     if (this.webviewStarted) return;
     this.webviewStarted = true;
-    if (!webviewSupported()) {
-      this.setBackend('WASM (in UXP)');
-      return;
-    }
     this.setBackend('starting…');
     void bundledCatalog().then(
       async (catalog) => {
+        this.catalog = catalog;
+        this.refresh();
+        const inUxp = `${catalog.backendName('wasm')} (in UXP)`;
+        if (!webviewSupported()) return this.setBackend(inUxp, undefined, 'wasm');
         const { client } = startWebviewEngine($('engine-host'), catalog);
         try {
           const backends = await client.ready(20_000);
           setWebviewClient(client);
-          this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`);
+          this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`, undefined, backends[0]);
         } catch {
-          this.setBackend(`${catalog.backendName('wasm')} (in UXP)`, 'The webview engine did not start; using WASM inside UXP.');
+          this.setBackend(inUxp, 'The webview engine did not start; using WASM inside UXP.', 'wasm');
         }
       },
-      (err) => this.setBackend('WASM (in UXP)', describeError(err, 'plugin').message),
+      (err) => this.setBackend('—', describeError(err, 'plugin').message),
     );
   }
 
-  private setBackend(label: string, note?: string): void {
+  private setBackend(label: string, note?: string, backend?: Backend): void {
     const b = $('backend');
     b.textContent = label;
-    b.className = label.startsWith('WebGPU') ? 'badge gpu' : 'badge';
+    b.className = backend === 'webgpu' ? 'badge gpu' : 'badge';
     if (note) this.message(note);
   }
 
@@ -108,7 +109,7 @@ export class Panel {
   /** Describes what Upscale would do now (or why it cannot). Called on show and after each change. */
   refresh(): void {
     try {
-      const t = inspectTarget(this.settings);
+      const t = inspectTarget(this.settings, this.catalog);
       const area = `${t.region.right - t.region.left}×${t.region.bottom - t.region.top}`;
       $('info').innerHTML = '';
       const lines = [
@@ -158,7 +159,7 @@ export class Panel {
       $<HTMLImageElement>('preview-after').src = toPngDataUrl(r.after);
       $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
       $('preview').hidden = false;
-      this.setBackend(r.backend);
+      this.setBackend(r.backend, undefined, r.backendId);
     } catch (err) {
       this.message(describeError(err, 'plugin').message, true);
     } finally {
@@ -181,10 +182,10 @@ export class Panel {
           const eta = s.progress?.etaMs !== undefined ? ` — ${formatEta(s.progress.etaMs)}` : '';
           const tiles = s.progress ? ` tile ${s.progress.tilesDone}/${s.progress.tilesTotal}` : '';
           this.progress(s.fraction, s.phase === 'reading' ? 'Reading the layer…' : s.phase === 'done' ? 'Done' : `Upscaling${tiles}${eta}`);
-          if (s.backend) this.setBackend(s.backend);
+          if (s.backend) this.setBackend(s.backend, undefined, s.backendId);
         },
       });
-      this.setBackend(r.backend);
+      this.setBackend(r.backend, undefined, r.backendId);
       this.message(`Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`);
     } catch (err) {
       this.message(err instanceof AbortError ? 'Cancelled. The document is unchanged.' : describeError(err, 'plugin').message, !(err instanceof AbortError));

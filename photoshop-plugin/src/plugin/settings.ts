@@ -1,8 +1,6 @@
 /** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
-import type { PresetId } from '@enlarge/core';
+import type { Preset } from '@enlarge/core';
 
-/** A preset id of the catalog. */
-export type PresetChoice = PresetId;
 
 export type SizeChoice =
   | { kind: 'scale'; scale: number }
@@ -12,7 +10,8 @@ export type SizeChoice =
   | { kind: 'print'; widthIn: number; dpi: number };
 
 export interface Settings {
-  preset: PresetChoice;
+  /** A preset id of the catalog. */
+  preset: Preset;
   size: SizeChoice;
   /** Photo preset: 'fast' (Real-ESRGAN x4fast) or 'best' (x4plus). */
   quality: 'fast' | 'best';

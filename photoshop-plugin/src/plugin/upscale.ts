@@ -15,8 +15,12 @@ import {
   ImageTooLargeError,
   InvalidImageError,
   InvalidOptionError,
-  limitError,
   MIN_SIDE,
+  planJob,
+  DEFAULT_TILE_POLICY,
+  type Backend,
+  type Catalog,
+  type PlanPolicy,
   modelsLabel,
   resolveTarget,
   RuntimeFailedError,
@@ -26,7 +30,7 @@ import {
   type UpscaleOptions,
   type UpscaleProgress,
 } from '@enlarge/core';
-import { chooseEngine } from './engines.js';
+import { bundledCatalog, chooseEngine } from './engines.js';
 import type { Settings } from './settings.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
 
@@ -88,8 +92,14 @@ function refuse(message: string): never {
 const rectW = (r: Rect) => r.right - r.left;
 const rectH = (r: Rect) => r.bottom - r.top;
 
-/** Checks everything that can be checked before any change: the document, the layer, the sizes. */
-export function inspectTarget(settings: Settings): Target {
+/** The limits the plugin plans with: core's defaults (tiles do not matter for the verdict). */
+const PLAN_POLICY: PlanPolicy = { limits: DEFAULT_LIMITS, tiles: DEFAULT_TILE_POLICY };
+
+/**
+ * Checks everything that can be checked before any change: the document, the layer, the sizes (with
+ * core's planJob when the plugin's catalog is at hand; the command always has it, the panel once loaded).
+ */
+export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   const { app, constants } = ps();
   const doc = app.activeDocument as PsDocument | null | undefined;
   if (!doc) refuse('There is no open document. Open an image, select its layer and try again.');
@@ -162,12 +172,14 @@ export function inspectTarget(settings: Settings): Target {
   if (newDocW > PSB_MAX_SIDE || newDocH > PSB_MAX_SIDE) {
     throw new ImageTooLargeError(`The enlarged document would be ${newDocW}×${newDocH} pixels, over Photoshop's limit of ${PSB_MAX_SIDE.toLocaleString('en-US')} pixels per side. Choose a smaller scale, or crop first.`, newDocW, newDocH, PSB_MAX_SIDE);
   }
-  // The result layer itself: core's output limits (the engine checks every step of the job again in its plan).
-  const tooLarge = limitError({ width: outW, height: outH }, DEFAULT_LIMITS);
-  if (tooLarge) throw tooLarge;
   const gray = mode === String(constants.DocumentMode.GRAYSCALE);
   const alpha = !layer.isBackgroundLayer;
   const channels = ((gray ? 1 : 3) + (alpha ? 1 : 0)) as Channels;
+  // core's plan of the job from the sizes alone: every step it would allocate within core's limits.
+  if (catalog) {
+    const plan = planJob({ width: w, height: h, channels, bitDepth: bits }, engineOptions(settings, { outW, outH }), catalog, PLAN_POLICY);
+    if (plan.tooLarge) throw plan.tooLarge;
+  }
   return {
     doc, layer, docId: doc.id, region, fromSelection, gray, bits, channels, docW, docH, newDocW, newDocH, resolution,
     outW, outH, outLeft: Math.round(region.left * sx), outTop: Math.round(region.top * sy), factorLabel,
@@ -229,7 +241,9 @@ export interface RunStatus {
   phase: 'reading' | 'upscaling' | 'writing' | 'done';
   fraction: number;
   progress?: UpscaleProgress;
+  /** Where it runs, shown ("WebGPU (webview)"), and which backend that is. */
   backend?: string;
+  backendId?: Backend;
 }
 
 export interface RunRequest {
@@ -247,6 +261,7 @@ export interface RunOutcome {
   height: number;
   models: string[];
   backend: string;
+  backendId: Backend;
   ms: number;
   /** The document is now wider/taller than a PSD can hold: it must be saved as PSB. */
   needsPsb: boolean;
@@ -263,11 +278,13 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   const { core, imaging, constants } = ps();
   const t0 = Date.now();
   // Checked before the modal scope too, so a refusal costs nothing; again inside (the state may change).
-  inspectTarget(req.settings);
+  const catalog = await bundledCatalog();
+  inspectTarget(req.settings, catalog);
   return core.executeAsModal(async (ctx) => {
-    const t = inspectTarget(req.settings);
+    const t = inspectTarget(req.settings, catalog);
     const engine = await chooseEngine();
-    const backendLabel = engine.label((await engine.upscaler.capabilities()).backends[0] ?? 'wasm');
+    const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
+    const backendLabel = engine.label(backendId);
     const abort = new AbortController();
     const onOuterAbort = () => abort.abort();
     req.signal?.addEventListener('abort', onOuterAbort);
@@ -290,7 +307,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     const suspension = await ctx.hostControl.suspendHistory({ documentID: t.docId, name: `Enlarge ${t.factorLabel}` });
     let committed = false;
     try {
-      report(0, { phase: 'reading', fraction: 0, backend: backendLabel });
+      report(0, { phase: 'reading', fraction: 0, backend: backendLabel, backendId });
       const { image, colorProfile } = await readRegion(t, t.region);
       checkCancel();
       const options = engineOptions(req.settings, t);
@@ -336,16 +353,16 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
         bandRows,
         onProgress: (p) => {
           if (ctx.isCancelled) abort.abort();
-          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backendLabel });
+          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backendLabel, backendId });
         },
       });
       checkCancel();
       await ctx.hostControl.resumeHistory(suspension, true);
       committed = true;
       const ranOn = engine.label(summary.backend);
-      report(1, { phase: 'done', fraction: 1, backend: ranOn });
+      report(1, { phase: 'done', fraction: 1, backend: ranOn, backendId: summary.backend });
       return {
-        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models.map((m) => m.id), backend: ranOn,
+        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models.map((m) => m.id), backend: ranOn, backendId: summary.backend,
         ms: Date.now() - t0, needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
       };
     } catch (err) {
@@ -367,17 +384,18 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
 }
 
 /** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
-export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; ms: number }> {
+export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; backendId: Backend; ms: number }> {
   const { core } = ps();
   const t0 = Date.now();
+  const catalog = await bundledCatalog();
   return core.executeAsModal(async () => {
-    const t = inspectTarget(settings);
+    const t = inspectTarget(settings, catalog);
     const w = Math.min(size, rectW(t.region)), h = Math.min(size, rectH(t.region));
     const left = t.region.left + Math.floor((rectW(t.region) - w) / 2), top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
     const { image } = await readRegion(t, { left, top, right: left + w, bottom: top + h });
     const engine = await chooseEngine();
     const sx = t.outW / rectW(t.region), sy = t.outH / rectH(t.region);
     const r = await engine.upscaler.upscale(image, { preset: settings.preset, quality: settings.quality, width: Math.round(w * sx), height: Math.round(h * sy) });
-    return { before: image, after: r.image, models: modelsLabel(r.models), backend: engine.label(r.backend), ms: Date.now() - t0 };
+    return { before: image, after: r.image, models: modelsLabel(r.models), backend: engine.label(r.backend), backendId: r.backend, ms: Date.now() - t0 };
   }, { commandName: 'Enlarge preview' });
 }

@@ -7,11 +7,11 @@
  * (`enableMessageBridge: "localAndRemote"`): plugin → page with `webview.postMessage(msg)`, page → plugin
  * with `window.uxpHost.postMessage(msg)` arriving as a window 'message' event (HTMLWebViewElement,
  * developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-js/Global%20Members/HTML%20Elements/HTMLWebViewElement/).
- * The bridge carries JSON only, so pixels go as base64 chunks (./wire.ts) and engine-bridge.ts in the
+ * The bridge carries JSON only, so pixels go as base64 chunks (./wire.ts) and webview/bridge.ts in the
  * page turns them back into ArrayBuffers for core's engine page.
  */
 import type { Catalog } from '@enlarge/core';
-import { EngineClient, type EngineTransport, type HostMessage } from '@enlarge/core/page';
+import { EngineClient, isEngineMessage, type EngineTransport, type HostMessage } from '@enlarge/core/page';
 import { uxpMajor } from './uxp-env.js';
 import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
 
@@ -75,7 +75,7 @@ export function startWebviewEngine(container: HTMLElement, catalog: Catalog): { 
   el.setAttribute('src', ENGINE_PAGE);
   el.setAttribute('uxpallowinspector', 'true');
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
-  const transport = wireTransport(el, window, (e) => (e.source as unknown) === el || e.source == null || isWire(e.data) || (e.data as { type?: string })?.type === 'ready');
+  const transport = wireTransport(el, window, (e) => (e.source as unknown) === el || e.source == null || isWire(e.data) || isEngineMessage(e.data));
   const client = new EngineClient(transport, { catalog });
   container.appendChild(el);
   return { client, element: el };
