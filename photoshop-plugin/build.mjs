@@ -78,12 +78,13 @@ export async function build({ ccx = true, quiet = false } = {}) {
   mkdirSync(DIST, { recursive: true });
   const requireFromCore = createRequire(path.join(root, 'core', 'package.json'));
 
-  // 1. The plugin script: CommonJS, as UXP loads <script src="index.js"> with its own require().
+  // 1. The plugin script: one IIFE (UXP loads <script src="index.js"> and gives it `require`; a `module`
+  //    global is not documented, so the bundle does not rely on one).
   await esbuild({
     entryPoints: [path.join(here, 'src', 'plugin', 'index.ts')],
     outfile: path.join(DIST, 'index.js'),
     bundle: true,
-    format: 'cjs',
+    format: 'iife',
     platform: 'browser',
     target: 'es2020',
     external: ['photoshop', 'uxp'],

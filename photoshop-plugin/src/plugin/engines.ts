@@ -32,23 +32,30 @@ export interface TestEngineSeam {
   label?: string;
 }
 
-async function readPluginFile(path: string): Promise<Uint8Array> {
-  const u = uxp();
-  const folder = await u.storage.localFileSystem.getPluginFolder();
-  let entry;
+async function pluginFile(path: string) {
+  const folder = await uxp().storage.localFileSystem.getPluginFolder();
   try {
-    entry = await folder.getEntry(path);
+    return await folder.getEntry(path);
   } catch {
     throw new ModelFileMissingError(path, `The plugin file ${path} is missing.`);
   }
-  const data = await entry.read({ format: u.storage.formats.binary });
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new TextEncoder().encode(String(data));
+}
+
+async function readPluginFile(path: string): Promise<Uint8Array> {
+  const data = await (await pluginFile(path)).read({ format: uxp().storage.formats.binary });
+  if (!(data instanceof ArrayBuffer)) throw new ModelFileMissingError(path, `The plugin file ${path} could not be read as binary.`);
+  return new Uint8Array(data);
+}
+
+/** A text file of the plugin, read as UTF-8 by UXP itself (no TextDecoder needed). */
+async function readPluginText(path: string): Promise<string> {
+  return String(await (await pluginFile(path)).read({ format: uxp().storage.formats.utf8 }));
 }
 
 let catalogPromise: Promise<Catalog> | undefined;
 /** The bundled model catalog (engine/models/manifest.json): models, presets, display names. */
 export function bundledCatalog(): Promise<Catalog> {
-  catalogPromise ??= readPluginFile(`${MODELS_DIR}/manifest.json`).then((b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest));
+  catalogPromise ??= readPluginText(`${MODELS_DIR}/manifest.json`).then((text) => new Catalog(JSON.parse(text) as Manifest));
   catalogPromise.catch(() => (catalogPromise = undefined));
   return catalogPromise;
 }

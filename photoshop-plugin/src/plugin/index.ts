@@ -4,15 +4,14 @@
  * users can give them keyboard shortcuts (Edit › Keyboard Shortcuts); UXP cannot add items to the Layers
  * panel's context menu.
  */
+import './polyfills.js'; // first: the APIs UXP may lack exist before any module body runs
 import { AbortError, describeError } from '@enlarge/core';
 import { Panel } from './panel.js';
-import { installPolyfills } from './polyfills.js';
 import { bundledCatalog } from './engines.js';
 import { loadSettings } from './settings.js';
 import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
 import { ps, uxp } from './uxp-env.js';
 
-installPolyfills();
 
 /** "Upscale Layer 4×" / "2×": the remembered preset, the command's factor. Errors are shown in an alert. */
 export async function runCommand(scale: number): Promise<RunOutcome | undefined> {

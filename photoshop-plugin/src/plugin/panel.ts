@@ -3,7 +3,6 @@
  * backend that ran. Settings are remembered in localStorage. The panel also owns the engine webview
  * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
  */
-import { encode } from 'fast-png';
 import { AbortError, describeError, formatEta, toRgba8, type Backend, type Catalog, type PixelImage } from '@enlarge/core';
 import { bundledCatalog, setWebviewClient } from './engines.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
@@ -13,7 +12,9 @@ import { toBase64 } from '../wire.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-function toPngDataUrl(img: PixelImage): string {
+/** The preview as a PNG data URL. fast-png is loaded on the first preview, not with the plugin: its module code needs a 'latin1' TextDecoder, which UXP need not have. */
+async function toPngDataUrl(img: PixelImage): Promise<string> {
+  const { encode } = await import('fast-png');
   return `data:image/png;base64,${toBase64(encode({ width: img.width, height: img.height, data: toRgba8(img), channels: 4, depth: 8 }))}`;
 }
 
@@ -155,8 +156,8 @@ export class Panel {
     this.message('');
     try {
       const r = await previewCrop(this.settings);
-      $<HTMLImageElement>('preview-before').src = toPngDataUrl(r.before);
-      $<HTMLImageElement>('preview-after').src = toPngDataUrl(r.after);
+      $<HTMLImageElement>('preview-before').src = await toPngDataUrl(r.before);
+      $<HTMLImageElement>('preview-after').src = await toPngDataUrl(r.after);
       $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
       $('preview').hidden = false;
       this.setBackend(r.backend, undefined, r.backendId);

@@ -1,7 +1,11 @@
 /**
- * Small stand-ins for web APIs core relies on that a UXP version may lack. Each is installed only when
- * missing. (UXP 7+ has TextEncoder/TextDecoder, setTimeout and typed arrays; AbortController is newer.)
+ * Stand-ins for web APIs the bundle relies on that UXP does not document, installed only when missing, and
+ * imported first by index.ts so they exist before any other module's top-level code runs: UXP's Global
+ * Members reference lists neither TextEncoder nor TextDecoder (Adobe's own WASM sample polyfills both), so
+ * fast-text-encoding (UTF-8) provides them; AbortController is newer than UXP 7.
  */
+import 'fast-text-encoding';
+
 class MiniAbortSignal {
   aborted = false;
   reason: unknown;
@@ -33,7 +37,5 @@ class MiniAbortController {
   }
 }
 
-export function installPolyfills(): void {
-  const g = globalThis as Record<string, unknown>;
-  if (typeof g['AbortController'] === 'undefined') g['AbortController'] = MiniAbortController;
-}
+const g = globalThis as Record<string, unknown>;
+if (typeof g['AbortController'] === 'undefined') g['AbortController'] = MiniAbortController;
