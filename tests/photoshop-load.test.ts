@@ -54,7 +54,10 @@ describe('Photoshop bundle under UXP’s documented globals only', () => {
     expect(() => vm.runInContext(readFileSync(BUNDLE, 'utf8'), ctx, { filename: 'index.js' })).not.toThrow();
     expect(Object.keys(registered?.commands ?? {}).sort()).toEqual(['upscaleLayer2x', 'upscaleLayer4x']);
     expect(Object.keys(registered?.panels ?? {})).toEqual(['enlargePanel']);
-    // The polyfill the bundle brings (UTF-8 only) is what core and onnxruntime-web then use.
+    // What the bundle brings before any module runs: performance with a finite timeOrigin (onnxruntime-web
+    // turns it into a BigInt), and a UTF-8 TextDecoder, which core and onnxruntime-web then use.
+    const perf = ctx['performance'] as Performance;
+    expect(Number.isFinite(perf.timeOrigin) && perf.now() >= 0).toBe(true);
     expect(new (ctx['TextDecoder'] as typeof TextDecoder)().decode(new Uint8Array([0xe2, 0x9c, 0x93]))).toBe('✓');
   });
 });

@@ -119,11 +119,13 @@ export class Panel {
         ['Document ', `${t.newDocW}×${t.newDocH}`, t.newDocW > 30_000 || t.newDocH > 30_000 ? ' — save as PSB' : ''],
       ];
       for (const [a, b, c] of lines) {
+        // appendChild and text nodes only: HTMLElement.append needs UXP 8, the manifest allows PS 25 (UXP 7).
         const div = document.createElement('div');
-        div.append(a!);
+        div.appendChild(document.createTextNode(a!));
         const strong = document.createElement('b');
         strong.textContent = b!;
-        div.append(strong, c!);
+        div.appendChild(strong);
+        div.appendChild(document.createTextNode(c!));
         $('info').appendChild(div);
       }
     } catch (err) {

@@ -2,7 +2,7 @@
  * Stand-ins for web APIs the bundle relies on that UXP does not document, installed only when missing, and
  * imported first by index.ts so they exist before any other module's top-level code runs: UXP's Global
  * Members reference lists neither TextEncoder nor TextDecoder (Adobe's own WASM sample polyfills both), so
- * fast-text-encoding (UTF-8) provides them; AbortController is newer than UXP 7.
+ * fast-text-encoding (UTF-8) provides them; AbortController is newer than UXP 7; `performance` below.
  */
 import 'fast-text-encoding';
 
@@ -39,3 +39,17 @@ class MiniAbortController {
 
 const g = globalThis as Record<string, unknown>;
 if (typeof g['AbortController'] === 'undefined') g['AbortController'] = MiniAbortController;
+
+// onnxruntime-web's WASM glue reads performance.now() and performance.timeOrigin (it converts the latter to
+// a BigInt: NaN there fails every inference); UXP documents neither (audit F2).
+const perf = g['performance'] as { now?: () => number; timeOrigin?: number } | undefined;
+if (!perf || typeof perf.now !== 'function') {
+  const origin = Date.now();
+  g['performance'] = { now: () => Date.now() - origin, timeOrigin: origin };
+} else if (!Number.isFinite(perf.timeOrigin)) {
+  try {
+    Object.defineProperty(perf, 'timeOrigin', { value: Date.now() - perf.now(), configurable: true });
+  } catch {
+    g['performance'] = { now: () => perf.now!(), timeOrigin: Date.now() - perf.now() };
+  }
+}
