@@ -114,7 +114,10 @@ export async function build({ ccx = true, quiet = false } = {}) {
   copyFileSync(path.join(here, 'src', 'panel.css'), path.join(DIST, 'panel.css'));
   copyFileSync(path.join(here, 'manifest.json'), path.join(DIST, 'manifest.json'));
   mkdirSync(path.join(DIST, 'icons'), { recursive: true });
-  for (const [name, size, light] of [['panel-dark.png', 23, false], ['panel-dark@2x.png', 46, false], ['panel-light.png', 23, true], ['panel-light@2x.png', 46, true], ['plugin.png', 48, false], ['plugin@2x.png', 96, false]]) {
+  // UXP looks for `<path>@1x.png` and `<path>@2x.png` for "scale": [1, 2] (the manifest's icon paths have no suffix).
+  rmSync(path.join(DIST, 'icons'), { recursive: true, force: true });
+  mkdirSync(path.join(DIST, 'icons'), { recursive: true });
+  for (const [name, size, light] of [['panel-dark@1x.png', 23, false], ['panel-dark@2x.png', 46, false], ['panel-light@1x.png', 23, true], ['panel-light@2x.png', 46, true], ['plugin@1x.png', 48, false], ['plugin@2x.png', 96, false]]) {
     writeFileSync(path.join(DIST, 'icons', name), icon(size, light));
   }
 

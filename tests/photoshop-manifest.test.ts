@@ -37,8 +37,10 @@ export function validateManifestV5(m: Json, pluginDir?: string): string[] {
     need(Array.isArray(i.scale) && i.scale.every((s: number) => [1, 1.5, 2].includes(s)), `${where}: icon scale ⊆ [1, 1.5, 2]`);
     need(Array.isArray(i.theme) && i.theme.every((t: string) => THEMES.has(t)), `${where}: icon themes`);
     if (pluginDir && typeof i.path === 'string') {
+      // "[1, 2] means that there is a @1x and @2x version of the icon specified at the path" (UXP manifest
+      // reference, guides/uxp-guide/uxp-misc/manifest-v4): every scale has its suffixed file.
       for (const s of i.scale ?? [1]) {
-        const p = s === 1 ? i.path : i.path.replace(/\.png$/, `@${s}x.png`);
+        const p = i.path.replace(/\.png$/, `@${s}x.png`);
         need(existsSync(join(pluginDir, p)), `${where}: icon file ${p} is missing`);
       }
     }

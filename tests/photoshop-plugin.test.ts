@@ -11,7 +11,9 @@ import { createNodeEngine } from '../core/src/node/index.js';
 import type { PixelImage } from '../core/src/image.js';
 import { PhotoshopSim, type SimDocument, type SimLayer } from '../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
-import { fromBase64, toBase64 } from '../photoshop-plugin/src/wire.js';
+import { fromBase64, isWire, toBase64, WIRE } from '../photoshop-plugin/src/wire.js';
+import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
+import { isEngineMessage } from '../core/src/page/protocol.js';
 import { ROOT, diffStats, photo } from './helpers.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
@@ -202,6 +204,7 @@ describe('refusals: a clear message and the document unchanged', () => {
     ['an empty selection', (p) => { const d = pixelDoc()(p)!; d.selection.bounds = { left: 5, top: 5, right: 5, bottom: 9 }; return d; }, /selection is empty/],
     ['a selection off the layer', (p) => { const d = p.newDocument({ width: 64, height: 64 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); d.selection.bounds = { left: 30, top: 30, right: 60, bottom: 60 }; return d; }, /does not overlap/],
     ['a result over Photoshop’s 300,000 px', (p) => { const d = p.newDocument({ width: 80_000, height: 100 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); return d; }, /320000×400 pixels, over Photoshop's limit of 300,000/],
+    ['a layer entirely outside the canvas', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Off', left: 40, top: 0, width: 16, height: 16, pixels: px(16, 16) }); return d; }, /"Off" lies outside the canvas/],
     ['a result layer over Enlarge’s limit', (p) => { const d = p.newDocument({ width: 17_000, height: 64 }); d.addLayer({ name: 'Wide', width: 17_000, height: 8, pixels: px(17_000, 8) }); return d; }, /68000×32 pixels.*over the limit of 400 megapixels \/ 65535 px per side/],
   ];
 
@@ -219,6 +222,22 @@ describe('refusals: a clear message and the document unchanged', () => {
 });
 
 describe('plugin helpers', () => {
+  it('webview messages are normalised before they are filtered: JSON strings, a string source, or `message`', () => {
+    const source = new EventTarget() as EventTarget & { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void };
+    const got: unknown[] = [];
+    const transport = wireTransport({ postMessage: () => undefined }, source, (d) => isWire(d) || isEngineMessage(d));
+    transport.subscribe((m) => got.push(m));
+    const ready = { type: 'ready', backends: ['wasm'] };
+    const progress = { enlarge: WIRE, kind: 'msg', msg: { type: 'progress', id: 'j', progress: { fraction: 0.5 } } };
+    const event = (init: Record<string, unknown>) => Object.assign(new Event('message'), init);
+    source.dispatchEvent(event({ data: JSON.stringify(ready), source: 'uxp://webview' })); // UXP's MessageEvent: data and source are strings
+    source.dispatchEvent(event({ data: progress }));
+    source.dispatchEvent(event({ data: undefined, message: JSON.stringify(progress) }));
+    source.dispatchEvent(event({ data: '{"type":"something else"}' })); // not ours: dropped
+    source.dispatchEvent(event({ data: 'not json' }));
+    expect(got).toEqual([ready, progress.msg, progress.msg]);
+  });
+
   it('base64 chunks round-trip', () => {
     for (const n of [0, 1, 2, 3, 4, 100_000, 150_001]) {
       const b = new Uint8Array(randomBytes(n));

@@ -201,7 +201,10 @@ async function start(): Promise<void> {
   });
 
   try {
-    const capabilities = await (await engine).capabilities();
+    // Self-test before 'ready': the catalog was fetched; a model file is fetched, verified and started here.
+    const e = await engine;
+    await e.prepare();
+    const capabilities = await e.capabilities();
     defaultTarget().post({ type: 'ready', backends: capabilities.backends, capabilities });
   } catch (err) {
     defaultTarget().post({ type: 'ready', backends: [], error: describeError(err, 'plugin') });

@@ -79,6 +79,18 @@ export class Engine implements Upscaler {
     return r;
   }
 
+  /**
+   * Loads (verified) the sessions of these models now — by default the smallest model of the catalog — so a
+   * host proves before its first job that model files can be read, verified and started here.
+   */
+  async prepare(modelIds?: readonly string[]): Promise<void> {
+    const ids = modelIds ?? [[...this.catalog.models].sort((a, b) => a.bytes - b.bytes)[0]!.id];
+    for (const id of ids) {
+      const m = this.catalog.get(id);
+      await this.session(m.file, m.sha256);
+    }
+  }
+
   async dispose(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();

@@ -45,6 +45,10 @@ uxp().entrypoints.setup({
         }
         panel.refresh();
       },
+      destroy() {
+        panel?.dispose();
+        panel = undefined;
+      },
     },
   },
 });

@@ -4,6 +4,7 @@
  * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
  */
 import { AbortError, describeError, formatEta, toRgba8, type Backend, type Catalog, type PixelImage } from '@enlarge/core';
+import type { EngineClient } from '@enlarge/core/page';
 import { bundledCatalog, setWebviewClient } from './engines.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
 import { inspectTarget, previewCrop, upscaleActiveLayer } from './upscale.js';
@@ -21,6 +22,7 @@ async function toPngDataUrl(img: PixelImage): Promise<string> {
 export class Panel {
   /** The preset buttons are built from the catalog (build.mjs); their ids are the valid presets. */
   private catalog: Catalog | undefined;
+  private webview: { client: EngineClient; element: HTMLElement } | undefined;
   private settings: Settings = loadSettings(Array.from($('preset').querySelectorAll('button')).map((b) => b.getAttribute('data-value') ?? ''));
   private running: AbortController | undefined;
   private webviewStarted = false;
@@ -52,7 +54,13 @@ export class Panel {
         this.refresh();
         const inUxp = `${catalog.backendName('wasm')} (in UXP)`;
         if (!webviewSupported()) return this.setBackend(inUxp, undefined, 'wasm');
-        const { client } = startWebviewEngine($('engine-host'), catalog);
+        const { client, element } = startWebviewEngine($('engine-host'), catalog);
+        this.webview = { client, element };
+        // A webview that fails to load or goes away is never used again (commands fall back to WASM in UXP).
+        element.addEventListener('loaderror', () => {
+          setWebviewClient(undefined);
+          this.setBackend(inUxp, 'The webview engine could not load; using WASM inside UXP.', 'wasm');
+        });
         try {
           const backends = await client.ready(20_000);
           setWebviewClient(client);
@@ -63,6 +71,14 @@ export class Panel {
       },
       (err) => this.setBackend('—', describeError(err, 'plugin').message),
     );
+  }
+
+  /** The panel is going away (UXP `destroy`): its webview and the engine client in it go too. */
+  dispose(): void {
+    setWebviewClient(undefined);
+    void this.webview?.client.dispose();
+    this.webview?.element.remove();
+    this.webview = undefined;
   }
 
   private setBackend(label: string, note?: string, backend?: Backend): void {

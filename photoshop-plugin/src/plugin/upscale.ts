@@ -11,6 +11,7 @@
 import {
   AbortError,
   DEFAULT_LIMITS,
+  EnlargeError,
   HostStateError,
   ImageTooLargeError,
   InvalidImageError,
@@ -30,7 +31,10 @@ import {
   type UpscaleOptions,
   type UpscaleProgress,
 } from '@enlarge/core';
-import { bundledCatalog, chooseEngine } from './engines.js';
+import { bundledCatalog, chooseEngine, inUxpEngine, setWebviewClient } from './engines.js';
+
+/** Webview failures the in-UXP engine may not share: its files could not be read, or its runtime failed. */
+const RETRY_IN_UXP = new Set<string>(['IO_FAILED', 'RUNTIME_FAILED', 'MODEL_FILE_MISSING', 'MODEL_FILE_TAMPERED', 'OUT_OF_MEMORY']);
 import type { Settings } from './settings.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
 
@@ -125,9 +129,12 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   }
   if (layer.allLocked) refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
 
+  // The layer's pixels on the canvas (layer pixels may lie off the canvas; what is enlarged is what the user sees).
   const b = layer.boundsNoEffects ?? layer.bounds;
-  let region: Rect = { left: b.left, top: b.top, right: b.right, bottom: b.bottom };
-  if (rectW(region) <= 0 || rectH(region) <= 0) refuse(`${name} is empty: it has no pixels to enlarge.`);
+  const canvasW = Number(doc.width), canvasH = Number(doc.height);
+  let region: Rect = { left: Math.max(0, b.left), top: Math.max(0, b.top), right: Math.min(canvasW, b.right), bottom: Math.min(canvasH, b.bottom) };
+  if (b.right - b.left <= 0 || b.bottom - b.top <= 0) refuse(`${name} is empty: it has no pixels to enlarge.`);
+  if (rectW(region) <= 0 || rectH(region) <= 0) refuse(`${name} lies outside the canvas: none of its pixels can be seen. Move it onto the canvas, then try again.`);
 
   // The selection (Photoshop 25.0+: Document.selection; null bounds = no selection).
   let fromSelection = false;
@@ -282,7 +289,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   inspectTarget(req.settings, catalog);
   return core.executeAsModal(async (ctx) => {
     const t = inspectTarget(req.settings, catalog);
-    const engine = await chooseEngine();
+    let engine = await chooseEngine();
     const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
     const backendLabel = engine.label(backendId);
     const abort = new AbortController();
@@ -325,9 +332,13 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
 
       const bytesPerRow = t.outW * t.channels * (t.bits / 8);
       const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
-      const summary = await engine.upscaler.upscaleToSink(image, options, async ({ y, image: band }) => {
+      const writeBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
         checkCancel();
-        const imageData = await imaging.createImageDataFromBuffer(band.data.subarray(0, band.width * band.height * band.channels) as Uint8Array | Uint16Array, {
+        // Exactly width × height × components elements in a buffer of their own (imaging.md; a view into a larger band buffer is not documented).
+        const n = band.width * band.height * band.channels;
+        const d = band.data;
+        const exact = d.byteOffset === 0 && d.length === n && d.buffer.byteLength === d.byteLength ? d : d.slice(0, n);
+        const imageData = await imaging.createImageDataFromBuffer(exact as Uint8Array | Uint16Array, {
           width: band.width,
           height: band.height,
           components: band.channels,
@@ -348,14 +359,25 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
         } finally {
           await imageData.dispose();
         }
-      }, {
+      };
+      const jobCtx = {
         signal: abort.signal,
         bandRows,
-        onProgress: (p) => {
+        onProgress: (p: UpscaleProgress) => {
           if (ctx.isCancelled) abort.abort();
           report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backendLabel, backendId });
         },
-      });
+      };
+      let summary;
+      try {
+        summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
+      } catch (err) {
+        // The webview could not run the job (its files, its runtime): once more inside UXP, over the same layer.
+        if (engine.where !== 'webview' || !(err instanceof EnlargeError) || !RETRY_IN_UXP.has(err.code) || abort.signal.aborted) throw err;
+        setWebviewClient(undefined);
+        engine = await inUxpEngine();
+        summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
+      }
       checkCancel();
       await ctx.hostControl.resumeHistory(suspension, true);
       committed = true;

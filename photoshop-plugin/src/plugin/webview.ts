@@ -26,8 +26,24 @@ interface WebviewLike {
   postMessage(message: unknown, targetOrigin?: string): void;
 }
 
-/** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages. */
-export function wireTransport(target: WebviewLike, source: { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void }, fromPage?: (e: MessageEvent) => boolean): EngineTransport {
+/**
+ * The payload of a message event as JSON: UXP documents `data` as the parsed message on the webview page and
+ * as a string on MessageEvent (and some hosts used `message`), so every shape is normalised before filtering.
+ */
+export function messagePayload(e: MessageEvent): unknown {
+  let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch {
+      return undefined;
+    }
+  }
+  return d;
+}
+
+/** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages, filtered on their payload by `fromPage`. */
+export function wireTransport(target: WebviewLike, source: { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void }, fromPage?: (payload: unknown, e: MessageEvent) => boolean): EngineTransport {
   return {
     post(message: HostMessage) {
       if (message.type === 'upscale') {
@@ -45,16 +61,8 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
     },
     subscribe(handler: (m: unknown) => void) {
       const listener = (e: MessageEvent) => {
-        if (fromPage && !fromPage(e)) return;
-        // UXP passes the parsed JSON as e.data (some hosts used e.message).
-        let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
-        if (typeof d === 'string') {
-          try {
-            d = JSON.parse(d);
-          } catch {
-            return;
-          }
-        }
+        const d = messagePayload(e);
+        if (d === undefined || (fromPage && !fromPage(d, e))) return;
         // Envelopes carry engine messages (images as base64); the page's own 'ready' comes bare. The client
         // checks every message with the protocol's guard (isEngineMessage) before using it.
         if (isWire(d)) {
@@ -75,7 +83,8 @@ export function startWebviewEngine(container: HTMLElement, catalog: Catalog): { 
   el.setAttribute('src', ENGINE_PAGE);
   el.setAttribute('uxpallowinspector', 'true');
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
-  const transport = wireTransport(el, window, (e) => (e.source as unknown) === el || e.source == null || isWire(e.data) || isEngineMessage(e.data));
+  // Filter on the envelope, not on e.source (UXP documents `source` as a string on MessageEvent).
+  const transport = wireTransport(el, window, (d) => isWire(d) || isEngineMessage(d));
   const client = new EngineClient(transport, { catalog });
   container.appendChild(el);
   return { client, element: el };

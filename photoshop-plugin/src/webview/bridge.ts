@@ -56,13 +56,41 @@ function fromPlugin(d: WireToPage): void {
   }
 }
 
-window.addEventListener('message', (e: MessageEvent) => {
-  const d: unknown = e.data;
-  if (isWire(d)) {
-    e.stopImmediatePropagation();
-    fromPlugin(d as WireToPage);
-    return;
+/**
+ * The plugin's envelopes, whatever shape the bridge gives them: `data` parsed or a JSON string, or `message`
+ * (UXP documents both shapes; a production bridge patch reads `e.message` when `data` is absent).
+ */
+function envelope(e: MessageEvent): WireToPage | undefined {
+  let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch {
+      return undefined;
+    }
   }
+  return isWire(d) ? (d as WireToPage) : undefined;
+}
+
+// An envelope may arrive both on window and on window.uxpHost: each is handled once.
+const handled = new Set<string>();
+function onEnvelope(e: MessageEvent): boolean {
+  const d = envelope(e);
+  if (!d) return false;
+  e.stopImmediatePropagation?.();
+  const key = d.kind === 'chunk' ? `c:${d.id}:${d.offset}` : `m:${d.msg.type}:${d.msg.id}`;
+  if (handled.has(key)) return true;
+  handled.add(key);
+  if (handled.size > 10_000) handled.clear();
+  fromPlugin(d);
+  return true;
+}
+
+window.addEventListener('message', (e: MessageEvent) => {
+  if (onEnvelope(e)) return;
   // The engine's answers to this window (it answers the window a request came from: this one).
+  const d: unknown = e.data;
   if (e.source === window && isEngineMessage(d) && d.type !== 'ready') toPlugin(d);
 });
+const uxpHost = (window as unknown as { uxpHost?: { addEventListener?(t: 'message', h: (e: MessageEvent) => void): void } }).uxpHost;
+uxpHost?.addEventListener?.('message', (e) => void onEnvelope(e));
