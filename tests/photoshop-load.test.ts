@@ -1,31 +1,25 @@
 /**
  * The built Photoshop bundle loads where only UXP's documented globals exist: a bare V8 context holding
- * what UXP's Global Members reference lists (developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-js/
- * Global%20Members/: timers, console, crypto.getRandomValues/randomUUID, localStorage, fetch and its
- * Headers/Request/Response/FormData/Blob, AbortController/AbortSignal, ReadableStream, Event/EventTarget),
- * plus `require` for the `uxp` and `photoshop` modules — and nothing else: no TextEncoder/TextDecoder, no
+ * what UXP's Global Members reference lists (the list, with its sources, is sim/uxp.ts `uxpGlobals`), plus
+ * `require` for the `uxp` and `photoshop` modules — and nothing else: no TextEncoder/TextDecoder, no
  * `module`/`exports`, no `performance`, no `process`. It must reach `entrypoints.setup` with both commands
  * and the panel. (Node's own globals, which the simulator tests run with, would hide any of these.)
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { getRandomValues, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { ROOT } from './helpers.js';
+import { uxpGlobals } from '../photoshop-plugin/sim/uxp.js';
 
 const BUNDLE = join(ROOT, 'photoshop-plugin', 'dist', 'index.js');
 
 function documentedUxpContext() {
   const store = new Map<string, string>();
-  const quiet = { log() {}, warn() {}, info() {}, debug() {}, error() {} };
   const ctx: Record<string, unknown> = {
-    console: quiet,
-    setTimeout, clearTimeout, setInterval, clearInterval,
-    crypto: { getRandomValues, randomUUID },
+    ...uxpGlobals(),
     localStorage: { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, String(v)), removeItem: (k: string) => void store.delete(k) },
-    fetch, Blob, FormData, Headers, Request, Response, AbortController, AbortSignal, ReadableStream, Event, EventTarget,
   };
   ctx['globalThis'] = ctx;
   ctx['window'] = ctx;

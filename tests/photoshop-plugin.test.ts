@@ -1,6 +1,7 @@
 /**
- * The Photoshop plugin's REAL bundle (photoshop-plugin/dist/index.js, built here) run in Node against the
- * simulated `photoshop` and `uxp` modules (photoshop-plugin/sim/): inference runs on the in-UXP path
+ * The Photoshop plugin's REAL bundle (photoshop-plugin/dist/index.js, built here) run in a V8 realm that holds
+ * only the globals UXP documents, against the simulated `photoshop` and `uxp` modules (photoshop-plugin/sim/):
+ * inference runs on the in-UXP path
  * (onnxruntime-web WASM, one thread). Checks the result layer against core's Node engine, the source and
  * history, Cancel, the document closed mid-run, and every refusal (with the document unchanged).
  */
@@ -50,7 +51,8 @@ beforeAll(async () => {
   ps = new PhotoshopSim();
   uxp = new UxpSim(DIST);
   sim = installSimulator({ ps, uxp });
-  sim.load(join(DIST, 'index.js'));
+  // Strict: the bundle runs in a realm of its own holding only the globals UXP documents (sim/uxp.ts uxpGlobals).
+  sim.load(join(DIST, 'index.js'), { strict: true });
 });
 
 afterEach(() => {

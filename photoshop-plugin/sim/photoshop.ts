@@ -490,11 +490,13 @@ export class PhotoshopSim {
     },
 
     createImageDataFromBuffer: async (buffer: Uint8Array | Uint16Array | Float32Array, o: Imaging.CreateImageDataFromBufferOptions): Promise<Imaging.ImageData> => {
-      if (buffer instanceof Float32Array) throw new Error('32-bit image data is not simulated');
+      // The kind of typed array by its tag, not instanceof: the bundle may run in a realm of its own (strict loader).
+      const kind = Object.prototype.toString.call(buffer);
+      if (kind === '[object Float32Array]') throw new Error('32-bit image data is not simulated');
       if (buffer.length !== o.width * o.height * o.components) throw new Error(`createImageDataFromBuffer: ${buffer.length} elements, expected width*height*components = ${o.width * o.height * o.components}`);
       if (o.chunky === false) throw new Error('planar input is not simulated');
-      const size = buffer instanceof Uint16Array ? 16 : 8;
-      let data: Pixels = buffer.slice();
+      const size = kind === '[object Uint16Array]' ? 16 : 8;
+      let data: Pixels = size === 16 ? Uint16Array.from(buffer as Uint16Array) : Uint8Array.from(buffer as Uint8Array);
       if (size === 16 && !o.fullRange) data = (data as Uint16Array).map((v) => Math.min(65535, Math.round((v * 65535) / 32768)));
       return new SimImageData(this, o.width, o.height, o.components, size, o.colorSpace as Imaging.ColorSpace, data, o.colorProfile ?? '');
     },

@@ -10,6 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import Module from 'node:module';
+import vm from 'node:vm';
+import { getRandomValues, randomUUID } from 'node:crypto';
 import type { PhotoshopSim } from './photoshop.js';
 
 export interface CapturedEntrypoints {
@@ -19,8 +21,34 @@ export interface CapturedEntrypoints {
 
 const formats = { binary: Symbol('binary'), utf8: Symbol('utf8') };
 
+/**
+ * The globals UXP documents (developer.adobe.com/photoshop/uxp/2022/uxp-api/reference-js/Global%20Members/),
+ * and no others, for the strict loader: timers; console; crypto.getRandomValues/randomUUID (Global Members ›
+ * crypto); localStorage/sessionStorage (Data Storage); fetch, Headers, Request, Response, FormData, Blob
+ * (Network I/O, Data Storage); AbortController/AbortSignal; ReadableStream and friends (Streams); Event,
+ * EventTarget (HTML Events); alert/confirm/prompt. Not documented, so absent: TextEncoder, TextDecoder,
+ * performance, URL, MessageChannel, structuredClone, queueMicrotask, atob/btoa, navigator, module/exports,
+ * process, Buffer — the plugin brings what it needs itself.
+ */
+export function uxpGlobals(): Record<string, unknown> {
+  const quiet = { log() {}, info() {}, debug() {}, warn() {}, error: (...a: unknown[]) => console.error('[plugin]', ...a) };
+  return {
+    console: quiet,
+    setTimeout, clearTimeout, setInterval, clearInterval,
+    crypto: { getRandomValues, randomUUID },
+    sessionStorage: new MemoryStorage(),
+    fetch, Headers, Request, Response, FormData, Blob,
+    AbortController, AbortSignal,
+    ReadableStream, WritableStream, TransformStream,
+    Event, EventTarget,
+    alert: () => undefined, confirm: () => false, prompt: () => null,
+  };
+}
+
 export class UxpSim {
   entrypoints: CapturedEntrypoints | undefined;
+  /** The ArrayBuffer of the realm the bundle runs in (binary reads are allocated there, as UXP's are). */
+  arrayBuffer: ArrayBufferConstructor = ArrayBuffer;
   /** Files the plugin read from its folder (paths relative to it). */
   readonly reads: string[] = [];
 
@@ -58,7 +86,11 @@ export class UxpSim {
                     } catch {
                       throw new Error(`Could not find an entry of '${path}'`);
                     }
-                    if (options.format === formats.binary) return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+                    if (options.format === formats.binary) {
+                      const ab = new sim.arrayBuffer(buf.length);
+                      new Uint8Array(ab).set(buf);
+                      return ab;
+                    }
                     return buf.toString('utf8');
                   },
                 };
@@ -101,8 +133,9 @@ class MemoryStorage {
  * and loads the bundled plugin (dist/index.js). The modules are facades over `current`, so one loaded
  * bundle can be driven against several simulated Photoshop sessions.
  */
-export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { load(bundle: string): unknown; set(next: { ps: PhotoshopSim; uxp: UxpSim }): void } {
+export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { load(bundle: string, opts?: { strict?: boolean }): unknown; set(next: { ps: PhotoshopSim; uxp: UxpSim }): void } {
   let state = current;
+  let innerArrayBuffer: ArrayBufferConstructor | undefined;
   const facade = (get: () => Record<string, unknown>) => new Proxy({}, { get: (_t, k) => get()[k as string], has: (_t, k) => k in get() });
   const psModule = facade(() => state.ps.module());
   let uxpModule: Record<string, unknown> | undefined;
@@ -116,9 +149,26 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { 
   };
   (globalThis as { localStorage?: unknown }).localStorage ??= new MemoryStorage();
   return {
-    load(bundle: string) {
-      // UXP runs index.js as a CommonJS-style script with its own require(); compile it that way (the
-      // workspace's package.json says "type": "module", which would make Node treat dist/*.js as ESM).
+    load(bundle: string, { strict = false }: { strict?: boolean } = {}) {
+      if (strict) {
+        // Only what UXP documents, in a realm of its own (see UXP_GLOBALS); require answers with the simulators.
+        const ctx: Record<string, unknown> = { ...uxpGlobals(), localStorage: (globalThis as { localStorage?: unknown }).localStorage };
+        ctx['globalThis'] = ctx;
+        ctx['window'] = ctx;
+        ctx['self'] = ctx;
+        ctx['require'] = (name: string) => {
+          if (name === 'photoshop') return psModule;
+          if (name === 'uxp') return uxpFacade;
+          throw new Error(`require(${name}) is not available in UXP`);
+        };
+        vm.createContext(ctx);
+        innerArrayBuffer = vm.runInContext('ArrayBuffer', ctx) as ArrayBufferConstructor;
+        state.uxp.arrayBuffer = innerArrayBuffer;
+        vm.runInContext(readFileSync(bundle, 'utf8'), ctx, { filename: bundle });
+        return ctx;
+      }
+      // UXP runs index.js as a script with its own require(); compile it that way (the workspace's
+      // package.json says "type": "module", which would make Node treat dist/*.js as ESM).
       const m = new Module(bundle) as unknown as { filename: string; paths: string[]; exports: unknown; _compile(src: string, file: string): void };
       m.filename = bundle;
       m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(bundle));
@@ -127,6 +177,7 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { 
     },
     set(next) {
       state = next;
+      if (innerArrayBuffer) state.uxp.arrayBuffer = innerArrayBuffer;
       uxpModule = undefined;
     },
   };
