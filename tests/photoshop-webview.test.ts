@@ -23,6 +23,12 @@ import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/**
+ * The page is served from a host name that is not loopback: http://enlarge-plugin.test is NOT a secure context
+ * (http://127.0.0.1 would be), so, as on a `plugin:` page whose security UXP does not document (audit F4), there
+ * is no crypto.subtle and no navigator.gpu: the engine must verify models with its JS digest.
+ */
+const HOST = 'enlarge-plugin.test';
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css', '.png': 'image/png' };
 
 let server: Server;
@@ -44,8 +50,8 @@ beforeAll(async () => {
     }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  base = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`] });
 });
 
 afterAll(async () => {
@@ -59,17 +65,19 @@ async function openWebview(): Promise<{ page: Page; client: EngineClient; bridge
   page.on('pageerror', (e) => console.log('page error:', e.message));
   const listeners = new Set<(e: MessageEvent) => void>();
   const bridged: string[] = [];
-  // page → plugin: UXP JSON-stringifies; so do we (the string is what crossed the bridge).
+  // page → plugin: UXP JSON-stringifies; the plugin gets the string as `data` and a string `source`, as UXP's
+  // MessageEvent reference documents them (the plugin must parse before it filters: audit F5).
   await page.exposeFunction('__toPlugin', (json: string) => {
     bridged.push(json.slice(0, 40));
-    const data = JSON.parse(json) as unknown;
-    for (const l of listeners) l({ data, source: null } as unknown as MessageEvent);
+    for (const l of listeners) l({ data: json, source: 'uxp://webview' } as unknown as MessageEvent);
   });
   await page.addInitScript(`window.uxpHost = { postMessage: (m) => window.__toPlugin(JSON.stringify(m)) };`);
   const webview = {
-    // plugin → page: "the message is stringified & parsed by JSON", then a window 'message' event in the page.
+    // plugin → page: "the message is stringified & parsed by JSON" — or arrives as the string itself: both shapes.
     postMessage(message: unknown) {
-      void page.evaluate((json) => window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(json) })), JSON.stringify(message));
+      const json = JSON.stringify(message);
+      const asString = (message as { kind?: string }).kind === 'chunk';
+      void page.evaluate(({ json, asString }) => window.dispatchEvent(new MessageEvent('message', { data: asString ? json : JSON.parse(json) })), { json, asString });
     },
   };
   const source = { addEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.add(h), removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h) };
@@ -82,7 +90,10 @@ describe('webview engine through the string bridge (Chromium)', () => {
   it('streams a 4× result in bands that match core (WASM), pixels as base64 chunks only', async () => {
     const { page, client, bridged } = await openWebview();
     const backends = await client.ready(30_000);
-    expect(backends).toContain('wasm');
+    expect(backends).toEqual(['wasm']);
+    // Not a secure context: no WebCrypto, no WebGPU; the page verified its models with the JS digest.
+    expect(await page.evaluate(() => [isSecureContext, typeof crypto.subtle, typeof (navigator as { gpu?: unknown }).gpu])).toEqual([false, 'undefined', 'undefined']);
+    expect((await client.capabilities()).digest).toBe('js');
     const img = await photo(32, 100, 60);
     const bands: { y: number; h: number }[] = [];
     let out: PixelImage | undefined;
