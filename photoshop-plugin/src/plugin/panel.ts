@@ -108,7 +108,9 @@ export class Panel {
   private renderSettings(): void {
     for (const b of Array.from($('preset').querySelectorAll('button'))) b.classList.toggle('selected', b.getAttribute('data-value') === this.settings.preset);
     const s = this.settings.size;
-    $<HTMLSelectElement>('size').value = s.kind === 'scale' ? String(s.scale) : s.kind;
+    // UXP shows a <select>'s choice from the `selected` option, not from `.value` (UXP known issues).
+    const chosen = s.kind === 'scale' ? String(s.scale) : s.kind;
+    for (const o of Array.from($<HTMLSelectElement>('size').querySelectorAll('option'))) o.selected = o.value === chosen;
     $('exact').hidden = s.kind !== 'exact';
     $('print').hidden = s.kind !== 'print';
     if (s.kind === 'exact') {
