@@ -89,7 +89,8 @@ export async function build({ ccx = true, quiet = false } = {}) {
     target: 'es2020',
     external: ['photoshop', 'uxp'],
     // onnxruntime-web's glue asks import.meta.url where it lives; nothing is loaded from there (wasmBinary is given).
-    define: { 'import.meta.url': '"plugin:/index.js"' },
+    // ENLARGE_DEV=1 node photoshop-plugin/build.mjs: a development build (webview inspector allowed).
+    define: { 'import.meta.url': '"plugin:/index.js"', ENLARGE_DEV: process.env.ENLARGE_DEV === '1' ? 'true' : 'false' },
     minify: true,
     sourcemap: 'linked',
     logLevel: 'error',

@@ -206,6 +206,7 @@ describe('refusals: a clear message and the document unchanged', () => {
     ['an empty selection', (p) => { const d = pixelDoc()(p)!; d.selection.bounds = { left: 5, top: 5, right: 5, bottom: 9 }; return d; }, /selection is empty/],
     ['a selection off the layer', (p) => { const d = p.newDocument({ width: 64, height: 64 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); d.selection.bounds = { left: 30, top: 30, right: 60, bottom: 60 }; return d; }, /does not overlap/],
     ['a result over Photoshop’s 300,000 px', (p) => { const d = p.newDocument({ width: 80_000, height: 100 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); return d; }, /320000×400 pixels, over Photoshop's limit of 300,000/],
+    ['another plugin’s modal command running (executeAsModal rejects, error 9)', (p) => { const d = pixelDoc()(p)!; p.otherModal = 'Other plugin'; return d; }, /^Photoshop is busy with another command or dialog\. Finish or close it, then try again\.$/],
     ['a layer entirely outside the canvas', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Off', left: 40, top: 0, width: 16, height: 16, pixels: px(16, 16) }); return d; }, /"Off" lies outside the canvas/],
     ['a result layer over Enlarge’s limit', (p) => { const d = p.newDocument({ width: 17_000, height: 64 }); d.addLayer({ name: 'Wide', width: 17_000, height: 8, pixels: px(17_000, 8) }); return d; }, /68000×32 pixels.*over the limit of 400 megapixels \/ 65535 px per side/],
   ];

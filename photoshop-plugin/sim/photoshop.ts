@@ -219,6 +219,8 @@ export class SimDocument {
   requireModal(what: string): void {
     if (this.closed) throw new Error(`${what}: the document ${this.id} is closed`);
     if (!this.ps.modal) throw new Error(`${what} modifies the document and must run inside core.executeAsModal (media/executeasmodal).`);
+    // "Photoshop APIs … will raise an exception if they are invoked … after the user has cancelled" (media/executeasmodal).
+    if ((this.ps.modal as unknown as { isCancelled: boolean }).isCancelled) throw new Error(`${what}: the user cancelled the operation`);
   }
 
   /** One history state per change, unless history is suspended on this document. */
@@ -348,6 +350,10 @@ export class PhotoshopSim {
   readonly alerts: string[] = [];
   readonly modals: ModalRecord[] = [];
   modal: ExecutionContext | undefined;
+  /** Another plugin's modal scope is running (its name): executeAsModal rejects, as Photoshop 25.10+ does. */
+  otherModal: string | undefined;
+  /** What getPixels does for an area without pixels (undocumented): throw, or answer an empty area. */
+  noPixels: 'throw' | 'empty' = 'throw';
   /** Called on each reportProgress (tests cancel or close the document from here). */
   onProgress: ((value: number, ctx: ExecutionContext & { cancel(): void }) => void) | undefined;
   /** Live bytes of imaging buffers, and their peak. */
@@ -407,7 +413,13 @@ export class PhotoshopSim {
 
   readonly core = {
     executeAsModal: async <T>(fn: (ctx: ExecutionContext, descriptor?: object) => Promise<T>, options: { commandName: string }): Promise<T> => {
-      if (this.modal) throw new Error('Photoshop is busy: another modal operation is running (executeAsModal).');
+      // "You can have nested modal scopes. A target function can itself call executeAsModal" (media/executeasmodal).
+      if (this.modal) return fn(this.modal);
+      // Another plugin's (or Photoshop's) modal scope: since 25.10 retried for a second, then rejected, error number 9.
+      if (this.otherModal) {
+        await new Promise((r) => setTimeout(r, 20));
+        throw Object.assign(new Error(`Plugin: "${this.otherModal}" is running a modal command`), { number: 9 });
+      }
       const record: ModalRecord = { commandName: options.commandName, progress: [] };
       this.modals.push(record);
       const sim = this;
@@ -431,6 +443,7 @@ export class PhotoshopSim {
             return { historySuspensionID: doc.suspension.id };
           },
           resumeHistory: async (s: HistorySuspension, commit = true): Promise<void> => {
+            if (ctx.isCancelled) throw new Error('resumeHistory: the user cancelled the operation');
             const doc = sim.documents.find((d) => d.suspension?.id === s.historySuspensionID);
             if (!doc) throw new Error(`No suspended history with id ${s.historySuspensionID} (document closed?)`);
             const susp = doc.suspension!;
@@ -443,14 +456,20 @@ export class PhotoshopSim {
         },
       };
       this.modal = ctx as unknown as ExecutionContext;
+      let threw = false;
       try {
         return await fn(ctx as unknown as ExecutionContext);
+      } catch (err) {
+        threw = true;
+        throw err;
       } finally {
         this.modal = undefined;
-        // A suspension left open is resumed (committed) when the modal scope ends.
+        // "If the target function … returns normally, then all unsuspended states are committed. If the target
+        // function exits via an exception, then all unsuspended history states are cancelled."
         for (const d of this.documents) {
           if (d.suspension) {
-            d.history.push(d.suspension.name);
+            if (threw) d.restore(d.suspension.snapshot);
+            else d.history.push(d.suspension.name);
             d.suspension = undefined;
           }
         }
@@ -473,7 +492,13 @@ export class PhotoshopSim {
       const lb = layer.bounds;
       const req = o.sourceBounds ?? lb;
       const b = { left: Math.max(req.left, lb.left), top: Math.max(req.top, lb.top), right: Math.min(req.right, lb.right), bottom: Math.min(req.bottom, lb.bottom) };
-      if (b.right <= b.left || b.bottom <= b.top || !layer.raster) throw new Error('getPixels: the requested area has no pixels');
+      // An area without pixels: undocumented ("the returned sourceBounds will reflect this smaller region"), so the
+      // simulator either throws an unspecific error or answers an empty area (noPixels); the plugin copes with both.
+      if (b.right <= b.left || b.bottom <= b.top || !layer.raster) {
+        if (this.noPixels === 'throw') throw new Error('The command "Get Pixels" is not currently available.');
+        const empty = new SimImageData(this, 0, 0, layer.isBackgroundLayer ? doc.alphaIndex : doc.alphaIndex + 1, doc.depth, space, doc.depth === 16 ? new Uint16Array(0) : new Uint8Array(0), '');
+        return { imageData: empty, sourceBounds: { left: req.left, top: req.top, right: req.left, bottom: req.top }, level: 0 };
+      }
       const r = layer.raster;
       const c = doc.alphaIndex + 1;
       const outC = layer.isBackgroundLayer ? c - 1 : c;

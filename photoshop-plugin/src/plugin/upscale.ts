@@ -127,7 +127,8 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   if (kind !== String(constants.LayerKind.NORMAL)) {
     refuse(`${name} ${KIND_MESSAGES[kind] ?? `is an adjustment layer (${kind}): it has no pixels of its own. Select a pixel layer.`}`);
   }
-  if (layer.allLocked) refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
+  // The Background layer's allLocked is undocumented (it may read true): it is exempt; Photoshop itself guards it.
+  if (layer.allLocked && !layer.isBackgroundLayer) refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
 
   // The layer's pixels on the canvas (layer pixels may lie off the canvas; what is enlarged is what the user sees).
   const b = layer.boundsNoEffects ?? layer.bounds;
@@ -209,11 +210,16 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
     try {
       got = await imaging.getPixels({ documentID: t.docId, layerID: t.layer.id, sourceBounds: strip, componentSize: t.bits, colorSpace: t.gray ? 'Grayscale' : 'RGB' });
     } catch (err) {
-      // Photoshop answers an area without any pixels (fully transparent) with an error or trimmed bounds.
-      if (/no pixels|empty/i.test(String((err as Error)?.message))) continue;
+      // An area without any pixels (fully transparent) is undocumented: an error or trimmed bounds. While the
+      // document is open, a strip inside the layer's bounds that fails is such an area (its pixels stay transparent).
+      if (documentOpen(t.docId)) continue;
       throw err;
     }
     const { imageData, sourceBounds: sb } = got;
+    if (sb.right <= sb.left || sb.bottom <= sb.top) {
+      await imageData.dispose();
+      continue;
+    }
     try {
       colorProfile ??= imageData.colorProfile || undefined;
       const src = await imageData.getData({ chunky: true, fullRange: true });
@@ -280,6 +286,22 @@ function documentClosed(): HostStateError {
   return new HostStateError('The document was closed while Enlarge was running. Nothing was written.');
 }
 
+/**
+ * executeAsModal's own refusal, in plain words: since Photoshop 25.10 a request made while another modal scope
+ * is active is retried for a second, then rejected with error number 9 ("… is running a modal command").
+ */
+async function modal<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    const e = err as { number?: number; message?: string };
+    if (e?.number === 9 || /is running a modal command|modal state/i.test(String(e?.message))) {
+      throw new HostStateError('Photoshop is busy with another command or dialog. Finish or close it, then try again.');
+    }
+    throw err;
+  }
+}
+
 /** The whole command, inside one modal scope and one history step. */
 export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   const { core, imaging, constants } = ps();
@@ -287,7 +309,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   // Checked before the modal scope too, so a refusal costs nothing; again inside (the state may change).
   const catalog = await bundledCatalog();
   inspectTarget(req.settings, catalog);
-  return core.executeAsModal(async (ctx) => {
+  return modal(core.executeAsModal(async (ctx) => {
     const t = inspectTarget(req.settings, catalog);
     let engine = await chooseEngine();
     const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
@@ -402,7 +424,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     } finally {
       req.signal?.removeEventListener('abort', onOuterAbort);
     }
-  }, { commandName: req.commandName });
+  }, { commandName: req.commandName }));
 }
 
 /** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
@@ -410,7 +432,7 @@ export async function previewCrop(settings: Settings, size = 96): Promise<{ befo
   const { core } = ps();
   const t0 = Date.now();
   const catalog = await bundledCatalog();
-  return core.executeAsModal(async () => {
+  return modal(core.executeAsModal(async () => {
     const t = inspectTarget(settings, catalog);
     const w = Math.min(size, rectW(t.region)), h = Math.min(size, rectH(t.region));
     const left = t.region.left + Math.floor((rectW(t.region) - w) / 2), top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
@@ -419,5 +441,5 @@ export async function previewCrop(settings: Settings, size = 96): Promise<{ befo
     const sx = t.outW / rectW(t.region), sy = t.outH / rectH(t.region);
     const r = await engine.upscaler.upscale(image, { preset: settings.preset, quality: settings.quality, width: Math.round(w * sx), height: Math.round(h * sy) });
     return { before: image, after: r.image, models: modelsLabel(r.models), backend: engine.label(r.backend), backendId: r.backend, ms: Date.now() - t0 };
-  }, { commandName: 'Enlarge preview' });
+  }, { commandName: 'Enlarge preview' }));
 }

@@ -15,6 +15,8 @@ import { EngineClient, isEngineMessage, type EngineTransport, type HostMessage }
 import { uxpMajor } from './uxp-env.js';
 import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
 
+declare const ENLARGE_DEV: boolean;
+
 /** Where the page is, relative to the plugin folder (build.mjs puts it there). */
 export const ENGINE_PAGE = 'plugin:/engine/uxp.html';
 
@@ -81,7 +83,8 @@ export function startWebviewEngine(container: HTMLElement, catalog: Catalog): { 
   const el = document.createElement('webview') as HTMLElement & WebviewLike;
   el.setAttribute('id', 'enlarge-engine');
   el.setAttribute('src', ENGINE_PAGE);
-  el.setAttribute('uxpallowinspector', 'true');
+  // The inspector only in development builds (build.mjs defines ENLARGE_DEV=false for the release bundle).
+  if (ENLARGE_DEV) el.setAttribute('uxpallowinspector', 'true');
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
   // Filter on the envelope, not on e.source (UXP documents `source` as a string on MessageEvent).
   const transport = wireTransport(el, window, (d) => isWire(d) || isEngineMessage(d));
