@@ -25,6 +25,7 @@
  * Accounting: bytes of live imaging buffers (created, not yet disposed) and their peak, for the memory bench.
  */
 import type * as PS from 'photoshop';
+import sharp from 'sharp';
 
 // The @types/photoshop declarations the simulator implements (reached through the module's own signatures).
 type ImagingApi = typeof PS.imaging;
@@ -512,6 +513,18 @@ export class PhotoshopSim {
       }
       const imageData = new SimImageData(this, w, h, outC, doc.depth, space, out, doc.mode === 'grayscaleMode' ? 'Dot Gain 20%' : 'sRGB IEC61966-2.1');
       return { imageData, sourceBounds: b, level: 0 };
+    },
+
+    /**
+     * encodeImageData({ imageData, base64 }): "you must use jpeg/base64 encoding when assigning to an image element"
+     * (media/imaging, 24.4). The simulator encodes 8-bit RGB with sharp (real JPEG) and refuses other inputs, as the
+     * API "expects RGB".
+     */
+    encodeImageData: async (o: { imageData: Imaging.ImageData; base64?: boolean }): Promise<number[] | string> => {
+      const img = o.imageData as SimImageData;
+      if (img.componentSize !== 8 || img.components !== 3 || img.colorSpace !== 'RGB') throw new Error('encodeImageData: the simulator encodes 8-bit RGB image data only');
+      const jpeg = await sharp(Buffer.from(img.pixels() as Uint8Array), { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      return o.base64 ? jpeg.toString('base64') : [...jpeg];
     },
 
     createImageDataFromBuffer: async (buffer: Uint8Array | Uint16Array | Float32Array, o: Imaging.CreateImageDataFromBufferOptions): Promise<Imaging.ImageData> => {

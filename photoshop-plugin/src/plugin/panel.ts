@@ -9,14 +9,30 @@ import { bundledCatalog, setWebviewClient } from './engines.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
 import { inspectTarget, previewCrop, upscaleActiveLayer } from './upscale.js';
 import { startWebviewEngine, webviewSupported } from './webview.js';
-import { toBase64 } from '../wire.js';
+import { ps } from './uxp-env.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** The preview as a PNG data URL. fast-png is loaded on the first preview, not with the plugin: its module code needs a 'latin1' TextDecoder, which UXP need not have. */
-async function toPngDataUrl(img: PixelImage): Promise<string> {
-  const { encode } = await import('fast-png');
-  return `data:image/png;base64,${toBase64(encode({ width: img.width, height: img.height, data: toRgba8(img), channels: 4, depth: 8 }))}`;
+/**
+ * The preview as a JPEG data URL through Photoshop's own encoder: UXP's <img> needs JPEG/base64 ("you must use
+ * jpeg/base64 encoding when assigning to an image element", media/imaging) and does not render grayscale images
+ * (UXP known issues), so gray and 16-bit crops become 8-bit RGB first (audit F8).
+ */
+async function toJpegDataUrl(img: PixelImage): Promise<string> {
+  const { imaging } = ps();
+  const rgba = toRgba8(img);
+  const rgb = new Uint8Array(img.width * img.height * 3);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    rgb[j] = rgba[i]!;
+    rgb[j + 1] = rgba[i + 1]!;
+    rgb[j + 2] = rgba[i + 2]!;
+  }
+  const imageData = await imaging.createImageDataFromBuffer(rgb, { width: img.width, height: img.height, components: 3, chunky: true, colorSpace: 'RGB' });
+  try {
+    return `data:image/jpeg;base64,${await imaging.encodeImageData({ imageData, base64: true })}`;
+  } finally {
+    imageData.dispose();
+  }
 }
 
 export class Panel {
@@ -176,8 +192,8 @@ export class Panel {
     this.message('');
     try {
       const r = await previewCrop(this.settings);
-      $<HTMLImageElement>('preview-before').src = await toPngDataUrl(r.before);
-      $<HTMLImageElement>('preview-after').src = await toPngDataUrl(r.after);
+      $<HTMLImageElement>('preview-before').src = await toJpegDataUrl(r.before);
+      $<HTMLImageElement>('preview-after').src = await toJpegDataUrl(r.after);
       $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
       $('preview').hidden = false;
       this.setBackend(r.backend, undefined, r.backendId);
