@@ -46,7 +46,7 @@ describe('Photoshop bundle under UXP’s documented globals only', () => {
     };
     vm.createContext(ctx);
     expect(() => vm.runInContext(readFileSync(BUNDLE, 'utf8'), ctx, { filename: 'index.js' })).not.toThrow();
-    expect(Object.keys(registered?.commands ?? {}).sort()).toEqual(['upscaleLayer2x', 'upscaleLayer4x']);
+    expect(Object.keys(registered?.commands ?? {}).sort()).toEqual(['diagnostics', 'upscaleLayer2x', 'upscaleLayer4x']);
     expect(Object.keys(registered?.panels ?? {})).toEqual(['enlargePanel']);
     // What the bundle brings before any module runs: performance with a finite timeOrigin (onnxruntime-web
     // turns it into a BigInt), and a UTF-8 TextDecoder, which core and onnxruntime-web then use.

@@ -87,10 +87,11 @@ describe('photoshop-plugin/manifest.json (UXP manifest v5)', () => {
     expect(validateManifestV5(m)).toEqual([]);
   });
 
-  it('declares the two commands and the panel, with the ids the code registers', () => {
+  it('declares the commands and the panel, with the ids the code registers', () => {
     expect(m.entrypoints.map((e: Json) => [e.type, e.id, e.label.default])).toEqual([
       ['command', 'upscaleLayer4x', 'Upscale Layer 4×'],
       ['command', 'upscaleLayer2x', 'Upscale Layer 2×'],
+      ['command', 'diagnostics', 'Enlarge Diagnostics…'],
       ['panel', 'enlargePanel', 'Enlarge'],
     ]);
     const src = readFileSync(join(PLUGIN, 'src', 'plugin', 'index.ts'), 'utf8');
@@ -116,7 +117,7 @@ describe('photoshop-plugin/manifest.json (UXP manifest v5)', () => {
     const bad = structuredClone(m);
     bad.manifestVersion = 4;
     bad.entrypoints[1].id = 'upscaleLayer4x';
-    bad.entrypoints[2].preferredDockedSize = { width: 100, height: 520 };
+    bad.entrypoints[3].preferredDockedSize = { width: 100, height: 520 };
     bad.requiredPermissions.webview.allow = 'no';
     delete bad.entrypoints[0].label;
     expect(validateManifestV5(bad)).toEqual([

@@ -224,6 +224,21 @@ describe('refusals: a clear message and the document unchanged', () => {
   });
 });
 
+describe('Enlarge Diagnostics…', () => {
+  it('reports the host, the probed capabilities, the engine and why, and a timed 32×32 self-test (strict realm)', async () => {
+    fresh();
+    const text = (await uxp.runCommand('diagnostics')) as string;
+    expect(ps.alerts).toEqual([text]);
+    expect(text).toMatch(/^Enlarge .*diagnostics\nHost: Photoshop 25\.12\.0, UXP uxp-7\.4\.0 \(major 7\)/);
+    // The strict realm has no TextEncoder/TextDecoder/performance: the report says the plugin brought them.
+    expect(text).toContain('Globals: TextEncoder polyfilled, TextDecoder polyfilled, performance polyfilled');
+    expect(text).toContain('Model check: JS SHA-256 (no crypto.subtle)');
+    expect(text).toContain('Webview engine: not available here');
+    expect(text).toMatch(/A run now uses: WASM \(in UXP\), because no webview engine is up/);
+    expect(text).toMatch(/Self-test: 32×32 → (64×64|96×96|128×128) with .+ on WASM \(in UXP\) in \d+ ms: OK$/);
+  });
+});
+
 describe('plugin helpers', () => {
   it('webview messages are normalised before they are filtered: JSON strings, a string source, or `message`', () => {
     const source = new EventTarget() as EventTarget & { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void };

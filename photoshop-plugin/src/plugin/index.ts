@@ -8,6 +8,7 @@ import './polyfills.js'; // first: the APIs UXP may lack exist before any module
 import { AbortError, describeError } from '@enlarge/core';
 import { Panel } from './panel.js';
 import { bundledCatalog } from './engines.js';
+import { diagnostics } from './diagnostics.js';
 import { loadSettings } from './settings.js';
 import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
 import { ps, uxp } from './uxp-env.js';
@@ -27,10 +28,24 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
 
 let panel: Panel | undefined;
 
+/** "Enlarge Diagnostics…": what this Photoshop gives the plugin, which engine runs and why, and a timed self-test. */
+export async function runDiagnostics(): Promise<string> {
+  let text: string;
+  try {
+    text = await diagnostics();
+  } catch (err) {
+    text = `Diagnostics could not finish: ${describeError(err, 'plugin').message}`;
+  }
+  console.log(text);
+  await ps().app.showAlert(text);
+  return text;
+}
+
 uxp().entrypoints.setup({
   commands: {
     upscaleLayer4x: () => runCommand(4),
     upscaleLayer2x: () => runCommand(2),
+    diagnostics: () => runDiagnostics(),
   },
   panels: {
     enlargePanel: {

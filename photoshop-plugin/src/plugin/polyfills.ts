@@ -4,6 +4,7 @@
  * Members reference lists neither TextEncoder nor TextDecoder (Adobe's own WASM sample polyfills both), so
  * fast-text-encoding (UTF-8) provides them; AbortController is newer than UXP 7; `performance` below.
  */
+import './polyfill-marks.js'; // first: which globals the host lacked, for Diagnostics
 import 'fast-text-encoding';
 
 class MiniAbortSignal {
