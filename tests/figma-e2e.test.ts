@@ -102,7 +102,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
       expect([...stub.storage.values()][0]).toMatchObject({ preset: 'photo', scale: '4' });
       stub.figma.triggerUndo();
       expect(node.fills).toEqual(before);
-      expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
+      expect(ui.paths()).toEqual(['/', '/host.html', '/ui.html']);
     } finally {
       await ui.close();
     }

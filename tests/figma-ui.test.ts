@@ -21,8 +21,8 @@ const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
 const env = useFigmaTestEnv();
 
-async function openUi(b: Browser, settings: Settings = PHOTO): Promise<FigmaUiPage> {
-  const ui = await FigmaUiPage.open(b, env.server.url);
+async function openUi(b: Browser, settings: Settings = PHOTO, url = env.server.url): Promise<FigmaUiPage> {
+  const ui = await FigmaUiPage.open(b, url);
   await ui.waitType('ui-ready', 60_000);
   await ui.post({ type: 'init', settings, selection: SELECTION });
   await ui.frame().waitForSelector('body[data-ready="true"]');
@@ -76,8 +76,9 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(end.backend).toBe('wasm');
       const t = await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings);
       console.log(`runtime + manifest decode: ${t['runtimeDecodeMs']?.toFixed(0)} ms`);
-      expect(await ui.frame().evaluate(() => [crossOriginIsolated, origin])).toEqual([false, 'null']);
-      expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
+      // As Figma loads it: an opaque origin that is not a secure context (no WebCrypto, no WebGPU).
+      expect(await ui.frame().evaluate(() => [crossOriginIsolated, origin, isSecureContext, typeof crypto.subtle, location.protocol])).toEqual([false, 'null', false, 'undefined', 'data:']);
+      expect(ui.paths()).toEqual(['/', '/host.html', '/ui.html']);
       expect(ui.errors).toEqual([]);
       expect(await ui.frame().textContent('#message')).toBe('Enlarged 1 image fill in place (Photo).');
     } finally {
@@ -105,13 +106,13 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       for (const theme of ['light', 'dark'] as const) {
         await ui.theme(theme);
         const file = join(ARTIFACTS, `figma-panel-${theme}.png`);
-        await ui.page.locator('#ui').screenshot({ path: file });
+        await ui.screenshot(file);
         // The committed copies in docs/ are refreshed on request only, so a test run leaves the tree clean.
         if (process.env['ENLARGE_UPDATE_DOCS'] === '1') copyFileSync(file, join(ROOT, 'docs', `figma-panel-${theme}.png`));
       }
       const bg = await ui.frame().evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).toBe('rgb(44, 44, 44)'); // Figma's dark --figma-color-bg
-      expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
+      expect(ui.paths()).toEqual(['/', '/host.html', '/ui.html']);
     } finally {
       await ui.close();
     }
@@ -154,12 +155,13 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
   it('WebGPU (SwiftShader, --enable-unsafe-webgpu): a 16×16 image matches the Node engine', async () => {
     const gpu = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
     try {
-      const ui = await openUi(gpu);
+      // WebGPU needs a secure context, which Figma's data: UI is not: the old secure http iframe, as an extra case.
+      const ui = await openUi(gpu, PHOTO, env.server.secureUrl);
       await ui.frame().waitForSelector('body[data-backend]');
       expect(await ui.frame().evaluate(() => document.body.dataset['backend'])).toBe('webgpu');
       const end = await compareWithNode(ui, crop(env.img256, 120, 120, 16, 16), 'Figma UI, WebGPU');
       expect(end.backend).toBe('webgpu');
-      expect(ui.requests.map((u) => new URL(u).pathname)).toEqual(['/', '/ui.html']);
+      expect(ui.paths()).toEqual(['/secure.html', '/ui.html']);
     } finally {
       await gpu.close();
     }

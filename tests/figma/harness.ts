@@ -1,12 +1,16 @@
 /**
- * Runs the built Figma UI (figma-plugin/dist/ui.html) in real Chromium the way Figma does: inside an
- * iframe with an opaque ("null") origin (sandbox="allow-scripts"), whose parent page plays Figma's side of
- * the bridge — messages from the sandbox arrive as `{ pluginMessage }` posts, and the iframe's
- * `parent.postMessage({ pluginMessage }, '*')` goes back. The parent forwards both ways to Node, with
- * Uint8Arrays carried as base64 over the Playwright bridge and turned back into Uint8Arrays on each side
- * (so a JSON number array would arrive as an array and be caught).
+ * Runs the built Figma UI (figma-plugin/dist/ui.html) in real Chromium the way Figma loads it (public evidence
+ * in the Figma real-host audit: plugins printing `location`, and Figma's bootstrap prefix): a tiny `data:`
+ * document that receives the HTML by postMessage and writes it in — so an opaque origin that is NOT a secure
+ * context (no crypto.subtle, no navigator.gpu) — nested under two frames of other origins: the top page
+ * (http://127.0.0.1, standing in for figma.com) and the plugin host frame (http://figma-plugin-host.test).
+ * The host frame plays Figma's side of the bridge: messages from the sandbox arrive as `{ pluginMessage }`
+ * posts, and the UI's `parent.postMessage({ pluginMessage }, '*')` goes back. It forwards both ways to Node,
+ * with Uint8Arrays carried as base64 over the Playwright bridge and turned back into Uint8Arrays on each
+ * side (so a JSON number array would arrive as an array and be caught).
  *
- * Served from http://127.0.0.1 (a secure context, as WebGPU needs): "/" is the parent, "/ui.html" the UI.
+ * The old secure http iframe (`mode: 'secure'`: src=/ui.html from http://127.0.0.1, where WebGPU exists)
+ * stays only as an extra case for the WebGPU test.
  */
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -22,13 +26,23 @@ import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js'
 import { ROOT, photo } from '../helpers.js';
 
 export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** The plugin host frame's origin: not loopback, so not a secure context either. */
+export const PLUGIN_HOST = 'figma-plugin-host.test';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`];
 
-const HOST_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
+/** How Figma starts a plugin UI: a data: document that writes in the HTML it is sent (the audit's bootstrap). */
+const BOOTSTRAP = '<script>window.onmessage = (e) => { if (typeof e.data === "string") { window.onmessage = null; document.open(); document.write(e.data); document.close(); } };<\/script>';
+
+export type UiMode = 'figma' | 'secure';
+
+const hostHtml = (mode: UiMode) => `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
 <body style="margin:0;background:#888">
-<iframe id="ui" sandbox="allow-scripts" src="/ui.html" style="width:320px;height:560px;border:0;display:block"></iframe>
+${mode === 'secure'
+    ? '<iframe id="ui" sandbox="allow-scripts" src="/ui.html" style="width:320px;height:560px;border:0;display:block"></iframe>'
+    : `<iframe id="ui" src="data:text/html;base64,${Buffer.from(BOOTSTRAP).toString('base64')}" style="width:320px;height:560px;border:0;display:block"></iframe>`}
 <script>
 const frame = document.getElementById('ui');
+${mode === 'figma' ? "frame.addEventListener('load', async () => frame.contentWindow.postMessage(await (await fetch('/ui.html')).text(), '*'), { once: true });" : ''}
 function toWire(v) {
   if (v instanceof Uint8Array) {
     let s = '';
@@ -56,6 +70,9 @@ window.addEventListener('message', (e) => {
 });
 window.__toUi = (w) => { const t = []; const m = fromWire(w, t); frame.contentWindow.postMessage({ pluginMessage: m }, '*', t); };
 </script></body></html>`;
+
+/** The top page (figma.com's stand-in): only the plugin host frame, from another origin. */
+const topHtml = (port: number) => `<!doctype html><html><body style="margin:0"><iframe src="http://${PLUGIN_HOST}:${port}/host.html" style="width:320px;height:560px;border:0;display:block"></iframe></body></html>`;
 
 type Wire = unknown;
 export function toWire(v: unknown): Wire {
@@ -98,22 +115,29 @@ export function useFigmaTestEnv(): FigmaTestEnv {
 }
 
 export interface HostServer {
+  /** The top page: the UI as Figma loads it. */
   url: string;
+  /** The old secure http iframe (WebGPU test only). */
+  secureUrl: string;
   close(): Promise<void>;
 }
 
 export async function serveFigmaHost(): Promise<HostServer> {
   const ui = await readFile(UI_HTML);
+  let port = 0;
+  const html = (res: import('node:http').ServerResponse, body: string | Buffer) => res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(body);
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(HOST_HTML);
-    else if (path === '/ui.html') res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(ui);
+    if (path === '/') html(res, topHtml(port));
+    else if (path === '/host.html') html(res, hostHtml('figma'));
+    else if (path === '/secure.html') html(res, hostHtml('secure'));
+    else if (path === '/ui.html') html(res, ui);
     else if (path === '/favicon.ico') res.writeHead(204).end(); // the parent page's, not the plugin's
     else res.writeHead(404).end('not found');
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+  port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/`, secureUrl: `http://127.0.0.1:${port}/secure.html`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
 }
 
 /** Figma's theme variables (themeColors: true), light and dark — the subset the panel uses. */
@@ -161,14 +185,30 @@ export class FigmaUiPage {
     return p;
   }
 
+  /** The UI's frame: the data: document (Figma's way) or the secure http iframe. */
   frame(): Frame {
-    const f = this.page.frames().find((x) => x.url().endsWith('/ui.html'));
+    const f = this.page.frames().find((x) => x.url().startsWith('data:') || x.url().endsWith('/ui.html'));
     if (!f) throw new Error('The UI iframe is not there.');
     return f;
   }
 
+  /** The frame that plays Figma's plugin host (the UI's parent). */
+  private host(): Frame {
+    return this.frame().parentFrame() ?? this.page.mainFrame();
+  }
+
+  /** A picture of the panel (the UI's iframe, inside the plugin host frame). */
+  async screenshot(file: string): Promise<void> {
+    await this.host().locator('#ui').screenshot({ path: file });
+  }
+
+  /** The paths the page loaded: the harness's own pages and nothing else. */
+  paths(): string[] {
+    return this.requests.filter((u) => !u.startsWith('data:')).map((u) => new URL(u).pathname);
+  }
+
   post(msg: SandboxToUi): Promise<void> {
-    return this.page.evaluate((w) => (window as unknown as { __toUi(w: unknown): void }).__toUi(w), toWire(msg));
+    return this.host().evaluate((w) => (window as unknown as { __toUi(w: unknown): void }).__toUi(w), toWire(msg));
   }
 
   async waitFor<T extends UiToSandbox>(match: (m: UiToSandbox) => m is T, timeoutMs: number, what: string, from = 0): Promise<T> {
