@@ -12,9 +12,9 @@
  * to a temporary file beside the target and renamed when complete, so a failure or Ctrl-C leaves nothing.
  */
 import { parseArgs } from 'node:util';
-import { appendFile, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, appendFile, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { rmSync, realpathSync } from 'node:fs';
+import { constants as fsConstants, rmSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
@@ -156,6 +156,12 @@ export interface Header {
 
 /** Reads only the header: sizes and metadata, before any pixel is decoded. */
 async function readHeader(file: string): Promise<Header> {
+  try {
+    await access(file, fsConstants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EnlargeError('IO_FAILED', code === 'EACCES' || code === 'EPERM' ? `Permission denied: cannot read "${file}".` : `Cannot open "${file}" (${code}).`);
+  }
   let meta: Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: false }).metadata();
@@ -184,7 +190,7 @@ export async function readImage(file: string, header?: Header): Promise<{ image:
   const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
   // Decoded strip by strip straight into one buffer (sequential access), auto-oriented from EXIF so
   // portraits are not upscaled sideways; first frame only for animations.
-  let pipe = sharp(file, { pages: 1, sequentialRead: true, limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).rotate();
+  let pipe = sharp(file, { pages: 1, sequentialRead: true, limitInputPixels: MAX_INPUT_PIXELS }).rotate();
   if (sixteen) pipe = pipe.toColourspace(meta.channels && meta.channels <= 2 ? 'grey16' : 'rgb16');
   let data: Buffer, info: OutputInfo;
   try {
@@ -554,6 +560,7 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const src = await readImage(input, header);
           throwIfSignalled(controller.signal);
+          if ((header.meta.pages ?? 1) > 1) console.error(`enlarge: ${label}: has ${header.meta.pages} frames; only the first is enlarged.`);
           const onProgress = progressBar(label, batch, mp);
           let res;
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
