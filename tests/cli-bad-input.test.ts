@@ -13,7 +13,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { FIXTURES, ROOT } from './helpers.js';
 
 const CLI = join(ROOT, 'core', 'dist', 'cli.js');
@@ -81,7 +81,7 @@ beforeAll(async () => {
   chmodSync(dir, 0o777);
   const photo = sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 0, top: 0, width: 24, height: 20 });
   const rgb = await photo.clone().raw().toBuffer({ resolveWithObject: true });
-  const formats: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+  const formats: [string, (s: Sharp) => Sharp][] = [
     ['png', (s) => s.png()], ['jpg', (s) => s.jpeg()], ['webp', (s) => s.webp()], ['tif', (s) => s.tiff()], ['gif', (s) => s.gif()],
   ];
   for (const [ext, enc] of formats) {

@@ -284,25 +284,29 @@ export class TiffStreamWriter implements StreamWriter {
     // Rows past the image bottom are padding: repeat nothing, just zeros.
     if (rows < T) this.rowBuf.fill(0, rows * stride);
     const lastW = this.shape.width - (this.tilesAcross - 1) * T;
-    const jobs: Promise<Buffer>[] = [];
-    for (let tx = 0; tx < this.tilesAcross; tx++) {
+    // A few tiles at a time through zlib's thread pool: enough to keep the cores busy, little memory.
+    const tileAt = (tx: number): Buffer => {
       const tile = this.shape.bitDepth === 16 ? new Uint16Array(T * T * C) : new Uint8Array(T * T * C);
       const w = tx === this.tilesAcross - 1 ? lastW : T;
+      const mask = this.shape.bitDepth === 16 ? 0xffff : 0xff;
       for (let r = 0; r < T; r++) {
         const src = this.rowBuf.subarray(r * stride + tx * T * C, r * stride + (tx * T + w) * C);
         const o = r * T * C;
         tile.set(src, o);
         // Horizontal differencing (Predictor 2), right to left, per sample, in the sample's own width.
-        for (let i = T * C - 1; i >= C; i--) tile[o + i] = (tile[o + i]! - tile[o + i - C]!) & (this.shape.bitDepth === 16 ? 0xffff : 0xff);
+        for (let i = T * C - 1; i >= C; i--) tile[o + i] = (tile[o + i]! - tile[o + i - C]!) & mask;
       }
-      const bytes = Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
-      jobs.push(deflateAsync(bytes, { level: 6 }));
-    }
-    const done = await Promise.all(jobs);
-    for (const buf of done) {
-      this.offsets.push(this.out.pos);
-      this.counts.push(buf.length);
-      await this.out.write(buf);
+      return Buffer.from(tile.buffer, tile.byteOffset, tile.byteLength);
+    };
+    const PARALLEL = 4;
+    for (let t0 = 0; t0 < this.tilesAcross; t0 += PARALLEL) {
+      const jobs: Promise<Buffer>[] = [];
+      for (let tx = t0; tx < Math.min(this.tilesAcross, t0 + PARALLEL); tx++) jobs.push(deflateAsync(tileAt(tx), { level: 6 }));
+      for (const buf of await Promise.all(jobs)) {
+        this.offsets.push(this.out.pos);
+        this.counts.push(buf.length);
+        await this.out.write(buf);
+      }
     }
     this.rowFill = 0;
   }
