@@ -22,7 +22,7 @@ import { AbortError, EnlargeError, ImageTooLargeError, InvalidImageError, Invali
 import type { PixelImage } from '../image.js';
 import { createNodeEngine, customModelEntry } from './index.js';
 import { MIN_SIDE, resolveTarget, type Engine, type UpscaleOptions, type UpscaleProgress } from '../pipeline.js';
-import { exifForPng as exifForPngLike } from './metadata.js';
+import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
@@ -87,6 +87,7 @@ export function plainMessage(err: unknown, file?: string): string {
   const where = e?.path ? `"${e.path}"` : file ? `"${file}"` : 'the file';
   switch (e?.code) {
     case 'ENOSPC': return `The disk is full: ${where} could not be written. Free some space or choose another output folder; nothing was left behind.`;
+    case 'EFBIG': return `${where} is too large for this disk's file system (FAT32 stops at 4 GB). Write it to another disk; nothing was left behind.`;
     case 'EDQUOT': return `The disk quota is used up: ${where} could not be written. Nothing was left behind.`;
     case 'EACCES':
     case 'EPERM': return `Permission denied: ${where} cannot be ${e.syscall === 'open' && /\.tmp$/.test(e.path ?? '') ? 'written (choose an output folder you can write to)' : 'accessed'}.`;
@@ -232,7 +233,8 @@ async function writeWhole(tmp: string, image: PixelImage, format: OutFormat, qua
   } finally {
     if (iccPath) await rm(iccPath, { force: true });
   }
-  if (format === 'jpg' && meta.exif) out = jpegWithExif(out, meta.exif);
+  if (format === 'jpg' && meta.exif) out = jpegWithExif(out, meta.exif, meta.density);
+  if (format === 'jpg' && meta.iptc) out = jpegWithIptc(out, meta.iptc);
   const fh = await open(tmp, 'w');
   try {
     await fh.writeFile(out);
@@ -242,9 +244,9 @@ async function writeWhole(tmp: string, image: PixelImage, format: OutFormat, qua
 }
 
 /** Inserts an APP1 Exif segment (Orientation reset: the pixels are upright) after the JPEG's SOI. */
-function jpegWithExif(jpeg: Buffer, exif: Buffer): Buffer {
+function jpegWithExif(jpeg: Buffer, exif: Buffer, density?: number): Buffer {
   const body = exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif.subarray(6) : exif;
-  const fixed = exifForPngLike(body);
+  const fixed = exifForPngLike(body, density);
   if (!fixed || fixed.length + 8 > 65535) return jpeg;
   const seg = Buffer.alloc(4 + 6);
   seg[0] = 0xff; seg[1] = 0xe1;
@@ -253,6 +255,24 @@ function jpegWithExif(jpeg: Buffer, exif: Buffer): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), seg, fixed, jpeg.subarray(2)]);
 }
 
+
+/** Inserts the Photoshop APP13 block that carries IPTC (as sharp reports it for JPEG inputs) after the SOI. */
+function jpegWithIptc(jpeg: Buffer, iptc: Buffer): Buffer {
+  let block = iptc;
+  if (block.subarray(0, 14).toString('latin1') !== 'Photoshop 3.0\0') {
+    const records = iptcRecords(iptc);
+    if (!records) return jpeg;
+    const res = Buffer.alloc(12);
+    res.write('8BIM', 0, 'latin1');
+    res.writeUInt16BE(0x0404, 4);
+    res.writeUInt32BE(records.length, 8);
+    block = Buffer.concat([Buffer.from('Photoshop 3.0\0', 'latin1'), res, records, Buffer.alloc(records.length % 2)]);
+  }
+  if (block.length + 2 > 65535) return jpeg;
+  const head = Buffer.from([0xff, 0xed, 0, 0]);
+  head.writeUInt16BE(block.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), head, block, jpeg.subarray(2)]);
+}
 
 function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -624,7 +644,8 @@ export async function main(argv: string[]): Promise<number> {
           await report({ input, output: target, status: 'cancelled', reason: 'cancelled', timeMs: Date.now() - t0 });
           break;
         }
-        const reason = plainMessage(err, input);
+        const code = (err as NodeJS.ErrnoException)?.code ?? '';
+        const reason = plainMessage(err, ['ENOSPC', 'EDQUOT', 'EFBIG'].includes(code) ? target : input);
         if (process.env.ENLARGE_DEBUG === '1') console.error((err as Error)?.stack ?? err);
         if (err instanceof SkipError && inputs.length > 1) {
           skipped.push({ file: input, reason: 'the result exists' });

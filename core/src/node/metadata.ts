@@ -67,16 +67,26 @@ function leBytes(ifd: RawIfd, e: RawIfd['entries'][number]): Buffer {
   return bytes;
 }
 
-/** EXIF for a PNG eXIf chunk: the TIFF structure without the "Exif\0\0" prefix, Orientation set to 1. */
-export function exifForPng(exif: Buffer): Buffer | undefined {
+/**
+ * EXIF for a PNG eXIf chunk or a JPEG APP1: the TIFF structure without the "Exif\0\0" prefix, with
+ * Orientation set to 1 (the pixels are upright now) and X/YResolution set to the output's density (readers
+ * such as libvips take the resolution from EXIF over pHYs/JFIF, so a stale one would undo the DPI scaling).
+ */
+export function exifForPng(exif: Buffer, density?: number): Buffer | undefined {
   const t = tiffPart(exif);
   if (!t) return undefined;
   const out = Buffer.from(t);
   const ifd = readIfd(out, ifd0Offset(out));
-  const o = ifd?.entries.find((e) => e.tag === 274 && e.type === 3);
-  if (o) {
-    if (ifd!.le) out.writeUInt16LE(1, o.valueAt);
-    else out.writeUInt16BE(1, o.valueAt);
+  if (!ifd) return out;
+  const w16 = (v: number, at: number) => (ifd.le ? out.writeUInt16LE(v, at) : out.writeUInt16BE(v, at));
+  const w32 = (v: number, at: number) => (ifd.le ? out.writeUInt32LE(v, at) : out.writeUInt32BE(v, at));
+  for (const e of ifd.entries) {
+    if (e.tag === 274 && e.type === 3) w16(1, e.valueAt);
+    if (density && (e.tag === 282 || e.tag === 283) && e.type === 5 && e.count === 1) {
+      w32(Math.round(density * 100), e.valueAt);
+      w32(100, e.valueAt + 4);
+    }
+    if (density && e.tag === 296 && e.type === 3) w16(2, e.valueAt); // inches
   }
   return out;
 }
@@ -101,4 +111,25 @@ export function exifTiffEntries(exif: Buffer): { ifd0: TiffEntry[]; exifIfd: Tif
     if (ifd) sub = ifd.entries.filter((e) => !EXIF_DROP.has(e.tag)).map((e) => ({ tag: e.tag, type: e.type, values: leBytes(ifd, e) })).sort((a, b) => a.tag - b.tag);
   }
   return { ifd0: keep, exifIfd: sub };
+}
+
+/**
+ * IPTC-IIM records from what sharp reports as IPTC: for JPEG inputs that is the whole Photoshop APP13 block
+ * ("Photoshop 3.0\0" + 8BIM resources), whose resource 0x0404 holds the records; otherwise the records as they are.
+ */
+export function iptcRecords(iptc: Buffer): Buffer | undefined {
+  const head = 'Photoshop 3.0\0';
+  let p = iptc.subarray(0, head.length).toString('latin1') === head ? head.length : -1;
+  if (p < 0) return iptc[0] === 0x1c ? iptc : undefined;
+  while (p + 12 <= iptc.length && iptc.subarray(p, p + 4).toString('latin1') === '8BIM') {
+    const id = iptc.readUInt16BE(p + 4);
+    const nameLen = iptc[p + 6]!;
+    let q = p + 6 + 1 + nameLen;
+    if ((1 + nameLen) % 2) q++;
+    const size = iptc.readUInt32BE(q);
+    const data = iptc.subarray(q + 4, q + 4 + size);
+    if (id === 0x0404) return Buffer.from(data);
+    p = q + 4 + size + (size % 2);
+  }
+  return undefined;
 }

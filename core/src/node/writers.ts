@@ -13,7 +13,7 @@ import { createDeflate, crc32, deflate as deflateCb, deflateSync } from 'node:zl
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { PixelImage } from '../image.js';
-import { exifForPng, exifTiffEntries, type TiffEntry } from './metadata.js';
+import { exifForPng, exifTiffEntries, iptcRecords, type TiffEntry } from './metadata.js';
 
 const deflateAsync = promisify(deflateCb);
 
@@ -140,13 +140,14 @@ export class PngStreamWriter implements StreamWriter {
       phys[8] = 1;
       parts.push(pngChunk('pHYs', phys));
     }
-    const exif = meta.exif ? exifForPng(meta.exif) : undefined;
+    const exif = meta.exif ? exifForPng(meta.exif, meta.density) : undefined;
     if (exif) parts.push(pngChunk('eXIf', exif));
     if (meta.xmp) parts.push(pngChunk('iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), meta.xmp])));
-    if (meta.iptc) {
+    const iptc = meta.iptc ? iptcRecords(meta.iptc) : undefined;
+    if (iptc) {
       // IPTC has no PNG chunk of its own; ImageMagick and ExifTool read it from this text chunk.
-      const hex = meta.iptc.toString('hex').replace(/(.{72})/g, '$1\n');
-      const text = `\niptc\n${String(meta.iptc.length).padStart(8)}\n${hex}\n`;
+      const hex = iptc.toString('hex').replace(/(.{72})/g, '$1\n');
+      const text = `\niptc\n${String(iptc.length).padStart(8)}\n${hex}\n`;
       parts.push(pngChunk('zTXt', Buffer.concat([Buffer.from('Raw profile type iptc\0\0', 'latin1'), deflateSync(Buffer.from(text, 'latin1'))])));
     }
     await this.out.write(Buffer.concat(parts));
@@ -340,7 +341,8 @@ export class TiffStreamWriter implements StreamWriter {
     if (channels === 2 || channels === 4) add(338, SHORT, [2]); // unassociated alpha
     add(339, SHORT, Array(channels).fill(1));
     if (this.meta.xmp) add(700, BYTE, this.meta.xmp);
-    if (this.meta.iptc) add(33723, UNDEFINED, this.meta.iptc);
+    const iptc = this.meta.iptc ? iptcRecords(this.meta.iptc) : undefined;
+    if (iptc) add(33723, UNDEFINED, iptc);
     if (this.meta.icc) add(34675, UNDEFINED, this.meta.icc);
     const exif = this.meta.exif ? exifTiffEntries(this.meta.exif) : undefined;
     if (exif) for (const e of exif.ifd0) if (!entries.some((x) => x.tag === e.tag)) entries.push(e);

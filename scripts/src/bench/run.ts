@@ -116,7 +116,7 @@ const FULL: Plan = {
   browser: { size: 256, reps: 2 },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
-  gigapixel: [{ format: 'png', sides: [1000, 2000, 4000, 8000] }, { format: 'tiff', sides: [1000, 4000, 8000] }],
+  gigapixel: [{ format: 'png', sides: [1000, 2000, 8000] }, { format: 'tiff', sides: [1000, 8000] }],
 };
 
 const QUICK: Plan = {
