@@ -21,7 +21,7 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { AbortError, EnlargeError, ImageTooLargeError, InvalidImageError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { createNodeEngine, customModelEntry } from './index.js';
-import { MIN_SIDE, resolveTarget, type Engine, type UpscaleOptions, type UpscaleProgress } from '../pipeline.js';
+import { MIN_SIDE, intermediateSizes, resolveTarget, type Engine, type UpscaleOptions, type UpscaleProgress } from '../pipeline.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 
@@ -388,9 +388,16 @@ function precheck(h: Header, file: string, options: UpscaleOptions, format: OutF
  * ROW_BUDGET_BYTES however wide the result is.
  */
 const MAX_CLI_TILE = 256;
+/** Chained passes (factors above the largest native scale) hold each intermediate image whole. */
+const MAX_INTERMEDIATE_BYTES = 1.5e9;
 function tileFor(engine: Engine, image: PixelImage, options: UpscaleOptions, W: number): number | undefined {
-  if (options.tileSize !== undefined) return options.tileSize;
   const plan = engine.plan(image, options);
+  const held = intermediateSizes(image.width, image.height, plan.width, plan.height, plan.models).slice(0, -1)
+    .reduce((a, st) => Math.max(a, st.width * st.height * 3 * (image.bitDepth / 8)), 0);
+  if (held > MAX_INTERMEDIATE_BYTES) {
+    throw new ImageTooLargeError(`This factor chains ${plan.models.length} model passes, and the image between them would need ${(held / 1e9).toFixed(1)} GB of memory. Choose a scale of at most ${Math.max(...plan.models.map((m) => m.geometry.scale))} for an image this large, or enlarge a smaller one.`, plan.width, plan.height, MAX_INTERMEDIATE_BYTES);
+  }
+  if (options.tileSize !== undefined) return options.tileSize;
   const m = plan.models[plan.models.length - 1]!;
   const s = m.geometry.scale;
   const def = engine.tilePlan(m, image.width, image.height).tileH;
