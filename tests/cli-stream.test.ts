@@ -81,7 +81,7 @@ async function metadataJpeg(file: string): Promise<void> {
 beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'enlarge-stream-'));
-  // 70×66 → 280×264: crosses the 256-px TIFF tile edge both ways; bands of 5 rows cut it 53 times.
+  // 70×66 → 280×264: crosses the 128-px TIFF tile edges both ways; bands of 5 rows cut it 53 times.
   await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 30, top: 50, width: 70, height: 66 }).png().toFile(join(dir, 'rgb.png'));
   const rgba16 = new Uint16Array(36 * 30 * 4);
   for (let i = 0; i < rgba16.length; i++) rgba16[i] = i % 4 === 3 ? (i * 37) % 65536 : (i * 911) % 65536;
@@ -107,10 +107,10 @@ describe('streamed output', () => {
     expect([png.info.width, png.info.height, tif.info.width, tif.info.height]).toEqual([280, 264, 280, 264]);
     expect(Buffer.from(ref.image.data).equals(png.data)).toBe(true);
     expect(Buffer.from(ref.image.data).equals(tif.data)).toBe(true);
-    // Tiled 256×256, Adobe deflate with the horizontal predictor.
+    // Tiled 128×128, Adobe deflate with the horizontal predictor.
     const tags = tiffTags(readFileSync(join(dir, 'rgb-4x.tif')));
-    expect([259, 317, 322, 323].map((t) => tags.get(t)!.readUInt16LE(0))).toEqual([8, 2, 256, 256]);
-    expect(tags.get(324)!.length / 4).toBe(4); // 2 × 2 tiles
+    expect([259, 317, 322, 323].map((t) => tags.get(t)!.readUInt16LE(0))).toEqual([8, 2, 128, 128]);
+    expect(tags.get(324)!.length / 4).toBe(9); // 3 × 3 tiles, the last row and column partly padding
   });
 
   it('16-bit RGBA stays 16-bit RGBA in PNG, TIFF and forced BigTIFF, with the same pixels', async () => {

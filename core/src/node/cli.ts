@@ -59,8 +59,8 @@ const MAX_WHOLE_PIXELS = 400e6;
 /** Largest input decoded (it is held whole: 3 bytes a pixel for 8-bit RGB). */
 const MAX_INPUT_PIXELS = 16384 * 16384;
 /** Memory for the engine's row of output tiles and for one band handed to the writer. */
-const ROW_BUDGET_BYTES = 64e6;
-const BAND_BUDGET_BYTES = 12e6;
+const ROW_BUDGET_BYTES = 56e6;
+const BAND_BUDGET_BYTES = 4e6;
 
 type OutFormat = 'png' | 'tiff' | 'jpg' | 'webp';
 
@@ -614,7 +614,7 @@ export async function main(argv: string[]): Promise<number> {
                 writer = format === 'png' ? await PngStreamWriter.open(fh!, shape, meta) : await TiffStreamWriter.open(fh!, shape, meta, { bigtiff: process.env.ENLARGE_BIGTIFF === '1' ? true : undefined });
               }
               await writer.write(band);
-            }, { onProgress, signal: controller.signal, bandRows: Number.isInteger(envBand) && envBand > 0 ? envBand : Math.max(16, Math.min(512, Math.floor(BAND_BUDGET_BYTES / (outW * src.image.channels * (src.image.bitDepth / 8))))) });
+            }, { onProgress, signal: controller.signal, bandRows: Number.isInteger(envBand) && envBand > 0 ? envBand : Math.max(8, Math.min(512, Math.floor(BAND_BUDGET_BYTES / (outW * src.image.channels * (src.image.bitDepth / 8))))) });
             await writer!.finish();
             await fh.close();
             fh = undefined;

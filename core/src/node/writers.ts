@@ -1,7 +1,7 @@
 /**
  * Streaming image writers for the CLI: result bands go straight to disk, so memory does not grow with the
  * output size. PNG: one zlib deflate stream (Node's zlib) behind adaptive per-row filters, framed in IDAT
- * chunks. TIFF: 256×256 tiles, each deflated (Node's zlib) with the horizontal predictor, classic TIFF or
+ * chunks. TIFF: 128×128 tiles, each deflated (Node's zlib) with the horizontal predictor, classic TIFF or
  * BigTIFF when the file could pass 4 GB.
  *
  * Why the framing is written here: no maintained npm package encodes PNG or TIFF from rows (pngjs, fast-png,
@@ -211,7 +211,8 @@ export class PngStreamWriter implements StreamWriter {
 const SHORT = 3, LONG = 4, RATIONAL = 5, UNDEFINED = 7, BYTE = 1, LONG8 = 16;
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
 
-export const TIFF_TILE = 256;
+/** Tile side: 128 keeps the buffered row of tiles small (128 rows × the width) on very wide results. */
+export const TIFF_TILE = 128;
 
 export interface TiffOptions {
   /** Force BigTIFF (default: only when the file could pass 4 GB). */

@@ -41,6 +41,8 @@ export interface MemoryResult {
   float32RgbMBperMP: number;
   /** The gigapixel series (animevideov3-x4, PNG and TIFF streamed, up to ≥ 1 GP). */
   large?: LargeResult;
+  /** Set when the points above were measured in an earlier run than `large` (a partial re-run). */
+  note?: string;
   error?: string;
 }
 

@@ -386,6 +386,7 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
     L.push('## Memory and scale', '');
     L.push(`Peak RSS of \`node core/dist/cli.js IN.png -m ${m.model} -s 4\`, one process per size (inputs are the photo mirrored to size), PNG output.`, '');
     if (m.error) L.push(`Failed: ${m.error}`, '');
+    if (m.note) L.push(`*${m.note}*`, '');
     L.push('| input | output | peak RSS | wall (process) | output MP/s |');
     L.push('|---|---|---|---|---|');
     for (const p of m.points) L.push(`| ${p.inputSide}² | ${p.inputSide * 4}² (${fmt(p.outputMP, p.outputMP < 1 ? 2 : 1)} MP) | ${mb(p.peakRssMB)} | ${ms(p.wallMs)} | ${fmt(p.outputMPps, 2)} |`);
@@ -411,7 +412,7 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
       }
       const worst = Math.max(...g.points.map((p) => p.peakRssMB ?? 0));
       const biggest = g.points.reduce((a, p) => (p.outputMP > a ? p.outputMP : a), 0);
-      L.push(`Largest output ${fmt(biggest, 0)} MP; highest peak ${mb(worst)} against the CLI's ${g.limitMB} MB budget${worst <= g.limitMB ? ' (within it)' : ' (**over it**)'}. What still grows is the input, held whole (3 MB per input MP, so 0.19 MB per output MP at 4×), and the engine's row of output tiles (the CLI shrinks the tile as the result gets wider to keep that row near 64 MB); the output itself is never held.`, '');
+      L.push(`Largest output ${fmt(biggest, 0)} MP; highest peak ${mb(worst)} against the CLI's ${g.limitMB} MB budget${worst <= g.limitMB ? ' (within it)' : ' (**over it**)'}. What still grows is the input, held whole (3 MB per input MP, so 0.19 MB per output MP at 4×), and the engine's row of output tiles (the CLI shrinks the tile as the result gets wider to keep that row near 56 MB); the output itself is never held.`, '');
     }
   }
 
