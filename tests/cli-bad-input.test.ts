@@ -29,7 +29,12 @@ function enlarge(args: string[], opts: { asNobody?: boolean } = {}) {
     // As root every file is readable and every folder writable; the permission cases run as "nobody".
     ...(opts.asNobody && isRoot ? { uid: 65534, gid: 65534 } : {}),
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, stdout: r.stdout, stderr: withoutProgress(r.stderr) };
+}
+
+/** The CLI logs progress lines ("name: 40% ETA …") when a job runs long (a slow machine): not messages. */
+function withoutProgress(stderr: string): string {
+  return stderr.split('\n').filter((l) => !/^\S+: \d+%( ETA .*)?( · .*)?$/.test(l)).join('\n');
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {

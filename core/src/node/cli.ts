@@ -312,7 +312,7 @@ function progressBar(label: string, batch: Batch, outMP: number): (p: UpscalePro
     if (!tty) {
       // Logs (a cluster job, a pipe): a line every 10 %, only for jobs long enough to want one.
       const decile = Math.floor(p.fraction * 10);
-      if (p.elapsedMs > 10_000 && decile > lastLogged && p.phase !== 'done') {
+      if (p.elapsedMs > 10_000 && decile > lastLogged && decile < 10 && p.phase !== 'done') {
         lastLogged = decile;
         process.stderr.write(`${label}: ${Math.round(p.fraction * 100)}%${eta}${batchPart}\n`);
       }
