@@ -108,6 +108,8 @@ export interface LargeResult {
   fits: { png?: MemoryFit; tiff?: MemoryFit };
   /** The CLI's budget this series checks. */
   limitMB: number;
+  /** A run that was stopped before the end, and what it had shown (written by hand, not by the bench). */
+  partial?: string;
   error?: string;
 }
 

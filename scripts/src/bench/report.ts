@@ -408,8 +408,11 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
       L.push('');
       for (const [f, fit] of Object.entries(g.fits)) {
         if (!fit) continue;
-        L.push(`${f.toUpperCase()}: **peak RSS ≈ ${fmt(fit.interceptMB, 0)} MB + ${fmt(fit.slopeMBperMP, 3)} MB × output megapixels** (r² = ${fit.r2}).`, '');
+        const pts = g.points.filter((p) => p.format === f && p.peakRssMB !== null);
+        const lo = Math.min(...pts.map((p) => p.outputMP)), hi = Math.max(...pts.map((p) => p.outputMP));
+        L.push(`${f.toUpperCase()}, fit through ${pts.length} sizes (${fmt(lo, 0)}–${fmt(hi, 0)} MP): **peak RSS ≈ ${fmt(fit.interceptMB, 0)} MB + ${fmt(fit.slopeMBperMP, 3)} MB × output megapixels** (r² = ${fit.r2}).${hi < 1000 ? ' Below ~100 MP the CLI still uses 256-px tiles, which it shrinks as the result widens, so this short line overstates the growth at gigapixel sizes.' : ''}`, '');
       }
+      if (g.partial) L.push(`*${g.partial}*`, '');
       const worst = Math.max(...g.points.map((p) => p.peakRssMB ?? 0));
       const biggest = g.points.reduce((a, p) => (p.outputMP > a ? p.outputMP : a), 0);
       L.push(`Largest output ${fmt(biggest, 0)} MP; highest peak ${mb(worst)} against the CLI's ${g.limitMB} MB budget${worst <= g.limitMB ? ' (within it)' : ' (**over it**)'}. What still grows is the input, held whole (3 MB per input MP, so 0.19 MB per output MP at 4×), and the engine's row of output tiles (the CLI shrinks the tile as the result gets wider to keep that row near 56 MB); the output itself is never held.`, '');
