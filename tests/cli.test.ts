@@ -18,7 +18,7 @@ function enlarge(...args: string[]) {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT }); // the CLI bundle only
   dir = mkdtempSync(join(tmpdir(), 'enlarge-cli-'));
   // A 64×64 photo with an sRGB ICC profile and 150 dpi, as print users have them.
   await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 0, top: 96, width: 64, height: 64 }).withIccProfile('srgb').withMetadata({ density: 150 }).png().toFile(join(dir, 'rock.png'));

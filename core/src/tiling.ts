@@ -151,6 +151,11 @@ export interface TilePolicy {
   context?: number;
   /** Reflect padding at the image border for same-padded networks (the reference engines use 10). */
   borderContext: number;
+  /**
+   * Largest row of output tiles a streamed pass may hold, in bytes (3 channels of `bytesPerSample`): the CLI
+   * keeps its peak memory bounded however wide the result is. Images that fit one tile are not split for it.
+   */
+  rowBudgetBytes?: number;
 }
 
 export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = { memoryBudgetMB: 1024, minTile: 64, maxTile: 512, backendTile: {}, bufferLimit: {}, borderContext: 16 };
@@ -192,8 +197,13 @@ export function tileSizeFor(m: TiledModel, policy: TilePolicy, backend?: Backend
 }
 
 /** The tile plan of one model pass: `tileSize` when the user gave one, else the policy's size. */
-export function planModelTiles(m: TiledModel, width: number, height: number, policy: TilePolicy, opts: { tileSize?: number; backend?: Backend } = {}): TilePlan {
-  const size = opts.tileSize ?? tileSizeFor(m, policy, opts.backend);
+export function planModelTiles(m: TiledModel, width: number, height: number, policy: TilePolicy, opts: { tileSize?: number; backend?: Backend; bytesPerSample?: number } = {}): TilePlan {
+  let size = opts.tileSize ?? tileSizeFor(m, policy, opts.backend);
+  if (opts.tileSize === undefined && policy.rowBudgetBytes !== undefined && (width > size || height > size)) {
+    const s = m.geometry.scale;
+    const rowCap = Math.floor(policy.rowBudgetBytes / (s * s * width * 3 * (opts.bytesPerSample ?? 1)) / 32) * 32;
+    size = Math.min(size, Math.max(policy.minTile, rowCap));
+  }
   return planTiles(width, height, m.geometry, size, tileContext(m, policy), policy.borderContext);
 }
 

@@ -109,8 +109,8 @@ export class Engine implements Upscaler {
   }
 
   /** The tile plan of one model pass on this engine (benchmarks and tests). */
-  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number): TilePlan {
-    return planModelTiles(m, width, height, this.tiles, { tileSize, backend: this.backends()[0] });
+  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number, bytesPerSample = 1): TilePlan {
+    return planModelTiles(m, width, height, this.tiles, { tileSize, backend: this.backends()[0], bytesPerSample });
   }
 
   /** Upscales `image` and returns the whole result. For results too large to hold, use `upscaleToSink`. */
@@ -198,7 +198,7 @@ export class Engine implements Upscaler {
       } catch (err) {
         if (!(err instanceof OutOfMemoryError)) throw err;
         const half = smallerTile(job.plan, this.tiles);
-        if (half !== undefined) job = { ...job, plan: this.tilePlan(job.model, job.input.width, job.input.height, half) };
+        if (half !== undefined) job = { ...job, plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8) };
         else {
           // The failing session may be an SE-split graph, so look at every loaded one, not model.file.
           const loaded = await Promise.all([...this.sessions.values()].map((p) => p.then((r) => r.backend, () => undefined)));

@@ -113,7 +113,7 @@ function planPasses(input: Size, output: Size, models: ModelEntry[], options: Up
   for (let i = 0; i < models.length; i++) {
     const m = models[i]!;
     const pin = i === 0 ? input : sizes[i - 1]!.resampledTo ?? sizes[i - 1]!;
-    const tiles = planModelTiles(m, pin.width, pin.height, policy.tiles, { tileSize: options.tileSize, backend: policy.backend });
+    const tiles = planModelTiles(m, pin.width, pin.height, policy.tiles, { tileSize: options.tileSize, backend: policy.backend, bytesPerSample: bytesPer });
     const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
     const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
     const passWork = perTile * tiles.tiles.length * (1 + statsStages * 0.6);

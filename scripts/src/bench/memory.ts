@@ -39,6 +39,10 @@ export interface MemoryResult {
   /** 8-bit RGB output held in memory: 3 bytes per pixel. */
   u8RgbMBperMP: number;
   float32RgbMBperMP: number;
+  /** The gigapixel series (animevideov3-x4, PNG and TIFF streamed, up to ≥ 1 GP). */
+  large?: LargeResult;
+  /** Set when the points above were measured in an earlier run than `large` (a partial re-run). */
+  note?: string;
   error?: string;
 }
 
@@ -78,6 +82,78 @@ export async function memoryScale(sides: number[], model: string, work: string, 
     res.fit = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
     const tiled = pts.filter((p) => p.tiles > 1);
     if (tiled.length >= 2) res.tiledFit = linearFit(tiled.map((p) => p.outputMP), tiled.map((p) => p.peakRssMB!));
+  } catch (err) {
+    res.error = (err as Error).message.split('\n')[0];
+  }
+  return res;
+}
+
+/** One gigapixel-series run: a 4× output written by the CLI as PNG or TIFF, then decoded whole to prove it valid. */
+export interface LargePoint {
+  format: 'png' | 'tiff';
+  inputSide: number;
+  outputMP: number;
+  peakRssMB: number | null;
+  wallMs: number;
+  outputMPps: number;
+  fileMB: number;
+  /** The file decoded completely (sharp/libvips, sequential) to the expected size. */
+  valid: boolean;
+  validation?: string;
+}
+
+export interface LargeResult {
+  model: string;
+  points: LargePoint[];
+  fits: { png?: MemoryFit; tiff?: MemoryFit };
+  /** The CLI's budget this series checks. */
+  limitMB: number;
+  /** A run that was stopped before the end, and what it had shown (written by hand, not by the bench). */
+  partial?: string;
+  error?: string;
+}
+
+/**
+ * The billboard series: the cheapest 4× model (animevideov3-x4) from 1 MP up to ≥ 1 GP of output, streamed
+ * to disk as PNG and as TIFF by the CLI, one process per size; peak RSS per size and a line through it.
+ * Each output is then decoded whole (in this process, not measured) to check it is a valid image.
+ */
+export async function memoryLarge(series: { format: 'png' | 'tiff'; sides: number[] }[], model: string, work: string, log: (s: string) => void): Promise<LargeResult> {
+  const res: LargeResult = { model, points: [], fits: {}, limitMB: 600 };
+  try {
+    const sharp = (await import('sharp')).default;
+    const inputs = new Map<number, string>();
+    for (const { format, sides } of series) {
+      for (const side of sides) {
+        let input = inputs.get(side);
+        if (!input) {
+          input = join(work, `giga-${side}.png`);
+          await savePng(await photoAt(side), input, 1);
+          inputs.set(side, input);
+        }
+        const out = join(work, `giga-${side}-out.${format === 'tiff' ? 'tif' : 'png'}`);
+        const r = await ourCli(input, out, model, 4, 1);
+        const outputMP = (side * 4) ** 2 / 1e6;
+        const { stat, rm } = await import('node:fs/promises');
+        const fileMB = (await stat(out)).size / 1e6;
+        let valid = false;
+        let validation: string | undefined;
+        try {
+          const img = sharp(out, { limitInputPixels: false, sequentialRead: true, unlimited: true });
+          const meta = await img.metadata();
+          const st = await img.stats();
+          valid = meta.width === side * 4 && meta.height === side * 4 && st.channels.length >= 3;
+          validation = `${meta.format} ${meta.width}×${meta.height}, ${meta.channels} channels, mean ${st.channels.slice(0, 3).map((c) => c.mean.toFixed(1)).join('/')}`;
+        } catch (err) {
+          validation = `does not decode: ${(err as Error).message.split('\n')[0]}`;
+        }
+        res.points.push({ format, inputSide: side, outputMP: round(outputMP, 3), peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3), fileMB: round(fileMB, 1), valid, validation });
+        log(`  ${format} ${side}² → ${side * 4}² (${outputMP.toFixed(0)} MP): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(0)} s, ${fileMB.toFixed(0)} MB file, ${valid ? 'valid' : 'INVALID'} (${validation})`);
+        await rm(out, { force: true });
+      }
+      const pts = res.points.filter((p) => p.format === format && p.peakRssMB !== null);
+      res.fits[format] = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
+    }
   } catch (err) {
     res.error = (err as Error).message.split('\n')[0];
   }

@@ -6,7 +6,8 @@
  * --out is given). Every peer is measured in the same run, on the same photo, on the same machine, and
  * printed with its ratio to us: absolute times drift on shared machines, side-by-side ratios do not.
  *
- * Sections (--only takes these names): machine, models, web, peers, upscalerjs, floor, browser, memory.
+ * Sections (--only takes these names): machine, models, web, peers, upscalerjs, floor, browser, memory, gigapixel
+ * (the CLI streaming 4× outputs up to 1 GP to PNG and TIFF: ~40 min on 2 cores).
  * --gpu runs only the GPU section (WebGPU and Vulkan on the real GPU; never in CI). To test its code path
  * without a GPU: ENLARGE_BENCH_VK_ICD=/usr/lib/chromium/vk_swiftshader_icd.json ENLARGE_BENCH_GPU_SIDE=16
  * ENLARGE_BENCH_GPU_MODEL=realesrgan-x4fast npm run bench -- --gpu.
@@ -19,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { convPeak, gemmPeak, machineInfo, pkgVersion, type MachineInfo, type PeakResult } from './machine.js';
 import { comparePeer, lanczosFloor, marginal, withWorkDir, type FloorRow, type MarginalRow, type PeerRow, type PeerSpec } from './peers.js';
 import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
-import { memoryScale, type MemoryResult } from './memory.js';
+import { memoryLarge, memoryScale, type MemoryResult } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
 import { ROOT, errorText, log, round, rssMethod, runWorker } from './util.js';
@@ -75,6 +76,8 @@ interface Plan {
   floor: { size: number; reps: number };
   browser: { size: number; reps: number };
   memorySides: number[];
+  /** The gigapixel series: input sides at 4× (8000² → 32000², 1.02 GP), per format. */
+  gigapixel: { format: 'png' | 'tiff'; sides: number[] }[];
 }
 
 const FULL: Plan = {
@@ -113,6 +116,7 @@ const FULL: Plan = {
   browser: { size: 256, reps: 2 },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
+  gigapixel: [{ format: 'png', sides: [1000, 2000, 8000] }, { format: 'tiff', sides: [1000, 8000] }],
 };
 
 const QUICK: Plan = {
@@ -137,9 +141,10 @@ const QUICK: Plan = {
   floor: { size: 256, reps: 3 },
   browser: { size: 64, reps: 1 },
   memorySides: [32, 64, 128],
+  gigapixel: [{ format: 'png', sides: [64, 128] }, { format: 'tiff', sides: [64, 128] }],
 };
 
-const SECTIONS = ['machine', 'models', 'web', 'peers', 'upscalerjs', 'floor', 'browser', 'memory'] as const;
+const SECTIONS = ['machine', 'models', 'web', 'peers', 'upscalerjs', 'floor', 'browser', 'memory', 'gigapixel'] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -155,7 +160,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,memory] [-- --no-build] [-- --from-json benchmarks.json]');
+    console.log('npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]');
     return;
   }
   if (values['from-json']) {
@@ -318,6 +323,14 @@ async function main(): Promise<void> {
       const tf = results.memory.tiledFit;
       if (tf) log(`  fit, tiled sizes only: peak RSS ≈ ${tf.interceptMB} MB + ${tf.slopeMBperMP} MB × output MP (r² ${tf.r2})`);
       if (quick) results.skipped.push('memory at 4, 16 and 64 MP output (full run only)');
+    }
+    if (only.has('gigapixel')) {
+      log('\n[6b] Gigapixel: peak RSS of the CLI streaming 4× outputs to PNG and TIFF (animevideov3-x4)');
+      const large = await memoryLarge(plan.gigapixel, 'animevideov3-x4', work, log);
+      results.memory ??= { model: 'realesrgan-x4fast', format: 'png', points: [], u8RgbMBperMP: 3, float32RgbMBperMP: 12 };
+      results.memory.large = large;
+      for (const [f, fit] of Object.entries(large.fits)) if (fit) log(`  fit ${f}: peak RSS ≈ ${fit.interceptMB} MB + ${fit.slopeMBperMP} MB × output MP (r² ${fit.r2})`);
+      if (quick) results.skipped.push('gigapixel series beyond 0.26 MP (full run only: up to 1.02 GP)');
     }
   });
 
