@@ -74,12 +74,23 @@ export async function build() {
   const template = readFileSync(path.join(here, 'src', 'ui.html'), 'utf8');
   // The preset buttons come from the catalog (labels and descriptions are data, not markup).
   const esc = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  const presets = manifest.presets.map((p) => `<button data-value="${esc(p.id)}" title="${esc(p.description)}">${esc(p.label)}</button>`).join('\n      ');
-  const html = template.split('/*ENLARGE_UI_SCRIPT*/').join(script).split('<!--ENLARGE_DATA-->').join(data).split('<!--ENLARGE_PRESETS-->').join(presets);
+  const presets = manifest.presets
+    .map((p) => `<button data-value="${esc(p.id)}" title="${esc(p.description)}">${esc(p.label)}</button>`)
+    .join('\n      ');
+  const html = template
+    .split('/*ENLARGE_UI_SCRIPT*/')
+    .join(script)
+    .split('<!--ENLARGE_DATA-->')
+    .join(data)
+    .split('<!--ENLARGE_PRESETS-->')
+    .join(presets);
   writeFileSync(path.join(DIST, 'ui.html'), html);
 
   const manifestSrc = JSON.parse(readFileSync(path.join(here, 'manifest.json'), 'utf8'));
-  writeFileSync(path.join(DIST, 'manifest.json'), JSON.stringify({ ...manifestSrc, main: 'code.js', ui: 'ui.html' }, null, 2) + '\n');
+  writeFileSync(
+    path.join(DIST, 'manifest.json'),
+    JSON.stringify({ ...manifestSrc, main: 'code.js', ui: 'ui.html' }, null, 2) + '\n',
+  );
 
   const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
   const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
@@ -87,7 +98,14 @@ export async function build() {
     `build: figma-plugin/dist/ code.js ${kb(statSync(path.join(DIST, 'code.js')).size)}, ui.html ${mb(html.length)} ` +
       `(script ${kb(script.length)}, runtime .wasm ${mb(wasm.length)} → ${mb(wasmGz.length)} gz, models ${mb(modelBytes)} in ${files.length} files; base64) (${Date.now() - t0} ms)`,
   );
-  return { dist: DIST, htmlBytes: html.length, scriptBytes: script.length, wasmBytes: wasm.length, wasmGzBytes: wasmGz.length, modelBytes };
+  return {
+    dist: DIST,
+    htmlBytes: html.length,
+    scriptBytes: script.length,
+    wasmBytes: wasm.length,
+    wasmGzBytes: wasmGz.length,
+    modelBytes,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await build();

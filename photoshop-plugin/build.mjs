@@ -14,7 +14,16 @@
 import { build as esbuild } from 'esbuild';
 import { encode } from 'fast-png';
 import { zipSync } from 'fflate';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,7 +39,8 @@ const mb = (n) => `${(n / 1048576).toFixed(1)} MB`;
 function copy(src, dst) {
   mkdirSync(path.dirname(dst), { recursive: true });
   if (existsSync(dst)) {
-    const a = statSync(src), b = statSync(dst);
+    const a = statSync(src),
+      b = statSync(dst);
     if (a.size === b.size && b.mtimeMs >= a.mtimeMs) return;
   }
   copyFileSync(src, dst);
@@ -43,12 +53,13 @@ function icon(size, light) {
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const i = (y * size + x) * 4;
-      const dx = Math.max(r - x - 0.5, x + 0.5 - (size - r), 0), dy = Math.max(r - y - 0.5, y + 0.5 - (size - r), 0);
+      const dx = Math.max(r - x - 0.5, x + 0.5 - (size - r), 0),
+        dy = Math.max(r - y - 0.5, y + 0.5 - (size - r), 0);
       const inside = Math.hypot(dx, dy) <= r;
       if (!inside) continue;
       const t = (x + y) / (2 * size);
       const arrow = Math.abs(x - (size - 1 - y)) < size * 0.09 && x > size * 0.25 && x < size * 0.78;
-      const head = (y < size * 0.42 && x > size * 0.58 && y > size * 0.2 && x < size * 0.8);
+      const head = y < size * 0.42 && x > size * 0.58 && y > size * 0.2 && x < size * 0.8;
       const fg = arrow || head;
       data[i] = fg ? 255 : Math.round(55 + 88 * t);
       data[i + 1] = fg ? 255 : Math.round(142 - 50 * t);
@@ -90,7 +101,10 @@ export async function build({ ccx = true, quiet = false } = {}) {
     external: ['photoshop', 'uxp'],
     // onnxruntime-web's glue asks import.meta.url where it lives; nothing is loaded from there (wasmBinary is given).
     // ENLARGE_DEV=1 node photoshop-plugin/build.mjs: a development build (webview inspector allowed).
-    define: { 'import.meta.url': '"plugin:/index.js"', ENLARGE_DEV: process.env.ENLARGE_DEV === '1' ? 'true' : 'false' },
+    define: {
+      'import.meta.url': '"plugin:/index.js"',
+      ENLARGE_DEV: process.env.ENLARGE_DEV === '1' ? 'true' : 'false',
+    },
     minify: true,
     sourcemap: 'linked',
     logLevel: 'error',
@@ -110,23 +124,44 @@ export async function build({ ccx = true, quiet = false } = {}) {
   const { pluginModels } = await import(pathToFileURL(path.join(root, 'scripts', 'plugin-models.mjs')).href);
   const { manifest, files } = pluginModels('photoshop');
   const esc = (t) => t.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-  const presetButtons = manifest.presets.map((p, i) => `<button type="button" data-value="${esc(p.id)}" title="${esc(p.description)}"${i === 0 ? ' class="selected"' : ''}>${esc(p.label)}</button>`).join('\n        ');
-  writeFileSync(path.join(DIST, 'index.html'), readFileSync(path.join(here, 'src', 'index.html'), 'utf8').split('<!--ENLARGE_PRESETS-->').join(presetButtons));
+  const presetButtons = manifest.presets
+    .map(
+      (p, i) =>
+        `<button type="button" data-value="${esc(p.id)}" title="${esc(p.description)}"${i === 0 ? ' class="selected"' : ''}>${esc(p.label)}</button>`,
+    )
+    .join('\n        ');
+  writeFileSync(
+    path.join(DIST, 'index.html'),
+    readFileSync(path.join(here, 'src', 'index.html'), 'utf8')
+      .split('<!--ENLARGE_PRESETS-->')
+      .join(presetButtons),
+  );
   copyFileSync(path.join(here, 'src', 'panel.css'), path.join(DIST, 'panel.css'));
   copyFileSync(path.join(here, 'manifest.json'), path.join(DIST, 'manifest.json'));
   mkdirSync(path.join(DIST, 'icons'), { recursive: true });
   // UXP looks for `<path>@1x.png` and `<path>@2x.png` for "scale": [1, 2] (the manifest's icon paths have no suffix).
   rmSync(path.join(DIST, 'icons'), { recursive: true, force: true });
   mkdirSync(path.join(DIST, 'icons'), { recursive: true });
-  for (const [name, size, light] of [['panel-dark@1x.png', 23, false], ['panel-dark@2x.png', 46, false], ['panel-light@1x.png', 23, true], ['panel-light@2x.png', 46, true], ['plugin@1x.png', 48, false], ['plugin@2x.png', 96, false]]) {
+  for (const [name, size, light] of [
+    ['panel-dark@1x.png', 23, false],
+    ['panel-dark@2x.png', 46, false],
+    ['panel-light@1x.png', 23, true],
+    ['panel-light@2x.png', 46, true],
+    ['plugin@1x.png', 48, false],
+    ['plugin@2x.png', 96, false],
+  ]) {
     writeFileSync(path.join(DIST, 'icons', name), icon(size, light));
   }
 
   // 3. The engine page (built by scripts/build.mjs into core/dist/engine) and the webview entry page.
   const engineSrc = path.join(root, 'core', 'dist', 'engine');
-  if (!existsSync(path.join(engineSrc, 'engine.js'))) throw new Error('core/dist/engine is missing: run "node scripts/build.mjs --core" first.');
-  for (const f of ['engine.js', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm']) copy(path.join(engineSrc, f), path.join(DIST, 'engine', f));
-  writeFileSync(path.join(DIST, 'engine', 'uxp.html'), `<!doctype html>
+  if (!existsSync(path.join(engineSrc, 'engine.js')))
+    throw new Error('core/dist/engine is missing: run "node scripts/build.mjs --core" first.');
+  for (const f of ['engine.js', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm'])
+    copy(path.join(engineSrc, f), path.join(DIST, 'engine', f));
+  writeFileSync(
+    path.join(DIST, 'engine', 'uxp.html'),
+    `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -138,19 +173,26 @@ export async function build({ ccx = true, quiet = false } = {}) {
 </head>
 <body></body>
 </html>
-`);
+`,
+  );
 
   // 4. Models, and the WASM runtime for inference inside UXP.
   mkdirSync(path.join(DIST, 'engine', 'models'), { recursive: true });
   writeFileSync(path.join(DIST, 'engine', 'models', 'manifest.json'), JSON.stringify(manifest, null, 1));
   const wanted = new Set(files.map((f) => f.file));
   for (const f of files) copy(f.path, path.join(DIST, 'engine', 'models', f.file));
-  for (const f of readdirSync(path.join(DIST, 'engine', 'models'))) if (f !== 'manifest.json' && !wanted.has(f)) rmSync(path.join(DIST, 'engine', 'models', f));
-  copy(requireFromCore.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'), path.join(DIST, 'ort-wasm-simd-threaded.wasm'));
+  for (const f of readdirSync(path.join(DIST, 'engine', 'models')))
+    if (f !== 'manifest.json' && !wanted.has(f)) rmSync(path.join(DIST, 'engine', 'models', f));
+  copy(
+    requireFromCore.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'),
+    path.join(DIST, 'ort-wasm-simd-threaded.wasm'),
+  );
 
   const all = listFiles(DIST).filter((f) => !f.endsWith('.ccx') && !f.endsWith('.map'));
   const folderBytes = all.reduce((s, f) => s + statSync(path.join(DIST, f)).size, 0);
-  log(`build: photoshop-plugin/dist/ ${all.length} files, ${mb(folderBytes)} (index.js ${(statSync(path.join(DIST, 'index.js')).size / 1024).toFixed(0)} KB, models ${mb(files.reduce((s, f) => s + f.bytes, 0))}) (${Date.now() - t0} ms)`);
+  log(
+    `build: photoshop-plugin/dist/ ${all.length} files, ${mb(folderBytes)} (index.js ${(statSync(path.join(DIST, 'index.js')).size / 1024).toFixed(0)} KB, models ${mb(files.reduce((s, f) => s + f.bytes, 0))}) (${Date.now() - t0} ms)`,
+  );
 
   // 5. The .ccx: a zip of the plugin folder (manifest.json at its root). Model weights barely compress: stored.
   if (ccx) {

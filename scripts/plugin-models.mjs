@@ -15,20 +15,34 @@ export function pluginModels(host) {
   const ids = bundles[host]?.models;
   if (!Array.isArray(ids)) throw new Error(`models/bundles.json has no model list for "${host}".`);
   const manifestFile = path.join(root, 'models', 'manifest.json');
-  if (!existsSync(manifestFile)) throw new Error('models/manifest.json is missing: run "npm run models" first (npm install does it).');
+  if (!existsSync(manifestFile))
+    throw new Error('models/manifest.json is missing: run "npm run models" first (npm install does it).');
   const full = JSON.parse(readFileSync(manifestFile, 'utf8'));
   const models = ids.map((id) => {
     const m = full.models.find((x) => x.id === id);
-    if (!m) throw new Error(`models/bundles.json names "${id}" for ${host}, but the catalog (models/manifest.json) has no such model.`);
+    if (!m)
+      throw new Error(
+        `models/bundles.json names "${id}" for ${host}, but the catalog (models/manifest.json) has no such model.`,
+      );
     return m;
   });
   const files = [];
   for (const m of models) {
     for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? [])]) {
       const p = path.join(root, 'models', 'onnx', f.file);
-      if (!existsSync(p)) throw new Error(`The model file ${f.file} is missing from models/onnx: run "npm run models" first.`);
+      if (!existsSync(p))
+        throw new Error(`The model file ${f.file} is missing from models/onnx: run "npm run models" first.`);
       files.push({ file: f.file, path: p, sha256: f.sha256, bytes: f.bytes });
     }
   }
-  return { manifest: { schema: full.schema, generatedBy: full.generatedBy, presets: full.presets, backends: full.backends, models }, files };
+  return {
+    manifest: {
+      schema: full.schema,
+      generatedBy: full.generatedBy,
+      presets: full.presets,
+      backends: full.backends,
+      models,
+    },
+    files,
+  };
 }

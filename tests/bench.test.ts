@@ -20,9 +20,18 @@ describe('npm run bench -- --quick', () => {
     const out = mkdtempSync(join(tmpdir(), 'enlarge-bench-test-'));
     try {
       const t0 = Date.now();
-      const { stdout } = await run('npm', ['run', 'bench', '--', '--quick', '--out', out], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 280_000 });
+      const { stdout } = await run('npm', ['run', 'bench', '--', '--quick', '--out', out], {
+        cwd: ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 280_000,
+      });
       const seconds = (Date.now() - t0) / 1000;
-      console.log(stdout.split('\n').filter((l) => /^\s*(\[|MatMul|realesrgan|realcugan|upscayl|esrgan|Chromium|fit|wrote)/.test(l)).join('\n'));
+      console.log(
+        stdout
+          .split('\n')
+          .filter((l) => /^\s*(\[|MatMul|realesrgan|realcugan|upscayl|esrgan|Chromium|fit|wrote)/.test(l))
+          .join('\n'),
+      );
       console.log(`bench --quick took ${seconds.toFixed(0)} s`);
 
       const file = join(out, 'benchmarks.json');
@@ -39,13 +48,26 @@ describe('npm run bench -- --quick', () => {
       // 2./3. our runtimes: onnxruntime-node (4 models) and onnxruntime-web WASM with 1 and 2 threads
       const node = r.runtimes.find((x) => x.backend === 'node');
       expect(node?.error).toBeUndefined();
-      expect(node!.rows.map((x) => x.model).sort()).toEqual(['animevideov3-x4', 'realcugan-x2-conservative', 'realesrgan-x4fast', 'realesrgan-x4plus']);
+      expect(node!.rows.map((x) => x.model).sort()).toEqual([
+        'animevideov3-x4',
+        'realcugan-x2-conservative',
+        'realesrgan-x4fast',
+        'realesrgan-x4plus',
+      ]);
       for (const row of node!.rows) {
-        expect(positive(row.bare.time.min) && positive(row.single.wall.min) && positive(row.single.inferenceMs), row.model).toBe(true);
+        expect(
+          positive(row.bare.time.min) && positive(row.single.wall.min) && positive(row.single.inferenceMs),
+          row.model,
+        ).toBe(true);
         expect(row.single.plan.computedPixels).toBeGreaterThanOrEqual(row.size * row.size);
         expect(row.single.inferenceMs).toBeLessThanOrEqual(row.single.wall.min + 1);
       }
-      expect(r.runtimes.filter((x) => x.backend === 'wasm' && !x.error && x.rows.length > 0).map((x) => x.threads).sort()).toEqual([1, 2]);
+      expect(
+        r.runtimes
+          .filter((x) => x.backend === 'wasm' && !x.error && x.rows.length > 0)
+          .map((x) => x.threads)
+          .sort(),
+      ).toEqual([1, 2]);
 
       // 4. peers: each measured on both sides, with a PSNR of their image against ours
       for (const id of ['upscayl-x4fast', 'realcugan-cpu', 'waifu2x-cpu']) {
@@ -65,7 +87,10 @@ describe('npm run bench -- --quick', () => {
       expect(positive(r.floor?.time.min)).toBe(true);
 
       // 5. browser: WASM 1 thread (not isolated) and 2 threads (COOP/COEP)
-      expect(r.browser.map((b) => [b.threads, b.crossOriginIsolated, b.backend, b.error])).toEqual([[1, false, 'wasm', undefined], [2, true, 'wasm', undefined]]);
+      expect(r.browser.map((b) => [b.threads, b.crossOriginIsolated, b.backend, b.error])).toEqual([
+        [1, false, 'wasm', undefined],
+        [2, true, 'wasm', undefined],
+      ]);
       for (const b of r.browser) expect(positive(b.wall.min) && positive(b.coldMs)).toBe(true);
 
       // 6. memory
@@ -76,7 +101,16 @@ describe('npm run bench -- --quick', () => {
 
       // The report and the charts.
       const md = readFileSync(join(out, 'benchmarks.md'), 'utf8');
-      for (const heading of ['## Machine', '## Our engine', '## Engine overhead', '## Peers, same run', '## In the browser', '## Memory and scale', '## GPU']) expect(md).toContain(heading);
+      for (const heading of [
+        '## Machine',
+        '## Our engine',
+        '## Engine overhead',
+        '## Peers, same run',
+        '## In the browser',
+        '## Memory and scale',
+        '## GPU',
+      ])
+        expect(md).toContain(heading);
       expect(md).not.toMatch(/NaN|undefined/);
       for (const png of ['benchmarks.png', 'benchmarks-memory.png']) {
         const bytes = readFileSync(join(out, png));

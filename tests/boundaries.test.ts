@@ -20,10 +20,16 @@ function sources(dir: string): string[] {
   return out;
 }
 
-const importsOf = (file: string) => [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'";]*?from\s+'([^']+)'/g)].map((m) => m[1]!);
+const importsOf = (file: string) =>
+  [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'";]*?from\s+'([^']+)'/g)].map(
+    (m) => m[1]!,
+  );
 
 /** Every input file and external package of a browser bundle of `entry`. */
-async function bundleInputs(entry: string, platform: 'browser' | 'neutral' = 'browser'): Promise<{ inputs: string[]; externals: string[] }> {
+async function bundleInputs(
+  entry: string,
+  platform: 'browser' | 'neutral' = 'browser',
+): Promise<{ inputs: string[]; externals: string[] }> {
   const externals = new Set<string>();
   const r = await build({
     entryPoints: [join(ROOT, entry)],
@@ -49,7 +55,10 @@ async function bundleInputs(entry: string, platform: 'browser' | 'neutral' = 'br
     ],
   });
   const meta = r.metafile as Metafile;
-  return { inputs: Object.keys(meta.inputs).map((p) => relative(ROOT, join(process.cwd(), p))), externals: [...externals] };
+  return {
+    inputs: Object.keys(meta.inputs).map((p) => relative(ROOT, join(process.cwd(), p))),
+    externals: [...externals],
+  };
 }
 
 describe('boundaries', () => {
@@ -57,13 +66,17 @@ describe('boundaries', () => {
     for (const f of sources('core/src')) {
       for (const spec of importsOf(f)) {
         expect(spec, `${f} imports ${spec}`).not.toMatch(/photoshop-plugin|figma-plugin|^photoshop$|^uxp$/);
-        if (!f.startsWith('core/src/node/')) expect(spec, `${f} imports ${spec}`).not.toMatch(/^node:|^sharp$|^onnxruntime-node$|\/node\//);
+        if (!f.startsWith('core/src/node/'))
+          expect(spec, `${f} imports ${spec}`).not.toMatch(/^node:|^sharp$|^onnxruntime-node$|\/node\//);
       }
     }
   });
 
   it('hosts import core only through @enlarge/core (its exports map) and never each other', () => {
-    for (const [host, other] of [['figma-plugin/src', 'photoshop-plugin'], ['photoshop-plugin/src', 'figma-plugin']] as const) {
+    for (const [host, other] of [
+      ['figma-plugin/src', 'photoshop-plugin'],
+      ['photoshop-plugin/src', 'figma-plugin'],
+    ] as const) {
       for (const f of sources(host)) {
         for (const spec of importsOf(f)) {
           expect(spec, `${f} imports ${spec}`).not.toMatch(/core\/src|^\.\.\/\.\.\/\.\.?\/core/);
@@ -75,7 +88,9 @@ describe('boundaries', () => {
   });
 
   it('only createWebEngine (core/src/web/index.ts) sets onnxruntime-web flags', () => {
-    const setters = [...sources('core/src'), ...sources('figma-plugin/src'), ...sources('photoshop-plugin/src')].filter((f) => /\bort\.env\.|\benv\.wasm\./.test(readFileSync(join(ROOT, f), 'utf8')));
+    const setters = [...sources('core/src'), ...sources('figma-plugin/src'), ...sources('photoshop-plugin/src')].filter(
+      (f) => /\bort\.env\.|\benv\.wasm\./.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
     expect(setters).toEqual(['core/src/web/index.ts']);
   });
 

@@ -19,7 +19,11 @@ const MODEL = ['-m', 'animevideov3-x4'];
 let dir: string;
 
 function enlarge(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, FORCE_COLOR: '0', ...env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: dir,
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -40,7 +44,8 @@ function readTiffIfd(buf: Buffer, at: number, big: boolean): Map<number, Buffer>
   const tags = new Map<number, Buffer>();
   for (let i = 0; i < n; i++) {
     const o = at + (big ? 8 : 2) + i * (big ? 20 : 12);
-    const tag = buf.readUInt16LE(o), type = buf.readUInt16LE(o + 2);
+    const tag = buf.readUInt16LE(o),
+      type = buf.readUInt16LE(o + 2);
     const count = big ? Number(buf.readBigUInt64LE(o + 4)) : buf.readUInt32LE(o + 4);
     const bytes = (size[type] ?? 1) * count;
     const vo = o + (big ? 12 : 8);
@@ -53,7 +58,7 @@ function readTiffIfd(buf: Buffer, at: number, big: boolean): Map<number, Buffer>
 
 function pngChunks(buf: Buffer): { type: string; data: Buffer }[] {
   const out: { type: string; data: Buffer }[] = [];
-  for (let p = 8; p < buf.length; ) {
+  for (let p = 8; p < buf.length;) {
     const len = buf.readUInt32BE(p);
     out.push({ type: buf.subarray(p + 4, p + 8).toString('latin1'), data: buf.subarray(p + 8, p + 8 + len) });
     p += 12 + len;
@@ -61,16 +66,35 @@ function pngChunks(buf: Buffer): { type: string; data: Buffer }[] {
   return out;
 }
 
-const IIM = Buffer.concat([Buffer.from([0x1c, 0x02, 0x05, 0x00, 9]), Buffer.from('Billboard'), Buffer.from([0x1c, 0x02, 0x78, 0x00, 5]), Buffer.from('Hello')]);
-const XMP = '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Billboard test</dc:title></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>';
+const IIM = Buffer.concat([
+  Buffer.from([0x1c, 0x02, 0x05, 0x00, 9]),
+  Buffer.from('Billboard'),
+  Buffer.from([0x1c, 0x02, 0x78, 0x00, 5]),
+  Buffer.from('Hello'),
+]);
+const XMP =
+  '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Billboard test</dc:title></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>';
 
 /** A JPEG with everything a camera or DAM leaves in it: ICC, 300 dpi, EXIF (IFD0 + Exif IFD), XMP, and IPTC in APP13. */
 async function metadataJpeg(file: string): Promise<void> {
-  const jpg = await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 0, top: 0, width: 40, height: 32 })
-    .withIccProfile('p3').withMetadata({ density: 300 })
-    .withExif({ IFD0: { Make: 'EnlargeCam', Model: 'M1', Copyright: 'Test Owner' }, IFD2: { ExposureTime: '1/125', ISOSpeedRatings: '200' } })
-    .withXmp(XMP).jpeg().toBuffer();
-  const res = Buffer.concat([Buffer.from('8BIM'), Buffer.from([0x04, 0x04, 0, 0]), Buffer.alloc(4), IIM, Buffer.alloc(IIM.length % 2)]);
+  const jpg = await sharp(join(FIXTURES, 'photo-256.png'))
+    .extract({ left: 0, top: 0, width: 40, height: 32 })
+    .withIccProfile('p3')
+    .withMetadata({ density: 300 })
+    .withExif({
+      IFD0: { Make: 'EnlargeCam', Model: 'M1', Copyright: 'Test Owner' },
+      IFD2: { ExposureTime: '1/125', ISOSpeedRatings: '200' },
+    })
+    .withXmp(XMP)
+    .jpeg()
+    .toBuffer();
+  const res = Buffer.concat([
+    Buffer.from('8BIM'),
+    Buffer.from([0x04, 0x04, 0, 0]),
+    Buffer.alloc(4),
+    IIM,
+    Buffer.alloc(IIM.length % 2),
+  ]);
   res.writeUInt32BE(IIM.length, 8);
   const body = Buffer.concat([Buffer.from('Photoshop 3.0\0', 'latin1'), res]);
   const seg = Buffer.concat([Buffer.from([0xff, 0xed, 0, 0]), body]);
@@ -82,13 +106,23 @@ beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
   dir = mkdtempSync(join(tmpdir(), 'enlarge-stream-'));
   // 70×66 → 280×264: crosses the 128-px TIFF tile edges both ways; bands of 5 rows cut it 53 times.
-  await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 30, top: 50, width: 70, height: 66 }).png().toFile(join(dir, 'rgb.png'));
+  await sharp(join(FIXTURES, 'photo-256.png'))
+    .extract({ left: 30, top: 50, width: 70, height: 66 })
+    .png()
+    .toFile(join(dir, 'rgb.png'));
   const rgba16 = new Uint16Array(36 * 30 * 4);
   for (let i = 0; i < rgba16.length; i++) rgba16[i] = i % 4 === 3 ? (i * 37) % 65536 : (i * 911) % 65536;
-  await sharp(Buffer.from(rgba16.buffer), { raw: { width: 36, height: 30, channels: 4, depth: 'ushort' } as never }).toColourspace('rgb16').png().toFile(join(dir, 'deep.png'));
+  await sharp(Buffer.from(rgba16.buffer), { raw: { width: 36, height: 30, channels: 4, depth: 'ushort' } as never })
+    .toColourspace('rgb16')
+    .png()
+    .toFile(join(dir, 'deep.png'));
   await metadataJpeg(join(dir, 'meta.jpg'));
   mkdirSync(join(dir, 'batch'));
-  for (let i = 0; i < 6; i++) await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: i * 30, top: i * 20, width: 20, height: 16 }).png().toFile(join(dir, 'batch', `p${i}.png`));
+  for (let i = 0; i < 6; i++)
+    await sharp(join(FIXTURES, 'photo-256.png'))
+      .extract({ left: i * 30, top: i * 20, width: 20, height: 16 })
+      .png()
+      .toFile(join(dir, 'batch', `p${i}.png`));
   writeFileSync(join(dir, 'batch', 'p9-broken.png'), Buffer.from('\x89PNG\r\n\x1a\nbroken', 'latin1'));
 });
 
@@ -100,7 +134,10 @@ describe('streamed output', () => {
     expect(t.code).toBe(0);
     const engine = createNodeEngine();
     const { data, info } = await sharp(join(dir, 'rgb.png')).raw().toBuffer({ resolveWithObject: true });
-    const ref = await engine.upscale({ width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) }, { model: 'animevideov3-x4', tileSize: 32 });
+    const ref = await engine.upscale(
+      { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) },
+      { model: 'animevideov3-x4', tileSize: 32 },
+    );
     await engine.dispose();
     const png = await raw('rgb-4x.png');
     const tif = await raw('rgb-4x.tif');
@@ -120,9 +157,14 @@ describe('streamed output', () => {
     const big = readFileSync(join(dir, 'deep-4x-big.tif'));
     expect(big.readUInt16LE(2)).toBe(43); // BigTIFF
     expect(readFileSync(join(dir, 'deep-4x.tif')).readUInt16LE(2)).toBe(42);
-    const [a, b, c] = await Promise.all([raw('deep-4x.png', 'ushort'), raw('deep-4x.tif', 'ushort'), raw('deep-4x-big.tif', 'ushort')]);
+    const [a, b, c] = await Promise.all([
+      raw('deep-4x.png', 'ushort'),
+      raw('deep-4x.tif', 'ushort'),
+      raw('deep-4x-big.tif', 'ushort'),
+    ]);
     expect([a.info.width, a.info.height, a.info.channels]).toEqual([144, 120, 4]);
-    for (const f of ['deep-4x.png', 'deep-4x.tif', 'deep-4x-big.tif']) expect((await sharp(join(dir, f)).metadata()).depth).toBe('ushort');
+    for (const f of ['deep-4x.png', 'deep-4x.tif', 'deep-4x-big.tif'])
+      expect((await sharp(join(dir, f)).metadata()).depth).toBe('ushort');
     expect(a.data.equals(b.data)).toBe(true);
     expect(a.data.equals(c.data)).toBe(true);
     // Not a flat image: the alpha ramp survived.
@@ -143,7 +185,9 @@ describe('metadata carried over', () => {
     expect(m.exif?.toString('latin1')).toContain('Test Owner');
     expect(m.orientation ?? 1).toBe(1);
     expect(m.xmp?.toString('utf8')).toContain('<dc:title>Billboard test</dc:title>');
-    const ztxt = pngChunks(readFileSync(join(dir, 'meta-4x.png'))).find((c) => c.type === 'zTXt' && c.data.toString('latin1').startsWith('Raw profile type iptc\0'));
+    const ztxt = pngChunks(readFileSync(join(dir, 'meta-4x.png'))).find(
+      (c) => c.type === 'zTXt' && c.data.toString('latin1').startsWith('Raw profile type iptc\0'),
+    );
     expect(ztxt).toBeDefined();
     const text = inflateSync(ztxt!.data.subarray('Raw profile type iptc'.length + 2)).toString('latin1');
     expect(Buffer.from(text.split('\n').slice(3).join(''), 'hex').equals(IIM)).toBe(true);
@@ -183,29 +227,60 @@ describe('batches', () => {
   it('one bad file does not stop the batch; a summary, exit 1, one report line per image; a rerun skips what is done', () => {
     const r = enlarge(['batch', '-o', 'batch-out', '--report', 'run.jsonl', ...MODEL]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/6 done, 1 failed:\n {2}batch\/p9-broken.png: "p9-broken.png" is not an image this tool can read/);
+    expect(r.stderr).toMatch(
+      /6 done, 1 failed:\n {2}batch\/p9-broken.png: "p9-broken.png" is not an image this tool can read/,
+    );
     expect(readdirSync(join(dir, 'batch-out')).sort()).toEqual([0, 1, 2, 3, 4, 5].map((i) => `p${i}-enlarged-4x.png`));
-    const lines = readFileSync(join(dir, 'run.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'run.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(7);
     expect(lines.filter((l) => l.status === 'done')).toHaveLength(6);
     const ok = lines.find((l) => l.input === 'batch/p0.png');
-    expect(ok).toMatchObject({ model: 'animevideov3-x4', width: 20, height: 16, outputWidth: 80, outputHeight: 64, status: 'done' });
+    expect(ok).toMatchObject({
+      model: 'animevideov3-x4',
+      width: 20,
+      height: 16,
+      outputWidth: 80,
+      outputHeight: 64,
+      status: 'done',
+    });
     expect(ok.output).toBe(join(dir, 'batch-out', 'p0-enlarged-4x.png'));
     expect(ok.timeMs).toBeGreaterThan(0);
-    expect(lines.find((l) => l.status === 'failed')).toMatchObject({ input: 'batch/p9-broken.png', reason: expect.stringMatching(/not an image/) });
+    expect(lines.find((l) => l.status === 'failed')).toMatchObject({
+      input: 'batch/p9-broken.png',
+      reason: expect.stringMatching(/not an image/),
+    });
 
     const again = enlarge(['batch', '-o', 'batch-out', '--report', 'run2.jsonl', ...MODEL]);
     expect(again.code).toBe(1); // the broken file still fails
     expect(again.stderr).toMatch(/0 done, 6 skipped \(result exists\), 1 failed:/);
-    const l2 = readFileSync(join(dir, 'run2.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const l2 = readFileSync(join(dir, 'run2.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(l2.filter((l) => l.status === 'skipped')).toHaveLength(6);
   });
 
   it('--shard K/N splits the inputs into disjoint parts that cover them all, the same on every run', () => {
     const parts: string[][] = [];
     for (let k = 1; k <= 3; k++) {
-      const r = enlarge(['batch', '-o', `shard-out-${k}`, '--shard', `${k}/3`, '--report', `shard-${k}.jsonl`, ...MODEL]);
-      const lines = readFileSync(join(dir, `shard-${k}.jsonl`), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).input as string);
+      const r = enlarge([
+        'batch',
+        '-o',
+        `shard-out-${k}`,
+        '--shard',
+        `${k}/3`,
+        '--report',
+        `shard-${k}.jsonl`,
+        ...MODEL,
+      ]);
+      const lines = readFileSync(join(dir, `shard-${k}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).input as string);
       parts.push(lines.sort());
       expect(r.code).toBe(lines.includes('batch/p9-broken.png') ? 1 : 0);
     }
@@ -217,22 +292,33 @@ describe('batches', () => {
     copyFileSync(join(dir, 'batch', 'p0.png'), join(dir, 'batch', 'p0-copy.png'));
     const again = enlarge(['batch', '-o', 'shard-out-1', '--shard', '1/3', '--report', 'shard-1b.jsonl', ...MODEL]);
     expect(again.code).not.toBeNull();
-    const l1b = readFileSync(join(dir, 'shard-1b.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).input as string);
+    const l1b = readFileSync(join(dir, 'shard-1b.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).input as string);
     for (const f of parts[0]!) expect(l1b).toContain(f);
   });
 });
 
 describe('cancel and failure leave no partial file', () => {
-  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     it(`${sig} while enlarging: exit ${code}, the temporary file removed, no output`, async () => {
       const out = join(dir, `cancel-${sig}`);
       mkdirSync(out);
-      const child = spawn(process.execPath, [CLI, join(FIXTURES, 'photo-256.png'), '-o', out + '/', '--tile', '16', '-m', 'realesrgan-x4fast'], { cwd: dir });
+      const child = spawn(
+        process.execPath,
+        [CLI, join(FIXTURES, 'photo-256.png'), '-o', out + '/', '--tile', '16', '-m', 'realesrgan-x4fast'],
+        { cwd: dir },
+      );
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       // Wait until the temporary output exists (the job is under way), then signal.
-      for (let i = 0; i < 400 && !readdirSync(out).some((f) => f.endsWith('.tmp')); i++) await new Promise((r) => setTimeout(r, 25));
+      for (let i = 0; i < 400 && !readdirSync(out).some((f) => f.endsWith('.tmp')); i++)
+        await new Promise((r) => setTimeout(r, 25));
       expect(readdirSync(out).some((f) => f.endsWith('.tmp'))).toBe(true);
       child.kill(sig);
       expect(await exited).toBe(code);
@@ -250,9 +336,14 @@ describe('cancel and failure leave no partial file', () => {
     const script = `mount -t tmpfs -o size=64k tmpfs "${full}" && "${process.execPath}" "${CLI}" "${join(FIXTURES, 'photo-256.png')}" -o "${full}/" -m animevideov3-x4; echo "rc=$?"; ls -A "${full}"`;
     const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', cwd: dir });
     expect(r.stdout.trim().split('\n').at(-1)).toBe('rc=1'); // and `ls` printed nothing after it
-    const lines = r.stderr.trim().split('\n').filter((l) => !/^\S+: \d+%/.test(l)); // progress lines on a slow machine
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^\S+: \d+%/.test(l)); // progress lines on a slow machine
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^enlarge: photo-256.png: The disk is full: .* could not be written\. Free some space or choose another output folder; nothing was left behind\.$/);
+    expect(lines[0]).toMatch(
+      /^enlarge: photo-256.png: The disk is full: .* could not be written\. Free some space or choose another output folder; nothing was left behind\.$/,
+    );
     expect(existsSync(join(full, 'photo-256-enlarged-4x.png'))).toBe(false);
   });
 });

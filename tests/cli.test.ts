@@ -3,7 +3,16 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -13,7 +22,11 @@ const CLI = join(ROOT, 'core', 'dist', 'cli.js');
 let dir: string;
 
 function enlarge(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    cwd: dir,
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -21,8 +34,16 @@ beforeAll(async () => {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT }); // the CLI bundle only
   dir = mkdtempSync(join(tmpdir(), 'enlarge-cli-'));
   // A 64×64 photo with an sRGB ICC profile and 150 dpi, as print users have them.
-  await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 0, top: 96, width: 64, height: 64 }).withIccProfile('srgb').withMetadata({ density: 150 }).png().toFile(join(dir, 'rock.png'));
-  await sharp(join(FIXTURES, 'photo-256.png')).extract({ left: 96, top: 0, width: 48, height: 40 }).jpeg({ quality: 90 }).toFile(join(dir, 'sky.jpg'));
+  await sharp(join(FIXTURES, 'photo-256.png'))
+    .extract({ left: 0, top: 96, width: 64, height: 64 })
+    .withIccProfile('srgb')
+    .withMetadata({ density: 150 })
+    .png()
+    .toFile(join(dir, 'rock.png'));
+  await sharp(join(FIXTURES, 'photo-256.png'))
+    .extract({ left: 96, top: 0, width: 48, height: 40 })
+    .jpeg({ quality: 90 })
+    .toFile(join(dir, 'sky.jpg'));
 });
 
 describe('enlarge CLI', () => {
@@ -101,7 +122,12 @@ describe('enlarge CLI', () => {
   it('a 16-bit PNG stays 16-bit', async () => {
     const raw = new Uint16Array(32 * 32 * 3);
     for (let i = 0; i < raw.length; i++) raw[i] = (i * 997) % 65536;
-    await sharp(Buffer.from(raw.buffer), { raw: { width: 32, height: 32, channels: 3, depth: 'ushort' } as { width: number; height: number; channels: 3 } }).toColourspace('rgb16').png().toFile(join(dir, 'deep.png'));
+    await sharp(Buffer.from(raw.buffer), {
+      raw: { width: 32, height: 32, channels: 3, depth: 'ushort' } as { width: number; height: number; channels: 3 },
+    })
+      .toColourspace('rgb16')
+      .png()
+      .toFile(join(dir, 'deep.png'));
     expect((await sharp(join(dir, 'deep.png')).metadata()).depth).toBe('ushort');
     const r = enlarge('deep.png', '--scale', '2', '--preset', 'photo');
     expect(r.code).toBe(0);

@@ -16,11 +16,25 @@ import * as ort from 'onnxruntime-node';
 import { loadManifest } from '../core/src/node/index.js';
 import type { ModelEntry } from '../core/src/models-types.js';
 import { referenceEngine } from '../scripts/src/models/pipeline.js';
-import { SWIFTSHADER_ICD, referenceFamily, referenceOutputToRgb, referenceTile, runReference } from '../scripts/src/reference/engines.js';
+import {
+  SWIFTSHADER_ICD,
+  referenceFamily,
+  referenceOutputToRgb,
+  referenceTile,
+  runReference,
+} from '../scripts/src/reference/engines.js';
 import { FIXTURES, ROOT } from './helpers.js';
 
 const manifest = loadManifest();
-const results: { id: string; engine: string; size: number; psnr: number; ringPsnr: number; max: number; refMs: number }[] = [];
+const results: {
+  id: string;
+  engine: string;
+  size: number;
+  psnr: number;
+  ringPsnr: number;
+  max: number;
+  refMs: number;
+}[] = [];
 let work: string;
 let photo: { data: Buffer; width: number };
 
@@ -32,7 +46,9 @@ function cropSize(m: ModelEntry): number {
 }
 
 function psnr(a: Uint8Array, b: Uint8Array, w: number, h: number, ring = 0): { psnr: number; max: number } {
-  let se = 0, n = 0, max = 0;
+  let se = 0,
+    n = 0,
+    max = 0;
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       if (ring && x >= ring && y >= ring && x < w - ring && y < h - ring) continue;
@@ -49,17 +65,39 @@ function psnr(a: Uint8Array, b: Uint8Array, w: number, h: number, ring = 0): { p
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'enlarge-proof-'));
-  const { data, info } = await sharp(join(FIXTURES, 'photo-256.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(join(FIXTURES, 'photo-256.png'))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   photo = { data, width: info.width };
-  expect(existsSync(SWIFTSHADER_ICD), `SwiftShader Vulkan driver missing (${SWIFTSHADER_ICD}): apt-get install chromium`).toBe(true);
+  expect(
+    existsSync(SWIFTSHADER_ICD),
+    `SwiftShader Vulkan driver missing (${SWIFTSHADER_ICD}): apt-get install chromium`,
+  ).toBe(true);
 });
 
 afterAll(() => {
   if (!results.length) return;
   console.log('\nConversion proof (reference engine vs our ONNX on onnxruntime-node):');
-  console.log('model'.padEnd(30) + 'engine'.padEnd(24) + 'px'.padStart(4) + 'PSNR dB'.padStart(10) + 'ring dB'.padStart(10) + 'max'.padStart(5) + 'ref s'.padStart(7));
+  console.log(
+    'model'.padEnd(30) +
+      'engine'.padEnd(24) +
+      'px'.padStart(4) +
+      'PSNR dB'.padStart(10) +
+      'ring dB'.padStart(10) +
+      'max'.padStart(5) +
+      'ref s'.padStart(7),
+  );
   for (const r of results)
-    console.log(r.id.padEnd(30) + r.engine.padEnd(24) + String(r.size).padStart(4) + r.psnr.toFixed(1).padStart(10) + r.ringPsnr.toFixed(1).padStart(10) + String(r.max).padStart(5) + (r.refMs / 1000).toFixed(1).padStart(7));
+    console.log(
+      r.id.padEnd(30) +
+        r.engine.padEnd(24) +
+        String(r.size).padStart(4) +
+        r.psnr.toFixed(1).padStart(10) +
+        r.ringPsnr.toFixed(1).padStart(10) +
+        String(r.max).padStart(5) +
+        (r.refMs / 1000).toFixed(1).padStart(7),
+    );
 });
 
 describe('every converted model reproduces its reference engine', () => {
@@ -67,47 +105,75 @@ describe('every converted model reproduces its reference engine', () => {
     expect(manifest.models.map((m) => m.id)).toHaveLength(26);
   });
 
-  it.each(manifest.models.map((m) => [m.id, m] as const))('%s', async (id, m) => {
-    const size = cropSize(m);
-    // A textured region (rock and sea); each model gets a slightly different crop.
-    const ox = 16 + (results.length * 7) % 64, oy = 120 + (results.length * 5) % 64;
-    const rgb = new Uint8Array(size * size * 3);
-    for (let y = 0; y < size; y++) rgb.set(photo.data.subarray(((oy + y) * photo.width + ox) * 3, ((oy + y) * photo.width + ox + size) * 3), y * size * 3);
-    const inPng = join(work, `${id}-in.png`);
-    const refPng = join(work, `${id}-ref.png`);
-    await sharp(Buffer.from(rgb), { raw: { width: size, height: size, channels: 3 } }).png().toFile(inPng);
+  it.each(manifest.models.map((m) => [m.id, m] as const))(
+    '%s',
+    async (id, m) => {
+      const size = cropSize(m);
+      // A textured region (rock and sea); each model gets a slightly different crop.
+      const ox = 16 + ((results.length * 7) % 64),
+        oy = 120 + ((results.length * 5) % 64);
+      const rgb = new Uint8Array(size * size * 3);
+      for (let y = 0; y < size; y++)
+        rgb.set(
+          photo.data.subarray(((oy + y) * photo.width + ox) * 3, ((oy + y) * photo.width + ox + size) * 3),
+          y * size * 3,
+        );
+      const inPng = join(work, `${id}-in.png`);
+      const refPng = join(work, `${id}-ref.png`);
+      await sharp(Buffer.from(rgb), { raw: { width: size, height: size, channels: 3 } })
+        .png()
+        .toFile(inPng);
 
-    // Reference engine from the same tarball.
-    const eng = referenceEngine(m.reference.engine);
-    const modelDir = join(eng.binary.slice(0, eng.binary.indexOf(`${m.source.package}@${m.source.version}`) + `${m.source.package}@${m.source.version}`.length), m.reference.modelDir);
-    const ref = await runReference({
-      engine: m.reference.engine,
-      binary: eng.binary,
-      modelDir,
-      modelName: m.reference.modelName,
-      scale: m.geometry.scale,
-      denoise: m.denoise ?? undefined,
-      input: inPng,
-      output: refPng,
-      timeoutMs: 170_000,
-    });
-    const refPixels = await sharp(refPng).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const W = size * m.geometry.scale;
-    expect([refPixels.info.width, refPixels.info.height]).toEqual([W, W]);
+      // Reference engine from the same tarball.
+      const eng = referenceEngine(m.reference.engine);
+      const modelDir = join(
+        eng.binary.slice(
+          0,
+          eng.binary.indexOf(`${m.source.package}@${m.source.version}`) +
+            `${m.source.package}@${m.source.version}`.length,
+        ),
+        m.reference.modelDir,
+      );
+      const ref = await runReference({
+        engine: m.reference.engine,
+        binary: eng.binary,
+        modelDir,
+        modelName: m.reference.modelName,
+        scale: m.geometry.scale,
+        denoise: m.denoise ?? undefined,
+        input: inPng,
+        output: refPng,
+        timeoutMs: 170_000,
+      });
+      const refPixels = await sharp(refPng).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const W = size * m.geometry.scale;
+      expect([refPixels.info.width, refPixels.info.height]).toEqual([W, W]);
 
-    // Our ONNX (the catalogued file, sha256-checked) on the same tensor.
-    const bytes = readFileSync(join(ROOT, 'models', 'onnx', m.file));
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.sha256);
-    const tile = referenceTile(referenceFamily(m.reference.engine), m.geometry.scale, rgb, size, size);
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
-    const out = (await session.run({ input: new ort.Tensor('float32', tile.input, tile.dims) })).output!;
-    await session.release();
-    const ours = referenceOutputToRgb(tile, out.data as Float32Array, out.dims as number[], { residualInGraph: true });
+      // Our ONNX (the catalogued file, sha256-checked) on the same tensor.
+      const bytes = readFileSync(join(ROOT, 'models', 'onnx', m.file));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.sha256);
+      const tile = referenceTile(referenceFamily(m.reference.engine), m.geometry.scale, rgb, size, size);
+      const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+      const out = (await session.run({ input: new ort.Tensor('float32', tile.input, tile.dims) })).output!;
+      await session.release();
+      const ours = referenceOutputToRgb(tile, out.data as Float32Array, out.dims as number[], {
+        residualInGraph: true,
+      });
 
-    const all = psnr(ours, new Uint8Array(refPixels.data), W, W);
-    const ring = psnr(ours, new Uint8Array(refPixels.data), W, W, 16);
-    results.push({ id, engine: m.reference.engine, size, psnr: all.psnr, ringPsnr: ring.psnr, max: all.max, refMs: ref.ms });
-    expect(all.psnr).toBeGreaterThanOrEqual(45);
-    expect(ring.psnr).toBeGreaterThanOrEqual(50);
-  }, 180_000);
+      const all = psnr(ours, new Uint8Array(refPixels.data), W, W);
+      const ring = psnr(ours, new Uint8Array(refPixels.data), W, W, 16);
+      results.push({
+        id,
+        engine: m.reference.engine,
+        size,
+        psnr: all.psnr,
+        ringPsnr: ring.psnr,
+        max: all.max,
+        refMs: ref.ms,
+      });
+      expect(all.psnr).toBeGreaterThanOrEqual(45);
+      expect(ring.psnr).toBeGreaterThanOrEqual(50);
+    },
+    180_000,
+  );
 });

@@ -12,12 +12,30 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/index.js';
 import type { PixelImage } from '../core/src/image.js';
-import type { BandMessage, EngineMessage, ErrorMessage, MessageImage, ProgressMessage, ReadyMessage, ResultMessage, UpscaleOptions } from '../core/src/page/protocol.js';
+import type {
+  BandMessage,
+  EngineMessage,
+  ErrorMessage,
+  MessageImage,
+  ProgressMessage,
+  ReadyMessage,
+  ResultMessage,
+  UpscaleOptions,
+} from '../core/src/page/protocol.js';
 import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
 import { ROOT, crop, diffStats, photo } from './helpers.js';
 
 const MODELS = join(ROOT, 'models');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 // ---- the page, seen from the host side ----
 
@@ -68,7 +86,10 @@ class EnginePage {
       const found = this.messages.find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`No ${what} from the engine page within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}`);
+      if (left <= 0)
+        throw new Error(
+          `No ${what} from the engine page within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}`,
+        );
       await new Promise<void>((ok) => {
         const t = setTimeout(ok, left);
         this.waiters.push(() => (clearTimeout(t), ok()));
@@ -82,7 +103,11 @@ class EnginePage {
 
   /** Waits for the job's final message: its result or its error. */
   done(id: string, timeoutMs: number): Promise<ForwardedResult | ErrorMessage> {
-    return this.waitFor((m): m is ForwardedResult | ErrorMessage => (m.type === 'result' || m.type === 'error') && m.id === id, timeoutMs, `result or error for ${id}`);
+    return this.waitFor(
+      (m): m is ForwardedResult | ErrorMessage => (m.type === 'result' || m.type === 'error') && m.id === id,
+      timeoutMs,
+      `result or error for ${id}`,
+    );
   }
 
   bands(id: string): ForwardedBand[] {
@@ -95,16 +120,25 @@ class EnginePage {
 
   /** Posts an upscale from the page itself, pixels in the transfer list; returns the buffer's byteLength after posting (0 = moved). */
   upscale(id: string, image: PixelImage, options: UpscaleOptions, stream?: { bandRows?: number }): Promise<number> {
-    const wire = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth, base64: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64') };
-    return this.page.evaluate(({ id, wire, options, stream }) => {
-      const bin = atob(wire.base64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      const buffer = bytes.buffer;
-      const { base64: _, ...rest } = wire;
-      window.postMessage({ type: 'upscale', id, image: { ...rest, buffer }, options, stream }, '*', [buffer]);
-      return buffer.byteLength;
-    }, { id, wire, options, stream });
+    const wire = {
+      width: image.width,
+      height: image.height,
+      channels: image.channels,
+      bitDepth: image.bitDepth,
+      base64: Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength).toString('base64'),
+    };
+    return this.page.evaluate(
+      ({ id, wire, options, stream }) => {
+        const bin = atob(wire.base64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const buffer = bytes.buffer;
+        const { base64: _, ...rest } = wire;
+        window.postMessage({ type: 'upscale', id, image: { ...rest, buffer }, options, stream }, '*', [buffer]);
+        return buffer.byteLength;
+      },
+      { id, wire, options, stream },
+    );
   }
 
   cancel(id: string): Promise<void> {
@@ -148,7 +182,14 @@ afterAll(async () => {
 });
 
 /** Runs one upscale on a fresh page and checks the result against the Node engine. */
-async function compareWithNode(b: Browser, url: string, image: PixelImage, options: UpscaleOptions, label: string, timeoutMs: number) {
+async function compareWithNode(
+  b: Browser,
+  url: string,
+  image: PixelImage,
+  options: UpscaleOptions,
+  label: string,
+  timeoutMs: number,
+) {
   const ep = await EnginePage.open(b, url);
   try {
     const ready = await ep.ready();
@@ -158,12 +199,24 @@ async function compareWithNode(b: Browser, url: string, image: PixelImage, optio
     expect(result.image.wasArrayBuffer).toBe(true);
     const expected = await nodeEngine.upscale(image, options);
     const got = toPixels(result);
-    expect([got.width, got.height, got.channels]).toEqual([expected.image.width, expected.image.height, expected.image.channels]);
+    expect([got.width, got.height, got.channels]).toEqual([
+      expected.image.width,
+      expected.image.height,
+      expected.image.channels,
+    ]);
     const d = diffStats(got.data, expected.image.data);
     const progress = ep.progress('job').map((m) => m.progress);
-    console.log(`${label}: ${image.width}×${image.height} → ${got.width}×${got.height} on ${result.result.backend} in ${result.result.timings.totalMs.toFixed(0)} ms (inference ${result.result.timings.inferenceMs.toFixed(0)} ms); vs Node max ${d.max}/255 mean ${d.mean.toFixed(4)} PSNR ${d.psnr.toFixed(1)} dB; ${progress.length} progress messages`);
+    console.log(
+      `${label}: ${image.width}×${image.height} → ${got.width}×${got.height} on ${result.result.backend} in ${result.result.timings.totalMs.toFixed(0)} ms (inference ${result.result.timings.inferenceMs.toFixed(0)} ms); vs Node max ${d.max}/255 mean ${d.mean.toFixed(4)} PSNR ${d.psnr.toFixed(1)} dB; ${progress.length} progress messages`,
+    );
     expect(d.psnr).toBeGreaterThanOrEqual(45);
-    return { ready, result, progress, requests: ep.requests, crossOriginIsolated: await ep.page.evaluate(() => crossOriginIsolated) };
+    return {
+      ready,
+      result,
+      progress,
+      requests: ep.requests,
+      crossOriginIsolated: await ep.page.evaluate(() => crossOriginIsolated),
+    };
   } finally {
     await ep.close();
   }
@@ -171,7 +224,14 @@ async function compareWithNode(b: Browser, url: string, image: PixelImage, optio
 
 describe('engine page in Chromium (postMessage protocol)', () => {
   it('WASM: 48×48 x4fast matches the Node engine, with rising progress', async () => {
-    const r = await compareWithNode(browser, server.url, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 1 thread', 60_000);
+    const r = await compareWithNode(
+      browser,
+      server.url,
+      img48,
+      { model: 'realesrgan-x4fast', scale: 4 },
+      'WASM 1 thread',
+      60_000,
+    );
     expect(r.ready.backends).toEqual(['wasm']);
     expect(r.result.result.backend).toBe('wasm');
     expect(r.result.result.models.map((m) => m.id)).toEqual(['realesrgan-x4fast']);
@@ -191,11 +251,16 @@ describe('engine page in Chromium (postMessage protocol)', () => {
       await ep.ready();
       const src = crop(img48, 0, 0, 40, 40);
       await ep.upscale('s', src, { model: 'realesrgan-x4fast', scale: 4 }, { bandRows: 50 });
-      const done = expectResult(await ep.done('s', 60_000) as ForwardedResult | ErrorMessage);
+      const done = expectResult((await ep.done('s', 60_000)) as ForwardedResult | ErrorMessage);
       expect(done.image).toBeUndefined();
       expect([done.result.width, done.result.height]).toEqual([160, 160]);
       const bands = ep.bands('s');
-      expect(bands.map((b) => [b.y, b.image.height])).toEqual([[0, 50], [50, 50], [100, 50], [150, 10]]);
+      expect(bands.map((b) => [b.y, b.image.height])).toEqual([
+        [0, 50],
+        [50, 50],
+        [100, 50],
+        [150, 10],
+      ]);
       for (const b of bands) expect([b.image.width, b.outputHeight, b.image.wasArrayBuffer]).toEqual([160, 160, true]);
       const got = Buffer.concat(bands.map((b) => Buffer.from(b.image.base64, 'base64')));
       const expected = await nodeEngine.upscale(src, { model: 'realesrgan-x4fast', scale: 4 });
@@ -210,7 +275,14 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   it('WASM, multi-threaded: cross-origin isolated page (COOP/COEP) with ?threads=2', async () => {
     server.isolate = true;
     try {
-      const r = await compareWithNode(browser, `${server.url}?threads=2`, img48, { model: 'realesrgan-x4fast', scale: 4 }, 'WASM 2 threads (COOP/COEP)', 60_000);
+      const r = await compareWithNode(
+        browser,
+        `${server.url}?threads=2`,
+        img48,
+        { model: 'realesrgan-x4fast', scale: 4 },
+        'WASM 2 threads (COOP/COEP)',
+        60_000,
+      );
       expect(r.crossOriginIsolated).toBe(true);
       expect(r.result.result.backend).toBe('wasm');
     } finally {
@@ -219,10 +291,20 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   });
 
   it('WebGPU (SwiftShader, --enable-unsafe-webgpu): tiny input matches the Node engine', async () => {
-    const gpuBrowser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+    const gpuBrowser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+    });
     try {
       const tiny = crop(img48, 16, 16, 16, 16);
-      const r = await compareWithNode(gpuBrowser, server.url, tiny, { model: 'realesrgan-x4fast', scale: 4 }, 'WebGPU (SwiftShader)', 90_000);
+      const r = await compareWithNode(
+        gpuBrowser,
+        server.url,
+        tiny,
+        { model: 'realesrgan-x4fast', scale: 4 },
+        'WebGPU (SwiftShader)',
+        90_000,
+      );
       expect(r.ready.backends).toEqual(['webgpu', 'wasm']);
       expect(r.result.result.backend).toBe('webgpu');
     } finally {
@@ -246,18 +328,41 @@ describe('engine page in Chromium (postMessage protocol)', () => {
       await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c1', 30_000, 'progress of c1');
       await ep.cancel('c1');
       // c3: cancelled mid-run, once a tile has finished.
-      await ep.waitFor((m): m is ProgressMessage => m.type === 'progress' && m.id === 'c3' && m.progress.tilesDone >= 1, 30_000, 'a finished tile of c3');
+      await ep.waitFor(
+        (m): m is ProgressMessage => m.type === 'progress' && m.id === 'c3' && m.progress.tilesDone >= 1,
+        30_000,
+        'a finished tile of c3',
+      );
       await ep.cancel('c3');
       const c3 = await ep.done('c3', 30_000);
-      expect(c3).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled. Nothing was written.' });
-      expect(await ep.done('c1', 1_000)).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled. Nothing was written.' });
-      expect(await ep.done('c2', 1_000)).toMatchObject({ type: 'error', code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
+      expect(c3).toMatchObject({
+        type: 'error',
+        code: 'ABORTED',
+        message: 'The upscale was cancelled. Nothing was written.',
+      });
+      expect(await ep.done('c1', 1_000)).toMatchObject({
+        type: 'error',
+        code: 'ABORTED',
+        message: 'The upscale was cancelled. Nothing was written.',
+      });
+      expect(await ep.done('c2', 1_000)).toMatchObject({
+        type: 'error',
+        code: 'ABORTED',
+        message: 'The upscale was cancelled before it started. Nothing was written.',
+      });
       expect(await ep.done('c4', 10_000)).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
       // Final replies in job order (c2 was dropped from the queue at once).
-      expect(ep.messages.filter((m) => m.type === 'error').map((m) => (m as ErrorMessage).id)).toEqual(['c2', 'c1', 'c3', 'c4']);
+      expect(ep.messages.filter((m) => m.type === 'error').map((m) => (m as ErrorMessage).id)).toEqual([
+        'c2',
+        'c1',
+        'c3',
+        'c4',
+      ]);
       expect(ep.progress('c2')).toHaveLength(0);
       const last = (id: string) => ep.progress(id).at(-1)!.progress;
-      console.log(`cancel: c1 stopped after ${last('c1').tilesDone} of ${last('c1').tilesTotal} tiles, c3 after ${last('c3').tilesDone} of ${last('c3').tilesTotal}`);
+      console.log(
+        `cancel: c1 stopped after ${last('c1').tilesDone} of ${last('c1').tilesTotal} tiles, c3 after ${last('c3').tilesDone} of ${last('c3').tilesTotal}`,
+      );
       expect(last('c3').tilesDone).toBeLessThan(last('c3').tilesTotal);
       await new Promise((ok) => setTimeout(ok, 300));
       expect(ep.messages.some((m) => m.type === 'result')).toBe(false);
@@ -276,10 +381,21 @@ describe('engine page in Chromium (postMessage protocol)', () => {
         type: 'error',
         id: 'b1',
         code: 'INVALID_IMAGE',
-        message: 'The image is 1×1 pixels; both sides must be at least 4 pixels for a model to see any detail. Use plain resizing for images this small.',
+        message:
+          'The image is 1×1 pixels; both sides must be at least 4 pixels for a model to see any detail. Use plain resizing for images this small.',
       });
       // Not a JSON number array: refused with a plain message rather than crashing.
-      await ep.page.evaluate(() => window.postMessage({ type: 'upscale', id: 'b2', image: { width: 4, height: 4, channels: 1, bitDepth: 8, buffer: Array(16).fill(0) }, options: {} }, '*'));
+      await ep.page.evaluate(() =>
+        window.postMessage(
+          {
+            type: 'upscale',
+            id: 'b2',
+            image: { width: 4, height: 4, channels: 1, bitDepth: 8, buffer: Array(16).fill(0) },
+            options: {},
+          },
+          '*',
+        ),
+      );
       const b2 = await ep.done('b2', 10_000);
       expect(b2).toMatchObject({ type: 'error', code: 'INVALID_IMAGE' });
       expect((b2 as ErrorMessage).message).toMatch(/ArrayBuffer/);

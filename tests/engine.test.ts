@@ -69,13 +69,17 @@ describe('seamless tiling (tiled vs whole image, real photo 256×256)', () => {
     // Run the plain model (per-tile pooling) on 4 tiles by hand and compare with the synced engine.
     const m = engine.catalog.get('realcugan-x2-conservative');
     const synced = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
-    const noSync = createNodeEngine({ catalog: new Catalog({ ...loadManifest(), models: [{ ...m, seStages: 0, seSplit: undefined }] }) });
+    const noSync = createNodeEngine({
+      catalog: new Catalog({ ...loadManifest(), models: [{ ...m, seStages: 0, seSplit: undefined }] }),
+    });
     const naive = await noSync.upscale(img, { model: m.id, scale: 2, tileSize: 128 });
     await noSync.dispose();
     const whole = await engine.upscale(img, { model: m.id, scale: 2, tileSize: 512 });
     const dSynced = diffStats(whole.image.data, synced.image.data);
     const dNaive = diffStats(whole.image.data, naive.image.data);
-    console.log(`Real-CUGAN 4 tiles: synced max ${dSynced.max}, per-tile pooling max ${dNaive.max} mean ${dNaive.mean.toFixed(3)}`);
+    console.log(
+      `Real-CUGAN 4 tiles: synced max ${dSynced.max}, per-tile pooling max ${dNaive.max} mean ${dNaive.mean.toFixed(3)}`,
+    );
     expect(dSynced.max).toBeLessThanOrEqual(2);
     expect(dNaive.mean).toBeGreaterThan(dSynced.mean);
   });
@@ -110,8 +114,11 @@ describe('scales and sizes', () => {
     const lz = resamplePixels(tiny, 384, 384);
     const d = diffStats(ai.image.data, lz.data);
     expect(d.psnr).toBeGreaterThan(20); // same picture
-    const gAi = gradientEnergy(ai.image), gLz = gradientEnergy(lz);
-    console.log(`photo 4x vs Lanczos: PSNR ${d.psnr.toFixed(1)} dB, gradient energy ${gAi.toFixed(2)} vs ${gLz.toFixed(2)}`);
+    const gAi = gradientEnergy(ai.image),
+      gLz = gradientEnergy(lz);
+    console.log(
+      `photo 4x vs Lanczos: PSNR ${d.psnr.toFixed(1)} dB, gradient energy ${gAi.toFixed(2)} vs ${gLz.toFixed(2)}`,
+    );
     expect(gAi).toBeGreaterThan(gLz * 1.15); // but with crisper edges and texture
   });
 
@@ -119,7 +126,10 @@ describe('scales and sizes', () => {
     const tiny = cropData(img, 32);
     const g16 = new Uint16Array(32 * 32);
     for (let i = 0; i < g16.length; i++) g16[i] = tiny[i * 3]! * 257;
-    const r = await engine.upscale({ width: 32, height: 32, channels: 1, bitDepth: 16, data: g16 }, { preset: 'photo', scale: 2 });
+    const r = await engine.upscale(
+      { width: 32, height: 32, channels: 1, bitDepth: 16, data: g16 },
+      { preset: 'photo', scale: 2 },
+    );
     expect(r.image.bitDepth).toBe(16);
     expect(r.image.channels).toBe(1);
     expect(r.image.data).toBeInstanceOf(Uint16Array);
@@ -143,7 +153,10 @@ describe('alpha', () => {
         const i = (y * S + x) * 4;
         if (a > 0) [data[i], data[i + 1], data[i + 2], data[i + 3]] = [240, 200, 40, Math.round(a * 255)];
       }
-    const r = await engine.upscale({ width: S, height: S, channels: 4, bitDepth: 8, data }, { preset: 'graphics', scale: 4 });
+    const r = await engine.upscale(
+      { width: S, height: S, channels: 4, bitDepth: 8, data },
+      { preset: 'graphics', scale: 4 },
+    );
     expect(r.image.channels).toBe(4);
     // Composite over white: every edge pixel must stay between the logo colour and white (no dark ring).
     const lumaLogo = 0.299 * 240 + 0.587 * 200 + 0.114 * 40;
@@ -178,10 +191,15 @@ describe('streaming the result to a sink (upscaleToSink)', () => {
 
   async function collect(image: PixelImage, options: UpscaleOptions, bandRows: number, delayMs = 0) {
     const bands: { y: number; rows: number; width: number; data: Uint8Array }[] = [];
-    const res = await engine.upscaleToSink(image, options, async ({ y, image: band }) => {
-      bands.push({ y, rows: band.height, width: band.width, data: new Uint8Array(band.data as Uint8Array) });
-      if (delayMs) await new Promise((ok) => setTimeout(ok, delayMs));
-    }, { bandRows });
+    const res = await engine.upscaleToSink(
+      image,
+      options,
+      async ({ y, image: band }) => {
+        bands.push({ y, rows: band.height, width: band.width, data: new Uint8Array(band.data as Uint8Array) });
+        if (delayMs) await new Promise((ok) => setTimeout(ok, delayMs));
+      },
+      { bandRows },
+    );
     return { res, bands };
   }
 
@@ -206,9 +224,11 @@ describe('streaming the result to a sink (upscaleToSink)', () => {
     for (let i = 0; i < 384 * 288; i++) rgb4.data.set(four.image.data.subarray(i * 4, i * 4 + 3), i * 3);
     const rgb3 = resamplePixels(rgb4, 288, 216);
     const rgba3 = resamplePixels(src, 288, 216); // alpha resampled whole, as one channel of the image
-    let colorDiff = 0, alphaDiff = 0;
+    let colorDiff = 0,
+      alphaDiff = 0;
     for (let i = 0; i < 288 * 216; i++) {
-      for (let c = 0; c < 3; c++) colorDiff = Math.max(colorDiff, Math.abs(streamed[i * 4 + c]! - rgb3.data[i * 3 + c]!));
+      for (let c = 0; c < 3; c++)
+        colorDiff = Math.max(colorDiff, Math.abs(streamed[i * 4 + c]! - rgb3.data[i * 3 + c]!));
       alphaDiff = Math.max(alphaDiff, Math.abs(streamed[i * 4 + 3]! - rgba3.data[i * 4 + 3]!));
     }
     expect(colorDiff).toBe(0);
@@ -228,12 +248,33 @@ describe('streaming the result to a sink (upscaleToSink)', () => {
   it('a failing sink stops the job with its own error; a cancel during a band stops it with AbortError and no further bands', async () => {
     const src = crop(img, 0, 0, 64, 64);
     const boom = new Error('disk full');
-    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast', tileSize: 32 }, () => { throw boom; }, { bandRows: 16 })).rejects.toBe(boom);
+    await expect(
+      engine.upscaleToSink(
+        src,
+        { model: 'realesrgan-x4fast', tileSize: 32 },
+        () => {
+          throw boom;
+        },
+        { bandRows: 16 },
+      ),
+    ).rejects.toBe(boom);
     const ac = new AbortController();
     let calls = 0;
-    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast', tileSize: 32 }, () => { calls++; ac.abort(); }, { bandRows: 16, signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+    await expect(
+      engine.upscaleToSink(
+        src,
+        { model: 'realesrgan-x4fast', tileSize: 32 },
+        () => {
+          calls++;
+          ac.abort();
+        },
+        { bandRows: 16, signal: ac.signal },
+      ),
+    ).rejects.toBeInstanceOf(AbortError);
     expect(calls).toBe(1);
-    await expect(engine.upscaleToSink(src, { model: 'realesrgan-x4fast' }, () => undefined, { bandRows: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(
+      engine.upscaleToSink(src, { model: 'realesrgan-x4fast' }, () => undefined, { bandRows: 0 }),
+    ).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });
 
@@ -280,13 +321,21 @@ describe('options', () => {
 
   it('sessions are created once per model file and released on dispose', async () => {
     const { nodeRunnerFactory } = await import('../core/src/node/runner.js');
-    let created = 0, disposed = 0;
+    let created = 0,
+      disposed = 0;
     const counting = {
       name: 'counting',
       async create(model: Uint8Array, o?: object) {
         created++;
         const r = await nodeRunnerFactory.create(model, o);
-        return { ...r, run: r.run.bind(r), dispose: async () => { disposed++; await r.dispose(); } };
+        return {
+          ...r,
+          run: r.run.bind(r),
+          dispose: async () => {
+            disposed++;
+            await r.dispose();
+          },
+        };
       },
     };
     const e = createNodeEngine({ runners: counting });
@@ -305,7 +354,10 @@ describe('custom models', () => {
     const dir = mkdtempSync(join(tmpdir(), 'enlarge-custom-'));
     const file = join(dir, 'my-upscaler.onnx');
     copyFileSync(join(MODELS, 'onnx', 'realesrgan-x4fast.onnx'), file);
-    writeFileSync(join(dir, 'my-upscaler.json'), JSON.stringify({ scale: 4, pad: 0, multipleOf: 1, inputRange: [0, 1], channelOrder: 'RGB' }));
+    writeFileSync(
+      join(dir, 'my-upscaler.json'),
+      JSON.stringify({ scale: 4, pad: 0, multipleOf: 1, inputRange: [0, 1], channelOrder: 'RGB' }),
+    );
     const entry = await customModelEntry(file);
     const e = createNodeEngine();
     e.catalog.add(entry);
@@ -342,12 +394,16 @@ describe('progress and cancellation', () => {
   it('an AbortSignal stops between tiles with a typed AbortError', async () => {
     const ac = new AbortController();
     let seen = 0;
-    const run = engine.upscale(img, { model: 'realesrgan-x4fast', tileSize: 64 }, {
-      signal: ac.signal,
-      onProgress: (p) => {
-        if (p.phase === 'upscale' && ++seen === 2) ac.abort();
+    const run = engine.upscale(
+      img,
+      { model: 'realesrgan-x4fast', tileSize: 64 },
+      {
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.phase === 'upscale' && ++seen === 2) ac.abort();
+        },
       },
-    });
+    );
     await expect(run).rejects.toBeInstanceOf(AbortError);
     await expect(run).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
     expect(seen).toBe(2); // no tile ran after the abort
@@ -357,20 +413,33 @@ describe('progress and cancellation', () => {
     const ac = new AbortController();
     ac.abort();
     let calls = 0;
-    await expect(engine.upscale(img, {}, { signal: ac.signal, onProgress: () => calls++ })).rejects.toBeInstanceOf(AbortError);
+    await expect(engine.upscale(img, {}, { signal: ac.signal, onProgress: () => calls++ })).rejects.toBeInstanceOf(
+      AbortError,
+    );
     expect(calls).toBe(0);
   });
 });
 
 describe('bad input gets a typed, plain-language error', () => {
-  const gray = (w: number, h: number): PixelImage => ({ width: w, height: h, channels: 1, bitDepth: 8, data: new Uint8Array(w * h) });
+  const gray = (w: number, h: number): PixelImage => ({
+    width: w,
+    height: h,
+    channels: 1,
+    bitDepth: 8,
+    data: new Uint8Array(w * h),
+  });
   it.each([
     ['empty (0×0)', gray(0, 0), InvalidImageError, /empty/],
     ['0-sized side (0×10)', { ...gray(1, 10), width: 0 }, InvalidImageError, /empty/],
     ['1×1', gray(1, 1), InvalidImageError, /at least 4 pixels/],
     ['extreme aspect 1×20000', gray(1, 20000), InvalidImageError, /at least 4 pixels/],
     ['wrong buffer length', { ...gray(8, 8), data: new Uint8Array(10) }, InvalidImageError, /needs 64/],
-    ['5 channels', { ...gray(8, 8), channels: 5 as never, data: new Uint8Array(320) }, UnsupportedFormatError, /5 channels/],
+    [
+      '5 channels',
+      { ...gray(8, 8), channels: 5 as never, data: new Uint8Array(320) },
+      UnsupportedFormatError,
+      /5 channels/,
+    ],
     ['32-bit float', { ...gray(8, 8), bitDepth: 32 as never }, UnsupportedFormatError, /32-bit/],
   ])('%s', async (_name, image, type, message) => {
     const p = engine.upscale(image as PixelImage, { preset: 'photo' });
@@ -439,13 +508,19 @@ describe('bad input gets a typed, plain-language error', () => {
 function gradientEnergy(im: PixelImage): number {
   let sum = 0;
   const { width: w, height: h, channels: c, data } = im;
-  for (let y = 0; y < h; y++) for (let x = 1; x < w; x++) for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * c + k]! - data[(y * w + x - 1) * c + k]!);
+  for (let y = 0; y < h; y++)
+    for (let x = 1; x < w; x++)
+      for (let k = 0; k < 3; k++) sum += Math.abs(data[(y * w + x) * c + k]! - data[(y * w + x - 1) * c + k]!);
   return sum / (w * h * 3);
 }
 
 function cropData(src: PixelImage, size: number): Uint8Array {
   const out = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) out.set(src.data.subarray((y + 64) * src.width * 3 + 64 * 3, (y + 64) * src.width * 3 + (64 + size) * 3), y * size * 3);
+  for (let y = 0; y < size; y++)
+    out.set(
+      src.data.subarray((y + 64) * src.width * 3 + 64 * 3, (y + 64) * src.width * 3 + (64 + size) * 3),
+      y * size * 3,
+    );
   return out;
 }
 
@@ -457,18 +532,36 @@ function nanModel(): Uint8Array {
 function tinyModel(divideByZero: boolean): Uint8Array {
   const { onnx } = onnxProto;
   const f = onnx.TensorProto.DataType.FLOAT;
-  const vi = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: f, shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] } } } });
+  const vi = (name: string) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: {
+        tensorType: {
+          elemType: f,
+          shape: { dim: [{ dimValue: 1 }, { dimValue: 3 }, { dimParam: 'h' }, { dimParam: 'w' }] },
+        },
+      },
+    });
   const scales = onnx.TensorProto.create({ name: 'scales', dims: [4], dataType: f, floatData: [1, 1, 2, 2] });
   const zero = onnx.TensorProto.create({ name: 'zero', dims: [], dataType: f, floatData: [0] });
   const graph = onnx.GraphProto.create({
     name: 'nan',
     node: [
-      onnx.NodeProto.create({ opType: 'Resize', input: ['input', '', 'scales'], output: [divideByZero ? 'up' : 'output'], attribute: [{ name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('nearest') }] }),
+      onnx.NodeProto.create({
+        opType: 'Resize',
+        input: ['input', '', 'scales'],
+        output: [divideByZero ? 'up' : 'output'],
+        attribute: [
+          { name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('nearest') },
+        ],
+      }),
       ...(divideByZero ? [onnx.NodeProto.create({ opType: 'Div', input: ['up', 'zero'], output: ['output'] })] : []),
     ],
     initializer: divideByZero ? [scales, zero] : [scales],
     input: [vi('input')],
     output: [vi('output')],
   });
-  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph })).finish();
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph }),
+  ).finish();
 }

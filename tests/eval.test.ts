@@ -9,8 +9,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { compare, cropPlane, gaussianKernel, gmsdPlane, lumaY, psnrPlane, ssimPlane, type Plane, type RgbImage } from '../scripts/src/eval/metrics.js';
-import { cropRgb, downBicubic, loadRgb, savePng, upBicubicSharp, upLanczos, type Rgb } from '../scripts/src/eval/images.js';
+import {
+  compare,
+  cropPlane,
+  gaussianKernel,
+  gmsdPlane,
+  lumaY,
+  psnrPlane,
+  ssimPlane,
+  type Plane,
+  type RgbImage,
+} from '../scripts/src/eval/metrics.js';
+import {
+  cropRgb,
+  downBicubic,
+  loadRgb,
+  savePng,
+  upBicubicSharp,
+  upLanczos,
+  type Rgb,
+} from '../scripts/src/eval/images.js';
 import { mostDetailedCrop } from '../scripts/src/eval/sheet.js';
 import { confusion } from '../scripts/src/eval/report.js';
 import { ROOT } from './helpers.js';
@@ -26,37 +44,46 @@ function plane(w: number, h: number, f: (x: number, y: number) => number): Plane
 
 function rgb(w: number, h: number, f: (x: number, y: number, c: number) => number): Rgb {
   const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = f(x, y, c);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = f(x, y, c);
   return { width: w, height: h, channels: 3, data };
 }
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** SSIM straight from the definition: every 11×11 window, 2-D Gaussian weights, no separability. */
 function ssimBruteForce(a: Plane, b: Plane): number {
   const g = gaussianKernel(11, 1.5);
-  const C1 = (0.01 * 255) ** 2, C2 = (0.03 * 255) ** 2;
-  let sum = 0, n = 0;
+  const C1 = (0.01 * 255) ** 2,
+    C2 = (0.03 * 255) ** 2;
+  let sum = 0,
+    n = 0;
   for (let y = 0; y + 11 <= a.height; y++) {
     for (let x = 0; x + 11 <= a.width; x++) {
-      let m1 = 0, m2 = 0;
-      for (let j = 0; j < 11; j++) for (let i = 0; i < 11; i++) {
-        const w = g[i]! * g[j]!;
-        m1 += w * a.data[(y + j) * a.width + x + i]!;
-        m2 += w * b.data[(y + j) * a.width + x + i]!;
-      }
-      let v1 = 0, v2 = 0, c = 0;
-      for (let j = 0; j < 11; j++) for (let i = 0; i < 11; i++) {
-        const w = g[i]! * g[j]!;
-        const p = a.data[(y + j) * a.width + x + i]! - m1, q = b.data[(y + j) * a.width + x + i]! - m2;
-        v1 += w * p * p;
-        v2 += w * q * q;
-        c += w * p * q;
-      }
+      let m1 = 0,
+        m2 = 0;
+      for (let j = 0; j < 11; j++)
+        for (let i = 0; i < 11; i++) {
+          const w = g[i]! * g[j]!;
+          m1 += w * a.data[(y + j) * a.width + x + i]!;
+          m2 += w * b.data[(y + j) * a.width + x + i]!;
+        }
+      let v1 = 0,
+        v2 = 0,
+        c = 0;
+      for (let j = 0; j < 11; j++)
+        for (let i = 0; i < 11; i++) {
+          const w = g[i]! * g[j]!;
+          const p = a.data[(y + j) * a.width + x + i]! - m1,
+            q = b.data[(y + j) * a.width + x + i]! - m2;
+          v1 += w * p * p;
+          v2 += w * q * q;
+          c += w * p * q;
+        }
       sum += ((2 * m1 * m2 + C1) * (2 * c + C2)) / ((m1 * m1 + m2 * m2 + C1) * (v1 + v2 + C2));
       n++;
     }
@@ -65,7 +92,10 @@ function ssimBruteForce(a: Plane, b: Plane): number {
 }
 
 async function blurred(img: Rgb, sigma: number): Promise<Rgb> {
-  const { data } = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).blur(sigma).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } })
+    .blur(sigma)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { ...img, data: new Uint8Array(data) };
 }
 
@@ -106,7 +136,8 @@ describe('eval metrics', () => {
 
   it('SSIM: hand-checkable constant case, and the separable filter matches the definition', () => {
     const C1 = (0.01 * 255) ** 2;
-    const a = plane(16, 16, () => 100), b = plane(16, 16, () => 110);
+    const a = plane(16, 16, () => 100),
+      b = plane(16, 16, () => 110);
     // zero variance: SSIM = (2·μa·μb + C1) / (μa² + μb² + C1) = 22006.5025 / 22106.5025
     expect(ssimPlane(a, b)).toBeCloseTo((2 * 100 * 110 + C1) / (100 * 100 + 110 * 110 + C1), 12);
     expect((2 * 100 * 110 + C1) / (100 * 100 + 110 * 110 + C1)).toBeCloseTo(0.9954764, 6);
@@ -182,7 +213,14 @@ describe('eval baselines and helpers', () => {
     expect(c.size).toBe(32);
     expect(c.x).toBeGreaterThanOrEqual(48);
     expect(c.y).toBeGreaterThanOrEqual(48);
-    const t = confusion([['photo', 'photo'], ['photo', 'graphics'], ['graphics', 'graphics']], ['photo', 'graphics']);
+    const t = confusion(
+      [
+        ['photo', 'photo'],
+        ['photo', 'graphics'],
+        ['graphics', 'graphics'],
+      ],
+      ['photo', 'graphics'],
+    );
     expect(t.correct).toBe(2);
     expect(t.total).toBe(3);
     expect(t.table).toContain('| photo | 1 | 1 | 1/2 |');
@@ -199,11 +237,27 @@ describe('npm run eval -- --quick', () => {
       await savePng(cropRgb(src, 96, 64, 64, 64), join(ds, 'photo', 'cat-64.png'));
       const out = join(dir, 'out');
       const t0 = Date.now();
-      const { stdout } = await run(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'src', 'eval', 'run.ts'), '--quick', '--sheets', '--dataset', ds, '--out', out], { cwd: ROOT, timeout: 90_000 });
+      const { stdout } = await run(
+        process.execPath,
+        [
+          join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+          join(ROOT, 'scripts', 'src', 'eval', 'run.ts'),
+          '--quick',
+          '--sheets',
+          '--dataset',
+          ds,
+          '--out',
+          out,
+        ],
+        { cwd: ROOT, timeout: 90_000 },
+      );
       expect(Date.now() - t0).toBeLessThan(60_000);
       expect(stdout).toContain('| method |');
       const json = JSON.parse(readFileSync(join(out, 'quality.json'), 'utf8')) as {
-        images: { file: string; results: Record<string, Record<string, { psnrY: number; ssimY: number; gmsd: number; models: string[] }>> }[];
+        images: {
+          file: string;
+          results: Record<string, Record<string, { psnrY: number; ssimY: number; gmsd: number; models: string[] }>>;
+        }[];
       };
       expect(json.images.map((i) => i.file)).toEqual(['photo/cat-64.png']);
       for (const d of ['clean', 'realistic']) {
@@ -220,7 +274,9 @@ describe('npm run eval -- --quick', () => {
       }
       const md = readFileSync(join(out, 'quality.md'), 'utf8');
       expect(md).toContain('Auto-choice accuracy');
-      expect(existsSync(join(out, 'quality', 'photo_cat-64.png')) || existsSync(join(out, 'quality', 'photo_cat-64.jpg'))).toBe(true);
+      expect(
+        existsSync(join(out, 'quality', 'photo_cat-64.png')) || existsSync(join(out, 'quality', 'photo_cat-64.jpg')),
+      ).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

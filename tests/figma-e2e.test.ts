@@ -48,7 +48,8 @@ function pixels(bytes: Uint8Array): PixelImage {
 
 /** A 1100×40 strip of the photo (four 256-wide crops side by side, then a 76-wide one). */
 function strip(): PixelImage {
-  const W = 1100, H = 40;
+  const W = 1100,
+    H = 40;
   const data = new Uint8Array(W * H * 3);
   for (let x0 = 0; x0 < W; x0 += 256) {
     const w = Math.min(256, W - x0);
@@ -61,7 +62,10 @@ function strip(): PixelImage {
 const PAINT = {
   type: 'IMAGE',
   scaleMode: 'CROP',
-  imageTransform: [[0.5, 0, 0.25], [0, 0.5, 0.25]],
+  imageTransform: [
+    [0.5, 0, 0.25],
+    [0, 0.5, 0.25],
+  ],
   filters: { exposure: 0.2, contrast: 0, saturation: 0.1, temperature: 0, tint: 0, highlights: 0, shadows: 0 },
   opacity: 0.8,
   blendMode: 'MULTIPLY',
@@ -73,12 +77,20 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
     const stub = createFigmaStub();
     const input = crop(env.img256, 100, 80, 32, 24);
     const hash = stub.addImage(pngBytes(input));
-    const node = stub.createRect('Photo', { x: 10, y: 10, width: 64, height: 48, fills: [{ type: 'SOLID', color: { r: 0, g: 0, b: 1 } }, { ...PAINT, imageHash: hash } as ImagePaint] });
+    const node = stub.createRect('Photo', {
+      x: 10,
+      y: 10,
+      width: 64,
+      height: 48,
+      fills: [{ type: 'SOLID', color: { r: 0, g: 0, b: 1 } }, { ...PAINT, imageHash: hash } as ImagePaint],
+    });
     stub.figma.commitUndo();
     const ui = await startPlugin(stub);
     try {
       stub.select([node]);
-      await ui.frame().waitForFunction(() => /1 image in 1 layer/.test(document.getElementById('selection')!.textContent ?? ''));
+      await ui
+        .frame()
+        .waitForFunction(() => /1 image in 1 layer/.test(document.getElementById('selection')!.textContent ?? ''));
       const before = node.fills;
       const t0 = Date.now();
       const summary = await runInPanel(ui, 60_000);
@@ -111,7 +123,13 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
   it('a result over 4096 px (1100×40 at 4× = 4400×160) becomes a named, seamless grid of image rectangles', async () => {
     const stub = createFigmaStub();
     const input = strip();
-    const node = stub.createRect('Strip', { x: 0, y: 0, width: 1100, height: 40, fills: [{ type: 'IMAGE', scaleMode: 'FILL', imageHash: stub.addImage(pngBytes(input)) } as ImagePaint] });
+    const node = stub.createRect('Strip', {
+      x: 0,
+      y: 0,
+      width: 1100,
+      height: 40,
+      fills: [{ type: 'IMAGE', scaleMode: 'FILL', imageHash: stub.addImage(pngBytes(input)) } as ImagePaint],
+    });
     stub.figma.commitUndo();
     const before = JSON.stringify(node);
     const ui = await startPlugin(stub);
@@ -136,7 +154,8 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
         expect(p.scaleMode).toBe('FILL');
         const img = pixels(await stub.figma.getImageByHash(p.imageHash!)!.getBytesAsync());
         expect([img.width, img.height]).toEqual([t.width, t.height]); // 1 image pixel per unit: no resampling seams
-        const ox = t.x - group.x, oy = t.y - group.y;
+        const ox = t.x - group.x,
+          oy = t.y - group.y;
         for (let y = 0; y < t.height; y++) {
           for (let x = 0; x < t.width; x++) cover[(oy + y) * 4400 + ox + x]!++;
           stitched.set(img.data.subarray(y * t.width * 3, (y + 1) * t.width * 3), ((oy + y) * 4400 + ox) * 3);

@@ -30,18 +30,40 @@ async function openUi(b: Browser, settings: Settings = PHOTO, url = env.server.u
 }
 
 function job(img: PixelImage, factor: number, label = 'Photo'): JobImage {
-  return { index: 0, label, width: img.width, height: img.height, factor, outWidth: Math.round(img.width * factor), outHeight: Math.round(img.height * factor) };
+  return {
+    index: 0,
+    label,
+    width: img.width,
+    height: img.height,
+    factor,
+    outWidth: Math.round(img.width * factor),
+    outHeight: Math.round(img.height * factor),
+  };
 }
 
 /** Clicks Enlarge, plays the sandbox for one image, returns the UI's answer. */
-async function runOne(ui: FigmaUiPage, bytes: Uint8Array, image: JobImage, runId: number, settings: Settings = PHOTO, timeoutMs = 60_000) {
+async function runOne(
+  ui: FigmaUiPage,
+  bytes: Uint8Array,
+  image: JobImage,
+  runId: number,
+  settings: Settings = PHOTO,
+  timeoutMs = 60_000,
+) {
   const from = ui.messages.length;
   await ui.frame().click('#run');
   await ui.waitType('run', 5_000, from);
   await ui.post({ type: 'run-start', runId, images: [image], skipped: [] });
   await ui.post({ type: 'image', runId, index: 0, bytes, image, settings });
-  const end = await ui.waitFor((m): m is Extract<UiToSandbox, { type: 'result' | 'image-failed' }> => (m.type === 'result' || m.type === 'image-failed') && m.runId === runId, timeoutMs, `result of run ${runId}`, from);
-  if (end.type === 'result') await ui.post({ type: 'run-done', runId, summary: 'Enlarged 1 image fill in place (Photo).' });
+  const end = await ui.waitFor(
+    (m): m is Extract<UiToSandbox, { type: 'result' | 'image-failed' }> =>
+      (m.type === 'result' || m.type === 'image-failed') && m.runId === runId,
+    timeoutMs,
+    `result of run ${runId}`,
+    from,
+  );
+  if (end.type === 'result')
+    await ui.post({ type: 'run-done', runId, summary: 'Enlarged 1 image fill in place (Photo).' });
   else await ui.post({ type: 'run-failed', runId, message: end.message });
   return end;
 }
@@ -62,7 +84,9 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
   expect([got.width, got.height, got.channels]).toEqual([input.width * 4, input.height * 4, 3]);
   const d = diffStats(got.data, expected.image.data);
-  console.log(`${label}: ${input.width}×${input.height} → ${got.width}×${got.height} on ${end.backend} in ${end.ms?.toFixed(0)} ms (round trip ${wall} ms); vs Node max ${d.max}/255 PSNR ${d.psnr.toFixed(1)} dB`);
+  console.log(
+    `${label}: ${input.width}×${input.height} → ${got.width}×${got.height} on ${end.backend} in ${end.ms?.toFixed(0)} ms (round trip ${wall} ms); vs Node max ${d.max}/255 PSNR ${d.psnr.toFixed(1)} dB`,
+  );
   expect(d.psnr).toBeGreaterThanOrEqual(45);
   return end;
 }
@@ -74,10 +98,18 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       console.log(`ui.html: iframe ready (script ran) ${ui.readyAt - ui.openedAt} ms after opening`);
       const end = await compareWithNode(ui, crop(env.img256, 104, 104, 48, 48), 'Figma UI, WASM');
       expect(end.backend).toBe('wasm');
-      const t = await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings);
+      const t = await ui
+        .frame()
+        .evaluate(
+          () => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings,
+        );
       console.log(`runtime + manifest decode: ${t['runtimeDecodeMs']?.toFixed(0)} ms`);
       // As Figma loads it: an opaque origin that is not a secure context (no WebCrypto, no WebGPU).
-      expect(await ui.frame().evaluate(() => [crossOriginIsolated, origin, isSecureContext, typeof crypto.subtle, location.protocol])).toEqual([false, 'null', false, 'undefined', 'data:']);
+      expect(
+        await ui
+          .frame()
+          .evaluate(() => [crossOriginIsolated, origin, isSecureContext, typeof crypto.subtle, location.protocol]),
+      ).toEqual([false, 'null', false, 'undefined', 'data:']);
       expect(ui.paths()).toEqual(['/', '/host.html', '/ui.html']);
       expect(ui.errors).toEqual([]);
       expect(await ui.frame().textContent('#message')).toBe('Enlarged 1 image fill in place (Photo).');
@@ -95,12 +127,29 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
         await ui.frame().click('#preview');
         const req = await ui.waitType('preview', 5_000, from);
         await ui.frame().evaluate(() => delete document.body.dataset['preview']);
-        await ui.post({ type: 'preview-source', requestId: req.requestId, bytes: pngBytes(env.img256), image: job(env.img256, 4), settings: PHOTO });
+        await ui.post({
+          type: 'preview-source',
+          requestId: req.requestId,
+          bytes: pngBytes(env.img256),
+          image: job(env.img256, 4),
+          settings: PHOTO,
+        });
         await ui.frame().waitForSelector('body[data-preview="done"]', { timeout: 60_000 });
-        times.push(await ui.frame().evaluate(() => (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings['previewMs']!));
+        times.push(
+          await ui
+            .frame()
+            .evaluate(
+              () =>
+                (globalThis as unknown as { __enlarge: { timings: Record<string, number> } }).__enlarge.timings[
+                  'previewMs'
+                ]!,
+            ),
+        );
       }
       const info = await ui.frame().textContent('#preview-info');
-      console.log(`preview (128×128 crop → 512×512, x4fast, WASM 1 thread): first ${times[0]!.toFixed(0)} ms (incl. model load), then ${times[1]!.toFixed(0)} ms — "${info}"`);
+      console.log(
+        `preview (128×128 crop → 512×512, x4fast, WASM 1 thread): first ${times[0]!.toFixed(0)} ms (incl. model load), then ${times[1]!.toFixed(0)} ms — "${info}"`,
+      );
       expect(info).toMatch(/^128×128 crop of “Photo” → 512×512 \(4×/);
       mkdirSync(ARTIFACTS, { recursive: true });
       for (const theme of ['light', 'dark'] as const) {
@@ -108,7 +157,8 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
         const file = join(ARTIFACTS, `figma-panel-${theme}.png`);
         await ui.screenshot(file);
         // The committed copies in docs/ are refreshed on request only, so a test run leaves the tree clean.
-        if (process.env['ENLARGE_UPDATE_DOCS'] === '1') copyFileSync(file, join(ROOT, 'docs', `figma-panel-${theme}.png`));
+        if (process.env['ENLARGE_UPDATE_DOCS'] === '1')
+          copyFileSync(file, join(ROOT, 'docs', `figma-panel-${theme}.png`));
       }
       const bg = await ui.frame().evaluate(() => getComputedStyle(document.body).backgroundColor);
       expect(bg).toBe('rgb(44, 44, 44)'); // Figma's dark --figma-color-bg
@@ -129,7 +179,15 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       await ui.post({ type: 'image', runId: 7, index: 0, bytes: pngBytes(big), image: job(big, 4), settings: PHOTO });
       // Wait until the first tile is under way, then click Cancel (a plain DOM click: Playwright's
       // actionability checks wait for animation frames, which a busy single-threaded tile delays).
-      await ui.frame().waitForFunction(() => (document.getElementById('image-bar') as HTMLProgressElement).value > 0 || /left/.test(document.getElementById('image-eta')!.textContent ?? ''), undefined, { timeout: 30_000, polling: 100 });
+      await ui
+        .frame()
+        .waitForFunction(
+          () =>
+            (document.getElementById('image-bar') as HTMLProgressElement).value > 0 ||
+            /left/.test(document.getElementById('image-eta')!.textContent ?? ''),
+          undefined,
+          { timeout: 30_000, polling: 100 },
+        );
       await ui.frame().evaluate(() => document.getElementById('cancel')!.click());
       expect(await ui.waitType('cancel', 5_000, from)).toEqual({ type: 'cancel', runId: 7 });
       await ui.post({ type: 'run-failed', runId: 7, message: 'Cancelled. Nothing was changed.' });
@@ -138,11 +196,24 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(await ui.frame().textContent('#message')).toBe('Cancelled. Nothing was changed.');
 
       const garbage = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4, 5, 6, 7, 8]);
-      const bad = await runOne(ui, garbage, { index: 0, label: 'Broken', width: 64, height: 64, factor: 2, outWidth: 128, outHeight: 128 }, 8);
-      expect(bad).toMatchObject({ type: 'image-failed', code: 'UNSUPPORTED_FORMAT', message: expect.stringMatching(/^The image could not be decoded/) });
+      const bad = await runOne(
+        ui,
+        garbage,
+        { index: 0, label: 'Broken', width: 64, height: 64, factor: 2, outWidth: 128, outHeight: 128 },
+        8,
+      );
+      expect(bad).toMatchObject({
+        type: 'image-failed',
+        code: 'UNSUPPORTED_FORMAT',
+        message: expect.stringMatching(/^The image could not be decoded/),
+      });
 
       const jpegIn = crop(env.img256, 32, 32, 24, 24);
-      const jpeg = new Uint8Array(await sharp(Buffer.from(jpegIn.data), { raw: { width: 24, height: 24, channels: 3 } }).jpeg({ quality: 95 }).toBuffer());
+      const jpeg = new Uint8Array(
+        await sharp(Buffer.from(jpegIn.data), { raw: { width: 24, height: 24, channels: 3 } })
+          .jpeg({ quality: 95 })
+          .toBuffer(),
+      );
       const ok = await runOne(ui, jpeg, job(jpegIn, 2), 9);
       if (ok.type !== 'result') throw new Error(ok.message);
       expect([ok.width, ok.height]).toEqual([48, 48]);
@@ -153,7 +224,10 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
   });
 
   it('WebGPU (SwiftShader, --enable-unsafe-webgpu): a 16×16 image matches the Node engine', async () => {
-    const gpu = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+    const gpu = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+    });
     try {
       // WebGPU needs a secure context, which Figma's data: UI is not: the old secure http iframe, as an extra case.
       const ui = await openUi(gpu, PHOTO, env.server.secureUrl);

@@ -10,7 +10,13 @@ export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 
 export async function loadPng(path: string): Promise<PixelImage> {
   const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4, bitDepth: 8, data: new Uint8Array(data) };
+  return {
+    width: info.width,
+    height: info.height,
+    channels: info.channels as 1 | 2 | 3 | 4,
+    bitDepth: 8,
+    data: new Uint8Array(data),
+  };
 }
 
 export async function photo(size = 256, left = 0, top = 0): Promise<PixelImage> {
@@ -22,13 +28,20 @@ export async function photo(size = 256, left = 0, top = 0): Promise<PixelImage> 
 export function crop(img: PixelImage, x: number, y: number, w: number, h: number): PixelImage {
   const c = img.channels;
   const out = new (img.data.constructor as Uint8ArrayConstructor)(w * h * c);
-  for (let yy = 0; yy < h; yy++) out.set(img.data.subarray(((y + yy) * img.width + x) * c, ((y + yy) * img.width + x + w) * c), yy * w * c);
+  for (let yy = 0; yy < h; yy++)
+    out.set(img.data.subarray(((y + yy) * img.width + x) * c, ((y + yy) * img.width + x + w) * c), yy * w * c);
   return { ...img, width: w, height: h, data: out };
 }
 
-export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>, max = 255): { max: number; mean: number; psnr: number } {
+export function diffStats(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  max = 255,
+): { max: number; mean: number; psnr: number } {
   if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let mx = 0, sum = 0, se = 0;
+  let mx = 0,
+    sum = 0,
+    se = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
     if (d > mx) mx = d;
@@ -40,5 +53,9 @@ export function diffStats(a: ArrayLike<number>, b: ArrayLike<number>, max = 255)
 }
 
 export function savePng(img: PixelImage, path: string): Promise<unknown> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: img.channels } }).png().toFile(path);
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  })
+    .png()
+    .toFile(path);
 }

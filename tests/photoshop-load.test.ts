@@ -19,7 +19,11 @@ function documentedUxpContext() {
   const store = new Map<string, string>();
   const ctx: Record<string, unknown> = {
     ...uxpGlobals(),
-    localStorage: { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, String(v)), removeItem: (k: string) => void store.delete(k) },
+    localStorage: {
+      getItem: (k: string) => store.get(k) ?? null,
+      setItem: (k: string, v: string) => void store.set(k, String(v)),
+      removeItem: (k: string) => void store.delete(k),
+    },
   };
   ctx['globalThis'] = ctx;
   ctx['window'] = ctx;
@@ -29,9 +33,11 @@ function documentedUxpContext() {
 
 describe('Photoshop bundle under UXP’s documented globals only', () => {
   it('loads and registers both commands and the panel (no TextDecoder, TextEncoder, module or performance needed at load)', () => {
-    if (!existsSync(BUNDLE)) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--plugins'], { cwd: ROOT });
+    if (!existsSync(BUNDLE))
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--plugins'], { cwd: ROOT });
     const ctx = documentedUxpContext();
-    for (const absent of ['TextDecoder', 'TextEncoder', 'module', 'exports', 'performance', 'process', 'Buffer']) expect(ctx[absent]).toBeUndefined();
+    for (const absent of ['TextDecoder', 'TextEncoder', 'module', 'exports', 'performance', 'process', 'Buffer'])
+      expect(ctx[absent]).toBeUndefined();
     let registered: { commands?: Record<string, unknown>; panels?: Record<string, unknown> } | undefined;
     const uxp = {
       entrypoints: { setup: (e: typeof registered) => (registered = e) },

@@ -29,12 +29,18 @@ export function validateManifestV5(m: Json, pluginDir?: string): string[] {
   const hosts = Array.isArray(m.host) ? m.host : [m.host];
   for (const h of hosts) {
     need(h && ['PS', 'XD', 'ID', 'PPRO'].includes(h.app), 'host.app must be a known host (PS)');
-    need(h && typeof h.minVersion === 'string' && /^\d+\.\d+(\.\d+)?$/.test(h.minVersion), 'host.minVersion must be a version string');
+    need(
+      h && typeof h.minVersion === 'string' && /^\d+\.\d+(\.\d+)?$/.test(h.minVersion),
+      'host.minVersion must be a version string',
+    );
   }
   const icon = (i: Json, where: string) => {
     need(Number.isInteger(i.width) && Number.isInteger(i.height), `${where}: icon width/height`);
     need(typeof i.path === 'string', `${where}: icon path`);
-    need(Array.isArray(i.scale) && i.scale.every((s: number) => [1, 1.5, 2].includes(s)), `${where}: icon scale ⊆ [1, 1.5, 2]`);
+    need(
+      Array.isArray(i.scale) && i.scale.every((s: number) => [1, 1.5, 2].includes(s)),
+      `${where}: icon scale ⊆ [1, 1.5, 2]`,
+    );
     need(Array.isArray(i.theme) && i.theme.every((t: string) => THEMES.has(t)), `${where}: icon themes`);
     if (pluginDir && typeof i.path === 'string') {
       // "[1, 2] means that there is a @1x and @2x version of the icon specified at the path" (UXP manifest
@@ -53,28 +59,61 @@ export function validateManifestV5(m: Json, pluginDir?: string): string[] {
     need(typeof e.id === 'string' && /^[A-Za-z][A-Za-z0-9_.-]*$/.test(e.id), `${where}: id must be an identifier`);
     need(!ids.has(e.id), `${where}: duplicate id`);
     ids.add(e.id);
-    need(typeof e.label === 'string' || (e.label && typeof e.label.default === 'string' && e.label.default.length > 0), `${where}: label (or label.default) is required`);
+    need(
+      typeof e.label === 'string' || (e.label && typeof e.label.default === 'string' && e.label.default.length > 0),
+      `${where}: label (or label.default) is required`,
+    );
     if (e.type === 'panel') {
       for (const k of ['minimumSize', 'maximumSize', 'preferredDockedSize', 'preferredFloatingSize']) {
         need(e[k] && e[k].width > 0 && e[k].height > 0, `${where}: ${k} {width, height}`);
       }
-      if (e.minimumSize && e.maximumSize) need(e.minimumSize.width <= e.maximumSize.width && e.minimumSize.height <= e.maximumSize.height, `${where}: minimumSize ≤ maximumSize`);
+      if (e.minimumSize && e.maximumSize)
+        need(
+          e.minimumSize.width <= e.maximumSize.width && e.minimumSize.height <= e.maximumSize.height,
+          `${where}: minimumSize ≤ maximumSize`,
+        );
       for (const k of ['preferredDockedSize', 'preferredFloatingSize']) {
-        if (e[k] && e.minimumSize && e.maximumSize) need(e[k].width >= e.minimumSize.width && e[k].width <= e.maximumSize.width && e[k].height >= e.minimumSize.height && e[k].height <= e.maximumSize.height, `${where}: ${k} within min/max`);
+        if (e[k] && e.minimumSize && e.maximumSize)
+          need(
+            e[k].width >= e.minimumSize.width &&
+              e[k].width <= e.maximumSize.width &&
+              e[k].height >= e.minimumSize.height &&
+              e[k].height <= e.maximumSize.height,
+            `${where}: ${k} within min/max`,
+          );
       }
       for (const i of e.icons ?? []) icon(i, where);
     }
   }
   for (const i of m.icons ?? []) icon(i, 'plugin');
   const p = m.requiredPermissions ?? {};
-  const known = new Set(['localFileSystem', 'network', 'clipboard', 'webview', 'launchProcess', 'allowCodeGenerationFromStrings', 'ipc', 'fonts', 'enableUserInfo']);
+  const known = new Set([
+    'localFileSystem',
+    'network',
+    'clipboard',
+    'webview',
+    'launchProcess',
+    'allowCodeGenerationFromStrings',
+    'ipc',
+    'fonts',
+    'enableUserInfo',
+  ]);
   for (const k of Object.keys(p)) need(known.has(k), `requiredPermissions.${k} is not a known permission`);
-  if (p.localFileSystem !== undefined) need(['plugin', 'request', 'fullAccess'].includes(p.localFileSystem), 'localFileSystem ∈ plugin|request|fullAccess');
+  if (p.localFileSystem !== undefined)
+    need(
+      ['plugin', 'request', 'fullAccess'].includes(p.localFileSystem),
+      'localFileSystem ∈ plugin|request|fullAccess',
+    );
   if (p.webview !== undefined) {
     need(p.webview.allow === 'yes', 'webview.allow must be "yes"');
     need(p.webview.domains === 'all' || Array.isArray(p.webview.domains), 'webview.domains: "all" or a list');
-    if (p.webview.enableMessageBridge !== undefined) need(['no', 'localOnly', 'localAndRemote'].includes(p.webview.enableMessageBridge), 'webview.enableMessageBridge ∈ no|localOnly|localAndRemote');
-    if (p.webview.allowLocalRendering !== undefined) need(p.webview.allowLocalRendering === 'yes', 'webview.allowLocalRendering must be "yes" when given');
+    if (p.webview.enableMessageBridge !== undefined)
+      need(
+        ['no', 'localOnly', 'localAndRemote'].includes(p.webview.enableMessageBridge),
+        'webview.enableMessageBridge ∈ no|localOnly|localAndRemote',
+      );
+    if (p.webview.allowLocalRendering !== undefined)
+      need(p.webview.allowLocalRendering === 'yes', 'webview.allowLocalRendering must be "yes" when given');
   }
   if (p.network !== undefined) need(p.network.domains === 'all' || Array.isArray(p.network.domains), 'network.domains');
   return errors;

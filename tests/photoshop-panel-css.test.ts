@@ -11,7 +11,10 @@ import { ROOT } from './helpers.js';
 
 const css = readFileSync(join(ROOT, 'photoshop-plugin', 'src', 'panel.css'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
 const html = readFileSync(join(ROOT, 'photoshop-plugin', 'src', 'index.html'), 'utf8');
-const properties = [...css.matchAll(/([a-z-]+)\s*:\s*([^;}]+)[;}]/g)].map((m) => ({ name: m[1]!, value: m[2]!.trim() }));
+const properties = [...css.matchAll(/([a-z-]+)\s*:\s*([^;}]+)[;}]/g)].map((m) => ({
+  name: m[1]!,
+  value: m[2]!.trim(),
+}));
 
 const UNSUPPORTED_PROPERTIES: [RegExp, string][] = [
   [/^(gap|row-gap|column-gap)$/, 'not in the CSS reference (reference-css/styles)'],
@@ -20,7 +23,9 @@ const UNSUPPORTED_PROPERTIES: [RegExp, string][] = [
   [/^font$/, 'known issues: "The font shorthand CSS rule is not supported."'],
   [/^(grid|grid-template-columns|grid-template-rows|grid-area)$/, 'not in the CSS reference'],
 ];
-const UNSUPPORTED_VALUES: [RegExp, string][] = [[/linear-gradient\(/, 'linear-gradient start/end support arrived in UXP 8.1 (changelog); PS 25 ships UXP 7']];
+const UNSUPPORTED_VALUES: [RegExp, string][] = [
+  [/linear-gradient\(/, 'linear-gradient start/end support arrived in UXP 8.1 (changelog); PS 25 ships UXP 7'],
+];
 
 describe('Photoshop panel HTML/CSS within what UXP supports', () => {
   it('uses no CSS property or value UXP does not render', () => {

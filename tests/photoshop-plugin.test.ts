@@ -23,7 +23,10 @@ let uxp: UxpSim;
 let sim: ReturnType<typeof installSimulator>;
 
 function setPreset(preset: string): void {
-  localStorage.setItem('enlarge.settings.v1', JSON.stringify({ preset, size: { kind: 'scale', scale: 4 }, quality: 'fast' }));
+  localStorage.setItem(
+    'enlarge.settings.v1',
+    JSON.stringify({ preset, size: { kind: 'scale', scale: 4 }, quality: 'fast' }),
+  );
 }
 
 /** Everything the plugin could change, for "unchanged" comparisons. */
@@ -31,17 +34,35 @@ function state(doc: SimDocument) {
   return {
     size: [doc.width, doc.height, doc.resolution],
     history: [...doc.history],
-    layers: doc.layers.map((l) => ({ id: l.id, name: l.name, blend: l.blendMode, opacity: l.opacity, rect: l.raster?.rect, hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null })),
+    layers: doc.layers.map((l) => ({
+      id: l.id,
+      name: l.name,
+      blend: l.blendMode,
+      opacity: l.opacity,
+      rect: l.raster?.rect,
+      hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null,
+    })),
     active: [...doc.activeIds],
   };
 }
 
 /** RGB(A) pixels of a layer's raster over `rect` (RGBA stored; background layers are opaque). */
-function layerRgb(layer: SimLayer, rect: { left: number; top: number; right: number; bottom: number }, channels = 3): Uint8Array | Uint16Array {
+function layerRgb(
+  layer: SimLayer,
+  rect: { left: number; top: number; right: number; bottom: number },
+  channels = 3,
+): Uint8Array | Uint16Array {
   const r = layer.raster!;
-  const w = rect.right - rect.left, h = rect.bottom - rect.top, rw = r.rect.right - r.rect.left, c = layer.doc.alphaIndex + 1;
+  const w = rect.right - rect.left,
+    h = rect.bottom - rect.top,
+    rw = r.rect.right - r.rect.left,
+    c = layer.doc.alphaIndex + 1;
   const out = new (r.data.constructor as Uint8ArrayConstructor)(w * h * channels);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < channels; k++) out[(y * w + x) * channels + k] = r.data[((rect.top - r.rect.top + y) * rw + rect.left - r.rect.left + x) * c + k]!;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < channels; k++)
+        out[(y * w + x) * channels + k] =
+          r.data[((rect.top - r.rect.top + y) * rw + rect.left - r.rect.left + x) * c + k]!;
   return out;
 }
 
@@ -81,7 +102,15 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     setPreset('photo');
     const doc = ps.newDocument({ title: 'photo.psd', width: 64, height: 64 });
     doc.addLayer({ name: 'Background', width: 64, height: 64, pixels: img.data, channels: 3, background: true });
-    const src = doc.addLayer({ name: 'Retouch', width: 64, height: 64, pixels: img.data, channels: 3, blendMode: 'multiply', opacity: 70 });
+    const src = doc.addLayer({
+      name: 'Retouch',
+      width: 64,
+      height: 64,
+      pixels: img.data,
+      channels: 3,
+      blendMode: 'multiply',
+      opacity: 70,
+    });
     const before = state(doc);
     const srcBefore = src.raster!.data.slice();
 
@@ -102,12 +131,16 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     const rgb = layerRgb(out, { left: 0, top: 0, right: 256, bottom: 256 });
     const stats = diffStats(rgb, reference.data);
     expect(stats.psnr).toBeGreaterThanOrEqual(45);
-    expect(layerRgb(out, { left: 0, top: 0, right: 256, bottom: 256 }, 4).filter((_, i) => i % 4 === 3).every((a) => a === 255)).toBe(true);
+    expect(
+      layerRgb(out, { left: 0, top: 0, right: 256, bottom: 256 }, 4)
+        .filter((_, i) => i % 4 === 3)
+        .every((a) => a === 255),
+    ).toBe(true);
 
     // The source was never written: it only scaled with the canvas (Image Size), like every layer.
     expect(src.writes).toBe(0);
     expect(src.raster!.rect).toEqual({ left: 0, top: 0, right: 256, bottom: 256 });
-    expect(src.raster!.data[((100 * 256 + 37) * 4) + 1]).toBe(srcBefore[((25 * 64 + 9) * 4) + 1]);
+    expect(src.raster!.data[(100 * 256 + 37) * 4 + 1]).toBe(srcBefore[(25 * 64 + 9) * 4 + 1]);
     // Reading and writing went by regions and every imaging buffer was disposed.
     expect(ps.liveImagingBytes).toBe(0);
     expect(ps.modals.at(-1)!.progress.at(-1)).toBe(1);
@@ -120,7 +153,8 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     fresh();
     setPreset('photo');
     const doc = ps.newDocument({ width: 80, height: 60, mode: 'grayscaleMode', bits: 'bitDepth16' });
-    const w = 48, h = 40;
+    const w = 48,
+      h = 40;
     const px = new Uint16Array(w * h * 2);
     for (let i = 0; i < w * h; i++) {
       px[i * 2] = img.data[i * 3]! * 257;
@@ -183,32 +217,156 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
 describe('refusals: a clear message and the document unchanged', () => {
   const px = (w: number, h: number) => new Uint8Array(w * h * 4).fill(128); // RGBA, half-transparent grey
   type Setup = (ps: PhotoshopSim) => SimDocument | undefined;
-  const pixelDoc = (init: Partial<Parameters<PhotoshopSim['newDocument']>[0]> = {}): Setup => (p) => {
-    const d = p.newDocument({ width: 32, height: 32, ...init });
-    d.addLayer({ name: 'Layer 1', width: 32, height: 32, pixels: px(32, 32) });
-    return d;
-  };
+  const pixelDoc =
+    (init: Partial<Parameters<PhotoshopSim['newDocument']>[0]> = {}): Setup =>
+    (p) => {
+      const d = p.newDocument({ width: 32, height: 32, ...init });
+      d.addLayer({ name: 'Layer 1', width: 32, height: 32, pixels: px(32, 32) });
+      return d;
+    };
   const cases: [string, Setup, RegExp][] = [
     ['no document', () => undefined, /no open document/],
-    ['no layer selected', (p) => { const d = pixelDoc()(p)!; d.activeIds = []; return d; }, /No layer is selected/],
-    ['several layers selected', (p) => { const d = pixelDoc()(p)!; d.addLayer({ name: 'Two', width: 8, height: 8, pixels: px(8, 8) }); d.activeIds = d.layers.map((l) => l.id); return d; }, /2 layers are selected.*one layer at a time/],
-    ['a text layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Title', kind: 'text' }); return d; }, /"Title" is a text layer.*Rasterize/],
-    ['a shape layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Shape 1', kind: 'solidColor' }); return d; }, /shape or fill layer/],
-    ['a smart object', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'SO', kind: 'smartObject' }); return d; }, /smart object/],
-    ['an adjustment layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Curves 1', kind: 'curves' }); return d; }, /adjustment layer \(curves\)/],
-    ['a group', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Group 1', kind: 'group' }); return d; }, /is a group/],
-    ['an empty layer', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Empty' }); return d; }, /"Empty" is empty/],
-    ['a locked layer', (p) => { const d = pixelDoc()(p)!; d.layers[0]!.allLocked = true; return d; }, /locked \(Lock All\)/],
+    [
+      'no layer selected',
+      (p) => {
+        const d = pixelDoc()(p)!;
+        d.activeIds = [];
+        return d;
+      },
+      /No layer is selected/,
+    ],
+    [
+      'several layers selected',
+      (p) => {
+        const d = pixelDoc()(p)!;
+        d.addLayer({ name: 'Two', width: 8, height: 8, pixels: px(8, 8) });
+        d.activeIds = d.layers.map((l) => l.id);
+        return d;
+      },
+      /2 layers are selected.*one layer at a time/,
+    ],
+    [
+      'a text layer',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Title', kind: 'text' });
+        return d;
+      },
+      /"Title" is a text layer.*Rasterize/,
+    ],
+    [
+      'a shape layer',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Shape 1', kind: 'solidColor' });
+        return d;
+      },
+      /shape or fill layer/,
+    ],
+    [
+      'a smart object',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'SO', kind: 'smartObject' });
+        return d;
+      },
+      /smart object/,
+    ],
+    [
+      'an adjustment layer',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Curves 1', kind: 'curves' });
+        return d;
+      },
+      /adjustment layer \(curves\)/,
+    ],
+    [
+      'a group',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Group 1', kind: 'group' });
+        return d;
+      },
+      /is a group/,
+    ],
+    [
+      'an empty layer',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Empty' });
+        return d;
+      },
+      /"Empty" is empty/,
+    ],
+    [
+      'a locked layer',
+      (p) => {
+        const d = pixelDoc()(p)!;
+        d.layers[0]!.allLocked = true;
+        return d;
+      },
+      /locked \(Lock All\)/,
+    ],
     ['a CMYK document', pixelDoc({ mode: 'CMYKColorMode' }), /CMYK mode.*RGB/],
     ['a Lab document', pixelDoc({ mode: 'labColorMode' }), /Lab mode/],
     ['an indexed document', pixelDoc({ mode: 'indexedColorMode' }), /Indexed Color mode/],
     ['a 32-bit document', pixelDoc({ bits: 'bitDepth32' }), /32 bits per channel/],
-    ['an empty selection', (p) => { const d = pixelDoc()(p)!; d.selection.bounds = { left: 5, top: 5, right: 5, bottom: 9 }; return d; }, /selection is empty/],
-    ['a selection off the layer', (p) => { const d = p.newDocument({ width: 64, height: 64 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); d.selection.bounds = { left: 30, top: 30, right: 60, bottom: 60 }; return d; }, /does not overlap/],
-    ['a result over Photoshop’s 300,000 px', (p) => { const d = p.newDocument({ width: 80_000, height: 100 }); d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) }); return d; }, /320000×400 pixels, over Photoshop's limit of 300,000/],
-    ['another plugin’s modal command running (executeAsModal rejects, error 9)', (p) => { const d = pixelDoc()(p)!; p.otherModal = 'Other plugin'; return d; }, /^Photoshop is busy with another command or dialog\. Finish or close it, then try again\.$/],
-    ['a layer entirely outside the canvas', (p) => { const d = p.newDocument({ width: 32, height: 32 }); d.addLayer({ name: 'Off', left: 40, top: 0, width: 16, height: 16, pixels: px(16, 16) }); return d; }, /"Off" lies outside the canvas/],
-    ['a result layer over Enlarge’s limit', (p) => { const d = p.newDocument({ width: 17_000, height: 64 }); d.addLayer({ name: 'Wide', width: 17_000, height: 8, pixels: px(17_000, 8) }); return d; }, /68000×32 pixels.*over the limit of 400 megapixels \/ 65535 px per side/],
+    [
+      'an empty selection',
+      (p) => {
+        const d = pixelDoc()(p)!;
+        d.selection.bounds = { left: 5, top: 5, right: 5, bottom: 9 };
+        return d;
+      },
+      /selection is empty/,
+    ],
+    [
+      'a selection off the layer',
+      (p) => {
+        const d = p.newDocument({ width: 64, height: 64 });
+        d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) });
+        d.selection.bounds = { left: 30, top: 30, right: 60, bottom: 60 };
+        return d;
+      },
+      /does not overlap/,
+    ],
+    [
+      'a result over Photoshop’s 300,000 px',
+      (p) => {
+        const d = p.newDocument({ width: 80_000, height: 100 });
+        d.addLayer({ name: 'L', width: 16, height: 16, pixels: px(16, 16) });
+        return d;
+      },
+      /320000×400 pixels, over Photoshop's limit of 300,000/,
+    ],
+    [
+      'another plugin’s modal command running (executeAsModal rejects, error 9)',
+      (p) => {
+        const d = pixelDoc()(p)!;
+        p.otherModal = 'Other plugin';
+        return d;
+      },
+      /^Photoshop is busy with another command or dialog\. Finish or close it, then try again\.$/,
+    ],
+    [
+      'a layer entirely outside the canvas',
+      (p) => {
+        const d = p.newDocument({ width: 32, height: 32 });
+        d.addLayer({ name: 'Off', left: 40, top: 0, width: 16, height: 16, pixels: px(16, 16) });
+        return d;
+      },
+      /"Off" lies outside the canvas/,
+    ],
+    [
+      'a result layer over Enlarge’s limit',
+      (p) => {
+        const d = p.newDocument({ width: 17_000, height: 64 });
+        d.addLayer({ name: 'Wide', width: 17_000, height: 8, pixels: px(17_000, 8) });
+        return d;
+      },
+      /68000×32 pixels.*over the limit of 400 megapixels \/ 65535 px per side/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, setup, message) => {
@@ -241,7 +399,10 @@ describe('Enlarge Diagnostics…', () => {
 
 describe('plugin helpers', () => {
   it('webview messages are normalised before they are filtered: JSON strings, a string source, or `message`', () => {
-    const source = new EventTarget() as EventTarget & { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void };
+    const source = new EventTarget() as EventTarget & {
+      addEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+      removeEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+    };
     const got: unknown[] = [];
     const transport = wireTransport({ postMessage: () => undefined }, source, (d) => isWire(d) || isEngineMessage(d));
     transport.subscribe((m) => got.push(m));

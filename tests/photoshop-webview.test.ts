@@ -22,14 +22,31 @@ import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
 import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /**
  * The page is served from a host name that is not loopback: http://enlarge-plugin.test is NOT a secure context
  * (http://127.0.0.1 would be), so, as on a `plugin:` page whose security UXP does not document (audit F4), there
  * is no crypto.subtle and no navigator.gpu: the engine must verify models with its JS digest.
  */
 const HOST = 'enlarge-plugin.test';
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.css': 'text/css', '.png': 'image/png' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+  '.png': 'image/png',
+};
 
 let server: Server;
 let base: string;
@@ -39,7 +56,10 @@ beforeAll(async () => {
   const { build } = await import('../photoshop-plugin/build.mjs' as string);
   await build({ ccx: false, quiet: true });
   server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
     try {
       const body = await readFile(join(DIST, path));
       res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
@@ -51,7 +71,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://${HOST}:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
+  });
 });
 
 afterAll(async () => {
@@ -77,10 +100,17 @@ async function openWebview(): Promise<{ page: Page; client: EngineClient; bridge
     postMessage(message: unknown) {
       const json = JSON.stringify(message);
       const asString = (message as { kind?: string }).kind === 'chunk';
-      void page.evaluate(({ json, asString }) => window.dispatchEvent(new MessageEvent('message', { data: asString ? json : JSON.parse(json) })), { json, asString });
+      void page.evaluate(
+        ({ json, asString }) =>
+          window.dispatchEvent(new MessageEvent('message', { data: asString ? json : JSON.parse(json) })),
+        { json, asString },
+      );
     },
   };
-  const source = { addEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.add(h), removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h) };
+  const source = {
+    addEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.add(h),
+    removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h),
+  };
   const client = new EngineClient(wireTransport(webview, source));
   await page.goto(`${base}/engine/uxp.html`);
   return { page, client, bridged };
@@ -92,18 +122,30 @@ describe('webview engine through the string bridge (Chromium)', () => {
     const backends = await client.ready(30_000);
     expect(backends).toEqual(['wasm']);
     // Not a secure context: no WebCrypto, no WebGPU; the page verified its models with the JS digest.
-    expect(await page.evaluate(() => [isSecureContext, typeof crypto.subtle, typeof (navigator as { gpu?: unknown }).gpu])).toEqual([false, 'undefined', 'undefined']);
+    expect(
+      await page.evaluate(() => [isSecureContext, typeof crypto.subtle, typeof (navigator as { gpu?: unknown }).gpu]),
+    ).toEqual([false, 'undefined', 'undefined']);
     expect((await client.capabilities()).digest).toBe('js');
     const img = await photo(32, 100, 60);
     const bands: { y: number; h: number }[] = [];
     let out: PixelImage | undefined;
     const progress: number[] = [];
-    const r = await client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, ({ y, image, outputHeight }) => {
-      out ??= allocPixels(image.width, outputHeight, image.channels, image.bitDepth);
-      out.data.set(image.data, y * image.width * image.channels);
-      bands.push({ y, h: image.height });
-    }, { bandRows: 40, onProgress: (p) => progress.push(p.fraction) });
-    expect([r.width, r.height, r.backend, r.models.map((m) => m.id)]).toEqual([128, 128, 'wasm', ['realesrgan-x4fast']]);
+    const r = await client.upscaleToSink(
+      img,
+      { model: 'realesrgan-x4fast', scale: 4 },
+      ({ y, image, outputHeight }) => {
+        out ??= allocPixels(image.width, outputHeight, image.channels, image.bitDepth);
+        out.data.set(image.data, y * image.width * image.channels);
+        bands.push({ y, h: image.height });
+      },
+      { bandRows: 40, onProgress: (p) => progress.push(p.fraction) },
+    );
+    expect([r.width, r.height, r.backend, r.models.map((m) => m.id)]).toEqual([
+      128,
+      128,
+      'wasm',
+      ['realesrgan-x4fast'],
+    ]);
     expect('image' in r).toBe(false);
     // The caller's pixels are intact (the page got a copy), as with the in-process engine.
     expect(img.data.length).toBe(32 * 32 * 3);
@@ -129,7 +171,10 @@ describe('webview engine through the string bridge (Chromium)', () => {
     await expect(client.upscale(tiny, { scale: 4 })).rejects.toMatchObject({ code: 'INVALID_IMAGE' });
     const img = await photo(64);
     const abort = new AbortController();
-    const job = client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, () => undefined, { signal: abort.signal, onProgress: () => abort.abort() });
+    const job = client.upscaleToSink(img, { model: 'realesrgan-x4fast', scale: 4 }, () => undefined, {
+      signal: abort.signal,
+      onProgress: () => abort.abort(),
+    });
     await expect(job).rejects.toBeInstanceOf(AbortError);
     // Typed errors survive the wire: the class, not only the code.
     await expect(client.upscale(await photo(128), { scale: 200 })).rejects.toBeInstanceOf(ImageTooLargeError);
@@ -144,48 +189,56 @@ describe('panel', () => {
     await page.route('**/index.js', (r) => r.abort()); // the real script needs Photoshop; the state is set below
     await page.goto(`${base}/index.html`);
     const preview = await photo(48, 40, 150);
-    const b64 = (await import('sharp')).default(Buffer.from(preview.data), { raw: { width: 48, height: 48, channels: 3 } });
+    const b64 = (await import('sharp')).default(Buffer.from(preview.data), {
+      raw: { width: 48, height: 48, channels: 3 },
+    });
     const before = `data:image/png;base64,${(await b64.png().toBuffer()).toString('base64')}`;
     // The real x4fast result of the crop (core on Node), as the panel's preview would show it.
     const engine = createNodeEngine();
     const up = (await engine.upscale(preview, { model: 'realesrgan-x4fast', scale: 4 })).image;
     await engine.dispose();
-    const sharpUp = (await import('sharp')).default(Buffer.from(up.data), { raw: { width: up.width, height: up.height, channels: 3 } });
+    const sharpUp = (await import('sharp')).default(Buffer.from(up.data), {
+      raw: { width: up.width, height: up.height, channels: 3 },
+    });
     const after = `data:image/png;base64,${(await sharpUp.png().toBuffer()).toString('base64')}`;
-    await page.evaluate(({ before, after }) => {
-      const $ = (id: string) => document.getElementById(id)!;
-      // Two panels side by side: dark (Photoshop's default theme) and light.
-      const panel = $('panel');
-      const light = panel.cloneNode(true) as HTMLElement;
-      const wrap = document.createElement('div');
-      wrap.style.cssText = 'display:flex;gap:0;width:600px';
-      panel.parentElement!.insertBefore(wrap, panel);
-      const dark = document.createElement('div');
-      dark.style.cssText = 'width:300px;background:var(--bg)';
-      const lightBox = document.createElement('div');
-      lightBox.className = 'theme-light';
-      lightBox.style.cssText = 'width:300px;background:var(--bg);color:var(--fg)';
-      dark.appendChild(panel);
-      lightBox.appendChild(light);
-      wrap.append(dark, lightBox);
-      for (const root of [panel, light]) {
-        const q = (id: string) => root.querySelector(`#${id}`) as HTMLElement;
-        q('backend').textContent = root === panel ? 'WebGPU (webview)' : 'WASM (in UXP)';
-        q('backend').className = root === panel ? 'badge gpu' : 'badge';
-        q('info').innerHTML = '<div>“Background” <b>1200×800 px</b></div><div>→ <b>4800×3200 px</b> (4×)</div><div>Document <b>4800×3200</b></div>';
-        (q('preview-before') as HTMLImageElement).src = before;
-        (q('preview-after') as HTMLImageElement).src = after;
-        q('preview-caption').textContent = 'After — Real-ESRGAN x4fast, 0.8 s';
-        q('preview').hidden = false;
-        q('message').textContent = '';
-        q('progress-box').hidden = false;
-        q('progress-fill').style.width = '42%';
-        q('status').textContent = 'Upscaling tile 5/12 — about 9 s left';
-        (q('upscale-btn') as HTMLButtonElement).disabled = true;
-        (q('preview-btn') as HTMLButtonElement).disabled = true;
-        (q('cancel-btn') as HTMLButtonElement).disabled = false;
-      }
-    }, { before, after });
+    await page.evaluate(
+      ({ before, after }) => {
+        const $ = (id: string) => document.getElementById(id)!;
+        // Two panels side by side: dark (Photoshop's default theme) and light.
+        const panel = $('panel');
+        const light = panel.cloneNode(true) as HTMLElement;
+        const wrap = document.createElement('div');
+        wrap.style.cssText = 'display:flex;gap:0;width:600px';
+        panel.parentElement!.insertBefore(wrap, panel);
+        const dark = document.createElement('div');
+        dark.style.cssText = 'width:300px;background:var(--bg)';
+        const lightBox = document.createElement('div');
+        lightBox.className = 'theme-light';
+        lightBox.style.cssText = 'width:300px;background:var(--bg);color:var(--fg)';
+        dark.appendChild(panel);
+        lightBox.appendChild(light);
+        wrap.append(dark, lightBox);
+        for (const root of [panel, light]) {
+          const q = (id: string) => root.querySelector(`#${id}`) as HTMLElement;
+          q('backend').textContent = root === panel ? 'WebGPU (webview)' : 'WASM (in UXP)';
+          q('backend').className = root === panel ? 'badge gpu' : 'badge';
+          q('info').innerHTML =
+            '<div>“Background” <b>1200×800 px</b></div><div>→ <b>4800×3200 px</b> (4×)</div><div>Document <b>4800×3200</b></div>';
+          (q('preview-before') as HTMLImageElement).src = before;
+          (q('preview-after') as HTMLImageElement).src = after;
+          q('preview-caption').textContent = 'After — Real-ESRGAN x4fast, 0.8 s';
+          q('preview').hidden = false;
+          q('message').textContent = '';
+          q('progress-box').hidden = false;
+          q('progress-fill').style.width = '42%';
+          q('status').textContent = 'Upscaling tile 5/12 — about 9 s left';
+          (q('upscale-btn') as HTMLButtonElement).disabled = true;
+          (q('preview-btn') as HTMLButtonElement).disabled = true;
+          (q('cancel-btn') as HTMLButtonElement).disabled = false;
+        }
+      },
+      { before, after },
+    );
     await page.waitForTimeout(100);
     const file = join(ARTIFACTS, 'photoshop-panel.png');
     await page.screenshot({ path: file, fullPage: true });

@@ -105,7 +105,9 @@ describe('referenceOutputToRgb', () => {
     const rgb = referenceOutputToRgb(t, out, [1, 3, oh, ow]);
     expect(rgb.length).toBe(40 * 40 * 3);
     expect([rgb[0], rgb[3], rgb[6], rgb[9], rgb[12]]).toEqual([0, 255, 1, 2, 128]);
-    expect(() => referenceOutputToRgb(t, new Float32Array(3 * 30 * 30), [1, 3, 30, 30])).toThrow(/smaller than the crop/);
+    expect(() => referenceOutputToRgb(t, new Float32Array(3 * 30 * 30), [1, 3, 30, 30])).toThrow(
+      /smaller than the crop/,
+    );
   });
 
   it('Real-CUGAN 4x adds the nearest-upsampled input pixel', () => {
@@ -128,8 +130,15 @@ describe('engineSelection', () => {
     expect(engineSelection('waifu2x-ncnn-vulkan', 'noise2_model', 1).modelArgs).toEqual(['-s', '1', '-n', '2']);
     expect(engineSelection('waifu2x-ncnn-vulkan', 'scale2.0x_model', 2).noise).toBe(-1);
     expect(engineSelection('waifu2x-ncnn-vulkan', 'scale2.0x_model', 2).cpu).toBe(false);
-    expect(engineSelection('realesrgan-ncnn-vulkan', 'realesr-animevideov3', 3).fileStem).toBe('realesr-animevideov3-x3');
-    expect(engineSelection('upscayl-bin', 'realesrgan-x4fast', 4).modelArgs).toEqual(['-n', 'realesrgan-x4fast', '-z', '4']);
+    expect(engineSelection('realesrgan-ncnn-vulkan', 'realesr-animevideov3', 3).fileStem).toBe(
+      'realesr-animevideov3-x3',
+    );
+    expect(engineSelection('upscayl-bin', 'realesrgan-x4fast', 4).modelArgs).toEqual([
+      '-n',
+      'realesrgan-x4fast',
+      '-z',
+      '4',
+    ]);
   });
 
   it('rejects a scale the engine would not use', () => {
@@ -180,7 +189,8 @@ describe.skipIf(!engineRuns(CUGAN_BIN))('realcugan-ncnn-vulkan (CPU)', () => {
     let mad = 0;
     for (let y = 0; y < 96; y++) {
       for (let x = 0; x < 96; x++) {
-        for (let c = 0; c < 3; c++) mad += Math.abs(ref.data[(y * 96 + x) * 3 + c]! - src.data[((y >> 1) * 48 + (x >> 1)) * 3 + c]!);
+        for (let c = 0; c < 3; c++)
+          mad += Math.abs(ref.data[(y * 96 + x) * 3 + c]! - src.data[((y >> 1) * 48 + (x >> 1)) * 3 + c]!);
       }
     }
     expect(mad / (96 * 96 * 3)).toBeLessThan(20);
@@ -198,7 +208,7 @@ describe.skipIf(!engineRuns(CUGAN_BIN))('realcugan-ncnn-vulkan (CPU)', () => {
     expect(psnr).toBeGreaterThan(60); // measured: bit-exact on CPU
   }, 60_000);
 
-  it('throws with the engine\'s message when the model does not exist', async () => {
+  it("throws with the engine's message when the model does not exist", async () => {
     await expect(
       runReference({
         engine: 'realcugan-ncnn-vulkan',

@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  console.error('enlarge: the command-line tool is not built yet. Run "npm install" (or "npm run build") in the repository first.');
+  console.error(
+    'enlarge: the command-line tool is not built yet. Run "npm install" (or "npm run build") in the repository first.',
+  );
   process.exit(1);
 }
 const { run } = await import(cli.href);

@@ -17,7 +17,9 @@ function checkImage(img: PixelImage): void {
     throw new InvalidImageError(`The image is ${width}×${height} pixels; it must be at least 1×1.`);
   }
   if (data.length !== width * height * channels) {
-    throw new InvalidImageError(`The image buffer holds ${data.length} samples but ${width}×${height}×${channels} needs ${width * height * channels}.`);
+    throw new InvalidImageError(
+      `The image buffer holds ${data.length} samples but ${width}×${height}×${channels} needs ${width * height * channels}.`,
+    );
   }
 }
 
@@ -152,7 +154,10 @@ export function bleedColor(src: PixelImage, opts: BleedOptions = {}): PixelImage
         const x0 = Math.max(0, Math.floor(u));
         const x1 = Math.min(cw - 1, x0 + 1);
         const fx = Math.min(1, Math.max(0, u - x0));
-        const i00 = (y0 * cw + x0) * C, i01 = (y0 * cw + x1) * C, i10 = (y1 * cw + x0) * C, i11 = (y1 * cw + x1) * C;
+        const i00 = (y0 * cw + x0) * C,
+          i01 = (y0 * cw + x1) * C,
+          i10 = (y1 * cw + x0) * C,
+          i11 = (y1 * cw + x1) * C;
         for (let c = 0; c < C; c++) {
           const top = cc[i00 + c]! + fx * (cc[i01 + c]! - cc[i00 + c]!);
           const bottom = cc[i10 + c]! + fx * (cc[i11 + c]! - cc[i10 + c]!);

@@ -176,7 +176,9 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const { width: w, height: h, channels: c, data } = image;
   if (w <= 0 || h <= 0) return { kind: 'photo', portrait: false, confidence: 0, features: {} };
   if (data.length < w * h * c) {
-    throw new InvalidImageError(`The image data is too short: ${w}×${h}×${c} needs ${w * h * c} values, got ${data.length}.`);
+    throw new InvalidImageError(
+      `The image data is too short: ${w}×${h}×${c} needs ${w * h * c} values, got ${data.length}.`,
+    );
   }
   const scale = image.bitDepth === 16 ? 1 / 257 : 1; // to 8-bit levels
   const colour = c >= 3;
@@ -189,10 +191,18 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const n = nx * ny;
   // Probe (i, j) lies in grid cell (i, j) at a position that cycles through the cell, so the probes
   // see every phase of periodic structure (JPEG 8×8 blocks, resampling patterns) instead of one.
-  const x0 = new Int32Array(nx), xw = new Int32Array(nx);
-  const y0 = new Int32Array(ny), yh = new Int32Array(ny);
-  for (let i = 0; i < nx; i++) { x0[i] = Math.floor((i * w) / nx); xw[i] = Math.floor(((i + 1) * w) / nx) - x0[i]!; }
-  for (let j = 0; j < ny; j++) { y0[j] = Math.floor((j * h) / ny); yh[j] = Math.floor(((j + 1) * h) / ny) - y0[j]!; }
+  const x0 = new Int32Array(nx),
+    xw = new Int32Array(nx);
+  const y0 = new Int32Array(ny),
+    yh = new Int32Array(ny);
+  for (let i = 0; i < nx; i++) {
+    x0[i] = Math.floor((i * w) / nx);
+    xw[i] = Math.floor(((i + 1) * w) / nx) - x0[i]!;
+  }
+  for (let j = 0; j < ny; j++) {
+    y0[j] = Math.floor((j * h) / ny);
+    yh[j] = Math.floor(((j + 1) * h) / ny) - y0[j]!;
+  }
 
   const nearKeys = new Uint32Array(n); // rounded 3×3 mean colour of each near-flat probe (8-bit RGB)
   let nNear = 0;
@@ -201,23 +211,39 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const grad = new Float32Array(n); // max over channels of |Δ| to right/down neighbour, 8-bit levels
   const lapHist = new Histogram(1 / 16, 2048); // |Laplacian| of probes with grad < 16, 8-bit levels
   const skin = new Uint8Array(n);
-  let flat = 0, transparent = 0, strong = 0, satSum = 0;
+  let flat = 0,
+    transparent = 0,
+    strong = 0,
+    satSum = 0;
 
   const offs = new Int32Array(9); // data offsets of the 3×3 neighbourhood, row by row
   const lum = new Float64Array(9);
-  const lo = new Float64Array(3), hi = new Float64Array(3), sum = new Float64Array(3);
+  const lo = new Float64Array(3),
+    hi = new Float64Array(3),
+    sum = new Float64Array(3);
 
   let p = 0;
   for (let j = 0; j < ny; j++) {
     for (let i = 0; i < nx; i++, p++) {
       const x = x0[i]! + ((3 * i + 5 * j + 1) % xw[i]!);
       const y = y0[j]! + ((5 * i + 3 * j + 2) % yh[j]!);
-      const rowU = clampIndex(y - 1, h) * w, row = y * w, rowD = clampIndex(y + 1, h) * w;
-      const xL = clampIndex(x - 1, w), xR = clampIndex(x + 1, w);
-      offs[0] = (rowU + xL) * c; offs[1] = (rowU + x) * c; offs[2] = (rowU + xR) * c;
-      offs[3] = (row + xL) * c; offs[4] = (row + x) * c; offs[5] = (row + xR) * c;
-      offs[6] = (rowD + xL) * c; offs[7] = (rowD + x) * c; offs[8] = (rowD + xR) * c;
-      const o = offs[4]!, oR = offs[5]!, oD = offs[7]!;
+      const rowU = clampIndex(y - 1, h) * w,
+        row = y * w,
+        rowD = clampIndex(y + 1, h) * w;
+      const xL = clampIndex(x - 1, w),
+        xR = clampIndex(x + 1, w);
+      offs[0] = (rowU + xL) * c;
+      offs[1] = (rowU + x) * c;
+      offs[2] = (rowU + xR) * c;
+      offs[3] = (row + xL) * c;
+      offs[4] = (row + x) * c;
+      offs[5] = (row + xR) * c;
+      offs[6] = (rowD + xL) * c;
+      offs[7] = (rowD + x) * c;
+      offs[8] = (rowD + xR) * c;
+      const o = offs[4]!,
+        oR = offs[5]!,
+        oD = offs[7]!;
 
       // exact flatness and the pixel-level step to the right/down neighbour (fully transparent
       // neighbours count as equal)
@@ -234,7 +260,8 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
         if (a > gm) gm = a;
         if (b > gm) gm = b;
       }
-      if (alphaIdx >= 0 && (data[o + alphaIdx] !== data[oR + alphaIdx] || data[o + alphaIdx] !== data[oD + alphaIdx])) same = false;
+      if (alphaIdx >= 0 && (data[o + alphaIdx] !== data[oR + alphaIdx] || data[o + alphaIdx] !== data[oD + alphaIdx]))
+        same = false;
       gm *= scale;
       grad[p] = gm;
       if (same) flat++;
@@ -243,7 +270,8 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
 
       // 3×3 neighbourhood: luma, per-channel range and mean (for near-flatness and the fill colour)
       let clearCount = 0;
-      let alo = Infinity, ahi = -Infinity;
+      let alo = Infinity,
+        ahi = -Infinity;
       lo[0] = lo[1] = lo[2] = Infinity;
       hi[0] = hi[1] = hi[2] = -Infinity;
       sum[0] = sum[1] = sum[2] = 0;
@@ -252,7 +280,10 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
         lum[q] = colour ? 0.299 * data[oo]! + 0.587 * data[oo + 1]! + 0.114 * data[oo + 2]! : data[oo]!;
         if (alphaIdx >= 0) {
           const av = data[oo + alphaIdx]!;
-          if (av === 0) { clearCount++; continue; }
+          if (av === 0) {
+            clearCount++;
+            continue;
+          }
           if (av < alo) alo = av;
           if (av > ahi) ahi = av;
         }
@@ -279,7 +310,11 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
 
       // noise: Immerkær's operator [1 −2 1; −2 4 −2; 1 −2 1] on luma, in smooth areas only
       if (gm < 16) {
-        lapHist.add(Math.abs(lum[0]! - 2 * lum[1]! + lum[2]! - 2 * lum[3]! + 4 * lum[4]! - 2 * lum[5]! + lum[6]! - 2 * lum[7]! + lum[8]!) * scale);
+        lapHist.add(
+          Math.abs(
+            lum[0]! - 2 * lum[1]! + lum[2]! - 2 * lum[3]! + 4 * lum[4]! - 2 * lum[5]! + lum[6]! - 2 * lum[7]! + lum[8]!,
+          ) * scale,
+        );
       }
 
       // colour of the probe: saturation and the skin test
@@ -296,8 +331,19 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
         const cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * bl;
         const cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * bl;
         const hue = (60 * (g - bl)) / (mx - mn); // r is the max here
-        skin[p] = Y > 40 && Y < 240 && cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173 &&
-          hue >= -10 && hue <= 50 && sat >= 0.1 && sat <= 0.7 ? 1 : 0;
+        skin[p] =
+          Y > 40 &&
+          Y < 240 &&
+          cb >= 77 &&
+          cb <= 127 &&
+          cr >= 133 &&
+          cr <= 173 &&
+          hue >= -10 &&
+          hue <= 50 &&
+          sat >= 0.1 &&
+          sat <= 0.7
+            ? 1
+            : 0;
       }
     }
   }
@@ -324,9 +370,14 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
   const skinInfo = skinBlob(skin, grad, nx, ny);
   const portrait =
     kind === 'photo' &&
-    skinInfo.area >= 0.15 && skinInfo.area <= 0.75 &&
-    skinInfo.cx >= 0.2 && skinInfo.cx <= 0.8 && skinInfo.cy >= 0.1 && skinInfo.cy <= 0.75 &&
-    skinInfo.texture >= 1 && skinInfo.texture <= 16 * 2 ** halvings;
+    skinInfo.area >= 0.15 &&
+    skinInfo.area <= 0.75 &&
+    skinInfo.cx >= 0.2 &&
+    skinInfo.cx <= 0.8 &&
+    skinInfo.cy >= 0.1 &&
+    skinInfo.cy <= 0.75 &&
+    skinInfo.texture >= 1 &&
+    skinInfo.texture <= 16 * 2 ** halvings;
 
   const features: Record<string, number> = {
     ...f,
@@ -347,17 +398,30 @@ export function analyzeContent(image: PixelImage): ContentAnalysis {
  * Greedy clustering of the near-flat probes' colours (see `flatPure` in the module comment).
  * Returns the number of probes in pure fill clusters and in the 8 largest clusters.
  */
-function fillClusters(nearKeys: Uint32Array, nNear: number, meanKeys: Uint32Array, nMean: number, n: number): { pure: number; top8: number } {
+function fillClusters(
+  nearKeys: Uint32Array,
+  nNear: number,
+  meanKeys: Uint32Array,
+  nMean: number,
+  n: number,
+): { pure: number; top8: number } {
   if (nNear === 0) return { pure: 0, top8: 0 };
   const all = new ColourCounts(nMean);
   for (let q = 0; q < nMean; q++) all.add(meanKeys[q]!);
   const ma = all.distinct;
-  const ka = new Uint32Array(ma), ca = new Uint32Array(ma);
-  for (let s = 0, d = 0; s < all.size; s++) if (all.counts[s]! > 0) { ka[d] = all.keyAt(s); ca[d] = all.counts[s]!; d++; }
+  const ka = new Uint32Array(ma),
+    ca = new Uint32Array(ma);
+  for (let s = 0, d = 0; s < all.size; s++)
+    if (all.counts[s]! > 0) {
+      ka[d] = all.keyAt(s);
+      ca[d] = all.counts[s]!;
+      d++;
+    }
   const table = new ColourCounts(nNear);
   for (let q = 0; q < nNear; q++) table.add(nearKeys[q]!);
   const m = table.distinct;
-  const ks = new Uint32Array(m), cs = new Uint32Array(m);
+  const ks = new Uint32Array(m),
+    cs = new Uint32Array(m);
   const minCount = Math.max(1, Math.floor(n / 500));
   const seeds: number[] = [];
   for (let s = 0, d = 0; s < table.size; s++) {
@@ -370,22 +434,29 @@ function fillClusters(nearKeys: Uint32Array, nNear: number, meanKeys: Uint32Arra
   // most frequent first; equal counts by colour, so the result does not depend on hash order
   seeds.sort((a, b) => cs[b]! - cs[a]! || ks[a]! - ks[b]!);
   const claimed = new Uint8Array(m);
-  let pure = 0, top8 = 0, clusters = 0;
+  let pure = 0,
+    top8 = 0,
+    clusters = 0;
   for (const seed of seeds) {
     if (clusters >= MAX_FILLS) break;
     if (claimed[seed]) continue;
     const key = ks[seed]!;
-    let core = 0, shell = 0;
+    let core = 0,
+      shell = 0;
     if (key === CLEAR_KEY) {
       // transparency is a fill of its own, with no colour near it
       core = shell = cs[seed]!;
       claimed[seed] = 1;
     } else {
-      const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
+      const r = key >> 16,
+        g = (key >> 8) & 255,
+        b = key & 255;
       for (let e = 0; e < m; e++) {
         const k2 = ks[e]!;
         if (k2 === CLEAR_KEY) continue;
-        const dr = (k2 >> 16) - r, dg = ((k2 >> 8) & 255) - g, db = (k2 & 255) - b;
+        const dr = (k2 >> 16) - r,
+          dg = ((k2 >> 8) & 255) - g,
+          db = (k2 & 255) - b;
         const dist = Math.max(dr < 0 ? -dr : dr, dg < 0 ? -dg : dg, db < 0 ? -db : db);
         if (dist > SHELL) continue;
         shell += cs[e]!;
@@ -397,10 +468,14 @@ function fillClusters(nearKeys: Uint32Array, nNear: number, meanKeys: Uint32Arra
     }
     let around = 0; // every probe (near-flat or not) whose mean colour is within ±TOL of the seed
     if (key !== CLEAR_KEY) {
-      const r = key >> 16, g = (key >> 8) & 255, b = key & 255;
+      const r = key >> 16,
+        g = (key >> 8) & 255,
+        b = key & 255;
       for (let e = 0; e < ma; e++) {
         const k2 = ka[e]!;
-        const dr = (k2 >> 16) - r, dg = ((k2 >> 8) & 255) - g, db = (k2 & 255) - b;
+        const dr = (k2 >> 16) - r,
+          dg = ((k2 >> 8) & 255) - g,
+          db = (k2 & 255) - b;
         if (Math.max(dr < 0 ? -dr : dr, dg < 0 ? -dg : dg, db < 0 ? -db : db) <= TOL) around += ca[e]!;
       }
     } else around = core;
@@ -413,7 +488,8 @@ function fillClusters(nearKeys: Uint32Array, nNear: number, meanKeys: Uint32Arra
 
 /** Largest 4-connected blob of skin cells: area (fraction of cells), centroid (0..1), median probe gradient. */
 function skinBlob(skin: Uint8Array, grad: Float32Array, nx: number, ny: number) {
-  const gx = Math.ceil(nx / CELL), gy = Math.ceil(ny / CELL);
+  const gx = Math.ceil(nx / CELL),
+    gy = Math.ceil(ny / CELL);
   const cellSkin = new Uint16Array(gx * gy);
   const cellCount = new Uint16Array(gx * gy);
   let total = 0;
@@ -434,27 +510,45 @@ function skinBlob(skin: Uint8Array, grad: Float32Array, nx: number, ny: number) 
   let best = { size: 0, sx: 0, sy: 0, id: -1 };
   for (let q = 0; q < gx * gy; q++) {
     if (!isSkin[q] || label[q]! >= 0) continue;
-    let size = 0, sx = 0, sy = 0;
+    let size = 0,
+      sx = 0,
+      sy = 0;
     label[q] = q;
     stack.push(q);
     while (stack.length) {
       const v = stack.pop()!;
-      const vx = v % gx, vy = (v / gx) | 0;
-      size++; sx += vx; sy += vy;
-      if (vx > 0 && isSkin[v - 1] && label[v - 1]! < 0) { label[v - 1] = q; stack.push(v - 1); }
-      if (vx < gx - 1 && isSkin[v + 1] && label[v + 1]! < 0) { label[v + 1] = q; stack.push(v + 1); }
-      if (vy > 0 && isSkin[v - gx] && label[v - gx]! < 0) { label[v - gx] = q; stack.push(v - gx); }
-      if (vy < gy - 1 && isSkin[v + gx] && label[v + gx]! < 0) { label[v + gx] = q; stack.push(v + gx); }
+      const vx = v % gx,
+        vy = (v / gx) | 0;
+      size++;
+      sx += vx;
+      sy += vy;
+      if (vx > 0 && isSkin[v - 1] && label[v - 1]! < 0) {
+        label[v - 1] = q;
+        stack.push(v - 1);
+      }
+      if (vx < gx - 1 && isSkin[v + 1] && label[v + 1]! < 0) {
+        label[v + 1] = q;
+        stack.push(v + 1);
+      }
+      if (vy > 0 && isSkin[v - gx] && label[v - gx]! < 0) {
+        label[v - gx] = q;
+        stack.push(v - gx);
+      }
+      if (vy < gy - 1 && isSkin[v + gx] && label[v + gx]! < 0) {
+        label[v + gx] = q;
+        stack.push(v + gx);
+      }
     }
     if (size > best.size) best = { size, sx, sy, id: q };
   }
   if (best.size === 0) return { total: total / (nx * ny), area: 0, cx: 0.5, cy: 0.5, texture: 0 };
   // median pixel-level gradient over the skin probes inside the blob
   const g = new Histogram(0.25, 1024);
-  for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    const p = j * nx + i;
-    if (skin[p] && label[((j / CELL) | 0) * gx + ((i / CELL) | 0)] === best.id) g.add(grad[p]!);
-  }
+  for (let j = 0; j < ny; j++)
+    for (let i = 0; i < nx; i++) {
+      const p = j * nx + i;
+      if (skin[p] && label[((j / CELL) | 0) * gx + ((i / CELL) | 0)] === best.id) g.add(grad[p]!);
+    }
   return {
     total: total / (nx * ny),
     area: best.size / (gx * gy),

@@ -27,7 +27,10 @@ function subtle(): SubtleCrypto | undefined {
 export const jsDigest: NamedDigest = { name: 'js', digest: async (bytes) => hex(nobleSha256(bytes)) };
 
 export function webCryptoDigest(s: SubtleCrypto): NamedDigest {
-  return { name: 'webcrypto', digest: async (bytes) => hex(new Uint8Array(await s.digest('SHA-256', bytes as unknown as ArrayBuffer))) };
+  return {
+    name: 'webcrypto',
+    digest: async (bytes) => hex(new Uint8Array(await s.digest('SHA-256', bytes as unknown as ArrayBuffer))),
+  };
 }
 
 /** WebCrypto when this context has it, else the JS digest. */

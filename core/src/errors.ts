@@ -192,16 +192,24 @@ const CLASSES: Partial<Record<ErrorCode, new (...args: never[]) => EnlargeError>
  */
 export function errorFromCode(code: string, message: string, details?: ErrorDetails): EnlargeError {
   const known = (CLASSES as Record<string, (new (...args: never[]) => EnlargeError) | undefined>)[code];
-  const err = Reflect.construct(EnlargeError, [known ? code : 'RUNTIME_FAILED', message], known ?? RuntimeFailedError) as EnlargeError;
+  const err = Reflect.construct(
+    EnlargeError,
+    [known ? code : 'RUNTIME_FAILED', message],
+    known ?? RuntimeFailedError,
+  ) as EnlargeError;
   if (known === AbortError) err.name = 'AbortError';
-  if (details) for (const [k, v] of Object.entries(details)) if (!(k in Error.prototype)) (err as unknown as Record<string, unknown>)[k] = v;
+  if (details)
+    for (const [k, v] of Object.entries(details))
+      if (!(k in Error.prototype)) (err as unknown as Record<string, unknown>)[k] = v;
   return err;
 }
 
 /** True for the messages runtimes and engines throw when an allocation fails. */
 export function isOutOfMemory(err: unknown): boolean {
   const msg = String((err as Error)?.message ?? err);
-  return /out of memory|bad_alloc|Failed to allocate|memory allocation|OOM|RangeError: Array buffer allocation|Aborted\(OOM\)|Array buffer allocation failed/i.test(msg);
+  return /out of memory|bad_alloc|Failed to allocate|memory allocation|OOM|RangeError: Array buffer allocation|Aborted\(OOM\)|Array buffer allocation failed/i.test(
+    msg,
+  );
 }
 
 /**
@@ -217,9 +225,18 @@ export function describeError(err: unknown, surface: Surface): { code: ErrorCode
     return { code: err.code, message: remedy ? `${err.what} ${remedy}` : err.what };
   }
   if (isOutOfMemory(err)) {
-    return { code: 'OUT_OF_MEMORY', message: 'The image did not fit in memory. Choose a smaller scale or a smaller image.' };
+    return {
+      code: 'OUT_OF_MEMORY',
+      message: 'The image did not fit in memory. Choose a smaller scale or a smaller image.',
+    };
   }
   const detail = err instanceof Error ? err.message : String(err);
-  const again = surface === 'cli' ? 'Try again; if it keeps happening, try a smaller image.' : 'Try again; if it keeps happening, try a smaller image or restart the plugin.';
-  return { code: 'RUNTIME_FAILED', message: `The upscaler stopped because of an unexpected problem (${detail}). ${again}` };
+  const again =
+    surface === 'cli'
+      ? 'Try again; if it keeps happening, try a smaller image.'
+      : 'Try again; if it keeps happening, try a smaller image or restart the plugin.';
+  return {
+    code: 'RUNTIME_FAILED',
+    message: `The upscaler stopped because of an unexpected problem (${detail}). ${again}`,
+  };
 }

@@ -83,7 +83,11 @@ export interface ModelEntry {
   license: string;
   licenseNote: string;
   source: ModelSource;
-  reference: { engine: 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan'; modelDir: string; modelName: string };
+  reference: {
+    engine: 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan';
+    modelDir: string;
+    modelName: string;
+  };
   notes: string;
 }
 

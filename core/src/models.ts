@@ -24,7 +24,10 @@ export class Catalog {
 
   constructor(manifest: Manifest) {
     if (!Array.isArray(manifest?.presets) || !manifest.backends) {
-      throw new ModelFileMissingError('manifest.json', 'The model catalog has no presets: it was made by an older version of Enlarge.');
+      throw new ModelFileMissingError(
+        'manifest.json',
+        'The model catalog has no presets: it was made by an older version of Enlarge.',
+      );
     }
     this.list = [...manifest.models];
     this.byId = new Map(this.list.map((m) => [m.id, m]));
@@ -38,7 +41,11 @@ export class Catalog {
 
   get(id: string): ModelEntry {
     const m = this.byId.get(id);
-    if (!m) throw new UnknownModelError(id, this.list.map((x) => x.id));
+    if (!m)
+      throw new UnknownModelError(
+        id,
+        this.list.map((x) => x.id),
+      );
     return m;
   }
 
@@ -81,14 +88,18 @@ export function choosePasses(catalog: Catalog, req: ChoiceRequest): ModelEntry[]
   if (!(req.factor > 1)) throw new InvalidOptionError(`The scale must be larger than 1 (got ${req.factor}).`);
   const spec = catalog.preset(req.purpose);
   const ids = req.quality === 'best' && spec.best ? spec.best : spec.models;
-  let candidates = catalog.models.filter((m) => (ids ? ids.includes(m.id) : m.family === spec.family)).filter((m) => m.geometry.scale > 1);
+  let candidates = catalog.models
+    .filter((m) => (ids ? ids.includes(m.id) : m.family === spec.family))
+    .filter((m) => m.geometry.scale > 1);
   if (spec.family && spec.denoise !== undefined) {
     const preferred = spec.denoise;
     const level = req.denoise ?? preferred;
     const withLevel = candidates.filter((m) => m.denoise === level);
     if (req.denoise !== undefined && withLevel.length === 0) {
       const levels = [...new Set(candidates.map((m) => m.denoise))].join(', ');
-      throw new InvalidOptionError(`Denoise level ${req.denoise} is not available for ${spec.label.toLowerCase()} models. Choose one of: ${levels} (-1 = conservative, 0 = none).`);
+      throw new InvalidOptionError(
+        `Denoise level ${req.denoise} is not available for ${spec.label.toLowerCase()} models. Choose one of: ${levels} (-1 = conservative, 0 = none).`,
+      );
     }
     // Each native scale: prefer the requested level, else the preset's own.
     const byScale = new Map<number, ModelEntry>();
@@ -99,7 +110,8 @@ export function choosePasses(catalog: Catalog, req: ChoiceRequest): ModelEntry[]
     }
     candidates = [...byScale.values()];
   }
-  if (candidates.length === 0) throw new InvalidOptionError(`No model for the ${spec.label} preset is installed here. Choose another preset.`);
+  if (candidates.length === 0)
+    throw new InvalidOptionError(`No model for the ${spec.label} preset is installed here. Choose another preset.`);
   return planScales(candidates, req.factor);
 }
 
@@ -118,7 +130,8 @@ export function planScales(models: ModelEntry[], factor: number): ModelEntry[] {
     }
     if (seq.length >= 4) return;
     // Larger scales first so the first pass does the most work on the smallest image.
-    for (const m of [...models].sort((a, b) => b.geometry.scale - a.geometry.scale)) search([...seq, m], product * m.geometry.scale);
+    for (const m of [...models].sort((a, b) => b.geometry.scale - a.geometry.scale))
+      search([...seq, m], product * m.geometry.scale);
   };
   search([], 1);
   if (!best) throw new InvalidOptionError(`A factor of ${factor} is too large (at most ${4 ** 4}×).`);
@@ -128,7 +141,12 @@ export function planScales(models: ModelEntry[], factor: number): ModelEntry[] {
 }
 
 /** Reads a model file and checks it against the catalog with `digest` before anything loads it. */
-export async function readVerified(store: ModelStore, file: string, sha256: string, digest: Digest): Promise<Uint8Array> {
+export async function readVerified(
+  store: ModelStore,
+  file: string,
+  sha256: string,
+  digest: Digest,
+): Promise<Uint8Array> {
   const bytes = await store.read(file);
   const actual = await digest(bytes);
   if (actual !== sha256) throw new ModelFileTamperedError(file, sha256, actual);

@@ -43,27 +43,46 @@ function checkImage(img: PixelImage, what: string): void {
     throw new InvalidImageError(`The ${what} is ${width}×${height} pixels; it must be at least 1×1.`);
   }
   if (data.length !== width * height * channels) {
-    throw new InvalidImageError(`The ${what} buffer holds ${data.length} samples but ${width}×${height}×${channels} needs ${width * height * channels}.`);
+    throw new InvalidImageError(
+      `The ${what} buffer holds ${data.length} samples but ${width}×${height}×${channels} needs ${width * height * channels}.`,
+    );
   }
 }
 
 function checkTileSize(w: number, h: number): void {
-  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new InvalidOptionError(`A tile of ${w}×${h} pixels is invalid; it must be at least 1×1.`);
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1)
+    throw new InvalidOptionError(`A tile of ${w}×${h} pixels is invalid; it must be at least 1×1.`);
 }
 
 /** Checks that the w×h window at (x, y) lies within a width×height area. */
 function checkWindow(what: string, x: number, y: number, w: number, h: number, width: number, height: number): void {
   if (!(Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x + w <= width && y + h <= height)) {
-    throw new InvalidOptionError(`The ${w}×${h} window at (${x}, ${y}) does not fit in the ${what} of ${width}×${height}.`);
+    throw new InvalidOptionError(
+      `The ${w}×${h} window at (${x}, ${y}) does not fit in the ${what} of ${width}×${height}.`,
+    );
   }
 }
 
 /** Validates a writeTile/writeAlphaTile call; returns nothing, throws InvalidOptionError on a bad window. */
-function checkWrite(dst: PixelImage, src: Float32Array, planes: number, srcW: number, srcH: number,
-  srcX: number, srcY: number, w: number, h: number, dstX: number, dstY: number): void {
+function checkWrite(
+  dst: PixelImage,
+  src: Float32Array,
+  planes: number,
+  srcW: number,
+  srcH: number,
+  srcX: number,
+  srcY: number,
+  w: number,
+  h: number,
+  dstX: number,
+  dstY: number,
+): void {
   checkImage(dst, 'destination image');
   checkTileSize(w, h);
-  if (src.length < planes * srcW * srcH) throw new InvalidOptionError(`The tile holds ${src.length} values; ${planes} planes of ${srcW}×${srcH} need ${planes * srcW * srcH}.`);
+  if (src.length < planes * srcW * srcH)
+    throw new InvalidOptionError(
+      `The tile holds ${src.length} values; ${planes} planes of ${srcW}×${srcH} need ${planes * srcW * srcH}.`,
+    );
   checkWindow('tile', srcX, srcY, w, h, srcW, srcH);
   checkWindow('destination image', dstX, dstY, w, h, dst.width, dst.height);
 }
@@ -110,8 +129,18 @@ export function readTile(src: PixelImage, x: number, y: number, w: number, h: nu
  * colour channels of `dst` at (dstX, dstY): × max, rounded to nearest, clamped to [0, max]. Gray destinations
  * get the BT.601 luma. Alpha is left untouched.
  */
-export function writeTile(dst: PixelImage, src: Float32Array, srcW: number, srcH: number, srcX: number, srcY: number,
-  w: number, h: number, dstX: number, dstY: number): void {
+export function writeTile(
+  dst: PixelImage,
+  src: Float32Array,
+  srcW: number,
+  srcH: number,
+  srcX: number,
+  srcY: number,
+  w: number,
+  h: number,
+  dstX: number,
+  dstY: number,
+): void {
   checkWrite(dst, src, 3, srcW, srcH, srcX, srcY, w, h, dstX, dstY);
   const C = dst.channels;
   const d = dst.data;

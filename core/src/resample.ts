@@ -58,7 +58,14 @@ export function lanczosAxisWeights(inSize: number, outSize: number): AxisWeights
     // Identity: exact copy (avoids the ~1e-16 side lobes that sin(πk) would produce).
     const start = new Int32Array(outSize);
     for (let o = 0; o < outSize; o++) start[o] = o;
-    return { inSize, outSize, stride: 1, start, count: new Int32Array(outSize).fill(1), weights: new Float64Array(outSize).fill(1) };
+    return {
+      inSize,
+      outSize,
+      stride: 1,
+      start,
+      count: new Int32Array(outSize).fill(1),
+      weights: new Float64Array(outSize).fill(1),
+    };
   }
   const scale = outSize / inSize;
   const filterScale = Math.min(1, scale); // < 1 when downscaling: the kernel is stretched by 1/scale
@@ -157,11 +164,16 @@ export class Resampler {
 
   constructor(options: ResamplerOptions, sink: RowSink) {
     const { srcWidth, srcHeight, dstWidth, dstHeight, channels } = options;
-    for (const [name, v] of [['source width', srcWidth], ['source height', srcHeight]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new InvalidImageError(`The image ${name} is ${v}; it must be a whole number of at least 1 pixel.`);
+    for (const [name, v] of [
+      ['source width', srcWidth],
+      ['source height', srcHeight],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new InvalidImageError(`The image ${name} is ${v}; it must be a whole number of at least 1 pixel.`);
     }
     checkOutputSize(dstWidth, dstHeight);
-    if (!Number.isInteger(channels) || channels < 1) throw new InvalidOptionError(`Cannot resample ${channels} channels; use a whole number of at least 1.`);
+    if (!Number.isInteger(channels) || channels < 1)
+      throw new InvalidOptionError(`Cannot resample ${channels} channels; use a whole number of at least 1.`);
     this.srcWidth = srcWidth;
     this.srcHeight = srcHeight;
     this.dstWidth = dstWidth;
@@ -178,15 +190,22 @@ export class Resampler {
   }
 
   /** Index of the next source row `push` expects. */
-  get nextSourceRow(): number { return this.received; }
+  get nextSourceRow(): number {
+    return this.received;
+  }
   /** Index of the next output row the sink will receive. */
-  get nextOutputRow(): number { return this.emitted; }
+  get nextOutputRow(): number {
+    return this.emitted;
+  }
   /** True once every output row was handed to the sink. */
-  get done(): boolean { return this.emitted === this.dstHeight; }
+  get done(): boolean {
+    return this.emitted === this.dstHeight;
+  }
 
   /** Source rows [start, end) read by output rows [y0, y1). */
   sourceRange(y0: number, y1: number): { start: number; end: number } {
-    if (!(y0 >= 0 && y1 <= this.dstHeight && y0 < y1)) throw new InvalidOptionError(`Output rows ${y0}..${y1} are outside 0..${this.dstHeight}.`);
+    if (!(y0 >= 0 && y1 <= this.dstHeight && y0 < y1))
+      throw new InvalidOptionError(`Output rows ${y0}..${y1} are outside 0..${this.dstHeight}.`);
     const { start, count } = this.yWeights;
     return { start: start[y0]!, end: start[y1 - 1]! + count[y1 - 1]! };
   }
@@ -205,10 +224,19 @@ export class Resampler {
   push(data: SampleArray, rows: number, layout: SourceLayout = {}): void {
     const stride = layout.stride ?? this.channels;
     const offset = layout.offset ?? 0;
-    if (offset < 0 || offset + this.channels > stride) throw new InvalidOptionError(`Source layout offset ${offset} / stride ${stride} cannot hold ${this.channels} channels.`);
-    if (this.received + rows > this.srcHeight) throw new InvalidOptionError(`Pushed ${this.received + rows} source rows but the source has only ${this.srcHeight}.`);
+    if (offset < 0 || offset + this.channels > stride)
+      throw new InvalidOptionError(
+        `Source layout offset ${offset} / stride ${stride} cannot hold ${this.channels} channels.`,
+      );
+    if (this.received + rows > this.srcHeight)
+      throw new InvalidOptionError(
+        `Pushed ${this.received + rows} source rows but the source has only ${this.srcHeight}.`,
+      );
     const rowSamples = this.srcWidth * stride;
-    if (data.length < rows * rowSamples) throw new InvalidImageError(`The source band holds ${data.length} samples; ${rows} rows need ${rows * rowSamples}.`);
+    if (data.length < rows * rowSamples)
+      throw new InvalidImageError(
+        `The source band holds ${data.length} samples; ${rows} rows need ${rows * rowSamples}.`,
+      );
     for (let r = 0; r < rows; r++) {
       const y = this.received;
       this.filterRow(data, r * rowSamples + offset, stride, this.ring[y % this.ringRows]!);
@@ -236,21 +264,28 @@ export class Resampler {
         const n = count[x]!;
         const wb = x * wStride;
         let p = base + start[x]! * stride;
-        let a0 = 0, a1 = 0, a2 = 0;
+        let a0 = 0,
+          a1 = 0,
+          a2 = 0;
         for (let t = 0; t < n; t++, p += stride) {
           const w = weights[wb + t]!;
           a0 += w * data[p]!;
           a1 += w * data[p + 1]!;
           a2 += w * data[p + 2]!;
         }
-        out[o] = a0; out[o + 1] = a1; out[o + 2] = a2;
+        out[o] = a0;
+        out[o + 1] = a1;
+        out[o + 2] = a2;
       }
     } else if (C === 4) {
       for (let x = 0, o = 0; x < dstW; x++, o += 4) {
         const n = count[x]!;
         const wb = x * wStride;
         let p = base + start[x]! * stride;
-        let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        let a0 = 0,
+          a1 = 0,
+          a2 = 0,
+          a3 = 0;
         for (let t = 0; t < n; t++, p += stride) {
           const w = weights[wb + t]!;
           a0 += w * data[p]!;
@@ -258,7 +293,10 @@ export class Resampler {
           a2 += w * data[p + 2]!;
           a3 += w * data[p + 3]!;
         }
-        out[o] = a0; out[o + 1] = a1; out[o + 2] = a2; out[o + 3] = a3;
+        out[o] = a0;
+        out[o + 1] = a1;
+        out[o + 2] = a2;
+        out[o + 3] = a3;
       }
     } else {
       for (let x = 0, o = 0; x < dstW; x++, o += C) {
@@ -342,8 +380,14 @@ export function quantizingSink(
 
 /** Throws InvalidOptionError unless width and height are whole numbers ≥ 1. */
 export function checkOutputSize(width: number, height: number): void {
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`The requested output ${name} is ${v}; it must be a whole number of at least 1 pixel.`);
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new InvalidOptionError(
+        `The requested output ${name} is ${v}; it must be a whole number of at least 1 pixel.`,
+      );
   }
 }
 
@@ -353,7 +397,9 @@ function checkPixelImage(src: PixelImage): void {
     throw new InvalidImageError(`The image is ${width}×${height} pixels; it must be at least 1×1.`);
   }
   if (data.length !== width * height * channels) {
-    throw new InvalidImageError(`The image buffer holds ${data.length} samples but a ${width}×${height} image with ${channels} channels needs ${width * height * channels}.`);
+    throw new InvalidImageError(
+      `The image buffer holds ${data.length} samples but a ${width}×${height} image with ${channels} channels needs ${width * height * channels}.`,
+    );
   }
 }
 

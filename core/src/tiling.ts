@@ -109,7 +109,14 @@ function planAxis(size: number, t: number, m: number, context: number, border: n
  * @param extraContext context between tiles beyond `pad` (same-padded networks: the receptive field cut-off)
  * @param extraBorder reflect padding beyond `pad` at the image border (≤ extraContext; default the same)
  */
-export function planTiles(width: number, height: number, geometry: TileGeometry, tileSize: number, extraContext: number, extraBorder = extraContext): TilePlan {
+export function planTiles(
+  width: number,
+  height: number,
+  geometry: TileGeometry,
+  tileSize: number,
+  extraContext: number,
+  extraBorder = extraContext,
+): TilePlan {
   const m = Math.max(geometry.multipleOf, TILE_ALIGN);
   const t = Math.max(m, roundUp(Math.floor(tileSize), m));
   const context = geometry.pad + extraContext;
@@ -121,10 +128,21 @@ export function planTiles(width: number, height: number, geometry: TileGeometry,
   const tiles: Tile[] = [];
   for (const y of ay.origins)
     for (const x of ax.origins) {
-      const wx = ax.windowOrigin(x), wy = ay.windowOrigin(y);
+      const wx = ax.windowOrigin(x),
+        wy = ay.windowOrigin(y);
       tiles.push({ x, y, wx, wy, ox: s * (x - wx - geometry.pad), oy: s * (y - wy - geometry.pad) });
     }
-  return { tileW: ax.tile, tileH: ay.tile, context, border, windowW: ax.window, windowH: ay.window, xs: ax.origins, ys: ay.origins, tiles };
+  return {
+    tileW: ax.tile,
+    tileH: ay.tile,
+    context,
+    border,
+    windowW: ax.window,
+    windowH: ay.window,
+    xs: ax.origins,
+    ys: ay.origins,
+    tiles,
+  };
 }
 
 /**
@@ -158,7 +176,14 @@ export interface TilePolicy {
   rowBudgetBytes?: number;
 }
 
-export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = { memoryBudgetMB: 1024, minTile: 64, maxTile: 512, backendTile: {}, bufferLimit: {}, borderContext: 16 };
+export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = {
+  memoryBudgetMB: 1024,
+  minTile: 64,
+  maxTile: 512,
+  backendTile: {},
+  bufferLimit: {},
+  borderContext: 16,
+};
 
 /** A policy from defaults and a host's partial one (the per-backend tables merge too). */
 export function tilePolicy(p: Partial<TilePolicy> = {}): TilePolicy {
@@ -175,7 +200,7 @@ export type TiledModel = Pick<ModelEntry, 'geometry' | 'peakBytesPerPixel'>;
 
 /** Context between tiles for a model under this policy. */
 export function tileContext(m: TiledModel, policy: TilePolicy): number {
-  return m.geometry.pad > 0 ? 0 : policy.context ?? m.geometry.context ?? 24;
+  return m.geometry.pad > 0 ? 0 : (policy.context ?? m.geometry.context ?? 24);
 }
 
 /** Tile centre size for a model on a backend: the backend's fixed size, else as large as the memory budget allows; within its buffer limit. */
@@ -197,7 +222,13 @@ export function tileSizeFor(m: TiledModel, policy: TilePolicy, backend?: Backend
 }
 
 /** The tile plan of one model pass: `tileSize` when the user gave one, else the policy's size. */
-export function planModelTiles(m: TiledModel, width: number, height: number, policy: TilePolicy, opts: { tileSize?: number; backend?: Backend; bytesPerSample?: number } = {}): TilePlan {
+export function planModelTiles(
+  m: TiledModel,
+  width: number,
+  height: number,
+  policy: TilePolicy,
+  opts: { tileSize?: number; backend?: Backend; bytesPerSample?: number } = {},
+): TilePlan {
   let size = opts.tileSize ?? tileSizeFor(m, policy, opts.backend);
   if (opts.tileSize === undefined && policy.rowBudgetBytes !== undefined && (width > size || height > size)) {
     const s = m.geometry.scale;

@@ -20,15 +20,27 @@ function upscaleAlpha(src: PixelImage, width: number, height: number, rows = hei
 }
 
 type RGB = readonly [number, number, number];
-interface Shape { readonly color: RGB; readonly coverage: (x: number, y: number) => number; readonly distance: (x: number, y: number) => number }
+interface Shape {
+  readonly color: RGB;
+  readonly coverage: (x: number, y: number) => number;
+  readonly distance: (x: number, y: number) => number;
+}
 
 const RED: RGB = [255, 0, 0];
 const YELLOW: RGB = [255, 220, 60];
 /** Anti-aliased coverage from a signed distance (negative inside), ~1 px wide ramp. */
 const ramp = (signedDistance: number): number => Math.min(1, Math.max(0, 0.5 - signedDistance));
 const SHAPES: readonly Shape[] = [
-  { color: RED, distance: (x, y) => Math.hypot(x - 26, y - 30) - 17.3, coverage: (x, y) => ramp(Math.hypot(x - 26, y - 30) - 17.3) },
-  { color: YELLOW, distance: (x, y) => Math.max(Math.abs(x - 70), Math.abs(y - 62)) - 14.6, coverage: (x, y) => ramp(Math.max(Math.abs(x - 70), Math.abs(y - 62)) - 14.6) },
+  {
+    color: RED,
+    distance: (x, y) => Math.hypot(x - 26, y - 30) - 17.3,
+    coverage: (x, y) => ramp(Math.hypot(x - 26, y - 30) - 17.3),
+  },
+  {
+    color: YELLOW,
+    distance: (x, y) => Math.max(Math.abs(x - 70), Math.abs(y - 62)) - 14.6,
+    coverage: (x, y) => ramp(Math.max(Math.abs(x - 70), Math.abs(y - 62)) - 14.6),
+  },
 ];
 
 /** Two anti-aliased logo shapes (red disc, yellow square) on fully transparent black (0,0,0,0). */
@@ -55,17 +67,20 @@ const luma = (r: number, g: number, b: number): number => 0.299 * r + 0.587 * g 
  * luminance. A correct result is a mix of logo colour and white, so both must be ≤ ~0.
  */
 function fringe(colorSource: PixelImage, alphaSource: PixelImage, factor: number): { channel: number; luma: number } {
-  const W = alphaSource.width * factor, H = alphaSource.height * factor;
+  const W = alphaSource.width * factor,
+    H = alphaSource.height * factor;
   const color = resamplePixels(colorSource, W, H);
   const alpha = upscaleAlpha(alphaSource, W, H);
-  let channel = -Infinity, lumaDrop = -Infinity;
+  let channel = -Infinity,
+    lumaDrop = -Infinity;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
       const i = y * W + x;
       const a = alpha[i]! / 255;
       if (a === 0) continue;
       // The logo this pixel belongs to: the nearest shape (source coordinates of the pixel centre).
-      const sx = (x + 0.5) / factor - 0.5, sy = (y + 0.5) / factor - 0.5;
+      const sx = (x + 0.5) / factor - 0.5,
+        sy = (y + 0.5) / factor - 0.5;
       const shape = SHAPES.reduce((best, s) => (s.distance(sx, sy) < best.distance(sx, sy) ? s : best));
       const out = [0, 1, 2].map((c) => a * color.data[i * 4 + c]! + (1 - a) * 255);
       for (let c = 0; c < 3; c++) channel = Math.max(channel, Math.min(shape.color[c]!, 255) - out[c]!);
@@ -116,13 +131,18 @@ describe('bleedColor', () => {
       const i = p * 4;
       expect(out.data[i + 3]).toBe(src.data[i + 3]);
       if (src.data[i + 3]! >= 255 / 16) {
-        expect([out.data[i], out.data[i + 1], out.data[i + 2]]).toEqual([src.data[i], src.data[i + 1], src.data[i + 2]]);
+        expect([out.data[i], out.data[i + 1], out.data[i + 2]]).toEqual([
+          src.data[i],
+          src.data[i + 1],
+          src.data[i + 2],
+        ]);
       } else {
         changed++;
       }
     }
     expect(changed).toBeGreaterThan(1000);
-    const at = (x: number, y: number): number[] => Array.from(out.data.subarray((y * 96 + x) * 4, (y * 96 + x) * 4 + 3));
+    const at = (x: number, y: number): number[] =>
+      Array.from(out.data.subarray((y * 96 + x) * 4, (y * 96 + x) * 4 + 3));
     // Just outside the red disc (left edge at x ≈ 8.7): pure red.
     expect(at(7, 30)).toEqual([255, 0, 0]);
     expect(at(5, 30)).toEqual([255, 0, 0]);
@@ -182,14 +202,15 @@ describe('alphaIsConstant', () => {
   });
 });
 
-describe('AlphaRows (the engine\'s alpha path)', () => {
+describe("AlphaRows (the engine's alpha path)", () => {
   it('Lanczos-resamples and clamps the alpha plane like resamplePixels does, whole or band by band', () => {
     const src = logo(48, 48);
     const up = upscaleAlpha(src, 130, 70);
     expect(up).toBeInstanceOf(Uint8Array);
     expect(up.length).toBe(130 * 70);
     const ref = resamplePixels(src, 130, 70);
-    for (let i = 0; i < up.length; i++) if (up[i] !== ref.data[i * 4 + 3]) throw new Error(`alpha ${i}: ${up[i]} ≠ ${ref.data[i * 4 + 3]}`);
+    for (let i = 0; i < up.length; i++)
+      if (up[i] !== ref.data[i * 4 + 3]) throw new Error(`alpha ${i}: ${up[i]} ≠ ${ref.data[i * 4 + 3]}`);
     expect(Math.max(...up)).toBe(255);
     expect(Math.min(...up)).toBe(0);
     expect(Buffer.from(upscaleAlpha(src, 130, 70, 7)).equals(Buffer.from(up))).toBe(true);

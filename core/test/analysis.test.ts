@@ -21,12 +21,18 @@ function gaussian(rand: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
 }
 
-function image(width: number, height: number, channels: Channels, fill: (x: number, y: number) => number[]): PixelImage {
+function image(
+  width: number,
+  height: number,
+  channels: Channels,
+  fill: (x: number, y: number) => number[],
+): PixelImage {
   const data = new Uint8Array(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const v = fill(x, y);
-      for (let k = 0; k < channels; k++) data[(y * width + x) * channels + k] = Math.max(0, Math.min(255, Math.round(v[k]!)));
+      for (let k = 0; k < channels; k++)
+        data[(y * width + x) * channels + k] = Math.max(0, Math.min(255, Math.round(v[k]!)));
     }
   }
   return { width, height, channels, bitDepth: 8, data };
@@ -34,12 +40,18 @@ function image(width: number, height: number, channels: Channels, fill: (x: numb
 
 /** Flat-colour illustration: background, a few filled shapes, and rows of 2-px "glyph" strokes. */
 function flatIllustration(width = 384, height = 288): PixelImage {
-  const bg = [246, 241, 228], sky = [120, 180, 230], sun = [250, 200, 60], hill = [90, 160, 80], ink = [30, 30, 40];
+  const bg = [246, 241, 228],
+    sky = [120, 180, 230],
+    sun = [250, 200, 60],
+    hill = [90, 160, 80],
+    ink = [30, 30, 40];
   return image(width, height, 3, (x, y) => {
     // text block: glyph-like strokes in the lower part
     if (y >= 200 && y < 272 && x >= 24 && x < width - 24) {
-      const line = Math.floor((y - 200) / 18), ly = (y - 200) % 18;
-      const cell = Math.floor((x - 24) / 10), lx = (x - 24) % 10;
+      const line = Math.floor((y - 200) / 18),
+        ly = (y - 200) % 18;
+      const cell = Math.floor((x - 24) / 10),
+        lx = (x - 24) % 10;
       const glyph = (cell * 7 + line * 13) % 5;
       if (ly < 12 && cell % 6 !== 5) {
         const stroke =
@@ -175,7 +187,12 @@ describe('analyzeContent', () => {
       const t = 1.2 * (x / 480) + 0.6 * (1 - y / 144); // ≥ 0.9 is clipped in every channel
       return [228 + 30 * t, 238 + 20 * t, 250 + 8 * t];
     });
-    for (const [factor, q] of [[1, undefined], [1, 70], [4, undefined], [4, 70]] as const) {
+    for (const [factor, q] of [
+      [1, undefined],
+      [1, 70],
+      [4, undefined],
+      [4, 70],
+    ] as const) {
       const a = analyzeContent(await degrade(sky, factor, q));
       expect(a.features.flatPure, `×1/${factor} q${q}`).toBeLessThan(0.03);
       expect(a.kind, `×1/${factor} q${q}`).toBe('photo');
@@ -233,7 +250,12 @@ describe('analyzeContent', () => {
 
   it('finds the fills of a JPEG-compressed and downscaled flat graphic', async () => {
     const art = flatIllustration(512, 384);
-    for (const [factor, q] of [[1, 70], [2, 70], [4, undefined], [4, 70]] as const) {
+    for (const [factor, q] of [
+      [1, 70],
+      [2, 70],
+      [4, undefined],
+      [4, 70],
+    ] as const) {
       const a = analyzeContent(await degrade(art, factor, q));
       expect(a.features.flatPure, `×1/${factor} q${q}`).toBeGreaterThan(0.3);
       expect(a.kind, `×1/${factor} q${q}`).toBe('graphics');
@@ -256,7 +278,13 @@ describe('analyzeContent', () => {
     ] as const;
     for (const [file, kind] of cases) {
       const img = await fixture(file);
-      for (const [factor, q] of [[1, undefined], [1, 70], [2, 70], [4, undefined], [4, 70]] as const) {
+      for (const [factor, q] of [
+        [1, undefined],
+        [1, 70],
+        [2, 70],
+        [4, undefined],
+        [4, 70],
+      ] as const) {
         expect(analyzeContent(await degrade(img, factor, q)).kind, `${file} ×1/${factor} q${q}`).toBe(kind);
       }
     }
@@ -348,7 +376,10 @@ describe('analyzeContent', () => {
 
     // a skin-toned texture filling nearly the whole frame (fur, wood, sand, a warm cast) is not a face
     const surface = image(320, 400, 3, (x, y) => {
-      if (x < 16 || x >= 304) { const o = (y * 320 + x) * 3; return [base.data[o]!, base.data[o + 1]!, base.data[o + 2]!]; }
+      if (x < 16 || x >= 304) {
+        const o = (y * 320 + x) * 3;
+        return [base.data[o]!, base.data[o + 1]!, base.data[o + 2]!];
+      }
       const shade = 1 + 0.08 * Math.sin(x / 7) * Math.cos(y / 5);
       return [200 * shade + 4 * noise(), 150 * shade + 4 * noise(), 115 * shade + 4 * noise()];
     });
@@ -360,7 +391,13 @@ describe('analyzeContent', () => {
 
   it('still finds the portrait when it is small or JPEG-compressed', async () => {
     const astronaut = await fixture('eval/face/skimage-astronaut.png');
-    for (const [factor, q] of [[1, undefined], [1, 70], [2, undefined], [4, undefined], [4, 70]] as const) {
+    for (const [factor, q] of [
+      [1, undefined],
+      [1, 70],
+      [2, undefined],
+      [4, undefined],
+      [4, 70],
+    ] as const) {
       const a = analyzeContent(await degrade(astronaut, factor, q));
       expect(presetFor(a), `×1/${factor} q${q}`).toBe('face');
     }
@@ -369,7 +406,9 @@ describe('analyzeContent', () => {
   });
 
   it('does not crash on degenerate sizes and rejects short buffers', () => {
-    expect(analyzeContent({ width: 0, height: 0, channels: 3, bitDepth: 8, data: new Uint8Array(0) }).confidence).toBe(0);
+    expect(analyzeContent({ width: 0, height: 0, channels: 3, bitDepth: 8, data: new Uint8Array(0) }).confidence).toBe(
+      0,
+    );
     const one = analyzeContent({ width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([10, 20, 30]) });
     expect(['photo', 'graphics']).toContain(one.kind);
     const strip = analyzeContent(photoLike(1000, 2, 9));
@@ -384,7 +423,20 @@ describe('analyzeContent', () => {
       const a = analyzeContent(img);
       expect(a.confidence).toBeGreaterThanOrEqual(0);
       expect(a.confidence).toBeLessThanOrEqual(1);
-      for (const k of ['flat', 'nearFlat', 'flatPure', 'palette', 'strongEdges', 'transparent', 'satMean', 'skin', 'skinBlob', 'fillScore', 'artScore', 'graphicsScore']) {
+      for (const k of [
+        'flat',
+        'nearFlat',
+        'flatPure',
+        'palette',
+        'strongEdges',
+        'transparent',
+        'satMean',
+        'skin',
+        'skinBlob',
+        'fillScore',
+        'artScore',
+        'graphicsScore',
+      ]) {
         expect(a.features[k], k).toBeGreaterThanOrEqual(0);
         expect(a.features[k], k).toBeLessThanOrEqual(1);
       }

@@ -32,7 +32,15 @@ function fakePage(script: Script, ready: EngineMessage = { type: 'ready', backen
 }
 
 const result = (w: number, h: number): UpscaleStreamResult => ({
-  width: w, height: h, models: [{ id: 'm', title: 'M', shortTitle: 'M' }], preset: 'photo', backend: 'wasm', factorX: 2, factorY: 2, tiles: 1, timings: { totalMs: 1, inferenceMs: 1 },
+  width: w,
+  height: h,
+  models: [{ id: 'm', title: 'M', shortTitle: 'M' }],
+  preset: 'photo',
+  backend: 'wasm',
+  factorX: 2,
+  factorY: 2,
+  tiles: 1,
+  timings: { totalMs: 1, inferenceMs: 1 },
 });
 
 function image(w = 4, h = 4): PixelImage {
@@ -44,7 +52,8 @@ function image(w = 4, h = 4): PixelImage {
 describe('EngineClient (the remote Upscaler)', () => {
   it('streams bands to the sink in order, resolves with the result; the caller keeps its pixels', async () => {
     const { client } = fakePage((req, send) => {
-      for (const y of [0, 4]) send({ type: 'band', id: req.id, y, outputHeight: 8, image: toMessageImage(allocPixels(8, 4, 3, 8)) });
+      for (const y of [0, 4])
+        send({ type: 'band', id: req.id, y, outputHeight: 8, image: toMessageImage(allocPixels(8, 4, 3, 8)) });
       send({ type: 'result', id: req.id, result: result(8, 8) });
     });
     const img = image();
@@ -61,14 +70,20 @@ describe('EngineClient (the remote Upscaler)', () => {
 
   it('errors come back as their own classes with their fields', async () => {
     const e = new ImageTooLargeError('Too big.', 9000, 9000, 400e6);
-    const { client } = fakePage((req, send) => send({ type: 'error', id: req.id, code: e.code, message: e.message, details: e.details() }));
+    const { client } = fakePage((req, send) =>
+      send({ type: 'error', id: req.id, code: e.code, message: e.message, details: e.details() }),
+    );
     const err = await client.upscale(image(), { scale: 4 }).catch((x: unknown) => x);
     expect(err).toBeInstanceOf(ImageTooLargeError);
     expect((err as ImageTooLargeError).width).toBe(9000);
   });
 
   it('a page that failed to start: ready() rejects with the reason, typed', async () => {
-    const { client } = fakePage(() => undefined, { type: 'ready', backends: [], error: { code: 'MODEL_FILE_MISSING', message: 'The model list is missing.' } });
+    const { client } = fakePage(() => undefined, {
+      type: 'ready',
+      backends: [],
+      error: { code: 'MODEL_FILE_MISSING', message: 'The model list is missing.' },
+    });
     await expect(client.ready(1000)).rejects.toBeInstanceOf(ModelFileMissingError);
   });
 
@@ -92,7 +107,13 @@ describe('EngineClient (the remote Upscaler)', () => {
     const stalling = new EngineClient({ post: () => undefined, subscribe: () => () => undefined }, { stallMs: 40 });
     await expect(stalling.upscale(image(), { scale: 2 })).rejects.toThrow(RuntimeFailedError);
     await expect(stalling.upscale(image(), { scale: 2 })).rejects.toThrow(/stopped answering/);
-    const slow = fakePage((req, send) => setTimeout(() => send({ type: 'result', id: req.id, image: toMessageImage(allocPixels(8, 8, 3, 8)), result: result(8, 8) }), 120));
+    const slow = fakePage((req, send) =>
+      setTimeout(
+        () =>
+          send({ type: 'result', id: req.id, image: toMessageImage(allocPixels(8, 8, 3, 8)), result: result(8, 8) }),
+        120,
+      ),
+    );
     await expect(slow.client.upscale(image(), { scale: 2 })).resolves.toMatchObject({ width: 8 });
   });
 });

@@ -6,20 +6,35 @@ import { jsDigest, webCryptoDigest } from '../src/digest.js';
 import type { ModelEntry } from '../src/models-types.js';
 import { InvalidOptionError, ModelFileTamperedError, UnknownModelError } from '../src/errors.js';
 
-function entry(id: string, family: ModelEntry['family'], scale: number, denoise: number | null, purpose: ModelEntry['purpose']): ModelEntry {
-  return { id, family, purpose, geometry: { scale, pad: 0, multipleOf: 1, referencePrepadding: 0, referenceBorder: 'reflect' }, denoise } as ModelEntry;
+function entry(
+  id: string,
+  family: ModelEntry['family'],
+  scale: number,
+  denoise: number | null,
+  purpose: ModelEntry['purpose'],
+): ModelEntry {
+  return {
+    id,
+    family,
+    purpose,
+    geometry: { scale, pad: 0, multipleOf: 1, referencePrepadding: 0, referenceBorder: 'reflect' },
+    denoise,
+  } as ModelEntry;
 }
 
 // The real catalog's presets (models/manifest.json) over a handful of stand-in entries.
 const manifest = JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest;
-const catalog = new Catalog({ ...manifest, models: [
-  entry('realesrgan-x4fast', 'realesrgan-compact', 4, null, ['photo']),
-  entry('realesrgan-x4plus', 'realesrgan-rrdb', 4, null, ['photo', 'face']),
-  entry('realcugan-x2-conservative', 'realcugan', 2, -1, ['graphics']),
-  entry('realcugan-x2-denoise3', 'realcugan', 2, 3, ['graphics']),
-  entry('realcugan-x3-conservative', 'realcugan', 3, -1, ['graphics']),
-  entry('realcugan-x4-conservative', 'realcugan', 4, -1, ['graphics']),
-] });
+const catalog = new Catalog({
+  ...manifest,
+  models: [
+    entry('realesrgan-x4fast', 'realesrgan-compact', 4, null, ['photo']),
+    entry('realesrgan-x4plus', 'realesrgan-rrdb', 4, null, ['photo', 'face']),
+    entry('realcugan-x2-conservative', 'realcugan', 2, -1, ['graphics']),
+    entry('realcugan-x2-denoise3', 'realcugan', 2, 3, ['graphics']),
+    entry('realcugan-x3-conservative', 'realcugan', 3, -1, ['graphics']),
+    entry('realcugan-x4-conservative', 'realcugan', 4, -1, ['graphics']),
+  ],
+});
 
 const ids = (ms: ModelEntry[]) => ms.map((m) => m.id);
 
@@ -34,14 +49,25 @@ describe('model choice', () => {
   it('graphics: the native scale that fits, chained above 4×, denoise level honoured', () => {
     expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 2 }))).toEqual(['realcugan-x2-conservative']);
     expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 2.5 }))).toEqual(['realcugan-x3-conservative']);
-    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 6 }))).toEqual(['realcugan-x3-conservative', 'realcugan-x2-conservative']);
-    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 8 }))).toEqual(['realcugan-x4-conservative', 'realcugan-x2-conservative']);
-    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 2, denoise: 3 }))).toEqual(['realcugan-x2-denoise3']);
+    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 6 }))).toEqual([
+      'realcugan-x3-conservative',
+      'realcugan-x2-conservative',
+    ]);
+    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 8 }))).toEqual([
+      'realcugan-x4-conservative',
+      'realcugan-x2-conservative',
+    ]);
+    expect(ids(choosePasses(catalog, { purpose: 'graphics', factor: 2, denoise: 3 }))).toEqual([
+      'realcugan-x2-denoise3',
+    ]);
     expect(() => choosePasses(catalog, { purpose: 'graphics', factor: 2, denoise: 9 })).toThrow(InvalidOptionError);
   });
 
   it('photo beyond 4×: two 4× passes; factors must exceed 1', () => {
-    expect(ids(choosePasses(catalog, { purpose: 'photo', factor: 6 }))).toEqual(['realesrgan-x4fast', 'realesrgan-x4fast']);
+    expect(ids(choosePasses(catalog, { purpose: 'photo', factor: 6 }))).toEqual([
+      'realesrgan-x4fast',
+      'realesrgan-x4fast',
+    ]);
     expect(() => planScales([catalog.get('realesrgan-x4fast')], 1)).toThrow(InvalidOptionError);
     expect(() => choosePasses(catalog, { purpose: 'photo', factor: 0.5 })).toThrow(/larger than 1/);
   });
@@ -54,7 +80,12 @@ describe('model choice', () => {
 
 describe('presets are catalog data', () => {
   it('every surface reads the same four presets, labels and model choice from the manifest', () => {
-    expect(catalog.presets.map((p) => [p.id, p.label])).toEqual([['auto', 'Auto'], ['photo', 'Photo'], ['face', 'Portrait'], ['graphics', 'Graphics']]);
+    expect(catalog.presets.map((p) => [p.id, p.label])).toEqual([
+      ['auto', 'Auto'],
+      ['photo', 'Photo'],
+      ['face', 'Portrait'],
+      ['graphics', 'Graphics'],
+    ]);
     expect(catalog.backendName('webgpu')).toBe('WebGPU');
     expect(() => catalog.preset('poster')).toThrow(InvalidOptionError);
   });
@@ -68,7 +99,9 @@ describe('sha256 verification', () => {
     expect(await webCryptoDigest(globalThis.crypto.subtle).digest(bytes)).toBe(good);
     const store = { read: async () => bytes };
     await expect(readVerified(store, 'm.onnx', good, jsDigest.digest)).resolves.toBe(bytes);
-    await expect(readVerified(store, 'm.onnx', good.replace('b', 'c'), jsDigest.digest)).rejects.toBeInstanceOf(ModelFileTamperedError);
+    await expect(readVerified(store, 'm.onnx', good.replace('b', 'c'), jsDigest.digest)).rejects.toBeInstanceOf(
+      ModelFileTamperedError,
+    );
   });
 
   it('the JS digest (hosts without WebCrypto) matches node:crypto across block boundaries', async () => {

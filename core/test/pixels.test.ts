@@ -67,7 +67,11 @@ describe('readTile / writeTile', () => {
 
   it('reads NCHW planes with reflect and replicate borders beyond the image', () => {
     const src = allocPixels(3, 2, 3, 8);
-    for (let p = 0; p < 6; p++) { src.data[p * 3] = p * 10; src.data[p * 3 + 1] = 100 + p; src.data[p * 3 + 2] = 255; }
+    for (let p = 0; p < 6; p++) {
+      src.data[p * 3] = p * 10;
+      src.data[p * 3 + 1] = 100 + p;
+      src.data[p * 3 + 2] = 255;
+    }
     // Window x ∈ [-4, 6), y ∈ [-3, 4): larger pads than the image on every side.
     for (const border of ['reflect', 'replicate'] as const) {
       const tile = readTile(src, -4, -3, 10, 7, border);
@@ -111,9 +115,15 @@ describe('readTile / writeTile', () => {
 
   it('copies a window of a tile into a window of the image, rounding and clamping', () => {
     const dst = allocPixels(6, 4, 3, 8);
-    const tw = 5, th = 4, plane = tw * th;
+    const tw = 5,
+      th = 4,
+      plane = tw * th;
     const tile = new Float32Array(3 * plane);
-    for (let i = 0; i < plane; i++) { tile[i] = -0.5; tile[plane + i] = 1.7; tile[2 * plane + i] = i / 255 + 0.49 / 255; }
+    for (let i = 0; i < plane; i++) {
+      tile[i] = -0.5;
+      tile[plane + i] = 1.7;
+      tile[2 * plane + i] = i / 255 + 0.49 / 255;
+    }
     tile[2 * plane + 1 * tw + 2] = Number.NaN;
     // Tile window (1,1) 3×2 → image (2,1).
     writeTile(dst, tile, tw, th, 1, 1, 3, 2, 2, 1);
@@ -121,7 +131,10 @@ describe('readTile / writeTile', () => {
       for (let x = 0; x < 6; x++) {
         const p = (y * 6 + x) * 3;
         const inside = x >= 2 && x < 5 && y >= 1 && y < 3;
-        if (!inside) { expect([dst.data[p], dst.data[p + 1], dst.data[p + 2]]).toEqual([0, 0, 0]); continue; }
+        if (!inside) {
+          expect([dst.data[p], dst.data[p + 1], dst.data[p + 2]]).toEqual([0, 0, 0]);
+          continue;
+        }
         const ti = (y - 1 + 1) * tw + (x - 2 + 1);
         expect(dst.data[p]).toBe(0);
         expect(dst.data[p + 1]).toBe(255);

@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Catalog, type Manifest } from '../src/models.js';
-import { DEFAULT_TILE_POLICY, planModelTiles, smallerTile, tilePolicy, tileSizeFor, type TilePolicy } from '../src/tiling.js';
+import {
+  DEFAULT_TILE_POLICY,
+  planModelTiles,
+  smallerTile,
+  tilePolicy,
+  tileSizeFor,
+  type TilePolicy,
+} from '../src/tiling.js';
 import { planJob, type PlanPolicy } from '../src/upscale/plan.js';
 import { DEFAULT_LIMITS } from '../src/upscale/request.js';
 import { allocPixels } from '../src/image.js';
 import { ImageTooLargeError, InvalidImageError, InvalidOptionError } from '../src/errors.js';
 
-const catalog = new Catalog(JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest);
+const catalog = new Catalog(
+  JSON.parse(readFileSync(new URL('../../models/manifest.json', import.meta.url), 'utf8')) as Manifest,
+);
 const policy: PlanPolicy = { limits: DEFAULT_LIMITS, tiles: DEFAULT_TILE_POLICY, backend: 'node-cpu' };
 
 describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
@@ -16,7 +25,11 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
     expect(p.output).toEqual({ width: 600, height: 300 });
     expect(p.models.map((m) => m.id)).toEqual(['realesrgan-x4fast', 'realesrgan-x4fast']);
     expect(p.passes.map((s) => [s.input, s.output, s.resampleTo])).toEqual([
-      [{ width: 100, height: 50 }, { width: 400, height: 200 }, { width: 150, height: 75 }],
+      [
+        { width: 100, height: 50 },
+        { width: 400, height: 200 },
+        { width: 150, height: 75 },
+      ],
       [{ width: 150, height: 75 }, { width: 600, height: 300 }, undefined],
     ]);
     expect(p.work).toBeCloseTo(p.passes[0]!.work + p.passes[1]!.work, 0);
@@ -31,14 +44,19 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
     const tight = { ...policy, limits: { maxOutputPixels: 10_000, maxOutputSide: 65535 } };
     expect(planJob({ width: 30, height: 30 }, { preset: 'photo', scale: 3 }, catalog, tight).tooLarge?.width).toBe(120);
     expect(() => planJob({ width: 2, height: 40 }, { scale: 4 }, catalog, policy)).toThrow(InvalidImageError);
-    expect(() => planJob({ width: 40, height: 40 }, { preset: 'poster' as never }, catalog, policy)).toThrow(InvalidOptionError);
+    expect(() => planJob({ width: 40, height: 40 }, { preset: 'poster' as never }, catalog, policy)).toThrow(
+      InvalidOptionError,
+    );
     expect(() => planJob({ width: 40, height: 40 }, { scale: 2, tileSize: 3 }, catalog, policy)).toThrow(/tile size/);
   });
 
   it("'auto' from a size alone: the most demanding choice that fits; refused only when no choice fits; pixels are analysed", () => {
     const bySize = planJob({ width: 64, height: 64 }, { scale: 4 }, catalog, policy);
     expect(bySize.provisional).toBe(true);
-    const costs = ['photo', 'face', 'graphics'].map((preset) => planJob({ width: 64, height: 64 }, { preset: preset as 'photo', scale: 4 }, catalog, policy).memoryBytes);
+    const costs = ['photo', 'face', 'graphics'].map(
+      (preset) =>
+        planJob({ width: 64, height: 64 }, { preset: preset as 'photo', scale: 4 }, catalog, policy).memoryBytes,
+    );
     expect(bySize.memoryBytes).toBe(Math.max(...costs));
     // Figma's 64 MP at 3× of 2400²: the photo model's 4× pass (9600², 92 MP) is over, Real-CUGAN 3× fits.
     const figma = { ...policy, limits: { maxOutputPixels: 64e6, maxOutputSide: 65535 } };
@@ -46,8 +64,12 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
     expect(mixed.tooLarge).toBeUndefined();
     expect(mixed.models.map((m) => m.family)).toEqual(['realcugan']);
     const photo = planJob({ width: 2400, height: 2400 }, { preset: 'photo', scale: 3 }, catalog, figma);
-    expect(photo.tooLarge?.message).toMatch(/^On the way to 7200×7200, a model pass would make 9600×9600 pixels \(92 megapixels\), over the limit of 64 megapixels/);
-    expect(planJob({ width: 3000, height: 3000 }, { scale: 3 }, catalog, figma).tooLarge?.message).toMatch(/^The result would be 9000×9000 pixels/);
+    expect(photo.tooLarge?.message).toMatch(
+      /^On the way to 7200×7200, a model pass would make 9600×9600 pixels \(92 megapixels\), over the limit of 64 megapixels/,
+    );
+    expect(planJob({ width: 3000, height: 3000 }, { scale: 3 }, catalog, figma).tooLarge?.message).toMatch(
+      /^The result would be 9000×9000 pixels/,
+    );
     const flat = allocPixels(64, 64, 3, 8);
     flat.data.fill(200);
     const withPixels = planJob(flat, { scale: 4 }, catalog, policy);
@@ -59,7 +81,11 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
 describe('tile policy (one place for tile size)', () => {
   const x4fast = catalog.get('realesrgan-x4fast');
   it('caps WASM tiles, shrinks WebGPU tiles to the adapter buffer limit, halves after OOM down to the minimum', () => {
-    const p: TilePolicy = tilePolicy({ memoryBudgetMB: 4096, backendTile: { wasm: 256 }, bufferLimit: { webgpu: 128 * 2 ** 20 } });
+    const p: TilePolicy = tilePolicy({
+      memoryBudgetMB: 4096,
+      backendTile: { wasm: 256 },
+      bufferLimit: { webgpu: 128 * 2 ** 20 },
+    });
     expect(tileSizeFor(x4fast, p, 'node-cpu')).toBe(512);
     expect(tileSizeFor(x4fast, p, 'wasm')).toBe(256);
     // A fixed backend tile replaces the budget's size, even where the budget would give less (Figma's x4plus).

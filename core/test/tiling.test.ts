@@ -24,11 +24,15 @@ describe('tile planner', () => {
     expect(coverage(w, h, plan).every((v) => v === 1)).toBe(true);
     expect(plan.context).toBe(24);
     expect(plan.border).toBe(16);
-    const aw = Math.ceil(w / 4) * 4, ah = Math.ceil(h / 4) * 4;
+    const aw = Math.ceil(w / 4) * 4,
+      ah = Math.ceil(h / 4) * 4;
     for (const tile of plan.tiles) {
       expect(tile.x % TILE_ALIGN).toBe(0);
       expect(tile.y % TILE_ALIGN).toBe(0);
-      for (const [x, wx, T, win, size] of [[tile.x, tile.wx, plan.tileW, plan.windowW, aw], [tile.y, tile.wy, plan.tileH, plan.windowH, ah]] as const) {
+      for (const [x, wx, T, win, size] of [
+        [tile.x, tile.wx, plan.tileW, plan.windowW, aw],
+        [tile.y, tile.wy, plan.tileH, plan.windowH, ah],
+      ] as const) {
         // Windows never reach more than `border` past the edges...
         expect(wx).toBeGreaterThanOrEqual(-16);
         expect(wx + win).toBeLessThanOrEqual(size + 16);

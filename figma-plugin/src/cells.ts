@@ -5,7 +5,13 @@ import { gridCells, type ResultCell } from './shared.js';
 
 /** PNG bytes in a buffer of their own (so it can go in a transfer list). Exact: 8 or 16 bits, 1–4 channels. */
 export function toPng(img: PixelImage): Uint8Array {
-  const png = encodePng({ width: img.width, height: img.height, data: img.data, channels: img.channels, depth: img.bitDepth });
+  const png = encodePng({
+    width: img.width,
+    height: img.height,
+    data: img.data,
+    channels: img.channels,
+    depth: img.bitDepth,
+  });
   return png.byteOffset === 0 && png.byteLength === png.buffer.byteLength ? png : png.slice();
 }
 
@@ -16,6 +22,10 @@ export function resultCells(img: PixelImage, max?: number): ResultCell[] {
     y: c.y,
     width: c.width,
     height: c.height,
-    png: toPng(c.x === 0 && c.y === 0 && c.width === img.width && c.height === img.height ? img : cropPixels(img, c.x, c.y, c.width, c.height)),
+    png: toPng(
+      c.x === 0 && c.y === 0 && c.width === img.width && c.height === img.height
+        ? img
+        : cropPixels(img, c.x, c.y, c.width, c.height),
+    ),
   }));
 }

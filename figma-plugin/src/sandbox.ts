@@ -72,7 +72,16 @@ export function collectTargets(nodes: readonly SceneNode[], figmaMixed: unknown)
     seen.add(node.id);
     if (hasFills(node) && node.fills !== figmaMixed && Array.isArray(node.fills)) {
       (node.fills as readonly Paint[]).forEach((p, i) => {
-        if (p.type === 'IMAGE' && p.imageHash) out.push({ nodeId: node.id, nodeName: node.name, paintIndex: i, hash: p.imageHash, paint: p, nodeWidth: node.width, nodeHeight: node.height });
+        if (p.type === 'IMAGE' && p.imageHash)
+          out.push({
+            nodeId: node.id,
+            nodeName: node.name,
+            paintIndex: i,
+            hash: p.imageHash,
+            paint: p,
+            nodeWidth: node.width,
+            nodeHeight: node.height,
+          });
       });
     }
     if ('children' in node) for (const c of node.children) visit(c);
@@ -86,7 +95,9 @@ export function summarize(targets: FillTarget[], selected: number): SelectionSum
   const images = new Set(targets.map((t) => t.hash)).size;
   let problem: string | undefined;
   if (selected === 0) problem = 'Select a layer with an image fill (or a frame or group that contains some).';
-  else if (targets.length === 0) problem = 'The selection has no image fills. Select a layer filled with an image, or a frame or group that contains one.';
+  else if (targets.length === 0)
+    problem =
+      'The selection has no image fills. Select a layer filled with an image, or a frame or group that contains one.';
   return { nodes, fills: targets.length, images, problem, firstName: targets[0]?.nodeName };
 }
 
@@ -129,10 +140,13 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     if (!msg || typeof msg !== 'object') return;
     switch (msg.type) {
       case 'ui-ready':
-        void figma.clientStorage.getAsync(SETTINGS_KEY).then(
-          (saved) => (settings = sanitizeSettings(saved, presetIds)),
-          () => undefined,
-        ).then(() => post({ type: 'init', settings, selection: selectionSummary() }));
+        void figma.clientStorage
+          .getAsync(SETTINGS_KEY)
+          .then(
+            (saved) => (settings = sanitizeSettings(saved, presetIds)),
+            () => undefined,
+          )
+          .then(() => post({ type: 'init', settings, selection: selectionSummary() }));
         break;
       case 'save-settings':
         settings = sanitizeSettings(msg.settings, presetIds);
@@ -162,17 +176,23 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   /** The factor for one fill under the settings (fit for export depends on the node and paint). */
   function factorFor(t: FillTarget, size: { width: number; height: number }, s: Settings): number {
     if (s.scale !== 'fit') return Number(s.scale);
-    return Math.min(MAX_FIT_FACTOR, fitFactor(t.nodeWidth, t.nodeHeight, size.width, size.height, s.exportScale, t.paint));
+    return Math.min(
+      MAX_FIT_FACTOR,
+      fitFactor(t.nodeWidth, t.nodeHeight, size.width, size.height, s.exportScale, t.paint),
+    );
   }
 
   async function imageFor(hash: string, name: string) {
     const image = figma.getImageByHash(hash);
-    if (!image) throw new HostStateError(`The image of ${quote(name)} is not available in this file. Nothing was changed.`);
+    if (!image)
+      throw new HostStateError(`The image of ${quote(name)} is not available in this file. Nothing was changed.`);
     let size: { width: number; height: number };
     try {
       size = await image.getSizeAsync();
     } catch (err) {
-      throw new HostStateError(`The image of ${quote(name)} could not be read (${(err as Error).message}). Nothing was changed.`);
+      throw new HostStateError(
+        `The image of ${quote(name)} could not be read (${(err as Error).message}). Nothing was changed.`,
+      );
     }
     return { image, size };
   }
@@ -198,9 +218,22 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
         try {
           plan = planJob(size, { preset: s.preset, scale: factor }, catalog, FIGMA_PLAN_POLICY);
         } catch (err) {
-          throw new HostStateError(`${quote(t.nodeName)}: ${describeError(err, 'plugin').message} Nothing was changed.`);
+          throw new HostStateError(
+            `${quote(t.nodeName)}: ${describeError(err, 'plugin').message} Nothing was changed.`,
+          );
         }
-        job = { index: byKey.size, label: t.nodeName, width: size.width, height: size.height, factor, outWidth: plan.output.width, outHeight: plan.output.height, hash: t.hash, targets: [], tooLarge: plan.tooLarge?.message };
+        job = {
+          index: byKey.size,
+          label: t.nodeName,
+          width: size.width,
+          height: size.height,
+          factor,
+          outWidth: plan.output.width,
+          outHeight: plan.output.height,
+          hash: t.hash,
+          targets: [],
+          tooLarge: plan.tooLarge?.message,
+        };
         byKey.set(key, job);
       }
       job.targets.push(t);
@@ -223,9 +256,21 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       let factor = factorFor(t, size, s);
       if (!(factor > 1)) factor = 2; // the preview still shows what the model does
       const out = resolveTarget(size.width, size.height, { scale: factor });
-      post({ type: 'preview-source', requestId, bytes, settings: s, image: { index: 0, label: t.nodeName, ...size, factor, outWidth: out.width, outHeight: out.height } });
+      post({
+        type: 'preview-source',
+        requestId,
+        bytes,
+        settings: s,
+        image: { index: 0, label: t.nodeName, ...size, factor, outWidth: out.width, outHeight: out.height },
+      });
     } catch (err) {
-      post({ type: 'error', message: err instanceof HostStateError ? err.message : `The preview could not start: ${describeError(err, 'plugin').message}` });
+      post({
+        type: 'error',
+        message:
+          err instanceof HostStateError
+            ? err.message
+            : `The preview could not start: ${describeError(err, 'plugin').message}`,
+      });
     }
   }
 
@@ -246,8 +291,24 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       const targets = selectionTargets();
       const { jobs, skipped } = await planJobs(targets, s);
       check();
-      if (jobs.length === 0) throw new HostStateError(skipped.length ? `Nothing to do: ${skipped.join(' ')}` : 'Nothing to enlarge in the selection.');
-      post({ type: 'run-start', runId, images: jobs.map(({ index, label, width, height, factor, outWidth, outHeight }) => ({ index, label, width, height, factor, outWidth, outHeight })), skipped });
+      if (jobs.length === 0)
+        throw new HostStateError(
+          skipped.length ? `Nothing to do: ${skipped.join(' ')}` : 'Nothing to enlarge in the selection.',
+        );
+      post({
+        type: 'run-start',
+        runId,
+        images: jobs.map(({ index, label, width, height, factor, outWidth, outHeight }) => ({
+          index,
+          label,
+          width,
+          height,
+          factor,
+          outWidth,
+          outHeight,
+        })),
+        skipped,
+      });
 
       for (const job of jobs) {
         check();
@@ -258,20 +319,34 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
         const { index, label, width, height, factor, outWidth, outHeight } = job;
         const answer = await new Promise<UiToSandbox>((resolve, reject) => {
           state.pending = { index: job.index, resolve, reject };
-          post({ type: 'image', runId, index, bytes, settings: s, image: { index, label, width, height, factor, outWidth, outHeight } });
+          post({
+            type: 'image',
+            runId,
+            index,
+            bytes,
+            settings: s,
+            image: { index, label, width, height, factor, outWidth, outHeight },
+          });
         });
         state.pending = undefined;
         check();
-        if (answer.type === 'image-failed') throw new HostStateError(`${quote(job.label)}: ${answer.message} Nothing was changed.`);
-        if (answer.type !== 'result') throw new HostStateError('The panel sent an unexpected answer. Nothing was changed.');
+        if (answer.type === 'image-failed')
+          throw new HostStateError(`${quote(job.label)}: ${answer.message} Nothing was changed.`);
+        if (answer.type !== 'result')
+          throw new HostStateError('The panel sent an unexpected answer. Nothing was changed.');
         const cells = [];
         for (const cell of answer.cells) {
-          if (cell.width > FIGMA_MAX_IMAGE_SIDE || cell.height > FIGMA_MAX_IMAGE_SIDE) throw new HostStateError(`A result tile of ${quote(job.label)} is over Figma's ${FIGMA_MAX_IMAGE_SIDE} px limit. Nothing was changed.`);
+          if (cell.width > FIGMA_MAX_IMAGE_SIDE || cell.height > FIGMA_MAX_IMAGE_SIDE)
+            throw new HostStateError(
+              `A result tile of ${quote(job.label)} is over Figma's ${FIGMA_MAX_IMAGE_SIDE} px limit. Nothing was changed.`,
+            );
           let img: Image;
           try {
             img = figma.createImage(cell.png);
           } catch (err) {
-            throw new HostStateError(`Figma refused the enlarged image of ${quote(job.label)} (${(err as Error).message}). Nothing was changed.`);
+            throw new HostStateError(
+              `Figma refused the enlarged image of ${quote(job.label)} (${(err as Error).message}). Nothing was changed.`,
+            );
           }
           cells.push({ cell, hash: img.hash });
         }
@@ -286,7 +361,8 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       post({ type: 'run-done', runId, summary: msg });
       figma.notify(done);
     } catch (err) {
-      const message = err instanceof HostStateError ? err.message : `${describeError(err, 'plugin').message} Nothing was changed.`;
+      const message =
+        err instanceof HostStateError ? err.message : `${describeError(err, 'plugin').message} Nothing was changed.`;
       post({ type: 'run-failed', runId, message });
     } finally {
       if (current === state) current = undefined;
@@ -300,15 +376,22 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       for (const t of job.targets) {
         if (nodes.has(t.nodeId)) continue;
         const node = await figma.getNodeByIdAsync(t.nodeId);
-        if (!node || node.removed) throw new HostStateError(`${quote(t.nodeName)} was deleted while it was being enlarged. Nothing was changed.`);
-        if (!hasFills(node) || !Array.isArray(node.fills)) throw new HostStateError(`${quote(t.nodeName)} no longer has fills. Nothing was changed.`);
+        if (!node || node.removed)
+          throw new HostStateError(
+            `${quote(t.nodeName)} was deleted while it was being enlarged. Nothing was changed.`,
+          );
+        if (!hasFills(node) || !Array.isArray(node.fills))
+          throw new HostStateError(`${quote(t.nodeName)} no longer has fills. Nothing was changed.`);
         nodes.set(t.nodeId, node);
       }
     }
     for (const job of jobs) {
       for (const t of job.targets) {
         const p = (nodes.get(t.nodeId)!.fills as readonly Paint[])[t.paintIndex];
-        if (!p || p.type !== 'IMAGE' || p.imageHash !== t.hash) throw new HostStateError(`The image fill of ${quote(t.nodeName)} changed while it was being enlarged. Nothing was changed; run again.`);
+        if (!p || p.type !== 'IMAGE' || p.imageHash !== t.hash)
+          throw new HostStateError(
+            `The image fill of ${quote(t.nodeName)} changed while it was being enlarged. Nothing was changed; run again.`,
+          );
       }
     }
     if (closedOrStopped()) return '';
@@ -316,7 +399,9 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     // ---- from here on, no awaits: the whole write is one step ----
     const newFills = new Map<string, Paint[]>();
     const beside = new Map<string, number>(); // next free y beside each node
-    let replaced = 0, created = 0, grids = 0;
+    let replaced = 0,
+      created = 0,
+      grids = 0;
     for (const job of jobs) {
       const r = job.result!;
       for (const t of job.targets) {
@@ -336,7 +421,10 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
         const paintBase = t.paint;
         const rects = r.cells.map(({ cell, hash }, i) => {
           const rect = figma.createRectangle();
-          rect.name = r.cells.length === 1 ? nodeName : `${nodeName} — tile ${i + 1}/${r.cells.length} (r${rowOf(r.cells, cell)} c${colOf(r.cells, cell)})`;
+          rect.name =
+            r.cells.length === 1
+              ? nodeName
+              : `${nodeName} — tile ${i + 1}/${r.cells.length} (r${rowOf(r.cells, cell)} c${colOf(r.cells, cell)})`;
           rect.resize(cell.width, cell.height);
           rect.x = x + cell.x;
           rect.y = y + cell.y;
@@ -358,8 +446,14 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     const parts: string[] = [];
     const preset = catalog.preset(s.preset).label;
     if (replaced) parts.push(`Enlarged ${replaced} image fill${replaced > 1 ? 's' : ''} in place`);
-    if (created) parts.push(`added ${created} enlarged cop${created > 1 ? 'ies' : 'y'} beside the original${created > 1 ? 's' : ''}`);
-    if (grids) parts.push(`added ${grids} tiled grid${grids > 1 ? 's' : ''} beside the original${grids > 1 ? 's' : ''} (over Figma's ${FIGMA_MAX_IMAGE_SIDE} px image limit${s.output === 'replace' ? '; the original fill is unchanged' : ''})`);
+    if (created)
+      parts.push(
+        `added ${created} enlarged cop${created > 1 ? 'ies' : 'y'} beside the original${created > 1 ? 's' : ''}`,
+      );
+    if (grids)
+      parts.push(
+        `added ${grids} tiled grid${grids > 1 ? 's' : ''} beside the original${grids > 1 ? 's' : ''} (over Figma's ${FIGMA_MAX_IMAGE_SIDE} px image limit${s.output === 'replace' ? '; the original fill is unchanged' : ''})`,
+      );
     const text = parts.join(', ');
     return `${text.charAt(0).toUpperCase()}${text.slice(1)} (${preset}). Undo restores the original in one step.`;
   }
@@ -387,7 +481,11 @@ function clonePaint(p: Paint): Paint {
 
 /** The paint of a new node at the result's own pixel size: the image fills it 1:1; the look of the paint is kept. */
 function imagePaintFor(base: ImagePaint, hash: string): ImagePaint {
-  const p: { -readonly [K in keyof ImagePaint]?: ImagePaint[K] } = { type: 'IMAGE', scaleMode: 'FILL', imageHash: hash };
+  const p: { -readonly [K in keyof ImagePaint]?: ImagePaint[K] } = {
+    type: 'IMAGE',
+    scaleMode: 'FILL',
+    imageHash: hash,
+  };
   if (base.filters) p.filters = { ...base.filters };
   if (base.opacity !== undefined) p.opacity = base.opacity;
   if (base.blendMode !== undefined) p.blendMode = base.blendMode;

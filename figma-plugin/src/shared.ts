@@ -42,7 +42,9 @@ export function sanitizeSettings(v: unknown, presets: readonly string[]): Settin
   return {
     preset: preset && presets.includes(preset) ? (preset as Preset) : DEFAULT_SETTINGS.preset,
     scale: (['2', '3', '4', 'fit'] as const).includes(s.scale as ScaleChoice) ? s.scale! : DEFAULT_SETTINGS.scale,
-    exportScale: [1, 1.5, 2, 3, 4].includes(Number(s.exportScale)) ? Number(s.exportScale) : DEFAULT_SETTINGS.exportScale,
+    exportScale: [1, 1.5, 2, 3, 4].includes(Number(s.exportScale))
+      ? Number(s.exportScale)
+      : DEFAULT_SETTINGS.exportScale,
     output: s.output === 'new-node' || s.output === 'replace' ? s.output : DEFAULT_SETTINGS.output,
   };
 }
@@ -98,7 +100,16 @@ export type UiToSandbox =
   | { type: 'save-settings'; settings: Settings }
   | { type: 'run'; settings: Settings }
   | { type: 'preview'; requestId: number; settings: Settings }
-  | { type: 'result'; runId: number; index: number; width: number; height: number; cells: ResultCell[]; backend?: string; ms?: number }
+  | {
+      type: 'result';
+      runId: number;
+      index: number;
+      width: number;
+      height: number;
+      cells: ResultCell[];
+      backend?: string;
+      ms?: number;
+    }
   | { type: 'image-failed'; runId: number; index: number; message: string; code?: string }
   | { type: 'cancel'; runId: number }
   | { type: 'close' };
@@ -120,7 +131,14 @@ export interface PaintGeometry {
  * at scalingFactor × the image size. E.g. node 400×300, export 2×, image 200×150, FILL → 4.
  * Rounded up to 2 decimals; ≤ 1 means the image is already sharp enough.
  */
-export function fitFactor(nodeW: number, nodeH: number, imgW: number, imgH: number, exportScale: number, paint: PaintGeometry): number {
+export function fitFactor(
+  nodeW: number,
+  nodeH: number,
+  imgW: number,
+  imgH: number,
+  exportScale: number,
+  paint: PaintGeometry,
+): number {
   const wantW = nodeW * exportScale;
   const wantH = nodeH * exportScale;
   let f: number;
@@ -154,7 +172,11 @@ export function formatFactor(f: number): string {
  * sizes as even as possible (differing by at most 1 px), integer edges, so the cells cover the image
  * exactly with no gaps or overlaps. (Figma's output grid, not the engine's model tiles.)
  */
-export function gridCells(W: number, H: number, max = FIGMA_MAX_IMAGE_SIDE): { x: number; y: number; width: number; height: number; row: number; col: number }[] {
+export function gridCells(
+  W: number,
+  H: number,
+  max = FIGMA_MAX_IMAGE_SIDE,
+): { x: number; y: number; width: number; height: number; row: number; col: number }[] {
   const cols = Math.ceil(W / max);
   const rows = Math.ceil(H / max);
   const edges = (total: number, n: number) => Array.from({ length: n + 1 }, (_, i) => Math.round((total * i) / n));
@@ -162,7 +184,15 @@ export function gridCells(W: number, H: number, max = FIGMA_MAX_IMAGE_SIDE): { x
   const ys = edges(H, rows);
   const cells = [];
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) cells.push({ x: xs[c]!, y: ys[r]!, width: xs[c + 1]! - xs[c]!, height: ys[r + 1]! - ys[r]!, row: r + 1, col: c + 1 });
+    for (let c = 0; c < cols; c++)
+      cells.push({
+        x: xs[c]!,
+        y: ys[r]!,
+        width: xs[c + 1]! - xs[c]!,
+        height: ys[r + 1]! - ys[r]!,
+        row: r + 1,
+        col: c + 1,
+      });
   }
   return cells;
 }
@@ -172,7 +202,18 @@ export function sniffType(b: Uint8Array): 'png' | 'jpeg' | 'gif' | 'webp' | 'unk
   if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return 'gif';
-  if (b.length >= 12 && b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45 && b[10] === 0x42 && b[11] === 0x50) return 'webp';
+  if (
+    b.length >= 12 &&
+    b[0] === 0x52 &&
+    b[1] === 0x49 &&
+    b[2] === 0x46 &&
+    b[3] === 0x46 &&
+    b[8] === 0x57 &&
+    b[9] === 0x45 &&
+    b[10] === 0x42 &&
+    b[11] === 0x50
+  )
+    return 'webp';
   return 'unknown';
 }
 

@@ -23,7 +23,17 @@ import {
 } from '@enlarge/core';
 import { createWebEngine, noBackendError, probeCapabilities } from '@enlarge/core/web';
 import { resultCells } from './cells.js';
-import { FIGMA_LIMITS, formatFactor, sanitizeSettings, sniffType, type JobImage, type SandboxToUi, type SelectionSummary, type Settings, type UiToSandbox } from './shared.js';
+import {
+  FIGMA_LIMITS,
+  formatFactor,
+  sanitizeSettings,
+  sniffType,
+  type JobImage,
+  type SandboxToUi,
+  type SelectionSummary,
+  type Settings,
+  type UiToSandbox,
+} from './shared.js';
 
 // ---- talking to the sandbox ----
 
@@ -66,7 +76,9 @@ export const timings: Record<string, number> = {};
 /** The catalog ui.html carries (models, presets, display names). */
 let catalogPromise: Promise<Catalog> | undefined;
 function catalog(): Promise<Catalog> {
-  catalogPromise ??= embedded('model-manifest').then((b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest));
+  catalogPromise ??= embedded('model-manifest').then(
+    (b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest),
+  );
   return catalogPromise;
 }
 
@@ -100,7 +112,9 @@ function engine(): Promise<Engine> {
 /** "WebGPU", or "WASM, 1 thread": the catalog's name of the backend, with the threads the context allows. */
 async function backendLabel(backend: Backend): Promise<string> {
   const [cat, caps] = await Promise.all([catalog(), capabilities]);
-  return backend === 'wasm' ? `${cat.backendName(backend)}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'}` : cat.backendName(backend);
+  return backend === 'wasm'
+    ? `${cat.backendName(backend)}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'}`
+    : cat.backendName(backend);
 }
 
 /** What this iframe offers (no runtime started): shown before the first run. */
@@ -111,7 +125,9 @@ const capabilities = probeCapabilities();
 const MIME: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
 
 function undecodable(): UnsupportedFormatError {
-  return new UnsupportedFormatError('The image could not be decoded: the file may be damaged, or in a format this browser cannot read (PNG, JPEG, GIF and WebP work).');
+  return new UnsupportedFormatError(
+    'The image could not be decoded: the file may be damaged, or in a format this browser cannot read (PNG, JPEG, GIF and WebP work).',
+  );
 }
 
 /** Exact PNG pixels (8/16-bit) with fast-png; everything else (and palette PNGs) through the browser's decoder. */
@@ -120,9 +136,26 @@ export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
   if (type === 'png') {
     try {
       const png = decodePng(bytes);
-      if ((png.depth === 8 || png.depth === 16) && !png.palette && !png.transparency && png.channels >= 1 && png.channels <= 4) {
-        const data = png.depth === 8 ? (png.data instanceof Uint8Array ? png.data : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength)) : (png.data as Uint16Array);
-        return { width: png.width, height: png.height, channels: png.channels as 1 | 2 | 3 | 4, bitDepth: png.depth, data };
+      if (
+        (png.depth === 8 || png.depth === 16) &&
+        !png.palette &&
+        !png.transparency &&
+        png.channels >= 1 &&
+        png.channels <= 4
+      ) {
+        const data =
+          png.depth === 8
+            ? png.data instanceof Uint8Array
+              ? png.data
+              : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength)
+            : (png.data as Uint16Array);
+        return {
+          width: png.width,
+          height: png.height,
+          channels: png.channels as 1 | 2 | 3 | 4,
+          bitDepth: png.depth,
+          data,
+        };
       }
     } catch {
       /* fall through to the browser, which reports the failure */
@@ -131,7 +164,10 @@ export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
   if (type === 'unknown') throw undecodable();
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: MIME[type] }), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+    bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: MIME[type] }), {
+      premultiplyAlpha: 'none',
+      colorSpaceConversion: 'none',
+    });
   } catch {
     throw undecodable();
   }
@@ -142,8 +178,19 @@ export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
   bitmap.close();
   const rgba = ctx.getImageData(0, 0, width, height).data;
   let opaque = true;
-  for (let i = 3; i < rgba.length; i += 4) if (rgba[i] !== 255) { opaque = false; break; }
-  if (!opaque) return { width, height, channels: 4, bitDepth: 8, data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength) };
+  for (let i = 3; i < rgba.length; i += 4)
+    if (rgba[i] !== 255) {
+      opaque = false;
+      break;
+    }
+  if (!opaque)
+    return {
+      width,
+      height,
+      channels: 4,
+      bitDepth: 8,
+      data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength),
+    };
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
     rgb[j] = rgba[i]!;
@@ -156,24 +203,39 @@ export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
 // ---- the panel ----
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-const PRESET_IDS = [...document.querySelectorAll<HTMLButtonElement>('[data-group="preset"] button')].map((b) => b.dataset['value']!);
+const PRESET_IDS = [...document.querySelectorAll<HTMLButtonElement>('[data-group="preset"] button')].map(
+  (b) => b.dataset['value']!,
+);
 let settings: Settings = sanitizeSettings(undefined, PRESET_IDS);
 let selection: SelectionSummary = { nodes: 0, fills: 0, images: 0, problem: 'Loading…' };
-let run: { runId: number; images: JobImage[]; done: number; weights: number[]; startedAt: number; abort?: AbortController; current?: number; cancelled?: boolean } | undefined;
+let run:
+  | {
+      runId: number;
+      images: JobImage[];
+      done: number;
+      weights: number[];
+      startedAt: number;
+      abort?: AbortController;
+      current?: number;
+      cancelled?: boolean;
+    }
+  | undefined;
 let previewSeq = 0;
 let previewAbort: AbortController | undefined;
 let backendText = '';
 
 function setSegment(name: string, value: string) {
-  for (const b of document.querySelectorAll<HTMLButtonElement>(`[data-group="${name}"] button`)) b.setAttribute('aria-pressed', String(b.dataset['value'] === value));
+  for (const b of document.querySelectorAll<HTMLButtonElement>(`[data-group="${name}"] button`))
+    b.setAttribute('aria-pressed', String(b.dataset['value'] === value));
 }
 
 function render() {
   setSegment('preset', settings.preset);
   setSegment('scale', settings.scale);
-  ($<HTMLSelectElement>('export-scale')).value = String(settings.exportScale);
+  $<HTMLSelectElement>('export-scale').value = String(settings.exportScale);
   $('export-row').hidden = settings.scale !== 'fit';
-  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="output"]')) r.checked = r.value === settings.output;
+  for (const r of document.querySelectorAll<HTMLInputElement>('input[name="output"]'))
+    r.checked = r.value === settings.output;
   const sel = $('selection');
   if (selection.problem) {
     sel.textContent = selection.problem;
@@ -187,7 +249,10 @@ function render() {
   $<HTMLButtonElement>('preview').disabled = busy || !!selection.problem;
   $<HTMLButtonElement>('cancel').textContent = busy ? 'Cancel' : 'Close';
   $('progress').hidden = !busy && !$('progress').dataset['keep'];
-  for (const el of document.querySelectorAll<HTMLButtonElement | HTMLSelectElement | HTMLInputElement>('.settings button, .settings select, .settings input')) el.disabled = busy;
+  for (const el of document.querySelectorAll<HTMLButtonElement | HTMLSelectElement | HTMLInputElement>(
+    '.settings button, .settings select, .settings input',
+  ))
+    el.disabled = busy;
 }
 
 function saveSettings() {
@@ -210,11 +275,13 @@ function showProgress(image: JobImage, p: UpscaleProgress | undefined) {
   const overall = (doneWeight + fraction * run.weights[image.index]!) / total;
   const elapsed = performance.now() - run.startedAt;
   const overallEta = overall > 0.02 ? (elapsed / overall) * (1 - overall) : undefined;
-  $('image-label').textContent = `Image ${image.index + 1} of ${run.images.length}: ${image.label} — ${image.width}×${image.height} → ${image.outWidth}×${image.outHeight} (${formatFactor(image.factor)})`;
+  $('image-label').textContent =
+    `Image ${image.index + 1} of ${run.images.length}: ${image.label} — ${image.width}×${image.height} → ${image.outWidth}×${image.outHeight} (${formatFactor(image.factor)})`;
   $<HTMLProgressElement>('image-bar').value = fraction;
   $('image-eta').textContent = fraction >= 1 ? 'encoding…' : formatEta(p?.etaMs);
   $<HTMLProgressElement>('overall-bar').value = overall;
-  $('overall-eta').textContent = `Overall ${Math.round(overall * 100)} % — ${formatEta(overallEta)}${backendText ? ` · ${backendText}` : ''}`;
+  $('overall-eta').textContent =
+    `Overall ${Math.round(overall * 100)} % — ${formatEta(overallEta)}${backendText ? ` · ${backendText}` : ''}`;
 }
 
 async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
@@ -227,15 +294,31 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
     const eng = await engine();
     const pixels = await decodeImage(msg.bytes);
     const { factor } = msg.image;
-    const result = await eng.upscale(pixels, { preset: msg.settings.preset, scale: factor }, {
-      signal: abort.signal,
-      onProgress: (p) => showProgress(msg.image, p),
-    });
+    const result = await eng.upscale(
+      pixels,
+      { preset: msg.settings.preset, scale: factor },
+      {
+        signal: abort.signal,
+        onProgress: (p) => showProgress(msg.image, p),
+      },
+    );
     backendText = await backendLabel(result.backend);
     if (abort.signal.aborted) return;
     const cells = resultCells(result.image);
     r.done++;
-    send({ type: 'result', runId: msg.runId, index: msg.index, width: result.image.width, height: result.image.height, cells, backend: result.backend, ms: result.timings.totalMs }, cells.map((c) => c.png.buffer));
+    send(
+      {
+        type: 'result',
+        runId: msg.runId,
+        index: msg.index,
+        width: result.image.width,
+        height: result.image.height,
+        cells,
+        backend: result.backend,
+        ms: result.timings.totalMs,
+      },
+      cells.map((c) => c.png.buffer),
+    );
   } catch (err) {
     if (abort.signal.aborted || r.cancelled) return; // the sandbox already knows
     send({ type: 'image-failed', runId: msg.runId, index: msg.index, ...describeError(err, 'plugin') });
@@ -269,7 +352,11 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     const crop = cropPixels(full, (full.width - w) >> 1, (full.height - h) >> 1, w, h);
     drawPreview('preview-before', crop);
     const t0 = performance.now();
-    const result = await eng.upscale(crop, { preset: msg.settings.preset, scale: msg.image.factor }, { signal: abort.signal });
+    const result = await eng.upscale(
+      crop,
+      { preset: msg.settings.preset, scale: msg.image.factor },
+      { signal: abort.signal },
+    );
     const ms = performance.now() - t0;
     timings['previewMs'] = ms;
     if (abort.signal.aborted) return;

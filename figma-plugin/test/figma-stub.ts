@@ -38,7 +38,19 @@ export const MAX_IMAGE_SIDE = 4096;
 type Kind = 'PAGE' | 'FRAME' | 'GROUP' | 'RECTANGLE' | 'ELLIPSE' | 'TEXT';
 
 const SCALE_MODES = ['FILL', 'FIT', 'CROP', 'TILE'];
-const IMAGE_KEYS = new Set(['type', 'scaleMode', 'imageHash', 'imageTransform', 'scalingFactor', 'rotation', 'filters', 'visible', 'opacity', 'blendMode', 'boundVariables']);
+const IMAGE_KEYS = new Set([
+  'type',
+  'scaleMode',
+  'imageHash',
+  'imageTransform',
+  'scalingFactor',
+  'rotation',
+  'filters',
+  'visible',
+  'opacity',
+  'blendMode',
+  'boundVariables',
+]);
 const SOLID_KEYS = new Set(['type', 'color', 'visible', 'opacity', 'blendMode', 'boundVariables']);
 
 function deepFreeze<T>(v: T): T {
@@ -52,15 +64,18 @@ function deepFreeze<T>(v: T): T {
 /** Image size from PNG (IHDR), GIF (logical screen) or JPEG (SOFn) bytes; undefined for anything else. */
 export function imageSize(b: Uint8Array): { width: number; height: number; type: 'png' | 'gif' | 'jpeg' } | undefined {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return { width: dv.getUint32(16), height: dv.getUint32(20), type: 'png' };
-  if (b.length >= 10 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return { width: dv.getUint16(6, true), height: dv.getUint16(8, true), type: 'gif' };
+  if (b.length >= 24 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47)
+    return { width: dv.getUint32(16), height: dv.getUint32(20), type: 'png' };
+  if (b.length >= 10 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46)
+    return { width: dv.getUint16(6, true), height: dv.getUint16(8, true), type: 'gif' };
   if (b.length >= 4 && b[0] === 0xff && b[1] === 0xd8) {
     let p = 2;
     while (p + 9 < b.length) {
       if (b[p] !== 0xff) return undefined;
       const m = b[p + 1]!;
       const len = dv.getUint16(p + 2);
-      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) return { width: dv.getUint16(p + 7), height: dv.getUint16(p + 5), type: 'jpeg' };
+      if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc)
+        return { width: dv.getUint16(p + 7), height: dv.getUint16(p + 5), type: 'jpeg' };
       p += 2 + len;
     }
   }
@@ -68,7 +83,11 @@ export function imageSize(b: Uint8Array): { width: number; height: number; type:
 }
 
 export class StubImage {
-  constructor(readonly hash: string, private readonly bytes: Uint8Array, private readonly size: { width: number; height: number }) {}
+  constructor(
+    readonly hash: string,
+    private readonly bytes: Uint8Array,
+    private readonly size: { width: number; height: number },
+  ) {}
   async getBytesAsync(): Promise<Uint8Array> {
     return this.bytes.slice();
   }
@@ -90,8 +109,16 @@ export interface FigmaStub {
   select(nodes: StubNode[]): void;
   /** Test helper: an image already in the file (no size check, like a fill placed by the designer). */
   addImage(bytes: Uint8Array): string;
-  createFrame(name: string, props?: Partial<{ x: number; y: number; width: number; height: number }>, parent?: StubNode): StubNode;
-  createRect(name: string, props?: Partial<{ x: number; y: number; width: number; height: number; fills: Paint[] }>, parent?: StubNode): StubNode;
+  createFrame(
+    name: string,
+    props?: Partial<{ x: number; y: number; width: number; height: number }>,
+    parent?: StubNode,
+  ): StubNode;
+  createRect(
+    name: string,
+    props?: Partial<{ x: number; y: number; width: number; height: number; fills: Paint[] }>,
+    parent?: StubNode,
+  ): StubNode;
   createGroup(name: string, children: StubNode[]): StubNode;
   /** A deterministic serialisation of the page (ids, names, geometry, fills) to compare "unchanged". */
   snapshot(): string;
@@ -116,13 +143,23 @@ export class StubNode {
   private _h = 100;
   private _fills: readonly Paint[] = deepFreeze([]);
 
-  constructor(private readonly env: Env, readonly type: Kind, name: string) {
+  constructor(
+    private readonly env: Env,
+    readonly type: Kind,
+    name: string,
+  ) {
     this.id = `${++stubSeq}:${env.nodes.size + 1}`;
     this._name = name;
     env.nodes.set(this.id, this);
     env.record(() => (this._removed = true)); // undoing a creation deletes the node
-    if (type === 'PAGE' || type === 'FRAME' || type === 'GROUP') Object.defineProperty(this, 'children', { get: () => this.getChildren(), enumerable: false });
-    if (type !== 'PAGE' && type !== 'GROUP') Object.defineProperty(this, 'fills', { get: () => this.getFills(), set: (v: readonly Paint[]) => this.setFills(v), enumerable: false });
+    if (type === 'PAGE' || type === 'FRAME' || type === 'GROUP')
+      Object.defineProperty(this, 'children', { get: () => this.getChildren(), enumerable: false });
+    if (type !== 'PAGE' && type !== 'GROUP')
+      Object.defineProperty(this, 'fills', {
+        get: () => this.getFills(),
+        set: (v: readonly Paint[]) => this.setFills(v),
+        enumerable: false,
+      });
   }
 
   private alive(): void {
@@ -158,16 +195,34 @@ export class StubNode {
     if (this.type !== 'GROUP') return { x: this._x, y: this._y, width: this._w, height: this._h };
     const kids = this._children.map((c) => c.bounds());
     if (!kids.length) return { x: 0, y: 0, width: 0, height: 0 };
-    const x0 = Math.min(...kids.map((k) => k.x)), y0 = Math.min(...kids.map((k) => k.y));
-    const x1 = Math.max(...kids.map((k) => k.x + k.width)), y1 = Math.max(...kids.map((k) => k.y + k.height));
+    const x0 = Math.min(...kids.map((k) => k.x)),
+      y0 = Math.min(...kids.map((k) => k.y));
+    const x1 = Math.max(...kids.map((k) => k.x + k.width)),
+      y1 = Math.max(...kids.map((k) => k.y + k.height));
     return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
   }
-  get x(): number { this.alive(); return this.bounds().x; }
-  get y(): number { this.alive(); return this.bounds().y; }
-  get width(): number { this.alive(); return this.bounds().width; }
-  get height(): number { this.alive(); return this.bounds().height; }
-  set x(v: number) { this.move(v - this.x, 0); }
-  set y(v: number) { this.move(0, v - this.y); }
+  get x(): number {
+    this.alive();
+    return this.bounds().x;
+  }
+  get y(): number {
+    this.alive();
+    return this.bounds().y;
+  }
+  get width(): number {
+    this.alive();
+    return this.bounds().width;
+  }
+  get height(): number {
+    this.alive();
+    return this.bounds().height;
+  }
+  set x(v: number) {
+    this.move(v - this.x, 0);
+  }
+  set y(v: number) {
+    this.move(0, v - this.y);
+  }
   private move(dx: number, dy: number): void {
     this.alive();
     this.env.guard();
@@ -219,7 +274,8 @@ export class StubNode {
   insertChild(index: number, child: StubNode): void {
     this.alive();
     this.env.guard();
-    if (this.type === 'RECTANGLE' || this.type === 'ELLIPSE' || this.type === 'TEXT') throw new Error('This node cannot have children');
+    if (this.type === 'RECTANGLE' || this.type === 'ELLIPSE' || this.type === 'TEXT')
+      throw new Error('This node cannot have children');
     const oldParent = child._parent;
     const oldIndex = oldParent ? oldParent._children.indexOf(child) : -1;
     if (oldParent) oldParent._children.splice(oldIndex, 1);
@@ -262,7 +318,14 @@ export class StubNode {
   }
   toJSON(): unknown {
     const b = this.bounds();
-    return { id: this.id, type: this.type, name: this._name, ...b, fills: this.type === 'PAGE' || this.type === 'GROUP' ? undefined : this._fills, children: this._children.length ? this._children : undefined };
+    return {
+      id: this.id,
+      type: this.type,
+      name: this._name,
+      ...b,
+      fills: this.type === 'PAGE' || this.type === 'GROUP' ? undefined : this._fills,
+      children: this._children.length ? this._children : undefined,
+    };
   }
 }
 
@@ -302,23 +365,30 @@ class Env {
     if (!p || typeof p !== 'object') throw new Error(`Invalid paint at index ${i}`);
     const keys = p.type === 'IMAGE' ? IMAGE_KEYS : p.type === 'SOLID' ? SOLID_KEYS : undefined;
     if (!keys) throw new Error(`Unsupported paint type ${(p as { type: string }).type} in this stand-in`);
-    for (const k of Object.keys(p)) if (!keys.has(k)) throw new Error(`Invalid property "${k}" for a ${p.type} paint at index ${i}`);
+    for (const k of Object.keys(p))
+      if (!keys.has(k)) throw new Error(`Invalid property "${k}" for a ${p.type} paint at index ${i}`);
     if (p.type === 'IMAGE') {
       if (!SCALE_MODES.includes(p.scaleMode)) throw new Error(`Invalid scaleMode "${String(p.scaleMode)}"`);
-      if (p.imageHash !== null && !this.images.has(p.imageHash)) throw new Error(`Invalid image hash "${String(p.imageHash)}"`);
+      if (p.imageHash !== null && !this.images.has(p.imageHash))
+        throw new Error(`Invalid image hash "${String(p.imageHash)}"`);
     }
-    if (p.opacity !== undefined && !(p.opacity >= 0 && p.opacity <= 1)) throw new Error('Paint opacity must be between 0 and 1');
+    if (p.opacity !== undefined && !(p.opacity >= 0 && p.opacity <= 1))
+      throw new Error('Paint opacity must be between 0 and 1');
     return JSON.parse(JSON.stringify(p)) as Paint;
   }
   addImage(bytes: Uint8Array, limit: boolean): StubImage {
     if (!(bytes instanceof Uint8Array)) throw new Error('Expected a Uint8Array');
     const size = imageSize(bytes);
     if (!size) throw new Error('Image type is unsupported');
-    if (limit && (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE)) throw new Error(`Image is too large (${size.width}×${size.height}); the maximum is ${MAX_IMAGE_SIDE} pixels a side`);
+    if (limit && (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE))
+      throw new Error(
+        `Image is too large (${size.width}×${size.height}); the maximum is ${MAX_IMAGE_SIDE} pixels a side`,
+      );
     if (limit && (size.width < 1 || size.height < 1)) throw new Error('Image is too small');
     const hash = createHash('sha1').update(bytes).digest('hex');
     let img = this.images.get(hash);
-    if (!img) this.images.set(hash, (img = new StubImage(hash, bytes.slice(), { width: size.width, height: size.height })));
+    if (!img)
+      this.images.set(hash, (img = new StubImage(hash, bytes.slice(), { width: size.width, height: size.height })));
     return img;
   }
 }
@@ -435,7 +505,9 @@ export function createFigmaStub(): FigmaStub {
       handlers.get(type)?.delete(h);
     },
     getNodeById() {
-      throw new Error('Cannot call figma.getNodeById with documentAccess: dynamic-page. Use figma.getNodeByIdAsync instead.');
+      throw new Error(
+        'Cannot call figma.getNodeById with documentAccess: dynamic-page. Use figma.getNodeByIdAsync instead.',
+      );
     },
     async getNodeByIdAsync(id: string) {
       const n = env.nodes.get(id);
@@ -450,7 +522,8 @@ export function createFigmaStub(): FigmaStub {
     },
     group(nodes: StubNode[], parent: StubNode, index?: number) {
       env.guard();
-      if (!Array.isArray(nodes) || nodes.length === 0) throw new Error('First argument to group() must be an array of at least one node');
+      if (!Array.isArray(nodes) || nodes.length === 0)
+        throw new Error('First argument to group() must be an array of at least one node');
       const g = new StubNode(env, 'GROUP', 'Group');
       parent.insertChild(index ?? parent._children.length, g);
       for (const n of nodes) g.appendChild(n);

@@ -45,25 +45,73 @@ type HistoryStateInfo = Parameters<ExecutionContext['hostControl']['suspendHisto
 type HistorySuspension = Awaited<ReturnType<ExecutionContext['hostControl']['suspendHistory']>>;
 type ReportProgressOptions = Parameters<ExecutionContext['reportProgress']>[0];
 
-export type Mode = 'RGBColorMode' | 'grayscaleMode' | 'CMYKColorMode' | 'labColorMode' | 'indexedColorMode' | 'bitmapMode';
+export type Mode =
+  'RGBColorMode' | 'grayscaleMode' | 'CMYKColorMode' | 'labColorMode' | 'indexedColorMode' | 'bitmapMode';
 export type Bits = 'bitDepth8' | 'bitDepth16' | 'bitDepth32';
-export type Kind = 'pixel' | 'text' | 'smartObject' | 'group' | 'solidColor' | 'gradientFill' | 'pattern' | 'curves' | 'levels' | 'hueSaturation';
+export type Kind =
+  | 'pixel'
+  | 'text'
+  | 'smartObject'
+  | 'group'
+  | 'solidColor'
+  | 'gradientFill'
+  | 'pattern'
+  | 'curves'
+  | 'levels'
+  | 'hueSaturation';
 
 /** Runtime values of the @types/photoshop enums the plugin uses (declared `enum`s have none). */
 export const constants = {
-  LayerKind: { NORMAL: 'pixel', TEXT: 'text', SMARTOBJECT: 'smartObject', GROUP: 'group', SOLIDFILL: 'solidColor', GRADIENTFILL: 'gradientFill', PATTERNFILL: 'pattern', CURVES: 'curves', LEVELS: 'levels' },
-  DocumentMode: { RGB: 'RGBColorMode', GRAYSCALE: 'grayscaleMode', CMYK: 'CMYKColorMode', LAB: 'labColorMode', INDEXEDCOLOR: 'indexedColorMode', BITMAP: 'bitmapMode', DUOTONE: 'duotoneMode', MULTICHANNEL: 'multichannelMode' },
+  LayerKind: {
+    NORMAL: 'pixel',
+    TEXT: 'text',
+    SMARTOBJECT: 'smartObject',
+    GROUP: 'group',
+    SOLIDFILL: 'solidColor',
+    GRADIENTFILL: 'gradientFill',
+    PATTERNFILL: 'pattern',
+    CURVES: 'curves',
+    LEVELS: 'levels',
+  },
+  DocumentMode: {
+    RGB: 'RGBColorMode',
+    GRAYSCALE: 'grayscaleMode',
+    CMYK: 'CMYKColorMode',
+    LAB: 'labColorMode',
+    INDEXEDCOLOR: 'indexedColorMode',
+    BITMAP: 'bitmapMode',
+    DUOTONE: 'duotoneMode',
+    MULTICHANNEL: 'multichannelMode',
+  },
   BitsPerChannelType: { ONE: 'bitDepth1', EIGHT: 'bitDepth8', SIXTEEN: 'bitDepth16', THIRTYTWO: 'bitDepth32' },
-  ResampleMethod: { AUTOMATIC: 'bicubicAutomatic', BICUBIC: 'bicubic', NEARESTNEIGHBOR: 'nearestNeighbor', PRESERVEDETAILS: 'preserveDetails' },
-  ElementPlacement: { PLACEBEFORE: 'placeBefore', PLACEAFTER: 'placeAfter', PLACEATBEGINNING: 'placeAtBeginning', PLACEATEND: 'placeAtEnd' },
+  ResampleMethod: {
+    AUTOMATIC: 'bicubicAutomatic',
+    BICUBIC: 'bicubic',
+    NEARESTNEIGHBOR: 'nearestNeighbor',
+    PRESERVEDETAILS: 'preserveDetails',
+  },
+  ElementPlacement: {
+    PLACEBEFORE: 'placeBefore',
+    PLACEAFTER: 'placeAfter',
+    PLACEATBEGINNING: 'placeAtBeginning',
+    PLACEATEND: 'placeAtEnd',
+  },
   BlendMode: { NORMAL: 'normal', MULTIPLY: 'multiply', SCREEN: 'screen', OVERLAY: 'overlay' },
 } as const;
 
-export interface Rect { left: number; top: number; right: number; bottom: number }
+export interface Rect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
 type Pixels = Uint8Array | Uint16Array;
 
 /** A layer's raster: `data` covers `rect`, always with alpha (RGBA or gray+alpha), full-range values. */
-interface Raster { rect: Rect; data: Pixels }
+interface Raster {
+  rect: Rect;
+  data: Pixels;
+}
 
 export interface SimOptions {
   /** false: putPixels/resize only check and account (no pixels kept) — for the billboard-size memory bench. */
@@ -89,7 +137,10 @@ export class SimLayer {
   /** putPixels calls on this layer (the tests check the source never gets one). */
   writes = 0;
 
-  constructor(readonly doc: SimDocument, init: { name: string; kind?: Kind; raster?: Raster; background?: boolean; blendMode?: string; opacity?: number }) {
+  constructor(
+    readonly doc: SimDocument,
+    init: { name: string; kind?: Kind; raster?: Raster; background?: boolean; blendMode?: string; opacity?: number },
+  ) {
     this.name = init.name;
     this.kind = init.kind ?? 'pixel';
     this.raster = init.raster;
@@ -129,9 +180,13 @@ export class SimLayer {
 }
 
 function trimmed(r: Raster, alphaIndex: number): Rect | undefined {
-  const w = r.rect.right - r.rect.left, h = r.rect.bottom - r.rect.top;
+  const w = r.rect.right - r.rect.left,
+    h = r.rect.bottom - r.rect.top;
   const c = alphaIndex + 1;
-  let x0 = w, y0 = h, x1 = -1, y1 = -1;
+  let x0 = w,
+    y0 = h,
+    x1 = -1,
+    y1 = -1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       if (r.data[(y * w + x) * c + alphaIndex]! > 0) {
@@ -172,7 +227,10 @@ export class SimDocument {
   closed = false;
   suspension: { id: number; name: string; snapshot: Snapshot } | undefined;
 
-  constructor(readonly ps: PhotoshopSim, init: { title?: string; width: number; height: number; mode?: Mode; bits?: Bits; resolution?: number }) {
+  constructor(
+    readonly ps: PhotoshopSim,
+    init: { title?: string; width: number; height: number; mode?: Mode; bits?: Bits; resolution?: number },
+  ) {
     this.title = init.title ?? 'Untitled-1';
     this.width = init.width;
     this.height = init.height;
@@ -198,17 +256,34 @@ export class SimDocument {
   }
 
   /** Adds a pixel layer (test setup, not a plugin API): `pixels` in the document's mode, with or without alpha. */
-  addLayer(init: { name: string; kind?: Kind; left?: number; top?: number; width?: number; height?: number; pixels?: Pixels; channels?: number; background?: boolean; blendMode?: string; opacity?: number }): SimLayer {
+  addLayer(init: {
+    name: string;
+    kind?: Kind;
+    left?: number;
+    top?: number;
+    width?: number;
+    height?: number;
+    pixels?: Pixels;
+    channels?: number;
+    background?: boolean;
+    blendMode?: string;
+    opacity?: number;
+  }): SimLayer {
     let raster: Raster | undefined;
     if (init.pixels && init.width && init.height) {
-      const c = this.colorChannels + 1, sc = init.channels ?? c;
-      const data = this.depth === 16 ? new Uint16Array(init.width * init.height * c) : new Uint8Array(init.width * init.height * c);
+      const c = this.colorChannels + 1,
+        sc = init.channels ?? c;
+      const data =
+        this.depth === 16
+          ? new Uint16Array(init.width * init.height * c)
+          : new Uint8Array(init.width * init.height * c);
       const max = this.depth === 16 ? 65535 : 255;
       for (let i = 0, j = 0; i < data.length; i += c, j += sc) {
         for (let k = 0; k < this.colorChannels; k++) data[i + k] = init.pixels[j + k]!;
         data[i + this.colorChannels] = sc === c ? init.pixels[j + this.colorChannels]! : max;
       }
-      const left = init.left ?? 0, top = init.top ?? 0;
+      const left = init.left ?? 0,
+        top = init.top ?? 0;
       raster = { rect: { left, top, right: left + init.width, bottom: top + init.height }, data };
     }
     const layer = new SimLayer(this, { ...init, raster });
@@ -219,9 +294,11 @@ export class SimDocument {
 
   requireModal(what: string): void {
     if (this.closed) throw new Error(`${what}: the document ${this.id} is closed`);
-    if (!this.ps.modal) throw new Error(`${what} modifies the document and must run inside core.executeAsModal (media/executeasmodal).`);
+    if (!this.ps.modal)
+      throw new Error(`${what} modifies the document and must run inside core.executeAsModal (media/executeasmodal).`);
     // "Photoshop APIs … will raise an exception if they are invoked … after the user has cancelled" (media/executeasmodal).
-    if ((this.ps.modal as unknown as { isCancelled: boolean }).isCancelled) throw new Error(`${what}: the user cancelled the operation`);
+    if ((this.ps.modal as unknown as { isCancelled: boolean }).isCancelled)
+      throw new Error(`${what}: the user cancelled the operation`);
   }
 
   /** One history state per change, unless history is suspended on this document. */
@@ -234,7 +311,13 @@ export class SimDocument {
       width: this.width,
       height: this.height,
       resolution: this.resolution,
-      layers: this.layerList.map((l) => ({ layer: l, name: l.name, blendMode: l.blendMode, opacity: l.opacity, raster: l.raster && { rect: { ...l.raster.rect }, data: l.raster.data.slice() } })),
+      layers: this.layerList.map((l) => ({
+        layer: l,
+        name: l.name,
+        blendMode: l.blendMode,
+        opacity: l.opacity,
+        raster: l.raster && { rect: { ...l.raster.rect }, data: l.raster.data.slice() },
+      })),
       active: [...this.activeIds],
     };
   }
@@ -255,7 +338,8 @@ export class SimDocument {
     this.requireModal('resizeImage');
     const W = Math.round(width ?? (this.width * (height ?? this.height)) / this.height);
     const H = Math.round(height ?? (this.height * W) / this.width);
-    const sx = W / this.width, sy = H / this.height;
+    const sx = W / this.width,
+      sy = H / this.height;
     if (this.ps.options.storePixels !== false) {
       for (const l of this.layerList) if (l.raster) l.raster = resampleNearest(l.raster, sx, sy, this.alphaIndex + 1);
     }
@@ -266,9 +350,16 @@ export class SimDocument {
   }
 
   /** Document.createLayer(kind, options): a new empty pixel layer above the active layer, which becomes active. */
-  async createLayer(_kind?: string, options: { name?: string; blendMode?: string; opacity?: number } = {}): Promise<SimLayer> {
+  async createLayer(
+    _kind?: string,
+    options: { name?: string; blendMode?: string; opacity?: number } = {},
+  ): Promise<SimLayer> {
     this.requireModal('createLayer');
-    const layer = new SimLayer(this, { name: options.name ?? `Layer ${this.layerList.length + 1}`, blendMode: options.blendMode, opacity: options.opacity });
+    const layer = new SimLayer(this, {
+      name: options.name ?? `Layer ${this.layerList.length + 1}`,
+      blendMode: options.blendMode,
+      opacity: options.opacity,
+    });
     const active = this.layerList.findIndex((l) => this.activeIds.includes(l.id));
     this.layerList.splice(Math.max(0, active), 0, layer);
     this.activeIds = [layer.id];
@@ -283,15 +374,19 @@ export class SimDocument {
 }
 
 function resampleNearest(r: Raster, sx: number, sy: number, c: number): Raster {
-  const w = r.rect.right - r.rect.left, h = r.rect.bottom - r.rect.top;
-  const left = Math.round(r.rect.left * sx), top = Math.round(r.rect.top * sy);
-  const W = Math.round(w * sx), H = Math.round(h * sy);
+  const w = r.rect.right - r.rect.left,
+    h = r.rect.bottom - r.rect.top;
+  const left = Math.round(r.rect.left * sx),
+    top = Math.round(r.rect.top * sy);
+  const W = Math.round(w * sx),
+    H = Math.round(h * sy);
   const out = new (r.data.constructor as Uint8ArrayConstructor)(W * H * c);
   for (let y = 0; y < H; y++) {
     const syy = Math.min(h - 1, Math.floor((y + 0.5) / sy));
     for (let x = 0; x < W; x++) {
       const sxx = Math.min(w - 1, Math.floor((x + 0.5) / sx));
-      const si = (syy * w + sxx) * c, di = (y * W + x) * c;
+      const si = (syy * w + sxx) * c,
+        di = (y * W + x) * c;
       for (let k = 0; k < c; k++) out[di + k] = r.data[si + k]!;
     }
   }
@@ -305,7 +400,16 @@ export class SimImageData implements Imaging.ImageData {
   colorProfile: string;
   private data: Pixels | undefined;
 
-  constructor(private readonly sim: PhotoshopSim, readonly width: number, readonly height: number, readonly components: number, readonly componentSize: 8 | 16, readonly colorSpace: Imaging.ColorSpace, data: Pixels, colorProfile = '') {
+  constructor(
+    private readonly sim: PhotoshopSim,
+    readonly width: number,
+    readonly height: number,
+    readonly components: number,
+    readonly componentSize: 8 | 16,
+    readonly colorSpace: Imaging.ColorSpace,
+    data: Pixels,
+    colorProfile = '',
+  ) {
     this.data = data;
     this.colorProfile = colorProfile;
     sim.account(data.byteLength);
@@ -325,10 +429,12 @@ export class SimImageData implements Imaging.ImageData {
   getData = async (options: Imaging.GetDataOptions = {}): Promise<Uint8Array | Uint16Array | Float32Array> => {
     const d = this.pixels();
     let out: Pixels = d.slice();
-    if (this.componentSize === 16 && !options.fullRange) out = (out as Uint16Array).map((v) => Math.round((v * 32768) / 65535));
+    if (this.componentSize === 16 && !options.fullRange)
+      out = (out as Uint16Array).map((v) => Math.round((v * 32768) / 65535));
     if (options.chunky === false) {
       const planar = new (out.constructor as Uint8ArrayConstructor)(out.length);
-      const n = this.width * this.height, c = this.components;
+      const n = this.width * this.height,
+        c = this.components;
       for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) planar[k * n + i] = out[i * c + k]!;
       out = planar;
     }
@@ -413,7 +519,10 @@ export class PhotoshopSim {
   })();
 
   readonly core = {
-    executeAsModal: async <T>(fn: (ctx: ExecutionContext, descriptor?: object) => Promise<T>, options: { commandName: string }): Promise<T> => {
+    executeAsModal: async <T>(
+      fn: (ctx: ExecutionContext, descriptor?: object) => Promise<T>,
+      options: { commandName: string },
+    ): Promise<T> => {
       // "You can have nested modal scopes. A target function can itself call executeAsModal" (media/executeasmodal).
       if (this.modal) return fn(this.modal);
       // Another plugin's (or Photoshop's) modal scope: since 25.10 retried for a second, then rejected, error number 9.
@@ -486,32 +595,65 @@ export class PhotoshopSim {
       if (layer.kind !== 'pixel') throw new Error(`getPixels: layer ${layer.id} is not a pixel layer`);
       if (doc.depth === 32) throw new Error('getPixels: 32-bit documents are not simulated');
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
-      if (o.colorSpace && o.colorSpace !== space) throw new Error(`getPixels: the simulator does not convert colours (asked ${o.colorSpace}, document is ${space})`);
+      if (o.colorSpace && o.colorSpace !== space)
+        throw new Error(
+          `getPixels: the simulator does not convert colours (asked ${o.colorSpace}, document is ${space})`,
+        );
       if (o.targetSize) throw new Error('getPixels: targetSize (scaling) is not simulated');
       const size = o.componentSize === undefined || o.componentSize === -1 ? doc.depth : o.componentSize;
       if (size !== doc.depth) throw new Error('getPixels: the simulator does not convert bit depths');
       const lb = layer.bounds;
       const req = o.sourceBounds ?? lb;
-      const b = { left: Math.max(req.left, lb.left), top: Math.max(req.top, lb.top), right: Math.min(req.right, lb.right), bottom: Math.min(req.bottom, lb.bottom) };
+      const b = {
+        left: Math.max(req.left, lb.left),
+        top: Math.max(req.top, lb.top),
+        right: Math.min(req.right, lb.right),
+        bottom: Math.min(req.bottom, lb.bottom),
+      };
       // An area without pixels: undocumented ("the returned sourceBounds will reflect this smaller region"), so the
       // simulator either throws an unspecific error or answers an empty area (noPixels); the plugin copes with both.
       if (b.right <= b.left || b.bottom <= b.top || !layer.raster) {
         if (this.noPixels === 'throw') throw new Error('The command "Get Pixels" is not currently available.');
-        const empty = new SimImageData(this, 0, 0, layer.isBackgroundLayer ? doc.alphaIndex : doc.alphaIndex + 1, doc.depth, space, doc.depth === 16 ? new Uint16Array(0) : new Uint8Array(0), '');
-        return { imageData: empty, sourceBounds: { left: req.left, top: req.top, right: req.left, bottom: req.top }, level: 0 };
+        const empty = new SimImageData(
+          this,
+          0,
+          0,
+          layer.isBackgroundLayer ? doc.alphaIndex : doc.alphaIndex + 1,
+          doc.depth,
+          space,
+          doc.depth === 16 ? new Uint16Array(0) : new Uint8Array(0),
+          '',
+        );
+        return {
+          imageData: empty,
+          sourceBounds: { left: req.left, top: req.top, right: req.left, bottom: req.top },
+          level: 0,
+        };
       }
       const r = layer.raster;
       const c = doc.alphaIndex + 1;
       const outC = layer.isBackgroundLayer ? c - 1 : c;
-      const w = b.right - b.left, h = b.bottom - b.top, rw = r.rect.right - r.rect.left;
+      const w = b.right - b.left,
+        h = b.bottom - b.top,
+        rw = r.rect.right - r.rect.left;
       const out = doc.depth === 16 ? new Uint16Array(w * h * outC) : new Uint8Array(w * h * outC);
       for (let y = 0; y < h; y++) {
         for (let x = 0; x < w; x++) {
-          const si = ((b.top - r.rect.top + y) * rw + (b.left - r.rect.left + x)) * c, di = (y * w + x) * outC;
+          const si = ((b.top - r.rect.top + y) * rw + (b.left - r.rect.left + x)) * c,
+            di = (y * w + x) * outC;
           for (let k = 0; k < outC; k++) out[di + k] = r.data[si + k]!;
         }
       }
-      const imageData = new SimImageData(this, w, h, outC, doc.depth, space, out, doc.mode === 'grayscaleMode' ? 'Dot Gain 20%' : 'sRGB IEC61966-2.1');
+      const imageData = new SimImageData(
+        this,
+        w,
+        h,
+        outC,
+        doc.depth,
+        space,
+        out,
+        doc.mode === 'grayscaleMode' ? 'Dot Gain 20%' : 'sRGB IEC61966-2.1',
+      );
       return { imageData, sourceBounds: b, level: 0 };
     },
 
@@ -522,21 +664,42 @@ export class PhotoshopSim {
      */
     encodeImageData: async (o: { imageData: Imaging.ImageData; base64?: boolean }): Promise<number[] | string> => {
       const img = o.imageData as SimImageData;
-      if (img.componentSize !== 8 || img.components !== 3 || img.colorSpace !== 'RGB') throw new Error('encodeImageData: the simulator encodes 8-bit RGB image data only');
-      const jpeg = await sharp(Buffer.from(img.pixels() as Uint8Array), { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+      if (img.componentSize !== 8 || img.components !== 3 || img.colorSpace !== 'RGB')
+        throw new Error('encodeImageData: the simulator encodes 8-bit RGB image data only');
+      const jpeg = await sharp(Buffer.from(img.pixels() as Uint8Array), {
+        raw: { width: img.width, height: img.height, channels: 3 },
+      })
+        .jpeg({ quality: 90 })
+        .toBuffer();
       return o.base64 ? jpeg.toString('base64') : [...jpeg];
     },
 
-    createImageDataFromBuffer: async (buffer: Uint8Array | Uint16Array | Float32Array, o: Imaging.CreateImageDataFromBufferOptions): Promise<Imaging.ImageData> => {
+    createImageDataFromBuffer: async (
+      buffer: Uint8Array | Uint16Array | Float32Array,
+      o: Imaging.CreateImageDataFromBufferOptions,
+    ): Promise<Imaging.ImageData> => {
       // The kind of typed array by its tag, not instanceof: the bundle may run in a realm of its own (strict loader).
       const kind = Object.prototype.toString.call(buffer);
       if (kind === '[object Float32Array]') throw new Error('32-bit image data is not simulated');
-      if (buffer.length !== o.width * o.height * o.components) throw new Error(`createImageDataFromBuffer: ${buffer.length} elements, expected width*height*components = ${o.width * o.height * o.components}`);
+      if (buffer.length !== o.width * o.height * o.components)
+        throw new Error(
+          `createImageDataFromBuffer: ${buffer.length} elements, expected width*height*components = ${o.width * o.height * o.components}`,
+        );
       if (o.chunky === false) throw new Error('planar input is not simulated');
       const size = kind === '[object Uint16Array]' ? 16 : 8;
       let data: Pixels = size === 16 ? Uint16Array.from(buffer as Uint16Array) : Uint8Array.from(buffer as Uint8Array);
-      if (size === 16 && !o.fullRange) data = (data as Uint16Array).map((v) => Math.min(65535, Math.round((v * 65535) / 32768)));
-      return new SimImageData(this, o.width, o.height, o.components, size, o.colorSpace as Imaging.ColorSpace, data, o.colorProfile ?? '');
+      if (size === 16 && !o.fullRange)
+        data = (data as Uint16Array).map((v) => Math.min(65535, Math.round((v * 65535) / 32768)));
+      return new SimImageData(
+        this,
+        o.width,
+        o.height,
+        o.components,
+        size,
+        o.colorSpace as Imaging.ColorSpace,
+        data,
+        o.colorProfile ?? '',
+      );
     },
 
     putPixels: async (o: Imaging.PutPixelsOptions): Promise<void> => {
@@ -547,12 +710,16 @@ export class PhotoshopSim {
       if (layer.allLocked || layer.pixelsLocked) throw new Error('putPixels: the layer is locked');
       const img = o.imageData as SimImageData;
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
-      if (img.colorSpace !== space) throw new Error(`putPixels: image data is ${img.colorSpace}, the document ${space} (no conversion simulated)`);
-      if (img.componentSize !== doc.depth) throw new Error(`putPixels: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
+      if (img.colorSpace !== space)
+        throw new Error(`putPixels: image data is ${img.colorSpace}, the document ${space} (no conversion simulated)`);
+      if (img.componentSize !== doc.depth)
+        throw new Error(`putPixels: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
       const src = img.pixels();
       const tb = o.targetBounds ?? { left: 0, top: 0 };
-      const left = tb.left, top = tb.top;
-      const c = doc.alphaIndex + 1, sc = img.components;
+      const left = tb.left,
+        top = tb.top;
+      const c = doc.alphaIndex + 1,
+        sc = img.components;
       const max = doc.depth === 16 ? 65535 : 255;
       layer.writes++;
       if (this.options.storePixels === false) {
@@ -563,11 +730,19 @@ export class PhotoshopSim {
       const replace = o.replace ?? true;
       if (replace || !layer.raster) {
         const base = replace ? undefined : layer.raster;
-        layer.raster = { rect: base ? union(base.rect, rect) : rect, data: new (src.constructor as Uint8ArrayConstructor)((rect.right - rect.left) * (rect.bottom - rect.top) * c) };
+        layer.raster = {
+          rect: base ? union(base.rect, rect) : rect,
+          data: new (src.constructor as Uint8ArrayConstructor)((rect.right - rect.left) * (rect.bottom - rect.top) * c),
+        };
         if (base) blit(base, layer.raster, c);
       } else if (!contains(layer.raster.rect, rect)) {
-        const grown: Raster = { rect: union(layer.raster.rect, rect), data: new (src.constructor as Uint8ArrayConstructor)(0) };
-        grown.data = new (src.constructor as Uint8ArrayConstructor)((grown.rect.right - grown.rect.left) * (grown.rect.bottom - grown.rect.top) * c);
+        const grown: Raster = {
+          rect: union(layer.raster.rect, rect),
+          data: new (src.constructor as Uint8ArrayConstructor)(0),
+        };
+        grown.data = new (src.constructor as Uint8ArrayConstructor)(
+          (grown.rect.right - grown.rect.left) * (grown.rect.bottom - grown.rect.top) * c,
+        );
         blit(layer.raster, grown, c);
         layer.raster = grown;
       }
@@ -575,7 +750,8 @@ export class PhotoshopSim {
       const rw = r.rect.right - r.rect.left;
       for (let y = 0; y < img.height; y++) {
         for (let x = 0; x < img.width; x++) {
-          const di = ((top - r.rect.top + y) * rw + (left - r.rect.left + x)) * c, si = (y * img.width + x) * sc;
+          const di = ((top - r.rect.top + y) * rw + (left - r.rect.left + x)) * c,
+            si = (y * img.width + x) * sc;
           for (let k = 0; k < c - 1; k++) r.data[di + k] = src[si + k]!;
           r.data[di + c - 1] = sc === c ? src[si + c - 1]! : max;
         }
@@ -591,15 +767,22 @@ export class PhotoshopSim {
 }
 
 function union(a: Rect, b: Rect): Rect {
-  return { left: Math.min(a.left, b.left), top: Math.min(a.top, b.top), right: Math.max(a.right, b.right), bottom: Math.max(a.bottom, b.bottom) };
+  return {
+    left: Math.min(a.left, b.left),
+    top: Math.min(a.top, b.top),
+    right: Math.max(a.right, b.right),
+    bottom: Math.max(a.bottom, b.bottom),
+  };
 }
 function contains(a: Rect, b: Rect): boolean {
   return b.left >= a.left && b.top >= a.top && b.right <= a.right && b.bottom <= a.bottom;
 }
 function blit(src: Raster, dst: Raster, c: number): void {
-  const sw = src.rect.right - src.rect.left, dw = dst.rect.right - dst.rect.left;
+  const sw = src.rect.right - src.rect.left,
+    dw = dst.rect.right - dst.rect.left;
   for (let y = src.rect.top; y < src.rect.bottom; y++) {
-    const si = (y - src.rect.top) * sw * c, di = ((y - dst.rect.top) * dw + (src.rect.left - dst.rect.left)) * c;
+    const si = (y - src.rect.top) * sw * c,
+      di = ((y - dst.rect.top) * dw + (src.rect.left - dst.rect.left)) * c;
     dst.data.set(src.data.subarray(si, si + sw * c) as never, di);
   }
 }

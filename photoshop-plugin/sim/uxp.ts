@@ -31,17 +31,37 @@ const formats = { binary: Symbol('binary'), utf8: Symbol('utf8') };
  * process, Buffer — the plugin brings what it needs itself.
  */
 export function uxpGlobals(): Record<string, unknown> {
-  const quiet = { log() {}, info() {}, debug() {}, warn() {}, error: (...a: unknown[]) => console.error('[plugin]', ...a) };
+  const quiet = {
+    log() {},
+    info() {},
+    debug() {},
+    warn() {},
+    error: (...a: unknown[]) => console.error('[plugin]', ...a),
+  };
   return {
     console: quiet,
-    setTimeout, clearTimeout, setInterval, clearInterval,
+    setTimeout,
+    clearTimeout,
+    setInterval,
+    clearInterval,
     crypto: { getRandomValues, randomUUID },
     sessionStorage: new MemoryStorage(),
-    fetch, Headers, Request, Response, FormData, Blob,
-    AbortController, AbortSignal,
-    ReadableStream, WritableStream, TransformStream,
-    Event, EventTarget,
-    alert: () => undefined, confirm: () => false, prompt: () => null,
+    fetch,
+    Headers,
+    Request,
+    Response,
+    FormData,
+    Blob,
+    AbortController,
+    AbortSignal,
+    ReadableStream,
+    WritableStream,
+    TransformStream,
+    Event,
+    EventTarget,
+    alert: () => undefined,
+    confirm: () => false,
+    prompt: () => null,
   };
 }
 
@@ -52,7 +72,10 @@ export class UxpSim {
   /** Files the plugin read from its folder (paths relative to it). */
   readonly reads: string[] = [];
 
-  constructor(readonly pluginFolder: string, readonly versions = { uxp: 'uxp-7.4.0', plugin: '0.1.0' }) {}
+  constructor(
+    readonly pluginFolder: string,
+    readonly versions = { uxp: 'uxp-7.4.0', plugin: '0.1.0' },
+  ) {}
 
   module(): Record<string, unknown> {
     const sim = this;
@@ -133,10 +156,14 @@ class MemoryStorage {
  * and loads the bundled plugin (dist/index.js). The modules are facades over `current`, so one loaded
  * bundle can be driven against several simulated Photoshop sessions.
  */
-export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { load(bundle: string, opts?: { strict?: boolean }): unknown; set(next: { ps: PhotoshopSim; uxp: UxpSim }): void } {
+export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): {
+  load(bundle: string, opts?: { strict?: boolean }): unknown;
+  set(next: { ps: PhotoshopSim; uxp: UxpSim }): void;
+} {
   let state = current;
   let innerArrayBuffer: ArrayBufferConstructor | undefined;
-  const facade = (get: () => Record<string, unknown>) => new Proxy({}, { get: (_t, k) => get()[k as string], has: (_t, k) => k in get() });
+  const facade = (get: () => Record<string, unknown>) =>
+    new Proxy({}, { get: (_t, k) => get()[k as string], has: (_t, k) => k in get() });
   const psModule = facade(() => state.ps.module());
   let uxpModule: Record<string, unknown> | undefined;
   const uxpFacade = facade(() => (uxpModule ??= state.uxp.module()));
@@ -152,7 +179,10 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { 
     load(bundle: string, { strict = false }: { strict?: boolean } = {}) {
       if (strict) {
         // Only what UXP documents, in a realm of its own (see UXP_GLOBALS); require answers with the simulators.
-        const ctx: Record<string, unknown> = { ...uxpGlobals(), localStorage: (globalThis as { localStorage?: unknown }).localStorage };
+        const ctx: Record<string, unknown> = {
+          ...uxpGlobals(),
+          localStorage: (globalThis as { localStorage?: unknown }).localStorage,
+        };
         ctx['globalThis'] = ctx;
         ctx['window'] = ctx;
         ctx['self'] = ctx;
@@ -169,7 +199,12 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): { 
       }
       // UXP runs index.js as a script with its own require(); compile it that way (the workspace's
       // package.json says "type": "module", which would make Node treat dist/*.js as ESM).
-      const m = new Module(bundle) as unknown as { filename: string; paths: string[]; exports: unknown; _compile(src: string, file: string): void };
+      const m = new Module(bundle) as unknown as {
+        filename: string;
+        paths: string[];
+        exports: unknown;
+        _compile(src: string, file: string): void;
+      };
       m.filename = bundle;
       m.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(bundle));
       m._compile(readFileSync(bundle, 'utf8'), bundle);

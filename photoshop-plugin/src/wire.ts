@@ -49,7 +49,8 @@ export function toBase64(bytes: Uint8Array): string {
 export function fromBase64(s: string, out?: Uint8Array, offset = 0): Uint8Array {
   const bytes = toByteArray(s);
   if (!out) return bytes;
-  if (out.length < offset + bytes.length) throw new RangeError(`base64 chunk of ${bytes.length} bytes does not fit at ${offset} in ${out.length} bytes`);
+  if (out.length < offset + bytes.length)
+    throw new RangeError(`base64 chunk of ${bytes.length} bytes does not fit at ${offset} in ${out.length} bytes`);
   out.set(bytes, offset);
   return out.subarray(offset, offset + bytes.length);
 }

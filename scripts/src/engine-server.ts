@@ -12,7 +12,15 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'core', 'dist', 'engine');
 const MODELS = join(ROOT, 'models');
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream', '.map': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.onnx': 'application/octet-stream',
+  '.map': 'application/json',
+};
 
 export interface EngineServer {
   url: string;
@@ -27,16 +35,27 @@ export async function serveEngine(options: { isolate?: boolean } = {}): Promise<
   const state = { isolate: options.isolate ?? false, overrides: new Map<string, Buffer>() };
   const server: Server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const file = path === '/' ? join(DIST, 'index.html')
-      : path === '/models/manifest.json' ? join(MODELS, 'manifest.json')
-      : path.startsWith('/models/') ? join(MODELS, 'onnx', normalize(path.slice('/models/'.length)))
-      : join(DIST, normalize(path));
+    const file =
+      path === '/'
+        ? join(DIST, 'index.html')
+        : path === '/models/manifest.json'
+          ? join(MODELS, 'manifest.json')
+          : path.startsWith('/models/')
+            ? join(MODELS, 'onnx', normalize(path.slice('/models/'.length)))
+            : join(DIST, normalize(path));
     if (!file.startsWith(DIST) && !file.startsWith(MODELS)) {
       res.writeHead(403).end();
       return;
     }
-    const headers: Record<string, string> = { 'Content-Type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', 'Cache-Control': 'no-store' };
-    if (state.isolate) Object.assign(headers, { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    const headers: Record<string, string> = {
+      'Content-Type': TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream',
+      'Cache-Control': 'no-store',
+    };
+    if (state.isolate)
+      Object.assign(headers, {
+        'Cross-Origin-Opener-Policy': 'same-origin',
+        'Cross-Origin-Embedder-Policy': 'require-corp',
+      });
     try {
       const body = state.overrides.get(path) ?? (await readFile(file));
       res.writeHead(200, headers).end(body);
@@ -48,8 +67,12 @@ export async function serveEngine(options: { isolate?: boolean } = {}): Promise<
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/`,
-    get isolate() { return state.isolate; },
-    set isolate(v: boolean) { state.isolate = v; },
+    get isolate() {
+      return state.isolate;
+    },
+    set isolate(v: boolean) {
+      state.isolate = v;
+    },
     overrides: state.overrides,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };

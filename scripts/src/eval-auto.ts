@@ -33,7 +33,16 @@ import type { Channels, PixelImage } from '../../core/src/image.js';
 type Preset = 'photo' | 'face' | 'graphics';
 const PRESETS: readonly Preset[] = ['photo', 'face', 'graphics'];
 const KEY_FEATURES = [
-  'nearFlat', 'flatPure', 'strongEdges', 'transparent', 'fillScore', 'artScore', 'graphicsScore', 'skinBlob', 'skinBlobY', 'skinTexture',
+  'nearFlat',
+  'flatPure',
+  'strongEdges',
+  'transparent',
+  'fillScore',
+  'artScore',
+  'graphicsScore',
+  'skinBlob',
+  'skinBlobY',
+  'skinTexture',
 ];
 
 interface Variant {
@@ -110,7 +119,9 @@ function parseArgs(argv: string[]): Args {
     if (name === '--dataset') args.dataset = resolve(value(a, i));
     else if (name === '--json') args.json = resolve(value(a, i));
     else if (name === '--variants') {
-      const wanted = value(a, i).split(',').map((s) => s.trim());
+      const wanted = value(a, i)
+        .split(',')
+        .map((s) => s.trim());
       const unknown = wanted.filter((w) => !VARIANTS.some((v) => v.name === w));
       if (unknown.length) throw new Error(`unknown variant(s): ${unknown.join(', ')}`);
       args.variants = VARIANTS.filter((v) => wanted.includes(v.name));
@@ -134,7 +145,9 @@ function labelledFolder(set: Item['set'], root: string, prefix: string): Item[] 
     const dir = join(root, truth);
     let names: string[];
     try {
-      names = readdirSync(dir).filter((f) => IMAGE_FILE.test(f) && statSync(join(dir, f)).isFile()).sort();
+      names = readdirSync(dir)
+        .filter((f) => IMAGE_FILE.test(f) && statSync(join(dir, f)).isFile())
+        .sort();
     } catch {
       console.warn(`(no folder ${dir})`);
       continue;
@@ -148,7 +161,13 @@ function toPixelImage(data: Buffer, info: OutputInfo, sixteen: boolean): PixelIm
   const pixels = sixteen
     ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
     : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { width: info.width, height: info.height, channels: info.channels as Channels, bitDepth: sixteen ? 16 : 8, data: pixels };
+  return {
+    width: info.width,
+    height: info.height,
+    channels: info.channels as Channels,
+    bitDepth: sixteen ? 16 : 8,
+    data: pixels,
+  };
 }
 
 /** Decodes `file` as the variant describes: bicubic downscale, then optionally a JPEG round trip. */
@@ -237,7 +256,12 @@ async function main(): Promise<void> {
   if (args.extra) {
     items.push(...labelledFolder('check', join(repoRoot, 'tests/fixtures/eval'), 'fixtures/eval/'));
     items.push({ set: 'check', file: 'samples/cliff.png', path: join(repoRoot, 'samples/cliff.png'), truth: 'photo' });
-    items.push({ set: 'check', file: 'fixtures/photo-256.png', path: join(repoRoot, 'tests/fixtures/photo-256.png'), truth: 'photo' });
+    items.push({
+      set: 'check',
+      file: 'fixtures/photo-256.png',
+      path: join(repoRoot, 'tests/fixtures/photo-256.png'),
+      truth: 'photo',
+    });
   }
   if (!items.length) {
     console.error(`no images found under ${args.dataset}`);
@@ -263,8 +287,17 @@ async function main(): Promise<void> {
       }
       const ms = times.sort((x, y) => x - y)[1]!; // median of 3
       const row: Row = {
-        set: item.set, file: item.file, truth: item.truth, variant: v.name, width: image.width, height: image.height,
-        pred: presetFor(a), kind: a.kind, confidence: a.confidence, ms, features: a.features,
+        set: item.set,
+        file: item.file,
+        truth: item.truth,
+        variant: v.name,
+        width: image.width,
+        height: image.height,
+        pred: presetFor(a),
+        kind: a.kind,
+        confidence: a.confidence,
+        ms,
+        features: a.features,
       };
       rows.push(row);
       const mark = presetOk(row) ? ' ' : kindOk(row) ? 'x' : 'X';
@@ -280,12 +313,21 @@ async function main(): Promise<void> {
     }
     console.log(`${item.file.padEnd(nameWidth)} ${item.truth.padEnd(9)} ${cells.join('')}`);
   }
-  console.log('(P/F/G = predicted photo / face / graphics, then the confidence; X = wrong photo-vs-graphics, x = right kind but wrong preset)');
+  console.log(
+    '(P/F/G = predicted photo / face / graphics, then the confidence; X = wrong photo-vs-graphics, x = right kind but wrong preset)',
+  );
 
   accuracyTable(rows, args.variants);
-  matrix('photo vs graphics, all sets and variants (face counts as photo)', ['photo', 'graphics'],
-    rows.map((r) => [r.truth === 'graphics' ? 'graphics' : 'photo', r.kind]));
-  matrix('3-way preset, all sets and variants', PRESETS, rows.map((r) => [r.truth, r.pred]));
+  matrix(
+    'photo vs graphics, all sets and variants (face counts as photo)',
+    ['photo', 'graphics'],
+    rows.map((r) => [r.truth === 'graphics' ? 'graphics' : 'photo', r.kind]),
+  );
+  matrix(
+    '3-way preset, all sets and variants',
+    PRESETS,
+    rows.map((r) => [r.truth, r.pred]),
+  );
 
   const big = rows.filter((r) => r.width * r.height >= 700_000);
   const mean = (rs: Row[]): string => (rs.reduce((s, r) => s + r.ms, 0) / Math.max(1, rs.length)).toFixed(1);

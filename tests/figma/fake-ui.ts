@@ -17,8 +17,8 @@ export function testPicture(width: number, height: number, seed = 1): PixelImage
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
-      data[i] = (x * 255 / Math.max(1, width - 1)) | 0;
-      data[i + 1] = (y * 255 / Math.max(1, height - 1)) | 0;
+      data[i] = ((x * 255) / Math.max(1, width - 1)) | 0;
+      data[i + 1] = ((y * 255) / Math.max(1, height - 1)) | 0;
       data[i + 2] = ((x + y) * seed) & 255;
     }
   }
@@ -67,7 +67,8 @@ export class FakeUi {
     for (;;) {
       const found = this.received.find((m) => m.type === type);
       if (found) return found as Extract<SandboxToUi, { type: T }>;
-      if (Date.now() > deadline) throw new Error(`No "${type}" from the sandbox; got ${JSON.stringify(this.received.map((m) => m.type))}`);
+      if (Date.now() > deadline)
+        throw new Error(`No "${type}" from the sandbox; got ${JSON.stringify(this.received.map((m) => m.type))}`);
       await new Promise<void>((ok) => {
         const t = setTimeout(ok, 50);
         this.waiters.push(() => (clearTimeout(t), ok()));
@@ -76,9 +77,15 @@ export class FakeUi {
   }
 
   /** Starts a run and waits for its end (run-done or run-failed). */
-  async run(settings: Partial<Settings>, timeoutMs = 5000): Promise<Extract<SandboxToUi, { type: 'run-done' | 'run-failed' }>> {
+  async run(
+    settings: Partial<Settings>,
+    timeoutMs = 5000,
+  ): Promise<Extract<SandboxToUi, { type: 'run-done' | 'run-failed' }>> {
     this.received.length = 0;
-    this.send({ type: 'run', settings: { preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...settings } });
+    this.send({
+      type: 'run',
+      settings: { preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...settings },
+    });
     return this.end(timeoutMs);
   }
 
@@ -87,7 +94,8 @@ export class FakeUi {
     for (;;) {
       const found = this.received.find((m) => m.type === 'run-done' || m.type === 'run-failed' || m.type === 'error');
       if (found) return found as never;
-      if (Date.now() > deadline) throw new Error(`The run did not end; got ${JSON.stringify(this.received.map((m) => m.type))}`);
+      if (Date.now() > deadline)
+        throw new Error(`The run did not end; got ${JSON.stringify(this.received.map((m) => m.type))}`);
       await new Promise((ok) => setTimeout(ok, 10));
     }
   }

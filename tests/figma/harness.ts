@@ -28,18 +28,33 @@ import { ROOT, photo } from '../helpers.js';
 export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
 /** The plugin host frame's origin: not loopback, so not a secure context either. */
 export const PLUGIN_HOST = 'figma-plugin-host.test';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`,
+];
 
 /** How Figma starts a plugin UI: a data: document that writes in the HTML it is sent (the audit's bootstrap). */
-const BOOTSTRAP = '<script>window.onmessage = (e) => { if (typeof e.data === "string") { window.onmessage = null; document.open(); document.write(e.data); document.close(); } };<\/script>';
+const BOOTSTRAP =
+  '<script>window.onmessage = (e) => { if (typeof e.data === "string") { window.onmessage = null; document.open(); document.write(e.data); document.close(); } };<\/script>';
 
 export type UiMode = 'figma' | 'secure';
 
-const hostHtml = (mode: UiMode) => `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
+const hostHtml = (
+  mode: UiMode,
+) => `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
 <body style="margin:0;background:#888">
-${mode === 'secure'
+${
+  mode === 'secure'
     ? '<iframe id="ui" sandbox="allow-scripts" src="/ui.html" style="width:320px;height:560px;border:0;display:block"></iframe>'
-    : `<iframe id="ui" src="data:text/html;base64,${Buffer.from(BOOTSTRAP).toString('base64')}" style="width:320px;height:560px;border:0;display:block"></iframe>`}
+    : `<iframe id="ui" src="data:text/html;base64,${Buffer.from(BOOTSTRAP).toString('base64')}" style="width:320px;height:560px;border:0;display:block"></iframe>`
+}
 <script>
 const frame = document.getElementById('ui');
 ${mode === 'figma' ? "frame.addEventListener('load', async () => frame.contentWindow.postMessage(await (await fetch('/ui.html')).text(), '*'), { once: true });" : ''}
@@ -72,7 +87,8 @@ window.__toUi = (w) => { const t = []; const m = fromWire(w, t); frame.contentWi
 </script></body></html>`;
 
 /** The top page (figma.com's stand-in): only the plugin host frame, from another origin. */
-const topHtml = (port: number) => `<!doctype html><html><body style="margin:0"><iframe src="http://${PLUGIN_HOST}:${port}/host.html" style="width:320px;height:560px;border:0;display:block"></iframe></body></html>`;
+const topHtml = (port: number) =>
+  `<!doctype html><html><body style="margin:0"><iframe src="http://${PLUGIN_HOST}:${port}/host.html" style="width:320px;height:560px;border:0;display:block"></iframe></body></html>`;
 
 type Wire = unknown;
 export function toWire(v: unknown): Wire {
@@ -82,7 +98,8 @@ export function toWire(v: unknown): Wire {
   return v;
 }
 export function fromWire(v: Wire): unknown {
-  if (v && typeof v === 'object' && typeof (v as { __u8?: unknown }).__u8 === 'string') return new Uint8Array(Buffer.from((v as { __u8: string }).__u8, 'base64'));
+  if (v && typeof v === 'object' && typeof (v as { __u8?: unknown }).__u8 === 'string')
+    return new Uint8Array(Buffer.from((v as { __u8: string }).__u8, 'base64'));
   if (Array.isArray(v)) return v.map(fromWire);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
   return v;
@@ -125,32 +142,54 @@ export interface HostServer {
 export async function serveFigmaHost(): Promise<HostServer> {
   const ui = await readFile(UI_HTML);
   let port = 0;
-  const html = (res: import('node:http').ServerResponse, body: string | Buffer) => res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(body);
+  const html = (res: import('node:http').ServerResponse, body: string | Buffer) =>
+    res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(body);
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/') html(res, topHtml(port));
     else if (path === '/host.html') html(res, hostHtml('figma'));
     else if (path === '/secure.html') html(res, hostHtml('secure'));
     else if (path === '/ui.html') html(res, ui);
-    else if (path === '/favicon.ico') res.writeHead(204).end(); // the parent page's, not the plugin's
+    else if (path === '/favicon.ico')
+      res.writeHead(204).end(); // the parent page's, not the plugin's
     else res.writeHead(404).end('not found');
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/`, secureUrl: `http://127.0.0.1:${port}/secure.html`, close: () => new Promise<void>((ok) => server.close(() => ok())) };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    secureUrl: `http://127.0.0.1:${port}/secure.html`,
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }
 
 /** Figma's theme variables (themeColors: true), light and dark — the subset the panel uses. */
 export const FIGMA_THEME = {
   light: {
-    '--figma-color-bg': '#ffffff', '--figma-color-bg-secondary': '#f5f5f5', '--figma-color-bg-tertiary': '#e6e6e6', '--figma-color-bg-brand': '#0d99ff',
-    '--figma-color-text': 'rgba(0,0,0,.9)', '--figma-color-text-secondary': 'rgba(0,0,0,.5)', '--figma-color-text-tertiary': 'rgba(0,0,0,.3)', '--figma-color-text-onbrand': '#ffffff',
-    '--figma-color-border': '#e6e6e6', '--figma-color-text-danger': '#dc3412', '--figma-color-bg-danger-tertiary': '#fff1ee',
+    '--figma-color-bg': '#ffffff',
+    '--figma-color-bg-secondary': '#f5f5f5',
+    '--figma-color-bg-tertiary': '#e6e6e6',
+    '--figma-color-bg-brand': '#0d99ff',
+    '--figma-color-text': 'rgba(0,0,0,.9)',
+    '--figma-color-text-secondary': 'rgba(0,0,0,.5)',
+    '--figma-color-text-tertiary': 'rgba(0,0,0,.3)',
+    '--figma-color-text-onbrand': '#ffffff',
+    '--figma-color-border': '#e6e6e6',
+    '--figma-color-text-danger': '#dc3412',
+    '--figma-color-bg-danger-tertiary': '#fff1ee',
   },
   dark: {
-    '--figma-color-bg': '#2c2c2c', '--figma-color-bg-secondary': '#383838', '--figma-color-bg-tertiary': '#444444', '--figma-color-bg-brand': '#0c8ce9',
-    '--figma-color-text': '#ffffff', '--figma-color-text-secondary': 'rgba(255,255,255,.7)', '--figma-color-text-tertiary': 'rgba(255,255,255,.4)', '--figma-color-text-onbrand': '#ffffff',
-    '--figma-color-border': '#444444', '--figma-color-text-danger': '#fca397', '--figma-color-bg-danger-tertiary': '#4f2a25',
+    '--figma-color-bg': '#2c2c2c',
+    '--figma-color-bg-secondary': '#383838',
+    '--figma-color-bg-tertiary': '#444444',
+    '--figma-color-bg-brand': '#0c8ce9',
+    '--figma-color-text': '#ffffff',
+    '--figma-color-text-secondary': 'rgba(255,255,255,.7)',
+    '--figma-color-text-tertiary': 'rgba(255,255,255,.4)',
+    '--figma-color-text-onbrand': '#ffffff',
+    '--figma-color-border': '#444444',
+    '--figma-color-text-danger': '#fca397',
+    '--figma-color-bg-danger-tertiary': '#4f2a25',
   },
 } as const;
 
@@ -211,13 +250,21 @@ export class FigmaUiPage {
     return this.host().evaluate((w) => (window as unknown as { __toUi(w: unknown): void }).__toUi(w), toWire(msg));
   }
 
-  async waitFor<T extends UiToSandbox>(match: (m: UiToSandbox) => m is T, timeoutMs: number, what: string, from = 0): Promise<T> {
+  async waitFor<T extends UiToSandbox>(
+    match: (m: UiToSandbox) => m is T,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.messages.slice(from).find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`No ${what} from the UI within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}; page errors: ${this.errors.join(' | ')}`);
+      if (left <= 0)
+        throw new Error(
+          `No ${what} from the UI within ${timeoutMs} ms. Got: ${JSON.stringify(this.messages.map((m) => m.type))}; page errors: ${this.errors.join(' | ')}`,
+        );
       await new Promise<void>((ok) => {
         const t = setTimeout(ok, left);
         this.waiters.push(() => (clearTimeout(t), ok()));
@@ -225,21 +272,30 @@ export class FigmaUiPage {
     }
   }
 
-  waitType<K extends UiToSandbox['type']>(type: K, timeoutMs: number, from = 0): Promise<Extract<UiToSandbox, { type: K }>> {
+  waitType<K extends UiToSandbox['type']>(
+    type: K,
+    timeoutMs: number,
+    from = 0,
+  ): Promise<Extract<UiToSandbox, { type: K }>> {
     return this.waitFor((m): m is Extract<UiToSandbox, { type: K }> => m.type === type, timeoutMs, `"${type}"`, from);
   }
 
   async theme(name: 'light' | 'dark'): Promise<void> {
-    await this.frame().evaluate(({ vars, name }) => {
-      let style = document.getElementById('figma-theme') as HTMLStyleElement | null;
-      if (!style) {
-        style = document.createElement('style');
-        style.id = 'figma-theme';
-        document.head.appendChild(style);
-      }
-      style.textContent = `:root { ${Object.entries(vars).map(([k, v]) => `${k}: ${v};`).join(' ')} color-scheme: ${name}; }`;
-      document.documentElement.className = `figma-${name}`;
-    }, { vars: FIGMA_THEME[name], name });
+    await this.frame().evaluate(
+      ({ vars, name }) => {
+        let style = document.getElementById('figma-theme') as HTMLStyleElement | null;
+        if (!style) {
+          style = document.createElement('style');
+          style.id = 'figma-theme';
+          document.head.appendChild(style);
+        }
+        style.textContent = `:root { ${Object.entries(vars)
+          .map(([k, v]) => `${k}: ${v};`)
+          .join(' ')} color-scheme: ${name}; }`;
+        document.documentElement.className = `figma-${name}`;
+      },
+      { vars: FIGMA_THEME[name], name },
+    );
   }
 
   close(): Promise<void> {

@@ -12,16 +12,43 @@
  * to a temporary file beside the target and renamed when complete, so a failure or Ctrl-C leaves nothing.
  */
 import { parseArgs } from 'node:util';
-import { access, appendFile, mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  access,
+  appendFile,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { constants as fsConstants, rmSync, realpathSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { AbortError, describeError, EnlargeError, ImageTooLargeError, InvalidImageError, InvalidOptionError, UnknownModelError, UnsupportedFormatError } from '../errors.js';
+import {
+  AbortError,
+  describeError,
+  EnlargeError,
+  ImageTooLargeError,
+  InvalidImageError,
+  InvalidOptionError,
+  UnknownModelError,
+  UnsupportedFormatError,
+} from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { createNodeEngine, customModelEntry } from './index.js';
-import { formatDuration, MIN_SIDE, resolveTarget, type Engine, type UpscaleOptions, type UpscaleProgress } from '../upscale/index.js';
+import {
+  formatDuration,
+  MIN_SIDE,
+  resolveTarget,
+  type Engine,
+  type UpscaleOptions,
+  type UpscaleProgress,
+} from '../upscale/index.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 
@@ -87,18 +114,29 @@ export function plainMessage(err: unknown, file?: string): string {
   const e = err as NodeJS.ErrnoException;
   const where = e?.path ? `"${e.path}"` : file ? `"${file}"` : 'the file';
   switch (e?.code) {
-    case 'ENOSPC': return `The disk is full: ${where} could not be written. Free some space or choose another output folder; nothing was left behind.`;
-    case 'EFBIG': return `${where} is too large for this disk's file system (FAT32 stops at 4 GB). Write it to another disk; nothing was left behind.`;
-    case 'EDQUOT': return `The disk quota is used up: ${where} could not be written. Nothing was left behind.`;
+    case 'ENOSPC':
+      return `The disk is full: ${where} could not be written. Free some space or choose another output folder; nothing was left behind.`;
+    case 'EFBIG':
+      return `${where} is too large for this disk's file system (FAT32 stops at 4 GB). Write it to another disk; nothing was left behind.`;
+    case 'EDQUOT':
+      return `The disk quota is used up: ${where} could not be written. Nothing was left behind.`;
     case 'EACCES':
-    case 'EPERM': return `Permission denied: ${where} cannot be ${e.syscall === 'open' && /\.tmp$/.test(e.path ?? '') ? 'written (choose an output folder you can write to)' : 'accessed'}.`;
-    case 'EROFS': return `${where} is on a read-only disk. Choose another output folder.`;
-    case 'ENOENT': return `${where} does not exist.`;
-    case 'EISDIR': return `${where} is a folder, not a file.`;
-    case 'ENOTDIR': return `A part of ${where} is a file, not a folder.`;
-    case 'EMFILE': return 'Too many files are open. Try again with fewer inputs at once.';
+    case 'EPERM':
+      return `Permission denied: ${where} cannot be ${e.syscall === 'open' && /\.tmp$/.test(e.path ?? '') ? 'written (choose an output folder you can write to)' : 'accessed'}.`;
+    case 'EROFS':
+      return `${where} is on a read-only disk. Choose another output folder.`;
+    case 'ENOENT':
+      return `${where} does not exist.`;
+    case 'EISDIR':
+      return `${where} is a folder, not a file.`;
+    case 'ENOTDIR':
+      return `A part of ${where} is a file, not a folder.`;
+    case 'EMFILE':
+      return 'Too many files are open. Try again with fewer inputs at once.';
   }
-  const first = String((err as Error)?.message ?? err).split('\n')[0]!.trim();
+  const first = String((err as Error)?.message ?? err)
+    .split('\n')[0]!
+    .trim();
   return `unexpected error: ${first || 'unknown'} (set ENLARGE_DEBUG=1 for details)`;
 }
 
@@ -116,7 +154,8 @@ async function collectInputs(paths: string[]): Promise<Input[]> {
     try {
       st = await stat(p);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new UsageError(`Permission denied: cannot open "${p}".`);
+      if ((err as NodeJS.ErrnoException).code === 'EACCES')
+        throw new UsageError(`Permission denied: cannot open "${p}".`);
       throw new UsageError(`Cannot find "${p}".`);
     }
     if (st.isDirectory()) {
@@ -127,10 +166,16 @@ async function collectInputs(paths: string[]): Promise<Input[]> {
       } catch {
         throw new UsageError(`Permission denied: cannot list the folder "${p}".`);
       }
-      for (const e of entries) if (IMAGE_EXT.has(extname(e).toLowerCase()) && !e.startsWith('.')) out.push({ file: join(p, e), key: e });
+      for (const e of entries)
+        if (IMAGE_EXT.has(extname(e).toLowerCase()) && !e.startsWith('.')) out.push({ file: join(p, e), key: e });
     } else out.push({ file: p, key: basename(p) });
   }
-  if (out.length === 0) throw new UsageError(folders === 1 && paths.length === 1 ? `No images in "${paths[0]}" (looked for ${[...IMAGE_EXT].join(' ')}).` : 'No images found in the given folders.');
+  if (out.length === 0)
+    throw new UsageError(
+      folders === 1 && paths.length === 1
+        ? `No images in "${paths[0]}" (looked for ${[...IMAGE_EXT].join(' ')}).`
+        : 'No images found in the given folders.',
+    );
   return out;
 }
 
@@ -145,7 +190,8 @@ function parseShard(v: string | undefined): { k: number; n: number } | undefined
   if (v === undefined) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(v.trim());
   if (!m) throw new UsageError(`--shard takes K/N, e.g. 2/8 (got "${v}").`);
-  const k = Number(m[1]), n = Number(m[2]);
+  const k = Number(m[1]),
+    n = Number(m[2]);
   if (n < 1 || k < 1 || k > n) throw new UsageError(`--shard ${v}: K must be from 1 to N.`);
   return { k, n };
 }
@@ -162,7 +208,12 @@ async function readHeader(file: string): Promise<Header> {
     await access(file, fsConstants.R_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new EnlargeError('IO_FAILED', code === 'EACCES' || code === 'EPERM' ? `Permission denied: cannot read "${file}".` : `Cannot open "${file}" (${code}).`);
+    throw new EnlargeError(
+      'IO_FAILED',
+      code === 'EACCES' || code === 'EPERM'
+        ? `Permission denied: cannot read "${file}".`
+        : `Cannot open "${file}" (${code}).`,
+    );
   }
   let meta: Metadata;
   try {
@@ -171,22 +222,35 @@ async function readHeader(file: string): Promise<Header> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw err;
     const why = String((err as Error).message).split('\n')[0];
-    throw new UnsupportedFormatError(`"${basename(file)}" is not an image this tool can read (${why}). Use PNG, JPEG, WebP, TIFF, GIF or AVIF.`);
+    throw new UnsupportedFormatError(
+      `"${basename(file)}" is not an image this tool can read (${why}). Use PNG, JPEG, WebP, TIFF, GIF or AVIF.`,
+    );
   }
-  if (!meta.width || !meta.height) throw new InvalidImageError(`"${basename(file)}" has no pixels (its header says ${meta.width ?? 0}×${meta.height ?? 0}).`);
-  if (meta.space === 'cmyk') throw new UnsupportedFormatError(`"${basename(file)}" is a CMYK image. Convert it to RGB first.`);
+  if (!meta.width || !meta.height)
+    throw new InvalidImageError(
+      `"${basename(file)}" has no pixels (its header says ${meta.width ?? 0}×${meta.height ?? 0}).`,
+    );
+  if (meta.space === 'cmyk')
+    throw new UnsupportedFormatError(`"${basename(file)}" is a CMYK image. Convert it to RGB first.`);
   if (meta.depth === 'float' || meta.depth === 'double' || meta.depth === 'complex' || meta.depth === 'dpcomplex') {
-    throw new UnsupportedFormatError(`"${basename(file)}" stores floating-point samples (${meta.depth}). Convert it to 8 or 16 bits per channel first.`);
+    throw new UnsupportedFormatError(
+      `"${basename(file)}" stores floating-point samples (${meta.depth}). Convert it to 8 or 16 bits per channel first.`,
+    );
   }
   if (meta.depth === 'int' || meta.depth === 'uint' || meta.depth === 'char') {
-    throw new UnsupportedFormatError(`"${basename(file)}" stores ${meta.depth === 'char' ? 'signed 8-bit' : '32-bit integer'} samples. Convert it to 8 or 16 bits per channel first.`);
+    throw new UnsupportedFormatError(
+      `"${basename(file)}" stores ${meta.depth === 'char' ? 'signed 8-bit' : '32-bit integer'} samples. Convert it to 8 or 16 bits per channel first.`,
+    );
   }
   // EXIF orientations 5–8 swap the sides once the image is turned upright.
   const swap = (meta.orientation ?? 1) >= 5;
   return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height, meta };
 }
 
-export async function readImage(file: string, header?: Header): Promise<{ image: PixelImage; meta: OutputMeta; format: string }> {
+export async function readImage(
+  file: string,
+  header?: Header,
+): Promise<{ image: PixelImage; meta: OutputMeta; format: string }> {
   const h = header ?? (await readHeader(file));
   const meta = h.meta;
   const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
@@ -199,11 +263,15 @@ export async function readImage(file: string, header?: Header): Promise<{ image:
     ({ data, info } = await pipe.raw({ depth: sixteen ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code) throw err;
-    const why = String((err as Error).message).split('\n')[0]!.replace(/^Input file /, '');
+    const why = String((err as Error).message)
+      .split('\n')[0]!
+      .replace(/^Input file /, '');
     throw new InvalidImageError(`"${basename(file)}" is damaged or cut short and cannot be read (${why}).`);
   }
   const channels = info.channels as 1 | 2 | 3 | 4;
-  const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const pixels = sixteen
+    ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return {
     image: { width: info.width, height: info.height, channels, bitDepth: sixteen ? 16 : 8, data: pixels },
     meta: { icc: meta.icc, density: meta.density, exif: meta.exif, xmp: meta.xmp, iptc: meta.iptc },
@@ -212,10 +280,21 @@ export async function readImage(file: string, header?: Header): Promise<{ image:
 }
 
 /** JPEG/WebP: the whole result through sharp, into `tmp`. */
-async function writeWhole(tmp: string, image: PixelImage, format: OutFormat, quality: number, meta: OutputMeta): Promise<void> {
+async function writeWhole(
+  tmp: string,
+  image: PixelImage,
+  format: OutFormat,
+  quality: number,
+  meta: OutputMeta,
+): Promise<void> {
   const buf = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
   // `depth` on raw input is supported by sharp (≥ 0.33) but missing from its type declarations.
-  const raw = { width: image.width, height: image.height, channels: image.channels, ...(image.bitDepth === 16 ? { depth: 'ushort' } : {}) } as { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+  const raw = {
+    width: image.width,
+    height: image.height,
+    channels: image.channels,
+    ...(image.bitDepth === 16 ? { depth: 'ushort' } : {}),
+  } as { width: number; height: number; channels: 1 | 2 | 3 | 4 };
   let pipe = sharp(buf, { raw, limitInputPixels: false });
   if (image.bitDepth === 16) pipe = pipe.toColourspace(image.channels <= 2 ? 'grey16' : 'rgb16');
   // sharp takes a profile by path: a temporary copy beside the output.
@@ -250,12 +329,12 @@ function jpegWithExif(jpeg: Buffer, exif: Buffer, density?: number): Buffer {
   const fixed = exifForPngLike(body, density);
   if (!fixed || fixed.length + 8 > 65535) return jpeg;
   const seg = Buffer.alloc(4 + 6);
-  seg[0] = 0xff; seg[1] = 0xe1;
+  seg[0] = 0xff;
+  seg[1] = 0xe1;
   seg.writeUInt16BE(2 + 6 + fixed.length, 2);
   seg.write('Exif\0\0', 4, 'latin1');
   return Buffer.concat([jpeg.subarray(0, 2), seg, fixed, jpeg.subarray(2)]);
 }
-
 
 /** Inserts the Photoshop APP13 block that carries IPTC (as sharp reports it for JPEG inputs) after the SOI. */
 function jpegWithIptc(jpeg: Buffer, iptc: Buffer): Buffer {
@@ -274,7 +353,6 @@ function jpegWithIptc(jpeg: Buffer, iptc: Buffer): Buffer {
   head.writeUInt16BE(block.length + 2, 2);
   return Buffer.concat([jpeg.subarray(0, 2), head, block, jpeg.subarray(2)]);
 }
-
 
 interface Batch {
   total: number;
@@ -302,7 +380,10 @@ function progressBar(label: string, batch: Batch, outMP: number): (p: UpscalePro
     const t = Date.now();
     const eta = p.etaMs !== undefined ? ` ETA ${formatDuration(p.etaMs)}` : '';
     const be = batch.total > 1 ? batchEta(batch, outMP, p.fraction) : undefined;
-    const batchPart = batch.total > 1 ? ` · image ${batch.index}/${batch.total}${be !== undefined ? `, batch ETA ${formatDuration(be)}` : ''}` : '';
+    const batchPart =
+      batch.total > 1
+        ? ` · image ${batch.index}/${batch.total}${be !== undefined ? `, batch ETA ${formatDuration(be)}` : ''}`
+        : '';
     if (!tty) {
       // Logs (a cluster job, a pipe): a line every 10 %, only for jobs long enough to want one.
       const decile = Math.floor(p.fraction * 10);
@@ -317,17 +398,31 @@ function progressBar(label: string, batch: Batch, outMP: number): (p: UpscalePro
     const width = 24;
     const filled = Math.round(p.fraction * width);
     const what = p.phase === 'upscale' ? `pass ${p.pass}/${p.passes} tile ${p.tilesDone}/${p.tilesTotal}` : p.phase;
-    process.stderr.write(`\r${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${Math.round(p.fraction * 100)}% ${what}${eta}${batchPart}\x1b[K`);
+    process.stderr.write(
+      `\r${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${Math.round(p.fraction * 100)}% ${what}${eta}${batchPart}\x1b[K`,
+    );
     if (p.phase === 'done') process.stderr.write('\r\x1b[K');
   };
 }
 
 async function listModels(): Promise<void> {
   const engine = createNodeEngine();
-  const rows = engine.catalog.models.map((m) => [m.id, m.purpose.join(','), `${m.geometry.scale}×`, m.denoise === null ? '' : String(m.denoise), `${(m.bytes / 1e6).toFixed(1)} MB`, m.license, m.title]);
+  const rows = engine.catalog.models.map((m) => [
+    m.id,
+    m.purpose.join(','),
+    `${m.geometry.scale}×`,
+    m.denoise === null ? '' : String(m.denoise),
+    `${(m.bytes / 1e6).toFixed(1)} MB`,
+    m.license,
+    m.title,
+  ]);
   const head = ['id', 'purpose', 'scale', 'denoise', 'size', 'licence', 'title'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   console.log(line(head));
   for (const r of rows) console.log(line(r));
 }
@@ -358,19 +453,39 @@ interface ReportLine {
 function precheck(h: Header, file: string, options: UpscaleOptions, format: OutFormat): { W: number; H: number } {
   const name = basename(file);
   if (h.width < MIN_SIDE || h.height < MIN_SIDE) {
-    throw new InvalidImageError(`"${name}" is ${h.width}×${h.height} pixels; both sides must be at least ${MIN_SIDE} pixels for a model to see any detail.`);
+    throw new InvalidImageError(
+      `"${name}" is ${h.width}×${h.height} pixels; both sides must be at least ${MIN_SIDE} pixels for a model to see any detail.`,
+    );
   }
   const { width: W, height: H } = resolveTarget(h.width, h.height, options);
   const side = MAX_SIDE[format];
   if (W > side || H > side) {
-    const hint = format === 'jpg' || format === 'webp' ? ' Use --format png or tiff for larger results, or choose a smaller scale.' : ' Choose a smaller scale or size.';
-    throw new ImageTooLargeError(`The result would be ${W}×${H} pixels, over ${format.toUpperCase()}'s limit of ${side.toLocaleString('en-US')} px per side.${hint}`, W, H, side * side);
+    const hint =
+      format === 'jpg' || format === 'webp'
+        ? ' Use --format png or tiff for larger results, or choose a smaller scale.'
+        : ' Choose a smaller scale or size.';
+    throw new ImageTooLargeError(
+      `The result would be ${W}×${H} pixels, over ${format.toUpperCase()}'s limit of ${side.toLocaleString('en-US')} px per side.${hint}`,
+      W,
+      H,
+      side * side,
+    );
   }
   if ((format === 'jpg' || format === 'webp') && W * H > MAX_WHOLE_PIXELS) {
-    throw new ImageTooLargeError(`The result would be ${W}×${H} pixels (${Math.round((W * H) / 1e6)} megapixels); ${format.toUpperCase()} is encoded whole, up to ${MAX_WHOLE_PIXELS / 1e6} megapixels. Use --format png or tiff, which are written as they are made.`, W, H, MAX_WHOLE_PIXELS);
+    throw new ImageTooLargeError(
+      `The result would be ${W}×${H} pixels (${Math.round((W * H) / 1e6)} megapixels); ${format.toUpperCase()} is encoded whole, up to ${MAX_WHOLE_PIXELS / 1e6} megapixels. Use --format png or tiff, which are written as they are made.`,
+      W,
+      H,
+      MAX_WHOLE_PIXELS,
+    );
   }
   if (h.width * h.height > MAX_INPUT_PIXELS) {
-    throw new ImageTooLargeError(`"${name}" is ${h.width}×${h.height} pixels (${Math.round((h.width * h.height) / 1e6)} megapixels), more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels this tool reads. Reduce it first.`, h.width, h.height, MAX_INPUT_PIXELS);
+    throw new ImageTooLargeError(
+      `"${name}" is ${h.width}×${h.height} pixels (${Math.round((h.width * h.height) / 1e6)} megapixels), more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels this tool reads. Reduce it first.`,
+      h.width,
+      h.height,
+      MAX_INPUT_PIXELS,
+    );
   }
   return { W, H };
 }
@@ -386,9 +501,16 @@ const CLI_TILES = { maxTile: 256, rowBudgetBytes: ROW_BUDGET_BYTES };
 const MAX_INTERMEDIATE_BYTES = 1.5e9;
 async function checkIntermediates(engine: Engine, image: PixelImage, options: UpscaleOptions): Promise<void> {
   const plan = await engine.plan(image, options);
-  const held = plan.passes.slice(0, -1).reduce((a, p) => Math.max(a, p.output.width * p.output.height * 3 * (image.bitDepth / 8)), 0);
+  const held = plan.passes
+    .slice(0, -1)
+    .reduce((a, p) => Math.max(a, p.output.width * p.output.height * 3 * (image.bitDepth / 8)), 0);
   if (held > MAX_INTERMEDIATE_BYTES) {
-    throw new ImageTooLargeError(`This factor chains ${plan.models.length} model passes, and the image between them would need ${(held / 1e9).toFixed(1)} GB of memory. Choose a scale of at most ${Math.max(...plan.models.map((m) => m.geometry.scale))} for an image this large, or enlarge a smaller one.`, plan.output.width, plan.output.height, MAX_INTERMEDIATE_BYTES);
+    throw new ImageTooLargeError(
+      `This factor chains ${plan.models.length} model passes, and the image between them would need ${(held / 1e9).toFixed(1)} GB of memory. Choose a scale of at most ${Math.max(...plan.models.map((m) => m.geometry.scale))} for an image this large, or enlarge a smaller one.`,
+      plan.output.width,
+      plan.output.height,
+      MAX_INTERMEDIATE_BYTES,
+    );
   }
 }
 
@@ -451,9 +573,11 @@ export async function main(argv: string[]): Promise<number> {
     if (args.positionals.length === 0) throw new UsageError('Give at least one image or folder.');
     // Options first: a wrong command line fails before any file is touched.
     const explicitFormat = v.format !== undefined ? normFormat(v.format) : undefined;
-    if (v.format !== undefined && !explicitFormat) throw new UsageError(`Unknown format "${v.format}". Use png, tiff, jpg or webp.`);
+    if (v.format !== undefined && !explicitFormat)
+      throw new UsageError(`Unknown format "${v.format}". Use png, tiff, jpg or webp.`);
     const quality = num(v.quality, '--quality') ?? 92;
-    if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new UsageError(`--quality must be a whole number from 1 to 100 (got ${v.quality}).`);
+    if (!Number.isInteger(quality) || quality < 1 || quality > 100)
+      throw new UsageError(`--quality must be a whole number from 1 to 100 (got ${v.quality}).`);
     const shard = parseShard(v.shard);
     const options: UpscaleOptions = {
       preset: v.preset as UpscaleOptions['preset'],
@@ -465,12 +589,22 @@ export async function main(argv: string[]): Promise<number> {
       tta: v.tta,
       quality: v.best ? 'best' : undefined,
     };
-    if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64)) throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
-    for (const [k, val] of [['--width', options.width], ['--height', options.height]] as const) {
-      if (val !== undefined && !(Number.isInteger(val) && val >= 1 && val <= 65535)) throw new UsageError(`${k} must be a whole number of pixels from 1 to 65535 (got ${val}).`);
+    if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
+      throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
+    for (const [k, val] of [
+      ['--width', options.width],
+      ['--height', options.height],
+    ] as const) {
+      if (val !== undefined && !(Number.isInteger(val) && val >= 1 && val <= 65535))
+        throw new UsageError(`${k} must be a whole number of pixels from 1 to 65535 (got ${val}).`);
     }
-    if (options.tileSize !== undefined && !(Number.isInteger(options.tileSize) && options.tileSize >= 16 && options.tileSize <= 4096)) throw new UsageError(`--tile must be a whole number of pixels from 16 to 4096 (got ${v.tile}).`);
-    if (options.preset !== undefined && !['auto', 'photo', 'face', 'graphics'].includes(options.preset)) throw new UsageError(`Unknown preset "${options.preset}". Use auto, photo, face or graphics.`);
+    if (
+      options.tileSize !== undefined &&
+      !(Number.isInteger(options.tileSize) && options.tileSize >= 16 && options.tileSize <= 4096)
+    )
+      throw new UsageError(`--tile must be a whole number of pixels from 16 to 4096 (got ${v.tile}).`);
+    if (options.preset !== undefined && !['auto', 'photo', 'face', 'graphics'].includes(options.preset))
+      throw new UsageError(`Unknown preset "${options.preset}". Use auto, photo, face or graphics.`);
 
     const all = await collectInputs(args.positionals);
     const inputs = shard ? all.filter((i) => inShard(i.key, shard.k, shard.n)) : all;
@@ -496,12 +630,20 @@ export async function main(argv: string[]): Promise<number> {
     let outDir: string | undefined;
     let outFile: string | undefined;
     if (outArg) {
-      const isDir = outArg.endsWith('/') || inputs.length > 1 || (await stat(outArg).then((s) => s.isDirectory(), () => false));
+      const isDir =
+        outArg.endsWith('/') ||
+        inputs.length > 1 ||
+        (await stat(outArg).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ));
       if (isDir) outDir = outArg;
       else outFile = outArg;
     }
     if (outFile && !explicitFormat && extname(outFile) && !normFormat(extname(outFile).slice(1))) {
-      throw new UsageError(`Cannot write "${basename(outFile)}": the extension ${extname(outFile)} is not png, tif, tiff, jpg or webp.`);
+      throw new UsageError(
+        `Cannot write "${basename(outFile)}": the extension ${extname(outFile)} is not png, tif, tiff, jpg or webp.`,
+      );
     }
     if (outDir) {
       try {
@@ -536,7 +678,14 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
     };
-    const batch: Batch = { total: inputs.length, index: 0, startedAt: Date.now(), doneMP: 0, doneMs: 0, remainingMP: inputs.reduce((a, i) => a + outMPOf(i.file), 0) };
+    const batch: Batch = {
+      total: inputs.length,
+      index: 0,
+      startedAt: Date.now(),
+      doneMP: 0,
+      doneMs: 0,
+      remainingMP: inputs.reduce((a, i) => a + outMPOf(i.file), 0),
+    };
 
     const done: string[] = [];
     const skipped: { file: string; reason: string }[] = [];
@@ -555,13 +704,23 @@ export async function main(argv: string[]): Promise<number> {
         if (header instanceof Error) throw header;
         const srcFormat = header.meta.format ?? 'png';
         const factorTag = options.width || options.height ? 'sized' : `${options.scale ?? 4}x`;
-        const defaultExt: OutFormat = explicitFormat ?? (srcFormat === 'jpeg' ? 'jpg' : srcFormat === 'webp' ? 'webp' : srcFormat === 'tiff' ? 'tiff' : 'png');
+        const defaultExt: OutFormat =
+          explicitFormat ??
+          (srcFormat === 'jpeg' ? 'jpg' : srcFormat === 'webp' ? 'webp' : srcFormat === 'tiff' ? 'tiff' : 'png');
         const ext = defaultExt === 'tiff' ? 'tif' : defaultExt;
         const name = `${basename(input, extname(input))}-enlarged-${factorTag}.${ext}`;
         target = resolve(outFile ?? join(outDir ?? dirname(input), name));
         const format: OutFormat = explicitFormat ?? normFormat(extname(target).slice(1)) ?? defaultExt;
-        if (target === resolve(input) || (await sameFile(target, input))) throw new UsageError(`Refusing to overwrite the input "${input}". Choose another output.`);
-        if (!v.overwrite && (await stat(target).then(() => true, () => false))) throw new SkipError(`"${target}" already exists. Use --overwrite to replace it or choose another output.`);
+        if (target === resolve(input) || (await sameFile(target, input)))
+          throw new UsageError(`Refusing to overwrite the input "${input}". Choose another output.`);
+        if (
+          !v.overwrite &&
+          (await stat(target).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw new SkipError(`"${target}" already exists. Use --overwrite to replace it or choose another output.`);
         precheck(header, input, options, format);
 
         // The temporary file is opened before any work, so an unwritable folder fails at once.
@@ -572,14 +731,18 @@ export async function main(argv: string[]): Promise<number> {
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           if (e.code === 'ENOENT') throw new UsageError(`The output folder "${dirname(target)}" does not exist.`);
-          if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') throw new UsageError(`Cannot write to the output folder "${dirname(target)}" (${e.code === 'EROFS' ? 'read-only disk' : 'permission denied'}). Choose another output.`);
+          if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS')
+            throw new UsageError(
+              `Cannot write to the output folder "${dirname(target)}" (${e.code === 'EROFS' ? 'read-only disk' : 'permission denied'}). Choose another output.`,
+            );
           throw err;
         }
         currentTmp = tmp;
         try {
           const src = await readImage(input, header);
           throwIfSignalled(controller.signal);
-          if ((header.meta.pages ?? 1) > 1) console.error(`enlarge: ${label}: has ${header.meta.pages} frames; only the first is enlarged.`);
+          if ((header.meta.pages ?? 1) > 1)
+            console.error(`enlarge: ${label}: has ${header.meta.pages} frames; only the first is enlarged.`);
           const onProgress = progressBar(label, batch, mp);
           let res;
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
@@ -590,13 +753,41 @@ export async function main(argv: string[]): Promise<number> {
           if (format === 'png' || format === 'tiff') {
             let writer: StreamWriter | undefined;
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
-            res = await engine.upscaleToSink(src.image, opts, async ({ image: band, outputHeight }) => {
-              if (!writer) {
-                const shape = { width: band.width, height: outputHeight, channels: band.channels, bitDepth: band.bitDepth };
-                writer = format === 'png' ? await PngStreamWriter.open(fh!, shape, meta) : await TiffStreamWriter.open(fh!, shape, meta, { bigtiff: process.env.ENLARGE_BIGTIFF === '1' ? true : undefined });
-              }
-              await writer.write(band);
-            }, { onProgress, signal: controller.signal, bandRows: Number.isInteger(envBand) && envBand > 0 ? envBand : Math.max(8, Math.min(512, Math.floor(BAND_BUDGET_BYTES / (outW * src.image.channels * (src.image.bitDepth / 8))))) });
+            res = await engine.upscaleToSink(
+              src.image,
+              opts,
+              async ({ image: band, outputHeight }) => {
+                if (!writer) {
+                  const shape = {
+                    width: band.width,
+                    height: outputHeight,
+                    channels: band.channels,
+                    bitDepth: band.bitDepth,
+                  };
+                  writer =
+                    format === 'png'
+                      ? await PngStreamWriter.open(fh!, shape, meta)
+                      : await TiffStreamWriter.open(fh!, shape, meta, {
+                          bigtiff: process.env.ENLARGE_BIGTIFF === '1' ? true : undefined,
+                        });
+                }
+                await writer.write(band);
+              },
+              {
+                onProgress,
+                signal: controller.signal,
+                bandRows:
+                  Number.isInteger(envBand) && envBand > 0
+                    ? envBand
+                    : Math.max(
+                        8,
+                        Math.min(
+                          512,
+                          Math.floor(BAND_BUDGET_BYTES / (outW * src.image.channels * (src.image.bitDepth / 8))),
+                        ),
+                      ),
+              },
+            );
             await writer!.finish();
             await fh.close();
             fh = undefined;
@@ -616,9 +807,21 @@ export async function main(argv: string[]): Promise<number> {
           batch.doneMP += mp;
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
-          console.log(`${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`);
+          console.log(
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+          );
           done.push(input);
-          await report({ input, output: target, model: modelIds, width: src.image.width, height: src.image.height, outputWidth: outW, outputHeight: outH, timeMs: ms, status: 'done' });
+          await report({
+            input,
+            output: target,
+            model: modelIds,
+            width: src.image.width,
+            height: src.image.height,
+            outputWidth: outW,
+            outputHeight: outH,
+            timeMs: ms,
+            status: 'done',
+          });
         } finally {
           if (fh) await fh.close().catch(() => {});
           if (currentTmp) {
@@ -710,10 +913,13 @@ export function run(argv: string[]): void {
     console.error(`enlarge: ${plainMessage(err)}`);
     process.exit(1);
   });
-  main(argv).then((code) => process.exit(code), (err) => {
-    console.error(`enlarge: ${plainMessage(err)}`);
-    process.exit(1);
-  });
+  main(argv).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`enlarge: ${plainMessage(err)}`);
+      process.exit(1);
+    },
+  );
 }
 
 if (invokedDirectly()) run(process.argv.slice(2));

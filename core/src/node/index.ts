@@ -47,7 +47,10 @@ export function fileStore(dir: string): ModelStore {
 }
 
 /** SHA-256 with node:crypto (the native digest; same result as WebCrypto's). */
-export const nodeDigest: NamedDigest = { name: 'node', digest: async (bytes) => createHash('sha256').update(bytes).digest('hex') };
+export const nodeDigest: NamedDigest = {
+  name: 'node',
+  digest: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
+};
 
 export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: string } = {}): Engine {
   const { modelsDir: dir, ...config } = opts;
@@ -91,12 +94,19 @@ export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
   try {
     side = JSON.parse(await readFile(sidecarPath, 'utf8')) as CustomSidecar;
   } catch (err) {
-    throw new InvalidOptionError(`A custom model needs a JSON sidecar next to it (${basename(sidecarPath)}) saying at least {"scale": 4}. ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'It was not found.' : 'It could not be read: ' + (err as Error).message}`);
+    throw new InvalidOptionError(
+      `A custom model needs a JSON sidecar next to it (${basename(sidecarPath)}) saying at least {"scale": 4}. ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'It was not found.' : 'It could not be read: ' + (err as Error).message}`,
+    );
   }
-  if (!Number.isInteger(side.scale) || side.scale < 1 || side.scale > 8) throw new InvalidOptionError(`${basename(sidecarPath)}: "scale" must be a whole number from 1 to 8.`);
+  if (!Number.isInteger(side.scale) || side.scale < 1 || side.scale > 8)
+    throw new InvalidOptionError(`${basename(sidecarPath)}: "scale" must be a whole number from 1 to 8.`);
   const range = side.inputRange ?? [0, 1];
-  if (range[0] !== 0 || range[1] !== 1) throw new InvalidOptionError(`${basename(sidecarPath)}: only models that take values in [0, 1] are supported (got [${range.join(', ')}]).`);
-  if ((side.channelOrder ?? 'RGB') !== 'RGB') throw new InvalidOptionError(`${basename(sidecarPath)}: only RGB channel order is supported.`);
+  if (range[0] !== 0 || range[1] !== 1)
+    throw new InvalidOptionError(
+      `${basename(sidecarPath)}: only models that take values in [0, 1] are supported (got [${range.join(', ')}]).`,
+    );
+  if ((side.channelOrder ?? 'RGB') !== 'RGB')
+    throw new InvalidOptionError(`${basename(sidecarPath)}: only RGB channel order is supported.`);
   const bytes = await readFile(abs);
   return {
     id: `custom:${basename(abs)}`,
@@ -111,7 +121,13 @@ export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
     file: abs,
     bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
-    geometry: { scale: side.scale, pad: side.pad ?? 0, multipleOf: side.multipleOf ?? 1, referencePrepadding: 0, referenceBorder: 'reflect' },
+    geometry: {
+      scale: side.scale,
+      pad: side.pad ?? 0,
+      multipleOf: side.multipleOf ?? 1,
+      referencePrepadding: 0,
+      referenceBorder: 'reflect',
+    },
     seStages: 0,
     denoise: null,
     license: 'user-supplied',

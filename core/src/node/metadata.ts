@@ -42,7 +42,9 @@ function readIfd(tiff: Buffer, at: number): RawIfd | undefined {
   for (let i = 0; i < n; i++) {
     const o = at + 2 + i * 12;
     if (o + 12 > tiff.length) return undefined;
-    const tag = u16(o), type = u16(o + 2), count = u32(o + 4);
+    const tag = u16(o),
+      type = u16(o + 2),
+      count = u32(o + 4);
     const size = SIZE[type];
     if (!size) continue;
     const bytes = size * count;
@@ -102,13 +104,19 @@ export function exifTiffEntries(exif: Buffer): { ifd0: TiffEntry[]; exifIfd: Tif
   if (!t) return undefined;
   const ifd0 = readIfd(t, ifd0Offset(t));
   if (!ifd0) return undefined;
-  const keep: TiffEntry[] = ifd0.entries.filter((e) => IFD0_KEEP.has(e.tag)).map((e) => ({ tag: e.tag, type: e.type, values: leBytes(ifd0, e) }));
+  const keep: TiffEntry[] = ifd0.entries
+    .filter((e) => IFD0_KEEP.has(e.tag))
+    .map((e) => ({ tag: e.tag, type: e.type, values: leBytes(ifd0, e) }));
   const ptr = ifd0.entries.find((e) => e.tag === 0x8769);
   let sub: TiffEntry[] = [];
   if (ptr) {
     const at = ifd0.le ? t.readUInt32LE(ptr.valueAt) : t.readUInt32BE(ptr.valueAt);
     const ifd = readIfd(t, at);
-    if (ifd) sub = ifd.entries.filter((e) => !EXIF_DROP.has(e.tag)).map((e) => ({ tag: e.tag, type: e.type, values: leBytes(ifd, e) })).sort((a, b) => a.tag - b.tag);
+    if (ifd)
+      sub = ifd.entries
+        .filter((e) => !EXIF_DROP.has(e.tag))
+        .map((e) => ({ tag: e.tag, type: e.type, values: leBytes(ifd, e) }))
+        .sort((a, b) => a.tag - b.tag);
   }
   return { ifd0: keep, exifIfd: sub };
 }

@@ -18,7 +18,9 @@ export const nodeRunnerFactory: RunnerFactory = {
       });
       return wrapSession(session, ort.Tensor as never, 'node-cpu');
     } catch (err) {
-      throw new RuntimeFailedError(`Could not load the model into onnxruntime-node: ${(err as Error).message}`, { cause: err });
+      throw new RuntimeFailedError(`Could not load the model into onnxruntime-node: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   },
 };

@@ -104,7 +104,10 @@ export class PngStreamWriter implements StreamWriter {
     return w;
   }
 
-  private constructor(fh: FileHandle, private readonly shape: ImageShape) {
+  private constructor(
+    fh: FileHandle,
+    private readonly shape: ImageShape,
+  ) {
     this.out = new FileOut(fh);
     const bytesPerSample = shape.bitDepth / 8;
     this.bpp = shape.channels * bytesPerSample;
@@ -115,9 +118,11 @@ export class PngStreamWriter implements StreamWriter {
     this.cand = Array.from({ length: 5 }, () => Buffer.alloc(this.rowLen + 1));
     // Deflate output → IDAT chunks, written in order.
     this.deflate.on('data', (chunk: Buffer) => {
-      this.pendingWrite = this.pendingWrite.then(() => (this.error ? undefined : this.out.write(pngChunk('IDAT', chunk)))).catch((err) => {
-        this.error ??= err as Error;
-      });
+      this.pendingWrite = this.pendingWrite
+        .then(() => (this.error ? undefined : this.out.write(pngChunk('IDAT', chunk))))
+        .catch((err) => {
+          this.error ??= err as Error;
+        });
     });
     this.deflate.on('error', (err) => (this.error ??= err));
     this.flushed = new Promise((resolve) => this.deflate.on('end', () => resolve()));
@@ -131,7 +136,8 @@ export class PngStreamWriter implements StreamWriter {
     ihdr[8] = bitDepth;
     ihdr[9] = [0, 0, 4, 2, 6][channels]!;
     const parts = [Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', ihdr)];
-    if (meta.icc) parts.push(pngChunk('iCCP', Buffer.concat([Buffer.from('icc\0\0', 'latin1'), deflateSync(meta.icc)])));
+    if (meta.icc)
+      parts.push(pngChunk('iCCP', Buffer.concat([Buffer.from('icc\0\0', 'latin1'), deflateSync(meta.icc)])));
     if (meta.density) {
       const ppm = Math.round(meta.density / 0.0254);
       const phys = Buffer.alloc(9);
@@ -142,40 +148,72 @@ export class PngStreamWriter implements StreamWriter {
     }
     const exif = meta.exif ? exifForPng(meta.exif, meta.density) : undefined;
     if (exif) parts.push(pngChunk('eXIf', exif));
-    if (meta.xmp) parts.push(pngChunk('iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), meta.xmp])));
+    if (meta.xmp)
+      parts.push(pngChunk('iTXt', Buffer.concat([Buffer.from('XML:com.adobe.xmp\0\0\0\0\0', 'latin1'), meta.xmp])));
     const iptc = meta.iptc ? iptcRecords(meta.iptc) : undefined;
     if (iptc) {
       // IPTC has no PNG chunk of its own; ImageMagick and ExifTool read it from this text chunk.
       const hex = iptc.toString('hex').replace(/(.{72})/g, '$1\n');
       const text = `\niptc\n${String(iptc.length).padStart(8)}\n${hex}\n`;
-      parts.push(pngChunk('zTXt', Buffer.concat([Buffer.from('Raw profile type iptc\0\0', 'latin1'), deflateSync(Buffer.from(text, 'latin1'))])));
+      parts.push(
+        pngChunk(
+          'zTXt',
+          Buffer.concat([Buffer.from('Raw profile type iptc\0\0', 'latin1'), deflateSync(Buffer.from(text, 'latin1'))]),
+        ),
+      );
     }
     await this.out.write(Buffer.concat(parts));
   }
 
   /** Adaptive filtering as libpng does it: the filter whose output has the smallest sum of |signed bytes|. */
   private filterRow(row: Buffer): Buffer {
-    const n = this.rowLen, bpp = this.bpp, up = this.prev;
+    const n = this.rowLen,
+      bpp = this.bpp,
+      up = this.prev;
     const [c0, c1, c2, c3, c4] = this.cand as [Buffer, Buffer, Buffer, Buffer, Buffer];
-    c0[0] = 0; c1[0] = 1; c2[0] = 2; c3[0] = 3; c4[0] = 4;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+    c0[0] = 0;
+    c1[0] = 1;
+    c2[0] = 2;
+    c3[0] = 3;
+    c4[0] = 4;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0,
+      s4 = 0;
     for (let i = 0; i < n; i++) {
       const x = row[i]!;
       const a = i >= bpp ? row[i - bpp]! : 0;
       const b = up[i]!;
       const c = i >= bpp ? up[i - bpp]! : 0;
-      const f1 = (x - a) & 255, f2 = (x - b) & 255, f3 = (x - ((a + b) >> 1)) & 255;
+      const f1 = (x - a) & 255,
+        f2 = (x - b) & 255,
+        f3 = (x - ((a + b) >> 1)) & 255;
       const p = a + b - c;
-      const pa = p > a ? p - a : a - p, pb = p > b ? p - b : b - p, pc = p > c ? p - c : c - p;
+      const pa = p > a ? p - a : a - p,
+        pb = p > b ? p - b : b - p,
+        pc = p > c ? p - c : c - p;
       const pr = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
       const f4 = (x - pr) & 255;
-      c0[i + 1] = x; c1[i + 1] = f1; c2[i + 1] = f2; c3[i + 1] = f3; c4[i + 1] = f4;
-      s0 += x < 128 ? x : 256 - x; s1 += f1 < 128 ? f1 : 256 - f1; s2 += f2 < 128 ? f2 : 256 - f2;
-      s3 += f3 < 128 ? f3 : 256 - f3; s4 += f4 < 128 ? f4 : 256 - f4;
+      c0[i + 1] = x;
+      c1[i + 1] = f1;
+      c2[i + 1] = f2;
+      c3[i + 1] = f3;
+      c4[i + 1] = f4;
+      s0 += x < 128 ? x : 256 - x;
+      s1 += f1 < 128 ? f1 : 256 - f1;
+      s2 += f2 < 128 ? f2 : 256 - f2;
+      s3 += f3 < 128 ? f3 : 256 - f3;
+      s4 += f4 < 128 ? f4 : 256 - f4;
     }
-    let best = 0, bestSum = s0;
+    let best = 0,
+      bestSum = s0;
     const sums = [s0, s1, s2, s3, s4];
-    for (let k = 1; k < 5; k++) if (sums[k]! < bestSum) { best = k; bestSum = sums[k]!; }
+    for (let k = 1; k < 5; k++)
+      if (sums[k]! < bestSum) {
+        best = k;
+        bestSum = sums[k]!;
+      }
     return this.cand[best]!;
   }
 
@@ -198,7 +236,8 @@ export class PngStreamWriter implements StreamWriter {
   }
 
   async finish(): Promise<void> {
-    if (this.rowsWritten !== this.shape.height) throw new Error(`PNG writer got ${this.rowsWritten} of ${this.shape.height} rows.`);
+    if (this.rowsWritten !== this.shape.height)
+      throw new Error(`PNG writer got ${this.rowsWritten} of ${this.shape.height} rows.`);
     this.deflate.end();
     await this.flushed;
     await this.pendingWrite;
@@ -208,8 +247,30 @@ export class PngStreamWriter implements StreamWriter {
 }
 
 /** TIFF field types. */
-const SHORT = 3, LONG = 4, RATIONAL = 5, UNDEFINED = 7, BYTE = 1, LONG8 = 16;
-const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4, 16: 8, 17: 8, 18: 8 };
+const SHORT = 3,
+  LONG = 4,
+  RATIONAL = 5,
+  UNDEFINED = 7,
+  BYTE = 1,
+  LONG8 = 16;
+const TYPE_SIZE: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8,
+};
 
 /** Tile side: 128 keeps the buffered row of tiles small (128 rows × the width) on very wide results. */
 export const TIFF_TILE = 128;
@@ -221,7 +282,8 @@ export interface TiffOptions {
 
 /** Whether a TIFF of this shape needs BigTIFF: the padded raw size (the worst case of deflate, plus slack) passes 4 GB. */
 export function needsBigTiff(shape: ImageShape): boolean {
-  const tw = Math.ceil(shape.width / TIFF_TILE), th = Math.ceil(shape.height / TIFF_TILE);
+  const tw = Math.ceil(shape.width / TIFF_TILE),
+    th = Math.ceil(shape.height / TIFF_TILE);
   const raw = tw * th * TIFF_TILE * TIFF_TILE * shape.channels * (shape.bitDepth / 8);
   return raw * 1.001 + 64 * 2 ** 20 >= 2 ** 32;
 }
@@ -238,7 +300,12 @@ export class TiffStreamWriter implements StreamWriter {
   private readonly offsets: number[] = [];
   private readonly counts: number[] = [];
 
-  static async open(fh: FileHandle, shape: ImageShape, meta: OutputMeta, opts: TiffOptions = {}): Promise<TiffStreamWriter> {
+  static async open(
+    fh: FileHandle,
+    shape: ImageShape,
+    meta: OutputMeta,
+    opts: TiffOptions = {},
+  ): Promise<TiffStreamWriter> {
     const w = new TiffStreamWriter(fh, shape, meta, opts.bigtiff ?? needsBigTiff(shape));
     // Header with the IFD offset left at 0; patched by finish().
     const head = Buffer.alloc(w.big ? 16 : 8);
@@ -251,7 +318,12 @@ export class TiffStreamWriter implements StreamWriter {
     return w;
   }
 
-  private constructor(fh: FileHandle, private readonly shape: ImageShape, private readonly meta: OutputMeta, big: boolean) {
+  private constructor(
+    fh: FileHandle,
+    private readonly shape: ImageShape,
+    private readonly meta: OutputMeta,
+    big: boolean,
+  ) {
     this.out = new FileOut(fh);
     this.big = big;
     this.bytesPerPixel = shape.channels * (shape.bitDepth / 8);
@@ -262,7 +334,8 @@ export class TiffStreamWriter implements StreamWriter {
   }
 
   async write(band: PixelImage): Promise<void> {
-    const C = this.shape.channels, W = this.shape.width;
+    const C = this.shape.channels,
+      W = this.shape.width;
     const stride = this.tilesAcross * TIFF_TILE * C;
     let y = 0;
     while (y < band.height) {
@@ -280,7 +353,8 @@ export class TiffStreamWriter implements StreamWriter {
 
   /** Cuts the buffered row of tiles into tiles, applies the horizontal predictor, deflates them (in parallel) and writes them. */
   private async flushTileRow(): Promise<void> {
-    const C = this.shape.channels, T = TIFF_TILE;
+    const C = this.shape.channels,
+      T = TIFF_TILE;
     const stride = this.tilesAcross * T * C;
     const rows = this.rowFill;
     // Rows past the image bottom are padding: repeat nothing, just zeros.
@@ -303,7 +377,8 @@ export class TiffStreamWriter implements StreamWriter {
     const PARALLEL = 4;
     for (let t0 = 0; t0 < this.tilesAcross; t0 += PARALLEL) {
       const jobs: Promise<Buffer>[] = [];
-      for (let tx = t0; tx < Math.min(this.tilesAcross, t0 + PARALLEL); tx++) jobs.push(deflateAsync(tileAt(tx), { level: 6 }));
+      for (let tx = t0; tx < Math.min(this.tilesAcross, t0 + PARALLEL); tx++)
+        jobs.push(deflateAsync(tileAt(tx), { level: 6 }));
       for (const buf of await Promise.all(jobs)) {
         this.offsets.push(this.out.pos);
         this.counts.push(buf.length);
@@ -394,21 +469,28 @@ export class TiffStreamWriter implements StreamWriter {
     const entrySize = this.big ? 20 : 12;
     const ifd = Buffer.alloc((this.big ? 8 : 2) + entries.length * entrySize + (this.big ? 8 : 4));
     let o = 0;
-    if (this.big) { ifd.writeBigUInt64LE(BigInt(entries.length), 0); o = 8; } else { ifd.writeUInt16LE(entries.length, 0); o = 2; }
+    if (this.big) {
+      ifd.writeBigUInt64LE(BigInt(entries.length), 0);
+      o = 8;
+    } else {
+      ifd.writeUInt16LE(entries.length, 0);
+      o = 2;
+    }
     entries.forEach((e, i) => {
       const count = vals[i]!.length / TYPE_SIZE[e.type]!;
       ifd.writeUInt16LE(e.tag, o);
       ifd.writeUInt16LE(e.type, o + 2);
-      if (this.big) ifd.writeBigUInt64LE(BigInt(count), o + 4); else ifd.writeUInt32LE(count, o + 4);
+      if (this.big) ifd.writeBigUInt64LE(BigInt(count), o + 4);
+      else ifd.writeUInt32LE(count, o + 4);
       const vo = o + (this.big ? 12 : 8);
       if (where[i] === -1) vals[i]!.copy(ifd, vo);
       else if (this.big) ifd.writeBigUInt64LE(BigInt(where[i]!), vo);
       else ifd.writeUInt32LE(where[i]!, vo);
       o += entrySize;
     });
-    if (this.big) ifd.writeBigUInt64LE(BigInt(next), o); else ifd.writeUInt32LE(next, o);
+    if (this.big) ifd.writeBigUInt64LE(BigInt(next), o);
+    else ifd.writeUInt32LE(next, o);
     await this.out.write(ifd);
     return at;
   }
 }
-

@@ -15,8 +15,24 @@ import type { Catalog } from '../models.js';
 import { tilePolicy, type TilePolicy } from '../tiling.js';
 import { planJob, type JobPlan } from '../upscale/plan.js';
 import { DEFAULT_LIMITS, type Limits } from '../upscale/request.js';
-import type { BandSink, Capabilities, StreamContext, UpscaleContext, UpscaleOptions, UpscaleResult, UpscaleStreamResult, Upscaler } from '../upscale/types.js';
-import { fromMessageImage, isEngineMessage, toMessageImage, type EngineMessage, type HostMessage, type ReadyMessage } from './protocol.js';
+import type {
+  BandSink,
+  Capabilities,
+  StreamContext,
+  UpscaleContext,
+  UpscaleOptions,
+  UpscaleResult,
+  UpscaleStreamResult,
+  Upscaler,
+} from '../upscale/types.js';
+import {
+  fromMessageImage,
+  isEngineMessage,
+  toMessageImage,
+  type EngineMessage,
+  type HostMessage,
+  type ReadyMessage,
+} from './protocol.js';
 
 export interface EngineTransport {
   /** Sends a request; the transport moves or encodes the image buffer as its channel needs. */
@@ -67,45 +83,88 @@ export class EngineClient implements Upscaler {
     const m =
       this.readyMessage ??
       (await new Promise<ReadyMessage>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new RuntimeFailedError(`The engine page did not start within ${Math.round(timeoutMs / 1000)} s.`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(new RuntimeFailedError(`The engine page did not start within ${Math.round(timeoutMs / 1000)} s.`)),
+          timeoutMs,
+        );
         this.readyWaiters.push((r) => {
           clearTimeout(timer);
           resolve(r);
         });
       }));
-    if (m.backends.length === 0) throw errorFromCode(m.error?.code ?? 'RUNTIME_FAILED', m.error?.message ?? 'The engine page could not start.');
+    if (m.backends.length === 0)
+      throw errorFromCode(m.error?.code ?? 'RUNTIME_FAILED', m.error?.message ?? 'The engine page could not start.');
     return m.backends;
   }
 
   async capabilities(): Promise<Capabilities> {
     const backends = await this.ready();
-    return this.readyMessage!.capabilities ?? { backends, webgpu: backends.includes('webgpu'), wasmSimd: true, wasmThreads: false, threads: 1, secureContext: false, digest: 'unknown' };
+    return (
+      this.readyMessage!.capabilities ?? {
+        backends,
+        webgpu: backends.includes('webgpu'),
+        wasmSimd: true,
+        wasmThreads: false,
+        threads: 1,
+        secureContext: false,
+        digest: 'unknown',
+      }
+    );
   }
 
   /** Planned here with the plugin's copy of the catalog (the page runs the same one, with the page's limits and tiles): no round trip. */
   async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
     const catalog = this.options.catalog;
-    if (!catalog) throw new RuntimeFailedError('This engine client was created without a catalog, so it cannot plan jobs.');
+    if (!catalog)
+      throw new RuntimeFailedError('This engine client was created without a catalog, so it cannot plan jobs.');
     const caps = await this.capabilities();
-    const tiles = tilePolicy({ ...this.options.tiles, bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...this.options.tiles?.bufferLimit } });
-    return planJob(image, options, catalog, { limits: { ...DEFAULT_LIMITS, ...this.options.limits }, tiles, backend: caps.backends[0] });
+    const tiles = tilePolicy({
+      ...this.options.tiles,
+      bufferLimit: {
+        ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}),
+        ...this.options.tiles?.bufferLimit,
+      },
+    });
+    return planJob(image, options, catalog, {
+      limits: { ...DEFAULT_LIMITS, ...this.options.limits },
+      tiles,
+      backend: caps.backends[0],
+    });
   }
 
   async dispose(): Promise<void> {
     this.unsubscribe();
-    for (const h of [...this.handlers.values()]) h({ type: 'error', id: '', code: 'RUNTIME_FAILED', message: 'The engine was closed before the job finished. Nothing was written.' });
+    for (const h of [...this.handlers.values()])
+      h({
+        type: 'error',
+        id: '',
+        code: 'RUNTIME_FAILED',
+        message: 'The engine was closed before the job finished. Nothing was written.',
+      });
   }
 
   async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
     return this.job(image, options, ctx, undefined) as Promise<UpscaleResult>;
   }
 
-  async upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx: StreamContext = {}): Promise<UpscaleStreamResult> {
+  async upscaleToSink(
+    image: PixelImage,
+    options: UpscaleOptions,
+    sink: BandSink,
+    ctx: StreamContext = {},
+  ): Promise<UpscaleStreamResult> {
     return this.job(image, options, ctx, sink, ctx.bandRows);
   }
 
   /** One job. The page gets a copy of the pixels: the caller's image stays intact, as with the local engine. */
-  private job(image: PixelImage, options: UpscaleOptions, ctx: UpscaleContext, sink: BandSink | undefined, bandRows?: number): Promise<UpscaleStreamResult | UpscaleResult> {
+  private job(
+    image: PixelImage,
+    options: UpscaleOptions,
+    ctx: UpscaleContext,
+    sink: BandSink | undefined,
+    bandRows?: number,
+  ): Promise<UpscaleStreamResult | UpscaleResult> {
     const id = `job-${Date.now().toString(36)}-${(counter++).toString(36)}`;
     const { stallMs } = this.options;
     const graceMs = this.options.cancelGraceMs ?? 3_000;
@@ -133,7 +192,13 @@ export class EngineClient implements Upscaler {
           this.transport.post({ type: 'cancel', id });
           // A band already handed to the sink finishes first: nothing is left half-written.
           void chain.then(() =>
-            finish(() => reject(new RuntimeFailedError(`The engine stopped answering (nothing for ${Math.round(stallMs / 1000)} s). Nothing was written; try again, or restart the plugin.`))),
+            finish(() =>
+              reject(
+                new RuntimeFailedError(
+                  `The engine stopped answering (nothing for ${Math.round(stallMs / 1000)} s). Nothing was written; try again, or restart the plugin.`,
+                ),
+              ),
+            ),
           );
         }, stallMs);
       };
@@ -154,15 +219,23 @@ export class EngineClient implements Upscaler {
           case 'band': {
             if (cancelled) break;
             const band = { y: m.y, outputHeight: m.outputHeight, image: fromMessageImage(m.image) };
-            chain = chain.then(() => sink?.(band)).catch((err) => {
-              // The sink failed (e.g. the document went away): stop the job, report the sink's error.
-              this.transport.post({ type: 'cancel', id });
-              finish(() => reject(err));
-            });
+            chain = chain
+              .then(() => sink?.(band))
+              .catch((err) => {
+                // The sink failed (e.g. the document went away): stop the job, report the sink's error.
+                this.transport.post({ type: 'cancel', id });
+                finish(() => reject(err));
+              });
             break;
           }
           case 'result':
-            void chain.then(() => finish(() => (cancelled ? reject(new AbortError()) : resolve(m.image ? { ...m.result, image: fromMessageImage(m.image) } : m.result))));
+            void chain.then(() =>
+              finish(() =>
+                cancelled
+                  ? reject(new AbortError())
+                  : resolve(m.image ? { ...m.result, image: fromMessageImage(m.image) } : m.result),
+              ),
+            );
             break;
           case 'error':
             void chain.then(() => finish(() => reject(errorFromCode(m.code, m.message, m.details))));

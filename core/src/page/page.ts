@@ -61,10 +61,17 @@ function fetchStore(base: string): ModelStore {
       try {
         res = await fetch(url);
       } catch (err) {
-        throw new IoError(`The model file ${file} could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete and try again.`, { cause: err });
+        throw new IoError(
+          `The model file ${file} could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete and try again.`,
+          { cause: err },
+        );
       }
-      if (res.status === 404) throw new ModelFileMissingError(file, `The model file ${file} is missing (${url} was not found).`);
-      if (!res.ok) throw new IoError(`The model file ${file} could not be downloaded (${url} answered ${res.status} ${res.statusText}). Try again.`);
+      if (res.status === 404)
+        throw new ModelFileMissingError(file, `The model file ${file} is missing (${url} was not found).`);
+      if (!res.ok)
+        throw new IoError(
+          `The model file ${file} could not be downloaded (${url} answered ${res.status} ${res.statusText}). Try again.`,
+        );
       return new Uint8Array(await res.arrayBuffer());
     },
   };
@@ -76,16 +83,21 @@ async function loadCatalog(base: string): Promise<Catalog> {
   try {
     res = await fetch(url);
   } catch (err) {
-    throw new IoError(`The model list could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete.`, { cause: err });
+    throw new IoError(
+      `The model list could not be downloaded from ${url} (${(err as Error).message}). Check that the plugin's files are complete.`,
+      { cause: err },
+    );
   }
-  if (!res.ok) throw new ModelFileMissingError('manifest.json', `The model list (${url}) is missing (HTTP ${res.status}).`);
+  if (!res.ok)
+    throw new ModelFileMissingError('manifest.json', `The model list (${url}) is missing (HTTP ${res.status}).`);
   let manifest: Manifest;
   try {
     manifest = (await res.json()) as Manifest;
   } catch {
     throw new ModelFileMissingError('manifest.json', `The model list (${url}) is not valid JSON.`);
   }
-  if (!manifest || !Array.isArray(manifest.models)) throw new ModelFileMissingError('manifest.json', `The model list (${url}) has no "models".`);
+  if (!manifest || !Array.isArray(manifest.models))
+    throw new ModelFileMissingError('manifest.json', `The model list (${url}) has no "models".`);
   return new Catalog(manifest);
 }
 
@@ -104,8 +116,10 @@ function replyTargetFor(event: MessageEvent): ReplyTarget {
 function defaultTarget(): ReplyTarget {
   const uxpHost = (globalThis as { uxpHost?: { postMessage(m: unknown): void } }).uxpHost;
   if (uxpHost) return { post: (m) => uxpHost.postMessage(m) };
-  if (window.parent !== window) return { post: (m) => window.parent.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
-  if (window.opener) return { post: (m) => (window.opener as Window).postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
+  if (window.parent !== window)
+    return { post: (m) => window.parent.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
+  if (window.opener)
+    return { post: (m) => (window.opener as Window).postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
   return { post: (m) => window.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
 }
 
@@ -128,7 +142,12 @@ class JobQueue {
 
   add(request: UpscaleRequest, reply: ReplyTarget): void {
     if (this.running?.request.id === request.id || this.jobs.some((j) => j.request.id === request.id)) {
-      reply.post({ type: 'error', id: request.id, code: 'INVALID_OPTION', message: `A job with the id "${request.id}" is already running or waiting. Use a new id for every upscale.` });
+      reply.post({
+        type: 'error',
+        id: request.id,
+        code: 'INVALID_OPTION',
+        message: `A job with the id "${request.id}" is already running or waiting. Use a new id for every upscale.`,
+      });
       return;
     }
     this.jobs.push({ request, reply, abort: new AbortController() });
@@ -143,7 +162,12 @@ class JobQueue {
     const i = this.jobs.findIndex((j) => j.request.id === id);
     if (i >= 0) {
       const [job] = this.jobs.splice(i, 1);
-      job!.reply.post({ type: 'error', id, code: 'ABORTED', message: 'The upscale was cancelled before it started. Nothing was written.' });
+      job!.reply.post({
+        type: 'error',
+        id,
+        code: 'ABORTED',
+        message: 'The upscale was cancelled before it started. Nothing was written.',
+      });
     }
     // Unknown or finished ids: nothing to do (the job already got its result or error).
   }
@@ -164,15 +188,24 @@ class JobQueue {
   private async run({ request, reply, abort }: Job): Promise<void> {
     const { id } = request;
     try {
-      if (!this.engine) throw new RuntimeFailedError('The engine page has not started yet. Wait for its "ready" message.');
+      if (!this.engine)
+        throw new RuntimeFailedError('The engine page has not started yet. Wait for its "ready" message.');
       const engine = await this.engine;
       const image = fromMessageImage(request.image);
-      const ctx = { signal: abort.signal, onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }) };
+      const ctx = {
+        signal: abort.signal,
+        onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }),
+      };
       const options = request.options ?? {};
       if (request.stream) {
-        const result = await engine.upscaleToSink(image, options, ({ y, image: band, outputHeight }) => {
-          reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
-        }, { ...ctx, bandRows: request.stream.bandRows });
+        const result = await engine.upscaleToSink(
+          image,
+          options,
+          ({ y, image: band, outputHeight }) => {
+            reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
+          },
+          { ...ctx, bandRows: request.stream.bandRows },
+        );
         reply.post({ type: 'result', id, result });
       } else {
         const { image: out, ...result } = await engine.upscale(image, options, ctx);
@@ -189,7 +222,13 @@ async function start(): Promise<void> {
   const queue = new JobQueue();
   // The runtime files sit next to this script (the build copies them there).
   const engine = loadCatalog(config.models).then((catalog) =>
-    createWebEngine({ ort, catalog, store: fetchStore(config.models), wasm: { paths: scriptBase }, threads: config.threads }),
+    createWebEngine({
+      ort,
+      catalog,
+      store: fetchStore(config.models),
+      wasm: { paths: scriptBase },
+      threads: config.threads,
+    }),
   );
   queue.use(engine);
 

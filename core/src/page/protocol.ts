@@ -14,7 +14,14 @@
  * postMessage transfer list (see `transferList`), never as JSON number arrays: posting an image moves its
  * buffer and leaves the sender's copy detached (empty).
  */
-import { describeError, EnlargeError, InvalidImageError, UnsupportedFormatError, type ErrorCode, type ErrorDetails } from '../errors.js';
+import {
+  describeError,
+  EnlargeError,
+  InvalidImageError,
+  UnsupportedFormatError,
+  type ErrorCode,
+  type ErrorDetails,
+} from '../errors.js';
 import type { BitDepth, Channels, PixelImage } from '../image.js';
 import type { Capabilities, UpscaleOptions, UpscaleProgress, UpscaleStreamResult } from '../upscale/types.js';
 import type { Backend } from '../runtime/runner.js';
@@ -120,10 +127,16 @@ export function toMessageImage(image: PixelImage, { copy = false }: { copy?: boo
 export function fromMessageImage(m: MessageImage): PixelImage {
   if (!m || typeof m !== 'object') throw new InvalidImageError('No image was sent with the request.');
   if (!(m.buffer instanceof ArrayBuffer)) {
-    throw new InvalidImageError('The image pixels must be sent as an ArrayBuffer (in the transfer list), not as a list of numbers.');
+    throw new InvalidImageError(
+      'The image pixels must be sent as an ArrayBuffer (in the transfer list), not as a list of numbers.',
+    );
   }
-  if (m.bitDepth !== 8 && m.bitDepth !== 16) throw new UnsupportedFormatError(`${String(m.bitDepth)}-bit images are not supported. Send 8 or 16 bits per channel.`);
-  if (m.bitDepth === 16 && m.buffer.byteLength % 2 !== 0) throw new InvalidImageError('A 16-bit image needs an even number of bytes.');
+  if (m.bitDepth !== 8 && m.bitDepth !== 16)
+    throw new UnsupportedFormatError(
+      `${String(m.bitDepth)}-bit images are not supported. Send 8 or 16 bits per channel.`,
+    );
+  if (m.bitDepth === 16 && m.buffer.byteLength % 2 !== 0)
+    throw new InvalidImageError('A 16-bit image needs an even number of bytes.');
   const data = m.bitDepth === 8 ? new Uint8Array(m.buffer) : new Uint16Array(m.buffer);
   // Sizes and channel counts are checked by the engine (validateImage) with the same messages as everywhere.
   return { width: m.width, height: m.height, channels: m.channels, bitDepth: m.bitDepth, data };
@@ -131,7 +144,10 @@ export function fromMessageImage(m: MessageImage): PixelImage {
 
 /** The buffers to pass as postMessage's transfer list for this message. */
 export function transferList(message: HostMessage | EngineMessage): ArrayBuffer[] {
-  return (message.type === 'upscale' || message.type === 'result' || message.type === 'band') && message.image?.buffer instanceof ArrayBuffer ? [message.image.buffer] : [];
+  return (message.type === 'upscale' || message.type === 'result' || message.type === 'band') &&
+    message.image?.buffer instanceof ArrayBuffer
+    ? [message.image.buffer]
+    : [];
 }
 
 /** An error message for any thrown value: an EnlargeError keeps its code, message and details; anything else is described by core. */

@@ -19,14 +19,16 @@ export function wrapSession(session: InferenceSession, TensorClass: TensorCtor, 
       try {
         result = outputs ? await session.run(ortFeeds, outputs as string[]) : await session.run(ortFeeds);
       } catch (err) {
-        if (isOutOfMemory(err)) throw new OutOfMemoryError('The tile did not fit in memory on this device.', { cause: err });
+        if (isOutOfMemory(err))
+          throw new OutOfMemoryError('The tile did not fit in memory on this device.', { cause: err });
         throw new RuntimeFailedError(`The inference runtime failed: ${(err as Error).message ?? err}`, { cause: err });
       }
       const out: Record<string, TensorData> = {};
       for (const [k, v] of Object.entries(result)) {
         const t = v as Tensor;
         let data: Float32Array;
-        if (t.location && t.location !== 'cpu' && t.location !== 'cpu-pinned') data = (await t.getData(true)) as Float32Array;
+        if (t.location && t.location !== 'cpu' && t.location !== 'cpu-pinned')
+          data = (await t.getData(true)) as Float32Array;
         else data = t.data as Float32Array;
         out[k] = { data, dims: t.dims };
       }

@@ -16,7 +16,17 @@ import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, type Limits } from './request.js';
-import { modelRef, type BandSink, type Capabilities, type StreamContext, type UpscaleContext, type UpscaleOptions, type UpscaleResult, type UpscaleStreamResult, type Upscaler } from './types.js';
+import {
+  modelRef,
+  type BandSink,
+  type Capabilities,
+  type StreamContext,
+  type UpscaleContext,
+  type UpscaleOptions,
+  type UpscaleResult,
+  type UpscaleStreamResult,
+  type Upscaler,
+} from './types.js';
 
 export interface EngineConfig {
   catalog: Catalog;
@@ -51,7 +61,8 @@ export class Engine implements Upscaler {
 
   /** Backends jobs may use now, best first (WebGPU drops out after it ran out of memory). */
   private backends(): Backend[] {
-    const all = this.config.capabilities?.backends ?? this.config.runnerOptions?.backends ?? [this.config.runners.name === 'onnxruntime-node' ? 'node-cpu' : 'wasm'];
+    const all = this.config.capabilities?.backends ??
+      this.config.runnerOptions?.backends ?? [this.config.runners.name === 'onnxruntime-node' ? 'node-cpu' : 'wasm'];
     return all.filter((b) => !this.backendsExcluded.has(b));
   }
 
@@ -63,7 +74,15 @@ export class Engine implements Upscaler {
     const backends = this.backends();
     return this.config.capabilities
       ? { ...this.config.capabilities, backends }
-      : { backends, webgpu: backends.includes('webgpu'), wasmSimd: true, wasmThreads: false, threads: this.config.runnerOptions?.threads ?? 1, secureContext: true, digest: this.digest.name };
+      : {
+          backends,
+          webgpu: backends.includes('webgpu'),
+          wasmSimd: true,
+          wasmThreads: false,
+          threads: this.config.runnerOptions?.threads ?? 1,
+          secureContext: true,
+          digest: this.digest.name,
+        };
   }
 
   /** Loads (sha256-verified) and caches one session per model file. */
@@ -71,8 +90,11 @@ export class Engine implements Upscaler {
     let r = this.sessions.get(file);
     if (!r) {
       const opts: RunnerOptions = { ...this.config.runnerOptions };
-      if (this.backendsExcluded.size) opts.backends = (opts.backends ?? ['webgpu', 'wasm', 'node-cpu']).filter((b) => !this.backendsExcluded.has(b));
-      r = readVerified(this.config.store, file, sha256, this.digest.digest).then((bytes) => this.config.runners.create(bytes, opts));
+      if (this.backendsExcluded.size)
+        opts.backends = (opts.backends ?? ['webgpu', 'wasm', 'node-cpu']).filter((b) => !this.backendsExcluded.has(b));
+      r = readVerified(this.config.store, file, sha256, this.digest.digest).then((bytes) =>
+        this.config.runners.create(bytes, opts),
+      );
       r.catch(() => this.sessions.delete(file));
       this.sessions.set(file, r);
     }
@@ -126,7 +148,12 @@ export class Engine implements Upscaler {
    * of tiles of the last model pass, and the resampler's few rows; earlier passes of multi-pass factors
    * (above the largest native scale) are held whole.
    */
-  async upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx: StreamContext = {}): Promise<UpscaleStreamResult> {
+  async upscaleToSink(
+    image: PixelImage,
+    options: UpscaleOptions,
+    sink: BandSink,
+    ctx: StreamContext = {},
+  ): Promise<UpscaleStreamResult> {
     const t0 = now();
     throwIfAborted(ctx.signal);
     const plan = planJob(image, options, this.catalog, this.policy());
@@ -155,13 +182,30 @@ export class Engine implements Upscaler {
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 
     const last = plan.passes[plan.passes.length - 1]!;
-    const out = new BandWriter(last.output.width, last.output.height, W, H, current.channels, image.bitDepth, alpha, sink, ctx);
+    const out = new BandWriter(
+      last.output.width,
+      last.output.height,
+      W,
+      H,
+      current.channels,
+      image.bitDepth,
+      alpha,
+      sink,
+      ctx,
+    );
     for (let i = 0; i < plan.passes.length; i++) {
       const pass = plan.passes[i]!;
-      if (current.width !== pass.input.width || current.height !== pass.input.height) current = resamplePixels(current, pass.input.width, pass.input.height);
+      if (current.width !== pass.input.width || current.height !== pass.input.height)
+        current = resamplePixels(current, pass.input.width, pass.input.height);
       const isLast = i === plan.passes.length - 1;
       const res = await this.runPassWithRetry(
-        { input: current, model: pass.model, plan: pass.tiles, tta: !!options.tta, onBand: isLast ? (y, band) => out.push(y, band) : undefined },
+        {
+          input: current,
+          model: pass.model,
+          plan: pass.tiles,
+          tta: !!options.tta,
+          onBand: isLast ? (y, band) => out.push(y, band) : undefined,
+        },
         meter,
         i + 1,
         ctx.signal,
@@ -190,18 +234,40 @@ export class Engine implements Upscaler {
   }
 
   /** Out of memory: halve the tile; below the policy's minimum give up this backend (WebGPU → WASM). */
-  private async runPassWithRetry(job: PassJob, meter: ProgressMeter, pass: number, signal: AbortSignal | undefined): Promise<PassResult> {
-    const env = { session: (f: string, s: string) => this.session(f, s), signal, meter, report: (phase: Parameters<ProgressMeter['report']>[0], done: number, total: number) => meter.report(phase, pass, done, total) };
+  private async runPassWithRetry(
+    job: PassJob,
+    meter: ProgressMeter,
+    pass: number,
+    signal: AbortSignal | undefined,
+  ): Promise<PassResult> {
+    const env = {
+      session: (f: string, s: string) => this.session(f, s),
+      signal,
+      meter,
+      report: (phase: Parameters<ProgressMeter['report']>[0], done: number, total: number) =>
+        meter.report(phase, pass, done, total),
+    };
     for (;;) {
       try {
         return await runPass(job, env);
       } catch (err) {
         if (!(err instanceof OutOfMemoryError)) throw err;
         const half = smallerTile(job.plan, this.tiles);
-        if (half !== undefined) job = { ...job, plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8) };
+        if (half !== undefined)
+          job = {
+            ...job,
+            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8),
+          };
         else {
           // The failing session may be an SE-split graph, so look at every loaded one, not model.file.
-          const loaded = await Promise.all([...this.sessions.values()].map((p) => p.then((r) => r.backend, () => undefined)));
+          const loaded = await Promise.all(
+            [...this.sessions.values()].map((p) =>
+              p.then(
+                (r) => r.backend,
+                () => undefined,
+              ),
+            ),
+          );
           if (!loaded.includes('webgpu')) throw err;
           this.backendsExcluded.add('webgpu');
           await this.dispose();

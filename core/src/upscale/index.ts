@@ -1,6 +1,15 @@
 /** The upscale pipeline: the contract, the pure planner and request rules, the engine, and output helpers. */
 export * from './types.js';
-export { DEFAULT_LIMITS, limitError, MIN_SIDE, resolveTarget, validateImage, validateSize, type Limits, type Size } from './request.js';
+export {
+  DEFAULT_LIMITS,
+  limitError,
+  MIN_SIDE,
+  resolveTarget,
+  validateImage,
+  validateSize,
+  type Limits,
+  type Size,
+} from './request.js';
 export * from './plan.js';
 export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';

@@ -17,7 +17,12 @@ export class AlphaRows {
   private readonly max: number;
   private pushed = 0;
 
-  constructor(private readonly src: PixelImage, readonly width: number, readonly height: number, readonly constant?: number) {
+  constructor(
+    private readonly src: PixelImage,
+    readonly width: number,
+    readonly height: number,
+    readonly constant?: number,
+  ) {
     this.max = maxValue(src.bitDepth);
     if (constant === undefined) {
       const rowOf = (y: number, row: Float64Array) => {
@@ -25,7 +30,10 @@ export class AlphaRows {
         quantizingSink(q, width, 1, this.max)(0, row);
         this.ready.set(y, q);
       };
-      this.resampler = new Resampler({ srcWidth: src.width, srcHeight: src.height, dstWidth: width, dstHeight: height, channels: 1 }, rowOf);
+      this.resampler = new Resampler(
+        { srcWidth: src.width, srcHeight: src.height, dstWidth: width, dstHeight: height, channels: 1 },
+        rowOf,
+      );
     }
   }
 
@@ -43,7 +51,10 @@ export class AlphaRows {
       // Push source rows until output row y has been emitted.
       while (!this.ready.has(y)) {
         if (this.pushed >= this.src.height) throw new RuntimeFailedError(`Alpha row ${y} was never produced.`);
-        r.push(this.src.data.subarray(this.pushed * rowSamples, (this.pushed + 1) * rowSamples), 1, { stride: this.src.channels, offset: this.src.channels - 1 });
+        r.push(this.src.data.subarray(this.pushed * rowSamples, (this.pushed + 1) * rowSamples), 1, {
+          stride: this.src.channels,
+          offset: this.src.channels - 1,
+        });
         this.pushed++;
       }
       const a = this.ready.get(y)!;
@@ -85,10 +96,16 @@ export class BandWriter {
     this.band = allocPixels(W, this.bandRows, this.outChannels, bitDepth);
     if (modelW !== W || modelH !== H) {
       const max = maxValue(bitDepth);
-      this.resampler = new Resampler({ srcWidth: modelW, srcHeight: modelH, dstWidth: W, dstHeight: H, channels: colorChannelsIn }, (_y, row) => {
-        quantizingSink(this.band.data, W, colorChannelsIn, max, { stride: this.outChannels, offset: 0 })(this.bandFill, row);
-        this.rowDone();
-      });
+      this.resampler = new Resampler(
+        { srcWidth: modelW, srcHeight: modelH, dstWidth: W, dstHeight: H, channels: colorChannelsIn },
+        (_y, row) => {
+          quantizingSink(this.band.data, W, colorChannelsIn, max, { stride: this.outChannels, offset: 0 })(
+            this.bandFill,
+            row,
+          );
+          this.rowDone();
+        },
+      );
     }
   }
 
@@ -96,7 +113,8 @@ export class BandWriter {
   async push(y: number, band: PixelImage): Promise<void> {
     const skip = Math.max(0, this.received - y);
     if (skip >= band.height) return;
-    if (y + skip !== this.received) throw new RuntimeFailedError(`Model rows arrived out of order (expected row ${this.received}, got ${y + skip}).`);
+    if (y + skip !== this.received)
+      throw new RuntimeFailedError(`Model rows arrived out of order (expected row ${this.received}, got ${y + skip}).`);
     const C = band.channels;
     const rowSamples = band.width * C;
     for (let r = skip; r < band.height; r++) {
@@ -106,7 +124,8 @@ export class BandWriter {
       else {
         const dst = this.band.data;
         const outC = this.outChannels;
-        for (let x = 0, p = 0, q = this.bandFill * this.W * outC; x < band.width; x++, p += C, q += outC) for (let c = 0; c < C; c++) dst[q + c] = row[p + c]!;
+        for (let x = 0, p = 0, q = this.bandFill * this.W * outC; x < band.width; x++, p += C, q += outC)
+          for (let c = 0; c < C; c++) dst[q + c] = row[p + c]!;
         this.rowDone();
       }
       await this.pending; // a full band waits for the sink before more rows are made
@@ -145,7 +164,9 @@ export function toColorOnly(image: PixelImage): PixelImage {
   const cc = colorChannels(image);
   const out = allocPixels(image.width, image.height, cc as Channels, image.bitDepth);
   const n = image.width * image.height;
-  const src = image.data, dst = out.data, sc = image.channels;
+  const src = image.data,
+    dst = out.data,
+    sc = image.channels;
   for (let i = 0; i < n; i++) for (let c = 0; c < cc; c++) dst[i * cc + c] = src[i * sc + c]!;
   return out;
 }
@@ -169,7 +190,8 @@ export function collectBands(): { sink: BandSink; image(): PixelImage } {
 export function cropPixels(img: PixelImage, x: number, y: number, w: number, h: number): PixelImage {
   const c = img.channels;
   const out = allocPixels(w, h, c, img.bitDepth);
-  for (let r = 0; r < h; r++) out.data.set(img.data.subarray(((y + r) * img.width + x) * c, ((y + r) * img.width + x + w) * c), r * w * c);
+  for (let r = 0; r < h; r++)
+    out.data.set(img.data.subarray(((y + r) * img.width + x) * c, ((y + r) * img.width + x + w) * c), r * w * c);
   return out;
 }
 

@@ -45,7 +45,9 @@ export async function runPass({ input, model, plan, tta, onBand }: PassJob, env:
   const outW = input.width * s;
   const outH = input.height * s;
   // Streaming: one row of tiles at a time (rows of the output band start at the tile row's origin).
-  const out = onBand ? allocPixels(outW, Math.min(outH, plan.tileH * s), input.channels, input.bitDepth) : allocPixels(outW, outH, input.channels, input.bitDepth);
+  const out = onBand
+    ? allocPixels(outW, Math.min(outH, plan.tileH * s), input.channels, input.bitDepth)
+    : allocPixels(outW, outH, input.channels, input.bitDepth);
   const tiles = plan.tiles;
   const perTileWork = plan.windowW * plan.windowH * model.flopsPerPixel * (tta ? 8 : 1);
   let inferenceMs = 0;
@@ -54,7 +56,8 @@ export async function runPass({ input, model, plan, tta, onBand }: PassJob, env:
   const extraFeeds: Record<string, TensorData> = {};
   if (model.seStages > 0 && tiles.length > 1) {
     const split = model.seSplit;
-    if (!split || split.length !== model.seStages + 1) throw new ModelFileMissingError(model.file, `The model "${model.id}" lacks its tiling graphs.`);
+    if (!split || split.length !== model.seStages + 1)
+      throw new ModelFileMissingError(model.file, `The model "${model.id}" lacks its tiling graphs.`);
     for (let k = 0; k < model.seStages; k++) {
       const stage = split[k]!;
       const r = await env.session(stage.file, stage.sha256);
@@ -77,7 +80,9 @@ export async function runPass({ input, model, plan, tta, onBand }: PassJob, env:
     const tile = tiles[t]!;
     const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
     const t1 = now();
-    const y = tta ? await runTta(main, x, plan.windowW, plan.windowH, extraFeeds) : await runOne(main, x, dims, extraFeeds);
+    const y = tta
+      ? await runTta(main, x, plan.windowW, plan.windowH, extraFeeds)
+      : await runOne(main, x, dims, extraFeeds);
     inferenceMs += now() - t1;
     checkOutput(model, y, plan);
     const ow = y.dims[3]!;
@@ -102,13 +107,17 @@ function checkOutput(model: ModelEntry, y: TensorData, plan: TilePlan): void {
   const expW = s * (plan.windowW - 2 * model.geometry.pad);
   const expH = s * (plan.windowH - 2 * model.geometry.pad);
   if (n !== 1 || c !== 3 || ow !== expW || oh !== expH) {
-    throw new ModelOutputError(`The model "${model.id}" returned a ${y.dims.join('×')} tensor where 1×3×${expH}×${expW} was expected. Check its scale and padding settings.`);
+    throw new ModelOutputError(
+      `The model "${model.id}" returned a ${y.dims.join('×')} tensor where 1×3×${expH}×${expW} was expected. Check its scale and padding settings.`,
+    );
   }
   const d = y.data;
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     if (v !== v || v === Infinity || v === -Infinity) {
-      throw new ModelOutputError(`The model "${model.id}" produced invalid numbers (NaN or infinity). The model file may be broken, or the backend may not support it: try another backend or model.`);
+      throw new ModelOutputError(
+        `The model "${model.id}" produced invalid numbers (NaN or infinity). The model file may be broken, or the backend may not support it: try another backend or model.`,
+      );
     }
   }
 }

@@ -9,7 +9,15 @@ import type { PixelImage } from '../image.js';
 import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import { planModelTiles, type TilePlan, type TilePolicy } from '../tiling.js';
-import { checkTileSize, limitError, resolveTarget, validateImage, validateSize, type Limits, type Size } from './request.js';
+import {
+  checkTileSize,
+  limitError,
+  resolveTarget,
+  validateImage,
+  validateSize,
+  type Limits,
+  type Size,
+} from './request.js';
 import type { UpscaleOptions } from './types.js';
 
 export interface PassPlan {
@@ -61,9 +69,16 @@ const isPixels = (x: PlanInput): x is PixelImage => 'data' in x && x.data !== un
  * to the target as its native scale allows (e.g. photo 6×: 4× model, Lanczos to 1.5×, 4× model → 6×),
  * which keeps intermediate images no larger than the result.
  */
-export function intermediateSizes(w: number, h: number, W: number, H: number, models: readonly ModelEntry[]): (Size & { resampledTo?: Size })[] {
+export function intermediateSizes(
+  w: number,
+  h: number,
+  W: number,
+  H: number,
+  models: readonly ModelEntry[],
+): (Size & { resampledTo?: Size })[] {
   const sizes: (Size & { resampledTo?: Size })[] = [];
-  let cw = w, ch = h;
+  let cw = w,
+    ch = h;
   for (let i = 0; i < models.length; i++) {
     const s = models[i]!.geometry.scale;
     cw *= s;
@@ -71,7 +86,8 @@ export function intermediateSizes(w: number, h: number, W: number, H: number, mo
     const step: Size & { resampledTo?: Size } = { width: cw, height: ch };
     if (i + 1 < models.length) {
       const rest = models.slice(i + 1).reduce((p, m) => p * m.geometry.scale, 1);
-      const rw = Math.min(cw, Math.max(1, Math.ceil(W / rest))), rh = Math.min(ch, Math.max(1, Math.ceil(H / rest)));
+      const rw = Math.min(cw, Math.max(1, Math.ceil(W / rest))),
+        rh = Math.min(ch, Math.max(1, Math.ceil(H / rest)));
       if (rw !== cw || rh !== ch) {
         step.resampledTo = { width: rw, height: rh };
         cw = rw;
@@ -83,15 +99,22 @@ export function intermediateSizes(w: number, h: number, W: number, H: number, mo
   return sizes;
 }
 
-function chooseModels(input: PlanInput, factor: number, options: UpscaleOptions, catalog: Catalog): { models: ModelEntry[]; preset: Preset | 'model'; analysis?: ContentAnalysis; provisional?: boolean }[] {
+function chooseModels(
+  input: PlanInput,
+  factor: number,
+  options: UpscaleOptions,
+  catalog: Catalog,
+): { models: ModelEntry[]; preset: Preset | 'model'; analysis?: ContentAnalysis; provisional?: boolean }[] {
   if (options.model) {
     const m = catalog.get(options.model);
-    if (m.geometry.scale <= 1) throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
+    if (m.geometry.scale <= 1)
+      throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
     return [{ models: planScales([m], factor), preset: 'model' }];
   }
   const preset = options.preset ?? 'auto';
   catalog.preset(preset); // unknown presets: a plain error
-  const choose = (purpose: Exclude<Preset, 'auto'>) => choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
+  const choose = (purpose: Exclude<Preset, 'auto'>) =>
+    choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
   if (preset !== 'auto') return [{ models: choose(preset), preset }];
   if (isPixels(input)) {
     const analysis = analyzeContent(input);
@@ -102,7 +125,15 @@ function chooseModels(input: PlanInput, factor: number, options: UpscaleOptions,
   return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
 }
 
-function planPasses(input: Size, output: Size, models: ModelEntry[], options: UpscaleOptions, policy: PlanPolicy, channels: number, bytesPer: number) {
+function planPasses(
+  input: Size,
+  output: Size,
+  models: ModelEntry[],
+  options: UpscaleOptions,
+  policy: PlanPolicy,
+  channels: number,
+  bytesPer: number,
+) {
   const sizes = intermediateSizes(input.width, input.height, output.width, output.height, models);
   let tooLarge: ImageTooLargeError | undefined;
   for (const s of [output, ...sizes]) tooLarge ??= limitError(s, policy.limits, output);
@@ -112,18 +143,31 @@ function planPasses(input: Size, output: Size, models: ModelEntry[], options: Up
   let peakTile = 0;
   for (let i = 0; i < models.length; i++) {
     const m = models[i]!;
-    const pin = i === 0 ? input : sizes[i - 1]!.resampledTo ?? sizes[i - 1]!;
-    const tiles = planModelTiles(m, pin.width, pin.height, policy.tiles, { tileSize: options.tileSize, backend: policy.backend, bytesPerSample: bytesPer });
+    const pin = i === 0 ? input : (sizes[i - 1]!.resampledTo ?? sizes[i - 1]!);
+    const tiles = planModelTiles(m, pin.width, pin.height, policy.tiles, {
+      tileSize: options.tileSize,
+      backend: policy.backend,
+      bytesPerSample: bytesPer,
+    });
     const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
     const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
     const passWork = perTile * tiles.tiles.length * (1 + statsStages * 0.6);
     work += passWork;
     const out = { width: sizes[i]!.width, height: sizes[i]!.height };
-    passes.push({ model: m, input: pin, output: out, ...(sizes[i]!.resampledTo ? { resampleTo: sizes[i]!.resampledTo } : {}), tiles, work: passWork });
+    passes.push({
+      model: m,
+      input: pin,
+      output: out,
+      ...(sizes[i]!.resampledTo ? { resampleTo: sizes[i]!.resampledTo } : {}),
+      tiles,
+      work: passWork,
+    });
     const s = m.geometry.scale;
     const last = i === models.length - 1;
     // Earlier passes are held whole (and their resampled copy); the last one one row of tiles at a time.
-    held += last ? out.width * Math.min(out.height, tiles.tileH * s) * channels * bytesPer : out.width * out.height * channels * bytesPer * 2;
+    held += last
+      ? out.width * Math.min(out.height, tiles.tileH * s) * channels * bytesPer
+      : out.width * out.height * channels * bytesPer * 2;
     peakTile = Math.max(peakTile, tiles.windowW * tiles.windowH * (m.peakBytesPerPixel + 4 * 3 * (1 + s * s) * 2));
   }
   const band = output.width * Math.min(output.height, 512) * channels * bytesPer;
@@ -142,16 +186,28 @@ export function planJob(input: PlanInput, options: UpscaleOptions, catalog: Cata
   const factor = Math.max(output.width / input.width, output.height / input.height);
   const choices = chooseModels(input, factor, options, catalog);
   checkTileSize(options.tileSize);
-  const channels = isPixels(input) ? input.channels : input.channels ?? 4;
-  const bytesPer = (isPixels(input) ? input.bitDepth : input.bitDepth ?? 8) / 8;
+  const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
+  const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;
   let best: JobPlan | undefined;
   for (const c of choices) {
     const p = planPasses(inSize, output, c.models, options, policy, channels, bytesPer);
-    const plan: JobPlan = { input: inSize, output, preset: c.preset, ...(c.analysis ? { analysis: c.analysis } : {}), ...(c.provisional ? { provisional: true } : {}), models: c.models, ...p };
+    const plan: JobPlan = {
+      input: inSize,
+      output,
+      preset: c.preset,
+      ...(c.analysis ? { analysis: c.analysis } : {}),
+      ...(c.provisional ? { provisional: true } : {}),
+      models: c.models,
+      ...p,
+    };
     if (!plan.tooLarge) delete plan.tooLarge;
     // Provisional plans: a choice that fits beats one that does not; among equals, the most demanding.
-    if (!best || (!plan.tooLarge && !!best.tooLarge) || (!!plan.tooLarge === !!best.tooLarge && plan.memoryBytes > best.memoryBytes)) best = plan;
+    if (
+      !best ||
+      (!plan.tooLarge && !!best.tooLarge) ||
+      (!!plan.tooLarge === !!best.tooLarge && plan.memoryBytes > best.memoryBytes)
+    )
+      best = plan;
   }
   return best!;
 }
-

@@ -50,7 +50,16 @@ export class ProgressMeter {
       const rate = (this.done - this.doneAtFirst) / (now() - this.firstTileAt);
       etaMs = Math.max(0, (this.total - this.done) / rate);
     }
-    this.onProgress({ phase, pass, passes: this.passes, tilesDone, tilesTotal, fraction, elapsedMs: this.elapsedMs, etaMs });
+    this.onProgress({
+      phase,
+      pass,
+      passes: this.passes,
+      tilesDone,
+      tilesTotal,
+      fraction,
+      elapsedMs: this.elapsedMs,
+      etaMs,
+    });
   }
 }
 

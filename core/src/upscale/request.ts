@@ -31,7 +31,9 @@ export function validateSize({ width, height }: Size): void {
     throw new InvalidImageError(`The image is empty (${width}×${height} pixels). Choose an image with pixels in it.`);
   }
   if (width < MIN_SIDE || height < MIN_SIDE) {
-    throw new InvalidImageError(`The image is ${width}×${height} pixels; both sides must be at least ${MIN_SIDE} pixels for a model to see any detail. Use plain resizing for images this small.`);
+    throw new InvalidImageError(
+      `The image is ${width}×${height} pixels; both sides must be at least ${MIN_SIDE} pixels for a model to see any detail. Use plain resizing for images this small.`,
+    );
   }
 }
 
@@ -40,27 +42,43 @@ export function validateImage(image: PixelImage): void {
   if (!image || typeof image !== 'object') throw new InvalidImageError('No image was given.');
   const { width, height, channels, bitDepth, data } = image;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) validateSize(image);
-  if (![1, 2, 3, 4].includes(channels)) throw new UnsupportedFormatError(`Images with ${channels} channels are not supported. Use gray, RGB or RGBA.`);
-  if (bitDepth !== 8 && bitDepth !== 16) throw new UnsupportedFormatError(`${bitDepth}-bit images are not supported. Convert to 8 or 16 bits per channel.`);
+  if (![1, 2, 3, 4].includes(channels))
+    throw new UnsupportedFormatError(`Images with ${channels} channels are not supported. Use gray, RGB or RGBA.`);
+  if (bitDepth !== 8 && bitDepth !== 16)
+    throw new UnsupportedFormatError(`${bitDepth}-bit images are not supported. Convert to 8 or 16 bits per channel.`);
   validateSize(image);
   const expected = width * height * channels;
-  if (!data || data.length !== expected) throw new InvalidImageError(`The pixel buffer holds ${data?.length ?? 0} values, but a ${width}×${height} image with ${channels} channels needs ${expected}.`);
-  if ((bitDepth === 8 && !(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) || (bitDepth === 16 && !(data instanceof Uint16Array))) {
-    throw new InvalidImageError(`A ${bitDepth}-bit image needs a ${bitDepth === 8 ? 'Uint8Array' : 'Uint16Array'} of pixels.`);
+  if (!data || data.length !== expected)
+    throw new InvalidImageError(
+      `The pixel buffer holds ${data?.length ?? 0} values, but a ${width}×${height} image with ${channels} channels needs ${expected}.`,
+    );
+  if (
+    (bitDepth === 8 && !(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) ||
+    (bitDepth === 16 && !(data instanceof Uint16Array))
+  ) {
+    throw new InvalidImageError(
+      `A ${bitDepth}-bit image needs a ${bitDepth === 8 ? 'Uint8Array' : 'Uint16Array'} of pixels.`,
+    );
   }
 }
 
 /** The exact output size: `scale` × the input (default 4×), or `width`/`height` (one alone keeps the aspect ratio). */
-export function resolveTarget(width: number, height: number, o: Pick<UpscaleOptions, 'scale' | 'width' | 'height'>): Size {
+export function resolveTarget(
+  width: number,
+  height: number,
+  o: Pick<UpscaleOptions, 'scale' | 'width' | 'height'>,
+): Size {
   const num = (v: unknown, what: string) => {
     if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidOptionError(`${what} must be a positive number (got ${String(v)}).`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+      throw new InvalidOptionError(`${what} must be a positive number (got ${String(v)}).`);
     return v;
   };
   const scale = num(o.scale, 'The scale');
   const tw = num(o.width, 'The width');
   const th = num(o.height, 'The height');
-  if (scale !== undefined && (tw !== undefined || th !== undefined)) throw new InvalidOptionError('Give either a scale or a width/height, not both.');
+  if (scale !== undefined && (tw !== undefined || th !== undefined))
+    throw new InvalidOptionError('Give either a scale or a width/height, not both.');
   let W: number, H: number;
   if (tw !== undefined || th !== undefined) {
     W = tw !== undefined ? Math.round(tw) : Math.round((width * th!) / height);
@@ -72,7 +90,9 @@ export function resolveTarget(width: number, height: number, o: Pick<UpscaleOpti
   }
   if (W <= width && H <= height) {
     const remedy = tw !== undefined || th !== undefined ? 'enter a larger size' : 'choose a scale above 1';
-    throw new InvalidOptionError(`The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: ${remedy}.`);
+    throw new InvalidOptionError(
+      `The result (${W}×${H}) would not be larger than the image (${width}×${height}). Enlarge makes images bigger: ${remedy}.`,
+    );
   }
   return { width: W, height: H };
 }
@@ -80,7 +100,8 @@ export function resolveTarget(width: number, height: number, o: Pick<UpscaleOpti
 /** The limit error for `size` (the result, or a model pass on the way to `result`), or undefined when it fits. */
 export function limitError(size: Size, limits: Limits, result: Size = size): ImageTooLargeError | undefined {
   const { width, height } = size;
-  if (width * height <= limits.maxOutputPixels && width <= limits.maxOutputSide && height <= limits.maxOutputSide) return undefined;
+  if (width * height <= limits.maxOutputPixels && width <= limits.maxOutputSide && height <= limits.maxOutputSide)
+    return undefined;
   const mp = (n: number) => `${(n / 1e6).toFixed(0)} megapixels`;
   const what =
     width === result.width && height === result.height

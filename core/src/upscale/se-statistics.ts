@@ -28,7 +28,8 @@ export async function seStatistics(
   const C = stage.channels!;
   const sum = new Float64Array(C);
   let count = 0;
-  let wholeW = 0, wholeH = 0;
+  let wholeW = 0,
+    wholeH = 0;
   const feeds: Record<string, TensorData> = {};
   for (const name of stage.inputs) if (name !== 'input') feeds[name] = earlier[name]!;
   // The planner's origins end exactly at the aligned image edge.
@@ -38,7 +39,9 @@ export async function seStatistics(
     await nextTask();
     throwIfAborted(signal);
     const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
-    const res = await runner.run({ input: { data: x, dims: [1, 3, plan.windowH, plan.windowW] }, ...feeds }, [stage.output]);
+    const res = await runner.run({ input: { data: x, dims: [1, 3, plan.windowH, plan.windowW] }, ...feeds }, [
+      stage.output,
+    ]);
     const f = res[stage.output]!;
     const [, c, fh, fw] = f.dims as number[];
     if (c !== C) throw new ModelOutputError(`SE stage ${k} returned ${c} channels, expected ${C}.`);
@@ -47,8 +50,10 @@ export async function seStatistics(
     wholeH = fh! + (alignedH - plan.tileH) / stride;
     const [x0, x1] = ownedRange(plan.xs, tile.x, stride, wholeW);
     const [y0, y1] = ownedRange(plan.ys, tile.y, stride, wholeH);
-    const ox = tile.x / stride, oy = tile.y / stride;
-    if (x1 - ox > fw! || y1 - oy > fh!) throw new ModelOutputError(`Tile too small for SE statistics of ${stage.file}; use a larger tile size.`);
+    const ox = tile.x / stride,
+      oy = tile.y / stride;
+    if (x1 - ox > fw! || y1 - oy > fh!)
+      throw new ModelOutputError(`Tile too small for SE statistics of ${stage.file}; use a larger tile size.`);
     for (let ch = 0; ch < C; ch++) {
       let acc = 0;
       const base = ch * fh! * fw!;
@@ -61,7 +66,8 @@ export async function seStatistics(
     count += (x1 - x0) * (y1 - y0);
     onTile();
   }
-  if (count !== wholeW * wholeH) throw new ModelOutputError(`SE statistics covered ${count} of ${wholeW * wholeH} feature pixels.`);
+  if (count !== wholeW * wholeH)
+    throw new ModelOutputError(`SE statistics covered ${count} of ${wholeW * wholeH} feature pixels.`);
   const mean = new Float32Array(C);
   for (let ch = 0; ch < C; ch++) mean[ch] = sum[ch]! / count;
   return mean;

@@ -122,6 +122,11 @@ export interface Upscaler {
   /** Upscales `image` and returns the whole result. */
   upscale(image: PixelImage, options?: UpscaleOptions, ctx?: UpscaleContext): Promise<UpscaleResult>;
   /** Upscales `image` and hands the result to `sink` in full-width bands, top to bottom. */
-  upscaleToSink(image: PixelImage, options: UpscaleOptions, sink: BandSink, ctx?: StreamContext): Promise<UpscaleStreamResult>;
+  upscaleToSink(
+    image: PixelImage,
+    options: UpscaleOptions,
+    sink: BandSink,
+    ctx?: StreamContext,
+  ): Promise<UpscaleStreamResult>;
   dispose(): Promise<void>;
 }

@@ -43,18 +43,25 @@ export interface WebEngineOptions {
 
 /** The one sentence for a context that can run no backend at all. */
 export function noBackendError(): RuntimeFailedError {
-  return new RuntimeFailedError('This app can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the app or the browser.');
+  return new RuntimeFailedError(
+    'This app can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the app or the browser.',
+  );
 }
 
 /** A WASM module using one SIMD instruction (v128), as wasm-feature-detect checks it. */
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+]);
 
 interface GpuLike {
   requestAdapter(): Promise<{ limits?: { maxStorageBufferBindingSize?: number } } | null>;
 }
 
 /** What this context offers, without starting any runtime. */
-export async function probeCapabilities(wanted: readonly Backend[] = ['webgpu', 'wasm'], threadsWanted?: number): Promise<Capabilities> {
+export async function probeCapabilities(
+  wanted: readonly Backend[] = ['webgpu', 'wasm'],
+  threadsWanted?: number,
+): Promise<Capabilities> {
   const g = globalThis as {
     navigator?: { gpu?: GpuLike; hardwareConcurrency?: number };
     WebAssembly?: typeof WebAssembly;
@@ -113,7 +120,8 @@ export function configureWebRuntime(ort: typeof OrtWeb, o: { threads: number; wa
  */
 export async function createWebEngine(options: WebEngineOptions): Promise<Engine> {
   const { ort } = options;
-  const caps = await (options.capabilities ?? probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads));
+  const caps = await (options.capabilities ??
+    probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads));
   if (caps.backends.length === 0) throw noBackendError();
   configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm });
   const digest = options.digest ?? defaultDigest();
@@ -123,7 +131,10 @@ export async function createWebEngine(options: WebEngineOptions): Promise<Engine
     runners: webRunnerFactory(ort),
     runnerOptions: { backends: caps.backends, threads: caps.threads },
     limits: options.limits,
-    tiles: { ...options.tiles, bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...options.tiles?.bufferLimit } },
+    tiles: {
+      ...options.tiles,
+      bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...options.tiles?.bufferLimit },
+    },
     digest,
     capabilities: { ...caps, digest: digest.name },
   });

@@ -17,13 +17,18 @@ export function webRunnerFactory(ort: typeof OrtWeb): RunnerFactory {
       for (const backend of wanted) {
         if (backend === 'node-cpu') continue;
         try {
-          const session = await ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+          const session = await ort.InferenceSession.create(model, {
+            executionProviders: [backend],
+            graphOptimizationLevel: 'all',
+          });
           return wrapSession(session, ort.Tensor as never, backend);
         } catch (err) {
           errors.push(`${backend}: ${(err as Error).message}`);
         }
       }
-      throw new RuntimeFailedError(`Could not start any inference backend (${errors.join('; ')}). Try another browser or update it.`);
+      throw new RuntimeFailedError(
+        `Could not start any inference backend (${errors.join('; ')}). Try another browser or update it.`,
+      );
     },
   };
 }

@@ -43,7 +43,8 @@ async function pluginFile(path: string) {
 
 async function readPluginFile(path: string): Promise<Uint8Array> {
   const data = await (await pluginFile(path)).read({ format: uxp().storage.formats.binary });
-  if (!(data instanceof ArrayBuffer)) throw new ModelFileMissingError(path, `The plugin file ${path} could not be read as binary.`);
+  if (!(data instanceof ArrayBuffer))
+    throw new ModelFileMissingError(path, `The plugin file ${path} could not be read as binary.`);
   return new Uint8Array(data);
 }
 
@@ -55,7 +56,9 @@ async function readPluginText(path: string): Promise<string> {
 let catalogPromise: Promise<Catalog> | undefined;
 /** The bundled model catalog (engine/models/manifest.json): models, presets, display names. */
 export function bundledCatalog(): Promise<Catalog> {
-  catalogPromise ??= readPluginText(`${MODELS_DIR}/manifest.json`).then((text) => new Catalog(JSON.parse(text) as Manifest));
+  catalogPromise ??= readPluginText(`${MODELS_DIR}/manifest.json`).then(
+    (text) => new Catalog(JSON.parse(text) as Manifest),
+  );
   catalogPromise.catch(() => (catalogPromise = undefined));
   return catalogPromise;
 }

@@ -13,13 +13,15 @@ import { loadSettings } from './settings.js';
 import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
 import { ps, uxp } from './uxp-env.js';
 
-
 /** "Upscale Layer 4×" / "2×": the remembered preset, the command's factor. Errors are shown in an alert. */
 export async function runCommand(scale: number): Promise<RunOutcome | undefined> {
   const commandName = `Upscale Layer ${scale}×`;
   try {
     const presets = (await bundledCatalog()).presets.map((p) => p.id);
-    return await upscaleActiveLayer({ settings: { ...loadSettings(presets), size: { kind: 'scale', scale } }, commandName });
+    return await upscaleActiveLayer({
+      settings: { ...loadSettings(presets), size: { kind: 'scale', scale } },
+      commandName,
+    });
   } catch (err) {
     if (!(err instanceof AbortError)) await ps().app.showAlert(describeError(err, 'plugin').message);
     return undefined;

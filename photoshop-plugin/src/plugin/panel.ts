@@ -3,7 +3,15 @@
  * backend that ran. Settings are remembered in localStorage. The panel also owns the engine webview
  * (UXP 8+): once its page says 'ready', runs use it (WebGPU where available) instead of WASM in UXP.
  */
-import { AbortError, describeError, formatEta, toRgba8, type Backend, type Catalog, type PixelImage } from '@enlarge/core';
+import {
+  AbortError,
+  describeError,
+  formatEta,
+  toRgba8,
+  type Backend,
+  type Catalog,
+  type PixelImage,
+} from '@enlarge/core';
 import type { EngineClient } from '@enlarge/core/page';
 import { bundledCatalog, setWebviewClient } from './engines.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
@@ -27,7 +35,13 @@ async function toJpegDataUrl(img: PixelImage): Promise<string> {
     rgb[j + 1] = rgba[i + 1]!;
     rgb[j + 2] = rgba[i + 2]!;
   }
-  const imageData = await imaging.createImageDataFromBuffer(rgb, { width: img.width, height: img.height, components: 3, chunky: true, colorSpace: 'RGB' });
+  const imageData = await imaging.createImageDataFromBuffer(rgb, {
+    width: img.width,
+    height: img.height,
+    components: 3,
+    chunky: true,
+    colorSpace: 'RGB',
+  });
   try {
     return `data:image/jpeg;base64,${await imaging.encodeImageData({ imageData, base64: true })}`;
   } finally {
@@ -39,7 +53,9 @@ export class Panel {
   /** The preset buttons are built from the catalog (build.mjs); their ids are the valid presets. */
   private catalog: Catalog | undefined;
   private webview: { client: EngineClient; element: HTMLElement } | undefined;
-  private settings: Settings = loadSettings(Array.from($('preset').querySelectorAll('button')).map((b) => b.getAttribute('data-value') ?? ''));
+  private settings: Settings = loadSettings(
+    Array.from($('preset').querySelectorAll('button')).map((b) => b.getAttribute('data-value') ?? ''),
+  );
   private running: AbortController | undefined;
   private webviewStarted = false;
 
@@ -51,8 +67,11 @@ export class Panel {
       this.update({ preset: v as Settings['preset'] });
     });
     $('size').addEventListener('change', () => this.readSize());
-    for (const id of ['exact-w', 'exact-h', 'print-w', 'print-dpi']) $(id).addEventListener('change', () => this.readSize());
-    $<HTMLInputElement>('best').addEventListener('change', () => this.update({ quality: $<HTMLInputElement>('best').checked ? 'best' : 'fast' }));
+    for (const id of ['exact-w', 'exact-h', 'print-w', 'print-dpi'])
+      $(id).addEventListener('change', () => this.readSize());
+    $<HTMLInputElement>('best').addEventListener('change', () =>
+      this.update({ quality: $<HTMLInputElement>('best').checked ? 'best' : 'fast' }),
+    );
     $('upscale-btn').addEventListener('click', () => void this.upscale());
     $('cancel-btn').addEventListener('click', () => this.running?.abort());
     $('preview-btn').addEventListener('click', () => void this.preview());
@@ -117,16 +136,19 @@ export class Panel {
       return Number.isFinite(x) && x > 0 ? x : undefined;
     };
     if (v === 'exact') this.update({ size: { kind: 'exact', width: num('exact-w'), height: num('exact-h') } });
-    else if (v === 'print') this.update({ size: { kind: 'print', widthIn: num('print-w') ?? 0, dpi: num('print-dpi') ?? 0 } });
+    else if (v === 'print')
+      this.update({ size: { kind: 'print', widthIn: num('print-w') ?? 0, dpi: num('print-dpi') ?? 0 } });
     else this.update({ size: { kind: 'scale', scale: Number(v) } });
   }
 
   private renderSettings(): void {
-    for (const b of Array.from($('preset').querySelectorAll('button'))) b.classList.toggle('selected', b.getAttribute('data-value') === this.settings.preset);
+    for (const b of Array.from($('preset').querySelectorAll('button')))
+      b.classList.toggle('selected', b.getAttribute('data-value') === this.settings.preset);
     const s = this.settings.size;
     // UXP shows a <select>'s choice from the `selected` option, not from `.value` (UXP known issues).
     const chosen = s.kind === 'scale' ? String(s.scale) : s.kind;
-    for (const o of Array.from($<HTMLSelectElement>('size').querySelectorAll('option'))) o.selected = o.value === chosen;
+    for (const o of Array.from($<HTMLSelectElement>('size').querySelectorAll('option')))
+      o.selected = o.value === chosen;
     $('exact').hidden = s.kind !== 'exact';
     $('print').hidden = s.kind !== 'print';
     if (s.kind === 'exact') {
@@ -218,14 +240,22 @@ export class Panel {
         onStatus: (s) => {
           const eta = s.progress?.etaMs !== undefined ? ` — ${formatEta(s.progress.etaMs)}` : '';
           const tiles = s.progress ? ` tile ${s.progress.tilesDone}/${s.progress.tilesTotal}` : '';
-          this.progress(s.fraction, s.phase === 'reading' ? 'Reading the layer…' : s.phase === 'done' ? 'Done' : `Upscaling${tiles}${eta}`);
+          this.progress(
+            s.fraction,
+            s.phase === 'reading' ? 'Reading the layer…' : s.phase === 'done' ? 'Done' : `Upscaling${tiles}${eta}`,
+          );
           if (s.backend) this.setBackend(s.backend, undefined, s.backendId);
         },
       });
       this.setBackend(r.backend, undefined, r.backendId);
-      this.message(`Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`);
+      this.message(
+        `Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`,
+      );
     } catch (err) {
-      this.message(err instanceof AbortError ? 'Cancelled. The document is unchanged.' : describeError(err, 'plugin').message, !(err instanceof AbortError));
+      this.message(
+        err instanceof AbortError ? 'Cancelled. The document is unchanged.' : describeError(err, 'plugin').message,
+        !(err instanceof AbortError),
+      );
     } finally {
       this.running = undefined;
       this.busy(false);

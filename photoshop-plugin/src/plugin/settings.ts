@@ -1,7 +1,6 @@
 /** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
 import type { Preset } from '@enlarge/core';
 
-
 export type SizeChoice =
   | { kind: 'scale'; scale: number }
   /** Exact pixel size of the result (one side alone keeps the aspect ratio). */
@@ -28,7 +27,10 @@ export function loadSettings(presets: readonly string[]): Settings {
     const s = JSON.parse(raw) as Partial<Settings>;
     return {
       preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset : DEFAULT_SETTINGS.preset,
-      size: s.size && typeof s.size === 'object' && ['scale', 'exact', 'print'].includes(s.size.kind) ? s.size : DEFAULT_SETTINGS.size,
+      size:
+        s.size && typeof s.size === 'object' && ['scale', 'exact', 'print'].includes(s.size.kind)
+          ? s.size
+          : DEFAULT_SETTINGS.size,
       quality: s.quality === 'best' ? 'best' : 'fast',
     };
   } catch {

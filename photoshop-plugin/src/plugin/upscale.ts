@@ -34,7 +34,13 @@ import {
 import { bundledCatalog, chooseEngine, inUxpEngine, setWebviewClient } from './engines.js';
 
 /** Webview failures the in-UXP engine may not share: its files could not be read, or its runtime failed. */
-const RETRY_IN_UXP = new Set<string>(['IO_FAILED', 'RUNTIME_FAILED', 'MODEL_FILE_MISSING', 'MODEL_FILE_TAMPERED', 'OUT_OF_MEMORY']);
+const RETRY_IN_UXP = new Set<string>([
+  'IO_FAILED',
+  'RUNTIME_FAILED',
+  'MODEL_FILE_MISSING',
+  'MODEL_FILE_TAMPERED',
+  'OUT_OF_MEMORY',
+]);
 import type { Settings } from './settings.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
 
@@ -79,9 +85,11 @@ export interface Target {
 
 const KIND_MESSAGES: Record<string, string> = {
   text: 'is a text layer. Rasterize it first (Layer › Rasterize › Type) — or upscale the document it came from.',
-  smartObject: 'is a smart object. Rasterize it (Layer › Rasterize › Smart Object) or open its contents, then try again.',
+  smartObject:
+    'is a smart object. Rasterize it (Layer › Rasterize › Smart Object) or open its contents, then try again.',
   group: 'is a group. Select one pixel layer inside it (or merge the group: Layer › Merge Group).',
-  solidColor: 'is a shape or fill layer. Shapes are vectors and scale without loss: use Image › Image Size, or rasterize it first.',
+  solidColor:
+    'is a shape or fill layer. Shapes are vectors and scale without loss: use Image › Image Size, or rasterize it first.',
   gradientFill: 'is a gradient fill layer. Fills scale without loss: use Image › Image Size, or rasterize it first.',
   pattern: 'is a pattern fill layer. Rasterize it first (Layer › Rasterize › Fill Content).',
   threeD: 'is a 3D layer. Rasterize it first.',
@@ -109,53 +117,96 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   if (!doc) refuse('There is no open document. Open an image, select its layer and try again.');
   const layers = Array.from((doc.activeLayers ?? []) as unknown as ArrayLike<PsLayer>);
   if (layers.length === 0) refuse('No layer is selected. Select the pixel layer to enlarge in the Layers panel.');
-  if (layers.length > 1) refuse(`${layers.length} layers are selected. Enlarge works on one layer at a time: select just one (or merge them first).`);
+  if (layers.length > 1)
+    refuse(
+      `${layers.length} layers are selected. Enlarge works on one layer at a time: select just one (or merge them first).`,
+    );
   const layer = layers[0]!;
   const name = `The layer "${layer.name}"`;
 
   const mode = String(doc.mode);
   if (mode !== String(constants.DocumentMode.RGB) && mode !== String(constants.DocumentMode.GRAYSCALE)) {
-    const label: Record<string, string> = { CMYKColorMode: 'CMYK', labColorMode: 'Lab', indexedColorMode: 'Indexed Color', bitmapMode: 'Bitmap', duotoneMode: 'Duotone', multichannelMode: 'Multichannel' };
-    throw new UnsupportedFormatError(`This document is in ${label[mode] ?? mode} mode. Enlarge works on RGB and Grayscale: convert it with Image › Mode › RGB Color, then try again.`);
+    const label: Record<string, string> = {
+      CMYKColorMode: 'CMYK',
+      labColorMode: 'Lab',
+      indexedColorMode: 'Indexed Color',
+      bitmapMode: 'Bitmap',
+      duotoneMode: 'Duotone',
+      multichannelMode: 'Multichannel',
+    };
+    throw new UnsupportedFormatError(
+      `This document is in ${label[mode] ?? mode} mode. Enlarge works on RGB and Grayscale: convert it with Image › Mode › RGB Color, then try again.`,
+    );
   }
   const bitsRaw = String(doc.bitsPerChannel);
-  if (bitsRaw === String(constants.BitsPerChannelType.THIRTYTWO)) throw new UnsupportedFormatError('This document has 32 bits per channel (HDR). Convert it to 16 or 8 bits (Image › Mode › 16 Bits/Channel), then try again.');
-  if (bitsRaw === String(constants.BitsPerChannelType.ONE)) throw new UnsupportedFormatError('This document has 1 bit per channel. Convert it to Grayscale 8 bits first.');
+  if (bitsRaw === String(constants.BitsPerChannelType.THIRTYTWO))
+    throw new UnsupportedFormatError(
+      'This document has 32 bits per channel (HDR). Convert it to 16 or 8 bits (Image › Mode › 16 Bits/Channel), then try again.',
+    );
+  if (bitsRaw === String(constants.BitsPerChannelType.ONE))
+    throw new UnsupportedFormatError('This document has 1 bit per channel. Convert it to Grayscale 8 bits first.');
   const bits: 8 | 16 = bitsRaw === String(constants.BitsPerChannelType.SIXTEEN) ? 16 : 8;
 
   const kind = String(layer.kind);
   if (kind !== String(constants.LayerKind.NORMAL)) {
-    refuse(`${name} ${KIND_MESSAGES[kind] ?? `is an adjustment layer (${kind}): it has no pixels of its own. Select a pixel layer.`}`);
+    refuse(
+      `${name} ${KIND_MESSAGES[kind] ?? `is an adjustment layer (${kind}): it has no pixels of its own. Select a pixel layer.`}`,
+    );
   }
   // The Background layer's allLocked is undocumented (it may read true): it is exempt; Photoshop itself guards it.
-  if (layer.allLocked && !layer.isBackgroundLayer) refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
+  if (layer.allLocked && !layer.isBackgroundLayer)
+    refuse(`${name} is locked (Lock All). Unlock it in the Layers panel, then try again.`);
 
   // The layer's pixels on the canvas (layer pixels may lie off the canvas; what is enlarged is what the user sees).
   const b = layer.boundsNoEffects ?? layer.bounds;
-  const canvasW = Number(doc.width), canvasH = Number(doc.height);
-  let region: Rect = { left: Math.max(0, b.left), top: Math.max(0, b.top), right: Math.min(canvasW, b.right), bottom: Math.min(canvasH, b.bottom) };
+  const canvasW = Number(doc.width),
+    canvasH = Number(doc.height);
+  let region: Rect = {
+    left: Math.max(0, b.left),
+    top: Math.max(0, b.top),
+    right: Math.min(canvasW, b.right),
+    bottom: Math.min(canvasH, b.bottom),
+  };
   if (b.right - b.left <= 0 || b.bottom - b.top <= 0) refuse(`${name} is empty: it has no pixels to enlarge.`);
-  if (rectW(region) <= 0 || rectH(region) <= 0) refuse(`${name} lies outside the canvas: none of its pixels can be seen. Move it onto the canvas, then try again.`);
+  if (rectW(region) <= 0 || rectH(region) <= 0)
+    refuse(`${name} lies outside the canvas: none of its pixels can be seen. Move it onto the canvas, then try again.`);
 
   // The selection (Photoshop 25.0+: Document.selection; null bounds = no selection).
   let fromSelection = false;
   const sel = (doc as { selection?: { bounds: Rect | null } }).selection?.bounds ?? null;
   if (sel) {
-    if (rectW(sel) <= 0 || rectH(sel) <= 0) refuse('The selection is empty. Select an area of the layer (or deselect with Select › Deselect to enlarge the whole layer).');
-    const r = { left: Math.max(region.left, sel.left), top: Math.max(region.top, sel.top), right: Math.min(region.right, sel.right), bottom: Math.min(region.bottom, sel.bottom) };
-    if (rectW(r) <= 0 || rectH(r) <= 0) refuse(`The selection does not overlap the pixels of ${name.slice(4)}. Move the selection onto the layer, or deselect to enlarge the whole layer.`);
+    if (rectW(sel) <= 0 || rectH(sel) <= 0)
+      refuse(
+        'The selection is empty. Select an area of the layer (or deselect with Select › Deselect to enlarge the whole layer).',
+      );
+    const r = {
+      left: Math.max(region.left, sel.left),
+      top: Math.max(region.top, sel.top),
+      right: Math.min(region.right, sel.right),
+      bottom: Math.min(region.bottom, sel.bottom),
+    };
+    if (rectW(r) <= 0 || rectH(r) <= 0)
+      refuse(
+        `The selection does not overlap the pixels of ${name.slice(4)}. Move the selection onto the layer, or deselect to enlarge the whole layer.`,
+      );
     region = r;
     fromSelection = true;
   }
-  const w = rectW(region), h = rectH(region);
-  if (w < MIN_SIDE || h < MIN_SIDE) throw new InvalidImageError(`The area to enlarge is ${w}×${h} pixels; both sides must be at least ${MIN_SIDE} pixels.`);
+  const w = rectW(region),
+    h = rectH(region);
+  if (w < MIN_SIDE || h < MIN_SIDE)
+    throw new InvalidImageError(
+      `The area to enlarge is ${w}×${h} pixels; both sides must be at least ${MIN_SIDE} pixels.`,
+    );
 
   // The factor and the new document size.
-  const docW = Number(doc.width), docH = Number(doc.height);
+  const docW = Number(doc.width),
+    docH = Number(doc.height);
   let sx: number, sy: number, resolution: number | undefined, factorLabel: string;
   const size = settings.size;
   if (size.kind === 'scale') {
-    if (!(size.scale > 1 && size.scale <= 16)) throw new InvalidOptionError(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
+    if (!(size.scale > 1 && size.scale <= 16))
+      throw new InvalidOptionError(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
     sx = sy = size.scale;
     factorLabel = `${+size.scale.toFixed(2)}×`;
   } else if (size.kind === 'exact') {
@@ -168,36 +219,70 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
     sy = H / h;
     factorLabel = `${W}×${H} px`;
   } else {
-    if (!(size.widthIn > 0) || !(size.dpi >= 1)) throw new InvalidOptionError('Enter the print width (inches) and a resolution (DPI) above zero.');
+    if (!(size.widthIn > 0) || !(size.dpi >= 1))
+      throw new InvalidOptionError('Enter the print width (inches) and a resolution (DPI) above zero.');
     const newW = Math.round(size.widthIn * size.dpi);
     sx = sy = newW / docW;
     resolution = size.dpi;
-    if (sx <= 1) throw new InvalidOptionError(`At ${size.dpi} DPI, ${size.widthIn} in is ${newW} px — not larger than the document (${docW} px wide). Choose a larger print size or a higher DPI.`);
+    if (sx <= 1)
+      throw new InvalidOptionError(
+        `At ${size.dpi} DPI, ${size.widthIn} in is ${newW} px — not larger than the document (${docW} px wide). Choose a larger print size or a higher DPI.`,
+      );
     factorLabel = `${+sx.toFixed(2)}×`;
   }
-  const outW = Math.round(w * sx), outH = Math.round(h * sy);
-  const newDocW = Math.round(docW * sx), newDocH = Math.round(docH * sy);
+  const outW = Math.round(w * sx),
+    outH = Math.round(h * sy);
+  const newDocW = Math.round(docW * sx),
+    newDocH = Math.round(docH * sy);
   if (newDocW > PSB_MAX_SIDE || newDocH > PSB_MAX_SIDE) {
-    throw new ImageTooLargeError(`The enlarged document would be ${newDocW}×${newDocH} pixels, over Photoshop's limit of ${PSB_MAX_SIDE.toLocaleString('en-US')} pixels per side. Choose a smaller scale, or crop first.`, newDocW, newDocH, PSB_MAX_SIDE);
+    throw new ImageTooLargeError(
+      `The enlarged document would be ${newDocW}×${newDocH} pixels, over Photoshop's limit of ${PSB_MAX_SIDE.toLocaleString('en-US')} pixels per side. Choose a smaller scale, or crop first.`,
+      newDocW,
+      newDocH,
+      PSB_MAX_SIDE,
+    );
   }
   const gray = mode === String(constants.DocumentMode.GRAYSCALE);
   const alpha = !layer.isBackgroundLayer;
   const channels = ((gray ? 1 : 3) + (alpha ? 1 : 0)) as Channels;
   // core's plan of the job from the sizes alone: every step it would allocate within core's limits.
   if (catalog) {
-    const plan = planJob({ width: w, height: h, channels, bitDepth: bits }, engineOptions(settings, { outW, outH }), catalog, PLAN_POLICY);
+    const plan = planJob(
+      { width: w, height: h, channels, bitDepth: bits },
+      engineOptions(settings, { outW, outH }),
+      catalog,
+      PLAN_POLICY,
+    );
     if (plan.tooLarge) throw plan.tooLarge;
   }
   return {
-    doc, layer, docId: doc.id, region, fromSelection, gray, bits, channels, docW, docH, newDocW, newDocH, resolution,
-    outW, outH, outLeft: Math.round(region.left * sx), outTop: Math.round(region.top * sy), factorLabel,
+    doc,
+    layer,
+    docId: doc.id,
+    region,
+    fromSelection,
+    gray,
+    bits,
+    channels,
+    docW,
+    docH,
+    newDocW,
+    newDocH,
+    resolution,
+    outW,
+    outH,
+    outLeft: Math.round(region.left * sx),
+    outTop: Math.round(region.top * sy),
+    factorLabel,
   };
 }
 
 /** Reads `rect` of the layer into one PixelImage, by strips of at most REGION_BYTES, disposing each buffer. */
 export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelImage; colorProfile?: string }> {
   const { imaging } = ps();
-  const w = rectW(rect), h = rectH(rect), c = t.channels;
+  const w = rectW(rect),
+    h = rectH(rect),
+    c = t.channels;
   const data = t.bits === 16 ? new Uint16Array(w * h * c) : new Uint8Array(w * h * c);
   const maxV = t.bits === 16 ? 65535 : 255;
   const wantAlpha = c === 2 || c === 4;
@@ -208,7 +293,13 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
     const strip = { left: rect.left, top: y0, right: rect.right, bottom: Math.min(rect.bottom, y0 + rowsPer) };
     let got;
     try {
-      got = await imaging.getPixels({ documentID: t.docId, layerID: t.layer.id, sourceBounds: strip, componentSize: t.bits, colorSpace: t.gray ? 'Grayscale' : 'RGB' });
+      got = await imaging.getPixels({
+        documentID: t.docId,
+        layerID: t.layer.id,
+        sourceBounds: strip,
+        componentSize: t.bits,
+        colorSpace: t.gray ? 'Grayscale' : 'RGB',
+      });
     } catch (err) {
       // An area without any pixels (fully transparent) is undocumented: an error or trimmed bounds. While the
       // document is open, a strip inside the layer's bounds that fails is such an area (its pixels stay transparent).
@@ -224,7 +315,8 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
       colorProfile ??= imageData.colorProfile || undefined;
       const src = await imageData.getData({ chunky: true, fullRange: true });
       const sc = imageData.components;
-      const sw = sb.right - sb.left, sh = sb.bottom - sb.top;
+      const sw = sb.right - sb.left,
+        sh = sb.bottom - sb.top;
       const srcAlpha = sc === 2 || sc === 4;
       for (let yy = 0; yy < sh; yy++) {
         const dy = sb.top - rect.top + yy;
@@ -280,7 +372,8 @@ export interface RunOutcome {
   needsPsb: boolean;
 }
 
-const documentOpen = (docId: number) => Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
+const documentOpen = (docId: number) =>
+  Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
 
 function documentClosed(): HostStateError {
   return new HostStateError('The document was closed while Enlarge was running. Nothing was written.');
@@ -309,137 +402,198 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
   // Checked before the modal scope too, so a refusal costs nothing; again inside (the state may change).
   const catalog = await bundledCatalog();
   inspectTarget(req.settings, catalog);
-  return modal(core.executeAsModal(async (ctx) => {
-    const t = inspectTarget(req.settings, catalog);
-    let engine = await chooseEngine();
-    const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
-    const backendLabel = engine.label(backendId);
-    const abort = new AbortController();
-    const onOuterAbort = () => abort.abort();
-    req.signal?.addEventListener('abort', onOuterAbort);
-    if (req.signal?.aborted) abort.abort();
-    ctx.onCancel = () => abort.abort();
-    const checkCancel = () => {
-      if (ctx.isCancelled && !abort.signal.aborted) abort.abort();
-      if (abort.signal.aborted) throw new AbortError();
-      if (!documentOpen(t.docId)) throw documentClosed();
-    };
-    const report = (value: number, s: RunStatus) => {
-      try {
-        ctx.reportProgress({ value: Math.max(0, Math.min(1, value)), commandName: req.commandName });
-      } catch {
-        /* progress is cosmetic */
-      }
-      req.onStatus?.(s);
-    };
+  return modal(
+    core.executeAsModal(
+      async (ctx) => {
+        const t = inspectTarget(req.settings, catalog);
+        let engine = await chooseEngine();
+        const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
+        const backendLabel = engine.label(backendId);
+        const abort = new AbortController();
+        const onOuterAbort = () => abort.abort();
+        req.signal?.addEventListener('abort', onOuterAbort);
+        if (req.signal?.aborted) abort.abort();
+        ctx.onCancel = () => abort.abort();
+        const checkCancel = () => {
+          if (ctx.isCancelled && !abort.signal.aborted) abort.abort();
+          if (abort.signal.aborted) throw new AbortError();
+          if (!documentOpen(t.docId)) throw documentClosed();
+        };
+        const report = (value: number, s: RunStatus) => {
+          try {
+            ctx.reportProgress({ value: Math.max(0, Math.min(1, value)), commandName: req.commandName });
+          } catch {
+            /* progress is cosmetic */
+          }
+          req.onStatus?.(s);
+        };
 
-    const suspension = await ctx.hostControl.suspendHistory({ documentID: t.docId, name: `Enlarge ${t.factorLabel}` });
-    let committed = false;
-    try {
-      report(0, { phase: 'reading', fraction: 0, backend: backendLabel, backendId });
-      const { image, colorProfile } = await readRegion(t, t.region);
-      checkCancel();
-      const options = engineOptions(req.settings, t);
-      // core's plan, before the document changes: the models (for the layer name) and every size checked.
-      const plan = await engine.upscaler.plan(image, options);
-      if (plan.tooLarge) throw plan.tooLarge;
-      const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}`;
-
-      // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
-      await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
-      checkCancel();
-      const created = await t.doc.createLayer(constants.LayerKind.NORMAL, { name: layerName, blendMode: t.layer.blendMode, opacity: t.layer.opacity });
-      if (!created) throw new RuntimeFailedError('Photoshop did not create the new layer. Try again.');
-      created.move(t.layer, constants.ElementPlacement.PLACEBEFORE);
-
-      const bytesPerRow = t.outW * t.channels * (t.bits / 8);
-      const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
-      const writeBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
-        checkCancel();
-        // Exactly width × height × components elements in a buffer of their own (imaging.md; a view into a larger band buffer is not documented).
-        const n = band.width * band.height * band.channels;
-        const d = band.data;
-        const exact = d.byteOffset === 0 && d.length === n && d.buffer.byteLength === d.byteLength ? d : d.slice(0, n);
-        const imageData = await imaging.createImageDataFromBuffer(exact as Uint8Array | Uint16Array, {
-          width: band.width,
-          height: band.height,
-          components: band.channels,
-          chunky: true,
-          colorSpace: t.gray ? 'Grayscale' : 'RGB',
-          colorProfile,
-          fullRange: true,
+        const suspension = await ctx.hostControl.suspendHistory({
+          documentID: t.docId,
+          name: `Enlarge ${t.factorLabel}`,
         });
+        let committed = false;
         try {
-          await imaging.putPixels({
-            documentID: t.docId,
-            layerID: created.id,
-            imageData,
-            replace: false,
-            targetBounds: { left: t.outLeft, top: t.outTop + y, right: t.outLeft + band.width, bottom: t.outTop + y + band.height },
-            commandName: req.commandName,
+          report(0, { phase: 'reading', fraction: 0, backend: backendLabel, backendId });
+          const { image, colorProfile } = await readRegion(t, t.region);
+          checkCancel();
+          const options = engineOptions(req.settings, t);
+          // core's plan, before the document changes: the models (for the layer name) and every size checked.
+          const plan = await engine.upscaler.plan(image, options);
+          if (plan.tooLarge) throw plan.tooLarge;
+          const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}`;
+
+          // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
+          await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
+          checkCancel();
+          const created = await t.doc.createLayer(constants.LayerKind.NORMAL, {
+            name: layerName,
+            blendMode: t.layer.blendMode,
+            opacity: t.layer.opacity,
           });
+          if (!created) throw new RuntimeFailedError('Photoshop did not create the new layer. Try again.');
+          created.move(t.layer, constants.ElementPlacement.PLACEBEFORE);
+
+          const bytesPerRow = t.outW * t.channels * (t.bits / 8);
+          const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
+          const writeBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
+            checkCancel();
+            // Exactly width × height × components elements in a buffer of their own (imaging.md; a view into a larger band buffer is not documented).
+            const n = band.width * band.height * band.channels;
+            const d = band.data;
+            const exact =
+              d.byteOffset === 0 && d.length === n && d.buffer.byteLength === d.byteLength ? d : d.slice(0, n);
+            const imageData = await imaging.createImageDataFromBuffer(exact as Uint8Array | Uint16Array, {
+              width: band.width,
+              height: band.height,
+              components: band.channels,
+              chunky: true,
+              colorSpace: t.gray ? 'Grayscale' : 'RGB',
+              colorProfile,
+              fullRange: true,
+            });
+            try {
+              await imaging.putPixels({
+                documentID: t.docId,
+                layerID: created.id,
+                imageData,
+                replace: false,
+                targetBounds: {
+                  left: t.outLeft,
+                  top: t.outTop + y,
+                  right: t.outLeft + band.width,
+                  bottom: t.outTop + y + band.height,
+                },
+                commandName: req.commandName,
+              });
+            } finally {
+              await imageData.dispose();
+            }
+          };
+          const jobCtx = {
+            signal: abort.signal,
+            bandRows,
+            onProgress: (p: UpscaleProgress) => {
+              if (ctx.isCancelled) abort.abort();
+              report(0.02 + 0.97 * p.fraction, {
+                phase: 'upscaling',
+                fraction: p.fraction,
+                progress: p,
+                backend: backendLabel,
+                backendId,
+              });
+            },
+          };
+          let summary;
+          try {
+            summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
+          } catch (err) {
+            // The webview could not run the job (its files, its runtime): once more inside UXP, over the same layer.
+            if (
+              engine.where !== 'webview' ||
+              !(err instanceof EnlargeError) ||
+              !RETRY_IN_UXP.has(err.code) ||
+              abort.signal.aborted
+            )
+              throw err;
+            setWebviewClient(undefined);
+            engine = await inUxpEngine();
+            summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
+          }
+          checkCancel();
+          await ctx.hostControl.resumeHistory(suspension, true);
+          committed = true;
+          const ranOn = engine.label(summary.backend);
+          report(1, { phase: 'done', fraction: 1, backend: ranOn, backendId: summary.backend });
+          return {
+            layerName,
+            layerId: created.id,
+            width: summary.width,
+            height: summary.height,
+            models: summary.models.map((m) => m.id),
+            backend: ranOn,
+            backendId: summary.backend,
+            ms: Date.now() - t0,
+            needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
+          };
+        } catch (err) {
+          // Roll back to the state suspendHistory saw: the document is exactly as before.
+          if (!committed && documentOpen(t.docId)) {
+            try {
+              await ctx.hostControl.resumeHistory(suspension, false);
+            } catch {
+              /* the document went away meanwhile */
+            }
+          }
+          if (!documentOpen(t.docId)) throw documentClosed();
+          if (abort.signal.aborted || ctx.isCancelled)
+            throw new AbortError('The upscale was cancelled. The document is unchanged.');
+          throw err;
         } finally {
-          await imageData.dispose();
+          req.signal?.removeEventListener('abort', onOuterAbort);
         }
-      };
-      const jobCtx = {
-        signal: abort.signal,
-        bandRows,
-        onProgress: (p: UpscaleProgress) => {
-          if (ctx.isCancelled) abort.abort();
-          report(0.02 + 0.97 * p.fraction, { phase: 'upscaling', fraction: p.fraction, progress: p, backend: backendLabel, backendId });
-        },
-      };
-      let summary;
-      try {
-        summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
-      } catch (err) {
-        // The webview could not run the job (its files, its runtime): once more inside UXP, over the same layer.
-        if (engine.where !== 'webview' || !(err instanceof EnlargeError) || !RETRY_IN_UXP.has(err.code) || abort.signal.aborted) throw err;
-        setWebviewClient(undefined);
-        engine = await inUxpEngine();
-        summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
-      }
-      checkCancel();
-      await ctx.hostControl.resumeHistory(suspension, true);
-      committed = true;
-      const ranOn = engine.label(summary.backend);
-      report(1, { phase: 'done', fraction: 1, backend: ranOn, backendId: summary.backend });
-      return {
-        layerName, layerId: created.id, width: summary.width, height: summary.height, models: summary.models.map((m) => m.id), backend: ranOn, backendId: summary.backend,
-        ms: Date.now() - t0, needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
-      };
-    } catch (err) {
-      // Roll back to the state suspendHistory saw: the document is exactly as before.
-      if (!committed && documentOpen(t.docId)) {
-        try {
-          await ctx.hostControl.resumeHistory(suspension, false);
-        } catch {
-          /* the document went away meanwhile */
-        }
-      }
-      if (!documentOpen(t.docId)) throw documentClosed();
-      if (abort.signal.aborted || ctx.isCancelled) throw new AbortError('The upscale was cancelled. The document is unchanged.');
-      throw err;
-    } finally {
-      req.signal?.removeEventListener('abort', onOuterAbort);
-    }
-  }, { commandName: req.commandName }));
+      },
+      { commandName: req.commandName },
+    ),
+  );
 }
 
 /** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
-export async function previewCrop(settings: Settings, size = 96): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; backendId: Backend; ms: number }> {
+export async function previewCrop(
+  settings: Settings,
+  size = 96,
+): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; backendId: Backend; ms: number }> {
   const { core } = ps();
   const t0 = Date.now();
   const catalog = await bundledCatalog();
-  return modal(core.executeAsModal(async () => {
-    const t = inspectTarget(settings, catalog);
-    const w = Math.min(size, rectW(t.region)), h = Math.min(size, rectH(t.region));
-    const left = t.region.left + Math.floor((rectW(t.region) - w) / 2), top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
-    const { image } = await readRegion(t, { left, top, right: left + w, bottom: top + h });
-    const engine = await chooseEngine();
-    const sx = t.outW / rectW(t.region), sy = t.outH / rectH(t.region);
-    const r = await engine.upscaler.upscale(image, { preset: settings.preset, quality: settings.quality, width: Math.round(w * sx), height: Math.round(h * sy) });
-    return { before: image, after: r.image, models: modelsLabel(r.models), backend: engine.label(r.backend), backendId: r.backend, ms: Date.now() - t0 };
-  }, { commandName: 'Enlarge preview' }));
+  return modal(
+    core.executeAsModal(
+      async () => {
+        const t = inspectTarget(settings, catalog);
+        const w = Math.min(size, rectW(t.region)),
+          h = Math.min(size, rectH(t.region));
+        const left = t.region.left + Math.floor((rectW(t.region) - w) / 2),
+          top = t.region.top + Math.floor((rectH(t.region) - h) / 2);
+        const { image } = await readRegion(t, { left, top, right: left + w, bottom: top + h });
+        const engine = await chooseEngine();
+        const sx = t.outW / rectW(t.region),
+          sy = t.outH / rectH(t.region);
+        const r = await engine.upscaler.upscale(image, {
+          preset: settings.preset,
+          quality: settings.quality,
+          width: Math.round(w * sx),
+          height: Math.round(h * sy),
+        });
+        return {
+          before: image,
+          after: r.image,
+          models: modelsLabel(r.models),
+          backend: engine.label(r.backend),
+          backendId: r.backend,
+          ms: Date.now() - t0,
+        };
+      },
+      { commandName: 'Enlarge preview' },
+    ),
+  );
 }

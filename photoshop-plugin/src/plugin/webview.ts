@@ -45,17 +45,35 @@ export function messagePayload(e: MessageEvent): unknown {
 }
 
 /** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages, filtered on their payload by `fromPage`. */
-export function wireTransport(target: WebviewLike, source: { addEventListener(t: 'message', h: (e: MessageEvent) => void): void; removeEventListener(t: 'message', h: (e: MessageEvent) => void): void }, fromPage?: (payload: unknown, e: MessageEvent) => boolean): EngineTransport {
+export function wireTransport(
+  target: WebviewLike,
+  source: {
+    addEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+    removeEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+  },
+  fromPage?: (payload: unknown, e: MessageEvent) => boolean,
+): EngineTransport {
   return {
     post(message: HostMessage) {
       if (message.type === 'upscale') {
         const bytes = new Uint8Array(message.image.buffer);
         for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
-          const chunk: WireToPage = { enlarge: WIRE, kind: 'chunk', id: message.id, offset, total: bytes.length, b64: toBase64(bytes.subarray(offset, offset + CHUNK_BYTES)) };
+          const chunk: WireToPage = {
+            enlarge: WIRE,
+            kind: 'chunk',
+            id: message.id,
+            offset,
+            total: bytes.length,
+            b64: toBase64(bytes.subarray(offset, offset + CHUNK_BYTES)),
+          };
           target.postMessage(chunk, '*');
         }
         const { buffer, ...meta } = message.image;
-        const msg: WireToPage = { enlarge: WIRE, kind: 'msg', msg: { ...message, image: { ...meta, byteLength: buffer.byteLength } } };
+        const msg: WireToPage = {
+          enlarge: WIRE,
+          kind: 'msg',
+          msg: { ...message, image: { ...meta, byteLength: buffer.byteLength } },
+        };
         target.postMessage(msg, '*');
       } else {
         target.postMessage({ enlarge: WIRE, kind: 'msg', msg: message } satisfies WireToPage, '*');
@@ -69,7 +87,11 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
         // checks every message with the protocol's guard (isEngineMessage) before using it.
         if (isWire(d)) {
           const msg = (d as WireToPlugin).msg;
-          handler((msg.type === 'band' || msg.type === 'result') && msg.image ? { ...msg, image: imageFromWire(msg.image) } : msg);
+          handler(
+            (msg.type === 'band' || msg.type === 'result') && msg.image
+              ? { ...msg, image: imageFromWire(msg.image) }
+              : msg,
+          );
         } else handler(d);
       };
       source.addEventListener('message', listener);
@@ -79,7 +101,10 @@ export function wireTransport(target: WebviewLike, source: { addEventListener(t:
 }
 
 /** Creates the (invisible) webview in `container` and a client for its engine page (planning with `catalog`). */
-export function startWebviewEngine(container: HTMLElement, catalog: Catalog): { client: EngineClient; element: HTMLElement } {
+export function startWebviewEngine(
+  container: HTMLElement,
+  catalog: Catalog,
+): { client: EngineClient; element: HTMLElement } {
   const el = document.createElement('webview') as HTMLElement & WebviewLike;
   el.setAttribute('id', 'enlarge-engine');
   el.setAttribute('src', ENGINE_PAGE);

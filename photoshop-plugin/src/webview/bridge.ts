@@ -29,7 +29,10 @@ function toPlugin(m: EngineMessage): void {
   const wire: WireToPlugin = {
     enlarge: WIRE,
     kind: 'msg',
-    msg: (m.type === 'band' || m.type === 'result') && m.image ? { ...m, image: imageToWire(m.image) } : (m as WireToPlugin['msg']),
+    msg:
+      (m.type === 'band' || m.type === 'result') && m.image
+        ? { ...m, image: imageToWire(m.image) }
+        : (m as WireToPlugin['msg']),
   };
   host()?.postMessage(wire);
 }
@@ -92,5 +95,7 @@ window.addEventListener('message', (e: MessageEvent) => {
   const d: unknown = e.data;
   if (e.source === window && isEngineMessage(d) && d.type !== 'ready') toPlugin(d);
 });
-const uxpHost = (window as unknown as { uxpHost?: { addEventListener?(t: 'message', h: (e: MessageEvent) => void): void } }).uxpHost;
+const uxpHost = (
+  window as unknown as { uxpHost?: { addEventListener?(t: 'message', h: (e: MessageEvent) => void): void } }
+).uxpHost;
 uxpHost?.addEventListener?.('message', (e) => void onEnvelope(e));

@@ -10,11 +10,25 @@ import { serveEngine } from '../engine-server.js';
 import { photoAt, round, stats, type Stats } from './util.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const BASE_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** CPU runs: no GPU process work at all. */
 export const CPU_ARGS = [...BASE_ARGS, '--disable-gpu'];
 /** --gpu: the real GPU through Vulkan (Linux), WebGPU enabled. */
-export const GPU_ARGS = [...BASE_ARGS, '--enable-unsafe-webgpu', '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
+export const GPU_ARGS = [
+  ...BASE_ARGS,
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan',
+  '--use-angle=vulkan',
+  '--ignore-gpu-blocklist',
+];
 
 /** In the page, before engine.js: keeps every reply in window.__replies (pixels reduced to their size). */
 const COLLECT_SCRIPT = `
@@ -45,7 +59,15 @@ export interface BrowserRow {
   error?: string;
 }
 
-interface Reply { type: string; id?: string; result?: { backend: string; timings: { totalMs: number; inferenceMs: number } }; code?: string; message?: string; at: number; image?: { width: number; height: number; bytes: number } }
+interface Reply {
+  type: string;
+  id?: string;
+  result?: { backend: string; timings: { totalMs: number; inferenceMs: number } };
+  code?: string;
+  message?: string;
+  at: number;
+  image?: { width: number; height: number; bytes: number };
+}
 
 export interface BrowserConfig {
   label: string;
@@ -63,31 +85,57 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
   const server = await serveEngine({ isolate: cfg.isolate });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: cfg.args });
   const img = await photoAt(cfg.size);
-  const row: BrowserRow = { label: cfg.label, threads: cfg.threads, crossOriginIsolated: false, backend: '', model: String(cfg.options.model), size: cfg.size, coldMs: NaN, wall: stats([NaN]), engineTotalMs: NaN, inferenceMs: NaN };
+  const row: BrowserRow = {
+    label: cfg.label,
+    threads: cfg.threads,
+    crossOriginIsolated: false,
+    backend: '',
+    model: String(cfg.options.model),
+    size: cfg.size,
+    coldMs: NaN,
+    wall: stats([NaN]),
+    engineTotalMs: NaN,
+    inferenceMs: NaN,
+  };
   try {
     const page = await browser.newPage();
     await page.addInitScript(COLLECT_SCRIPT);
     await page.goto(`${server.url}${cfg.threads > 1 ? `?threads=${cfg.threads}` : ''}`);
-    await page.waitForFunction(() => (window as unknown as { __replies: Reply[] }).__replies.some((r) => r.type === 'ready'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __replies: Reply[] }).__replies.some((r) => r.type === 'ready'),
+      undefined,
+      { timeout: 30_000 },
+    );
     row.crossOriginIsolated = await page.evaluate(() => crossOriginIsolated);
     // The pixels go into the page once; each job posts a copy in its transfer list, as a host does.
-    await page.evaluate((b64) => {
-      const bin = atob(b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      (window as unknown as { __pixels: Uint8Array }).__pixels = bytes;
-    }, Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength).toString('base64'));
+    await page.evaluate(
+      (b64) => {
+        const bin = atob(b64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        (window as unknown as { __pixels: Uint8Array }).__pixels = bytes;
+      },
+      Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength).toString('base64'),
+    );
     const job = async (id: string): Promise<{ wall: number; reply: Reply }> => {
       const r = await page.evaluate(
         async ({ id, w, h, options, timeoutMs }) => {
           const win = window as unknown as { __replies: Reply[]; __pixels: Uint8Array };
           const buffer = win.__pixels.slice().buffer;
           const t0 = performance.now();
-          window.postMessage({ type: 'upscale', id, image: { width: w, height: h, channels: 3, bitDepth: 8, buffer }, options }, '*', [buffer]);
+          window.postMessage(
+            { type: 'upscale', id, image: { width: w, height: h, channels: 3, bitDepth: 8, buffer }, options },
+            '*',
+            [buffer],
+          );
           for (;;) {
             const got = win.__replies.find((m) => (m.type === 'result' || m.type === 'error') && m.id === id);
             if (got) return { wall: got.at - t0, reply: got };
-            if (performance.now() - t0 > timeoutMs) return { wall: NaN, reply: { type: 'error', id, code: 'TIMEOUT', message: `no reply in ${timeoutMs} ms`, at: 0 } };
+            if (performance.now() - t0 > timeoutMs)
+              return {
+                wall: NaN,
+                reply: { type: 'error', id, code: 'TIMEOUT', message: `no reply in ${timeoutMs} ms`, at: 0 },
+              };
             await new Promise((ok) => setTimeout(ok, 5));
           }
         },
@@ -95,7 +143,8 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
       );
       if (r.reply.type === 'error') throw new Error(`engine page: ${r.reply.code}: ${r.reply.message}`);
       const s = cfg.options.scale ?? 4;
-      if (r.reply.image?.width !== img.width * s) throw new Error(`engine page returned ${r.reply.image?.width}×${r.reply.image?.height}`);
+      if (r.reply.image?.width !== img.width * s)
+        throw new Error(`engine page returned ${r.reply.image?.width}×${r.reply.image?.height}`);
       return r as { wall: number; reply: Reply };
     };
     const cold = await job('cold');

@@ -38,17 +38,26 @@ export interface GpuResult {
 const webGpuRunners: RunnerFactory = {
   name: 'onnxruntime-node webgpu',
   async create(model) {
-    const session = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: ['webgpu'],
+      graphOptimizationLevel: 'all',
+    });
     return wrapSession(session, ort.Tensor as never, 'webgpu');
   },
 };
 
 async function gpuName(): Promise<string | null> {
-  const r = await runMeasured('sh', ['-c', 'nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true']).catch(() => undefined);
+  const r = await runMeasured('sh', [
+    '-c',
+    'nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true',
+  ]).catch(() => undefined);
   return r?.stdout.trim() || null;
 }
 
-export async function gpuBench(work: string, opts: { side: number; model: string; log: (s: string) => void }): Promise<GpuResult> {
+export async function gpuBench(
+  work: string,
+  opts: { side: number; model: string; log: (s: string) => void },
+): Promise<GpuResult> {
   const { side, model, log } = opts;
   const forcedIcd = process.env.ENLARGE_BENCH_VK_ICD;
   if (forcedIcd) Object.assign(process.env, { VK_ICD_FILENAMES: forcedIcd, VK_DRIVER_FILES: forcedIcd });
@@ -79,9 +88,21 @@ export async function gpuBench(work: string, opts: { side: number; model: string
   }
 
   // 2. Chromium, the engine page on WebGPU.
-  res.browser = await benchBrowser({ label: 'Chromium WebGPU (engine page)', threads: 1, isolate: false, args: GPU_ARGS, options: { model, scale: 4 }, size: side, reps: 1, timeoutMs: 600_000 });
-  if (!res.browser.error && res.browser.backend !== 'webgpu') res.browser.error = `the page ran on ${res.browser.backend || 'no backend'}: Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)`;
-  log(`  Chromium WebGPU: ${res.browser.error ?? `${res.browser.backend}, cold ${res.browser.coldMs} ms, warm ${res.browser.wall.min.toFixed(0)} ms`}`);
+  res.browser = await benchBrowser({
+    label: 'Chromium WebGPU (engine page)',
+    threads: 1,
+    isolate: false,
+    args: GPU_ARGS,
+    options: { model, scale: 4 },
+    size: side,
+    reps: 1,
+    timeoutMs: 600_000,
+  });
+  if (!res.browser.error && res.browser.backend !== 'webgpu')
+    res.browser.error = `the page ran on ${res.browser.backend || 'no backend'}: Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)`;
+  log(
+    `  Chromium WebGPU: ${res.browser.error ?? `${res.browser.backend}, cold ${res.browser.coldMs} ms, warm ${res.browser.wall.min.toFixed(0)} ms`}`,
+  );
 
   // 3. upscayl-bin on the system Vulkan driver, default (automatic) tile size.
   const run: GpuRun = { label: 'upscayl-bin (ncnn Vulkan)', tileSize: 'auto' };
@@ -93,10 +114,24 @@ export async function gpuBench(work: string, opts: { side: number; model: string
     await savePng(img, input, 1);
     const env = { ...process.env };
     const icd = forcedIcd;
-    const args = ['-i', input, '-o', join(work, 'gpu-ncnn.png'), '-m', modelDir, '-n', m.reference.modelName, '-z', '4', '-g', '0'];
+    const args = [
+      '-i',
+      input,
+      '-o',
+      join(work, 'gpu-ncnn.png'),
+      '-m',
+      modelDir,
+      '-n',
+      m.reference.modelName,
+      '-z',
+      '4',
+      '-g',
+      '0',
+    ];
     const r = await runMeasured(eng.binary, args, { env, cwd: join(eng.binary, '..'), timeoutMs: 1_800_000 });
     run.device = /^\[0 ([^\]]+)\]/m.exec(r.stderr)?.[1] ?? 'unknown';
-    if (r.code !== 0 || !existsSync(join(work, 'gpu-ncnn.png'))) throw new Error(`exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    if (r.code !== 0 || !existsSync(join(work, 'gpu-ncnn.png')))
+      throw new Error(`exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     if (/llvmpipe|lavapipe|swiftshader/i.test(run.device) && !icd) run.error = `ran on ${run.device}, not a GPU`;
     run.warmMs = round(r.wallMs, 0);
     run.peakRssMB = r.peakRssMB === null ? null : round(r.peakRssMB, 1);

@@ -29,7 +29,21 @@ export interface MachineInfo {
   loadAverageAtStart: number[];
 }
 
-const INTERESTING_FLAGS = ['sse4_2', 'avx', 'avx2', 'fma', 'f16c', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx_vnni', 'avx512_bf16', 'amx_tile', 'amx_bf16'];
+const INTERESTING_FLAGS = [
+  'sse4_2',
+  'avx',
+  'avx2',
+  'fma',
+  'f16c',
+  'avx512f',
+  'avx512bw',
+  'avx512vl',
+  'avx512_vnni',
+  'avx_vnni',
+  'avx512_bf16',
+  'amx_tile',
+  'amx_bf16',
+];
 
 /** Installed version of a package (read from its package.json next to the resolved entry; some packages do not export it). */
 export function pkgVersion(name: string): string {
@@ -47,7 +61,8 @@ export function pkgVersion(name: string): string {
     /* no CommonJS entry: try the hoisted folder */
   }
   try {
-    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -106,22 +121,45 @@ function floatInit(name: string, dims: number[], seed: number) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     v[i] = (s / 2 ** 32 - 0.5) * 0.1;
   }
-  return onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(v.buffer) });
+  return onnx.TensorProto.create({
+    name,
+    dims,
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    rawData: new Uint8Array(v.buffer),
+  });
 }
 
-function encode(name: string, nodes: InstanceType<typeof onnx.NodeProto>[], inits: InstanceType<typeof onnx.TensorProto>[], input: [string, number[]], output: [string, number[]]): Uint8Array {
+function encode(
+  name: string,
+  nodes: InstanceType<typeof onnx.NodeProto>[],
+  inits: InstanceType<typeof onnx.TensorProto>[],
+  input: [string, number[]],
+  output: [string, number[]],
+): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'enlarge-bench',
     opsetImport: [{ domain: '', version: 17 }],
-    graph: onnx.GraphProto.create({ name, node: nodes, initializer: inits, input: [valueInfo(...input)], output: [valueInfo(...output)] }),
+    graph: onnx.GraphProto.create({
+      name,
+      node: nodes,
+      initializer: inits,
+      input: [valueInfo(...input)],
+      output: [valueInfo(...output)],
+    }),
   });
   return onnx.ModelProto.encode(model).finish();
 }
 
 /** Y = A·B with A [n×n] as input and B [n×n] a constant (prepacked by ORT, as conv weights are). */
 export function matMulModel(n: number): Uint8Array {
-  return encode('gemm', [onnx.NodeProto.create({ opType: 'MatMul', input: ['A', 'B'], output: ['Y'], name: 'mm' })], [floatInit('B', [n, n], 7)], ['A', [n, n]], ['Y', [n, n]]);
+  return encode(
+    'gemm',
+    [onnx.NodeProto.create({ opType: 'MatMul', input: ['A', 'B'], output: ['Y'], name: 'mm' })],
+    [floatInit('B', [n, n], 7)],
+    ['A', [n, n]],
+    ['Y', [n, n]],
+  );
 }
 
 /** One 3×3 convolution, `c`→`c` channels, same padding, on a 1×c×h×w input. */
@@ -130,7 +168,13 @@ export function convModel(c: number, h: number, w: number): Uint8Array {
     onnx.AttributeProto.create({ name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [3, 3] }),
     onnx.AttributeProto.create({ name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] }),
   ];
-  return encode('conv', [onnx.NodeProto.create({ opType: 'Conv', input: ['X', 'W', 'b'], output: ['Y'], attribute: attrs, name: 'conv' })], [floatInit('W', [c, c, 3, 3], 11), floatInit('b', [c], 13)], ['X', [1, c, h, w]], ['Y', [1, c, h, w]]);
+  return encode(
+    'conv',
+    [onnx.NodeProto.create({ opType: 'Conv', input: ['X', 'W', 'b'], output: ['Y'], attribute: attrs, name: 'conv' })],
+    [floatInit('W', [c, c, 3, 3], 11), floatInit('b', [c], 13)],
+    ['X', [1, c, h, w]],
+    ['Y', [1, c, h, w]],
+  );
 }
 
 export interface PeakResult {
@@ -142,9 +186,21 @@ export interface PeakResult {
   gflops: number;
 }
 
-async function measure(model: Uint8Array, feedName: string, dims: number[], flop: number, what: string, reps: number): Promise<PeakResult> {
+async function measure(
+  model: Uint8Array,
+  feedName: string,
+  dims: number[],
+  flop: number,
+  what: string,
+  reps: number,
+): Promise<PeakResult> {
   const threads = availableParallelism();
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1)).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
   const feed = { [feedName]: new ort.Tensor('float32', data, dims) };
   try {
@@ -162,5 +218,12 @@ export function gemmPeak(n: number, reps: number): Promise<PeakResult> {
 
 /** Best-of-`reps` GFLOP/s on one 64→64 3×3 convolution over size×size (2·9·64·64 FLOP per pixel). */
 export function convPeak(size: number, reps: number, channels = 64): Promise<PeakResult> {
-  return measure(convModel(channels, size, size), 'X', [1, channels, size, size], 2 * 9 * channels * channels * size * size, `Conv ${channels}→${channels} 3×3 on ${size}×${size}`, reps);
+  return measure(
+    convModel(channels, size, size),
+    'X',
+    [1, channels, size, size],
+    2 * 9 * channels * channels * size * size,
+    `Conv ${channels}→${channels} 3×3 on ${size}×${size}`,
+    reps,
+  );
 }

@@ -51,7 +51,9 @@ export function linearFit(xs: number[], ys: number[]): MemoryFit | undefined {
   if (n < 2) return undefined;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
   for (let i = 0; i < n; i++) {
     sxy += (xs[i]! - mx) * (ys[i]! - my);
     sxx += (xs[i]! - mx) ** 2;
@@ -59,10 +61,19 @@ export function linearFit(xs: number[], ys: number[]): MemoryFit | undefined {
   }
   if (sxx === 0) return undefined;
   const slope = sxy / sxx;
-  return { slopeMBperMP: round(slope, 2), interceptMB: round(my - slope * mx, 1), r2: syy === 0 ? 1 : round((sxy * sxy) / (sxx * syy), 4) };
+  return {
+    slopeMBperMP: round(slope, 2),
+    interceptMB: round(my - slope * mx, 1),
+    r2: syy === 0 ? 1 : round((sxy * sxy) / (sxx * syy), 4),
+  };
 }
 
-export async function memoryScale(sides: number[], model: string, work: string, log: (s: string) => void): Promise<MemoryResult> {
+export async function memoryScale(
+  sides: number[],
+  model: string,
+  work: string,
+  log: (s: string) => void,
+): Promise<MemoryResult> {
   // MB = 10^6 bytes throughout, so 8-bit RGB is exactly 3 MB per megapixel.
   const res: MemoryResult = { model, format: 'png', points: [], u8RgbMBperMP: 3, float32RgbMBperMP: 12 };
   try {
@@ -75,13 +86,30 @@ export async function memoryScale(sides: number[], model: string, work: string, 
       const out = join(work, `mem-${side}-out.png`);
       const r = await ourCli(input, out, model, 4, 1);
       const outputMP = (side * 4) ** 2 / 1e6;
-      res.points.push({ inputSide: side, outputMP: round(outputMP, 3), tiles: plan.tiles.length, tileSize: plan.tileW, peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3) });
-      log(`  ${side}² → ${side * 4}² (${outputMP.toFixed(2)} MP, ${plan.tiles.length} tile${plan.tiles.length > 1 ? 's' : ''} of ${plan.tileW}²): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(1)} s`);
+      res.points.push({
+        inputSide: side,
+        outputMP: round(outputMP, 3),
+        tiles: plan.tiles.length,
+        tileSize: plan.tileW,
+        peakRssMB: r.peakRssMB,
+        wallMs: round(r.wall.min, 0),
+        outputMPps: round(outputMP / (r.wall.min / 1000), 3),
+      });
+      log(
+        `  ${side}² → ${side * 4}² (${outputMP.toFixed(2)} MP, ${plan.tiles.length} tile${plan.tiles.length > 1 ? 's' : ''} of ${plan.tileW}²): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(1)} s`,
+      );
     }
     const pts = res.points.filter((p) => p.peakRssMB !== null);
-    res.fit = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
+    res.fit = linearFit(
+      pts.map((p) => p.outputMP),
+      pts.map((p) => p.peakRssMB!),
+    );
     const tiled = pts.filter((p) => p.tiles > 1);
-    if (tiled.length >= 2) res.tiledFit = linearFit(tiled.map((p) => p.outputMP), tiled.map((p) => p.peakRssMB!));
+    if (tiled.length >= 2)
+      res.tiledFit = linearFit(
+        tiled.map((p) => p.outputMP),
+        tiled.map((p) => p.peakRssMB!),
+      );
   } catch (err) {
     res.error = (err as Error).message.split('\n')[0];
   }
@@ -118,7 +146,12 @@ export interface LargeResult {
  * to disk as PNG and as TIFF by the CLI, one process per size; peak RSS per size and a line through it.
  * Each output is then decoded whole (in this process, not measured) to check it is a valid image.
  */
-export async function memoryLarge(series: { format: 'png' | 'tiff'; sides: number[] }[], model: string, work: string, log: (s: string) => void): Promise<LargeResult> {
+export async function memoryLarge(
+  series: { format: 'png' | 'tiff'; sides: number[] }[],
+  model: string,
+  work: string,
+  log: (s: string) => void,
+): Promise<LargeResult> {
   const res: LargeResult = { model, points: [], fits: {}, limitMB: 600 };
   try {
     const sharp = (await import('sharp')).default;
@@ -143,16 +176,34 @@ export async function memoryLarge(series: { format: 'png' | 'tiff'; sides: numbe
           const meta = await img.metadata();
           const st = await img.stats();
           valid = meta.width === side * 4 && meta.height === side * 4 && st.channels.length >= 3;
-          validation = `${meta.format} ${meta.width}×${meta.height}, ${meta.channels} channels, mean ${st.channels.slice(0, 3).map((c) => c.mean.toFixed(1)).join('/')}`;
+          validation = `${meta.format} ${meta.width}×${meta.height}, ${meta.channels} channels, mean ${st.channels
+            .slice(0, 3)
+            .map((c) => c.mean.toFixed(1))
+            .join('/')}`;
         } catch (err) {
           validation = `does not decode: ${(err as Error).message.split('\n')[0]}`;
         }
-        res.points.push({ format, inputSide: side, outputMP: round(outputMP, 3), peakRssMB: r.peakRssMB, wallMs: round(r.wall.min, 0), outputMPps: round(outputMP / (r.wall.min / 1000), 3), fileMB: round(fileMB, 1), valid, validation });
-        log(`  ${format} ${side}² → ${side * 4}² (${outputMP.toFixed(0)} MP): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(0)} s, ${fileMB.toFixed(0)} MB file, ${valid ? 'valid' : 'INVALID'} (${validation})`);
+        res.points.push({
+          format,
+          inputSide: side,
+          outputMP: round(outputMP, 3),
+          peakRssMB: r.peakRssMB,
+          wallMs: round(r.wall.min, 0),
+          outputMPps: round(outputMP / (r.wall.min / 1000), 3),
+          fileMB: round(fileMB, 1),
+          valid,
+          validation,
+        });
+        log(
+          `  ${format} ${side}² → ${side * 4}² (${outputMP.toFixed(0)} MP): peak RSS ${r.peakRssMB ?? '?'} MB, ${(r.wall.min / 1000).toFixed(0)} s, ${fileMB.toFixed(0)} MB file, ${valid ? 'valid' : 'INVALID'} (${validation})`,
+        );
         await rm(out, { force: true });
       }
       const pts = res.points.filter((p) => p.format === format && p.peakRssMB !== null);
-      res.fits[format] = linearFit(pts.map((p) => p.outputMP), pts.map((p) => p.peakRssMB!));
+      res.fits[format] = linearFit(
+        pts.map((p) => p.outputMP),
+        pts.map((p) => p.peakRssMB!),
+      );
     }
   } catch (err) {
     res.error = (err as Error).message.split('\n')[0];

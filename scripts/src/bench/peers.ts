@@ -12,7 +12,23 @@ import type { ModelEntry } from '../../../core/src/models-types.js';
 import { loadManifest } from '../../../core/src/node/index.js';
 import { referenceEngine } from '../models/pipeline.js';
 import { SWIFTSHADER_ICD, runReference, type EngineName } from '../reference/engines.js';
-import { ROOT, errorText, lanczos, loadRgb, log, photoAt, psnr, readRssFile, round, rssWrapper, runMeasured, savePng, stats, timeRuns, type Stats } from './util.js';
+import {
+  ROOT,
+  errorText,
+  lanczos,
+  loadRgb,
+  log,
+  photoAt,
+  psnr,
+  readRssFile,
+  round,
+  rssWrapper,
+  runMeasured,
+  savePng,
+  stats,
+  timeRuns,
+  type Stats,
+} from './util.js';
 
 export const CLI = join(ROOT, 'core', 'dist', 'cli.js');
 
@@ -75,12 +91,31 @@ function refModelDir(m: ModelEntry): string {
 }
 
 /** Our CLI, one process per run: node core/dist/cli.js IN -o OUT -m MODEL -s SCALE. */
-export async function ourCli(input: string, out: string, model: string, scale: number, reps: number, extra: string[] = []): Promise<ProcMeasure> {
+export async function ourCli(
+  input: string,
+  out: string,
+  model: string,
+  scale: number,
+  reps: number,
+  extra: string[] = [],
+): Promise<ProcMeasure> {
   const walls: number[] = [];
   let peak: number | null = null;
   for (let i = 0; i < reps; i++) {
-    const r = await runMeasured(process.execPath, [CLI, input, '-o', out, '-m', model, '-s', String(scale), '--overwrite', ...extra]);
-    if (r.code !== 0) throw new Error(`enlarge CLI failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
+    const r = await runMeasured(process.execPath, [
+      CLI,
+      input,
+      '-o',
+      out,
+      '-m',
+      model,
+      '-s',
+      String(scale),
+      '--overwrite',
+      ...extra,
+    ]);
+    if (r.code !== 0)
+      throw new Error(`enlarge CLI failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
     walls.push(r.wallMs);
     if (r.peakRssMB !== null) peak = Math.max(peak ?? 0, r.peakRssMB);
   }
@@ -88,7 +123,14 @@ export async function ourCli(input: string, out: string, model: string, scale: n
 }
 
 /** The model's reference engine through runReference (one tile, TTA off), wrapped to measure peak RSS. */
-async function theirCli(m: ModelEntry, input: string, out: string, device: 'cpu' | 'vulkan', reps: number, work: string): Promise<ProcMeasure & { device: string }> {
+async function theirCli(
+  m: ModelEntry,
+  input: string,
+  out: string,
+  device: 'cpu' | 'vulkan',
+  reps: number,
+  work: string,
+): Promise<ProcMeasure & { device: string }> {
   const eng = referenceEngine(m.reference.engine);
   const rssFile = join(work, `${m.id}.rss`);
   const wrapper = await rssWrapper(eng.binary, await mkdtemp(join(work, 'wrap-')), rssFile);
@@ -119,7 +161,8 @@ async function theirCli(m: ModelEntry, input: string, out: string, device: 'cpu'
 async function comparePng(a: string, b: string): Promise<number> {
   const x = await loadRgb(a);
   const y = await loadRgb(b);
-  if (x.width !== y.width || x.height !== y.height) throw new Error(`sizes differ: ${x.width}×${x.height} vs ${y.width}×${y.height}`);
+  if (x.width !== y.width || x.height !== y.height)
+    throw new Error(`sizes differ: ${x.width}×${x.height} vs ${y.width}×${y.height}`);
   return round(psnr(x.data, y.data), 1);
 }
 
@@ -148,7 +191,8 @@ export async function comparePeer(spec: PeerSpec, work: string): Promise<PeerRow
     note: spec.note,
   };
   try {
-    if (spec.device === 'vulkan' && !existsSync(SWIFTSHADER_ICD)) throw new Error(`SwiftShader Vulkan driver missing (${SWIFTSHADER_ICD}): apt-get install chromium`);
+    if (spec.device === 'vulkan' && !existsSync(SWIFTSHADER_ICD))
+      throw new Error(`SwiftShader Vulkan driver missing (${SWIFTSHADER_ICD}): apt-get install chromium`);
     const img = await photoAt(spec.size);
     const input = join(work, `${spec.id}-${spec.size}-in.png`);
     await savePng(img, input);
@@ -163,7 +207,9 @@ export async function comparePeer(spec: PeerSpec, work: string): Promise<PeerRow
     // Same network on both sides: 45–55 dB on these crops, lower (≈ 33 dB) for RRDB on a 32-px crop where the
     // different border padding (ncnn: 10 px, us: reflect 16 px) reaches most pixels; a broken engine: < 10 dB.
     row.correct = row.psnrVsOursDb >= 25;
-    log(`  ${spec.id} ${spec.size}px on ${row.device}: theirs ${theirs.wall.min.toFixed(0)} ms / ${theirs.peakRssMB ?? '?'} MB, ours ${row.ours.wall.min.toFixed(0)} ms / ${row.ours.peakRssMB ?? '?'} MB → ×${row.ratio}; their image vs ours ${row.psnrVsOursDb} dB`);
+    log(
+      `  ${spec.id} ${spec.size}px on ${row.device}: theirs ${theirs.wall.min.toFixed(0)} ms / ${theirs.peakRssMB ?? '?'} MB, ours ${row.ours.wall.min.toFixed(0)} ms / ${row.ours.peakRssMB ?? '?'} MB → ×${row.ratio}; their image vs ours ${row.psnrVsOursDb} dB`,
+    );
   } catch (err) {
     row.error = errorText(err);
     log(`  ${spec.id}: ${row.error}`);
@@ -178,7 +224,13 @@ export function marginal(a: PeerRow, b: PeerRow): MarginalRow | undefined {
   const theirs = (b.theirs.wall.min - a.theirs.wall.min) / dMP;
   const ours = (b.ours.wall.min - a.ours.wall.min) / dMP;
   if (!(theirs > 0 && ours > 0)) return undefined;
-  return { id: a.id, sizes: [a.size, b.size], theirsMsPerMP: round(theirs, 0), oursMsPerMP: round(ours, 0), ratio: round(theirs / ours, 2) };
+  return {
+    id: a.id,
+    sizes: [a.size, b.size],
+    theirsMsPerMP: round(theirs, 0),
+    oursMsPerMP: round(ours, 0),
+    ratio: round(theirs / ours, 2),
+  };
 }
 
 /** sharp Lanczos-3 enlargement, raw pixels in and out (no file I/O). */

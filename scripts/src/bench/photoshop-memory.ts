@@ -19,14 +19,21 @@ import { loadPng } from '../../../tests/helpers.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
-const W = Number(process.env.W ?? 5000), H = Number(process.env.H ?? 4000);
+const W = Number(process.env.W ?? 5000),
+  H = Number(process.env.H ?? 4000);
 const MB = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 
 const ps = new PhotoshopSim({ storePixels: false });
 const uxp = new UxpSim(DIST);
 installSimulator({ ps, uxp }).load(join(DIST, 'index.js'));
-(globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__ = { engine: createNodeEngine({ tiles: { memoryBudgetMB: 256 } }), label: 'onnxruntime-node (test seam)' };
-localStorage.setItem('enlarge.settings.v1', JSON.stringify({ preset: 'photo', size: { kind: 'scale', scale: 4 }, quality: 'fast' }));
+(globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__ = {
+  engine: createNodeEngine({ tiles: { memoryBudgetMB: 256 } }),
+  label: 'onnxruntime-node (test seam)',
+};
+localStorage.setItem(
+  'enlarge.settings.v1',
+  JSON.stringify({ preset: 'photo', size: { kind: 'scale', scale: 4 }, quality: 'fast' }),
+);
 
 // A 5000×4000 photo: the 256² fixture tiled (mirrored so edges match).
 const tile = await loadPng(join(ROOT, 'tests', 'fixtures', 'photo-256.png'));
@@ -66,9 +73,15 @@ clearInterval(timer);
 sample();
 const out = doc.layers[0]!;
 console.log('\n', outcome ?? ps.alerts);
-console.log(`layer ${W}×${H} → document ${doc.width}×${doc.height}, result layer "${out.name}", putPixels calls ${out.writes}, ${(Date.now() - t0) / 1000} s`);
+console.log(
+  `layer ${W}×${H} → document ${doc.width}×${doc.height}, result layer "${out.name}", putPixels calls ${out.writes}, ${(Date.now() - t0) / 1000} s`,
+);
 console.log(`history: ${doc.history.join(' | ')}`);
 console.log(`peak live imaging buffers: ${MB(ps.peakImagingBytes)} (live now ${ps.liveImagingBytes})`);
-console.log(`baseline (simulated Photoshop holding the source layer): rss ${MB(base.rss)}, heap ${MB(base.heapUsed)}, arrayBuffers ${MB(base.arrayBuffers)}`);
-console.log(`peak: rss ${MB(peak.rss)}, heap ${MB(peak.heapUsed)}, arrayBuffers ${MB(peak.arrayBuffers)} → plugin-held typed arrays ≤ ${MB(peak.arrayBuffers - base.arrayBuffers)} over baseline`);
+console.log(
+  `baseline (simulated Photoshop holding the source layer): rss ${MB(base.rss)}, heap ${MB(base.heapUsed)}, arrayBuffers ${MB(base.arrayBuffers)}`,
+);
+console.log(
+  `peak: rss ${MB(peak.rss)}, heap ${MB(peak.heapUsed)}, arrayBuffers ${MB(peak.arrayBuffers)} → plugin-held typed arrays ≤ ${MB(peak.arrayBuffers - base.arrayBuffers)} over baseline`,
+);
 process.exit(0);

@@ -18,7 +18,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convPeak, gemmPeak, machineInfo, pkgVersion, type MachineInfo, type PeakResult } from './machine.js';
-import { comparePeer, lanczosFloor, marginal, withWorkDir, type FloorRow, type MarginalRow, type PeerRow, type PeerSpec } from './peers.js';
+import {
+  comparePeer,
+  lanczosFloor,
+  marginal,
+  withWorkDir,
+  type FloorRow,
+  type MarginalRow,
+  type PeerRow,
+  type PeerSpec,
+} from './peers.js';
 import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
 import { memoryLarge, memoryScale, type MemoryResult } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
@@ -99,14 +108,60 @@ const FULL: Plan = {
   ],
   webThreads: [1, 2],
   peers: [
-    { id: 'upscayl-x4fast', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4fast', size: 32, device: 'vulkan', reps: 1 },
-    { id: 'upscayl-x4fast', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4fast', size: 64, device: 'vulkan', reps: 1 },
-    { id: 'upscayl-x4plus', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4plus', size: 32, device: 'vulkan', reps: 1, note: 'RRDB on SwiftShader takes ~35 s at 32 px: measured at 32 px only' },
-    { id: 'realcugan-cpu', peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'realcugan-x2-conservative', size: 256, device: 'cpu', reps: 3 },
-    { id: 'realcugan-cpu', peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'realcugan-x2-conservative', size: 512, device: 'cpu', reps: 2 },
-    { id: 'waifu2x-cpu', peer: 'waifu2x-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'waifu2x-cunet-x2', size: 256, device: 'cpu', reps: 3 },
+    {
+      id: 'upscayl-x4fast',
+      peer: "Upscayl's engine (upscayl-bin), SwiftShader",
+      ourModel: 'realesrgan-x4fast',
+      size: 32,
+      device: 'vulkan',
+      reps: 1,
+    },
+    {
+      id: 'upscayl-x4fast',
+      peer: "Upscayl's engine (upscayl-bin), SwiftShader",
+      ourModel: 'realesrgan-x4fast',
+      size: 64,
+      device: 'vulkan',
+      reps: 1,
+    },
+    {
+      id: 'upscayl-x4plus',
+      peer: "Upscayl's engine (upscayl-bin), SwiftShader",
+      ourModel: 'realesrgan-x4plus',
+      size: 32,
+      device: 'vulkan',
+      reps: 1,
+      note: 'RRDB on SwiftShader takes ~35 s at 32 px: measured at 32 px only',
+    },
+    {
+      id: 'realcugan-cpu',
+      peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)',
+      ourModel: 'realcugan-x2-conservative',
+      size: 256,
+      device: 'cpu',
+      reps: 3,
+    },
+    {
+      id: 'realcugan-cpu',
+      peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)',
+      ourModel: 'realcugan-x2-conservative',
+      size: 512,
+      device: 'cpu',
+      reps: 2,
+    },
+    {
+      id: 'waifu2x-cpu',
+      peer: 'waifu2x-ncnn-vulkan -g -1 (ncnn CPU)',
+      ourModel: 'waifu2x-cunet-x2',
+      size: 256,
+      device: 'cpu',
+      reps: 3,
+    },
   ],
-  marginalPairs: [['upscayl-x4fast', 'upscayl-x4fast'], ['realcugan-cpu', 'realcugan-cpu']],
+  marginalPairs: [
+    ['upscayl-x4fast', 'upscayl-x4fast'],
+    ['realcugan-cpu', 'realcugan-cpu'],
+  ],
   waifu2xVulkanSize: 64,
   upscalerjs: [
     { kind: 'upscalerjs', model: 'esrgan-medium', size: 256, reps: 2 },
@@ -116,7 +171,10 @@ const FULL: Plan = {
   browser: { size: 256, reps: 2 },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
-  gigapixel: [{ format: 'png', sides: [1000, 2000, 8000] }, { format: 'tiff', sides: [1000, 8000] }],
+  gigapixel: [
+    { format: 'png', sides: [1000, 2000, 8000] },
+    { format: 'tiff', sides: [1000, 8000] },
+  ],
 };
 
 const QUICK: Plan = {
@@ -131,9 +189,30 @@ const QUICK: Plan = {
   webModels: [{ model: 'realesrgan-x4fast', size: 64, reps: 1 }],
   webThreads: [1, 2],
   peers: [
-    { id: 'upscayl-x4fast', peer: "Upscayl's engine (upscayl-bin), SwiftShader", ourModel: 'realesrgan-x4fast', size: 32, device: 'vulkan', reps: 1 },
-    { id: 'realcugan-cpu', peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'realcugan-x2-conservative', size: 64, device: 'cpu', reps: 1 },
-    { id: 'waifu2x-cpu', peer: 'waifu2x-ncnn-vulkan -g -1 (ncnn CPU)', ourModel: 'waifu2x-cunet-x2', size: 64, device: 'cpu', reps: 1 },
+    {
+      id: 'upscayl-x4fast',
+      peer: "Upscayl's engine (upscayl-bin), SwiftShader",
+      ourModel: 'realesrgan-x4fast',
+      size: 32,
+      device: 'vulkan',
+      reps: 1,
+    },
+    {
+      id: 'realcugan-cpu',
+      peer: 'realcugan-ncnn-vulkan -g -1 (ncnn CPU)',
+      ourModel: 'realcugan-x2-conservative',
+      size: 64,
+      device: 'cpu',
+      reps: 1,
+    },
+    {
+      id: 'waifu2x-cpu',
+      peer: 'waifu2x-ncnn-vulkan -g -1 (ncnn CPU)',
+      ourModel: 'waifu2x-cunet-x2',
+      size: 64,
+      device: 'cpu',
+      reps: 1,
+    },
   ],
   marginalPairs: [],
   waifu2xVulkanSize: 0,
@@ -141,10 +220,23 @@ const QUICK: Plan = {
   floor: { size: 256, reps: 3 },
   browser: { size: 64, reps: 1 },
   memorySides: [32, 64, 128],
-  gigapixel: [{ format: 'png', sides: [64, 128] }, { format: 'tiff', sides: [64, 128] }],
+  gigapixel: [
+    { format: 'png', sides: [64, 128] },
+    { format: 'tiff', sides: [64, 128] },
+  ],
 };
 
-const SECTIONS = ['machine', 'models', 'web', 'peers', 'upscalerjs', 'floor', 'browser', 'memory', 'gigapixel'] as const;
+const SECTIONS = [
+  'machine',
+  'models',
+  'web',
+  'peers',
+  'upscalerjs',
+  'floor',
+  'browser',
+  'memory',
+  'gigapixel',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 async function main(): Promise<void> {
@@ -160,7 +252,9 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]');
+    console.log(
+      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]',
+    );
     return;
   }
   if (values['from-json']) {
@@ -176,9 +270,19 @@ async function main(): Promise<void> {
   }
   const quick = values.quick!;
   const plan = quick ? QUICK : FULL;
-  const only = new Set((values.only?.split(',').map((s) => s.trim()).filter(Boolean) ?? SECTIONS) as Section[]);
-  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(', ')})`);
-  const outDir = values.out ? resolve(values.out) : quick || values.gpu ? await mkdtemp(join(tmpdir(), 'enlarge-bench-out-')) : join(ROOT, 'docs');
+  const only = new Set(
+    (values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? SECTIONS) as Section[],
+  );
+  for (const s of only)
+    if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section "${s}" (use ${SECTIONS.join(', ')})`);
+  const outDir = values.out
+    ? resolve(values.out)
+    : quick || values.gpu
+      ? await mkdtemp(join(tmpdir(), 'enlarge-bench-out-'))
+      : join(ROOT, 'docs');
   await mkdir(outDir, { recursive: true });
   const t0 = Date.now();
 
@@ -189,11 +293,22 @@ async function main(): Promise<void> {
 
   const machine = machineInfo();
   log(`Enlarge benchmark (${values.gpu ? 'gpu' : quick ? 'quick' : 'full'}) → ${outDir}`);
-  log(`Machine: ${machine.cpuModel}, ${machine.logicalCores} logical / ${machine.physicalCores ?? '?'} physical cores, ${machine.simd.join(' ')}; ${machine.memoryGiB} GiB; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, onnxruntime-web ${machine.onnxruntimeWeb}; load average ${machine.loadAverageAtStart.join(' ')}`);
-  if (machine.loadAverageAtStart[0]! > 0.5) log(`  note: load average ${machine.loadAverageAtStart[0]} > 0.5 — other work is running; absolute times will be inflated (ratios are measured side by side).`);
+  log(
+    `Machine: ${machine.cpuModel}, ${machine.logicalCores} logical / ${machine.physicalCores ?? '?'} physical cores, ${machine.simd.join(' ')}; ${machine.memoryGiB} GiB; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, onnxruntime-web ${machine.onnxruntimeWeb}; load average ${machine.loadAverageAtStart.join(' ')}`,
+  );
+  if (machine.loadAverageAtStart[0]! > 0.5)
+    log(
+      `  note: load average ${machine.loadAverageAtStart[0]} > 0.5 — other work is running; absolute times will be inflated (ratios are measured side by side).`,
+    );
 
   if (values.gpu) {
-    const gpu: GpuResult = await withWorkDir((w) => gpuBench(w, { side: Number(process.env.ENLARGE_BENCH_GPU_SIDE ?? 1000), model: process.env.ENLARGE_BENCH_GPU_MODEL ?? 'realesrgan-x4plus', log }));
+    const gpu: GpuResult = await withWorkDir((w) =>
+      gpuBench(w, {
+        side: Number(process.env.ENLARGE_BENCH_GPU_SIDE ?? 1000),
+        model: process.env.ENLARGE_BENCH_GPU_MODEL ?? 'realesrgan-x4plus',
+        log,
+      }),
+    );
     const out = { schema: 1, mode: 'gpu', date: new Date().toISOString(), machine, gpu };
     await writeFile(join(outDir, 'benchmarks-gpu.json'), JSON.stringify(out, null, 2) + '\n');
     await writeFile(join(outDir, 'benchmarks-gpu.md'), renderGpuMarkdown(out));
@@ -222,7 +337,9 @@ async function main(): Promise<void> {
     log('\n[1] fp32 peak of onnxruntime-node');
     try {
       results.peak.gemm = await gemmPeak(plan.gemm.n, plan.gemm.reps);
-      log(`  ${results.peak.gemm.what}: ${results.peak.gemm.gflops} GFLOP/s (best of ${plan.gemm.reps}, ${results.peak.gemm.threads} threads)`);
+      log(
+        `  ${results.peak.gemm.what}: ${results.peak.gemm.gflops} GFLOP/s (best of ${plan.gemm.reps}, ${results.peak.gemm.threads} threads)`,
+      );
       results.peak.conv = await convPeak(plan.conv.size, plan.conv.reps);
       log(`  ${results.peak.conv.what}: ${results.peak.conv.gflops} GFLOP/s`);
     } catch (err) {
@@ -232,20 +349,46 @@ async function main(): Promise<void> {
   }
 
   // 2./3. Our models on onnxruntime-node and onnxruntime-web (WASM) in Node.
-  const runtimes: { label: string; backend: 'node' | 'wasm'; threads: number; items: ModelItem[]; section: Section }[] = [
-    { label: 'onnxruntime-node (CPU)', backend: 'node', threads: machine.logicalCores, items: plan.models, section: 'models' },
-    ...plan.webThreads.map((t) => ({ label: `onnxruntime-web WASM in Node, ${t} thread${t > 1 ? 's' : ''}`, backend: 'wasm' as const, threads: t, items: plan.webModels, section: 'web' as Section })),
-  ];
+  const runtimes: { label: string; backend: 'node' | 'wasm'; threads: number; items: ModelItem[]; section: Section }[] =
+    [
+      {
+        label: 'onnxruntime-node (CPU)',
+        backend: 'node',
+        threads: machine.logicalCores,
+        items: plan.models,
+        section: 'models',
+      },
+      ...plan.webThreads.map((t) => ({
+        label: `onnxruntime-web WASM in Node, ${t} thread${t > 1 ? 's' : ''}`,
+        backend: 'wasm' as const,
+        threads: t,
+        items: plan.webModels,
+        section: 'web' as Section,
+      })),
+    ];
   for (const rt of runtimes) {
     if (!only.has(rt.section)) continue;
     log(`\n[2] ${rt.label}`);
     const task: ModelsTask = { kind: 'models', backend: rt.backend, threads: rt.threads, items: rt.items };
     try {
       const r = await runWorker<ModelRow[]>(task);
-      results.runtimes.push({ label: rt.label, backend: rt.backend, threads: rt.threads, peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1), rows: r.result });
+      results.runtimes.push({
+        label: rt.label,
+        backend: rt.backend,
+        threads: rt.threads,
+        peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1),
+        rows: r.result,
+      });
       for (const row of r.result) log(`  ${fmtModelRow(row, results.peak.gemm?.gflops)}`);
     } catch (err) {
-      results.runtimes.push({ label: rt.label, backend: rt.backend, threads: rt.threads, peakRssMB: null, rows: [], error: errorText(err) });
+      results.runtimes.push({
+        label: rt.label,
+        backend: rt.backend,
+        threads: rt.threads,
+        peakRssMB: null,
+        rows: [],
+        error: errorText(err),
+      });
       log(`  ${rt.label}: ${errorText(err)}`);
     }
   }
@@ -259,7 +402,20 @@ async function main(): Promise<void> {
       if (w && w.correct === false) {
         w.note = `CPU mode returns a wrong image (${w.psnrVsOursDb} dB against ours; nihui/waifu2x-ncnn-vulkan#185): its time is not a result`;
         if (plan.waifu2xVulkanSize > 0) {
-          results.peers.push(await comparePeer({ id: 'waifu2x-vulkan', peer: 'waifu2x-ncnn-vulkan, SwiftShader', ourModel: 'waifu2x-cunet-x2', size: plan.waifu2xVulkanSize, device: 'vulkan', reps: 1, note: 'CPU mode is broken for CUNet; run on SwiftShader (CPU-emulated Vulkan) at a small size instead' }, work));
+          results.peers.push(
+            await comparePeer(
+              {
+                id: 'waifu2x-vulkan',
+                peer: 'waifu2x-ncnn-vulkan, SwiftShader',
+                ourModel: 'waifu2x-cunet-x2',
+                size: plan.waifu2xVulkanSize,
+                device: 'vulkan',
+                reps: 1,
+                note: 'CPU mode is broken for CUNet; run on SwiftShader (CPU-emulated Vulkan) at a small size instead',
+              },
+              work,
+            ),
+          );
         } else results.skipped.push('waifu2x on SwiftShader (full run only)');
       }
       for (const [a, b] of plan.marginalPairs) {
@@ -279,8 +435,15 @@ async function main(): Promise<void> {
       for (const task of plan.upscalerjs) {
         try {
           const r = await runWorker<UpscalerJsRow>(task);
-          results.upscalerjs.push({ ...r.result, peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1), tfjsVersion: pkgVersion('@tensorflow/tfjs'), upscalerVersion: pkgVersion('upscaler') });
-          log(`  ${task.model} ${task.size}px: ${r.result.time.min.toFixed(0)} ms warm (first ${r.result.firstRunMs.toFixed(0)} ms), ${((task.size ** 2 / 1e6) / (r.result.time.min / 1000)).toFixed(3)} input MP/s, ${(r.result.flopsPerPixel * task.size ** 2 / (r.result.time.min / 1000) / 1e9).toFixed(1)} GFLOP/s, ${r.result.tfBackend} ${r.result.tfThreads ?? '?'} thread(s), peak RSS ${r.peakRssMB?.toFixed(0) ?? '?'} MB`);
+          results.upscalerjs.push({
+            ...r.result,
+            peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1),
+            tfjsVersion: pkgVersion('@tensorflow/tfjs'),
+            upscalerVersion: pkgVersion('upscaler'),
+          });
+          log(
+            `  ${task.model} ${task.size}px: ${r.result.time.min.toFixed(0)} ms warm (first ${r.result.firstRunMs.toFixed(0)} ms), ${(task.size ** 2 / 1e6 / (r.result.time.min / 1000)).toFixed(3)} input MP/s, ${((r.result.flopsPerPixel * task.size ** 2) / (r.result.time.min / 1000) / 1e9).toFixed(1)} GFLOP/s, ${r.result.tfBackend} ${r.result.tfThreads ?? '?'} thread(s), peak RSS ${r.peakRssMB?.toFixed(0) ?? '?'} MB`,
+          );
         } catch (err) {
           results.upscalerjs.push({ model: task.model, size: task.size, error: errorText(err) });
           log(`  ${task.model}: ${errorText(err)}`);
@@ -292,15 +455,23 @@ async function main(): Promise<void> {
     // Floor.
     if (only.has('floor')) {
       results.floor = await lanczosFloor(plan.floor.size, 4, plan.floor.reps);
-      log(`\n[4] floor: sharp Lanczos-3 ${plan.floor.size}² → ${plan.floor.size * 4}²: ${results.floor.time.min.toFixed(1)} ms`);
+      log(
+        `\n[4] floor: sharp Lanczos-3 ${plan.floor.size}² → ${plan.floor.size * 4}²: ${results.floor.time.min.toFixed(1)} ms`,
+      );
     }
 
     // 5. Browser.
     if (only.has('browser')) {
       log('\n[5] Engine page in headless Chromium (WASM)');
-      for (const [threads, isolate] of [[1, false], [2, true]] as const) {
+      for (const [threads, isolate] of [
+        [1, false],
+        [2, true],
+      ] as const) {
         const row = await benchBrowser({
-          label: threads === 1 ? 'Chromium, WASM 1 thread (no COOP/COEP)' : 'Chromium, WASM 2 threads (COOP/COEP, ?threads=2)',
+          label:
+            threads === 1
+              ? 'Chromium, WASM 1 thread (no COOP/COEP)'
+              : 'Chromium, WASM 2 threads (COOP/COEP, ?threads=2)',
           threads,
           isolate,
           args: CPU_ARGS,
@@ -310,7 +481,9 @@ async function main(): Promise<void> {
           timeoutMs: 600_000,
         });
         results.browser.push(row);
-        log(`  ${row.label}: ${row.error ?? `${row.backend}, isolated ${row.crossOriginIsolated}, cold ${row.coldMs.toFixed(0)} ms, warm ${row.wall.min.toFixed(0)} ms (inference ${row.inferenceMs.toFixed(0)} ms)`}`);
+        log(
+          `  ${row.label}: ${row.error ?? `${row.backend}, isolated ${row.crossOriginIsolated}, cold ${row.coldMs.toFixed(0)} ms, warm ${row.wall.min.toFixed(0)} ms (inference ${row.inferenceMs.toFixed(0)} ms)`}`,
+        );
       }
     }
 
@@ -319,17 +492,31 @@ async function main(): Promise<void> {
       log('\n[6] Peak RSS of the CLI vs output size (realesrgan-x4fast, 4×, PNG)');
       results.memory = await memoryScale(plan.memorySides, 'realesrgan-x4fast', work, log);
       const f = results.memory.fit;
-      if (f) log(`  fit, all sizes: peak RSS ≈ ${f.interceptMB} MB + ${f.slopeMBperMP} MB × output MP (r² ${f.r2}); u8 RGB would be 3 MB/MP, float32 12 MB/MP`);
+      if (f)
+        log(
+          `  fit, all sizes: peak RSS ≈ ${f.interceptMB} MB + ${f.slopeMBperMP} MB × output MP (r² ${f.r2}); u8 RGB would be 3 MB/MP, float32 12 MB/MP`,
+        );
       const tf = results.memory.tiledFit;
-      if (tf) log(`  fit, tiled sizes only: peak RSS ≈ ${tf.interceptMB} MB + ${tf.slopeMBperMP} MB × output MP (r² ${tf.r2})`);
+      if (tf)
+        log(
+          `  fit, tiled sizes only: peak RSS ≈ ${tf.interceptMB} MB + ${tf.slopeMBperMP} MB × output MP (r² ${tf.r2})`,
+        );
       if (quick) results.skipped.push('memory at 4, 16 and 64 MP output (full run only)');
     }
     if (only.has('gigapixel')) {
       log('\n[6b] Gigapixel: peak RSS of the CLI streaming 4× outputs to PNG and TIFF (animevideov3-x4)');
       const large = await memoryLarge(plan.gigapixel, 'animevideov3-x4', work, log);
-      results.memory ??= { model: 'realesrgan-x4fast', format: 'png', points: [], u8RgbMBperMP: 3, float32RgbMBperMP: 12 };
+      results.memory ??= {
+        model: 'realesrgan-x4fast',
+        format: 'png',
+        points: [],
+        u8RgbMBperMP: 3,
+        float32RgbMBperMP: 12,
+      };
       results.memory.large = large;
-      for (const [f, fit] of Object.entries(large.fits)) if (fit) log(`  fit ${f}: peak RSS ≈ ${fit.interceptMB} MB + ${fit.slopeMBperMP} MB × output MP (r² ${fit.r2})`);
+      for (const [f, fit] of Object.entries(large.fits))
+        if (fit)
+          log(`  fit ${f}: peak RSS ≈ ${fit.interceptMB} MB + ${fit.slopeMBperMP} MB × output MP (r² ${fit.r2})`);
       if (quick) results.skipped.push('gigapixel series beyond 0.26 MP (full run only: up to 1.02 GP)');
     }
   });
@@ -358,11 +545,13 @@ function fmtModelRow(r: ModelRow, peak?: number): string {
   const t = r.single.wall.min / 1000;
   const comp = r.single.plan.computedPixels;
   const g = (px: number) => (r.flopsPerPixel * px) / t / 1e9;
-  const def = r.byDefault ? `; default tiles (${r.byDefault.plan.tiles}×${r.byDefault.plan.windowW}²): ${r.byDefault.wall.min.toFixed(0)} ms` : '';
+  const def = r.byDefault
+    ? `; default tiles (${r.byDefault.plan.tiles}×${r.byDefault.plan.windowW}²): ${r.byDefault.wall.min.toFixed(0)} ms`
+    : '';
   return `${r.model} ${r.size}²: bare ${r.bare.time.min.toFixed(0)} ms, upscale() ${r.single.wall.min.toFixed(0)} ms (×${(r.single.wall.min / r.bare.time.min).toFixed(2)}), ${(useful / 1e6 / t).toFixed(3)} input MP/s, ${g(useful).toFixed(1)} useful / ${g(comp).toFixed(1)} computed GFLOP/s${peak ? ` (${((100 * g(comp)) / peak).toFixed(0)}% of peak)` : ''}${def}`;
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
   process.exit(1);
 });

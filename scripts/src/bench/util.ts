@@ -52,7 +52,13 @@ export const log = (...a: unknown[]): void => console.log(...a);
 
 export async function loadRgb(path: string): Promise<PixelImage> {
   const { data, info } = await sharp(path).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return {
+    width: info.width,
+    height: info.height,
+    channels: 3,
+    bitDepth: 8,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 /**
@@ -65,21 +71,37 @@ export async function photoAt(size: number): Promise<PixelImage> {
   if (size === full.width) return full;
   if (size < full.width) {
     const at = (c: number) => Math.max(0, Math.min(full.width - size, Math.round(c - size / 2)));
-    const { data } = await sharp(Buffer.from(full.data), { raw: { width: full.width, height: full.height, channels: 3 } })
+    const { data } = await sharp(Buffer.from(full.data), {
+      raw: { width: full.width, height: full.height, channels: 3 },
+    })
       .extract({ left: at(100), top: at(180), width: size, height: size })
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { width: size, height: size, channels: 3, bitDepth: 8, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    return {
+      width: size,
+      height: size,
+      channels: 3,
+      bitDepth: 8,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    };
   }
   const { data } = await sharp(Buffer.from(full.data), { raw: { width: full.width, height: full.height, channels: 3 } })
     .extend({ right: size - full.width, bottom: size - full.height, extendWith: 'mirror' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { width: size, height: size, channels: 3, bitDepth: 8, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return {
+    width: size,
+    height: size,
+    channels: 3,
+    bitDepth: 8,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 export function savePng(img: PixelImage, path: string, compressionLevel = 6): Promise<unknown> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: img.channels } })
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  })
     .png({ compressionLevel })
     .toFile(path);
 }
@@ -96,11 +118,19 @@ export function psnr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Lanczos-3 enlargement with sharp (the plain-resampling floor, and the sanity yardstick for peers' images). */
 export async function lanczos(img: PixelImage, scale: number): Promise<PixelImage> {
-  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
     .resize(img.width * scale, img.height * scale, { kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return {
+    width: info.width,
+    height: info.height,
+    channels: 3,
+    bitDepth: 8,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -142,7 +172,11 @@ sys.exit(r)
  * Runs `cmd args` and measures its wall time and peak RSS (kernel's max RSS from wait4(), through GNU time or
  * python3; without either, /proc/<pid>/status VmHWM polled every 5 ms).
  */
-export async function runMeasured(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ProcResult> {
+export async function runMeasured(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ProcResult> {
   const tmp = await mkdtemp(join(tmpdir(), 'enlarge-bench-rss-'));
   const rssFile = join(tmp, 'rss');
   const method = rssMethod();
@@ -154,7 +188,12 @@ export async function runMeasured(cmd: string, args: string[], opts: { cwd?: str
   } else argv = [cmd, ...args];
   try {
     const t0 = performance.now();
-    const r = await spawnCollect(argv[0]!, argv.slice(1), { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, timeoutMs: opts.timeoutMs ?? 900_000, poll: method === 'poll' });
+    const r = await spawnCollect(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env ?? process.env,
+      timeoutMs: opts.timeoutMs ?? 900_000,
+      poll: method === 'poll',
+    });
     const wallMs = performance.now() - t0;
     let peakKb: number | null = r.polledKb;
     if (method !== 'poll') {
@@ -166,7 +205,13 @@ export async function runMeasured(cmd: string, args: string[], opts: { cwd?: str
         peakKb = null;
       }
     }
-    return { code: r.code, wallMs, peakRssMB: peakKb === null ? null : (peakKb * 1024) / 1e6, stdout: r.stdout, stderr: r.stderr };
+    return {
+      code: r.code,
+      wallMs,
+      peakRssMB: peakKb === null ? null : (peakKb * 1024) / 1e6,
+      stdout: r.stdout,
+      stderr: r.stderr,
+    };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -200,9 +245,18 @@ export function readRssFile(file: string): number | null {
   }
 }
 
-interface Collected { code: number | null; stdout: string; stderr: string; polledKb: number | null }
+interface Collected {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  polledKb: number | null;
+}
 
-function spawnCollect(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; poll: boolean }): Promise<Collected> {
+function spawnCollect(
+  cmd: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; poll: boolean },
+): Promise<Collected> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -229,7 +283,12 @@ function spawnCollect(cmd: string, args: string[], o: { cwd: string; env: NodeJS
     child.on('close', (code) => {
       clearTimeout(timer);
       if (poller) clearInterval(poller);
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), polledKb });
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        polledKb,
+      });
     });
   });
 }
@@ -245,10 +304,16 @@ export function emitResult(value: unknown): void {
 }
 
 /** Runs scripts/src/bench/worker.ts with a task; returns its result, wall time and peak RSS. */
-export async function runWorker<T>(task: unknown, timeoutMs = 900_000): Promise<{ result: T; wallMs: number; peakRssMB: number | null }> {
+export async function runWorker<T>(
+  task: unknown,
+  timeoutMs = 900_000,
+): Promise<{ result: T; wallMs: number; peakRssMB: number | null }> {
   const worker = join(ROOT, 'scripts', 'src', 'bench', 'worker.ts');
   const r = await runMeasured(process.execPath, ['--import', 'tsx', worker, JSON.stringify(task)], { timeoutMs });
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith(RESULT_MARK));
+  const line = r.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(RESULT_MARK));
   if (r.code !== 0 || !line) {
     const tail = (r.stderr + r.stdout).trim().split('\n').slice(-15).join('\n');
     throw new Error(`bench worker failed (exit ${r.code}): ${tail}`);

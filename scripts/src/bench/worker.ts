@@ -128,7 +128,13 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       const opts = { model: m.id, scale: s };
       const one = engine.tilePlan(m, img.width, img.height, Math.max(img.width, img.height));
       if (one.tiles.length !== 1) throw new Error(`${m.id}: could not plan one tile for ${item.size} px`);
-      const planInfo = (p: typeof one): PlanInfo => ({ tiles: p.tiles.length, tileSize: p.tileW, windowW: p.windowW, windowH: p.windowH, computedPixels: p.windowW * p.windowH * p.tiles.length });
+      const planInfo = (p: typeof one): PlanInfo => ({
+        tiles: p.tiles.length,
+        tileSize: p.tileW,
+        windowW: p.windowW,
+        windowH: p.windowH,
+        computedPixels: p.windowW * p.windowH * p.tiles.length,
+      });
 
       // Bare session on exactly the window upscale() feeds for one tile.
       const bytes = new Uint8Array(await readFile(join(ROOT, 'models', 'onnx', m.file)));
@@ -141,7 +147,8 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       t0 = performance.now();
       await runner.run(feeds, ['output']);
       const firstRunMs = performance.now() - t0;
-      const bare = item.warmup === false ? stats([firstRunMs]) : await timeRuns(() => runner.run(feeds, ['output']), item.reps, 0);
+      const bare =
+        item.warmup === false ? stats([firstRunMs]) : await timeRuns(() => runner.run(feeds, ['output']), item.reps, 0);
       await runner.dispose();
 
       // upscale(), one tile: the first call loads the session (cold), then warm runs.
@@ -181,7 +188,9 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
         byDefault,
         coldUpscaleMs: round(coldUpscaleMs, 1),
       });
-      console.error(`  ${task.backend}×${task.threads} ${m.id} ${item.size}px: bare ${bare.min.toFixed(0)} ms, upscale ${single.wall.min.toFixed(0)} ms${byDefault ? `, default tiles ${byDefault.wall.min.toFixed(0)} ms` : ''}`);
+      console.error(
+        `  ${task.backend}×${task.threads} ${m.id} ${item.size}px: bare ${bare.min.toFixed(0)} ms, upscale ${single.wall.min.toFixed(0)} ms${byDefault ? `, default tiles ${byDefault.wall.min.toFixed(0)} ms` : ''}`,
+      );
     } finally {
       await engine.dispose();
     }
@@ -192,9 +201,23 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
 // ---------------------------------------------------------------------------------------------------------
 // UpscalerJS on TensorFlow.js
 
-interface KerasLayer { class_name: string; name: string; config: Record<string, unknown>; inbound_nodes: unknown[] }
-interface WeightGroup { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }
-interface LayersModelJson { format?: string; generatedBy?: string; convertedBy?: string; modelTopology: { model_config: { config: { layers: KerasLayer[] } } }; weightsManifest: WeightGroup[] }
+interface KerasLayer {
+  class_name: string;
+  name: string;
+  config: Record<string, unknown>;
+  inbound_nodes: unknown[];
+}
+interface WeightGroup {
+  paths: string[];
+  weights: { name: string; shape: number[]; dtype: string }[];
+}
+interface LayersModelJson {
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string;
+  modelTopology: { model_config: { config: { layers: KerasLayer[] } } };
+  weightsManifest: WeightGroup[];
+}
 
 /**
  * Conv FLOPs per input pixel of a Keras layers model: 2·k·k·Cin·Cout per output pixel of every Conv2D, times
@@ -215,8 +238,9 @@ export function kerasFlopsPerPixel(json: LayersModelJson): number {
     };
     walk(l.inbound_nodes);
     let f = Math.max(1, ...inbound.map((n) => factor.get(n) ?? 1));
-    if (l.class_name === 'UpSampling2D') f *= ((l.config['size'] as number[] | undefined)?.[0] ?? 2);
-    if (/PixelShuffle|DepthToSpace|SubpixelConv/i.test(l.class_name)) f *= Number(l.config['scale'] ?? l.config['block_size'] ?? 2);
+    if (l.class_name === 'UpSampling2D') f *= (l.config['size'] as number[] | undefined)?.[0] ?? 2;
+    if (/PixelShuffle|DepthToSpace|SubpixelConv/i.test(l.class_name))
+      f *= Number(l.config['scale'] ?? l.config['block_size'] ?? 2);
     factor.set(l.name, f);
     if (l.class_name === 'Conv2D') {
       const k = [...shapes.entries()].find(([n]) => n === `${l.name}/kernel` || n.endsWith(`/${l.name}/kernel`))?.[1];
@@ -318,7 +342,7 @@ if (process.argv[1] && /worker\.ts$/.test(process.argv[1])) {
   main().then(
     () => process.exit(0), // onnxruntime-web's worker threads would otherwise keep the process alive
     (err: unknown) => {
-      console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
       process.exit(1);
     },
   );

@@ -22,7 +22,8 @@ export function toPixelImage(img: Rgb): PixelImage {
 export function fromPixelImage(img: PixelImage): Rgb {
   const n = img.width * img.height;
   const c = img.channels;
-  if (c === 3 && img.bitDepth === 8) return { width: img.width, height: img.height, channels: 3, data: img.data as Uint8Array };
+  if (c === 3 && img.bitDepth === 8)
+    return { width: img.width, height: img.height, channels: 3, data: img.data as Uint8Array };
   const out = new Uint8Array(n * 3);
   const div = img.bitDepth === 16 ? 257 : 1;
   for (let i = 0; i < n; i++) {
@@ -42,7 +43,12 @@ function buf(img: Rgb): Buffer {
 async function toRgb(s: Sharp): Promise<Rgb> {
   const { data, info } = await s.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
-  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return {
+    width: info.width,
+    height: info.height,
+    channels: 3,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
 }
 
 /**
@@ -69,15 +75,18 @@ export async function loadRgb(file: string, opts: { multiple?: number; maxSide?:
 }
 
 export function cropRgb(img: Rgb, x: number, y: number, w: number, h: number): Rgb {
-  if (x < 0 || y < 0 || x + w > img.width || y + h > img.height) throw new Error(`crop ${w}×${h}+${x}+${y} is outside ${img.width}×${img.height}`);
+  if (x < 0 || y < 0 || x + w > img.width || y + h > img.height)
+    throw new Error(`crop ${w}×${h}+${x}+${y} is outside ${img.width}×${img.height}`);
   const out = new Uint8Array(w * h * 3);
-  for (let r = 0; r < h; r++) out.set(img.data.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
+  for (let r = 0; r < h; r++)
+    out.set(img.data.subarray(((y + r) * img.width + x) * 3, ((y + r) * img.width + x + w) * 3), r * w * 3);
   return { width: w, height: h, channels: 3, data: out };
 }
 
 /** Clean degradation: bicubic ×`scale` down (libvips reduce with the cubic kernel, antialiased like MATLAB imresize). */
 export async function downBicubic(gt: Rgb, scale = SCALE): Promise<Rgb> {
-  if (gt.width % scale || gt.height % scale) throw new Error(`ground truth ${gt.width}×${gt.height} does not divide by ${scale}`);
+  if (gt.width % scale || gt.height % scale)
+    throw new Error(`ground truth ${gt.width}×${gt.height} does not divide by ${scale}`);
   return toRgb(sharp(buf(gt), raw(gt)).resize(gt.width / scale, gt.height / scale, { kernel: 'cubic', fit: 'fill' }));
 }
 
@@ -96,11 +105,21 @@ export async function downJpeg(gt: Rgb, quality = 70, scale = SCALE): Promise<{ 
  */
 export async function upBicubicSharp(lr: Rgb, scale = SCALE): Promise<Rgb> {
   const P = 4;
-  const padded = await sharp(buf(lr), raw(lr)).extend({ top: P, bottom: P, left: P, right: P, extendWith: 'copy' }).raw().toBuffer();
-  const pw = lr.width + 2 * P, ph = lr.height + 2 * P;
+  const padded = await sharp(buf(lr), raw(lr))
+    .extend({ top: P, bottom: P, left: P, right: P, extendWith: 'copy' })
+    .raw()
+    .toBuffer();
+  const pw = lr.width + 2 * P,
+    ph = lr.height + 2 * P;
   const off = (scale - 1) / 2;
   const big = await toRgb(
-    sharp(padded, { raw: { width: pw, height: ph, channels: 3 } }).affine([[scale, 0], [0, scale]], { interpolator: 'bicubic', odx: off, ody: off }),
+    sharp(padded, { raw: { width: pw, height: ph, channels: 3 } }).affine(
+      [
+        [scale, 0],
+        [0, scale],
+      ],
+      { interpolator: 'bicubic', odx: off, ody: off },
+    ),
   );
   return cropRgb(big, P * scale, P * scale, lr.width * scale, lr.height * scale);
 }

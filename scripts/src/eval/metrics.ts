@@ -39,8 +39,10 @@ export interface Scores {
 }
 
 function checkImage(img: RgbImage): void {
-  if (img.channels !== 1 && img.channels !== 3) throw new Error(`metrics need gray or RGB images (got ${img.channels} channels)`);
-  if (img.data.length !== img.width * img.height * img.channels) throw new Error('pixel buffer length does not match the size');
+  if (img.channels !== 1 && img.channels !== 3)
+    throw new Error(`metrics need gray or RGB images (got ${img.channels} channels)`);
+  if (img.data.length !== img.width * img.height * img.channels)
+    throw new Error('pixel buffer length does not match the size');
 }
 
 /** BT.601 luma as in MATLAB's rgb2ycbcr (16..235), as floats. Gray images are taken as R = G = B. */
@@ -52,7 +54,8 @@ export function lumaY(img: RgbImage): Plane {
   if (img.channels === 1) {
     for (let i = 0; i < n; i++) out[i] = 16 + (219 * d[i]!) / 255;
   } else {
-    for (let i = 0, o = 0; i < n; i++, o += 3) out[i] = 16 + (65.481 * d[o]! + 128.553 * d[o + 1]! + 24.966 * d[o + 2]!) / 255;
+    for (let i = 0, o = 0; i < n; i++, o += 3)
+      out[i] = 16 + (65.481 * d[o]! + 128.553 * d[o + 1]! + 24.966 * d[o + 2]!) / 255;
   }
   return { width: img.width, height: img.height, data: out };
 }
@@ -64,22 +67,27 @@ export function gray(img: RgbImage): Plane {
   const out = new Float64Array(n);
   const d = img.data;
   if (img.channels === 1) for (let i = 0; i < n; i++) out[i] = d[i]!;
-  else for (let i = 0, o = 0; i < n; i++, o += 3) out[i] = 0.298936021293775 * d[o]! + 0.587043074451121 * d[o + 1]! + 0.114020904255103 * d[o + 2]!;
+  else
+    for (let i = 0, o = 0; i < n; i++, o += 3)
+      out[i] = 0.298936021293775 * d[o]! + 0.587043074451121 * d[o + 1]! + 0.114020904255103 * d[o + 2]!;
   return { width: img.width, height: img.height, data: out };
 }
 
 /** Removes `border` pixels from each side. */
 export function cropPlane(p: Plane, border: number): Plane {
   if (border <= 0) return p;
-  const w = p.width - 2 * border, h = p.height - 2 * border;
+  const w = p.width - 2 * border,
+    h = p.height - 2 * border;
   if (w <= 0 || h <= 0) throw new Error(`a ${p.width}×${p.height} image is too small for a border of ${border}`);
   const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) out.set(p.data.subarray((y + border) * p.width + border, (y + border) * p.width + border + w), y * w);
+  for (let y = 0; y < h; y++)
+    out.set(p.data.subarray((y + border) * p.width + border, (y + border) * p.width + border + w), y * w);
   return { width: w, height: h, data: out };
 }
 
 function sameSize(a: Plane, b: Plane): void {
-  if (a.width !== b.width || a.height !== b.height) throw new Error(`size mismatch: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+  if (a.width !== b.width || a.height !== b.height)
+    throw new Error(`size mismatch: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
 }
 
 /** PSNR in dB for values with the given peak (255 for 8-bit). Infinity when identical. */
@@ -108,9 +116,15 @@ export function gaussianKernel(size = 11, sigma = 1.5): Float64Array {
 }
 
 /** Separable 'valid' filtering with a symmetric kernel. */
-function filterValid(src: Float64Array, w: number, h: number, k: Float64Array): { data: Float64Array; width: number; height: number } {
+function filterValid(
+  src: Float64Array,
+  w: number,
+  h: number,
+  k: Float64Array,
+): { data: Float64Array; width: number; height: number } {
   const n = k.length;
-  const ow = w - n + 1, oh = h - n + 1;
+  const ow = w - n + 1,
+    oh = h - n + 1;
   const tmp = new Float64Array(ow * h);
   for (let y = 0; y < h; y++) {
     const row = y * w;
@@ -151,9 +165,12 @@ export function ssimPlane(a: Plane, b: Plane, o: SsimOptions = {}): number {
   if (w < size || h < size) throw new Error(`SSIM needs images of at least ${size}×${size} pixels (got ${w}×${h})`);
   const k = gaussianKernel(size, o.sigma ?? 1.5);
   const n = w * h;
-  const aa = new Float64Array(n), bb = new Float64Array(n), ab = new Float64Array(n);
+  const aa = new Float64Array(n),
+    bb = new Float64Array(n),
+    ab = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const x = a.data[i]!, y = b.data[i]!;
+    const x = a.data[i]!,
+      y = b.data[i]!;
     aa[i] = x * x;
     bb[i] = y * y;
     ab[i] = x * y;
@@ -165,8 +182,11 @@ export function ssimPlane(a: Plane, b: Plane, o: SsimOptions = {}): number {
   const s12 = filterValid(ab, w, h, k).data;
   let sum = 0;
   for (let i = 0; i < mu1.length; i++) {
-    const m1 = mu1[i]!, m2 = mu2[i]!;
-    const v1 = s11[i]! - m1 * m1, v2 = s22[i]! - m2 * m2, c12 = s12[i]! - m1 * m2;
+    const m1 = mu1[i]!,
+      m2 = mu2[i]!;
+    const v1 = s11[i]! - m1 * m1,
+      v2 = s22[i]! - m2 * m2,
+      c12 = s12[i]! - m1 * m2;
     sum += ((2 * m1 * m2 + C1) * (2 * c12 + C2)) / ((m1 * m1 + m2 * m2 + C1) * (v1 + v2 + C2));
   }
   return sum / mu1.length;
@@ -175,12 +195,15 @@ export function ssimPlane(a: Plane, b: Plane, o: SsimOptions = {}): number {
 /** 2×2 mean then keep every second pixel (GMSD.m: conv2 with fspecial('average', 2), 'same', then (1:2:end)). */
 function average2Down(p: Plane): Plane {
   const { width: w, height: h, data } = p;
-  const ow = Math.ceil(w / 2), oh = Math.ceil(h / 2);
+  const ow = Math.ceil(w / 2),
+    oh = Math.ceil(h / 2);
   const out = new Float64Array(ow * oh);
   for (let y = 0; y < oh; y++) {
-    const y0 = 2 * y, y1 = y0 + 1;
+    const y0 = 2 * y,
+      y1 = y0 + 1;
     for (let x = 0; x < ow; x++) {
-      const x0 = 2 * x, x1 = x0 + 1;
+      const x0 = 2 * x,
+        x1 = x0 + 1;
       // MATLAB's 'same' with a 2×2 kernel reads (y, x) … (y+1, x+1), zero outside.
       let s = data[y0 * w + x0]!;
       if (x1 < w) s += data[y0 * w + x1]!;
@@ -201,7 +224,8 @@ function prewittMagnitude(p: Plane): Float64Array {
   const out = new Float64Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      let gx = 0, gy = 0;
+      let gx = 0,
+        gy = 0;
       for (let t = -1; t <= 1; t++) {
         gx += at(x - 1, y + t) - at(x + 1, y + t);
         gy += at(x + t, y - 1) - at(x + t, y + 1);
@@ -223,7 +247,8 @@ export function gmsdPlane(a: Plane, b: Plane, c = 170): number {
   const q = new Float64Array(n);
   let mean = 0;
   for (let i = 0; i < n; i++) {
-    const m1 = g1[i]!, m2 = g2[i]!;
+    const m1 = g1[i]!,
+      m2 = g2[i]!;
     q[i] = (2 * m1 * m2 + c) / (m1 * m1 + m2 * m2 + c);
     mean += q[i]!;
   }
@@ -237,9 +262,13 @@ export function gmsdPlane(a: Plane, b: Plane, c = 170): number {
 /** All three metrics of `test` against `reference`, with a border of `border` pixels cropped (SR convention: the scale). */
 export function compare(reference: RgbImage, test: RgbImage, border = 4): Scores {
   if (reference.width !== test.width || reference.height !== test.height) {
-    throw new Error(`size mismatch: reference ${reference.width}×${reference.height}, test ${test.width}×${test.height}`);
+    throw new Error(
+      `size mismatch: reference ${reference.width}×${reference.height}, test ${test.width}×${test.height}`,
+    );
   }
-  const yr = cropPlane(lumaY(reference), border), yt = cropPlane(lumaY(test), border);
-  const gr = cropPlane(gray(reference), border), gt = cropPlane(gray(test), border);
+  const yr = cropPlane(lumaY(reference), border),
+    yt = cropPlane(lumaY(test), border);
+  const gr = cropPlane(gray(reference), border),
+    gt = cropPlane(gray(test), border);
   return { psnrY: psnrPlane(yr, yt), ssimY: ssimPlane(yr, yt), gmsd: gmsdPlane(gr, gt) };
 }

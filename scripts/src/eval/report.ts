@@ -47,10 +47,24 @@ export function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
-export function summarize(images: ImageResult[], degradation: Degradation, method: string, category?: Category): Summary | undefined {
-  const rs = images.filter((i) => !category || i.category === category).map((i) => i.results[degradation][method]).filter((r): r is MethodResult => !!r);
+export function summarize(
+  images: ImageResult[],
+  degradation: Degradation,
+  method: string,
+  category?: Category,
+): Summary | undefined {
+  const rs = images
+    .filter((i) => !category || i.category === category)
+    .map((i) => i.results[degradation][method])
+    .filter((r): r is MethodResult => !!r);
   if (!rs.length) return undefined;
-  return { n: rs.length, psnrY: mean(rs.map((r) => r.psnrY)), ssimY: mean(rs.map((r) => r.ssimY)), gmsd: mean(rs.map((r) => r.gmsd)), ms: mean(rs.map((r) => r.ms)) };
+  return {
+    n: rs.length,
+    psnrY: mean(rs.map((r) => r.psnrY)),
+    ssimY: mean(rs.map((r) => r.ssimY)),
+    gmsd: mean(rs.map((r) => r.gmsd)),
+    ms: mean(rs.map((r) => r.ms)),
+  };
 }
 
 const f2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : v > 0 ? '∞' : '–');
@@ -60,7 +74,11 @@ const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '–');
 /** Markdown table: rows = methods, columns = categories + all; cells "PSNR / SSIM / GMSD"; best per column in bold. */
 export function meanTable(images: ImageResult[], degradation: Degradation, methods: MethodInfo[]): string {
   const cols: (Category | undefined)[] = [...CATEGORIES.filter((c) => images.some((i) => i.category === c)), undefined];
-  const head = ['method', ...cols.map((c) => `${c ?? 'all'} (${images.filter((i) => !c || i.category === c).length})`), 's / image'];
+  const head = [
+    'method',
+    ...cols.map((c) => `${c ?? 'all'} (${images.filter((i) => !c || i.category === c).length})`),
+    's / image',
+  ];
   const sums = methods.map((m) => cols.map((c) => summarize(images, degradation, m.id, c)));
   const best = cols.map((_, ci) => {
     const vals = sums.map((s) => s[ci]).filter((s): s is Summary => !!s);
@@ -89,9 +107,15 @@ export function meanTable(images: ImageResult[], degradation: Degradation, metho
 }
 
 /** Confusion matrix (rows = truth, columns = predicted) and accuracy. */
-export function confusion(pairs: [string, string][], labels: readonly string[]): { table: string; correct: number; total: number } {
+export function confusion(
+  pairs: [string, string][],
+  labels: readonly string[],
+): { table: string; correct: number; total: number } {
   const count = (t: string, p: string) => pairs.filter(([a, b]) => a === t && b === p).length;
-  const lines = [`| truth \\ predicted | ${labels.join(' | ')} | recall |`, `|---|${labels.map(() => '---:').join('|')}|---:|`];
+  const lines = [
+    `| truth \\ predicted | ${labels.join(' | ')} | recall |`,
+    `|---|${labels.map(() => '---:').join('|')}|---:|`,
+  ];
   let correct = 0;
   for (const t of labels) {
     const row = labels.map((p) => count(t, p));
@@ -111,9 +135,20 @@ export function autoSection(images: ImageResult[]): string {
     ['the realistic inputs (×4 down + JPEG q70)', (i) => i.auto.realistic],
   ];
   for (const [what, pick] of sets) {
-    const three = confusion(images.map((i) => [i.category, pick(i)]), CATEGORIES);
-    const two = confusion(images.map((i) => [i.category === 'graphics' ? 'graphics' : 'photo', pick(i) === 'graphics' ? 'graphics' : 'photo']), ['photo', 'graphics']);
-    out.push(`**Auto on ${what}:** 3-way ${three.correct}/${three.total} (${pct(three.correct, three.total)}), photo-vs-graphics ${two.correct}/${two.total} (${pct(two.correct, two.total)}).\n`);
+    const three = confusion(
+      images.map((i) => [i.category, pick(i)]),
+      CATEGORIES,
+    );
+    const two = confusion(
+      images.map((i) => [
+        i.category === 'graphics' ? 'graphics' : 'photo',
+        pick(i) === 'graphics' ? 'graphics' : 'photo',
+      ]),
+      ['photo', 'graphics'],
+    );
+    out.push(
+      `**Auto on ${what}:** 3-way ${three.correct}/${three.total} (${pct(three.correct, three.total)}), photo-vs-graphics ${two.correct}/${two.total} (${pct(two.correct, two.total)}).\n`,
+    );
     out.push(three.table + '\n');
   }
   return out.join('\n');
@@ -125,7 +160,10 @@ function pct(a: number, b: number): string {
 
 export function perImageTable(images: ImageResult[], degradation: Degradation, methods: MethodInfo[]): string {
   const ms = methods.filter((m) => images.some((i) => i.results[degradation][m.id]));
-  const lines = [`| image | auto | ${ms.map((m) => m.label).join(' | ')} |`, `|---|---|${ms.map(() => '---:').join('|')}|`];
+  const lines = [
+    `| image | auto | ${ms.map((m) => m.label).join(' | ')} |`,
+    `|---|---|${ms.map(() => '---:').join('|')}|`,
+  ];
   for (const i of images) {
     const cells = ms.map((m) => {
       const r = i.results[degradation][m.id];
@@ -136,7 +174,8 @@ export function perImageTable(images: ImageResult[], degradation: Degradation, m
   return lines.join('\n');
 }
 
-export const MARK_START = '<!-- eval:generated:start (scripts/src/eval/run.ts rewrites this block; edit outside it) -->';
+export const MARK_START =
+  '<!-- eval:generated:start (scripts/src/eval/run.ts rewrites this block; edit outside it) -->';
 export const MARK_END = '<!-- eval:generated:end -->';
 
 export interface RunInfo {
@@ -150,21 +189,34 @@ export interface RunInfo {
   cpu: string;
 }
 
-export function generatedBlock(info: RunInfo, images: ImageResult[], methods: MethodInfo[], sheetsRel: string[]): string {
+export function generatedBlock(
+  info: RunInfo,
+  images: ImageResult[],
+  methods: MethodInfo[],
+  sheetsRel: string[],
+): string {
   const parts: string[] = [];
   const cats = CATEGORIES.map((c) => `${images.filter((i) => i.category === c).length} ${c}`).join(', ');
   parts.push(
     `_Generated by \`npm run eval\` on ${info.date} in ${(info.seconds / 60).toFixed(1)} min on ${info.cpu}; dataset ${info.datasetLabel} ` +
       `(${images.length} images: ${cats})` +
-      (info.maxSide ? `, ground truth = centre crops of at most ${info.maxSide}×${info.maxSide} px (inputs at most ${info.maxSide / 4}×${info.maxSide / 4})` : '') +
+      (info.maxSide
+        ? `, ground truth = centre crops of at most ${info.maxSide}×${info.maxSide} px (inputs at most ${info.maxSide / 4}×${info.maxSide / 4})`
+        : '') +
       (info.quick ? ', **quick mode** (subset of methods)' : '') +
       `._\n`,
   );
-  parts.push('Each cell: mean **PSNR-Y (dB, higher is better) / SSIM-Y (higher is better) / GMSD (lower is better)**; best of each column in bold. "s / image" is the mean wall time of the ×4 upscale on this machine.\n');
+  parts.push(
+    'Each cell: mean **PSNR-Y (dB, higher is better) / SSIM-Y (higher is better) / GMSD (lower is better)**; best of each column in bold. "s / image" is the mean wall time of the ×4 upscale on this machine.\n',
+  );
   parts.push('### Methods\n');
-  parts.push('| method | what runs |\n|---|---|\n' + methods.map((m) => `| ${m.label} | ${m.description} |`).join('\n') + '\n');
+  parts.push(
+    '| method | what runs |\n|---|---|\n' + methods.map((m) => `| ${m.label} | ${m.description} |`).join('\n') + '\n',
+  );
   for (const d of DEGRADATIONS) {
-    parts.push(`### ${d === 'clean' ? 'Clean input (bicubic ×4 down)' : 'Realistic input (bicubic ×4 down + JPEG quality 70)'}\n`);
+    parts.push(
+      `### ${d === 'clean' ? 'Clean input (bicubic ×4 down)' : 'Realistic input (bicubic ×4 down + JPEG quality 70)'}\n`,
+    );
     parts.push(meanTable(images, d, methods) + '\n');
   }
   parts.push('### Auto-choice accuracy\n');
@@ -172,20 +224,29 @@ export function generatedBlock(info: RunInfo, images: ImageResult[], methods: Me
   parts.push(autoSection(images));
   if (sheetsRel.length) {
     parts.push('### Contact sheets\n');
-    parts.push('One per image, the 128×128 ground-truth region with the most detail (largest sum of luma gradients), same crop from every method; top row clean input, bottom row JPEG input. The caption on each tile is that method\'s PSNR-Y over the whole image.\n');
+    parts.push(
+      "One per image, the 128×128 ground-truth region with the most detail (largest sum of luma gradients), same crop from every method; top row clean input, bottom row JPEG input. The caption on each tile is that method's PSNR-Y over the whole image.\n",
+    );
     parts.push(sheetsRel.map((s) => `- [${s.replace(/^.*\//, '')}](${s})`).join('\n') + '\n');
   }
   for (const d of DEGRADATIONS) {
-    parts.push(`<details><summary>Per-image results, ${d} input (PSNR-Y / SSIM-Y / GMSD)</summary>\n\n${perImageTable(images, d, methods)}\n\n</details>\n`);
+    parts.push(
+      `<details><summary>Per-image results, ${d} input (PSNR-Y / SSIM-Y / GMSD)</summary>\n\n${perImageTable(images, d, methods)}\n\n</details>\n`,
+    );
   }
   return parts.join('\n');
 }
 
 /** Replaces the generated block inside an existing document, or returns a new document around it. */
-export function mergeDocument(existing: string | undefined, block: string, template: (block: string) => string): string {
+export function mergeDocument(
+  existing: string | undefined,
+  block: string,
+  template: (block: string) => string,
+): string {
   const wrapped = `${MARK_START}\n${block}\n${MARK_END}`;
   if (existing) {
-    const a = existing.indexOf(MARK_START), b = existing.indexOf(MARK_END);
+    const a = existing.indexOf(MARK_START),
+      b = existing.indexOf(MARK_END);
     if (a >= 0 && b > a) return existing.slice(0, a) + wrapped + existing.slice(b + MARK_END.length);
   }
   return template(wrapped);

@@ -26,7 +26,17 @@ import { analyzeContent, presetFor } from '../../../core/src/analysis.js';
 import type { Channels, PixelImage } from '../../../core/src/image.js';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { Engine, UpscaleOptions } from '../../../core/src/upscale/index.js';
-import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upBicubicSharp, upLanczos, type Rgb } from './images.js';
+import {
+  downBicubic,
+  downJpeg,
+  fromPixelImage,
+  loadRgb,
+  SCALE,
+  toPixelImage,
+  upBicubicSharp,
+  upLanczos,
+  type Rgb,
+} from './images.js';
 import { compare } from './metrics.js';
 import {
   CATEGORIES,
@@ -52,14 +62,60 @@ interface Method extends MethodInfo {
 }
 
 export const METHODS: Method[] = [
-  { id: 'bicubic', label: 'bicubic', description: 'sharp/libvips affine ×4, Catmull-Rom bicubic, pixel-centre aligned (as MATLAB imresize)', quick: true },
-  { id: 'lanczos', label: 'Lanczos-3', description: "the engine's own Lanczos-3 (`core/src/resample.ts`)", quick: true },
-  { id: 'upscalerjs', label: 'UpscalerJS', description: 'npm `upscaler` 1.0.0 + `@upscalerjs/esrgan-medium` 1.0.0 (4×), tfjs 4.11 WASM backend in Node', quick: true },
-  { id: 'photo', label: 'photo', description: 'engine preset `photo` (fast): realesrgan-x4fast', engine: { preset: 'photo' }, quick: true },
-  { id: 'photo-best', label: 'photo-best', description: "engine preset `photo`, `quality: 'best'`: realesrgan-x4plus", engine: { preset: 'photo', quality: 'best' }, quick: false },
-  { id: 'face', label: 'face', description: 'engine preset `face`: realesrgan-x4plus (same model as photo-best, computed once)', engine: { preset: 'face' }, quick: false },
-  { id: 'graphics', label: 'graphics', description: 'engine preset `graphics`: Real-CUGAN 4× conservative', engine: { preset: 'graphics' }, quick: true },
-  { id: 'auto', label: 'auto', description: 'engine preset `auto`: the preset `analyzeContent` picks for each input (its output is the chosen preset\'s)', engine: { preset: 'auto' }, quick: true },
+  {
+    id: 'bicubic',
+    label: 'bicubic',
+    description: 'sharp/libvips affine ×4, Catmull-Rom bicubic, pixel-centre aligned (as MATLAB imresize)',
+    quick: true,
+  },
+  {
+    id: 'lanczos',
+    label: 'Lanczos-3',
+    description: "the engine's own Lanczos-3 (`core/src/resample.ts`)",
+    quick: true,
+  },
+  {
+    id: 'upscalerjs',
+    label: 'UpscalerJS',
+    description: 'npm `upscaler` 1.0.0 + `@upscalerjs/esrgan-medium` 1.0.0 (4×), tfjs 4.11 WASM backend in Node',
+    quick: true,
+  },
+  {
+    id: 'photo',
+    label: 'photo',
+    description: 'engine preset `photo` (fast): realesrgan-x4fast',
+    engine: { preset: 'photo' },
+    quick: true,
+  },
+  {
+    id: 'photo-best',
+    label: 'photo-best',
+    description: "engine preset `photo`, `quality: 'best'`: realesrgan-x4plus",
+    engine: { preset: 'photo', quality: 'best' },
+    quick: false,
+  },
+  {
+    id: 'face',
+    label: 'face',
+    description: 'engine preset `face`: realesrgan-x4plus (same model as photo-best, computed once)',
+    engine: { preset: 'face' },
+    quick: false,
+  },
+  {
+    id: 'graphics',
+    label: 'graphics',
+    description: 'engine preset `graphics`: Real-CUGAN 4× conservative',
+    engine: { preset: 'graphics' },
+    quick: true,
+  },
+  {
+    id: 'auto',
+    label: 'auto',
+    description:
+      "engine preset `auto`: the preset `analyzeContent` picks for each input (its output is the chosen preset's)",
+    engine: { preset: 'auto' },
+    quick: true,
+  },
 ];
 
 interface Args {
@@ -74,11 +130,20 @@ interface Args {
 }
 
 function usage(): string {
-  return readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15).map((l) => l.replace(/^ \* ?/, '')).join('\n');
+  return readFileSync(fileURLToPath(import.meta.url), 'utf8')
+    .split('\n')
+    .slice(1, 15)
+    .map((l) => l.replace(/^ \* ?/, ''))
+    .join('\n');
 }
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { dataset: join(repoRoot, 'tests', 'fixtures', 'eval'), out: join(repoRoot, 'out', 'eval'), quick: false, crop: 128 };
+  const a: Args = {
+    dataset: join(repoRoot, 'tests', 'fixtures', 'eval'),
+    out: join(repoRoot, 'out', 'eval'),
+    quick: false,
+    crop: 128,
+  };
   const val = (i: number, name: string) => {
     const v = argv[i];
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
@@ -86,28 +151,57 @@ export function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [k, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [k, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const take = () => inline ?? val(++i, k);
     switch (k) {
-      case '--dataset': a.dataset = resolve(take()); break;
-      case '--out': a.out = resolve(take()); break;
-      case '--quick': a.quick = true; break;
-      case '--methods': a.methods = take().split(',').map((s) => s.trim()).filter(Boolean); break;
+      case '--dataset':
+        a.dataset = resolve(take());
+        break;
+      case '--out':
+        a.out = resolve(take());
+        break;
+      case '--quick':
+        a.quick = true;
+        break;
+      case '--methods':
+        a.methods = take()
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        break;
       case '--max-side': {
         const n = Number(take());
         if (!Number.isInteger(n) || n < 32) throw new Error('--max-side must be a whole number ≥ 32');
         a.maxSide = n - (n % SCALE);
         break;
       }
-      case '--only': a.only = take(); break;
-      case '--sheets': a.sheets = true; break;
-      case '--no-sheets': a.sheets = false; break;
-      case '--crop': a.crop = Number(take()); break;
-      case '--help': case '-h': console.log(usage()); process.exit(0); break;
-      default: throw new Error(`unknown argument: ${arg} (see --help)`);
+      case '--only':
+        a.only = take();
+        break;
+      case '--sheets':
+        a.sheets = true;
+        break;
+      case '--no-sheets':
+        a.sheets = false;
+        break;
+      case '--crop':
+        a.crop = Number(take());
+        break;
+      case '--help':
+      case '-h':
+        console.log(usage());
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument: ${arg} (see --help)`);
     }
   }
-  if (a.methods) for (const m of a.methods) if (!METHODS.some((x) => x.id === m)) throw new Error(`unknown method "${m}"; choose from ${METHODS.map((x) => x.id).join(', ')}`);
+  if (a.methods)
+    for (const m of a.methods)
+      if (!METHODS.some((x) => x.id === m))
+        throw new Error(`unknown method "${m}"; choose from ${METHODS.map((x) => x.id).join(', ')}`);
   return a;
 }
 
@@ -130,9 +224,20 @@ function listImages(dataset: string, only?: string): { file: string; category: C
 async function decodeOriginal(file: string): Promise<PixelImage> {
   const meta = await sharp(file).metadata();
   const sixteen = meta.depth === 'ushort';
-  const { data, info } = await sharp(file).rotate().raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
-  const pixels = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { width: info.width, height: info.height, channels: info.channels as Channels, bitDepth: sixteen ? 16 : 8, data: pixels };
+  const { data, info } = await sharp(file)
+    .rotate()
+    .raw(sixteen ? { depth: 'ushort' } : {})
+    .toBuffer({ resolveWithObject: true });
+  const pixels = sixteen
+    ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return {
+    width: info.width,
+    height: info.height,
+    channels: info.channels as Channels,
+    bitDepth: sixteen ? 16 : 8,
+    data: pixels,
+  };
 }
 
 function log(msg: string): void {
@@ -185,7 +290,9 @@ async function main(): Promise<void> {
   const wantSheets = args.sheets ?? !args.quick;
   const images = listImages(args.dataset, args.only);
   if (!images.length) throw new Error(`no images under ${args.dataset}/{photo,face,graphics}`);
-  log(`eval: ${images.length} images from ${args.dataset}; methods: ${methods.map((m) => m.id).join(', ')}${args.maxSide ? `; ground truth ≤ ${args.maxSide}²` : ''}`);
+  log(
+    `eval: ${images.length} images from ${args.dataset}; methods: ${methods.map((m) => m.id).join(', ')}${args.maxSide ? `; ground truth ≤ ${args.maxSide}²` : ''}`,
+  );
 
   const engine: Engine = createNodeEngine();
   let ujs: UpscalerJs | undefined;
@@ -208,8 +315,13 @@ async function main(): Promise<void> {
     const jpeg = await downJpeg(gt);
     const inputs: Record<Degradation, Rgb> = { clean: await downBicubic(gt), realistic: jpeg.image };
     const entry: ImageResult = {
-      file: rel, category, width: gt.width, height: gt.height, autoOriginal,
-      auto: { clean: 'photo', realistic: 'photo' }, jpegBytes: jpeg.bytes,
+      file: rel,
+      category,
+      width: gt.width,
+      height: gt.height,
+      autoOriginal,
+      auto: { clean: 'photo', realistic: 'photo' },
+      jpegBytes: jpeg.bytes,
       results: { clean: {}, realistic: {} },
     };
     const outputs: Record<Degradation, Map<string, Rgb>> = { clean: new Map(), realistic: new Map() };
@@ -239,18 +351,27 @@ async function main(): Promise<void> {
           }
         } else {
           const s = performance.now();
-          if (m.id === 'bicubic') { img = await upBicubicSharp(lr); models = ['sharp affine bicubic']; }
-          else if (m.id === 'lanczos') { img = upLanczos(lr); models = ['core Lanczos-3']; }
-          else if (m.id === 'upscalerjs') { img = await ujs!.upscale(lr); models = ['@upscalerjs/esrgan-medium x4']; }
-          else throw new Error(`no implementation for ${m.id}`);
+          if (m.id === 'bicubic') {
+            img = await upBicubicSharp(lr);
+            models = ['sharp affine bicubic'];
+          } else if (m.id === 'lanczos') {
+            img = upLanczos(lr);
+            models = ['core Lanczos-3'];
+          } else if (m.id === 'upscalerjs') {
+            img = await ujs!.upscale(lr);
+            models = ['@upscalerjs/esrgan-medium x4'];
+          } else throw new Error(`no implementation for ${m.id}`);
           ms = performance.now() - s;
         }
-        if (img.width !== gt.width || img.height !== gt.height) throw new Error(`${m.id} on ${rel}: got ${img.width}×${img.height}, expected ${gt.width}×${gt.height}`);
+        if (img.width !== gt.width || img.height !== gt.height)
+          throw new Error(`${m.id} on ${rel}: got ${img.width}×${img.height}, expected ${gt.width}×${gt.height}`);
         const scores = compare(gt, img, SCALE);
         const r: MethodResult = { ...scores, ms, models };
         entry.results[d][m.id] = r;
         outputs[d].set(m.id, img);
-        line.push(`${m.id} ${scores.psnrY.toFixed(2)}/${scores.ssimY.toFixed(3)}/${scores.gmsd.toFixed(3)} ${(ms / 1000).toFixed(1)}s`);
+        line.push(
+          `${m.id} ${scores.psnrY.toFixed(2)}/${scores.ssimY.toFixed(3)}/${scores.gmsd.toFixed(3)} ${(ms / 1000).toFixed(1)}s`,
+        );
       }
       log(`${rel} [${gt.width}×${gt.height}] ${d} auto→${entry.auto[d]}: ${line.join(' | ')}`);
     }
@@ -269,19 +390,35 @@ async function main(): Promise<void> {
           cols[prev]!.label = cols[prev]!.label.replace(/\n/, ` = ${m.label}\n`);
           continue;
         }
-        const model = entry.results.clean[m.id]!.models.join('+').replace(/^realesrgan-/, '').replace(/^realcugan-/, 'cugan-').replace(/^@upscalerjs\//, '');
+        const model = entry.results.clean[m.id]!.models.join('+')
+          .replace(/^realesrgan-/, '')
+          .replace(/^realcugan-/, 'cugan-')
+          .replace(/^@upscalerjs\//, '');
         seen.set(key, cols.length);
-        cols.push({ id: m.id, label: `${m.label}\n${m.engine ? model : m.id === 'upscalerjs' ? 'esrgan-medium' : ''}` });
+        cols.push({
+          id: m.id,
+          label: `${m.label}\n${m.engine ? model : m.id === 'upscalerjs' ? 'esrgan-medium' : ''}`,
+        });
       }
       const rows: SheetRow[] = DEGRADATIONS.map((d) => {
         const lr = inputs[d];
         const lrCrop = cropRgb(lr, crop.x / SCALE, crop.y / SCALE, crop.size / SCALE, crop.size / SCALE);
         const tiles = [nearest(lrCrop, SCALE), cut(gt), ...cols.map((c) => cut(outputs[d].get(c.id)!))];
         const captions = [undefined, undefined, ...cols.map((c) => `${entry.results[d][c.id]!.psnrY.toFixed(2)} dB`)];
-        return { label: d === 'clean' ? 'clean' : 'JPEG q70', sublabel: `input ${lr.width}×${lr.height}\nauto → ${entry.auto[d]}`, tiles, captions };
+        return {
+          label: d === 'clean' ? 'clean' : 'JPEG q70',
+          sublabel: `input ${lr.width}×${lr.height}\nauto → ${entry.auto[d]}`,
+          tiles,
+          captions,
+        };
       });
       const name = rel.replace(/\//g, '_').replace(/\.[a-z]+$/i, '');
-      const written = await writeSheet(join(sheetDir, `${name}.png`), `${rel} — ${crop.size}×${crop.size} crop at (${crop.x}, ${crop.y}) of ${gt.width}×${gt.height}, ×4`, ['input\n(nearest)', 'ground truth\n', ...cols.map((c) => c.label)], rows);
+      const written = await writeSheet(
+        join(sheetDir, `${name}.png`),
+        `${rel} — ${crop.size}×${crop.size} crop at (${crop.x}, ${crop.y}) of ${gt.width}×${gt.height}, ×4`,
+        ['input\n(nearest)', 'ground truth\n', ...cols.map((c) => c.label)],
+        rows,
+      );
       entry.sheet = relative(args.out, written.file);
       sheetsRel.push(entry.sheet);
     }
@@ -306,11 +443,26 @@ async function main(): Promise<void> {
   const mdPath = join(args.out, 'quality.md');
   const existing = existsSync(mdPath) ? readFileSync(mdPath, 'utf8') : undefined;
   writeFileSync(mdPath, mergeDocument(existing, block, docTemplate));
-  writeFileSync(join(args.out, 'quality.json'), JSON.stringify({ ...info, scale: SCALE, jpegQuality: 70, methods: methods.map(({ id, label, description }) => ({ id, label, description })), images: results }, (_k, v) => (v === Infinity ? 'Infinity' : v), 2) + '\n');
+  writeFileSync(
+    join(args.out, 'quality.json'),
+    JSON.stringify(
+      {
+        ...info,
+        scale: SCALE,
+        jpegQuality: 70,
+        methods: methods.map(({ id, label, description }) => ({ id, label, description })),
+        images: results,
+      },
+      (_k, v) => (v === Infinity ? 'Infinity' : v),
+      2,
+    ) + '\n',
+  );
 
   for (const d of DEGRADATIONS) console.log(`\n## ${d}\n\n${meanTable(results, d, methods)}`);
   console.log(`\n## auto\n\n${autoSection(results)}`);
-  console.log(`\neval: wrote ${relative(process.cwd(), mdPath)}, quality.json${wantSheets ? ` and ${sheetsRel.length} contact sheets` : ''} in ${seconds.toFixed(0)} s`);
+  console.log(
+    `\neval: wrote ${relative(process.cwd(), mdPath)}, quality.json${wantSheets ? ` and ${sheetsRel.length} contact sheets` : ''} in ${seconds.toFixed(0)} s`,
+  );
 }
 
 main().catch((err: unknown) => {

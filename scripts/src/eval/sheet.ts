@@ -26,13 +26,20 @@ export function mostDetailedCrop(img: Rgb, size: number, margin = 4): { x: numbe
       I[(y + 1) * (w + 1) + x + 1] = I[y * (w + 1) + x + 1]! + row;
     }
   }
-  const sum = (x: number, y: number) => I[(y + s) * (w + 1) + x + s]! - I[y * (w + 1) + x + s]! - I[(y + s) * (w + 1) + x]! + I[y * (w + 1) + x]!;
-  let best = -1, bx = margin, by = margin;
+  const sum = (x: number, y: number) =>
+    I[(y + s) * (w + 1) + x + s]! - I[y * (w + 1) + x + s]! - I[(y + s) * (w + 1) + x]! + I[y * (w + 1) + x]!;
+  let best = -1,
+    bx = margin,
+    by = margin;
   const step = Math.max(1, Math.floor(s / 16));
   for (let y = margin; y + s <= h - margin; y += step) {
     for (let x = margin; x + s <= w - margin; x += step) {
       const v = sum(x, y);
-      if (v > best) { best = v; bx = x; by = y; }
+      if (v > best) {
+        best = v;
+        bx = x;
+        by = y;
+      }
     }
   }
   // align to the scale grid so the input crop (nearest) lines up
@@ -52,11 +59,21 @@ function esc(s: string): string {
 }
 
 /** Renders rows of equally sized tiles with column headers and row labels. Returns the file written. */
-export async function writeSheet(file: string, title: string, columns: string[], rows: SheetRow[], maxBytes = 200_000): Promise<{ file: string; bytes: number }> {
+export async function writeSheet(
+  file: string,
+  title: string,
+  columns: string[],
+  rows: SheetRow[],
+  maxBytes = 200_000,
+): Promise<{ file: string; bytes: number }> {
   const tile = rows[0]?.tiles[0];
   if (!tile) throw new Error('empty contact sheet');
-  const tw = tile.width, th = tile.height;
-  const gap = 4, labelW = 96, titleH = 20, headH = 30;
+  const tw = tile.width,
+    th = tile.height;
+  const gap = 4,
+    labelW = 96,
+    titleH = 20,
+    headH = 30;
   const W = labelW + columns.length * (tw + gap);
   const H = titleH + headH + rows.length * (th + gap);
   const composites: OverlayOptions[] = [];
@@ -73,7 +90,9 @@ export async function writeSheet(file: string, title: string, columns: string[],
     const cx = labelW + i * (tw + gap) + tw / 2;
     const parts = c.split('\n');
     parts.forEach((p, k) => {
-      lines.push(`<text x='${cx}' y='${titleH + 12 + k * 12}' text-anchor='middle' ${font} font-size='${k === 0 ? 11 : 9}' fill='${k === 0 ? '#111' : '#555'}'>${esc(p)}</text>`);
+      lines.push(
+        `<text x='${cx}' y='${titleH + 12 + k * 12}' text-anchor='middle' ${font} font-size='${k === 0 ? 11 : 9}' fill='${k === 0 ? '#111' : '#555'}'>${esc(p)}</text>`,
+      );
     });
   });
   rows.forEach((row, r) => {
@@ -84,7 +103,8 @@ export async function writeSheet(file: string, title: string, columns: string[],
     });
     (row.captions ?? []).forEach((cap, c) => {
       if (!cap) return;
-      const x = labelW + c * (tw + gap), yb = titleH + headH + r * (th + gap) + th;
+      const x = labelW + c * (tw + gap),
+        yb = titleH + headH + r * (th + gap) + th;
       const wBox = Math.min(tw, 6 + cap.length * 5.6);
       lines.push(`<rect x='${x}' y='${yb - 13}' width='${wBox}' height='13' fill='#000' fill-opacity='0.6'/>`);
       lines.push(`<text x='${x + 3}' y='${yb - 3}' ${font} font-size='9' fill='#fff'>${esc(cap)}</text>`);
@@ -94,7 +114,8 @@ export async function writeSheet(file: string, title: string, columns: string[],
   composites.push({ input: Buffer.from(svg), left: 0, top: 0 });
   const base = sharp({ create: { width: W, height: H, channels: 3, background: '#f4f4f4' } }).composite(composites);
   const flat = await base.raw().toBuffer({ resolveWithObject: true });
-  const again = () => sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
+  const again = () =>
+    sharp(flat.data, { raw: { width: flat.info.width, height: flat.info.height, channels: flat.info.channels } });
   const png = await again().png({ compressionLevel: 9, adaptiveFiltering: true }).toBuffer();
   if (png.length <= maxBytes) {
     const f = file.replace(/\.(png|jpe?g)$/i, '') + '.png';
@@ -114,12 +135,14 @@ export async function writeSheet(file: string, title: string, columns: string[],
 
 /** Nearest-neighbour enlargement of the low-resolution crop to the tile size (shows the input's pixels). */
 export function nearest(img: Rgb, scale: number): Rgb {
-  const w = img.width * scale, h = img.height * scale;
+  const w = img.width * scale,
+    h = img.height * scale;
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     const sy = Math.floor(y / scale);
     for (let x = 0; x < w; x++) {
-      const s = (sy * img.width + Math.floor(x / scale)) * 3, d = (y * w + x) * 3;
+      const s = (sy * img.width + Math.floor(x / scale)) * 3,
+        d = (y * w + x) * 3;
       out[d] = img.data[s]!;
       out[d + 1] = img.data[s + 1]!;
       out[d + 2] = img.data[s + 2]!;

@@ -63,8 +63,10 @@ export async function createUpscalerJs(opts: UpscalerJsOptions = {}): Promise<Up
     } catch {
       backend = 'cpu';
     }
-    for (const l of process.listeners('uncaughtException')) if (!before.u.includes(l)) process.removeListener('uncaughtException', l);
-    for (const l of process.listeners('unhandledRejection')) if (!before.r.includes(l)) process.removeListener('unhandledRejection', l);
+    for (const l of process.listeners('uncaughtException'))
+      if (!before.u.includes(l)) process.removeListener('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection'))
+      if (!before.r.includes(l)) process.removeListener('unhandledRejection', l);
   }
   if (backend === 'cpu') await tf.setBackend('cpu');
   await tf.ready();
@@ -73,7 +75,9 @@ export async function createUpscalerJs(opts: UpscalerJsOptions = {}): Promise<Up
   // Model definition from the package, model files from the package folder.
   const root = packageRoot(modelPackage);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  const defModule = (await import(`${modelPackage}/${scale}x`)) as { default: Record<string, unknown> & { _internals?: { path?: string } } };
+  const defModule = (await import(`${modelPackage}/${scale}x`)) as {
+    default: Record<string, unknown> & { _internals?: { path?: string } };
+  };
   const definition = defModule.default;
   const rel = definition._internals?.path ?? `models/x${scale}/model.json`;
   const modelJsonPath = join(root, rel);
@@ -91,15 +95,27 @@ export async function createUpscalerJs(opts: UpscalerJsOptions = {}): Promise<Up
   const all = Buffer.concat(chunks);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
   const url = `enlarge-local://${modelPackage}@${pkg.version}/${rel}`;
-  memoryModels.set(url, tf.io.fromMemory({ modelTopology: modelJson.modelTopology, format: modelJson.format, weightSpecs: specs as never, weightData }));
+  memoryModels.set(
+    url,
+    tf.io.fromMemory({
+      modelTopology: modelJson.modelTopology,
+      format: modelJson.format,
+      weightSpecs: specs as never,
+      weightData,
+    }),
+  );
   if (!routerInstalled) {
-    tf.io.registerLoadRouter(((u: string | string[]) => (typeof u === 'string' ? memoryModels.get(u) ?? null : null)) as never);
+    tf.io.registerLoadRouter(((u: string | string[]) =>
+      typeof u === 'string' ? (memoryModels.get(u) ?? null) : null) as never);
     routerInstalled = true;
   }
 
   const { default: Upscaler } = (await import('upscaler')) as unknown as {
     default: new (o: { model: unknown }) => {
-      execute(input: unknown, o: { output: 'tensor'; patchSize?: number; padding?: number }): Promise<{ shape: number[]; data(): Promise<Float32Array>; dispose(): void }>;
+      execute(
+        input: unknown,
+        o: { output: 'tensor'; patchSize?: number; padding?: number },
+      ): Promise<{ shape: number[]; data(): Promise<Float32Array>; dispose(): void }>;
       dispose(): Promise<void>;
     };
   };
@@ -116,7 +132,10 @@ export async function createUpscalerJs(opts: UpscalerJsOptions = {}): Promise<Up
       const input = tf.tensor3d(f, [img.height, img.width, 3], 'float32');
       const big = Math.max(img.width, img.height) > 256;
       const patchSize = opts.patchSize ?? (big ? 128 : undefined);
-      const out = await upscaler.execute(input, patchSize ? { output: 'tensor', patchSize, padding: 8 } : { output: 'tensor' });
+      const out = await upscaler.execute(
+        input,
+        patchSize ? { output: 'tensor', patchSize, padding: 8 } : { output: 'tensor' },
+      );
       input.dispose();
       const [h, w] = out.shape as [number, number, number];
       const data = await out.data();

@@ -41,7 +41,12 @@ export interface EngineSelection {
  * engine sizes its output buffer from -s/-z (or the name), not from the network, so a wrong scale gives a
  * silently wrong image.
  */
-export function engineSelection(engine: EngineName, modelName: string, scale: number, denoise?: number): EngineSelection {
+export function engineSelection(
+  engine: EngineName,
+  modelName: string,
+  scale: number,
+  denoise?: number,
+): EngineSelection {
   const bad = (why: string): never => {
     throw new Error(`${engine}: cannot select model "${modelName}" at scale ${scale}: ${why}`);
   };
@@ -54,7 +59,14 @@ export function engineSelection(engine: EngineName, modelName: string, scale: nu
       const noise = m[2] === 'conservative' ? -1 : m[2] === 'no-denoise' ? 0 : Number(m[3]);
       if (s !== scale) bad(`the file is a ${s}x model`);
       if (denoise !== undefined && denoise !== noise) bad(`the file is denoise level ${noise}, not ${denoise}`);
-      return { scale: s, noise, modelArgs: ['-s', String(s), '-n', String(noise)], modelDirName: 'models-se', cpu: true, fileStem: modelName };
+      return {
+        scale: s,
+        noise,
+        modelArgs: ['-s', String(s), '-n', String(noise)],
+        modelDirName: 'models-se',
+        cpu: true,
+        fileStem: modelName,
+      };
     }
     case 'waifu2x-ncnn-vulkan': {
       // main.cpp: -n -1 → scale2.0x_model; -s 1 → noise%d_model; -s 2 → noise%d_scale2.0x_model
@@ -77,7 +89,14 @@ export function engineSelection(engine: EngineName, modelName: string, scale: nu
       if (denoise !== undefined && denoise !== noise) bad(`the file is noise level ${noise}, not ${denoise}`);
       // CPU mode (-g -1) of the shipped 2022 build returns garbage for models-cunet (nihui/waifu2x-ncnn-vulkan#185;
       // reproduced here): use Vulkan.
-      return { scale: s, noise, modelArgs: ['-s', String(s), '-n', String(noise)], modelDirName: 'models-cunet', cpu: false, fileStem: modelName };
+      return {
+        scale: s,
+        noise,
+        modelArgs: ['-s', String(s), '-n', String(noise)],
+        modelDirName: 'models-cunet',
+        cpu: false,
+        fileStem: modelName,
+      };
     }
     case 'realesrgan-ncnn-vulkan': {
       // main.cpp: -n realesr-animevideov3 loads realesr-animevideov3-x<s>; any other name loads <name>.param as is.
@@ -85,7 +104,14 @@ export function engineSelection(engine: EngineName, modelName: string, scale: nu
       if (named && Number(named[1]) !== scale) bad(`the name says x${named[1]}`);
       if (scale < 1 || scale > 4 || !Number.isInteger(scale)) bad('scale must be 1..4');
       const fileStem = modelName === 'realesr-animevideov3' ? `${modelName}-x${scale}` : modelName;
-      return { scale, noise: null, modelArgs: ['-n', modelName, '-s', String(scale)], modelDirName: 'models', cpu: false, fileStem };
+      return {
+        scale,
+        noise: null,
+        modelArgs: ['-n', modelName, '-s', String(scale)],
+        modelDirName: 'models',
+        cpu: false,
+        fileStem,
+      };
     }
     case 'upscayl-bin': {
       // main.cpp overrides -z with a scale found in the model name ("x1"/"1x" … "x16"/"16x", first match wins).
@@ -93,7 +119,14 @@ export function engineSelection(engine: EngineName, modelName: string, scale: nu
       if (detected !== null && detected !== scale) bad(`upscayl-bin detects x${detected} from the name and ignores -z`);
       if (modelName === 'realesr-animevideov3') bad('use the file stem (realesr-animevideov3-x<s>)');
       // Never pass -s/-r/-w: they resample the result with stb_image_resize (sRGB) after the network.
-      return { scale, noise: null, modelArgs: ['-n', modelName, '-z', String(scale)], modelDirName: 'models', cpu: false, fileStem: modelName };
+      return {
+        scale,
+        noise: null,
+        modelArgs: ['-n', modelName, '-z', String(scale)],
+        modelDirName: 'models',
+        cpu: false,
+        fileStem: modelName,
+      };
     }
     default:
       return bad('unknown engine');
@@ -118,7 +151,11 @@ export async function pngSize(file: string): Promise<{ width: number; height: nu
     const buf = Buffer.alloc(24);
     const { bytesRead } = await fh.read(buf, 0, 24, 0);
     const sig = '89504e470d0a1a0a';
-    if (bytesRead < 24 || buf.subarray(0, 8).toString('hex') !== sig || buf.subarray(12, 16).toString('latin1') !== 'IHDR') {
+    if (
+      bytesRead < 24 ||
+      buf.subarray(0, 8).toString('hex') !== sig ||
+      buf.subarray(12, 16).toString('latin1') !== 'IHDR'
+    ) {
       throw new Error(`${file} is not a PNG file`);
     }
     return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
@@ -192,7 +229,8 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
   const input = path.resolve(opts.input);
   const output = path.resolve(opts.output);
   const modelDir = path.resolve(opts.modelDir);
-  if (!/\.png$/i.test(output)) throw new Error(`runReference: output must be a .png path (engines pick the encoder by extension): ${output}`);
+  if (!/\.png$/i.test(output))
+    throw new Error(`runReference: output must be a .png path (engines pick the encoder by extension): ${output}`);
   const device = opts.device ?? 'auto';
   const useCpu = device === 'cpu' || (device === 'auto' && sel.cpu);
   if (useCpu && (opts.engine === 'upscayl-bin' || opts.engine === 'realesrgan-ncnn-vulkan')) {
@@ -200,7 +238,10 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
   }
 
   await ensureExecutable(binary);
-  for (const [what, p] of [['model folder', modelDir], ['input', input]] as const) {
+  for (const [what, p] of [
+    ['model folder', modelDir],
+    ['input', input],
+  ] as const) {
     try {
       await access(p, fsConstants.R_OK);
     } catch {
@@ -227,22 +268,30 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'enlarge-ref-'));
   try {
     const base = path.basename(modelDir);
-    const linkName = opts.engine === 'realcugan-ncnn-vulkan' && /^models-(se|nose|pro)$/.test(base)
-      ? base
-      : opts.engine === 'waifu2x-ncnn-vulkan' && /^models-(cunet|upconv_7_anime_style_art_rgb|upconv_7_photo)$/.test(base)
+    const linkName =
+      opts.engine === 'realcugan-ncnn-vulkan' && /^models-(se|nose|pro)$/.test(base)
         ? base
-        : sel.modelDirName;
+        : opts.engine === 'waifu2x-ncnn-vulkan' &&
+            /^models-(cunet|upconv_7_anime_style_art_rgb|upconv_7_photo)$/.test(base)
+          ? base
+          : sel.modelDirName;
     const link = path.join(tmp, linkName);
     await symlink(modelDir, link, 'dir');
 
     const args = [
-      '-i', input,
-      '-o', output,
-      '-m', link,
+      '-i',
+      input,
+      '-o',
+      output,
+      '-m',
+      link,
       ...sel.modelArgs,
-      '-t', String(tileSize),
-      '-g', useCpu ? '-1' : '0',
-      '-j', '1:2:1',
+      '-t',
+      String(tileSize),
+      '-g',
+      useCpu ? '-1' : '0',
+      '-j',
+      '1:2:1',
     ];
     if (opts.engine === 'realcugan-ncnn-vulkan') args.push('-c', '0');
 
@@ -263,9 +312,14 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
     const ms = performance.now() - t0;
     const cmd = `${binary} ${args.join(' ')}`;
     const tail = (s: string) => s.trim().split('\n').slice(-25).join('\n');
-    if (timedOut) throw new Error(`${opts.engine} timed out after ${opts.timeoutMs ?? 600_000} ms: ${cmd}\nstderr:\n${tail(stderr)}`);
+    if (timedOut)
+      throw new Error(
+        `${opts.engine} timed out after ${opts.timeoutMs ?? 600_000} ms: ${cmd}\nstderr:\n${tail(stderr)}`,
+      );
     if (code !== 0) {
-      throw new Error(`${opts.engine} failed (exit ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}): ${cmd}\nstderr:\n${tail(stderr)}`);
+      throw new Error(
+        `${opts.engine} failed (exit ${code ?? 'none'}${signal ? `, signal ${signal}` : ''}): ${cmd}\nstderr:\n${tail(stderr)}`,
+      );
     }
     const failure = FAILURE_PATTERNS.find((re) => re.test(stderr));
     if (failure) throw new Error(`${opts.engine} reported a failure (exit 0): ${cmd}\nstderr:\n${tail(stderr)}`);
@@ -277,7 +331,7 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
       // (undefined in GLSL) comes out as 255 there. Its PNG is not a reference.
       throw new Error(
         `${opts.engine} ran on ${deviceName}, whose output is not usable as a reference (fp16 storage; negative values ` +
-        `become 255); ${icd === null ? 'pass icd (default SwiftShader)' : `VK_ICD_FILENAMES=${icd} was not honoured`}`,
+          `become 255); ${icd === null ? 'pass icd (default SwiftShader)' : `VK_ICD_FILENAMES=${icd} was not honoured`}`,
       );
     }
     try {
@@ -289,7 +343,7 @@ export async function runReference(opts: RunReferenceOptions): Promise<RunRefere
     if (out.width !== width * sel.scale || out.height !== height * sel.scale) {
       throw new Error(
         `${opts.engine} wrote ${out.width}x${out.height}, expected ${width * sel.scale}x${height * sel.scale} ` +
-        `(${width}x${height} × ${sel.scale}): ${cmd}`,
+          `(${width}x${height} × ${sel.scale}): ${cmd}`,
       );
     }
     return { ms, stdout, stderr, args, device: deviceName, tileSize, width, height };
@@ -314,9 +368,19 @@ async function ensureExecutable(binary: string): Promise<void> {
   }
 }
 
-interface SpawnResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }
+interface SpawnResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
 
-function spawnCollect(cmd: string, args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<SpawnResult> {
+function spawnCollect(
+  cmd: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<SpawnResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -378,14 +442,28 @@ export interface ReferenceTile {
   height: number;
 }
 
-interface FamilyGeometry { prepadding: number; align: number; border: BorderMode; ncnnInput: string; ncnnOutput: string; residual: 'none' | 'nearest-input' }
+interface FamilyGeometry {
+  prepadding: number;
+  align: number;
+  border: BorderMode;
+  ncnnInput: string;
+  ncnnOutput: string;
+  residual: 'none' | 'nearest-input';
+}
 
 /** Prepadding / alignment / border per family and scale, as the engines' main.cpp and process() set them. */
 export function referenceGeometry(family: ReferenceFamily, scale: number): FamilyGeometry {
   switch (family) {
     case 'realesrgan':
       if (![1, 2, 3, 4].includes(scale)) break;
-      return { prepadding: 10, align: 1, border: 'reflect101', ncnnInput: 'data', ncnnOutput: 'output', residual: 'none' };
+      return {
+        prepadding: 10,
+        align: 1,
+        border: 'reflect101',
+        ncnnInput: 'data',
+        ncnnOutput: 'output',
+        residual: 'none',
+      };
     case 'realcugan': {
       const p = ({ 2: 18, 3: 14, 4: 19 } as Record<number, number>)[scale];
       if (p === undefined) break;
@@ -439,13 +517,26 @@ function mapIndex(i: number, n: number, border: BorderMode): number {
  * h), TTA off), plus the crop and rounding of the output. `rgb` is interleaved 8-bit RGB, width×height×3, as
  * stb_image decodes the PNG (no colour management, 16-bit PNGs reduced to 8 bits).
  */
-export function referenceTile(family: ReferenceFamily, scale: number, rgb: Uint8Array, width: number, height: number): ReferenceTile {
+export function referenceTile(
+  family: ReferenceFamily,
+  scale: number,
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+): ReferenceTile {
   if (rgb.length !== width * height * 3) {
-    throw new Error(`referenceTile: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`);
+    throw new Error(
+      `referenceTile: expected ${width * height * 3} bytes of RGB for ${width}x${height}, got ${rgb.length}`,
+    );
   }
   const g = referenceGeometry(family, scale);
   const alignUp = (n: number) => Math.ceil(n / g.align) * g.align;
-  const padding = { top: g.prepadding, left: g.prepadding, bottom: g.prepadding + alignUp(height) - height, right: g.prepadding + alignUp(width) - width };
+  const padding = {
+    top: g.prepadding,
+    left: g.prepadding,
+    bottom: g.prepadding + alignUp(height) - height,
+    right: g.prepadding + alignUp(width) - width,
+  };
   if (g.border === 'reflect101' && (padding.right > width - 1 || padding.bottom > height - 1)) {
     // The engines' single reflection then reads outside the image (black or garbage output, exit code 0).
     throw new Error(
@@ -464,9 +555,10 @@ export function referenceTile(family: ReferenceFamily, scale: number, rgb: Uint8
       for (let c = 0; c < 3; c++) input[(c * H + y) * W + x] = Math.fround(rgb[s + c]! * INV255);
     }
   }
-  const crop = family === 'realesrgan'
-    ? { x: g.prepadding * scale, y: g.prepadding * scale, width: width * scale, height: height * scale }
-    : { x: 0, y: 0, width: width * scale, height: height * scale };
+  const crop =
+    family === 'realesrgan'
+      ? { x: g.prepadding * scale, y: g.prepadding * scale, width: width * scale, height: height * scale }
+      : { x: 0, y: 0, width: width * scale, height: height * scale };
   return {
     family,
     scale,
@@ -505,7 +597,9 @@ export function referenceOutputToRgb(
 ): Uint8Array {
   const [n, c, oh, ow] = outDims;
   if (n !== 1 || c !== 3 || oh === undefined || ow === undefined || output.length !== 3 * oh * ow) {
-    throw new Error(`referenceOutputToRgb: expected a [1,3,H,W] output, got [${outDims.join(',')}] (${output.length} values)`);
+    throw new Error(
+      `referenceOutputToRgb: expected a [1,3,H,W] output, got [${outDims.join(',')}] (${output.length} values)`,
+    );
   }
   const { x: cx, y: cy, width: cw, height: ch } = tile.crop;
   if (cx + cw > ow || cy + ch > oh) {
