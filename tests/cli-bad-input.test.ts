@@ -30,13 +30,22 @@ const MODEL = ['-m', 'animevideov3-x4'];
 let dir: string;
 const isRoot = process.getuid?.() === 0;
 
+/**
+ * As root every file is readable and every folder writable, so the permission cases run without the
+ * capabilities that bypass permissions (util-linux setpriv drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH):
+ * still the owner of the checkout, wherever it was cloned, but bound by the files' mode bits.
+ */
+const NO_DAC = ['--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search'];
+
 function enlarge(args: string[], opts: { asNobody?: boolean } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+  const asUser = opts.asNobody && isRoot;
+  const [cmd, argv] = asUser
+    ? ['setpriv', [...NO_DAC, process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+  const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
     cwd: dir,
     env: { ...process.env, FORCE_COLOR: '0', HOME: dir },
-    // As root every file is readable and every folder writable; the permission cases run as "nobody".
-    ...(opts.asNobody && isRoot ? { uid: 65534, gid: 65534 } : {}),
   });
   return { code: r.status, stdout: r.stdout, stderr: withoutProgress(r.stderr) };
 }
