@@ -23,19 +23,9 @@ import type {
   UpscaleOptions,
 } from '../core/src/page/protocol.js';
 import { serveEngine, type EngineServer } from '../scripts/src/engine-server.js';
-import { ROOT, crop, diffStats, photo } from './helpers.js';
+import { ROOT, crop, diffStats, photo, CHROMIUM_ARGS } from './helpers.js';
 
 const MODELS = join(ROOT, 'models');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 // ---- the page, seen from the host side ----
 

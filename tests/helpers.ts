@@ -59,3 +59,15 @@ export function savePng(img: PixelImage, path: string): Promise<unknown> {
     .png()
     .toFile(path);
 }
+
+/** Headless Chromium as this machine runs it (no sandbox as root; no background networking on a closed network). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];

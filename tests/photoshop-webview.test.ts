@@ -19,19 +19,9 @@ import { createNodeEngine } from '../core/src/node/index.js';
 import { allocPixels, type PixelImage } from '../core/src/image.js';
 import { AbortError, ImageTooLargeError } from '../core/src/errors.js';
 import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
-import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
+import { ARTIFACTS, ROOT, diffStats, photo, CHROMIUM_ARGS } from './helpers.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /**
  * The page is served from a host name that is not loopback: http://enlarge-plugin.test is NOT a secure context
  * (http://127.0.0.1 would be), so, as on a `plugin:` page whose security UXP does not document (audit F4), there

@@ -23,22 +23,12 @@ import { createNodeEngine } from '../../core/src/node/index.js';
 import type { Engine } from '../../core/src/upscale/index.js';
 import type { PixelImage } from '../../core/src/image.js';
 import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js';
-import { ROOT, photo } from '../helpers.js';
+import { ROOT, photo, CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from '../helpers.js';
 
 export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
 /** The plugin host frame's origin: not loopback, so not a secure context either. */
 export const PLUGIN_HOST = 'figma-plugin-host.test';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`,
-];
+export const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`];
 
 /** How Figma starts a plugin UI: a data: document that writes in the HTML it is sent (the audit's bootstrap). */
 const BOOTSTRAP =
