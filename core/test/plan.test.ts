@@ -78,6 +78,22 @@ describe('planJob (pure: no runtime, sizes alone or pixels)', () => {
   });
 });
 
+describe('planJob: the image held between chained passes', () => {
+  it('is refused over maxIntermediateBytes, with the scale that would fit', () => {
+    const tight = { ...policy, limits: { ...DEFAULT_LIMITS, maxIntermediateBytes: 10e6 } };
+    const p = planJob({ width: 1000, height: 1000 }, { preset: 'photo', scale: 8 }, catalog, tight);
+    expect(p.tooLarge?.message).toBe(
+      'This factor chains 2 model passes, and the image between them would need 0.0 GB of memory. Choose a scale of at most 4 for an image this large, or enlarge a smaller one.'.replace(
+        '0.0',
+        ((4000 * 4000 * 3) / 1e9).toFixed(1),
+      ),
+    );
+    expect(
+      planJob({ width: 1000, height: 1000 }, { preset: 'photo', scale: 4 }, catalog, tight).tooLarge,
+    ).toBeUndefined();
+  });
+});
+
 describe('tile policy (one place for tile size)', () => {
   const x4fast = catalog.get('realesrgan-x4fast');
   it('caps WASM tiles, shrinks WebGPU tiles to the adapter buffer limit, halves after OOM down to the minimum', () => {

@@ -68,3 +68,20 @@ export function imageFromWire(w: WireImage, buffer?: ArrayBuffer): MessageImage 
   if (buf.byteLength !== byteLength) throw new Error(`image bytes: expected ${byteLength}, got ${buf.byteLength}`);
   return { ...meta, buffer: buf };
 }
+
+/**
+ * The payload of a message event as JSON, on either side of the bridge: UXP documents `data` as the parsed
+ * message on the webview page and as a string on MessageEvent (and some hosts used `message`), so every shape
+ * is normalised before anything filters on it. Undefined for text that is not JSON.
+ */
+export function messagePayload(e: MessageEvent): unknown {
+  let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
+  if (typeof d === 'string') {
+    try {
+      d = JSON.parse(d);
+    } catch {
+      return undefined;
+    }
+  }
+  return d;
+}

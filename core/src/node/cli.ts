@@ -497,22 +497,8 @@ function precheck(h: Header, file: string, options: UpscaleOptions, format: OutF
  * ROW_BUDGET_BYTES however wide the result is.
  */
 const CLI_TILES = { maxTile: 256, rowBudgetBytes: ROW_BUDGET_BYTES };
-/** Chained passes (factors above the largest native scale) hold each intermediate image whole. */
+/** Chained passes (factors above the largest native scale) hold each intermediate image whole: core's planner refuses more. */
 const MAX_INTERMEDIATE_BYTES = 1.5e9;
-async function checkIntermediates(engine: Engine, image: PixelImage, options: UpscaleOptions): Promise<void> {
-  const plan = await engine.plan(image, options);
-  const held = plan.passes
-    .slice(0, -1)
-    .reduce((a, p) => Math.max(a, p.output.width * p.output.height * 3 * (image.bitDepth / 8)), 0);
-  if (held > MAX_INTERMEDIATE_BYTES) {
-    throw new ImageTooLargeError(
-      `This factor chains ${plan.models.length} model passes, and the image between them would need ${(held / 1e9).toFixed(1)} GB of memory. Choose a scale of at most ${Math.max(...plan.models.map((m) => m.geometry.scale))} for an image this large, or enlarge a smaller one.`,
-      plan.output.width,
-      plan.output.height,
-      MAX_INTERMEDIATE_BYTES,
-    );
-  }
-}
 
 export async function main(argv: string[]): Promise<number> {
   let args;
@@ -615,7 +601,10 @@ export async function main(argv: string[]): Promise<number> {
 
     // PNG/TIFF are streamed, so the engine's own 400 MP cap is lifted to the formats' 65,535² here;
     // JPEG/WebP are held whole and checked against MAX_WHOLE_PIXELS before any work.
-    engine = createNodeEngine({ limits: { maxOutputPixels: 65535 * 65535, maxOutputSide: 65535 }, tiles: CLI_TILES });
+    engine = createNodeEngine({
+      limits: { maxOutputPixels: 65535 * 65535, maxOutputSide: 65535, maxIntermediateBytes: MAX_INTERMEDIATE_BYTES },
+      tiles: CLI_TILES,
+    });
     if (v.model) {
       if (/\.onnx$/i.test(v.model)) {
         const entry = await customModelEntry(v.model);
@@ -746,8 +735,6 @@ export async function main(argv: string[]): Promise<number> {
           const onProgress = progressBar(label, batch, mp);
           let res;
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
-          await checkIntermediates(engine, src.image, options);
-          const opts = options;
           const density = (src.meta.density ?? 72) * (outW / src.image.width);
           const meta: OutputMeta = { ...src.meta, density };
           if (format === 'png' || format === 'tiff') {
@@ -755,7 +742,7 @@ export async function main(argv: string[]): Promise<number> {
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
             res = await engine.upscaleToSink(
               src.image,
-              opts,
+              options,
               async ({ image: band, outputHeight }) => {
                 if (!writer) {
                   const shape = {
@@ -794,7 +781,7 @@ export async function main(argv: string[]): Promise<number> {
           } else {
             await fh.close();
             fh = undefined;
-            const whole = await engine.upscale(src.image, opts, { onProgress, signal: controller.signal });
+            const whole = await engine.upscale(src.image, options, { onProgress, signal: controller.signal });
             res = whole;
             await writeWhole(tmp, whole.image, format, quality, meta);
           }

@@ -4,7 +4,7 @@
  * sandbox, the Photoshop command) before anything in the document changes.
  */
 import { analyzeContent, presetFor, type ContentAnalysis } from '../analysis.js';
-import { InvalidOptionError, type ImageTooLargeError } from '../errors.js';
+import { ImageTooLargeError, InvalidOptionError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
@@ -141,6 +141,7 @@ function planPasses(
   let work = 0;
   let held = input.width * input.height * channels * bytesPer;
   let peakTile = 0;
+  let intermediate = 0;
   for (let i = 0; i < models.length; i++) {
     const m = models[i]!;
     const pin = i === 0 ? input : (sizes[i - 1]!.resampledTo ?? sizes[i - 1]!);
@@ -164,11 +165,21 @@ function planPasses(
     });
     const s = m.geometry.scale;
     const last = i === models.length - 1;
+    if (!last) intermediate = Math.max(intermediate, out.width * out.height * 3 * bytesPer);
     // Earlier passes are held whole (and their resampled copy); the last one one row of tiles at a time.
     held += last
       ? out.width * Math.min(out.height, tiles.tileH * s) * channels * bytesPer
       : out.width * out.height * channels * bytesPer * 2;
     peakTile = Math.max(peakTile, tiles.windowW * tiles.windowH * (m.peakBytesPerPixel + 4 * 3 * (1 + s * s) * 2));
+  }
+  const maxHeld = policy.limits.maxIntermediateBytes;
+  if (maxHeld !== undefined && intermediate > maxHeld) {
+    tooLarge ??= new ImageTooLargeError(
+      `This factor chains ${models.length} model passes, and the image between them would need ${(intermediate / 1e9).toFixed(1)} GB of memory. Choose a scale of at most ${Math.max(...models.map((m) => m.geometry.scale))} for an image this large, or enlarge a smaller one.`,
+      output.width,
+      output.height,
+      maxHeld,
+    );
   }
   const band = output.width * Math.min(output.height, 512) * channels * bytesPer;
   return { passes, work, memoryBytes: held + band + peakTile, tooLarge };

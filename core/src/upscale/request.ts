@@ -17,6 +17,11 @@ export interface Limits {
   maxOutputPixels: number;
   /** Largest side of any step, in pixels. */
   maxOutputSide: number;
+  /**
+   * Largest image held whole between chained model passes (factors above the largest native scale), in bytes
+   * of colour (3 channels); unlimited when absent. The CLI, which streams everything else, sets it.
+   */
+  maxIntermediateBytes?: number;
 }
 
 /** 400 megapixels (e.g. 20,000 × 20,000) and 65,535 px per side. */

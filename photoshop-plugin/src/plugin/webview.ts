@@ -13,7 +13,16 @@
 import type { Catalog } from '@enlarge/core';
 import { EngineClient, isEngineMessage, type EngineTransport, type HostMessage } from '@enlarge/core/page';
 import { uxpMajor } from './uxp-env.js';
-import { CHUNK_BYTES, imageFromWire, isWire, toBase64, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
+import {
+  CHUNK_BYTES,
+  imageFromWire,
+  isWire,
+  messagePayload,
+  toBase64,
+  WIRE,
+  type WireToPage,
+  type WireToPlugin,
+} from '../wire.js';
 
 declare const ENLARGE_DEV: boolean;
 
@@ -26,22 +35,6 @@ export function webviewSupported(): boolean {
 
 interface WebviewLike {
   postMessage(message: unknown, targetOrigin?: string): void;
-}
-
-/**
- * The payload of a message event as JSON: UXP documents `data` as the parsed message on the webview page and
- * as a string on MessageEvent (and some hosts used `message`), so every shape is normalised before filtering.
- */
-export function messagePayload(e: MessageEvent): unknown {
-  let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
-  if (typeof d === 'string') {
-    try {
-      d = JSON.parse(d);
-    } catch {
-      return undefined;
-    }
-  }
-  return d;
 }
 
 /** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages, filtered on their payload by `fromPage`. */

@@ -13,7 +13,7 @@
  * Envelopes are stopped here (stopImmediatePropagation), so the engine page only sees protocol messages.
  */
 import { isEngineMessage, type EngineMessage } from '@enlarge/core/page';
-import { fromBase64, imageToWire, isWire, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
+import { fromBase64, imageToWire, isWire, messagePayload, WIRE, type WireToPage, type WireToPlugin } from '../wire.js';
 
 interface UxpHost {
   postMessage(message: unknown): void;
@@ -59,19 +59,9 @@ function fromPlugin(d: WireToPage): void {
   }
 }
 
-/**
- * The plugin's envelopes, whatever shape the bridge gives them: `data` parsed or a JSON string, or `message`
- * (UXP documents both shapes; a production bridge patch reads `e.message` when `data` is absent).
- */
+/** The plugin's envelope in a message event, whatever shape the bridge gives it (../wire.ts messagePayload). */
 function envelope(e: MessageEvent): WireToPage | undefined {
-  let d: unknown = e.data ?? (e as unknown as { message?: unknown }).message;
-  if (typeof d === 'string') {
-    try {
-      d = JSON.parse(d);
-    } catch {
-      return undefined;
-    }
-  }
+  const d = messagePayload(e);
   return isWire(d) ? (d as WireToPage) : undefined;
 }
 
