@@ -148,8 +148,8 @@ export interface HostServer {
   close(): Promise<void>;
 }
 
-export async function serveFigmaHost(): Promise<HostServer> {
-  const ui = await readFile(UI_HTML);
+export async function serveFigmaHost(uiHtml = UI_HTML): Promise<HostServer> {
+  const ui = await readFile(uiHtml);
   let port = 0;
   const html = (res: import('node:http').ServerResponse, body: string | Buffer) =>
     res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(body);
