@@ -235,23 +235,27 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
   it.each([
     ['its Cancel button', (_d: SimDialog) => dom.byId('enlarge-command-cancel').click()],
     ['Esc (the dialog closed by the user)', (d: SimDialog) => d.userDismiss()],
-  ])('Cancel through %s during the webview job: no alert, the document exactly as before', async (_n, cancel) => {
-    const doc = photoDoc();
-    const before = state(doc);
-    let cancelled = false;
-    ps.onProgress = (value) => {
-      if (value > 0.02 && !cancelled) {
-        cancelled = true;
-        cancel(dialogs()[0]!);
-      }
-    };
-    expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
-    expect(cancelled).toBe(true);
-    expect(ps.alerts).toEqual([]);
-    expect(state(doc)).toEqual(before);
-    expect(dialogs()).toEqual([]);
-    expect(ps.liveImagingBytes).toBe(0);
-  }, 120_000);
+  ])(
+    'Cancel through %s during the webview job: no alert, the document exactly as before',
+    async (_n, cancel) => {
+      const doc = photoDoc();
+      const before = state(doc);
+      let cancelled = false;
+      ps.onProgress = (value) => {
+        if (value > 0.02 && !cancelled) {
+          cancelled = true;
+          cancel(dialogs()[0]!);
+        }
+      };
+      expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+      expect(cancelled).toBe(true);
+      expect(ps.alerts).toEqual([]);
+      expect(state(doc)).toEqual(before);
+      expect(dialogs()).toEqual([]);
+      expect(ps.liveImagingBytes).toBe(0);
+    },
+    120_000,
+  );
 });
 
 describe('the panel on Photoshop 26 (UXP 8)', () => {

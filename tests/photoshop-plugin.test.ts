@@ -237,7 +237,8 @@ function maskOf(layer: SimLayer, rect: { left: number; top: number; right: numbe
     h = rect.bottom - rect.top;
   const out = new Uint8Array(w * h);
   for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) out[y * w + x] = m.data[(rect.top + y - m.rect.top) * mw + rect.left + x - m.rect.left]!;
+    for (let x = 0; x < w; x++)
+      out[y * w + x] = m.data[(rect.top + y - m.rect.top) * mw + rect.left + x - m.rect.left]!;
   return out;
 }
 
@@ -291,7 +292,11 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     for (let i = 0; i < maskData.length; i++) maskData[i] = i % 32 < 16 ? 255 : 0;
     const src = doc
       .addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3, blendMode: 'screen' })
-      .setup({ clipped: true, fillOpacity: 40, mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData } });
+      .setup({
+        clipped: true,
+        fillOpacity: 40,
+        mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData },
+      });
     const above = doc.addLayer({ name: 'Above', width: 8, height: 8, pixels: new Uint8Array(8 * 8 * 4).fill(200) });
     above.setup({ clipped: true });
     doc.activeIds = [src.id];
@@ -350,7 +355,11 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     doc.addLayer({ name: 'Base', width: 32, height: 32, pixels: img.data, channels: 3 });
     doc
       .addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3 })
-      .setup({ clipped: true, fillOpacity: 55, mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: disc(32, 32, 12) } });
+      .setup({
+        clipped: true,
+        fillOpacity: 55,
+        mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: disc(32, 32, 12) },
+      });
     doc.select({ left: 0, top: 0, right: 32, bottom: 32 }, disc(32, 32, 10));
     const before = state(doc);
     let cancelled = false;

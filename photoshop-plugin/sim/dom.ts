@@ -227,7 +227,8 @@ export class SimDialog extends SimElement {
   showModal(): Promise<unknown> {
     if (!this.isConnected)
       return Promise.reject(Object.assign(new Error('The dialog is not in the DOM.'), { code: 'detached' }));
-    if (this.open) return Promise.reject(Object.assign(new Error('The dialog is already open.'), { code: 'notAllowed' }));
+    if (this.open)
+      return Promise.reject(Object.assign(new Error('The dialog is already open.'), { code: 'notAllowed' }));
     this.open = true;
     this.dom.openDialogs.add(this);
     return new Promise((resolve, reject) => (this.settle = { resolve, reject }));

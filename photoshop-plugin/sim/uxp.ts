@@ -179,7 +179,10 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): {
   };
   (globalThis as { localStorage?: unknown }).localStorage ??= new MemoryStorage();
   return {
-    load(bundle: string, { strict = false, dom, extra }: { strict?: boolean; dom?: DomSim; extra?: Record<string, unknown> } = {}) {
+    load(
+      bundle: string,
+      { strict = false, dom, extra }: { strict?: boolean; dom?: DomSim; extra?: Record<string, unknown> } = {},
+    ) {
       if (strict) {
         // Only what UXP documents, in a realm of its own (see UXP_GLOBALS); require answers with the simulators.
         const ctx: Record<string, unknown> = {

@@ -34,13 +34,7 @@ import {
   type UpscaleOptions,
   type UpscaleProgress,
 } from '@enlarge/core';
-import {
-  bundledCatalog,
-  chooseEngine,
-  dropWebviewClient,
-  inUxpEngineOrExplain,
-  type ChosenEngine,
-} from './engines.js';
+import { bundledCatalog, chooseEngine, dropWebviewClient, inUxpEngineOrExplain, type ChosenEngine } from './engines.js';
 
 /** Webview failures the in-UXP engine may not share: its files could not be read, or its runtime failed. */
 const RETRY_IN_UXP = new Set<string>([
@@ -383,8 +377,7 @@ async function readGray(read: GrayRead, rect: Rect, outside: number): Promise<Re
       if (sw <= 0 || sh <= 0) continue;
       const src = await imageData.getData({ chunky: true, fullRange: true });
       const sc = imageData.components;
-      const scale =
-        imageData.componentSize === 16 ? 1 / 257 : imageData.componentSize === 32 ? 255 : 1;
+      const scale = imageData.componentSize === 16 ? 1 / 257 : imageData.componentSize === 32 ? 255 : 1;
       for (let yy = 0; yy < sh; yy++) {
         const dy = sb.top - rect.top + yy;
         if (dy < 0 || dy >= h) continue;
@@ -442,7 +435,8 @@ export async function readMask(t: Target): Promise<RegionMask | undefined> {
       t.region,
       255,
     );
-    if (mask) for (let i = 0; i < mask.data.length; i++) mask.data[i] = Math.round((mask.data[i]! * own.data[i]!) / 255);
+    if (mask)
+      for (let i = 0; i < mask.data.length; i++) mask.data[i] = Math.round((mask.data[i]! * own.data[i]!) / 255);
     else mask = own;
   }
   // A mask that shows everything changes nothing (a selection that only looked non-solid).
