@@ -223,6 +223,25 @@ describe('metadata carried over', () => {
   });
 });
 
+describe('metadata carried over (WebP)', () => {
+  it('WebP: ICC, XMP and EXIF (an EXIF chunk, Orientation 1), in a valid extended-format file', async () => {
+    expect(enlarge(['meta.jpg', '-o', 'meta-4x.webp', ...MODEL]).code).toBe(0);
+    const file = readFileSync(join(dir, 'meta-4x.webp'));
+    const m = await sharp(file).metadata();
+    expect([m.format, m.width, m.height]).toEqual(['webp', 160, 128]);
+    expect(m.icc?.length).toBeGreaterThan(100);
+    expect(m.xmp?.toString('utf8')).toContain('Billboard test');
+    expect(m.exif?.toString('latin1')).toContain('EnlargeCam');
+    expect(m.exif?.toString('latin1')).toContain('Test Owner');
+    expect(m.orientation ?? 1).toBe(1);
+    expect(file.readUInt32LE(4)).toBe(file.length - 8); // the RIFF size covers the whole file
+    expect(file[20]! & 0x08).toBe(0x08); // VP8X: EXIF flag
+    // Still decodes to the same pixels as before the chunk was added.
+    const { info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([160, 128]);
+  });
+});
+
 describe('batches', () => {
   it('one bad file does not stop the batch; a summary, exit 1, one report line per image; a rerun skips what is done', () => {
     const r = enlarge(['batch', '-o', 'batch-out', '--report', 'run.jsonl', ...MODEL]);

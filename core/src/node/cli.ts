@@ -314,6 +314,7 @@ async function writeWhole(
     if (iccPath) await rm(iccPath, { force: true });
   }
   if (format === 'jpg' && meta.exif) out = jpegWithExif(out, meta.exif, meta.density);
+  if (format === 'webp' && meta.exif) out = webpWithExif(out, meta.exif, meta.density);
   if (format === 'jpg' && meta.iptc) out = jpegWithIptc(out, meta.iptc);
   const fh = await open(tmp, 'w');
   try {
@@ -334,6 +335,70 @@ function jpegWithExif(jpeg: Buffer, exif: Buffer, density?: number): Buffer {
   seg.writeUInt16BE(2 + 6 + fixed.length, 2);
   seg.write('Exif\0\0', 4, 'latin1');
   return Buffer.concat([jpeg.subarray(0, 2), seg, fixed, jpeg.subarray(2)]);
+}
+
+/**
+ * Adds an EXIF chunk to a WebP file (sharp takes EXIF only as tag objects, not the source's bytes). The
+ * extended format (RIFF/WEBP container spec, developers.google.com/speed/webp/docs/riff_container): EXIF
+ * needs a VP8X header with the EXIF flag, and the chunk goes after the image data (replacing the minimal EXIF
+ * sharp writes for the resolution). A simple-format file
+ * (VP8/VP8L only) gets a VP8X header made from its canvas size and alpha. Payload: the TIFF-structured EXIF
+ * without the "Exif\0\0" prefix, as libwebp writes it; Orientation reset as for PNG.
+ */
+function webpWithExif(webp: Buffer, exif: Buffer, density?: number): Buffer {
+  const body = exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif.subarray(6) : exif;
+  const fixed = exifForPngLike(body, density);
+  if (!fixed || webp.toString('latin1', 0, 4) !== 'RIFF' || webp.toString('latin1', 8, 12) !== 'WEBP') return webp;
+  const chunks: { type: string; data: Buffer }[] = [];
+  for (let p = 12; p + 8 <= webp.length;) {
+    const len = webp.readUInt32LE(p + 4);
+    chunks.push({ type: webp.toString('latin1', p, p + 4), data: webp.subarray(p + 8, p + 8 + len) });
+    p += 8 + len + (len & 1);
+  }
+  // sharp writes a minimal EXIF of its own for the density: the source's EXIF (with that density) replaces it.
+  const own = chunks.findIndex((c) => c.type === 'EXIF');
+  if (own >= 0) chunks.splice(own, 1);
+  let vp8x = chunks.find((c) => c.type === 'VP8X');
+  if (!vp8x) {
+    const img = chunks[0];
+    if (!img) return webp;
+    let w: number,
+      h: number,
+      alpha = false;
+    if (img.type === 'VP8L') {
+      const bits = img.data.readUInt32LE(1);
+      w = (bits & 0x3fff) + 1;
+      h = ((bits >>> 14) & 0x3fff) + 1;
+      alpha = ((bits >>> 28) & 1) === 1;
+    } else if (img.type === 'VP8 ') {
+      w = img.data.readUInt16LE(6) & 0x3fff;
+      h = img.data.readUInt16LE(8) & 0x3fff;
+    } else return webp;
+    const data = Buffer.alloc(10);
+    data[0] = alpha ? 0x10 : 0;
+    data.writeUIntLE(w - 1, 4, 3);
+    data.writeUIntLE(h - 1, 7, 3);
+    vp8x = { type: 'VP8X', data };
+    chunks.unshift(vp8x);
+  } else vp8x.data = Buffer.from(vp8x.data);
+  vp8x.data[0] = vp8x.data[0]! | 0x08; // EXIF present
+  // EXIF goes after the image data and before XMP.
+  const xmpAt = chunks.findIndex((c) => c.type === 'XMP ');
+  chunks.splice(xmpAt < 0 ? chunks.length : xmpAt, 0, { type: 'EXIF', data: fixed });
+  const parts: Buffer[] = [];
+  for (const c of chunks) {
+    const head = Buffer.alloc(8);
+    head.write(c.type, 0, 'latin1');
+    head.writeUInt32LE(c.data.length, 4);
+    parts.push(head, c.data);
+    if (c.data.length & 1) parts.push(Buffer.alloc(1));
+  }
+  const payload = Buffer.concat(parts);
+  const riff = Buffer.alloc(12);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(4 + payload.length, 4);
+  riff.write('WEBP', 8, 'latin1');
+  return Buffer.concat([riff, payload]);
 }
 
 /** Inserts the Photoshop APP13 block that carries IPTC (as sharp reports it for JPEG inputs) after the SOI. */
