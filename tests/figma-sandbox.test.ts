@@ -151,12 +151,17 @@ describe('figma sandbox', () => {
     expect(newHash).not.toBe(oldHash);
     expect(await stub.figma.getImageByHash(newHash!)!.getSizeAsync()).toEqual({ width: 800, height: 600 });
     expect((b.fills[0] as ImagePaint).imageHash).toBe(newHash);
-    expect((after[2] as ImagePaint).scalingFactor).toBe(0.5);
+    // TILE (F3): a tile is drawn at scalingFactor × the image's pixel size; 40 px × 0.5 before, 160 px × 0.125 after.
+    const tileSize = async (p: ImagePaint) =>
+      (p.scalingFactor ?? 1) * (await stub.figma.getImageByHash(p.imageHash!)!.getSizeAsync()).width;
+    expect(await tileSize(after[2] as ImagePaint)).toBe(await tileSize(before[2] as ImagePaint));
+    expect((after[2] as ImagePaint).scalingFactor).toBe(0.125);
     expect(await stub.figma.getImageByHash((c.fills[0] as ImagePaint).imageHash!)!.getSizeAsync()).toEqual({
       width: 160,
       height: 120,
     });
-    expect(stub.undoCommits).toBe(commitsBefore + 1);
+    // One commit closes what came before the write (so a failed write can be undone alone), one closes the write.
+    expect(stub.undoCommits).toBe(commitsBefore + 2);
     // Ctrl+Z: the original, in one step.
     stub.figma.triggerUndo();
     expect(a.fills).toEqual(before);

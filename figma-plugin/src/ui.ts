@@ -379,6 +379,7 @@ function onMessage(msg: SandboxToUi) {
       selection = msg.selection;
       document.body.dataset['ready'] = 'true';
       render();
+      autoRunMenuCommand(msg);
       break;
     case 'selection':
       selection = msg.selection;
@@ -423,6 +424,16 @@ function onMessage(msg: SandboxToUi) {
       render();
       break;
   }
+}
+
+/**
+ * Menu commands "Enlarge 2×" / "Enlarge 4×" (manifest `menu`): the sandbox shows this panel hidden and sends
+ * `init` with `command`; the run starts at once, exactly as a click on Enlarge (the sandbox already checked
+ * the selection and reports progress and the outcome itself, with Figma notifications).
+ */
+function autoRunMenuCommand(msg: Extract<SandboxToUi, { type: 'init' }>) {
+  if (msg.command !== 'enlarge-2' && msg.command !== 'enlarge-4') return;
+  $<HTMLButtonElement>('run').click();
 }
 
 function wire() {
