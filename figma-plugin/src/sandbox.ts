@@ -429,7 +429,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     const collected = collectTargets(figma.currentPage.selection, figma.mixed, RUN_WALK_LIMIT);
     if (collected.capped)
       throw new HostStateError(
-        `The selection has more than ${RUN_WALK_LIMIT.toLocaleString('en')} layers, too many to search. Select fewer or smaller frames. Nothing was changed.`,
+        `The selection has more than ${RUN_WALK_LIMIT.toString().replace(/\B(?=(\d{3})+$)/g, ',')} layers, too many to search. Select fewer or smaller frames. Nothing was changed.`,
       );
     const summary = summarize(collected, figma.currentPage.selection.length);
     if (summary.problem) throw new HostStateError(summary.problem);
@@ -549,7 +549,9 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     return err instanceof HostStateError ? err.message : `${describeError(err, 'plugin').message} Nothing was changed.`;
   }
 
-  async function run(s: Settings): Promise<{ ok: true; summary: string; short: string } | { ok: false; message: string }> {
+  async function run(
+    s: Settings,
+  ): Promise<{ ok: true; summary: string; short: string } | { ok: false; message: string }> {
     if (current) {
       post({ type: 'error', message: 'A run is already in progress. Wait for it or cancel it.' });
       return { ok: false, message: 'A run is already in progress.' };
@@ -717,7 +719,12 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
             const map = w.kind === 'style' ? stylePaints : nodeFills;
             const base = w.kind === 'style' ? styles.get(w.id)!.paints : (nodes.get(w.id)!.fills as readonly Paint[]);
             const paints = map.get(w.id) ?? base.map((p) => clonePaint(p));
-            paints[t.paintIndex] = enlargedPaint(paints[t.paintIndex] as ImagePaint, r.cells[0]!.hash, job.width, r.width);
+            paints[t.paintIndex] = enlargedPaint(
+              paints[t.paintIndex] as ImagePaint,
+              r.cells[0]!.hash,
+              job.width,
+              r.width,
+            );
             map.set(w.id, paints);
             replaced++;
             if (w.kind === 'style') viaStyle++;
@@ -788,14 +795,18 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
 
     function same(now: readonly Paint[] | typeof figma.mixed, id: string): boolean {
       const orig = jobs.flatMap((j) => j.targets).filter((t) => t.write?.id === id || (!t.write && t.nodeId === id));
-      return Array.isArray(now) && orig.every((t) => (now[t.paintIndex] as ImagePaint | undefined)?.imageHash === t.hash);
+      return (
+        Array.isArray(now) && orig.every((t) => (now[t.paintIndex] as ImagePaint | undefined)?.imageHash === t.hash)
+      );
     }
 
     const parts: string[] = [];
     const preset = catalog.preset(s.preset).label;
     if (replaced) {
       const where = [
-        viaStyle ? `${viaStyle} through ${viaStyle > 1 ? 'their paint styles' : 'its paint style'} (every layer using it)` : '',
+        viaStyle
+          ? `${viaStyle} through ${viaStyle > 1 ? 'their paint styles' : 'its paint style'} (every layer using it)`
+          : '',
         viaMain ? `${viaMain} in the main component${viaMain > 1 ? 's' : ''} (every instance)` : '',
       ].filter(Boolean);
       parts.push(
@@ -803,9 +814,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       );
     }
     if (copies)
-      parts.push(
-        `added ${copies} enlarged cop${copies > 1 ? 'ies' : 'y'} beside the original${copies > 1 ? 's' : ''}`,
-      );
+      parts.push(`added ${copies} enlarged cop${copies > 1 ? 'ies' : 'y'} beside the original${copies > 1 ? 's' : ''}`);
     if (grids)
       parts.push(
         `added ${grids} tiled grid${grids > 1 ? 's' : ''} beside the original${grids > 1 ? 's' : ''} (over Figma's ${FIGMA_MAX_IMAGE_SIDE} px image limit${s.output === 'replace' ? '; the original fill is unchanged' : ''})`,

@@ -603,10 +603,11 @@ export class StubNode {
   insertChild(index: number, child: StubNode): void {
     this.write();
     if (!CONTAINERS.includes(this.type) || this.type === 'DOCUMENT') throw new Error('This node cannot have children');
-    if (this.inInstance())
-      throw new Error('Cannot move node. New parent is an instance or is inside of an instance');
+    if (this.inInstance()) throw new Error('Cannot move node. New parent is an instance or is inside of an instance');
     if (this.type === 'PAGE' && !this._loaded)
-      throw new Error('Cannot append to a page that has not been explicitly loaded. Call `await page.loadAsync()` first.');
+      throw new Error(
+        'Cannot append to a page that has not been explicitly loaded. Call `await page.loadAsync()` first.',
+      );
     const oldParent = child._parent;
     const oldIndex = oldParent ? oldParent._children.indexOf(child) : -1;
     if (oldParent) oldParent._children.splice(oldIndex, 1);
@@ -769,7 +770,11 @@ export function createFigmaStub(opts: FigmaStubOptions = {}): FigmaStub {
   const mixed = Symbol('figma.mixed');
   let styleSeq = 0;
 
-  const place = (n: StubNode, parent: StubNode, props: Partial<{ x: number; y: number; width: number; height: number }>) => {
+  const place = (
+    n: StubNode,
+    parent: StubNode,
+    props: Partial<{ x: number; y: number; width: number; height: number }>,
+  ) => {
     parent.appendChild(n);
     n.resize(props.width ?? 100, props.height ?? 100);
     n.x = props.x ?? 0;
