@@ -758,9 +758,12 @@ describe('figma sandbox: correct writes', () => {
   });
 
   it('hidden layers and hidden paints are left alone (and said so); a selection of only hidden ones says why', async () => {
-    let shown!: StubNode, hiddenLayer!: StubNode, frame!: StubNode;
+    let shown!: StubNode, hiddenLayer!: StubNode, frame!: StubNode, hiddenSub!: StubNode;
     const { stub, ui } = await setup((s) => {
       const h = s.addImage(photoBytes);
+      const comp = s.createComponent('Badge', { x: 1000 });
+      s.createRect('Hidden badge', { fills: [imagePaint(h)], visible: false }, comp);
+      hiddenSub = s.createInstance(comp, { x: 1200 }).children[0]!;
       frame = s.createFrame('Frame', { width: 800, height: 800 });
       shown = s.createRect('Shown', { fills: [imagePaint(h), imagePaint(h, { visible: false })] }, frame);
       hiddenLayer = s.createRect('Hidden', { fills: [imagePaint(h)], visible: false }, frame);
@@ -778,6 +781,14 @@ describe('figma sandbox: correct writes', () => {
       type: 'run-failed',
       message: 'The image fills in the selection are hidden, and Enlarge leaves hidden layers and fills alone.',
     });
+    // A hidden layer inside an instance, selected in the layers panel: with skipInvisibleInstanceChildren
+    // (which the plugin sets) every property read of it throws; it is left alone like the others.
+    stub.select([hiddenSub]);
+    expect(await ui.run({})).toMatchObject({
+      type: 'run-failed',
+      message: 'The image fills in the selection are hidden, and Enlarge leaves hidden layers and fills alone.',
+    });
+    expect(stub.figma.skipInvisibleInstanceChildren).toBe(true);
   });
 
   it('rotation 90/270: fit for export uses the sides the node shows', () => {

@@ -120,7 +120,17 @@ export function collectTargets(nodes: readonly SceneNode[], figmaMixed: unknown,
       ? (node.fills as readonly Paint[]).map((p, i) => [p, i] as const).filter(([p]) => p.type === 'IMAGE')
       : [];
   const visit = (node: SceneNode) => {
-    if (capped || seen.has(node.id)) return;
+    if (capped) return;
+    try {
+      visitNode(node);
+    } catch {
+      // With skipInvisibleInstanceChildren an invisible layer inside an instance (selected in the layers
+      // panel) throws on every property read: it is hidden, so it is left alone like the others.
+      hidden++;
+    }
+  };
+  const visitNode = (node: SceneNode) => {
+    if (seen.has(node.id)) return;
     if (++visited > limit) {
       capped = true;
       return;
@@ -285,7 +295,13 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     switch (msg.type) {
       case 'ui-ready':
         if (quick) {
-          post({ type: 'init', settings: quickSettings!, selection: selectionSummary(), command });
+          // The selection was checked in full (startQuick): the hidden panel's Enlarge button must be enabled.
+          post({
+            type: 'init',
+            settings: quickSettings!,
+            selection: { ...selectionSummary(), problem: undefined },
+            command,
+          });
           break;
         }
         void figma.clientStorage

@@ -107,24 +107,28 @@ function deepFreeze<T>(v: T): T {
 
 const fontKey = (f: FontName) => `${f.family} ${f.style}`;
 
-/** The types figma.ui.postMessage / clientStorage document; throws for anything else (path in the message). */
+/**
+ * The types figma.ui.postMessage / clientStorage document; throws for anything else (path in the message).
+ * Checked by brand, not instanceof: the built code.js runs in its own realm (node:vm) in the end-to-end test.
+ */
 function checkTransferable(v: unknown, allowDate: boolean, path = 'message', seen = new Set<object>()): void {
   if (v === null || v === undefined) return;
   const t = typeof v;
   if (t === 'string' || t === 'number' || t === 'boolean') return;
   if (t !== 'object') throw new Error(`Cannot send ${t} (${path}): only objects, arrays, numbers, strings, booleans…`);
   const o = v as object;
-  if (o instanceof Uint8Array && o.constructor === Uint8Array) return;
-  if (allowDate && o instanceof Date) return;
+  const brand = Object.prototype.toString.call(o);
+  if (brand === '[object Uint8Array]') return;
+  if (allowDate && brand === '[object Date]') return;
   if (seen.has(o)) return;
   seen.add(o);
   if (Array.isArray(o)) {
     o.forEach((x, i) => checkTransferable(x, allowDate, `${path}[${i}]`, seen));
     return;
   }
-  const proto = Object.getPrototypeOf(o);
-  if (proto !== Object.prototype && proto !== null)
-    throw new Error(`Cannot send a ${o.constructor?.name ?? 'non-plain object'} (${path}): unsupported type`);
+  const proto = Object.getPrototypeOf(o) as object | null;
+  const plain = proto === null || (Object.getPrototypeOf(proto) === null && brand === '[object Object]');
+  if (!plain) throw new Error(`Cannot send a ${o.constructor?.name ?? 'non-plain object'} (${path}): unsupported type`);
   for (const [k, x] of Object.entries(o)) checkTransferable(x, allowDate, `${path}.${k}`, seen);
 }
 
