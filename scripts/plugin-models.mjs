@@ -7,7 +7,32 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
- * @param {'figma' | 'photoshop'} host
+ * The presets a package can offer with its models: a preset naming models keeps only those present (and is
+ * dropped when none is), a family preset needs one model of its family; `best` lists are cut the same way.
+ * @param {any[]} presets
+ * @param {any[]} models
+ */
+export function presetsFor(presets, models) {
+  const ids = new Set(models.map((m) => m.id));
+  const out = [];
+  for (const p of presets) {
+    if (p.models) {
+      const kept = p.models.filter((id) => ids.has(id));
+      if (kept.length === 0) continue;
+      const best = p.best?.filter((id) => ids.has(id));
+      const q = { ...p, models: kept };
+      if (best?.length) q.best = best;
+      else delete q.best;
+      out.push(q);
+    } else if (p.family) {
+      if (models.some((m) => m.family === p.family)) out.push(p);
+    } else out.push(p); // 'auto': chooses among the others
+  }
+  return out;
+}
+
+/**
+ * @param {'figma' | 'figma-full' | 'photoshop'} host
  * @returns {{ manifest: { schema: unknown, generatedBy: unknown, models: any[] }, files: { file: string, path: string, sha256: string, bytes: number }[] }}
  */
 export function pluginModels(host) {
@@ -39,7 +64,7 @@ export function pluginModels(host) {
     manifest: {
       schema: full.schema,
       generatedBy: full.generatedBy,
-      presets: full.presets,
+      presets: presetsFor(full.presets, models),
       backends: full.backends,
       models,
     },

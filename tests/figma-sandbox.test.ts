@@ -932,6 +932,20 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
     expect(stub.snapshot()).toBe(before);
   });
 
+  it('a hidden panel that cannot start (e.g. WebAssembly refused) closes the plugin with its sentence', async () => {
+    const stub = createFigmaStub({ command: 'enlarge-2' });
+    const node = stub.createRect('Photo', { fills: [imagePaint(stub.addImage(photoBytes))] });
+    stub.page.selection = [node];
+    const ui = new FakeUi(stub);
+    startPlugin(stub.figma, '<html></html>', FIGMA_CATALOG);
+    for (let i = 0; i < 100 && !stub.showUIOptions; i++) await new Promise((ok) => setTimeout(ok, 5));
+    ui.send({ type: 'ui-ready' });
+    await ui.waitFor('init');
+    ui.send({ type: 'command-failed', message: 'This Figma does not allow the plugin to run WebAssembly.' });
+    await untilClosed(stub);
+    expect(stub.closeMessage).toBe('This Figma does not allow the plugin to run WebAssembly.');
+  });
+
   it('a selection that cannot run closes at once with its sentence, without loading the panel (no selection, over 64 MP)', async () => {
     const a = await startCommand('enlarge-2', () => undefined);
     await untilClosed(a.stub);

@@ -13,7 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { PixelImage } from '../core/src/image.js';
 import type { JobImage, Settings, UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
-import { CHROMIUM_ARGS, FigmaUiPage, useFigmaTestEnv } from './figma/harness.js';
+import { CHROMIUM_ARGS, FIGMA_CSP_NO_WASM, FigmaUiPage, useFigmaTestEnv } from './figma/harness.js';
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
 const PHOTO: Settings = { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
@@ -91,6 +91,8 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   return end;
 }
 
+type Enl = { __enlarge: { engine(): { where(): Promise<string> }; timings: Record<string, number> } };
+
 describe('Figma UI (dist/ui.html) in Chromium', () => {
   it('WASM, 1 thread: a 48×48 photo at 4× matches the Node engine; nothing but the page is requested', async () => {
     const ui = await openUi(env.browser);
@@ -113,6 +115,10 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(ui.paths()).toEqual(['/', '/host.html', '/ui.html']);
       expect(ui.errors).toEqual([]);
       expect(await ui.frame().textContent('#message')).toBe('Enlarged 1 image fill in place (Photo).');
+      // No WebGPU to lose here: the engine runs in a Worker started from ui.html's own script (blob: URL).
+      expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe('worker');
+      expect(ui.requests.filter((u) => u.startsWith('blob:'))).toHaveLength(1);
+      expect(await ui.frame().textContent('#engine-line')).toBe('Runs on this computer: CPU (WASM), 1 thread');
     } finally {
       await ui.close();
     }
@@ -223,6 +229,86 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
     }
   });
 
+  it("under Figma's CSP without 'wasm-unsafe-eval': one plain sentence, Run and Preview disabled, an image is refused", async () => {
+    const ui = await openUi(env.browser, PHOTO, env.server.urlWithCsp(FIGMA_CSP_NO_WASM));
+    try {
+      await ui.frame().waitForSelector('body[data-blocked]');
+      expect(await ui.frame().evaluate(() => document.body.dataset['blocked'])).toBe('wasm-refused');
+      const text = await ui.frame().textContent('#message');
+      expect(text).toBe(
+        "Figma's security settings for this plugin block WebAssembly, which Enlarge's on-device AI needs, so it cannot enlarge images in this Figma app. Try the Figma desktop app or another browser.",
+      );
+      expect(await ui.frame().isDisabled('#run')).toBe(true);
+      expect(await ui.frame().isDisabled('#preview')).toBe(true);
+      // A run started without the panel's buttons (a menu command) gets the same sentence, and no result.
+      const img = crop(env.img256, 0, 0, 16, 16);
+      const from = ui.messages.length;
+      // (The UI answers images only inside a run: start one as the Run button would.)
+      await ui.frame().evaluate(() => {
+        const b = document.getElementById('run') as HTMLButtonElement;
+        b.disabled = false;
+        b.click();
+      });
+      await ui.waitType('run', 5_000, from);
+      await ui.post({ type: 'run-start', runId: 4, images: [job(img, 2)], skipped: [] });
+      await ui.post({ type: 'image', runId: 4, index: 0, bytes: pngBytes(img), image: job(img, 2), settings: PHOTO });
+      const failed = await ui.waitType('image-failed', 10_000, from);
+      expect(failed.message).toBe(text);
+      expect(ui.messages.slice(from).some((m) => m.type === 'result')).toBe(false);
+      // The policy really is in force in the UI frame (not just our own check): a compile is refused.
+      const compile = await ui.frame().evaluate(() =>
+        WebAssembly.compile(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])).then(
+          () => 'ok',
+          (e) => String(e),
+        ),
+      );
+      expect(compile).toMatch(/CompileError.*Content Security Policy/);
+    } finally {
+      await ui.close();
+    }
+  });
+
+  it('colour profile carried into the result; AVIF decoded by the browser; Diagnostics report', async () => {
+    const ui = await openUi(env.browser);
+    try {
+      const src = crop(env.img256, 60, 60, 24, 24);
+      const raw = sharp(Buffer.from(src.data), { raw: { width: 24, height: 24, channels: 3 } });
+      const p3 = new Uint8Array(await raw.clone().withIccProfile('p3').png().toBuffer());
+      const srcIcc = (await sharp(Buffer.from(p3)).metadata()).icc!;
+      expect(srcIcc.length).toBeGreaterThan(100);
+      const end = await runOne(ui, p3, job(src, 2), 21);
+      if (end.type !== 'result') throw new Error(end.message);
+      const out = end.cells[0]!.png;
+      const meta = await sharp(Buffer.from(out)).metadata();
+      expect(Buffer.compare(meta.icc!, srcIcc)).toBe(0); // the same profile, byte for byte
+      // The pixels are the file's own values, never converted: the same as enlarging them with the Node engine.
+      // (sharp's withIccProfile converted the sRGB crop into P3 values when it wrote the file.)
+      const expected = await env.nodeEngine.upscale(pixelsOf(p3), { preset: 'photo', scale: 2 });
+      const d = diffStats(pixelsOf(out).data, expected.image.data);
+      console.log(`P3-tagged PNG 24² → 48²: iCCP ${meta.icc!.length} B kept; vs Node max ${d.max}/255`);
+      expect(d.max).toBeLessThanOrEqual(1);
+
+      const avif = new Uint8Array(await raw.clone().avif({ lossless: true }).toBuffer());
+      const a = await runOne(ui, avif, job(src, 2), 22);
+      if (a.type !== 'result') throw new Error(a.message);
+      expect([a.width, a.height]).toEqual([48, 48]);
+
+      await ui.frame().click('#diagnostics');
+      await ui.frame().waitForSelector('body[data-diagnostics="done"]', { timeout: 60_000 });
+      const report = await ui.frame().inputValue('#diag-text');
+      console.log(report);
+      expect(report).toContain('location.protocol: data:  origin: null');
+      expect(report).toContain('secure context: no');
+      expect(report).toContain('WebCrypto (crypto.subtle): no — model files are checked with');
+      expect(report).toContain('WebAssembly: allowed; SIMD: yes');
+      expect(report).toMatch(/Engine: a Worker \(blob: URL\)/);
+      expect(report).toMatch(/self-test 32×32 → 128×128 \(Real-ESRGAN x4fast\): OK in \d+ ms/);
+      expect(ui.errors).toEqual([]);
+    } finally {
+      await ui.close();
+    }
+  });
+
   it('WebGPU (SwiftShader, --enable-unsafe-webgpu): a 16×16 image matches the Node engine', async () => {
     const gpu = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -235,6 +321,8 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(await ui.frame().evaluate(() => document.body.dataset['backend'])).toBe('webgpu');
       const end = await compareWithNode(ui, crop(env.img256, 120, 120, 16, 16), 'Figma UI, WebGPU');
       expect(end.backend).toBe('webgpu');
+      // WebGPU exists in this iframe but not in a blob: Worker it could start: the engine stays on its thread.
+      expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe('panel');
       expect(ui.paths()).toEqual(['/secure.html', '/ui.html']);
     } finally {
       await gpu.close();

@@ -33,6 +33,20 @@ export function validateManifestV5(m: Json, pluginDir?: string): string[] {
       h && typeof h.minVersion === 'string' && /^\d+\.\d+(\.\d+)?$/.test(h.minVersion),
       'host.minVersion must be a version string',
     );
+    // Photoshop's host.data keys (guides/uxp-guide/uxp-misc/manifest-v4/photoshop-manifest): apiVersion 1|2,
+    // loadEvent "use"|"startup", enableMenuRecording boolean.
+    const data = h?.data ?? {};
+    for (const k of Object.keys(data))
+      need(['apiVersion', 'loadEvent', 'enableMenuRecording'].includes(k), `host.data.${k} is not a Photoshop key`);
+    need(data.apiVersion === undefined || [1, 2].includes(data.apiVersion), 'host.data.apiVersion must be 1 or 2');
+    need(
+      data.loadEvent === undefined || ['use', 'startup'].includes(data.loadEvent),
+      'host.data.loadEvent must be "use" or "startup"',
+    );
+    need(
+      data.enableMenuRecording === undefined || typeof data.enableMenuRecording === 'boolean',
+      'host.data.enableMenuRecording must be a boolean',
+    );
   }
   const icon = (i: Json, where: string) => {
     need(Number.isInteger(i.width) && Number.isInteger(i.height), `${where}: icon width/height`);
@@ -138,7 +152,8 @@ describe('photoshop-plugin/manifest.json (UXP manifest v5)', () => {
   });
 
   it('asks for the minimum: Photoshop 25.0 (Selection API), plugin folder, local webview + bridge, no network', () => {
-    expect(m.host).toEqual({ app: 'PS', minVersion: '25.0.0' });
+    // enableMenuRecording: the commands can be recorded into an Action ("Plugin Menu Command") and so get an F-key.
+    expect(m.host).toEqual({ app: 'PS', minVersion: '25.0.0', data: { enableMenuRecording: true } });
     expect(m.requiredPermissions).toEqual({
       localFileSystem: 'plugin',
       webview: { allow: 'yes', domains: [], allowLocalRendering: 'yes', enableMessageBridge: 'localAndRemote' },
@@ -159,8 +174,10 @@ describe('photoshop-plugin/manifest.json (UXP manifest v5)', () => {
     bad.entrypoints[3].preferredDockedSize = { width: 100, height: 520 };
     bad.requiredPermissions.webview.allow = 'no';
     delete bad.entrypoints[0].label;
+    bad.host.data.enableMenuRecording = 'yes';
     expect(validateManifestV5(bad)).toEqual([
       'manifestVersion must be 5',
+      'host.data.enableMenuRecording must be a boolean',
       'entrypoint upscaleLayer4x: label (or label.default) is required',
       'entrypoint upscaleLayer4x: duplicate id',
       'entrypoint enlargePanel: preferredDockedSize within min/max',

@@ -41,6 +41,10 @@ function state(doc: SimDocument) {
       opacity: l.opacity,
       rect: l.raster?.rect,
       hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null,
+      clipped: l.isClippingMask,
+      fill: l.fillOpacity,
+      mask: l.userMask ? createHash('sha1').update(l.userMask.data).digest('hex') : null,
+      maskEnabled: l.userMaskEnabled,
     })),
     active: [...doc.activeIds],
   };
@@ -211,6 +215,164 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     await uxp.runCommand('upscaleLayer4x');
     expect(ps.alerts).toEqual(['The document was closed while Enlarge was running. Nothing was written.']);
     expect(ps.documents).toEqual([]);
+  });
+});
+
+/** A disc of radius r centred in a w×h box, 0..255 with a soft 1-px edge. */
+function disc(w: number, h: number, r: number): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const d = Math.hypot(x + 0.5 - w / 2, y + 0.5 - h / 2);
+      out[y * w + x] = Math.round(255 * Math.max(0, Math.min(1, r - d + 0.5)));
+    }
+  return out;
+}
+
+/** The result layer's mask over `rect`, 0..255. */
+function maskOf(layer: SimLayer, rect: { left: number; top: number; right: number; bottom: number }): Uint8Array {
+  const m = layer.userMask!;
+  const mw = m.rect.right - m.rect.left;
+  const w = rect.right - rect.left,
+    h = rect.bottom - rect.top;
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      out[y * w + x] = m.data[(rect.top + y - m.rect.top) * mw + rect.left + x - m.rect.left]!;
+  return out;
+}
+
+describe('the source’s look carried over: selection as mask, layer mask, clipping, fill opacity (audit F12, F13)', () => {
+  let img: PixelImage;
+  beforeAll(async () => {
+    img = await photo(32, 10, 20);
+  });
+
+  it('a non-rectangular (elliptical) selection becomes the result’s layer mask, scaled with it', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 48, height: 48 });
+    doc.addLayer({ name: 'Photo', left: 8, top: 8, width: 32, height: 32, pixels: img.data, channels: 3 });
+    doc.select({ left: 8, top: 8, right: 40, bottom: 40 }, disc(32, 32, 14));
+    expect(doc.selection.solid).toBe(false);
+    await uxp.runCommand('upscaleLayer4x');
+    expect(ps.alerts).toEqual([]);
+    const out = doc.layers[0]!;
+    expect(out.bounds).toMatchObject({ left: 32, top: 32, right: 160, bottom: 160 });
+    expect(out.userMaskEnabled).toBe(true);
+    const m = maskOf(out, { left: 32, top: 32, right: 160, bottom: 160 });
+    // The disc, 4× larger: the centre shown, the corners hidden, a radius of ~56 px.
+    expect(m[64 * 128 + 64]).toBe(255);
+    expect(m[0]).toBe(0);
+    const shown = m.reduce((n, v) => n + v / 255, 0);
+    expect(Math.abs(shown - Math.PI * 56 * 56) / (Math.PI * 56 * 56)).toBeLessThan(0.03);
+    // Outside the result the new mask is whatever Photoshop makes it: the layer has no pixels there anyway.
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+    expect(ps.liveImagingBytes).toBe(0);
+  });
+
+  it('a rectangular selection adds no mask', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 48, height: 48 });
+    doc.addLayer({ name: 'Photo', left: 8, top: 8, width: 32, height: 32, pixels: img.data, channels: 3 });
+    doc.select({ left: 10, top: 10, right: 30, bottom: 30 });
+    await uxp.runCommand('upscaleLayer2x');
+    expect(ps.alerts).toEqual([]);
+    expect(doc.layers[0]!.userMask).toBeUndefined();
+  });
+
+  it('a masked, clipped source with fill opacity: the result gets the scaled mask, is clipped too, same fill', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 32, height: 32 });
+    doc.addLayer({ name: 'Base', width: 32, height: 32, pixels: img.data, channels: 3 });
+    // The source's mask: left half shown, right half hidden (8-bit document).
+    const maskData = new Uint8Array(32 * 32);
+    for (let i = 0; i < maskData.length; i++) maskData[i] = i % 32 < 16 ? 255 : 0;
+    const src = doc
+      .addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3, blendMode: 'screen' })
+      .setup({
+        clipped: true,
+        fillOpacity: 40,
+        mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData },
+      });
+    const above = doc.addLayer({ name: 'Above', width: 8, height: 8, pixels: new Uint8Array(8 * 8 * 4).fill(200) });
+    above.setup({ clipped: true });
+    doc.activeIds = [src.id];
+    await uxp.runCommand('upscaleLayer4x');
+    expect(ps.alerts).toEqual([]);
+    expect(doc.layers.map((l) => [l.name, l.isClippingMask])).toEqual([
+      ['Above', true],
+      ['Clipped — Real-ESRGAN x4fast 4×', true],
+      ['Clipped', true],
+      ['Base', false],
+    ]);
+    const out = doc.layers[1]!;
+    expect([out.blendMode, out.fillOpacity]).toEqual(['screen', 40]);
+    const m = maskOf(out, { left: 0, top: 0, right: 128, bottom: 128 });
+    expect(m[10 * 128 + 10]).toBe(255);
+    expect(m[10 * 128 + 120]).toBe(0);
+    expect(m[10 * 128 + 63]).toBeGreaterThan(128); // the edge, interpolated
+    expect(m[10 * 128 + 65]).toBeLessThan(128);
+    // The source keeps its own mask (scaled with the canvas) and was never written.
+    expect(src.userMask).toBeDefined();
+    expect(src.writes).toBe(0);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  });
+
+  it('a selection and a mask together multiply; a disabled source mask is not carried', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 32, height: 32 });
+    const maskData = new Uint8Array(32 * 32);
+    for (let i = 0; i < maskData.length; i++) maskData[i] = Math.floor(i / 32) < 16 ? 255 : 0; // top half shown
+    const src = doc
+      .addLayer({ name: 'L', width: 32, height: 32, pixels: img.data, channels: 3 })
+      .setup({ mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData } });
+    doc.select({ left: 0, top: 0, right: 32, bottom: 32 }, disc(32, 32, 15));
+    await uxp.runCommand('upscaleLayer2x');
+    const m = maskOf(doc.layers[0]!, { left: 0, top: 0, right: 64, bottom: 64 });
+    expect(m[20 * 64 + 32]).toBe(255); // inside the disc, top half
+    expect(m[44 * 64 + 32]).toBe(0); // inside the disc, bottom half (the source's mask hides it)
+    expect(m[0]).toBe(0); // outside the disc
+
+    fresh();
+    const doc2 = ps.newDocument({ width: 32, height: 32 });
+    doc2
+      .addLayer({ name: 'L', width: 32, height: 32, pixels: img.data, channels: 3 })
+      .setup({ mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData }, maskEnabled: false });
+    await uxp.runCommand('upscaleLayer2x');
+    expect(ps.alerts).toEqual([]);
+    expect(doc2.layers[0]!.userMask).toBeUndefined();
+    void src;
+  });
+
+  it('Cancel while a masked, clipped source is upscaled: the document exactly as before (mask, clipping, fill)', async () => {
+    fresh();
+    setPreset('photo');
+    const doc = ps.newDocument({ width: 32, height: 32 });
+    doc.addLayer({ name: 'Base', width: 32, height: 32, pixels: img.data, channels: 3 });
+    doc
+      .addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3 })
+      .setup({
+        clipped: true,
+        fillOpacity: 55,
+        mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: disc(32, 32, 12) },
+      });
+    doc.select({ left: 0, top: 0, right: 32, bottom: 32 }, disc(32, 32, 10));
+    const before = state(doc);
+    let cancelled = false;
+    ps.onProgress = (value, ctx) => {
+      if (value > 0.02 && !cancelled) {
+        cancelled = true;
+        ctx.cancel();
+      }
+    };
+    expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+    expect(cancelled).toBe(true);
+    expect(ps.alerts).toEqual([]);
+    expect(state(doc)).toEqual(before);
   });
 });
 
@@ -424,5 +586,25 @@ describe('plugin helpers', () => {
       expect(s).toBe(Buffer.from(b).toString('base64'));
       expect(fromBase64(s)).toEqual(b);
     }
+  });
+});
+
+describe('when even WASM in UXP is impossible', () => {
+  it('a Photoshop 25 whose UXP has no WebAssembly: one plain sentence, the document unchanged', async () => {
+    // A second copy of the bundle, loaded where WebAssembly does not exist (its in-UXP engine is not cached yet).
+    const ps2 = new PhotoshopSim();
+    const uxp2 = new UxpSim(DIST);
+    sim.set({ ps: ps2, uxp: uxp2 });
+    sim.load(join(DIST, 'index.js'), { strict: true, extra: { WebAssembly: undefined } });
+    setPreset('photo');
+    const doc = ps2.newDocument({ width: 32, height: 32 });
+    doc.addLayer({ name: 'L', width: 32, height: 32, pixels: new Uint8Array(32 * 32 * 4).fill(90) });
+    const before = state(doc);
+    expect(await uxp2.runCommand('upscaleLayer4x')).toBeUndefined();
+    expect(ps2.alerts).toEqual([
+      'This Photoshop cannot run Enlarge’s engine inside the plugin, and the faster web-view engine needs Photoshop 26 or later: update Photoshop, then try again.',
+    ]);
+    expect(state(doc)).toEqual(before);
+    sim.set({ ps, uxp });
   });
 });

@@ -339,6 +339,9 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
       case 'image-failed':
         if (current?.runId === msg.runId && current.pending?.index === msg.index) current.pending.resolve(msg);
         break;
+      case 'command-failed':
+        if (quick && !quickStarted) finish(msg.message);
+        break;
       case 'close':
         figma.closePlugin();
         break;

@@ -136,6 +136,8 @@ export type UiToSandbox =
     }
   | { type: 'image-failed'; runId: number; index: number; message: string; code?: string }
   | { type: 'cancel'; runId: number }
+  /** Menu command (hidden panel): the panel cannot start the run (e.g. WebAssembly refused); closes with `message`. */
+  | { type: 'command-failed'; message: string }
   | { type: 'close' };
 
 // ---- geometry ----

@@ -1,33 +1,35 @@
 /**
- * The plugin's UI iframe (built into the one self-contained dist/ui.html): the panel, and the core engine
- * on onnxruntime-web (WebGPU when the browser gives an adapter, WASM otherwise, one thread — Figma's
- * null-origin iframe has no SharedArrayBuffer). Everything it needs is inside the HTML file: the runtime
- * (.wasm, gzip + base64) and the model files (base64), decoded when first needed; nothing is fetched.
+ * The plugin's panel (the UI iframe of dist/ui.html, started by ./main.ts): settings, preview, the run's
+ * progress and Cancel, Diagnostics. The engine is ./engine-host.ts (a Worker on WASM in Figma's data:
+ * iframe; the panel's thread where the iframe has WebGPU); images are decoded and encoded by ./decode.ts and
+ * ./cells.ts. Nothing is fetched: everything the panel needs is inside ui.html.
  */
-import * as ort from 'onnxruntime-web';
-import { decode as decodePng } from 'fast-png';
 import {
-  Catalog,
   cropPixels,
   describeError,
   formatEta,
   modelsLabel,
   toRgba8,
-  UnsupportedFormatError,
-  ModelFileMissingError,
-  type Backend,
-  type Engine,
-  type Manifest,
   type PixelImage,
   type UpscaleProgress,
+  type UpscaleResult,
 } from '@enlarge/core';
-import { createWebEngine, noBackendError, probeCapabilities } from '@enlarge/core/web';
+import { noBackendError } from '@enlarge/core/web';
 import { resultCells } from './cells.js';
+import { decodeImage, iccProfile } from './decode.js';
+import { diagnosticsReport } from './diagnostics.js';
 import {
-  FIGMA_LIMITS,
+  backendLabel,
+  capabilities,
+  engine,
+  stopEngine,
+  timings,
+  wasmRefusedError,
+  wasmVerdict,
+} from './engine-host.js';
+import {
   formatFactor,
   sanitizeSettings,
-  sniffType,
   type JobImage,
   type SandboxToUi,
   type SelectionSummary,
@@ -39,165 +41,6 @@ import {
 
 function send(msg: UiToSandbox, transfer: Transferable[] = []): void {
   parent.postMessage({ pluginMessage: msg }, '*', transfer);
-}
-
-// ---- embedded data ----
-
-const domReady = new Promise<void>((ok) => {
-  if (document.readyState !== 'loading') ok();
-  else document.addEventListener('DOMContentLoaded', () => ok(), { once: true });
-});
-
-function base64ToBytes(text: string): Uint8Array {
-  const from = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
-  const clean = text.trim();
-  if (from) return from(clean);
-  const bin = atob(clean);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-async function embedded(id: string): Promise<Uint8Array> {
-  await domReady;
-  const el = document.getElementById(id);
-  if (!el) throw new ModelFileMissingError(id, `The plugin file is incomplete (${id} is missing).`);
-  const bytes = base64ToBytes(el.textContent ?? '');
-  return el.dataset['gzip'] ? gunzip(bytes) : bytes;
-}
-
-export const timings: Record<string, number> = {};
-
-/** The catalog ui.html carries (models, presets, display names). */
-let catalogPromise: Promise<Catalog> | undefined;
-function catalog(): Promise<Catalog> {
-  catalogPromise ??= embedded('model-manifest').then(
-    (b) => new Catalog(JSON.parse(new TextDecoder().decode(b)) as Manifest),
-  );
-  return catalogPromise;
-}
-
-/**
- * The core engine on onnxruntime-web, fed from the embedded blocks (started when first needed). It runs on
- * the panel's own thread: a worker started from a blob: URL in Figma's null-origin iframe would have no
- * WebGPU either. Between tiles the engine yields, so the progress bar moves and Cancel acts once the
- * current tile is done.
- */
-let enginePromise: Promise<Engine> | undefined;
-function engine(): Promise<Engine> {
-  enginePromise ??= (async () => {
-    const t0 = performance.now();
-    const [cat, wasm] = await Promise.all([catalog(), embedded('ort-wasm')]); // never fetched: nothing to load by URL
-    timings['runtimeDecodeMs'] = performance.now() - t0;
-    return createWebEngine({
-      ort,
-      catalog: cat,
-      store: { read: (file) => embedded(`model:${file}`) },
-      wasm: { binary: wasm },
-      capabilities,
-      limits: FIGMA_LIMITS,
-      // WASM shares the panel's thread: 256 px tiles keep one tile to a few seconds, so Cancel answers.
-      tiles: { memoryBudgetMB: 512, backendTile: { wasm: 256 } },
-    });
-  })();
-  enginePromise.catch(() => (enginePromise = undefined));
-  return enginePromise;
-}
-
-/** "WebGPU", or "WASM, 1 thread": the catalog's name of the backend, with the threads the context allows. */
-async function backendLabel(backend: Backend): Promise<string> {
-  const [cat, caps] = await Promise.all([catalog(), capabilities]);
-  return backend === 'wasm'
-    ? `${cat.backendName(backend)}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'}`
-    : cat.backendName(backend);
-}
-
-/** What this iframe offers (no runtime started): shown before the first run. */
-const capabilities = probeCapabilities();
-
-// ---- image decode / encode ----
-
-const MIME: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp' };
-
-function undecodable(): UnsupportedFormatError {
-  return new UnsupportedFormatError(
-    'The image could not be decoded: the file may be damaged, or in a format this browser cannot read (PNG, JPEG, GIF and WebP work).',
-  );
-}
-
-/** Exact PNG pixels (8/16-bit) with fast-png; everything else (and palette PNGs) through the browser's decoder. */
-export async function decodeImage(bytes: Uint8Array): Promise<PixelImage> {
-  const type = sniffType(bytes);
-  if (type === 'png') {
-    try {
-      const png = decodePng(bytes);
-      if (
-        (png.depth === 8 || png.depth === 16) &&
-        !png.palette &&
-        !png.transparency &&
-        png.channels >= 1 &&
-        png.channels <= 4
-      ) {
-        const data =
-          png.depth === 8
-            ? png.data instanceof Uint8Array
-              ? png.data
-              : new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength)
-            : (png.data as Uint16Array);
-        return {
-          width: png.width,
-          height: png.height,
-          channels: png.channels as 1 | 2 | 3 | 4,
-          bitDepth: png.depth,
-          data,
-        };
-      }
-    } catch {
-      /* fall through to the browser, which reports the failure */
-    }
-  }
-  if (type === 'unknown') throw undecodable();
-  let bitmap: ImageBitmap;
-  try {
-    bitmap = await createImageBitmap(new Blob([bytes as BlobPart], { type: MIME[type] }), {
-      premultiplyAlpha: 'none',
-      colorSpaceConversion: 'none',
-    });
-  } catch {
-    throw undecodable();
-  }
-  const { width, height } = bitmap;
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.drawImage(bitmap, 0, 0);
-  bitmap.close();
-  const rgba = ctx.getImageData(0, 0, width, height).data;
-  let opaque = true;
-  for (let i = 3; i < rgba.length; i += 4)
-    if (rgba[i] !== 255) {
-      opaque = false;
-      break;
-    }
-  if (!opaque)
-    return {
-      width,
-      height,
-      channels: 4,
-      bitDepth: 8,
-      data: new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength),
-    };
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
-    rgb[j] = rgba[i]!;
-    rgb[j + 1] = rgba[i + 1]!;
-    rgb[j + 2] = rgba[i + 2]!;
-  }
-  return { width, height, channels: 3, bitDepth: 8, data: rgb };
 }
 
 // ---- the panel ----
@@ -223,6 +66,14 @@ let run:
 let previewSeq = 0;
 let previewAbort: AbortController | undefined;
 let backendText = '';
+/** Why nothing can run in this iframe (WebAssembly refused, no backend): set once at start. */
+let blocked: string | undefined;
+
+/** "CPU (WASM), 1 thread" or "WebGPU": what ran a result. */
+async function labelFor(result: Pick<UpscaleResult, 'backend'>): Promise<string> {
+  const caps = await (await engine()).upscaler.capabilities();
+  return backendLabel(result.backend, caps.threads);
+}
 
 function setSegment(name: string, value: string) {
   for (const b of document.querySelectorAll<HTMLButtonElement>(`[data-group="${name}"] button`))
@@ -245,8 +96,8 @@ function render() {
     sel.classList.remove('muted');
   }
   const busy = !!run;
-  $<HTMLButtonElement>('run').disabled = busy || !!selection.problem;
-  $<HTMLButtonElement>('preview').disabled = busy || !!selection.problem;
+  $<HTMLButtonElement>('run').disabled = busy || !!selection.problem || !!blocked;
+  $<HTMLButtonElement>('preview').disabled = busy || !!selection.problem || !!blocked;
   $<HTMLButtonElement>('cancel').textContent = busy ? 'Cancel' : 'Close';
   $('progress').hidden = !busy && !$('progress').dataset['keep'];
   for (const el of document.querySelectorAll<HTMLButtonElement | HTMLSelectElement | HTMLInputElement>(
@@ -291,7 +142,7 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
   const abort = (r.abort = new AbortController());
   showProgress(msg.image, undefined);
   try {
-    const eng = await engine();
+    const eng = (await engine()).upscaler;
     const pixels = await decodeImage(msg.bytes);
     const { factor } = msg.image;
     const result = await eng.upscale(
@@ -302,9 +153,9 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
         onProgress: (p) => showProgress(msg.image, p),
       },
     );
-    backendText = await backendLabel(result.backend);
+    backendText = await labelFor(result);
     if (abort.signal.aborted) return;
-    const cells = resultCells(result.image);
+    const cells = resultCells(result.image, undefined, iccProfile(msg.bytes));
     r.done++;
     send(
       {
@@ -345,7 +196,7 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
   $('preview-box').hidden = false;
   info.textContent = 'Enlarging a crop…';
   try {
-    const eng = await engine();
+    const eng = (await engine()).upscaler;
     const full = await decodeImage(msg.bytes);
     const w = Math.min(PREVIEW_CROP, full.width);
     const h = Math.min(PREVIEW_CROP, full.height);
@@ -361,7 +212,7 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     timings['previewMs'] = ms;
     if (abort.signal.aborted) return;
     drawPreview('preview-after', result.image);
-    backendText = await backendLabel(result.backend);
+    backendText = await labelFor(result);
     info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${modelsLabel(result.models)}) in ${(ms / 1000).toFixed(1)} s · ${backendText}`;
     document.body.dataset['preview'] = 'done';
   } catch (err) {
@@ -369,6 +220,23 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     info.textContent = '';
     $('preview-box').hidden = true;
     showMessage(describeError(err, 'plugin').message);
+  }
+}
+
+async function showDiagnostics() {
+  const box = $('diag-box');
+  const text = $<HTMLTextAreaElement>('diag-text');
+  box.hidden = false;
+  $('diag-copy').textContent = 'Copy';
+  text.value = 'Checking this iframe and running a 32×32 self-test…';
+  $<HTMLButtonElement>('diagnostics').disabled = true;
+  try {
+    text.value = await diagnosticsReport({ busy: !!run });
+  } catch (err) {
+    text.value = `Diagnostics could not finish: ${describeError(err, 'plugin').message}`;
+  } finally {
+    $<HTMLButtonElement>('diagnostics').disabled = false;
+    document.body.dataset['diagnostics'] = 'done';
   }
 }
 
@@ -433,7 +301,10 @@ function onMessage(msg: SandboxToUi) {
  */
 function autoRunMenuCommand(msg: Extract<SandboxToUi, { type: 'init' }>) {
   if (msg.command !== 'enlarge-2' && msg.command !== 'enlarge-4') return;
-  $<HTMLButtonElement>('run').click();
+  const button = $<HTMLButtonElement>('run');
+  if (button.disabled)
+    send({ type: 'command-failed', message: blocked ?? selection.problem ?? 'The panel could not start the run.' });
+  else button.click();
 }
 
 function wire() {
@@ -473,10 +344,20 @@ function wire() {
     showMessage('');
     send({ type: 'preview', requestId: ++previewSeq, settings });
   });
+  $('diagnostics').addEventListener('click', () => void showDiagnostics());
+  $('diag-close').addEventListener('click', () => ($('diag-box').hidden = true));
+  $('diag-copy').addEventListener('click', () => {
+    // navigator.clipboard needs a secure context, which Figma's data: iframe is not: select and copy.
+    const text = $<HTMLTextAreaElement>('diag-text');
+    text.select();
+    const ok = document.execCommand('copy');
+    $('diag-copy').textContent = ok ? 'Copied' : 'Select and copy';
+  });
   $('cancel').addEventListener('click', () => {
     if (run) {
       run.cancelled = true;
       run.abort?.abort();
+      stopEngine(); // a Worker ends mid-tile: Cancel answers at once
       if (run.runId !== -1) send({ type: 'cancel', runId: run.runId });
       $('overall-eta').textContent = 'Cancelling…';
     } else send({ type: 'close' });
@@ -490,18 +371,34 @@ window.addEventListener('message', (e: MessageEvent) => {
 
 wire();
 render();
-// The backend shows before the first run (the engine itself starts when first needed).
-void capabilities.then(async (caps) => {
-  const b = caps.backends[0];
-  if (!b) return showMessage(describeError(noBackendError(), 'plugin').message);
-  backendText = await backendLabel(b);
+// Before the first run: whether this iframe may run WebAssembly at all, and the backend it would use (the
+// engine itself starts when first needed).
+void (async () => {
+  const verdict = await wasmVerdict;
+  const caps = await capabilities;
+  if (verdict !== 'ok' || caps.backends.length === 0) {
+    blocked = describeError(verdict !== 'ok' ? wasmRefusedError() : noBackendError(), 'plugin').message;
+    document.body.dataset['blocked'] = verdict === 'ok' ? 'no-backend' : `wasm-${verdict}`;
+    showMessage(blocked);
+    render();
+    return;
+  }
+  const b = caps.backends[0]!;
+  backendText = await backendLabel(b, caps.threads);
   document.body.dataset['backend'] = b;
-});
+  $('engine-line').textContent = `Runs on this computer: ${backendText}`;
+  render();
+})();
 send({ type: 'ui-ready' });
+timings['panelReadyMs'] = performance.now();
+type UpscaleResultFn = (typeof import('@enlarge/core'))['Engine']['prototype']['upscale'];
 // Exposed for tests and the measuring script (no effect on the panel).
 (globalThis as { __enlarge?: unknown }).__enlarge = {
   timings,
   decodeImage,
   /** The panel's engine as an Upscaler-shaped facade (it starts on first use). */
-  engine: () => ({ upscale: async (...a: Parameters<Engine['upscale']>) => (await engine()).upscale(...a) }),
+  engine: () => ({
+    upscale: async (...a: Parameters<UpscaleResultFn>) => (await engine()).upscaler.upscale(...a),
+    where: async () => (await engine()).where,
+  }),
 };

@@ -19,6 +19,18 @@
  *   imaging.putPixels({ documentID, layerID, imageData, replace, targetBounds, commandName }): replace (default
  *          true) clears the layer first; pixels go at targetBounds.left/top                media/imaging
  *
+ *   Layer.isClippingMask / fillOpacity (R W, 23.0; writes need a modal scope), createLayer({ group }) ("Whether to
+ *          use previous layer to create clipping mask")         classes/layer, objects/createoptions/pixellayercreateoptions
+ *   imaging.getSelection / getLayerMask / putLayerMask: one-component gray image data; putLayerMask "must be image
+ *          data with a single component using the grayscale color model", replace true "discards" the mask before
+ *          "creating a new mask", false places data "into the existing mask"                 media/imaging
+ *   Document.selection.solid (25.0): "True if the selection itself is a rectangle with all fully selected pixels"
+ *   action.batchPlay "get" of a layer's hasUserMask / userMaskEnabled; anything else answers an error descriptor
+ *          ({ _obj: "error", message, result }) as batchPlay does for a failed command      media/batchplay
+ * Undocumented, chosen strict: a new mask is black (hidden) outside what putLayerMask wrote; putLayerMask with
+ * replace false on a layer without a mask, getLayerMask on a layer without one, getSelection without a selection
+ * throw; getSelection's image data has the document's bit depth.
+ *
  * Simplifications (documented): resizeImage resamples layers nearest-neighbour (Photoshop's bicubic only changes
  * the other layers' looks, not what the plugin does); no colour conversion (getPixels must ask for the document's
  * colour space); every DOM change outside a history suspension adds one history state.
@@ -134,6 +146,11 @@ export class SimLayer {
   transparentPixelsLocked = false;
   isBackgroundLayer = false;
   raster: Raster | undefined;
+  private clipped = false;
+  private fill = 100;
+  /** The user (pixel) mask: one channel at the document's depth over `rect` (0 = hidden), and whether it is on. */
+  userMask: Raster | undefined;
+  userMaskEnabled = true;
   /** putPixels calls on this layer (the tests check the source never gets one). */
   writes = 0;
 
@@ -151,6 +168,30 @@ export class SimLayer {
 
   get document(): SimDocument {
     return this.doc;
+  }
+  get isClippingMask(): boolean {
+    return this.clipped;
+  }
+  set isClippingMask(v: boolean) {
+    this.doc.requireModal('isClippingMask');
+    this.clipped = !!v;
+    this.doc.changed(v ? 'Create Clipping Mask' : 'Release Clipping Mask');
+  }
+  get fillOpacity(): number {
+    return this.fill;
+  }
+  set fillOpacity(v: number) {
+    this.doc.requireModal('fillOpacity');
+    this.fill = v;
+    this.doc.changed('Fill Opacity');
+  }
+  /** Test setup (no modal scope): clipping, fill opacity and a user mask as the document was opened with. */
+  setup(init: { clipped?: boolean; fillOpacity?: number; mask?: Raster; maskEnabled?: boolean }): this {
+    if (init.clipped !== undefined) this.clipped = init.clipped;
+    if (init.fillOpacity !== undefined) this.fill = init.fillOpacity;
+    if (init.mask) this.userMask = init.mask;
+    if (init.maskEnabled !== undefined) this.userMaskEnabled = init.maskEnabled;
+    return this;
   }
   get locked(): boolean {
     return this.allLocked || this.pixelsLocked || this.positionLocked || this.transparentPixelsLocked;
@@ -205,7 +246,17 @@ interface Snapshot {
   width: number;
   height: number;
   resolution: number;
-  layers: { layer: SimLayer; name: string; raster?: Raster; blendMode: string; opacity: number }[];
+  layers: {
+    layer: SimLayer;
+    name: string;
+    raster?: Raster;
+    blendMode: string;
+    opacity: number;
+    clipped: boolean;
+    fill: number;
+    userMask?: Raster;
+    userMaskEnabled: boolean;
+  }[];
   active: number[];
 }
 
@@ -221,7 +272,8 @@ export class SimDocument {
   /** Top to bottom, as the Layers panel shows them. */
   layerList: SimLayer[] = [];
   activeIds: number[] = [];
-  selection: { bounds: Rect | null } = { bounds: null };
+  /** Document.selection: bounds (null = none) and solid; `pixels` (0..255 over `bounds`) for a non-rectangular one. */
+  selection: { bounds: Rect | null; solid: boolean; pixels?: Uint8Array } = { bounds: null, solid: true };
   /** History panel states, oldest first. */
   history: string[] = ['Open'];
   closed = false;
@@ -317,6 +369,10 @@ export class SimDocument {
         blendMode: l.blendMode,
         opacity: l.opacity,
         raster: l.raster && { rect: { ...l.raster.rect }, data: l.raster.data.slice() },
+        clipped: l.isClippingMask,
+        fill: l.fillOpacity,
+        userMask: l.userMask && { rect: { ...l.userMask.rect }, data: l.userMask.data.slice() },
+        userMaskEnabled: l.userMaskEnabled,
       })),
       active: [...this.activeIds],
     };
@@ -328,6 +384,8 @@ export class SimDocument {
     this.resolution = s.resolution;
     this.layerList = s.layers.map((x) => {
       Object.assign(x.layer, { name: x.name, blendMode: x.blendMode, opacity: x.opacity, raster: x.raster });
+      x.layer.setup({ clipped: x.clipped, fillOpacity: x.fill, maskEnabled: x.userMaskEnabled });
+      x.layer.userMask = x.userMask;
       return x.layer;
     });
     this.activeIds = s.active;
@@ -341,7 +399,10 @@ export class SimDocument {
     const sx = W / this.width,
       sy = H / this.height;
     if (this.ps.options.storePixels !== false) {
-      for (const l of this.layerList) if (l.raster) l.raster = resampleNearest(l.raster, sx, sy, this.alphaIndex + 1);
+      for (const l of this.layerList) {
+        if (l.raster) l.raster = resampleNearest(l.raster, sx, sy, this.alphaIndex + 1);
+        if (l.userMask) l.userMask = resampleNearest(l.userMask, sx, sy, 1);
+      }
     }
     this.width = W;
     this.height = H;
@@ -352,7 +413,7 @@ export class SimDocument {
   /** Document.createLayer(kind, options): a new empty pixel layer above the active layer, which becomes active. */
   async createLayer(
     _kind?: string,
-    options: { name?: string; blendMode?: string; opacity?: number } = {},
+    options: { name?: string; blendMode?: string; opacity?: number; group?: boolean } = {},
   ): Promise<SimLayer> {
     this.requireModal('createLayer');
     const layer = new SimLayer(this, {
@@ -360,11 +421,19 @@ export class SimDocument {
       blendMode: options.blendMode,
       opacity: options.opacity,
     });
+    // group: "Whether to use previous layer to create clipping mask" — clipped to the layer below it.
+    if (options.group) layer.setup({ clipped: true });
     const active = this.layerList.findIndex((l) => this.activeIds.includes(l.id));
     this.layerList.splice(Math.max(0, active), 0, layer);
     this.activeIds = [layer.id];
     this.changed('New Layer');
     return layer;
+  }
+
+  /** A non-rectangular selection (test setup): `pixels` 0..255 over `bounds`, as Quick Mask would show it. */
+  select(bounds: Rect, pixels?: Uint8Array): void {
+    const solid = !pixels || pixels.every((v) => v === 255);
+    this.selection = { bounds, solid, pixels };
   }
 
   /** Pixels of a layer as stored (test helper): full-range, with alpha, covering `raster.rect`. */
@@ -657,6 +726,95 @@ export class PhotoshopSim {
       return { imageData, sourceBounds: b, level: 0 };
     },
 
+    /** getSelection({ documentID, sourceBounds }): the selection as one gray component (255 = selected). */
+    getSelection: async (o: { documentID?: number; sourceBounds?: Rect }) => {
+      const doc = this.doc(o.documentID);
+      const sel = doc.selection;
+      if (!sel.bounds) throw new Error('getSelection: there is no selection');
+      const req = o.sourceBounds ?? sel.bounds;
+      const b = intersect(req, { left: 0, top: 0, right: doc.width, bottom: doc.height });
+      const w = Math.max(0, b.right - b.left),
+        h = Math.max(0, b.bottom - b.top);
+      const max = doc.depth === 16 ? 65535 : 255;
+      const out = doc.depth === 16 ? new Uint16Array(w * h) : new Uint8Array(w * h);
+      const sb = sel.bounds,
+        sw = sb.right - sb.left;
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const X = b.left + x,
+            Y = b.top + y;
+          if (X < sb.left || X >= sb.right || Y < sb.top || Y >= sb.bottom) continue;
+          const v = sel.pixels ? sel.pixels[(Y - sb.top) * sw + (X - sb.left)]! : 255;
+          out[y * w + x] = Math.round((v * max) / 255);
+        }
+      return { imageData: new SimImageData(this, w, h, 1, doc.depth as 8 | 16, 'Grayscale', out, ''), sourceBounds: b };
+    },
+
+    /** getLayerMask({ documentID, layerID, kind, sourceBounds }): the user mask as one gray component. */
+    getLayerMask: async (o: { documentID?: number; layerID: number; kind?: string; sourceBounds?: Rect }) => {
+      const doc = this.doc(o.documentID);
+      const layer = this.layer(doc, o.layerID);
+      if ((o.kind ?? 'user') !== 'user') throw new Error('getLayerMask: only user masks are simulated');
+      const m = layer.userMask;
+      if (!m) throw new Error('The command "Get Layer Mask" is not currently available.');
+      const b = intersect(o.sourceBounds ?? m.rect, m.rect);
+      const w = Math.max(0, b.right - b.left),
+        h = Math.max(0, b.bottom - b.top),
+        mw = m.rect.right - m.rect.left;
+      const out = new (m.data.constructor as Uint8ArrayConstructor)(w * h);
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++)
+          out[y * w + x] = m.data[(b.top - m.rect.top + y) * mw + (b.left - m.rect.left + x)]!;
+      return {
+        imageData: new SimImageData(this, w, h, 1, doc.depth as 8 | 16, 'Grayscale', out, ''),
+        sourceBounds: b,
+      };
+    },
+
+    /** putLayerMask({ documentID, layerID, kind, imageData, replace, targetBounds, commandName }). */
+    putLayerMask: async (o: {
+      documentID?: number;
+      layerID: number;
+      kind?: string;
+      imageData: Imaging.ImageData;
+      replace?: boolean;
+      targetBounds?: { left: number; top: number };
+      commandName?: string;
+    }) => {
+      const doc = this.doc(o.documentID);
+      doc.requireModal('putLayerMask');
+      const layer = this.layer(doc, o.layerID);
+      if ((o.kind ?? 'user') !== 'user') throw new Error('putLayerMask: "Only "user" is accepted at this time."');
+      const img = o.imageData as SimImageData;
+      if (img.components !== 1 || img.colorSpace !== 'Grayscale')
+        throw new Error('putLayerMask: the image data must have a single component using the grayscale color model');
+      if (img.componentSize !== doc.depth)
+        throw new Error(`putLayerMask: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
+      const replace = o.replace ?? true;
+      if (!replace && !layer.userMask) throw new Error('putLayerMask: the layer has no mask to add to');
+      if (replace) {
+        // A new mask: black (hidden) wherever nothing was written (undocumented; the strict choice).
+        const rect = { left: 0, top: 0, right: doc.width, bottom: doc.height };
+        layer.userMask = {
+          rect,
+          data: doc.depth === 16 ? new Uint16Array(doc.width * doc.height) : new Uint8Array(doc.width * doc.height),
+        };
+        layer.userMaskEnabled = true;
+      }
+      const m = layer.userMask!,
+        mw = m.rect.right - m.rect.left;
+      const src = img.pixels();
+      const tb = o.targetBounds ?? { left: 0, top: 0 };
+      for (let y = 0; y < img.height; y++)
+        for (let x = 0; x < img.width; x++) {
+          const X = tb.left + x - m.rect.left,
+            Y = tb.top + y - m.rect.top;
+          if (X < 0 || Y < 0 || X >= mw || Y >= m.rect.bottom - m.rect.top) continue;
+          m.data[Y * mw + X] = src[y * img.width + x]!;
+        }
+      doc.changed(o.commandName ?? 'Layer Mask');
+    },
+
     /**
      * encodeImageData({ imageData, base64 }): "you must use jpeg/base64 encoding when assigning to an image element"
      * (media/imaging, 24.4). The simulator encodes 8-bit RGB with sharp (real JPEG) and refuses other inputs, as the
@@ -762,10 +920,40 @@ export class PhotoshopSim {
 
   /** The `photoshop` module object the plugin's `require('photoshop')` gets. */
   module(): Record<string, unknown> {
-    return { app: this.app, core: this.core, imaging: this.imaging, constants, action: { batchPlay: async () => [] } };
+    return { app: this.app, core: this.core, imaging: this.imaging, constants, action: { batchPlay: this.batchPlay } };
   }
+
+  /**
+   * batchPlay(descriptors, options): one result per descriptor, failed ones as { _obj: "error", message, result }
+   * (media/batchplay). Only "get" of a layer's hasUserMask / userMaskEnabled is simulated.
+   */
+  readonly batchPlay = async (descriptors: Record<string, unknown>[], _options: object = {}) => {
+    const fail = (message: string) => ({ _obj: 'error', message, result: -25920 });
+    return descriptors.map((d) => {
+      const target = (d['_target'] ?? []) as { _property?: string; _ref?: string; _id?: number }[];
+      const prop = target.find((t) => t._property)?._property;
+      const layerRef = target.find((t) => t._ref === 'layer');
+      const docRef = target.find((t) => t._ref === 'document');
+      if (d['_obj'] !== 'get' || !prop || !layerRef?._id) return fail('The command is not simulated.');
+      const doc = docRef?._id !== undefined ? this.documents.find((x) => x.id === docRef._id) : this.activeDocument;
+      const layer = doc?.layerList.find((l) => l.id === layerRef._id);
+      if (!layer) return fail('The object “layer” is not currently available.');
+      if (prop === 'hasUserMask') return { hasUserMask: !!layer.userMask };
+      if (prop === 'userMaskEnabled')
+        return layer.userMask ? { userMaskEnabled: layer.userMaskEnabled } : fail('The property is not available.');
+      return fail(`The property ${prop} is not simulated.`);
+    });
+  };
 }
 
+function intersect(a: Rect, b: Rect): Rect {
+  return {
+    left: Math.max(a.left, b.left),
+    top: Math.max(a.top, b.top),
+    right: Math.min(a.right, b.right),
+    bottom: Math.min(a.bottom, b.bottom),
+  };
+}
 function union(a: Rect, b: Rect): Rect {
   return {
     left: Math.min(a.left, b.left),

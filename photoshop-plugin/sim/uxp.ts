@@ -13,6 +13,7 @@ import Module from 'node:module';
 import vm from 'node:vm';
 import { getRandomValues, randomUUID } from 'node:crypto';
 import type { PhotoshopSim } from './photoshop.js';
+import type { DomSim } from './dom.js';
 
 export interface CapturedEntrypoints {
   commands?: Record<string, (() => unknown) | { run(): unknown }>;
@@ -75,6 +76,8 @@ export class UxpSim {
   constructor(
     readonly pluginFolder: string,
     readonly versions = { uxp: 'uxp-7.4.0', plugin: '0.1.0' },
+    /** Photoshop 25.12 ships UXP 7.4; 26.x ships UXP 8.x (uxp-api/versions3-p.md). */
+    readonly hostVersion = '25.12.0',
   ) {}
 
   module(): Record<string, unknown> {
@@ -123,7 +126,7 @@ export class UxpSim {
         },
       },
       versions: this.versions,
-      host: { name: 'Photoshop', version: '25.12.0', uiLocale: 'en_US' },
+      host: { name: 'Photoshop', version: this.hostVersion, uiLocale: 'en_US' },
     };
   }
 
@@ -157,7 +160,7 @@ class MemoryStorage {
  * bundle can be driven against several simulated Photoshop sessions.
  */
 export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): {
-  load(bundle: string, opts?: { strict?: boolean }): unknown;
+  load(bundle: string, opts?: { strict?: boolean; dom?: DomSim; extra?: Record<string, unknown> }): unknown;
   set(next: { ps: PhotoshopSim; uxp: UxpSim }): void;
 } {
   let state = current;
@@ -176,13 +179,25 @@ export function installSimulator(current: { ps: PhotoshopSim; uxp: UxpSim }): {
   };
   (globalThis as { localStorage?: unknown }).localStorage ??= new MemoryStorage();
   return {
-    load(bundle: string, { strict = false }: { strict?: boolean } = {}) {
+    load(
+      bundle: string,
+      { strict = false, dom, extra }: { strict?: boolean; dom?: DomSim; extra?: Record<string, unknown> } = {},
+    ) {
       if (strict) {
         // Only what UXP documents, in a realm of its own (see UXP_GLOBALS); require answers with the simulators.
         const ctx: Record<string, unknown> = {
           ...uxpGlobals(),
           localStorage: (globalThis as { localStorage?: unknown }).localStorage,
+          ...extra,
         };
+        if (dom) {
+          // The plugin's document, and window events: the webview's messages arrive as window 'message' events
+          // (html-web-view-element.md: "window.addEventListener("message", (e) => {...})").
+          ctx['document'] = dom.document;
+          ctx['addEventListener'] = dom.window.addEventListener.bind(dom.window);
+          ctx['removeEventListener'] = dom.window.removeEventListener.bind(dom.window);
+          ctx['dispatchEvent'] = dom.window.dispatchEvent.bind(dom.window);
+        }
         ctx['globalThis'] = ctx;
         ctx['window'] = ctx;
         ctx['self'] = ctx;

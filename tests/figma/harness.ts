@@ -9,6 +9,15 @@
  * with Uint8Arrays carried as base64 over the Playwright bridge and turned back into Uint8Arrays on each
  * side (so a JSON number array would arrive as an array and be caught).
  *
+ * Content-Security-Policy: Figma enforces a plugin's `networkAccess` with a CSP ("Figma blocks the requests and
+ * throws content-security policy (CSP) errors", developers.figma.com/docs/plugins/updates/2023/05/10/version-1-update-66;
+ * a real violation report quotes `default-src data: blob: https://github.com …`, lukasoppermann/design-tokens#302).
+ * For `allowedDomains: ["none"]` that leaves `default-src data: blob:` plus inline code (every plugin UI is
+ * inline). Whether `script-src` carries 'wasm-unsafe-eval' is not public (audit F4), so the suite runs under
+ * the strictest policy WebAssembly still works in (FIGMA_CSP: 'wasm-unsafe-eval' but no 'unsafe-eval', no
+ * network), and one case under the same policy without it (FIGMA_CSP_NO_WASM), where the plugin must refuse
+ * in plain words. The policy is a <meta> in the bootstrap document, which document.open/write keep.
+ *
  * The old secure http iframe (`mode: 'secure'`: src=/ui.html from http://127.0.0.1, where WebGPU exists)
  * stays only as an extra case for the WebGPU test.
  */
@@ -30,20 +39,28 @@ export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
 export const PLUGIN_HOST = 'figma-plugin-host.test';
 export const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`];
 
+/** Figma's CSP for a plugin with `allowedDomains: ["none"]`, WebAssembly allowed (see the header). */
+export const FIGMA_CSP =
+  "default-src data: blob: 'unsafe-inline'; script-src data: blob: 'unsafe-inline' 'wasm-unsafe-eval'";
+/** The same without 'wasm-unsafe-eval': every WebAssembly compile is refused. */
+export const FIGMA_CSP_NO_WASM = "default-src data: blob: 'unsafe-inline'";
+
 /** How Figma starts a plugin UI: a data: document that writes in the HTML it is sent (the audit's bootstrap). */
-const BOOTSTRAP =
+const bootstrap = (csp: string | undefined) =>
+  (csp ? `<meta http-equiv="Content-Security-Policy" content="${csp}">` : '') +
   '<script>window.onmessage = (e) => { if (typeof e.data === "string") { window.onmessage = null; document.open(); document.write(e.data); document.close(); } };<\/script>';
 
 export type UiMode = 'figma' | 'secure';
 
 const hostHtml = (
   mode: UiMode,
+  csp?: string,
 ) => `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
 <body style="margin:0;background:#888">
 ${
   mode === 'secure'
     ? '<iframe id="ui" sandbox="allow-scripts" src="/ui.html" style="width:320px;height:560px;border:0;display:block"></iframe>'
-    : `<iframe id="ui" src="data:text/html;base64,${Buffer.from(BOOTSTRAP).toString('base64')}" style="width:320px;height:560px;border:0;display:block"></iframe>`
+    : `<iframe id="ui" src="data:text/html;base64,${Buffer.from(bootstrap(csp)).toString('base64')}" style="width:320px;height:560px;border:0;display:block"></iframe>`
 }
 <script>
 const frame = document.getElementById('ui');
@@ -77,8 +94,8 @@ window.__toUi = (w) => { const t = []; const m = fromWire(w, t); frame.contentWi
 </script></body></html>`;
 
 /** The top page (figma.com's stand-in): only the plugin host frame, from another origin. */
-const topHtml = (port: number) =>
-  `<!doctype html><html><body style="margin:0"><iframe src="http://${PLUGIN_HOST}:${port}/host.html" style="width:320px;height:560px;border:0;display:block"></iframe></body></html>`;
+const topHtml = (port: number, query: string) =>
+  `<!doctype html><html><body style="margin:0"><iframe src="http://${PLUGIN_HOST}:${port}/host.html${query}" style="width:320px;height:560px;border:0;display:block"></iframe></body></html>`;
 
 type Wire = unknown;
 export function toWire(v: unknown): Wire {
@@ -122,22 +139,25 @@ export function useFigmaTestEnv(): FigmaTestEnv {
 }
 
 export interface HostServer {
-  /** The top page: the UI as Figma loads it. */
+  /** The top page: the UI as Figma loads it, under FIGMA_CSP. */
   url: string;
+  /** The same under another CSP ('' for none). */
+  urlWithCsp(csp: string): string;
   /** The old secure http iframe (WebGPU test only). */
   secureUrl: string;
   close(): Promise<void>;
 }
 
-export async function serveFigmaHost(): Promise<HostServer> {
-  const ui = await readFile(UI_HTML);
+export async function serveFigmaHost(uiHtml = UI_HTML): Promise<HostServer> {
+  const ui = await readFile(uiHtml);
   let port = 0;
   const html = (res: import('node:http').ServerResponse, body: string | Buffer) =>
     res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-store' }).end(body);
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/') html(res, topHtml(port));
-    else if (path === '/host.html') html(res, hostHtml('figma'));
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (path === '/') html(res, topHtml(port, url.search));
+    else if (path === '/host.html') html(res, hostHtml('figma', url.searchParams.get('csp') ?? FIGMA_CSP));
     else if (path === '/secure.html') html(res, hostHtml('secure'));
     else if (path === '/ui.html') html(res, ui);
     else if (path === '/favicon.ico')
@@ -148,6 +168,7 @@ export async function serveFigmaHost(): Promise<HostServer> {
   port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}/`,
+    urlWithCsp: (csp) => `http://127.0.0.1:${port}/?csp=${encodeURIComponent(csp)}`,
     secureUrl: `http://127.0.0.1:${port}/secure.html`,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
@@ -233,7 +254,10 @@ export class FigmaUiPage {
 
   /** The paths the page loaded: the harness's own pages and nothing else. */
   paths(): string[] {
-    return this.requests.filter((u) => !u.startsWith('data:')).map((u) => new URL(u).pathname);
+    // data: and blob: (the engine Worker) are in memory, not requests to anyone.
+    return this.requests
+      .filter((u) => !u.startsWith('data:') && !u.startsWith('blob:'))
+      .map((u) => new URL(u).pathname);
   }
 
   post(msg: SandboxToUi): Promise<void> {

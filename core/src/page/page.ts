@@ -12,20 +12,11 @@
  *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
  */
 import * as ort from 'onnxruntime-web';
-import { describeError, IoError, ModelFileMissingError, RuntimeFailedError } from '../errors.js';
+import { describeError, IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
-import type { Engine, UpscaleProgress } from '../upscale/index.js';
 import { createWebEngine } from '../web/index.js';
-import {
-  errorMessage,
-  fromMessageImage,
-  isCancelRequest,
-  isUpscaleRequest,
-  toMessageImage,
-  transferList,
-  type EngineMessage,
-  type UpscaleRequest,
-} from './protocol.js';
+import { isCancelRequest, isUpscaleRequest, transferList } from './protocol.js';
+import { JobQueue, type ReplyTarget } from './queue.js';
 
 interface PageConfig {
   /** Base URL of manifest.json and the model files. */
@@ -33,9 +24,6 @@ interface PageConfig {
   /** WASM threads. */
   threads?: number;
 }
-
-/** Where replies go: a window or port, or UXP's webview bridge (which takes no transfer list). */
-type ReplyTarget = { post(message: EngineMessage): void };
 
 const scriptBase = new URL('./', import.meta.url).href;
 
@@ -121,100 +109,6 @@ function defaultTarget(): ReplyTarget {
   if (window.opener)
     return { post: (m) => (window.opener as Window).postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
   return { post: (m) => window.postMessage(m, { targetOrigin: '*', transfer: transferList(m) }) };
-}
-
-interface Job {
-  request: UpscaleRequest;
-  reply: ReplyTarget;
-  abort: AbortController;
-}
-
-/** Runs jobs one at a time, in arrival order; a cancel aborts the running job or drops a queued one. */
-class JobQueue {
-  private readonly jobs: Job[] = [];
-  private running: Job | undefined;
-  private engine: Promise<Engine> | undefined;
-
-  /** Jobs wait for this engine (a failed start is reported to each job). */
-  use(engine: Promise<Engine>): void {
-    this.engine = engine;
-  }
-
-  add(request: UpscaleRequest, reply: ReplyTarget): void {
-    if (this.running?.request.id === request.id || this.jobs.some((j) => j.request.id === request.id)) {
-      reply.post({
-        type: 'error',
-        id: request.id,
-        code: 'INVALID_OPTION',
-        message: `A job with the id "${request.id}" is already running or waiting. Use a new id for every upscale.`,
-      });
-      return;
-    }
-    this.jobs.push({ request, reply, abort: new AbortController() });
-    void this.pump();
-  }
-
-  cancel(id: string): void {
-    if (this.running?.request.id === id) {
-      this.running.abort.abort();
-      return;
-    }
-    const i = this.jobs.findIndex((j) => j.request.id === id);
-    if (i >= 0) {
-      const [job] = this.jobs.splice(i, 1);
-      job!.reply.post({
-        type: 'error',
-        id,
-        code: 'ABORTED',
-        message: 'The upscale was cancelled before it started. Nothing was written.',
-      });
-    }
-    // Unknown or finished ids: nothing to do (the job already got its result or error).
-  }
-
-  private async pump(): Promise<void> {
-    if (this.running) return;
-    const job = this.jobs.shift();
-    if (!job) return;
-    this.running = job;
-    try {
-      await this.run(job);
-    } finally {
-      this.running = undefined;
-      void this.pump();
-    }
-  }
-
-  private async run({ request, reply, abort }: Job): Promise<void> {
-    const { id } = request;
-    try {
-      if (!this.engine)
-        throw new RuntimeFailedError('The engine page has not started yet. Wait for its "ready" message.');
-      const engine = await this.engine;
-      const image = fromMessageImage(request.image);
-      const ctx = {
-        signal: abort.signal,
-        onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }),
-      };
-      const options = request.options ?? {};
-      if (request.stream) {
-        const result = await engine.upscaleToSink(
-          image,
-          options,
-          ({ y, image: band, outputHeight }) => {
-            reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
-          },
-          { ...ctx, bandRows: request.stream.bandRows },
-        );
-        reply.post({ type: 'result', id, result });
-      } else {
-        const { image: out, ...result } = await engine.upscale(image, options, ctx);
-        reply.post({ type: 'result', id, image: toMessageImage(out), result });
-      }
-    } catch (err) {
-      reply.post(errorMessage(id, err));
-    }
-  }
 }
 
 async function start(): Promise<void> {

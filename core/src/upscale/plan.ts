@@ -116,9 +116,11 @@ function chooseModels(
   const choose = (purpose: Exclude<Preset, 'auto'>) =>
     choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
   if (preset !== 'auto') return [{ models: choose(preset), preset }];
+  // A package without the analysis's choice (Figma's default plugin has no portrait model): photos.
+  const available = (p: Exclude<Preset, 'auto'>) => (catalog.presets.some((x) => x.id === p) ? p : 'photo');
   if (isPixels(input)) {
     const analysis = analyzeContent(input);
-    return [{ models: choose(presetFor(analysis)), preset, analysis }];
+    return [{ models: choose(available(presetFor(analysis))), preset, analysis }];
   }
   // No pixels to analyse: every choice the analysis could make.
   const purposes = catalog.presets.map((p) => p.id).filter((id): id is Exclude<Preset, 'auto'> => id !== 'auto');

@@ -30,7 +30,7 @@ export async function diagnostics(): Promise<string> {
     `Globals: TextEncoder ${native('TextEncoder')}, TextDecoder ${native('TextDecoder')}, performance ${native('performance')}, AbortController ${native('AbortController')}`,
   );
   lines.push(
-    `Webview engine: ${webviewSupported() ? 'supported (UXP 8+, panel only)' : 'not available here (needs UXP 8 / Photoshop 26 and the panel)'}`,
+    `Webview engine: ${webviewSupported() ? 'supported (UXP 8+: in the panel, and in a command’s progress dialog when the panel is closed)' : 'not available here (needs UXP 8 / Photoshop 26)'}`,
   );
   const catalog = await bundledCatalog();
   lines.push(`Models: ${catalog.models.map((m) => m.shortTitle).join(', ')}`);
@@ -40,7 +40,7 @@ export async function diagnostics(): Promise<string> {
     engine.where === 'webview'
       ? 'the panel’s webview engine is up'
       : engine.where === 'in UXP'
-        ? 'no webview engine is up (panel closed, UXP < 8, or it failed to start)'
+        ? 'no webview engine is up now (a command opens one in its dialog on UXP 8+; UXP < 8, or it failed to start)'
         : 'a test engine was injected';
   lines.push(`A run now uses: ${engine.label(backend)}, because ${why}`);
   try {

@@ -9,7 +9,15 @@
  * UXP) replaces both with an Upscaler built by the test (core's createNodeEngine on onnxruntime-node).
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { Catalog, ModelFileMissingError, type Backend, type Manifest, type Upscaler } from '@enlarge/core';
+import {
+  Catalog,
+  EnlargeError,
+  ModelFileMissingError,
+  RuntimeFailedError,
+  type Backend,
+  type Manifest,
+  type Upscaler,
+} from '@enlarge/core';
 import type { EngineClient } from '@enlarge/core/page';
 import { createWebEngine } from '@enlarge/core/web';
 import { uxp } from './uxp-env.js';
@@ -63,7 +71,7 @@ export function bundledCatalog(): Promise<Catalog> {
   return catalogPromise;
 }
 
-const labelled = (catalog: Catalog, where: ChosenEngine['where'], upscaler: Upscaler): ChosenEngine => ({
+export const labelled = (catalog: Catalog, where: ChosenEngine['where'], upscaler: Upscaler): ChosenEngine => ({
   upscaler,
   where,
   label: (b) => `${catalog.backendName(b)} (${where})`,
@@ -90,16 +98,60 @@ export function inUxpEngine(): Promise<ChosenEngine> {
   return uxpEngine;
 }
 
+/** Timeouts of the webview engine; `__ENLARGE_TEST_TIMEOUTS__` (tests only, never set in UXP) shortens them. */
+export interface WebviewTimeouts {
+  /** How long a new webview may take to say 'ready' (its self-test loads a model) before WASM in UXP is used. */
+  readyMs: number;
+  /**
+   * A webview job fails after this long without any message (then it is retried inside UXP). The page reports
+   * every tile; a WASM tile of the large model on a slow machine takes about a minute.
+   */
+  stallMs: number;
+  /** A cancelled webview job settles after this long even if the page never confirms. */
+  cancelGraceMs: number;
+}
+export function webviewTimeouts(): WebviewTimeouts {
+  const t = (globalThis as { __ENLARGE_TEST_TIMEOUTS__?: Partial<WebviewTimeouts> }).__ENLARGE_TEST_TIMEOUTS__;
+  return { readyMs: 20_000, stallMs: 180_000, cancelGraceMs: 3_000, ...t };
+}
+
 let webviewClient: EngineClient | undefined;
 /** The panel registers its webview's client here once the page said 'ready'. */
 export function setWebviewClient(client: EngineClient | undefined): void {
   webviewClient = client;
+}
+/** Forgets `client` if it is the registered one (a job on it failed; the panel's next run starts afresh). */
+export function dropWebviewClient(client: Upscaler): void {
+  if (webviewClient === client) webviewClient = undefined;
+}
+/** The panel's webview engine, if its page said 'ready' with at least one backend. */
+export function readyWebviewClient(): EngineClient | undefined {
+  return webviewClient?.backends?.length ? webviewClient : undefined;
+}
+
+/**
+ * The in-UXP engine, or one plain sentence when this Photoshop cannot run it either (no WebAssembly with SIMD,
+ * or onnxruntime-web's runtime does not start inside UXP: Adobe says UXP "does not officially support wasm",
+ * audit F2). `webviewTried`: a webview engine was available on this host but did not start.
+ */
+export async function inUxpEngineOrExplain(webviewTried: boolean): Promise<ChosenEngine> {
+  try {
+    return await inUxpEngine();
+  } catch (err) {
+    if (!(err instanceof EnlargeError) || err.code !== 'RUNTIME_FAILED') throw err;
+    throw new RuntimeFailedError(
+      webviewTried
+        ? 'Enlarge could not start its engine: the web view did not answer and this Photoshop cannot run the engine inside the plugin either; run Plugins › Enlarge › Enlarge Diagnostics… and send its report with your support request.'
+        : 'This Photoshop cannot run Enlarge’s engine inside the plugin, and the faster web-view engine needs Photoshop 26 or later: update Photoshop, then try again.',
+    );
+  }
 }
 
 /** The engine a run uses now: test seam, else the ready webview, else WASM in UXP. */
 export async function chooseEngine(): Promise<ChosenEngine> {
   const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: TestEngineSeam }).__ENLARGE_TEST_ENGINE__;
   if (seam) return { upscaler: seam.engine, where: 'test seam', label: () => seam.label ?? 'injected test engine' };
-  if (webviewClient?.backends?.length) return labelled(await bundledCatalog(), 'webview', webviewClient);
-  return inUxpEngine();
+  const client = readyWebviewClient();
+  if (client) return labelled(await bundledCatalog(), 'webview', client);
+  return inUxpEngineOrExplain(false);
 }

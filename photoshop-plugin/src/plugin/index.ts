@@ -1,30 +1,61 @@
 /**
  * Plugin entry (dist/index.js, loaded by dist/index.html): the two commands and the panel, registered with
- * UXP's `entrypoints.setup` (ids match manifest.json). Commands appear under Plugins › Enlarge, where
- * users can give them keyboard shortcuts (Edit › Keyboard Shortcuts); UXP cannot add items to the Layers
- * panel's context menu.
+ * UXP's `entrypoints.setup` (ids match manifest.json). Commands appear under Plugins › Enlarge and in the panel's
+ * flyout menu; with `enableMenuRecording` (manifest) they can be recorded into an Action and given a function key.
+ * UXP cannot add items to the Layers panel's context menu (entrypoints are "command" or "panel" only).
  */
 import './polyfills.js'; // first: the APIs UXP may lack exist before any module body runs
 import { AbortError, describeError } from '@enlarge/core';
 import { Panel } from './panel.js';
-import { bundledCatalog } from './engines.js';
+import { bundledCatalog, readyWebviewClient } from './engines.js';
+import { openCommandEngine, type CommandEngine } from './command-engine.js';
 import { diagnostics } from './diagnostics.js';
 import { loadSettings } from './settings.js';
-import { upscaleActiveLayer, type RunOutcome } from './upscale.js';
+import { inspectTarget, PhotoshopBusyError, upscaleActiveLayer, type RunOutcome } from './upscale.js';
 import { ps, uxp } from './uxp-env.js';
 
-/** "Upscale Layer 4×" / "2×": the remembered preset, the command's factor. Errors are shown in an alert. */
+/**
+ * "Upscale Layer 4×" / "2×": the remembered preset, the command's factor. Errors are shown in an alert.
+ * Engine: the panel's webview when it is up; else (UXP 8+) a progress dialog hosting the engine webview, opened
+ * before the modal scope (./command-engine.ts); else WASM inside UXP.
+ */
 export async function runCommand(scale: number): Promise<RunOutcome | undefined> {
   const commandName = `Upscale Layer ${scale}×`;
+  let dialog: CommandEngine | undefined;
   try {
-    const presets = (await bundledCatalog()).presets.map((p) => p.id);
-    return await upscaleActiveLayer({
-      settings: { ...loadSettings(presets), size: { kind: 'scale', scale } },
-      commandName,
-    });
+    const catalog = await bundledCatalog();
+    const presets = catalog.presets.map((p) => p.id);
+    const settings = { ...loadSettings(presets), size: { kind: 'scale' as const, scale } };
+    // A refusal costs nothing: checked before any dialog opens.
+    inspectTarget(settings, catalog);
+    const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__;
+    if (!seam && !readyWebviewClient()) {
+      const opened = await openCommandEngine(catalog, commandName);
+      if (opened.cancelled) return undefined;
+      dialog = opened.engine;
+    }
+    const run = (d: CommandEngine | undefined) =>
+      upscaleActiveLayer({
+        settings,
+        commandName,
+        ...(d ? { engine: d.engine, signal: d.signal, onStatus: (s) => d.onStatus(s) } : {}),
+      });
+    try {
+      return await run(dialog);
+    } catch (err) {
+      // Whether Photoshop grants a modal scope while a plugin's modal dialog is up is undocumented: if it refuses,
+      // the dialog goes and the command runs once more without it (WASM in UXP, Photoshop's own progress bar).
+      if (!(err instanceof PhotoshopBusyError) || !dialog) throw err;
+      dialog.close();
+      dialog = undefined;
+      return await run(undefined);
+    }
   } catch (err) {
+    dialog?.close(); // before the alert: UXP shows one modal UI at a time
     if (!(err instanceof AbortError)) await ps().app.showAlert(describeError(err, 'plugin').message);
     return undefined;
+  } finally {
+    dialog?.close();
   }
 }
 
@@ -43,14 +74,25 @@ export async function runDiagnostics(): Promise<string> {
   return text;
 }
 
+const commands: Record<string, () => Promise<unknown>> = {
+  upscaleLayer4x: () => runCommand(4),
+  upscaleLayer2x: () => runCommand(2),
+  diagnostics: () => runDiagnostics(),
+};
+
 uxp().entrypoints.setup({
-  commands: {
-    upscaleLayer4x: () => runCommand(4),
-    upscaleLayer2x: () => runCommand(2),
-    diagnostics: () => runDiagnostics(),
-  },
+  commands,
   panels: {
     enlargePanel: {
+      // The panel's flyout menu (guides/uxp-guide/uxp-misc/flyout-menus): the commands, one click from the panel.
+      menuItems: [
+        { id: 'upscaleLayer4x', label: 'Upscale Layer 4×' },
+        { id: 'upscaleLayer2x', label: 'Upscale Layer 2×' },
+        { id: 'diagnostics', label: 'Enlarge Diagnostics…' },
+      ],
+      invokeMenu(id: string) {
+        void commands[id]?.();
+      },
       create() {
         panel = new Panel();
         panel.init();

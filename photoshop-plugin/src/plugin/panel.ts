@@ -13,7 +13,7 @@ import {
   type PixelImage,
 } from '@enlarge/core';
 import type { EngineClient } from '@enlarge/core/page';
-import { bundledCatalog, setWebviewClient } from './engines.js';
+import { bundledCatalog, setWebviewClient, webviewTimeouts } from './engines.js';
 import { loadSettings, saveSettings, type Settings } from './settings.js';
 import { inspectTarget, previewCrop, upscaleActiveLayer } from './upscale.js';
 import { startWebviewEngine, webviewSupported } from './webview.js';
@@ -97,7 +97,7 @@ export class Panel {
           this.setBackend(inUxp, 'The webview engine could not load; using WASM inside UXP.', 'wasm');
         });
         try {
-          const backends = await client.ready(20_000);
+          const backends = await client.ready(webviewTimeouts().readyMs);
           setWebviewClient(client);
           this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`, undefined, backends[0]);
         } catch {

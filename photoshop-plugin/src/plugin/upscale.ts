@@ -6,7 +6,10 @@
  *   executionContext.hostControl.suspendHistory / resumeHistory    objects/options/executioncontext
  *   imaging.getPixels / putPixels / createImageDataFromBuffer      media/imaging (Photoshop 24.4)
  *   Document.resizeImage / createLayer, Layer.move                 classes/document, classes/layer
- *   Document.selection.bounds                                      classes/selection (Photoshop 25.0)
+ *   Document.selection.bounds / solid                              classes/selection (Photoshop 25.0)
+ *   imaging.getSelection / getLayerMask / putLayerMask             media/imaging
+ *   Layer.isClippingMask / fillOpacity, createLayer { group }      classes/layer, objects/createoptions/pixellayercreateoptions
+ *   action.batchPlay "get" hasUserMask / userMaskEnabled           media/batchplay ("Getting state from Photoshop")
  */
 import {
   AbortError,
@@ -31,7 +34,7 @@ import {
   type UpscaleOptions,
   type UpscaleProgress,
 } from '@enlarge/core';
-import { bundledCatalog, chooseEngine, inUxpEngine, setWebviewClient } from './engines.js';
+import { bundledCatalog, chooseEngine, dropWebviewClient, inUxpEngineOrExplain, type ChosenEngine } from './engines.js';
 
 /** Webview failures the in-UXP engine may not share: its files could not be read, or its runtime failed. */
 const RETRY_IN_UXP = new Set<string>([
@@ -64,6 +67,11 @@ export interface Target {
   /** Area of the layer to enlarge, in document pixels (the layer's bounds, or their overlap with the selection). */
   region: Rect;
   fromSelection: boolean;
+  /**
+   * The selection is not a solid rectangle (Selection.solid, 25.0: "True if the selection itself is a rectangle with
+   * all fully selected pixels"): its pixels over the region become the result's layer mask (audit F12).
+   */
+  selectionMask: boolean;
   gray: boolean;
   bits: 8 | 16;
   channels: Channels;
@@ -173,7 +181,8 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
 
   // The selection (Photoshop 25.0+: Document.selection; null bounds = no selection).
   let fromSelection = false;
-  const sel = (doc as { selection?: { bounds: Rect | null } }).selection?.bounds ?? null;
+  const selection = (doc as { selection?: { bounds: Rect | null; solid?: boolean } }).selection;
+  const sel = selection?.bounds ?? null;
   if (sel) {
     if (rectW(sel) <= 0 || rectH(sel) <= 0)
       refuse(
@@ -261,6 +270,7 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
     docId: doc.id,
     region,
     fromSelection,
+    selectionMask: fromSelection && selection?.solid !== true,
     gray,
     bits,
     channels,
@@ -338,6 +348,166 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
   return { image: { width: w, height: h, channels: c, bitDepth: t.bits, data }, colorProfile };
 }
 
+/** A single-channel mask over the region at source resolution, 0..255 (255 = shown). */
+export interface RegionMask {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+type GrayRead = (rect: Rect) => Promise<{ imageData: PsImageData; sourceBounds: Rect }>;
+type PsImageData = Awaited<ReturnType<ReturnType<typeof ps>['imaging']['getPixels']>>['imageData'];
+
+/**
+ * Reads a one-component image (a selection or a layer mask) over `rect` by strips into 0..255; pixels outside the
+ * bounds Photoshop answers with are `outside`. The component size of these images is not documented: 8 and 16 bits
+ * are read in full range, 32-bit (0..1) scaled.
+ */
+async function readGray(read: GrayRead, rect: Rect, outside: number): Promise<RegionMask> {
+  const w = rectW(rect),
+    h = rectH(rect);
+  const data = new Uint8Array(w * h).fill(outside);
+  const rowsPer = Math.max(1, Math.floor(REGION_BYTES / (w * 2)));
+  for (let y0 = rect.top; y0 < rect.bottom; y0 += rowsPer) {
+    const strip = { left: rect.left, top: y0, right: rect.right, bottom: Math.min(rect.bottom, y0 + rowsPer) };
+    const { imageData, sourceBounds: sb } = await read(strip);
+    try {
+      const sw = sb.right - sb.left,
+        sh = sb.bottom - sb.top;
+      if (sw <= 0 || sh <= 0) continue;
+      const src = await imageData.getData({ chunky: true, fullRange: true });
+      const sc = imageData.components;
+      const scale = imageData.componentSize === 16 ? 1 / 257 : imageData.componentSize === 32 ? 255 : 1;
+      for (let yy = 0; yy < sh; yy++) {
+        const dy = sb.top - rect.top + yy;
+        if (dy < 0 || dy >= h) continue;
+        for (let x = 0; x < sw; x++) {
+          const dx = sb.left - rect.left + x;
+          if (dx < 0 || dx >= w) continue;
+          data[dy * w + dx] = Math.max(0, Math.min(255, Math.round(src[(yy * sw + x) * sc]! * scale)));
+        }
+      }
+    } finally {
+      await imageData.dispose();
+    }
+  }
+  return { width: w, height: h, data };
+}
+
+/**
+ * Whether the source has an enabled user (pixel) mask. The DOM has no such property; Action Manager's layer
+ * properties `hasUserMask` and `userMaskEnabled` are read with batchPlay "get" (media/batchplay, "Getting state
+ * from Photoshop"; a failed get answers a descriptor with `_obj: "error"` rather than throwing). A disabled mask
+ * does not change the look, so it is not carried.
+ */
+async function sourceHasMask(t: Target): Promise<boolean> {
+  const get = (property: string) => ({
+    _obj: 'get',
+    _target: [{ _property: property }, { _ref: 'layer', _id: t.layer.id }, { _ref: 'document', _id: t.docId }],
+  });
+  const batchPlay = ps().action.batchPlay as (d: object[], o: object) => Promise<Record<string, unknown>[]>;
+  const [has, enabled] = await batchPlay([get('hasUserMask'), get('userMaskEnabled')], {});
+  return has?.['hasUserMask'] === true && enabled?.['userMaskEnabled'] !== false;
+}
+
+/** The result's layer mask at source resolution: the non-rectangular selection × the source's mask; undefined if neither. */
+export async function readMask(t: Target): Promise<RegionMask | undefined> {
+  const { imaging } = ps();
+  let mask: RegionMask | undefined;
+  if (t.selectionMask) {
+    // "a pixel representation of the active selection … Think of it like entering Quick Mask mode" (media/imaging).
+    mask = await readGray(
+      (rect) => imaging.getSelection({ documentID: t.docId, sourceBounds: rect }) as ReturnType<GrayRead>,
+      t.region,
+      0,
+    );
+  }
+  if (await sourceHasMask(t)) {
+    // "A user mask is represented as a single channel (gray scale image)". Outside the bounds it answers: shown.
+    const own = await readGray(
+      (rect) =>
+        imaging.getLayerMask({
+          documentID: t.docId,
+          layerID: t.layer.id,
+          kind: 'user',
+          sourceBounds: rect,
+        }) as ReturnType<GrayRead>,
+      t.region,
+      255,
+    );
+    if (mask)
+      for (let i = 0; i < mask.data.length; i++) mask.data[i] = Math.round((mask.data[i]! * own.data[i]!) / 255);
+    else mask = own;
+  }
+  // A mask that shows everything changes nothing (a selection that only looked non-solid).
+  if (mask && mask.data.every((v) => v === 255)) return undefined;
+  return mask;
+}
+
+/**
+ * Writes `mask`, scaled to the result's size (bilinear), as the result layer's mask with imaging.putLayerMask
+ * ("image data with a single component using the grayscale color model"), by strips: the first creates the mask
+ * (`replace: true`), the others go into it (`replace: false`). Values at the document's bit depth, full range.
+ */
+export async function writeMask(
+  t: Target,
+  mask: RegionMask,
+  layerID: number,
+  commandName: string,
+  checkCancel: () => void,
+): Promise<void> {
+  const { imaging } = ps();
+  const W = t.outW,
+    H = t.outH,
+    sw = mask.width,
+    sh = mask.height;
+  const rowsPer = Math.max(1, Math.floor(REGION_BYTES / (W * (t.bits / 8))));
+  const fx = sw / W,
+    fy = sh / H;
+  for (let y0 = 0; y0 < H; y0 += rowsPer) {
+    checkCancel();
+    const rows = Math.min(rowsPer, H - y0);
+    const out = t.bits === 16 ? new Uint16Array(W * rows) : new Uint8Array(W * rows);
+    const k = t.bits === 16 ? 257 : 1;
+    for (let y = 0; y < rows; y++) {
+      const syf = Math.max(0, Math.min(sh - 1, (y0 + y + 0.5) * fy - 0.5));
+      const ya = Math.floor(syf),
+        yb = Math.min(sh - 1, ya + 1),
+        wy = syf - ya;
+      for (let x = 0; x < W; x++) {
+        const sxf = Math.max(0, Math.min(sw - 1, (x + 0.5) * fx - 0.5));
+        const xa = Math.floor(sxf),
+          xb = Math.min(sw - 1, xa + 1),
+          wx = sxf - xa;
+        const top = mask.data[ya * sw + xa]! * (1 - wx) + mask.data[ya * sw + xb]! * wx;
+        const bottom = mask.data[yb * sw + xa]! * (1 - wx) + mask.data[yb * sw + xb]! * wx;
+        out[y * W + x] = Math.round((top * (1 - wy) + bottom * wy) * k);
+      }
+    }
+    const imageData = await imaging.createImageDataFromBuffer(out, {
+      width: W,
+      height: rows,
+      components: 1,
+      chunky: true,
+      colorSpace: 'Grayscale',
+      fullRange: true,
+    });
+    try {
+      await imaging.putLayerMask({
+        documentID: t.docId,
+        layerID,
+        kind: 'user',
+        imageData,
+        replace: y0 === 0,
+        targetBounds: { left: t.outLeft, top: t.outTop + y0, right: t.outLeft + W, bottom: t.outTop + y0 + rows },
+        commandName,
+      });
+    } finally {
+      await imageData.dispose();
+    }
+  }
+}
+
 export function engineOptions(settings: Settings, t: Pick<Target, 'outW' | 'outH'>): UpscaleOptions {
   return { preset: settings.preset, quality: settings.quality, width: t.outW, height: t.outH };
 }
@@ -354,8 +524,10 @@ export interface RunStatus {
 export interface RunRequest {
   settings: Settings;
   commandName: string;
-  /** The panel's Cancel button. */
+  /** The panel's Cancel button, or the command dialog's. */
   signal?: AbortSignal;
+  /** The engine to use (a command's dialog webview); default: chooseEngine(). */
+  engine?: ChosenEngine;
   onStatus?: (s: RunStatus) => void;
 }
 
@@ -379,6 +551,13 @@ function documentClosed(): HostStateError {
   return new HostStateError('The document was closed while Enlarge was running. Nothing was written.');
 }
 
+/** Photoshop refused the modal scope because another one is active (a dialog, another plugin's command). */
+export class PhotoshopBusyError extends HostStateError {
+  constructor() {
+    super('Photoshop is busy with another command or dialog. Finish or close it, then try again.');
+  }
+}
+
 /**
  * executeAsModal's own refusal, in plain words: since Photoshop 25.10 a request made while another modal scope
  * is active is retried for a second, then rejected with error number 9 ("… is running a modal command").
@@ -389,7 +568,7 @@ async function modal<T>(p: Promise<T>): Promise<T> {
   } catch (err) {
     const e = err as { number?: number; message?: string };
     if (e?.number === 9 || /is running a modal command|modal state/i.test(String(e?.message))) {
-      throw new HostStateError('Photoshop is busy with another command or dialog. Finish or close it, then try again.');
+      throw new PhotoshopBusyError();
     }
     throw err;
   }
@@ -406,7 +585,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     core.executeAsModal(
       async (ctx) => {
         const t = inspectTarget(req.settings, catalog);
-        let engine = await chooseEngine();
+        let engine = req.engine ?? (await chooseEngine());
         const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
         const backendLabel = engine.label(backendId);
         const abort = new AbortController();
@@ -437,6 +616,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           report(0, { phase: 'reading', fraction: 0, backend: backendLabel, backendId });
           const { image, colorProfile } = await readRegion(t, t.region);
           checkCancel();
+          const mask = await readMask(t);
+          checkCancel();
           const options = engineOptions(req.settings, t);
           // core's plan, before the document changes: the models (for the layer name) and every size checked.
           const plan = await engine.upscaler.plan(image, options);
@@ -446,18 +627,33 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
           await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
           checkCancel();
+          // The source's look, carried over (audit F13): blend mode, opacity, fill opacity, clipping, its mask (below).
+          const clipped = t.layer.isClippingMask === true;
           const created = await t.doc.createLayer(constants.LayerKind.NORMAL, {
             name: layerName,
             blendMode: t.layer.blendMode,
             opacity: t.layer.opacity,
-          });
+            // "Whether to use previous layer to create clipping mask" (PixelLayerCreateOptions): the new layer is made
+            // above the active layer (the source), so it joins the clipping group the source belongs to.
+            ...(clipped ? { group: true } : {}),
+          } as Parameters<PsDocument['createLayer']>[1]);
           if (!created) throw new RuntimeFailedError('Photoshop did not create the new layer. Try again.');
           created.move(t.layer, constants.ElementPlacement.PLACEBEFORE);
+          // Only ever set, never cleared: "Releasing a clipping mask will also release the layers above" (Layer).
+          if (clipped && created.isClippingMask !== true) created.isClippingMask = true;
+          const fill = t.layer.fillOpacity;
+          if (typeof fill === 'number' && fill !== created.fillOpacity) created.fillOpacity = fill;
 
           const bytesPerRow = t.outW * t.channels * (t.bits / 8);
           const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
+          // The first band of each attempt replaces the layer's pixels ("If true, then existing pixels in the layer
+          // are discarded", media/imaging): a retry starts from an empty layer whatever the failed attempt wrote;
+          // the other bands go to disjoint rows (replace: false).
+          let firstBand = true;
           const writeBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
             checkCancel();
+            const replace = firstBand;
+            firstBand = false;
             // Exactly width × height × components elements in a buffer of their own (imaging.md; a view into a larger band buffer is not documented).
             const n = band.width * band.height * band.channels;
             const d = band.data;
@@ -477,7 +673,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
                 documentID: t.docId,
                 layerID: created.id,
                 imageData,
-                replace: false,
+                replace,
                 targetBounds: {
                   left: t.outLeft,
                   top: t.outTop + y,
@@ -516,9 +712,16 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
               abort.signal.aborted
             )
               throw err;
-            setWebviewClient(undefined);
-            engine = await inUxpEngine();
+            dropWebviewClient(engine.upscaler);
+            engine = await inUxpEngineOrExplain(true);
+            firstBand = true;
             summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
+          }
+          checkCancel();
+          // The layer mask: the source's own (enabled) mask and a non-rectangular selection, multiplied.
+          if (mask) {
+            report(0.995, { phase: 'writing', fraction: 1, backend: engine.label(summary.backend), backendId });
+            await writeMask(t, mask, created.id, req.commandName, checkCancel);
           }
           checkCancel();
           await ctx.hostControl.resumeHistory(suspension, true);

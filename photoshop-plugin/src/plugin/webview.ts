@@ -1,5 +1,5 @@
 /**
- * The engine page in a UXP webview (panel only): WebGPU where the webview's Chromium gives an adapter,
+ * The engine page in a UXP webview (in the panel, or in a command's progress dialog): WebGPU where the webview's Chromium gives an adapter,
  * WASM otherwise, in a process of its own (Photoshop's UI thread stays free).
  *
  * Needs UXP 8.0+ (Photoshop 26.0+): webviews that render local plugin content (`plugin:/…` src,
@@ -13,6 +13,7 @@
 import type { Catalog } from '@enlarge/core';
 import { EngineClient, isEngineMessage, type EngineTransport, type HostMessage } from '@enlarge/core/page';
 import { uxpMajor } from './uxp-env.js';
+import { webviewTimeouts, type WebviewTimeouts } from './engines.js';
 import {
   CHUNK_BYTES,
   imageFromWire,
@@ -93,10 +94,11 @@ export function wireTransport(
   };
 }
 
-/** Creates the (invisible) webview in `container` and a client for its engine page (planning with `catalog`). */
+/** Creates the (invisible) webview in `container` (the panel, or a command's dialog) and a client for its engine page (planning with `catalog`). */
 export function startWebviewEngine(
   container: HTMLElement,
   catalog: Catalog,
+  timeouts: Pick<WebviewTimeouts, 'stallMs' | 'cancelGraceMs'> = webviewTimeouts(),
 ): { client: EngineClient; element: HTMLElement } {
   const el = document.createElement('webview') as HTMLElement & WebviewLike;
   el.setAttribute('id', 'enlarge-engine');
@@ -106,7 +108,13 @@ export function startWebviewEngine(
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
   // Filter on the envelope, not on e.source (UXP documents `source` as a string on MessageEvent).
   const transport = wireTransport(el, window, (d) => isWire(d) || isEngineMessage(d));
-  const client = new EngineClient(transport, { catalog });
+  // A page that goes silent mid-job (crashed, reloaded, its dialog or panel gone) fails the job after stallMs,
+  // and the run retries inside UXP; a cancelled job settles after cancelGraceMs even if the page never confirms.
+  const client = new EngineClient(transport, {
+    catalog,
+    stallMs: timeouts.stallMs,
+    cancelGraceMs: timeouts.cancelGraceMs,
+  });
   container.appendChild(el);
   return { client, element: el };
 }

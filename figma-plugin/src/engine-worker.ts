@@ -1,0 +1,75 @@
+/**
+ * The engine Worker (started by ./engine-host.ts from ui.html's own script text): core's Engine on
+ * onnxruntime-web WASM, serving the engine protocol (core/src/page/protocol.ts) through core's JobQueue, so
+ * the panel stays responsive while a tile computes, and Cancel can end the Worker at once.
+ *
+ * The Worker cannot read ui.html's data blocks, so the panel sends what it needs: first a `boot` message
+ * (the catalog and the runtime's .wasm bytes), then each model file when the engine asks for it
+ * (`need-file` → `file`). The engine checks every file's sha256 before loading it (with @noble/hashes: a
+ * Worker started from Figma's null-origin iframe is no secure context either, so it has no crypto.subtle).
+ */
+import * as ort from 'onnxruntime-web';
+import { Catalog, describeError, IoError, type Engine, type Manifest } from '@enlarge/core';
+import { createWebEngine } from '@enlarge/core/web';
+import { isCancelRequest, isUpscaleRequest, JobQueue, transferList, type EngineMessage } from '@enlarge/core/page';
+import { FIGMA_LIMITS } from './shared.js';
+import type { HostToWorker, WorkerToHost } from './engine-host.js';
+
+/** WASM on the Worker: 256 px tiles keep progress moving every few seconds on one thread. */
+export const WORKER_TILES = { memoryBudgetMB: 512, backendTile: { wasm: 256 } };
+
+export function startEngineWorker(): void {
+  const scope = self as unknown as {
+    postMessage(m: unknown, transfer?: Transferable[]): void;
+    addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
+  };
+  const send = (m: WorkerToHost | EngineMessage) =>
+    scope.postMessage(m, 'type' in m && m.type !== 'need-file' ? transferList(m as EngineMessage) : []);
+  const reply = { post: (m: EngineMessage) => send(m) };
+  const queue = new JobQueue();
+  const files = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
+
+  const boot = (m: Extract<HostToWorker, { type: 'boot' }>) => {
+    const engine: Promise<Engine> = createWebEngine({
+      ort,
+      catalog: new Catalog(m.manifest),
+      store: {
+        read: (file) =>
+          new Promise<Uint8Array>((resolve, reject) => {
+            files.set(file, { resolve, reject });
+            send({ type: 'need-file', file });
+          }),
+      },
+      wasm: { binary: m.wasm },
+      backends: ['wasm'],
+      limits: FIGMA_LIMITS,
+      tiles: WORKER_TILES,
+    });
+    queue.use(engine);
+    // Self-test before 'ready', as the engine page does: a model file is read, verified and started.
+    void engine
+      .then(async (e) => {
+        await e.prepare();
+        const capabilities = await e.capabilities();
+        send({ type: 'ready', backends: capabilities.backends, capabilities });
+      })
+      .catch((err) => send({ type: 'ready', backends: [], error: describeError(err, 'plugin') }));
+  };
+
+  scope.addEventListener('message', (e: MessageEvent) => {
+    const m = e.data as HostToWorker | unknown;
+    if (isUpscaleRequest(m)) queue.add(m, reply);
+    else if (isCancelRequest(m)) queue.cancel(m.id);
+    else if (m && typeof m === 'object' && 'type' in m) {
+      const w = m as HostToWorker;
+      if (w.type === 'boot') boot(w);
+      else if (w.type === 'file') {
+        const waiter = files.get(w.file);
+        files.delete(w.file);
+        if (!waiter) return;
+        if (w.bytes) waiter.resolve(w.bytes);
+        else waiter.reject(new IoError(w.error ?? `The model file ${w.file} could not be read.`));
+      }
+    }
+  });
+}

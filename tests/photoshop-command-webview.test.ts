@@ -1,0 +1,316 @@
+/**
+ * "Upscale Layer 4×" on the webview path, end to end: the plugin's REAL bundle in the strict realm (only UXP's
+ * documented globals) on a simulated Photoshop 26 / UXP 8 host with the UXP DOM simulator (sim/dom.ts), talking
+ * through UXP's string bridge to the REAL engine page (dist/engine/uxp.html) in headless Chromium, served from a
+ * non-secure origin (no crypto.subtle, no WebGPU — as a `plugin:` page may be, audit F4). With the panel closed,
+ * the command opens its progress dialog, which hosts the webview (audit F14). Also: a webview that never answers,
+ * Cancel in the dialog and Esc, a webview job that fails (retried inside UXP), the panel closed during a webview
+ * job, and the panel's preview encoder (imaging.encodeImageData → JPEG data URL).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { createHash } from 'node:crypto';
+import sharp from 'sharp';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createNodeEngine } from '../core/src/node/index.js';
+import type { PixelImage } from '../core/src/image.js';
+import { PhotoshopSim, type SimDocument } from '../photoshop-plugin/sim/photoshop.js';
+import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
+import { DomSim, SimDialog, type SimWebview, type WebviewHost } from '../photoshop-plugin/sim/dom.js';
+import { ROOT, CHROMIUM_ARGS, diffStats, photo } from './helpers.js';
+
+const DIST = join(ROOT, 'photoshop-plugin', 'dist');
+const HOST = 'enlarge-plugin.test';
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+};
+
+let server: Server;
+let base: string;
+let browser: Browser;
+let ps: PhotoshopSim;
+let uxp: UxpSim;
+let dom: DomSim;
+let sim: ReturnType<typeof installSimulator>;
+let ctx: Record<string, unknown>;
+
+/** How the simulated webviews behave: the real page, a page that never loads, or a page whose jobs fail on I/O. */
+let mode: 'page' | 'silent' | 'io-error' = 'page';
+const pages = new Map<SimWebview, Page>();
+let opened = 0;
+
+/** UXP's webview, backed by a Chromium page: JSON strings both ways (sim/dom.ts cites the rules). */
+const host: WebviewHost = {
+  open(view, src, deliver) {
+    opened++;
+    if (mode === 'silent') return; // loads nothing, never answers
+    const url = `${base}/${src.replace(/^plugin:\/?/, '')}`;
+    void (async () => {
+      const page = await browser.newPage();
+      pages.set(view, page);
+      page.on('pageerror', (e) => console.log('page error:', e.message));
+      await page.exposeFunction('__toPlugin', (json: string) => deliver(json));
+      await page.addInitScript(`window.uxpHost = { postMessage: (m) => window.__toPlugin(JSON.stringify(m)) };`);
+      await page.goto(url);
+    })();
+  },
+  toPage(view, json) {
+    const msg = JSON.parse(json) as { kind?: string; msg?: { type?: string; id?: string } };
+    if (mode === 'io-error' && msg.kind === 'msg' && msg.msg?.type === 'upscale') {
+      // The page could not read a model file for this job: an I/O error comes back (a fault injected at the bridge).
+      const error = { type: 'error', id: msg.msg.id, code: 'IO_FAILED', message: 'The model file could not be read.' };
+      const data = JSON.stringify({ enlarge: 'ps1', kind: 'msg', msg: error });
+      setTimeout(() => dom.window.dispatchEvent({ type: 'message', data, source: 'uxp://webview' }), 10);
+      return;
+    }
+    const page = pages.get(view);
+    // "e.data is 'JSON.parse(JSON.stringify(...))'" on the page side (html-web-view-element.md).
+    // A message to a page that already went away (its dialog closed) is lost, as it would be.
+    void page
+      ?.evaluate((j) => window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(j) })), json)
+      .catch(() => undefined);
+  },
+  close(view) {
+    const page = pages.get(view);
+    pages.delete(view);
+    void page?.close();
+  },
+};
+
+function setPreset(preset: string): void {
+  localStorage.setItem(
+    'enlarge.settings.v1',
+    JSON.stringify({ preset, size: { kind: 'scale', scale: 4 }, quality: 'fast' }),
+  );
+}
+
+function state(doc: SimDocument) {
+  return {
+    size: [doc.width, doc.height, doc.resolution],
+    history: [...doc.history],
+    layers: doc.layers.map((l) => ({
+      id: l.id,
+      name: l.name,
+      hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null,
+    })),
+  };
+}
+
+function rgbOf(doc: SimDocument, layerIndex: number, w: number, h: number): Uint8Array {
+  const r = doc.layers[layerIndex]!.raster!;
+  const rw = r.rect.right - r.rect.left;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = r.data[((y - r.rect.top) * rw + x - r.rect.left) * 4 + k]!;
+  return out;
+}
+
+let img: PixelImage;
+let reference: PixelImage;
+
+beforeAll(async () => {
+  const { build } = await import('../photoshop-plugin/build.mjs' as string);
+  await build({ ccx: false, quiet: true });
+  server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
+    try {
+      const body = await readFile(join(DIST, path));
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
+  });
+  img = await photo(40, 100, 60);
+  const engine = createNodeEngine();
+  reference = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
+  await engine.dispose();
+
+  ps = new PhotoshopSim();
+  // Photoshop 26.1 ships UXP 8.1 (uxp-api/versions3-p.md): local webviews exist.
+  uxp = new UxpSim(DIST, { uxp: 'uxp-8.1.0', plugin: '0.1.0' }, '26.1.0');
+  dom = new DomSim(8, readFileSync(join(DIST, 'index.html'), 'utf8'));
+  dom.webviewHost = host;
+  sim = installSimulator({ ps, uxp });
+  ctx = sim.load(join(DIST, 'index.js'), {
+    strict: true,
+    dom,
+    // Short timeouts for the failure cases (the test seam engines.ts reads; never set in UXP).
+    extra: { __ENLARGE_TEST_TIMEOUTS__: { readyMs: 60_000, stallMs: 60_000, cancelGraceMs: 1_000 } },
+  }) as Record<string, unknown>;
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+});
+
+beforeEach(() => {
+  ps = new PhotoshopSim();
+  sim.set({ ps, uxp });
+  mode = 'page';
+  setPreset('photo');
+  timeouts({ readyMs: 60_000, stallMs: 60_000, cancelGraceMs: 1_000 });
+});
+
+function timeouts(t: { readyMs?: number; stallMs?: number; cancelGraceMs?: number }): void {
+  ctx['__ENLARGE_TEST_TIMEOUTS__'] = { ...(ctx['__ENLARGE_TEST_TIMEOUTS__'] as object), ...t };
+}
+
+function photoDoc(): SimDocument {
+  const doc = ps.newDocument({ title: 'photo.psd', width: 40, height: 40 });
+  doc.addLayer({ name: 'Background', width: 40, height: 40, pixels: img.data, channels: 3, background: true });
+  return doc;
+}
+
+const dialogs = () => dom.body.children.filter((c) => c instanceof SimDialog) as SimDialog[];
+
+describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the engine webview in the command’s dialog', () => {
+  it('opens the dialog, runs the real engine page in it, and the result matches core (WASM in the webview)', async () => {
+    const doc = photoDoc();
+    const before = state(doc);
+    let sawDialog = false;
+    ps.onProgress = () => {
+      const d = dialogs()[0];
+      if (d?.open) sawDialog = true;
+    };
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string; models: string[] } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (webview)');
+    expect(outcome?.models).toEqual(['realesrgan-x4fast']);
+    expect(sawDialog).toBe(true);
+    // The dialog and its webview are gone afterwards.
+    expect(dialogs()).toEqual([]);
+    expect(dom.openDialogs.size).toBe(0);
+    expect(pages.size).toBe(0);
+    expect(doc.history).toEqual([...before.history, 'Enlarge 4×']);
+    expect([doc.width, doc.height]).toEqual([160, 160]);
+    expect(doc.layers.map((l) => l.name)).toEqual(['Background — Real-ESRGAN x4fast 4×', 'Background']);
+    expect(diffStats(rgbOf(doc, 0, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(ps.liveImagingBytes).toBe(0);
+  }, 120_000);
+
+  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 1_500 });
+    const doc = photoDoc();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(dialogs()).toEqual([]);
+    expect(diffStats(rgbOf(doc, 0, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
+  it('a webview job that fails with an I/O error is retried once inside UXP: one history step, core’s pixels', async () => {
+    mode = 'io-error';
+    const doc = photoDoc();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+    expect(diffStats(rgbOf(doc, 0, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(dialogs()).toEqual([]);
+  }, 120_000);
+
+  it.each([
+    ['its Cancel button', (_d: SimDialog) => dom.byId('enlarge-command-cancel').click()],
+    ['Esc (the dialog closed by the user)', (d: SimDialog) => d.userDismiss()],
+  ])(
+    'Cancel through %s during the webview job: no alert, the document exactly as before',
+    async (_n, cancel) => {
+      const doc = photoDoc();
+      const before = state(doc);
+      let cancelled = false;
+      ps.onProgress = (value) => {
+        if (value > 0.02 && !cancelled) {
+          cancelled = true;
+          cancel(dialogs()[0]!);
+        }
+      };
+      expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+      expect(cancelled).toBe(true);
+      expect(ps.alerts).toEqual([]);
+      expect(state(doc)).toEqual(before);
+      expect(dialogs()).toEqual([]);
+      expect(ps.liveImagingBytes).toBe(0);
+    },
+    120_000,
+  );
+});
+
+describe('the panel on Photoshop 26 (UXP 8)', () => {
+  let panel: { create(): void; destroy(): void };
+
+  beforeAll(async () => {
+    panel = (uxp.entrypoints!.panels as Record<string, typeof panel>)['enlargePanel']!;
+    panel.create();
+    // The panel's webview says 'ready' (its page self-tests a model first).
+    for (let i = 0; i < 600 && !/webview/.test(dom.byId('backend').textContent); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(dom.byId('backend').textContent).toBe('WASM (webview)');
+  }, 120_000);
+
+  it('Preview: before/after as JPEG data URLs from imaging.encodeImageData, close to core’s result', async () => {
+    photoDoc();
+    dom.byId('preview-btn').click();
+    for (let i = 0; i < 600 && dom.byId('preview').hidden; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(dom.byId('message').textContent).toBe('');
+    expect(dom.byId('preview').hidden).toBe(false);
+    const decode = async (src: string) => {
+      expect(src).toMatch(/^data:image\/jpeg;base64,/);
+      const { data, info } = await sharp(Buffer.from(src.split(',')[1]!, 'base64'))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data), info };
+    };
+    const before = await decode(dom.byId('preview-before').src);
+    const after = await decode(dom.byId('preview-after').src);
+    expect([before.info.width, before.info.height, before.info.channels]).toEqual([40, 40, 3]);
+    expect([after.info.width, after.info.height, after.info.channels]).toEqual([160, 160, 3]);
+    // JPEG (quality 90) of the crop and of core's result: close, not identical.
+    expect(diffStats(before.data, img.data).psnr).toBeGreaterThan(30);
+    expect(diffStats(after.data, reference.data).psnr).toBeGreaterThan(30);
+    expect(dom.byId('preview-caption').textContent).toMatch(/^After — Real-ESRGAN x4fast, \d+\.\d s$/);
+    expect(ps.liveImagingBytes).toBe(0);
+  }, 120_000);
+
+  it('the panel closed during a webview job: the job goes on inside UXP and finishes, one history step', async () => {
+    const doc = photoDoc();
+    const before = opened;
+    let closed = false;
+    ps.onProgress = (value) => {
+      if (value > 0.02 && !closed) {
+        closed = true;
+        panel.destroy();
+      }
+    };
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(closed).toBe(true);
+    expect(opened).toBe(before); // the panel's webview ran the job: no dialog was opened
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+    expect(diffStats(rgbOf(doc, 0, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(pages.size).toBe(0);
+  }, 120_000);
+});
