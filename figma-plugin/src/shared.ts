@@ -19,6 +19,18 @@ export const FIGMA_LIMITS: Limits = { maxOutputPixels: 64_000_000, maxOutputSide
 export const FIGMA_PLAN_POLICY: PlanPolicy = { limits: FIGMA_LIMITS, tiles: DEFAULT_TILE_POLICY };
 /** Largest factor "fit for export" may ask for. */
 export const MAX_FIT_FACTOR = 16;
+/** Layers the selection summary looks at (on every selection change, debounced): past this it counts no further. */
+export const SELECTION_WALK_LIMIT = 2_000;
+/** Layers a run searches for image fills: a larger selection is refused with a message. */
+export const RUN_WALK_LIMIT = 20_000;
+/** Distinct images one run enlarges at most (each takes seconds to minutes on one CPU thread). */
+export const MAX_RUN_IMAGES = 100;
+
+/**
+ * The manifest's menu commands (figma.command): 'open' shows the panel (also the relaunch button);
+ * 'enlarge-2' / 'enlarge-4' run at once with the remembered settings at that scale, with a hidden panel.
+ */
+export type MenuCommand = 'open' | 'enlarge-2' | 'enlarge-4';
 
 export type ScaleChoice = '2' | '3' | '4' | 'fit';
 export type OutputMode = 'replace' | 'new-node';
@@ -74,10 +86,22 @@ export interface SelectionSummary {
   problem?: string;
   /** Name of the first node with an image fill (the preview source). */
   firstName?: string;
+  /** The selection is larger than the summary looks (SELECTION_WALK_LIMIT layers): the counts are a minimum. */
+  capped?: boolean;
 }
 
 export type SandboxToUi =
-  | { type: 'init'; settings: Settings; selection: SelectionSummary }
+  | {
+      type: 'init';
+      settings: Settings;
+      selection: SelectionSummary;
+      /**
+       * How the plugin was started. 'enlarge-2' / 'enlarge-4' (menu commands): the panel is hidden and the UI
+       * starts the run at once, as its Enlarge button does, with `settings`; the sandbox reports progress and
+       * the outcome with figma.notify / figma.closePlugin. Absent or 'open': the panel as usual.
+       */
+      command?: MenuCommand;
+    }
   | { type: 'selection'; selection: SelectionSummary }
   | { type: 'run-start'; runId: number; images: JobImage[]; skipped: string[] }
   | { type: 'image'; runId: number; index: number; bytes: Uint8Array; image: JobImage; settings: Settings }
@@ -112,6 +136,8 @@ export type UiToSandbox =
     }
   | { type: 'image-failed'; runId: number; index: number; message: string; code?: string }
   | { type: 'cancel'; runId: number }
+  /** Menu command (hidden panel): the panel cannot start the run (e.g. WebAssembly refused); closes with `message`. */
+  | { type: 'command-failed'; message: string }
   | { type: 'close' };
 
 // ---- geometry ----
@@ -122,13 +148,16 @@ export interface PaintGeometry {
   imageTransform?: readonly (readonly number[])[];
   /** TILE: the size of one tile relative to the image's own size. */
   scalingFactor?: number;
+  /** FILL/FIT/TILE: the image's rotation in the node, a multiple of 90 (90/270 swap its sides). */
+  rotation?: number;
 }
 
 /**
  * "Fit for export": the factor that makes the image's pixels cover the node at `exportScale`, i.e. one
  * image pixel per exported pixel where the image is drawn. FILL covers the node (largest ratio), FIT fits
  * inside it (smallest ratio), CROP shows the part of the image the transform selects, TILE draws each tile
- * at scalingFactor × the image size. E.g. node 400×300, export 2×, image 200×150, FILL → 4.
+ * at scalingFactor × the image size. A rotation of 90 or 270 lays the image's width along the node's height.
+ * E.g. node 400×300, export 2×, image 200×150, FILL → 4.
  * Rounded up to 2 decimals; ≤ 1 means the image is already sharp enough.
  */
 export function fitFactor(
@@ -141,6 +170,7 @@ export function fitFactor(
 ): number {
   const wantW = nodeW * exportScale;
   const wantH = nodeH * exportScale;
+  if (paint.scaleMode !== 'CROP' && Math.abs(paint.rotation ?? 0) % 180 === 90) [imgW, imgH] = [imgH, imgW];
   let f: number;
   switch (paint.scaleMode) {
     case 'FIT':

@@ -247,6 +247,7 @@ function onMessage(msg: SandboxToUi) {
       selection = msg.selection;
       document.body.dataset['ready'] = 'true';
       render();
+      autoRunMenuCommand(msg);
       break;
     case 'selection':
       selection = msg.selection;
@@ -291,6 +292,19 @@ function onMessage(msg: SandboxToUi) {
       render();
       break;
   }
+}
+
+/**
+ * Menu commands "Enlarge 2×" / "Enlarge 4×" (manifest `menu`): the sandbox shows this panel hidden and sends
+ * `init` with `command`; the run starts at once, exactly as a click on Enlarge (the sandbox already checked
+ * the selection and reports progress and the outcome itself, with Figma notifications).
+ */
+function autoRunMenuCommand(msg: Extract<SandboxToUi, { type: 'init' }>) {
+  if (msg.command !== 'enlarge-2' && msg.command !== 'enlarge-4') return;
+  const button = $<HTMLButtonElement>('run');
+  if (button.disabled)
+    send({ type: 'command-failed', message: blocked ?? selection.problem ?? 'The panel could not start the run.' });
+  else button.click();
 }
 
 function wire() {
