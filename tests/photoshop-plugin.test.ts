@@ -353,13 +353,11 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     setPreset('photo');
     const doc = ps.newDocument({ width: 32, height: 32 });
     doc.addLayer({ name: 'Base', width: 32, height: 32, pixels: img.data, channels: 3 });
-    doc
-      .addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3 })
-      .setup({
-        clipped: true,
-        fillOpacity: 55,
-        mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: disc(32, 32, 12) },
-      });
+    doc.addLayer({ name: 'Clipped', width: 32, height: 32, pixels: img.data, channels: 3 }).setup({
+      clipped: true,
+      fillOpacity: 55,
+      mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: disc(32, 32, 12) },
+    });
     doc.select({ left: 0, top: 0, right: 32, bottom: 32 }, disc(32, 32, 10));
     const before = state(doc);
     let cancelled = false;

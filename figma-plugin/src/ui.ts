@@ -92,7 +92,9 @@ function render() {
     sel.textContent = selection.problem;
     sel.classList.add('muted');
   } else {
-    sel.textContent = `${selection.images} image${selection.images === 1 ? '' : 's'} in ${selection.nodes} layer${selection.nodes === 1 ? '' : 's'}${selection.fills > selection.images ? ` (${selection.fills} fills)` : ''}`;
+    // A huge selection is counted only up to a limit (the sandbox stops walking): "at least".
+    const atLeast = selection.capped ? 'at least ' : '';
+    sel.textContent = `${atLeast}${selection.images} image${selection.images === 1 ? '' : 's'} in ${selection.nodes} layer${selection.nodes === 1 ? '' : 's'}${selection.fills > selection.images ? ` (${selection.fills} fills)` : ''}`;
     sel.classList.remove('muted');
   }
   const busy = !!run;
