@@ -73,7 +73,60 @@ const PAINT = {
   visible: true,
 } as const;
 
+/** Starts the built plugin from a menu command: the hidden UI runs by itself; resolves when the plugin closes. */
+async function startFromMenu(stub: FigmaStub): Promise<FigmaUiPage> {
+  const code = readFileSync(join(ROOT, 'figma-plugin', 'dist', 'code.js'), 'utf8');
+  const html = readFileSync(UI_HTML, 'utf8');
+  const ui = await FigmaUiPage.open(env.browser, env.server.url);
+  stub.onUiMessage = (m) => void ui.post(m as never);
+  ui.onMessage = (m) => stub.fromUi(m);
+  await ui.waitType('ui-ready', 60_000);
+  vm.runInNewContext(code, { figma: stub.figma, __html__: html, console, setTimeout, clearTimeout });
+  // The UI was ready before the sandbox started: replay what it said, as Figma delivers queued messages.
+  for (const m of ui.messages) stub.fromUi(m);
+  return ui;
+}
+
 describe('Figma plugin end to end (built code.js + ui.html)', () => {
+  it('menu "Enlarge 2×": a hidden UI, the remembered preset, a closing message; the fill is enlarged and relaunch data set', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'figma-plugin', 'manifest.json'), 'utf8'));
+    const stub = createFigmaStub({
+      command: 'enlarge-2',
+      relaunchCommands: manifest.relaunchButtons.map((b: { command: string }) => b.command),
+    });
+    stub.storage.set('enlarge-settings', { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' });
+    const input = crop(env.img256, 40, 40, 48, 32);
+    const node = stub.createRect('Menu photo', {
+      x: 0,
+      y: 0,
+      width: 48,
+      height: 32,
+      fills: [{ type: 'IMAGE', scaleMode: 'FILL', imageHash: stub.addImage(pngBytes(input)) } as ImagePaint],
+    });
+    stub.select([node]);
+    stub.figma.commitUndo();
+    const ui = await startFromMenu(stub);
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!stub.closed && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 200));
+      expect(stub.showUIOptions).toMatchObject({ visible: false });
+      expect(stub.closed).toBe(true);
+      console.log(`E2E menu: closed with "${stub.closeMessage}"; notifications ${JSON.stringify(stub.notifications)}`);
+      expect(stub.closeMessage).toMatch(/^Enlarged 1 image 2×/);
+      const p = node.fills[0] as ImagePaint;
+      const size = await stub.figma.getImageByHash(p.imageHash!)!.getSizeAsync();
+      expect(size).toEqual({ width: 96, height: 64 });
+      const got = pixels(await stub.figma.getImageByHash(p.imageHash!)!.getBytesAsync());
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 2 });
+      expect(diffStats(got.data, expected.image.data).max).toBeLessThanOrEqual(1);
+      expect(Object.keys((node as unknown as BaseNodeMixin).getRelaunchData())).toEqual(['open']);
+      // The panel's own saved scale (4×) is not overwritten by the menu's 2×.
+      expect(stub.storage.get('enlarge-settings')).toMatchObject({ scale: '4' });
+    } finally {
+      await ui.close();
+    }
+  });
+
   it('replaces a 256×256 image fill with a 4× image (16× the pixels) within 1/255 of the Node engine; the rest of the paint is unchanged; one undo restores it', async () => {
     const stub = createFigmaStub();
     const input = env.img256;
