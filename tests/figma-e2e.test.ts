@@ -16,17 +16,20 @@ import { ROOT, crop, diffStats } from './helpers.js';
 
 const env = useFigmaTestEnv();
 
-/** Starts the built plugin: code.js with `figma` and `__html__` as Figma provides them, the UI in Chromium, bridged. */
-async function startPlugin(stub: FigmaStub): Promise<FigmaUiPage> {
+/**
+ * Starts the built plugin: code.js with `figma` and `__html__` as Figma provides them, the UI in Chromium, bridged.
+ * With a menu command the UI is hidden and runs by itself: don't wait for the panel.
+ */
+async function startPlugin(stub: FigmaStub, { panel = true } = {}): Promise<FigmaUiPage> {
   const code = readFileSync(join(ROOT, 'figma-plugin', 'dist', 'code.js'), 'utf8');
   const html = readFileSync(UI_HTML, 'utf8');
   vm.runInNewContext(code, { figma: stub.figma, __html__: html, console, setTimeout, clearTimeout });
-  expect(stub.showUIOptions).toMatchObject({ themeColors: true });
+  if (panel) expect(stub.showUIOptions).toMatchObject({ themeColors: true }); // a menu command shows its hidden UI later
   const ui = await FigmaUiPage.open(env.browser, env.server.url);
   stub.onUiMessage = (m) => void ui.post(m as never);
   for (const m of ui.messages) stub.fromUi(m);
   ui.onMessage = (m) => stub.fromUi(m);
-  await ui.frame().waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  if (panel) await ui.frame().waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   return ui;
 }
 
@@ -73,20 +76,6 @@ const PAINT = {
   visible: true,
 } as const;
 
-/** Starts the built plugin from a menu command: the hidden UI runs by itself; resolves when the plugin closes. */
-async function startFromMenu(stub: FigmaStub): Promise<FigmaUiPage> {
-  const code = readFileSync(join(ROOT, 'figma-plugin', 'dist', 'code.js'), 'utf8');
-  const html = readFileSync(UI_HTML, 'utf8');
-  const ui = await FigmaUiPage.open(env.browser, env.server.url);
-  stub.onUiMessage = (m) => void ui.post(m as never);
-  ui.onMessage = (m) => stub.fromUi(m);
-  await ui.waitType('ui-ready', 60_000);
-  vm.runInNewContext(code, { figma: stub.figma, __html__: html, console, setTimeout, clearTimeout });
-  // The UI was ready before the sandbox started: replay what it said, as Figma delivers queued messages.
-  for (const m of ui.messages) stub.fromUi(m);
-  return ui;
-}
-
 describe('Figma plugin end to end (built code.js + ui.html)', () => {
   it('menu "Enlarge 2×": a hidden UI, the remembered preset, a closing message; the fill is enlarged and relaunch data set', async () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'figma-plugin', 'manifest.json'), 'utf8'));
@@ -105,7 +94,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
     });
     stub.select([node]);
     stub.figma.commitUndo();
-    const ui = await startFromMenu(stub);
+    const ui = await startPlugin(stub, { panel: false });
     try {
       const deadline = Date.now() + 90_000;
       while (!stub.closed && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 200));

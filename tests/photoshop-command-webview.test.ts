@@ -8,32 +8,19 @@
  * job, and the panel's preview encoder (imaging.encodeImageData → JPEG data URL).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
-import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node/index.js';
 import type { PixelImage } from '../core/src/image.js';
 import { PhotoshopSim, type SimDocument } from '../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
 import { DomSim, SimDialog, type SimWebview, type WebviewHost } from '../photoshop-plugin/sim/dom.js';
-import { ROOT, CHROMIUM_ARGS, diffStats, photo } from './helpers.js';
+import { diffStats, photo } from './helpers.js';
+import { DIST, docState, servePluginDist, type PluginServer } from './photoshop/harness.js';
 
-const DIST = join(ROOT, 'photoshop-plugin', 'dist');
-const HOST = 'enlarge-plugin.test';
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-};
-
-let server: Server;
+let served: PluginServer;
 let base: string;
 let browser: Browser;
 let ps: PhotoshopSim;
@@ -92,17 +79,7 @@ function setPreset(preset: string): void {
   );
 }
 
-function state(doc: SimDocument) {
-  return {
-    size: [doc.width, doc.height, doc.resolution],
-    history: [...doc.history],
-    layers: doc.layers.map((l) => ({
-      id: l.id,
-      name: l.name,
-      hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null,
-    })),
-  };
-}
+const state = docState;
 
 function rgbOf(doc: SimDocument, layerIndex: number, w: number, h: number): Uint8Array {
   const r = doc.layers[layerIndex]!.raster!;
@@ -118,28 +95,8 @@ let img: PixelImage;
 let reference: PixelImage;
 
 beforeAll(async () => {
-  const { build } = await import('../photoshop-plugin/build.mjs' as string);
-  await build({ ccx: false, quiet: true });
-  server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
-      /^(\.\.[/\\])+/,
-      '',
-    );
-    try {
-      const body = await readFile(join(DIST, path));
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://${HOST}:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
-  });
+  served = await servePluginDist();
+  ({ base, browser } = served);
   img = await photo(40, 100, 60);
   const engine = createNodeEngine();
   reference = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
@@ -160,8 +117,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((r) => server?.close(r));
+  await served?.close();
 });
 
 beforeEach(() => {

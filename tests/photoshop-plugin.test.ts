@@ -6,7 +6,7 @@
  * history, Cancel, the document closed mid-run, and every refusal (with the document unchanged).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createNodeEngine } from '../core/src/node/index.js';
 import type { PixelImage } from '../core/src/image.js';
@@ -16,6 +16,7 @@ import { fromBase64, isWire, toBase64, WIRE } from '../photoshop-plugin/src/wire
 import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
 import { isEngineMessage } from '../core/src/page/protocol.js';
 import { ROOT, diffStats, photo } from './helpers.js';
+import { docState } from './photoshop/harness.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
 let ps: PhotoshopSim;
@@ -30,25 +31,7 @@ function setPreset(preset: string): void {
 }
 
 /** Everything the plugin could change, for "unchanged" comparisons. */
-function state(doc: SimDocument) {
-  return {
-    size: [doc.width, doc.height, doc.resolution],
-    history: [...doc.history],
-    layers: doc.layers.map((l) => ({
-      id: l.id,
-      name: l.name,
-      blend: l.blendMode,
-      opacity: l.opacity,
-      rect: l.raster?.rect,
-      hash: l.raster ? createHash('sha1').update(l.raster.data).digest('hex') : null,
-      clipped: l.isClippingMask,
-      fill: l.fillOpacity,
-      mask: l.userMask ? createHash('sha1').update(l.userMask.data).digest('hex') : null,
-      maskEnabled: l.userMaskEnabled,
-    })),
-    active: [...doc.activeIds],
-  };
-}
+const state = docState;
 
 /** RGB(A) pixels of a layer's raster over `rect` (RGBA stored; background layers are opaque). */
 function layerRgb(

@@ -8,68 +8,29 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { EngineClient } from '../core/src/page/client.js';
 import type { EngineMessage } from '../core/src/page/protocol.js';
 import { createNodeEngine } from '../core/src/node/index.js';
 import { allocPixels, type PixelImage } from '../core/src/image.js';
 import { AbortError, ImageTooLargeError } from '../core/src/errors.js';
 import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
-import { ARTIFACTS, ROOT, diffStats, photo, CHROMIUM_ARGS } from './helpers.js';
+import { ARTIFACTS, ROOT, diffStats, photo } from './helpers.js';
+import { servePluginDist, type PluginServer } from './photoshop/harness.js';
 
-const DIST = join(ROOT, 'photoshop-plugin', 'dist');
-/**
- * The page is served from a host name that is not loopback: http://enlarge-plugin.test is NOT a secure context
- * (http://127.0.0.1 would be), so, as on a `plugin:` page whose security UXP does not document (audit F4), there
- * is no crypto.subtle and no navigator.gpu: the engine must verify models with its JS digest.
- */
-const HOST = 'enlarge-plugin.test';
-const TYPES: Record<string, string> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm',
-  '.json': 'application/json',
-  '.css': 'text/css',
-  '.png': 'image/png',
-};
-
-let server: Server;
+let served: PluginServer;
 let base: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  const { build } = await import('../photoshop-plugin/build.mjs' as string);
-  await build({ ccx: false, quiet: true });
-  server = createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
-      /^(\.\.[/\\])+/,
-      '',
-    );
-    try {
-      const body = await readFile(join(DIST, path));
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404);
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://${HOST}:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [...CHROMIUM_ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`],
-  });
+  // Served from a host name that is not loopback: not a secure context (see tests/photoshop/harness.ts).
+  served = await servePluginDist();
+  ({ base, browser } = served);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((r) => server?.close(r));
+  await served?.close();
 });
 
 /** A stand-in for the UXP webview element + the plugin window's 'message' events. */

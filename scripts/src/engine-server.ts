@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'core', 'dist', 'engine');
 const MODELS = join(ROOT, 'models');
-const TYPES: Record<string, string> = {
+/** Content types of the files the engine page and the plugin folders serve. */
+export const TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
   '.mjs': 'text/javascript',
@@ -20,6 +21,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.onnx': 'application/octet-stream',
   '.map': 'application/json',
+  '.css': 'text/css',
+  '.png': 'image/png',
 };
 
 export interface EngineServer {
