@@ -22,6 +22,7 @@ import {
   referenceOutputToRgb,
   referenceTile,
   runReference,
+  ncnnEngine,
 } from '../scripts/src/reference/engines.js';
 import { FIXTURES, ROOT } from './helpers.js';
 
@@ -136,7 +137,7 @@ describe('every converted model reproduces its reference engine', () => {
         m.reference.modelDir,
       );
       const ref = await runReference({
-        engine: m.reference.engine,
+        engine: ncnnEngine(m.reference.engine),
         binary: eng.binary,
         modelDir,
         modelName: m.reference.modelName,
@@ -153,7 +154,7 @@ describe('every converted model reproduces its reference engine', () => {
       // Our ONNX (the catalogued file, sha256-checked) on the same tensor.
       const bytes = readFileSync(join(ROOT, 'models', 'onnx', m.file));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(m.sha256);
-      const tile = referenceTile(referenceFamily(m.reference.engine), m.geometry.scale, rgb, size, size);
+      const tile = referenceTile(referenceFamily(ncnnEngine(m.reference.engine)), m.geometry.scale, rgb, size, size);
       const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
       const out = (await session.run({ input: new ort.Tensor('float32', tile.input, tile.dims) })).output!;
       await session.release();
@@ -165,7 +166,7 @@ describe('every converted model reproduces its reference engine', () => {
       const ring = psnr(ours, new Uint8Array(refPixels.data), W, W, 16);
       results.push({
         id,
-        engine: m.reference.engine,
+        engine: ncnnEngine(m.reference.engine),
         size,
         psnr: all.psnr,
         ringPsnr: ring.psnr,

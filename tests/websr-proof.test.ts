@@ -48,7 +48,10 @@ function psnr(a: Uint8Array, b: Uint8Array, w: number, h: number, ring = 0): { p
 function cropRgb(x0: number, y0: number, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
-    out.set(rgbPhoto.data.subarray(((y0 + y) * rgbPhoto.width + x0) * 3, ((y0 + y) * rgbPhoto.width + x0 + w) * 3), y * w * 3);
+    out.set(
+      rgbPhoto.data.subarray(((y0 + y) * rgbPhoto.width + x0) * 3, ((y0 + y) * rgbPhoto.width + x0 + w) * 3),
+      y * w * 3,
+    );
   return out;
 }
 
@@ -78,7 +81,9 @@ afterAll(async () => {
   engine?.dispose();
   if (!results.length) return;
   console.log('\nWebSR proof (WebSR in Chromium/SwiftShader vs our ONNX), 32×32 crops → 64×64:');
-  console.log('model'.padEnd(20) + 'whole dB'.padStart(10) + 'raw dB'.padStart(10) + 'max'.padStart(5) + 'WebSR ms'.padStart(10));
+  console.log(
+    'model'.padEnd(20) + 'whole dB'.padStart(10) + 'raw dB'.padStart(10) + 'max'.padStart(5) + 'WebSR ms'.padStart(10),
+  );
   for (const r of results)
     console.log(
       r.id.padEnd(20) +
@@ -105,10 +110,16 @@ describe('every WebSR model reproduces WebSR', () => {
       const refCentre = new Uint8Array(W * W * 3);
       for (let y = 0; y < W; y++)
         refCentre.set(
-          padded.rgb.subarray(((y + 2 * BORDER) * 2 * P + 2 * BORDER) * 3, ((y + 2 * BORDER) * 2 * P + 2 * BORDER + W) * 3),
+          padded.rgb.subarray(
+            ((y + 2 * BORDER) * 2 * P + 2 * BORDER) * 3,
+            ((y + 2 * BORDER) * 2 * P + 2 * BORDER + W) * 3,
+          ),
           y * W * 3,
         );
-      const ours = await engine.upscale({ width: SIZE, height: SIZE, channels: 3, bitDepth: 8, data: rgb }, { model: id, scale: 2 });
+      const ours = await engine.upscale(
+        { width: SIZE, height: SIZE, channels: 3, bitDepth: 8, data: rgb },
+        { model: id, scale: 2 },
+      );
       const whole = psnr(new Uint8Array(ours.image.data), refCentre, W, W);
 
       // Raw: the catalogued file on the bare crop, against WebSR on the bare crop, away from the edges.

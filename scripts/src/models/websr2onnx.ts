@@ -356,11 +356,11 @@ export function convertWebsrToOnnx(jsonText: string, bundle: string, opts: { gra
               const v = w[16 * (bi * kind.taps + t) + 4 * c + o]!;
               const oc = 4 * gi + o;
               if (raw && c === 3) {
-                B[oc] += v; // alpha = 1 everywhere
+                B[oc] = B[oc]! + v; // alpha = 1 everywhere
                 continue;
               }
-              const ic = offsetOf(b) + c;
-              W[((oc * inC + ic) * k + ky) * k + kx] += v;
+              const at = ((oc * inC + offsetOf(b) + c) * k + ky) * k + kx;
+              W[at] = W[at]! + v;
             }
           }
         }

@@ -13,7 +13,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export interface WebsrReference {
   /** RGB bytes, (2·width) × (2·height). */
-  render(network: string, weightsJson: string, rgb: Uint8Array, width: number, height: number): Promise<{ rgb: Uint8Array; ms: number }>;
+  render(
+    network: string,
+    weightsJson: string,
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+  ): Promise<{ rgb: Uint8Array; ms: number }>;
   close(): Promise<void>;
 }
 
@@ -68,7 +74,10 @@ window.__websrRender = async (network, weightsJson, rgba, width, height) => {
 /** Launches Chromium with WebGPU on SwiftShader and loads the WebSR bundle into a blank secure page. */
 export async function openWebsr(bundleFile: string, args: readonly string[]): Promise<WebsrReference> {
   const bundle = await readFile(bundleFile, 'utf8');
-  const browser: Browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...args, '--enable-unsafe-webgpu'] });
+  const browser: Browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...args, '--enable-unsafe-webgpu'],
+  });
   const page: Page = await browser.newPage();
   // A localhost origin is a secure context (navigator.gpu); the request never leaves the browser.
   await page.route('http://127.0.0.1/**', (r) =>
@@ -88,10 +97,15 @@ export async function openWebsr(bundleFile: string, args: readonly string[]): Pr
       }
       const r = await page.evaluate(
         ([n, w, px, wd, ht]) =>
-          (window as unknown as { __websrRender: (...a: unknown[]) => Promise<{ width: number; height: number; rgb: number[]; ms: number }> }).__websrRender(n, w, px, wd, ht),
+          (
+            window as unknown as {
+              __websrRender: (...a: unknown[]) => Promise<{ width: number; height: number; rgb: number[]; ms: number }>;
+            }
+          ).__websrRender(n, w, px, wd, ht),
         [network, weightsJson, rgba, width, height] as const,
       );
-      if (r.width !== 2 * width || r.height !== 2 * height) throw new Error(`WebSR returned ${r.width}×${r.height} for a ${width}×${height} input`);
+      if (r.width !== 2 * width || r.height !== 2 * height)
+        throw new Error(`WebSR returned ${r.width}×${r.height} for a ${width}×${height} input`);
       return { rgb: Uint8Array.from(r.rgb), ms: r.ms };
     },
     close: () => browser.close(),
