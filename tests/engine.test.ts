@@ -41,6 +41,8 @@ describe('seamless tiling (tiled vs whole image, real photo 256×256)', () => {
   it.each([
     ['realesrgan-x4fast', 4],
     ['realcugan-x2-conservative', 2],
+    ['anime4k-x2-l-an', 2],
+    ['anime4k-x2-s-rl', 2],
   ])('%s: max ≤ 2/255, mean ≤ 0.25/255', async (model, scale) => {
     const whole = await engine.upscale(img, { model, scale, tileSize: 512 });
     const tiled = await engine.upscale(img, { model, scale, tileSize: 64 });
@@ -105,6 +107,23 @@ describe('scales and sizes', () => {
     const p = await engine.upscale(tiny, { preset: 'photo', scale: 6 });
     expect(p.models.map((m) => m.id)).toEqual(['realesrgan-x4fast', 'realesrgan-x4fast']);
     expect([p.image.width, p.image.height]).toEqual([192, 192]);
+  });
+
+  it('Faithful (Anime4K CNN x2 L): 2× is one pass, 4× chains two, 3× and an exact width resample after 4×', async () => {
+    const tiny = { ...img, width: 40, height: 40, data: cropData(img, 40) };
+    const two = await engine.upscale(tiny, { preset: 'faithful', scale: 2 });
+    expect(two.models.map((m) => m.id)).toEqual(['anime4k-x2-l-an']);
+    const four = await engine.upscale(tiny, { preset: 'faithful', scale: 4 });
+    expect(four.models.map((m) => m.id)).toEqual(['anime4k-x2-l-an', 'anime4k-x2-l-an']);
+    expect([four.image.width, four.image.height]).toEqual([160, 160]);
+    // The second pass runs on the first pass's output: the same bytes as calling 2× twice.
+    const twice = await engine.upscale(two.image, { model: 'anime4k-x2-l-an', scale: 2 });
+    expect(diffStats(four.image.data, twice.image.data).max).toBe(0);
+    const three = await engine.upscale(tiny, { preset: 'faithful', scale: 3 });
+    expect(three.models).toHaveLength(2);
+    expect([three.image.width, three.image.height]).toEqual([120, 120]);
+    const exact = await engine.upscale(tiny, { preset: 'faithful', width: 150 });
+    expect([exact.image.width, exact.image.height]).toEqual([150, 150]);
   });
 
   it('the model output is not a plain resize: same picture as Lanczos, but sharper', async () => {

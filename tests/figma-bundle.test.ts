@@ -59,8 +59,8 @@ describe('Figma ui.html contents', () => {
       expect(blob.length).toBeLessThanOrEqual(total);
       expect(manifest.models.map((m) => m.id)).toEqual(
         variant === 'figma'
-          ? ['realesrgan-x4fast', 'realcugan-x2-conservative']
-          : ['realesrgan-x4fast', 'realesrgan-x4plus', 'realcugan-x2-conservative'],
+          ? ['realesrgan-x4fast', 'realcugan-x2-conservative', 'anime4k-x2-l-an']
+          : ['realesrgan-x4fast', 'realesrgan-x4plus', 'realcugan-x2-conservative', 'anime4k-x2-l-an'],
       );
     });
   }
@@ -68,9 +68,9 @@ describe('Figma ui.html contents', () => {
   it('the default plugin offers no preset it cannot run; Auto picks a model it carries, also for a portrait', async () => {
     const lean = new Catalog(pluginModels('figma').manifest);
     const full = new Catalog(pluginModels('figma-full').manifest);
-    expect(lean.presets.map((p) => p.id)).toEqual(['auto', 'photo', 'graphics']);
+    expect(lean.presets.map((p) => p.id)).toEqual(['auto', 'photo', 'graphics', 'faithful']);
     expect(lean.preset('photo').best).toBeUndefined(); // "best" was x4plus
-    expect(full.presets.map((p) => p.id)).toEqual(['auto', 'photo', 'face', 'graphics']);
+    expect(full.presets.map((p) => p.id)).toEqual(['auto', 'photo', 'face', 'graphics', 'faithful']);
     const face = await loadPng(join(FIXTURES, 'eval', 'face', 'skimage-astronaut.png'));
     const withFace = planJob(face, { preset: 'auto', scale: 4 }, full, FIGMA_PLAN_POLICY);
     const withoutFace = planJob(face, { preset: 'auto', scale: 4 }, lean, FIGMA_PLAN_POLICY);

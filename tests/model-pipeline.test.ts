@@ -160,7 +160,7 @@ describe('model sources', () => {
   it('has unique ids and a geometry for every model', () => {
     const ids = MODELS.map((m) => m.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(26);
+    expect(ids).toHaveLength(35);
     for (const m of MODELS) expect(GEOMETRY[m.family][m.scale], m.id).toBeDefined();
   });
 

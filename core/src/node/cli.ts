@@ -1,7 +1,7 @@
 /**
  * enlarge — the command-line host: files in → engine → files out.
  *
- *   enlarge INPUT... [-o OUT] [--preset auto|photo|face|graphics] [--model ID|FILE.onnx]
+ *   enlarge INPUT... [-o OUT] [--preset auto|photo|face|graphics|faithful] [--model ID|FILE.onnx]
  *           [--scale N | --width PX | --height PX] [--denoise L] [--best] [--tile N] [--tta]
  *           [--format png|tiff|jpg|webp] [--quality Q] [--shard K/N] [--report FILE.jsonl]
  *   enlarge models
@@ -57,7 +57,7 @@ const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders o
 
 Options:
   -o, --output PATH        output file (one input) or folder (default: next to each input)
-  -p, --preset NAME        auto | photo | face | graphics (default auto)
+  -p, --preset NAME        auto | photo | face | graphics | faithful (default auto)
   -m, --model ID|FILE      a model id from "enlarge models", or your own .onnx (with a .json sidecar)
   -s, --scale N            enlargement factor, e.g. 2, 3, 4, 6, 8, 1.5 (default 4)
   -w, --width PX           exact output width (keeps aspect ratio unless --height is given)
@@ -654,8 +654,8 @@ export async function main(argv: string[]): Promise<number> {
       !(Number.isInteger(options.tileSize) && options.tileSize >= 16 && options.tileSize <= 4096)
     )
       throw new UsageError(`--tile must be a whole number of pixels from 16 to 4096 (got ${v.tile}).`);
-    if (options.preset !== undefined && !['auto', 'photo', 'face', 'graphics'].includes(options.preset))
-      throw new UsageError(`Unknown preset "${options.preset}". Use auto, photo, face or graphics.`);
+    if (options.preset !== undefined && !['auto', 'photo', 'face', 'graphics', 'faithful'].includes(options.preset))
+      throw new UsageError(`Unknown preset "${options.preset}". Use auto, photo, face, graphics or faithful.`);
 
     const all = await collectInputs(args.positionals);
     const inputs = shard ? all.filter((i) => inShard(i.key, shard.k, shard.n)) : all;

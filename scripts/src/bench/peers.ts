@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ModelEntry } from '../../../core/src/models-types.js';
 import { loadManifest } from '../../../core/src/node/index.js';
 import { referenceEngine } from '../models/pipeline.js';
-import { SWIFTSHADER_ICD, runReference, type EngineName } from '../reference/engines.js';
+import { SWIFTSHADER_ICD, ncnnEngine, runReference, type EngineName } from '../reference/engines.js';
 import {
   ROOT,
   errorText,
@@ -139,7 +139,7 @@ async function theirCli(
   let dev = device as string;
   for (let i = 0; i < reps; i++) {
     const r = await runReference({
-      engine: m.reference.engine,
+      engine: ncnnEngine(m.reference.engine),
       binary: wrapper,
       modelDir: refModelDir(m),
       modelName: m.reference.modelName,
@@ -182,7 +182,7 @@ export async function comparePeer(spec: PeerSpec, work: string): Promise<PeerRow
   const row: PeerRow = {
     id: spec.id,
     peer: spec.peer,
-    engine: m.reference.engine,
+    engine: ncnnEngine(m.reference.engine),
     device: spec.device,
     peerModel: m.reference.modelName,
     ourModel: m.id,

@@ -18,6 +18,9 @@ const PURPOSE: Record<string, string> = {
   'animevideov3-x4': 'graphics, animevideov3',
   'realcugan-x2-conservative': 'graphics, Real-CUGAN',
   'waifu2x-cunet-x2': 'graphics, waifu2x CUNet',
+  'anime4k-x2-s-an': 'faithful, Anime4K CNN S',
+  'anime4k-x2-m-an': 'faithful, Anime4K CNN M',
+  'anime4k-x2-l-an': 'faithful, Anime4K CNN L',
 };
 
 const mp = (side: number) => (side * side) / 1e6;

@@ -99,11 +99,16 @@ const FULL: Plan = {
     { model: 'waifu2x-cunet-x2', size: 256, reps: 3, defaultTile: true },
     // RRDB: ~36 GFLOP per input megapixel; 128 px keeps each run under a minute on 2 cores.
     { model: 'realesrgan-x4plus', size: 128, reps: 1, defaultTile: true },
+    // Anime4K CNN x2 (WebSR): 2–17 kFLOP per pixel, so a larger input for a measurable time.
+    { model: 'anime4k-x2-s-an', size: 512, reps: 3, defaultTile: true },
+    { model: 'anime4k-x2-m-an', size: 512, reps: 3, defaultTile: true },
+    { model: 'anime4k-x2-l-an', size: 512, reps: 3, defaultTile: true },
   ],
   webModels: [
     { model: 'realesrgan-x4fast', size: 256, reps: 2 },
     { model: 'animevideov3-x4', size: 256, reps: 2 },
     { model: 'realcugan-x2-conservative', size: 256, reps: 2 },
+    { model: 'anime4k-x2-l-an', size: 512, reps: 2 },
     { model: 'realesrgan-x4plus', size: 128, reps: 1, warmup: false },
   ],
   webThreads: [1, 2],
@@ -185,8 +190,12 @@ const QUICK: Plan = {
     { model: 'animevideov3-x4', size: 64, reps: 1 },
     { model: 'realcugan-x2-conservative', size: 64, reps: 1 },
     { model: 'realesrgan-x4plus', size: 32, reps: 1, defaultTile: true },
+    { model: 'anime4k-x2-l-an', size: 128, reps: 1, defaultTile: true },
   ],
-  webModels: [{ model: 'realesrgan-x4fast', size: 64, reps: 1 }],
+  webModels: [
+    { model: 'realesrgan-x4fast', size: 64, reps: 1 },
+    { model: 'anime4k-x2-l-an', size: 128, reps: 1 },
+  ],
   webThreads: [1, 2],
   peers: [
     {

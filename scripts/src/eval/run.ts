@@ -109,6 +109,20 @@ export const METHODS: Method[] = [
     quick: true,
   },
   {
+    id: 'faithful',
+    label: 'faithful',
+    description: 'engine preset `faithful`: Anime4K CNN x2 L (Anime4K weights), two 2× passes',
+    engine: { preset: 'faithful' },
+    quick: true,
+  },
+  {
+    id: 'faithful-rl',
+    label: 'Anime4K L rl',
+    description: 'anime4k-x2-l-rl (WebSR real-life weights), two 2× passes',
+    engine: { model: 'anime4k-x2-l-rl' },
+    quick: false,
+  },
+  {
     id: 'auto',
     label: 'auto',
     description:

