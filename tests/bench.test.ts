@@ -49,6 +49,7 @@ describe('npm run bench -- --quick', () => {
       const node = r.runtimes.find((x) => x.backend === 'node');
       expect(node?.error).toBeUndefined();
       expect(node!.rows.map((x) => x.model).sort()).toEqual([
+        'anime4k-x2-l-an',
         'animevideov3-x4',
         'realcugan-x2-conservative',
         'realesrgan-x4fast',

@@ -262,7 +262,15 @@ describe('npm run eval -- --quick', () => {
       expect(json.images.map((i) => i.file)).toEqual(['photo/cat-64.png']);
       for (const d of ['clean', 'realistic']) {
         const r = json.images[0]!.results[d]!;
-        expect(Object.keys(r).sort()).toEqual(['auto', 'bicubic', 'graphics', 'lanczos', 'photo', 'upscalerjs']);
+        expect(Object.keys(r).sort()).toEqual([
+          'auto',
+          'bicubic',
+          'faithful',
+          'graphics',
+          'lanczos',
+          'photo',
+          'upscalerjs',
+        ]);
         for (const m of Object.values(r)) {
           expect(m.psnrY).toBeGreaterThan(15);
           expect(m.psnrY).toBeLessThan(60);

@@ -1,12 +1,12 @@
 /**
  * What the Figma plugin's ui.html carries: the model files stored once as content-defined chunks (rebuilt
  * byte-exactly from the built file), the model set of each variant (the default plugin without x4plus, the
- * full one with it), and the presets each can offer. Reads the built files; builds them if missing.
+ * full one with it), and the presets each can offer. Builds both variants first.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalog } from '../core/src/models.js';
 import { planJob } from '../core/src/upscale/plan.js';
@@ -22,10 +22,10 @@ function block(html: string, id: string): Buffer {
   return Buffer.from(m[1]!, 'base64');
 }
 
+// Built here, both: a folder left from an earlier build could carry another model set.
 beforeAll(() => {
-  if (!existsSync(DIST('dist'))) execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT });
-  if (!existsSync(DIST('dist-full')))
-    execFileSync(process.execPath, ['figma-plugin/build.mjs', '--full'], { cwd: ROOT });
+  execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT });
+  execFileSync(process.execPath, ['figma-plugin/build.mjs', '--full'], { cwd: ROOT });
 }, 120_000);
 
 describe('Figma ui.html contents', () => {

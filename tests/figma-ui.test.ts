@@ -153,6 +153,12 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
         );
       }
       const info = await ui.frame().textContent('#preview-info');
+      // The fast photo model takes over 1 s for the crop on one WASM thread: a quick Faithful look came first.
+      const t = await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.timings);
+      console.log(
+        `quick look (Faithful) ${t['quickPreviewMs']?.toFixed(0)} ms, then the chosen model ${t['previewMs']?.toFixed(0)} ms`,
+      );
+      expect(t['quickPreviewMs']).toBeLessThan(t['previewMs']!);
       console.log(
         `preview (128×128 crop → 512×512, x4fast, WASM 1 thread): first ${times[0]!.toFixed(0)} ms (incl. model load), then ${times[1]!.toFixed(0)} ms — "${info}"`,
       );
@@ -268,7 +274,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
     }
   });
 
-  it('colour profile carried into the result; AVIF decoded by the browser; Diagnostics report', async () => {
+  it('colour profile carried into the result; AVIF decoded by the browser; Faithful matches Node; Diagnostics report', async () => {
     const ui = await openUi(env.browser);
     try {
       const src = crop(env.img256, 60, 60, 24, 24);
@@ -292,6 +298,15 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       const a = await runOne(ui, avif, job(src, 2), 22);
       if (a.type !== 'result') throw new Error(a.message);
       expect([a.width, a.height]).toEqual([48, 48]);
+
+      // Faithful (Anime4K CNN) in Chromium's WASM, in the Worker, as in the Node engine: 2× twice for 4×.
+      const FAITHFUL: Settings = { ...PHOTO, preset: 'faithful' };
+      const f = await runOne(ui, pngBytes(src), job(src, 4), 23, FAITHFUL);
+      if (f.type !== 'result') throw new Error(f.message);
+      const fNode = await env.nodeEngine.upscale(src, { preset: 'faithful', scale: 4 });
+      const fd = diffStats(pixelsOf(f.cells[0]!.png).data, fNode.image.data);
+      console.log(`Faithful 24² → 96² in the Worker (WASM) vs Node: max ${fd.max}/255`);
+      expect(fd.max).toBeLessThanOrEqual(1);
 
       await ui.frame().click('#diagnostics');
       await ui.frame().waitForSelector('body[data-diagnostics="done"]', { timeout: 60_000 });

@@ -250,6 +250,28 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(ps.liveImagingBytes).toBe(0);
   }, 120_000);
 
+  it('Preview of a 96 px crop on WASM: a quick look with Faithful first, then the chosen model replaces it', async () => {
+    const big = await photo(120, 60, 40);
+    const doc = ps.newDocument({ title: 'big.psd', width: 120, height: 120 });
+    doc.addLayer({ name: 'Background', width: 120, height: 120, pixels: big.data, channels: 3, background: true });
+    const captions: string[] = [];
+    dom.byId('preview-caption').textContent = ''; // the previous test's caption
+    dom.byId('preview-btn').click();
+    for (let i = 0; i < 1200 && !/^After/.test(dom.byId('preview-caption').textContent); i++) {
+      const c = dom.byId('preview-caption').textContent;
+      if (c && captions.at(-1) !== c) captions.push(c);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    captions.push(dom.byId('preview-caption').textContent);
+    console.log(`preview captions: ${JSON.stringify(captions)}`);
+    expect(dom.byId('message').textContent).toBe('');
+    // x4fast on the crop (96 + borders) is ~40 GFLOP: over 1 s on one WASM thread, so Faithful came first.
+    expect(captions.some((c) => /^Quick look with Faithful — the chosen model follows in about \d+ s…$/.test(c))).toBe(
+      true,
+    );
+    expect(captions.at(-1)).toMatch(/^After — Real-ESRGAN x4fast, \d+\.\d s$/);
+  }, 180_000);
+
   it('the panel closed during a webview job: the job goes on inside UXP and finishes, one history step', async () => {
     const doc = photoDoc();
     const before = opened;

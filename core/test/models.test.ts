@@ -79,12 +79,13 @@ describe('model choice', () => {
 });
 
 describe('presets are catalog data', () => {
-  it('every surface reads the same four presets, labels and model choice from the manifest', () => {
+  it('every surface reads the same five presets, labels and model choice from the manifest', () => {
     expect(catalog.presets.map((p) => [p.id, p.label])).toEqual([
       ['auto', 'Auto'],
       ['photo', 'Photo'],
       ['face', 'Portrait'],
       ['graphics', 'Graphics'],
+      ['faithful', 'Faithful'],
     ]);
     expect(catalog.backendName('webgpu')).toBe('WebGPU');
     expect(() => catalog.preset('poster')).toThrow(InvalidOptionError);

@@ -213,7 +213,13 @@ export class Panel {
     this.busy(true);
     this.message('');
     try {
-      const r = await previewCrop(this.settings);
+      const r = await previewCrop(this.settings, undefined, async (q) => {
+        $<HTMLImageElement>('preview-before').src = await toJpegDataUrl(q.before);
+        $<HTMLImageElement>('preview-after').src = await toJpegDataUrl(q.after);
+        $('preview-caption').textContent =
+          `Quick look with Faithful — the chosen model follows in about ${Math.max(1, Math.round(q.estimateMs / 1000))} s…`;
+        $('preview').hidden = false;
+      });
       $<HTMLImageElement>('preview-before').src = await toJpegDataUrl(r.before);
       $<HTMLImageElement>('preview-after').src = await toJpegDataUrl(r.after);
       $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
