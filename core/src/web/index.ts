@@ -19,7 +19,7 @@ import { webRunnerFactory } from './runner.js';
 import { probeWebGL, type WebGLProbe } from './webgl.js';
 
 export { webRunnerFactory } from './runner.js';
-export { probeWebGL, createWebGLRunner, type WebGLProbe } from './webgl.js';
+export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProbe } from './webgl.js';
 export { webglModel } from './webgl-model.js';
 
 export interface WebEngineOptions {

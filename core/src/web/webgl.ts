@@ -34,12 +34,27 @@ interface GlLike {
   RENDERER: number;
 }
 
+/** A software rasteriser: WebGL there is far slower than WASM (SwiftShader: x4fast 16² in 2.3 s vs 0.03 s). */
+export const SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+
+/**
+ * How a host (or a test) steers WebGL: `globalThis.ENLARGE_WEBGL` = 'off' (never probe it) or 'software'
+ * (accept a software renderer: the tests' SwiftShader). Figma's panel forwards its value to the engine Worker.
+ */
+export function webglSwitch(): 'off' | 'software' | undefined {
+  const v = (globalThis as { ENLARGE_WEBGL?: unknown }).ENLARGE_WEBGL;
+  return v === 'off' || v === 'software' ? v : undefined;
+}
+
 /**
  * Whether this context can create a WebGL2 context with float render targets (EXT_color_buffer_float,
- * which onnx.js renders into), on an OffscreenCanvas where there is one (a Worker), else a canvas element.
- * The probe's context is released at once.
+ * which onnx.js renders into), on an OffscreenCanvas where there is one (a Worker), else a canvas element,
+ * on a hardware renderer (unless `software`). The probe's context is released at once.
  */
-export function probeWebGL(): WebGLProbe {
+export function probeWebGL(o: { software?: boolean } = {}): WebGLProbe {
+  const sw = webglSwitch();
+  if (sw === 'off') return { ok: false, why: 'turned off (ENLARGE_WEBGL)' };
+  const software = o.software ?? sw === 'software';
   const g = globalThis as {
     OffscreenCanvas?: new (w: number, h: number) => { getContext(id: string, o?: object): unknown };
     document?: { createElement(tag: string): { getContext(id: string, o?: object): unknown } };
@@ -55,11 +70,11 @@ export function probeWebGL(): WebGLProbe {
   try {
     if (!gl.getExtension('EXT_color_buffer_float')) return { ok: false, why: 'no float render targets' };
     const info = gl.getExtension('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL: number } | null;
-    return {
-      ok: true,
-      renderer: String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
-      maxTextureSize: Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)),
-    };
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    const maxTextureSize = Number(gl.getParameter(gl.MAX_TEXTURE_SIZE));
+    if (!software && SOFTWARE_GL.test(renderer))
+      return { ok: false, renderer, maxTextureSize, why: 'a software renderer, slower than WASM' };
+    return { ok: true, renderer, maxTextureSize };
   } finally {
     (gl.getExtension('WEBGL_lose_context') as { loseContext(): void } | null)?.loseContext();
   }
