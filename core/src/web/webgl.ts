@@ -48,7 +48,7 @@ export function webglSwitch(): 'off' | 'software' | undefined {
 
 /**
  * Whether this context can create a WebGL2 context with float render targets (EXT_color_buffer_float,
- * which onnx.js renders into), on an OffscreenCanvas where there is one (a Worker), else a canvas element,
+ * which onnx.js renders into), on a canvas element, or an OffscreenCanvas in a Worker,
  * on a hardware renderer (unless `software`). The probe's context is released at once.
  */
 export function probeWebGL(o: { software?: boolean } = {}): WebGLProbe {
@@ -61,7 +61,9 @@ export function probeWebGL(o: { software?: boolean } = {}): WebGLProbe {
   };
   let gl: GlLike | null = null;
   try {
-    const canvas = g.OffscreenCanvas ? new g.OffscreenCanvas(1, 1) : g.document?.createElement('canvas');
+    // A canvas element where there is a document: Chromium's --disable-webgl / --disable-3d-apis (what a
+    // blocklist or an admin sets) reach it, and not an OffscreenCanvas (measured, headless Chromium 150).
+    const canvas = g.document ? g.document.createElement('canvas') : g.OffscreenCanvas && new g.OffscreenCanvas(1, 1);
     gl = (canvas?.getContext('webgl2', { failIfMajorPerformanceCaveat: false }) as GlLike | null) ?? null;
   } catch (err) {
     return { ok: false, why: (err as Error).message };
