@@ -307,7 +307,14 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     // SwiftShader is refused as a WebGL renderer in production (slower than WASM); ?webgl=software accepts it.
     const url = `${server.url}?webgl=software`;
     const tiny = crop(img48, 8, 8, 16, 16);
-    const whole = await compareWithNode(browser, url, tiny, { model: 'realesrgan-x4fast', scale: 4 }, 'WebGL x4fast whole', 180_000);
+    const whole = await compareWithNode(
+      browser,
+      url,
+      tiny,
+      { model: 'realesrgan-x4fast', scale: 4 },
+      'WebGL x4fast whole',
+      180_000,
+    );
     expect(whole.ready.backends).toEqual(['webgl', 'wasm']);
     expect(whole.ready.capabilities?.webglRenderer).toMatch(/SwiftShader/);
     expect(whole.result.result.backend).toBe('webgl');
@@ -315,11 +322,25 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     expect(whole.diff.max).toBeLessThanOrEqual(2);
     // Two tiles side by side (each window 20 + 2 × 24 context wide): SwiftShader makes every pixel count.
     const strip = crop(img48, 4, 20, 40, 8);
-    const tiled = await compareWithNode(browser, url, strip, { model: 'realesrgan-x4fast', scale: 4, tileSize: 20 }, 'WebGL x4fast tiled', 180_000);
+    const tiled = await compareWithNode(
+      browser,
+      url,
+      strip,
+      { model: 'realesrgan-x4fast', scale: 4, tileSize: 20 },
+      'WebGL x4fast tiled',
+      180_000,
+    );
     expect(tiled.result.result.backend).toBe('webgl');
     expect(tiled.result.result.tiles).toBe(2);
     expect(tiled.diff.max).toBeLessThanOrEqual(2);
-    const cugan = await compareWithNode(browser, url, crop(img48, 20, 20, 12, 12), { model: 'realcugan-x2-conservative', scale: 2 }, 'WebGL Real-CUGAN 2×', 240_000);
+    const cugan = await compareWithNode(
+      browser,
+      url,
+      crop(img48, 20, 20, 12, 12),
+      { model: 'realcugan-x2-conservative', scale: 2 },
+      'WebGL Real-CUGAN 2×',
+      240_000,
+    );
     expect(cugan.result.result.backend).toBe('webgl');
     expect(cugan.diff.max).toBeLessThanOrEqual(2);
   }, 600_000);

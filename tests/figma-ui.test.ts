@@ -102,7 +102,10 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
 /** ui.html with `ENLARGE_WEBGL = 'software'` set first: SwiftShader's GL accepted as a WebGL renderer (tests only). */
 function uiWithSoftwareGl(): string {
   const path = join(tmpdir(), `enlarge-ui-webgl-${process.pid}.html`);
-  const html = readFileSync(UI_HTML, 'utf8').replace('<head>', "<head><script>window.ENLARGE_WEBGL = 'software';</script>");
+  const html = readFileSync(UI_HTML, 'utf8').replace(
+    '<head>',
+    "<head><script>window.ENLARGE_WEBGL = 'software';</script>",
+  );
   writeFileSync(path, html);
   return path;
 }
@@ -356,7 +359,9 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
         const end = await compareWithNode(ui, crop(env.img256, 120, 120, 16, 16), 'Figma UI, WebGL (SwiftShader)');
         expect(end.backend).toBe('webgl');
         expect(end.diff.max).toBeLessThanOrEqual(2);
-        expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe('worker');
+        expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe(
+          'worker',
+        );
         expect(ui.errors).toEqual([]);
       } finally {
         await ui.close();

@@ -165,7 +165,9 @@ describe('webview engine through the string bridge (Chromium)', () => {
       const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
       await engine.dispose();
       const d = diffStats(r.image.data, ref.data);
-      console.log(`Photoshop webview, WebGL (SwiftShader): 16×16 → 64×64 in ${r.timings.totalMs.toFixed(0)} ms; vs Node max ${d.max}/255`);
+      console.log(
+        `Photoshop webview, WebGL (SwiftShader): 16×16 → 64×64 in ${r.timings.totalMs.toFixed(0)} ms; vs Node max ${d.max}/255`,
+      );
       expect(d.max).toBeLessThanOrEqual(2);
     } finally {
       await page.close();

@@ -42,7 +42,8 @@ describe('webglModel: the graph onnx.js can load computes the same', () => {
       };
       const [a, b] = [await run(original), await run(rewritten)];
       expect(b.length).toBe(a.length);
-      for (let k = 0; k < a.length; k++) expect(Buffer.compare(Buffer.from(a[k]!.buffer), Buffer.from(b[k]!.buffer))).toBe(0);
+      for (let k = 0; k < a.length; k++)
+        expect(Buffer.compare(Buffer.from(a[k]!.buffer), Buffer.from(b[k]!.buffer))).toBe(0);
     });
   }
 });
@@ -81,7 +82,7 @@ describe('engine fallback from WebGL', () => {
   let reference: Engine;
   let img: PixelImage;
   beforeAll(async () => {
-    reference = createNodeEngine({ threads: 1 });
+    reference = createNodeEngine({ runnerOptions: { threads: 1 } });
     img = crop(await photo(), 100, 100, 64, 64);
   });
   afterAll(() => reference?.dispose());
@@ -113,7 +114,10 @@ describe('engine fallback from WebGL', () => {
     const gpu = fakeGpu((_, run) =>
       run === 1 ? new BackendLostError('webgl', 'WebGL inference failed: CONTEXT_LOST_WEBGL') : undefined,
     );
-    const e = createNodeEngine({ runners: gpu.factory, runnerOptions: { backends: ['webgl', 'node-cpu'], threads: 1 } });
+    const e = createNodeEngine({
+      runners: gpu.factory,
+      runnerOptions: { backends: ['webgl', 'node-cpu'], threads: 1 },
+    });
     try {
       const got = await e.upscale(img, { ...options, tileSize: 32 });
       const want = await reference.upscale(img, { ...options, tileSize: 32 });
@@ -127,7 +131,10 @@ describe('engine fallback from WebGL', () => {
 
   it('WebGL out of memory even at the smallest tile → the next backend', async () => {
     const gpu = fakeGpu(() => new OutOfMemoryError('The tile did not fit in GPU memory (WebGL).'));
-    const e = createNodeEngine({ runners: gpu.factory, runnerOptions: { backends: ['webgl', 'node-cpu'], threads: 1 } });
+    const e = createNodeEngine({
+      runners: gpu.factory,
+      runnerOptions: { backends: ['webgl', 'node-cpu'], threads: 1 },
+    });
     try {
       const got = await e.upscale(crop(img, 0, 0, 32, 32), options);
       expect(got.backend).toBe('node-cpu');

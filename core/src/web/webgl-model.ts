@@ -122,7 +122,7 @@ function expandTensor(b: Uint8Array, tensor: Field, name: string): Uint8Array {
     const vals: number[] = [];
     for (const f of fs.filter((f) => f.no === 5)) {
       if (f.wire === 0) vals.push(f.value!);
-      else for (let at = f.body![0]; at < f.body![1]; ) [vals[vals.length], at] = readVarint(b, at);
+      else for (let at = f.body![0]; at < f.body![1];) [vals[vals.length], at] = readVarint(b, at);
     }
     halves = Uint16Array.from(vals);
   }
@@ -157,7 +157,13 @@ function attribute(a: Attr): Uint8Array {
 function node(op: string, name: string, inputs: string[], outputs: string[], attrs: Attr[] = []): Uint8Array {
   return lengthDelimited(
     1,
-    join([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, name), strField(4, op), ...attrs.map(attribute)]),
+    join([
+      ...inputs.map((i) => strField(1, i)),
+      ...outputs.map((o) => strField(2, o)),
+      strField(3, name),
+      strField(4, op),
+      ...attrs.map(attribute),
+    ]),
   );
 }
 
@@ -165,7 +171,12 @@ function node(op: string, name: string, inputs: string[], outputs: string[], att
 function floatInitialiser(name: string, dims: number[], values: Float32Array): Uint8Array {
   return lengthDelimited(
     5,
-    join([...dims.map((d) => [1 << 3, ...varint(d)]), [2 << 3, FLOAT], strField(8, name), lengthDelimited(9, new Uint8Array(values.buffer))]),
+    join([
+      ...dims.map((d) => [1 << 3, ...varint(d)]),
+      [2 << 3, FLOAT],
+      strField(8, name),
+      lengthDelimited(9, new Uint8Array(values.buffer)),
+    ]),
   );
 }
 
@@ -222,9 +233,22 @@ function floatValues(b: Uint8Array, tensor: Field): number[] | undefined {
 /** The channel count of a graph input (ValueInfoProto), where it is a fixed dim_value. */
 function inputChannels(b: Uint8Array, valueInfo: Field): { name: string; channels?: number } {
   const vf = fields(b, valueInfo.body![0], valueInfo.body![1]);
-  const name = str(b, vf.find((x) => x.no === 1)!);
-  const sub = (f: Field | undefined, no: number) => (f ? fields(b, f.body![0], f.body![1]).filter((x) => x.no === no) : []);
-  const dims = sub(sub(sub(vf.find((x) => x.no === 2), 1)[0], 2)[0], 1);
+  const name = str(
+    b,
+    vf.find((x) => x.no === 1)!,
+  );
+  const sub = (f: Field | undefined, no: number) =>
+    f ? fields(b, f.body![0], f.body![1]).filter((x) => x.no === no) : [];
+  const dims = sub(
+    sub(
+      sub(
+        vf.find((x) => x.no === 2),
+        1,
+      )[0],
+      2,
+    )[0],
+    1,
+  );
   const c = dims[1] ? fields(b, dims[1].body![0], dims[1].body![1]).find((x) => x.no === 1)?.value : undefined;
   return { name, channels: c };
 }
@@ -257,11 +281,23 @@ function nearestAsConv(
   for (let ch = 0; ch < c; ch++) for (let r = 0; r < s * s; r++) w[(ch * s * s + r) * c + ch] = 1;
   return [
     floatInitialiser(`${out}__nearest_w`, [c * s * s, c, 1, 1], w),
-    node('Conv', `${n.name}__copies`, [x!, `${out}__nearest_w`], [`${out}__copies`], [{ name: 'kernel_shape', ints: [1, 1] }]),
-    node('DepthToSpace', `${n.name}__blocks`, [`${out}__copies`], [out], [
-      { name: 'blocksize', i: s },
-      { name: 'mode', s: 'CRD' },
-    ]),
+    node(
+      'Conv',
+      `${n.name}__copies`,
+      [x!, `${out}__nearest_w`],
+      [`${out}__copies`],
+      [{ name: 'kernel_shape', ints: [1, 1] }],
+    ),
+    node(
+      'DepthToSpace',
+      `${n.name}__blocks`,
+      [`${out}__copies`],
+      [out],
+      [
+        { name: 'blocksize', i: s },
+        { name: 'mode', s: 'CRD' },
+      ],
+    ),
   ];
 }
 
@@ -271,7 +307,8 @@ export function hasHalfInitialisers(model: Uint8Array): boolean {
   if (!graph) return false;
   return fields(model, graph.body![0], graph.body![1]).some(
     (f) =>
-      f.no === 5 && fields(model, f.body![0], f.body![1]).some((t) => t.no === 2 && t.wire === 0 && t.value === FLOAT16),
+      f.no === 5 &&
+      fields(model, f.body![0], f.body![1]).some((t) => t.no === 2 && t.wire === 0 && t.value === FLOAT16),
   );
 }
 
@@ -307,7 +344,9 @@ function freeDims(b: Uint8Array, valueInfo: Field): Uint8Array {
       rewrite(b, tensor, 2, (shape) =>
         rewrite(b, shape, 1, (dim) => {
           const df = fields(b, dim.body![0], dim.body![1]);
-          return df.some((d) => d.no === 1) ? b.subarray(dim.start, dim.end) : lengthDelimited(1, new Uint8Array([1 << 3, 0]));
+          return df.some((d) => d.no === 1)
+            ? b.subarray(dim.start, dim.end)
+            : lengthDelimited(1, new Uint8Array([1 << 3, 0]));
         }),
       ),
     ),

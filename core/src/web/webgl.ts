@@ -108,10 +108,13 @@ export async function createWebGLRunner(ort: typeof OrtWeb, model: Uint8Array): 
   let disposed = false;
   const runnerFor = async (key: string): Promise<Runner> => {
     if (current.key === key) return current.runner;
-    const session = current.key === null ? current.session : await (async () => {
-      await current.runner.dispose().catch(() => undefined);
-      return start();
-    })();
+    const session =
+      current.key === null
+        ? current.session
+        : await (async () => {
+            await current.runner.dispose().catch(() => undefined);
+            return start();
+          })();
     const runner = wrapSession(session, ort.Tensor as never, 'webgl');
     current = { key, runner };
     return runner;
