@@ -87,10 +87,12 @@ describe('npm run bench -- --quick', () => {
       expect(positive((ujs as { time: { min: number } }).time.min)).toBe(true);
       expect(positive(r.floor?.time.min)).toBe(true);
 
-      // 5. browser: WASM 1 thread (not isolated) and 2 threads (COOP/COEP)
+      // 5. browser: WASM 1 thread (not isolated) and 2 threads (COOP/COEP); WebGL2 on SwiftShader GL and WASM at 32²
       expect(r.browser.map((b) => [b.threads, b.crossOriginIsolated, b.backend, b.error])).toEqual([
         [1, false, 'wasm', undefined],
         [2, true, 'wasm', undefined],
+        [1, false, 'webgl', undefined],
+        [1, false, 'wasm', undefined],
       ]);
       for (const b of r.browser) expect(positive(b.wall.min) && positive(b.coldMs)).toBe(true);
 

@@ -201,6 +201,7 @@ async function compareWithNode(
     );
     expect(d.psnr).toBeGreaterThanOrEqual(45);
     return {
+      diff: d,
       ready,
       result,
       progress,
@@ -299,6 +300,62 @@ describe('engine page in Chromium (postMessage protocol)', () => {
       expect(r.result.result.backend).toBe('webgpu');
     } finally {
       await gpuBrowser.close();
+    }
+  });
+
+  it('WebGL2 (SwiftShader GL, ?webgl=software): x4fast whole and tiled, and Real-CUGAN 2×, match the Node engine', async () => {
+    // SwiftShader is refused as a WebGL renderer in production (slower than WASM); ?webgl=software accepts it.
+    const url = `${server.url}?webgl=software`;
+    const tiny = crop(img48, 8, 8, 16, 16);
+    const whole = await compareWithNode(
+      browser,
+      url,
+      tiny,
+      { model: 'realesrgan-x4fast', scale: 4 },
+      'WebGL x4fast whole',
+      180_000,
+    );
+    expect(whole.ready.backends).toEqual(['webgl', 'wasm']);
+    expect(whole.ready.capabilities?.webglRenderer).toMatch(/SwiftShader/);
+    expect(whole.result.result.backend).toBe('webgl');
+    expect(whole.result.result.tiles).toBe(1);
+    expect(whole.diff.max).toBeLessThanOrEqual(2);
+    // Two tiles side by side (each window 20 + 2 × 24 context wide): SwiftShader makes every pixel count.
+    const strip = crop(img48, 4, 20, 40, 8);
+    const tiled = await compareWithNode(
+      browser,
+      url,
+      strip,
+      { model: 'realesrgan-x4fast', scale: 4, tileSize: 20 },
+      'WebGL x4fast tiled',
+      180_000,
+    );
+    expect(tiled.result.result.backend).toBe('webgl');
+    expect(tiled.result.result.tiles).toBe(2);
+    expect(tiled.diff.max).toBeLessThanOrEqual(2);
+    const cugan = await compareWithNode(
+      browser,
+      url,
+      crop(img48, 20, 20, 12, 12),
+      { model: 'realcugan-x2-conservative', scale: 2 },
+      'WebGL Real-CUGAN 2×',
+      240_000,
+    );
+    expect(cugan.result.result.backend).toBe('webgl');
+    expect(cugan.diff.max).toBeLessThanOrEqual(2);
+  }, 600_000);
+
+  it('WebGL: a software renderer is refused by default (WASM runs), and ?webgl=off never probes it', async () => {
+    for (const q of ['', '?webgl=off']) {
+      const ep = await EnginePage.open(browser, `${server.url}${q}`);
+      try {
+        const ready = await ep.ready();
+        expect(ready.backends).toEqual(['wasm']);
+        expect(ready.capabilities?.webgl ?? false).toBe(false);
+        if (!q) expect(ready.capabilities?.webglRenderer).toMatch(/SwiftShader/);
+      } finally {
+        await ep.close();
+      }
     }
   });
 

@@ -5,7 +5,8 @@
  * requests, and screenshots of the panel in Figma's light and dark themes.
  */
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'fast-png';
 import sharp from 'sharp';
@@ -13,7 +14,14 @@ import { chromium, type Browser } from 'playwright-core';
 import type { PixelImage } from '../core/src/image.js';
 import type { JobImage, Settings, UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
-import { CHROMIUM_ARGS, FIGMA_CSP_NO_WASM, FigmaUiPage, useFigmaTestEnv } from './figma/harness.js';
+import {
+  CHROMIUM_ARGS,
+  FIGMA_CSP_NO_WASM,
+  FigmaUiPage,
+  UI_HTML,
+  serveFigmaHost,
+  useFigmaTestEnv,
+} from './figma/harness.js';
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
 const PHOTO: Settings = { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
@@ -88,7 +96,18 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
     `${label}: ${input.width}×${input.height} → ${got.width}×${got.height} on ${end.backend} in ${end.ms?.toFixed(0)} ms (round trip ${wall} ms); vs Node max ${d.max}/255 PSNR ${d.psnr.toFixed(1)} dB`,
   );
   expect(d.psnr).toBeGreaterThanOrEqual(45);
-  return end;
+  return Object.assign(end, { diff: d });
+}
+
+/** ui.html with `ENLARGE_WEBGL = 'software'` set first: SwiftShader's GL accepted as a WebGL renderer (tests only). */
+function uiWithSoftwareGl(): string {
+  const path = join(tmpdir(), `enlarge-ui-webgl-${process.pid}.html`);
+  const html = readFileSync(UI_HTML, 'utf8').replace(
+    '<head>',
+    "<head><script>window.ENLARGE_WEBGL = 'software';</script>",
+  );
+  writeFileSync(path, html);
+  return path;
 }
 
 type Enl = { __enlarge: { engine(): { where(): Promise<string> }; timings: Record<string, number> } };
@@ -343,4 +362,51 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       await gpu.close();
     }
   });
+
+  it('WebGL2 (SwiftShader GL): Enlarge runs x4fast on WebGL in the Worker (OffscreenCanvas), "GPU (WebGL)", within 2/255 of Node', async () => {
+    const server = await serveFigmaHost(uiWithSoftwareGl());
+    try {
+      const ui = await openUi(env.browser, PHOTO, server.url);
+      try {
+        await ui.frame().waitForSelector('body[data-backend]');
+        expect(await ui.frame().evaluate(() => document.body.dataset['backend'])).toBe('webgl');
+        expect(await ui.frame().textContent('#engine-line')).toBe('Runs on this computer: GPU (WebGL)');
+        const end = await compareWithNode(ui, crop(env.img256, 120, 120, 16, 16), 'Figma UI, WebGL (SwiftShader)');
+        expect(end.backend).toBe('webgl');
+        expect(end.diff.max).toBeLessThanOrEqual(2);
+        expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe(
+          'worker',
+        );
+        expect(ui.errors).toEqual([]);
+      } finally {
+        await ui.close();
+      }
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+
+  it('WebGL unavailable (--disable-3d-apis, software GL accepted): Enlarge still runs on WASM in the Worker', async () => {
+    const server = await serveFigmaHost(uiWithSoftwareGl());
+    const noGl = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [...CHROMIUM_ARGS, '--disable-3d-apis'],
+    });
+    try {
+      const ui = await openUi(noGl, PHOTO, server.url);
+      try {
+        await ui.frame().waitForSelector('body[data-backend]');
+        expect(await ui.frame().evaluate(() => document.body.dataset['backend'])).toBe('wasm');
+        expect(await ui.frame().textContent('#engine-line')).toBe('Runs on this computer: CPU (WASM), 1 thread');
+        const end = await compareWithNode(ui, crop(env.img256, 104, 104, 48, 48), 'Figma UI, no WebGL → WASM');
+        expect(end.backend).toBe('wasm');
+        expect(end.diff.max).toBeLessThanOrEqual(2);
+      } finally {
+        await ui.close();
+      }
+    } finally {
+      await noGl.close();
+      await server.close();
+    }
+  }, 300_000);
 });

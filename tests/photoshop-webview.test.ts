@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 /** A stand-in for the UXP webview element + the plugin window's 'message' events. */
-async function openWebview(): Promise<{ page: Page; client: EngineClient; bridged: string[] }> {
+async function openWebview(query = ''): Promise<{ page: Page; client: EngineClient; bridged: string[] }> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('page error:', e.message));
   const listeners = new Set<(e: MessageEvent) => void>();
@@ -63,7 +63,7 @@ async function openWebview(): Promise<{ page: Page; client: EngineClient; bridge
     removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h),
   };
   const client = new EngineClient(wireTransport(webview, source));
-  await page.goto(`${base}/engine/uxp.html`);
+  await page.goto(`${base}/engine/uxp.html${query}`);
   return { page, client, bridged };
 }
 
@@ -114,6 +114,26 @@ describe('webview engine through the string bridge (Chromium)', () => {
     expect(diffStats(out!.data, ref.data).psnr).toBeGreaterThanOrEqual(45);
     await page.close();
   });
+
+  it('WebGL2 (SwiftShader GL, ?webgl=software): a 16×16 crop at 4× on WebGL within 2/255 of core', async () => {
+    const { page, client } = await openWebview('?webgl=software');
+    try {
+      expect(await client.ready(60_000)).toEqual(['webgl', 'wasm']);
+      const img = await photo(16, 100, 60);
+      const r = await client.upscale(img, { model: 'realesrgan-x4fast', scale: 4 });
+      expect(r.backend).toBe('webgl');
+      const engine = createNodeEngine();
+      const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
+      await engine.dispose();
+      const d = diffStats(r.image.data, ref.data);
+      console.log(
+        `Photoshop webview, WebGL (SwiftShader): 16×16 → 64×64 in ${r.timings.totalMs.toFixed(0)} ms; vs Node max ${d.max}/255`,
+      );
+      expect(d.max).toBeLessThanOrEqual(2);
+    } finally {
+      await page.close();
+    }
+  }, 180_000);
 
   it('errors and cancel come back as typed errors', async () => {
     const { page, client } = await openWebview();

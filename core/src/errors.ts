@@ -122,6 +122,20 @@ export class RuntimeFailedError extends EnlargeError {
     super('RUNTIME_FAILED', message, options);
   }
 }
+/**
+ * A GPU backend that stopped working for this engine (WebGL: its context was lost, or a kernel failed to
+ * compile or run): the engine drops that backend and runs the pass again on the next one.
+ */
+export class BackendLostError extends RuntimeFailedError {
+  constructor(
+    readonly backend: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 export class OutOfMemoryError extends EnlargeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('OUT_OF_MEMORY', message, options);

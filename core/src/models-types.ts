@@ -114,7 +114,7 @@ export interface PresetSpec {
 }
 
 /** Where inference runs. */
-export type BackendId = 'node-cpu' | 'wasm' | 'webgpu';
+export type BackendId = 'node-cpu' | 'wasm' | 'webgpu' | 'webgl';
 
 export interface Manifest {
   schema: 1;

@@ -3,9 +3,11 @@
  * can run, and the engine itself.
  *
  * Where the engine runs:
- * - **a Worker** started from a blob: URL of ui.html's own script (./main.ts), on WASM. This is the case in
- *   Figma: its `data:` UI iframe is no secure context, so there is no WebGPU to lose, and the panel stays
- *   responsive while a tile computes; Cancel ends the Worker at once (a fresh one starts on the next run).
+ * - **a Worker** started from a blob: URL of ui.html's own script (./main.ts), on WebGL2 (an OffscreenCanvas;
+ *   hardware renderers only) or WASM. This is the case in Figma: its `data:` UI iframe is no secure context,
+ *   so there is no WebGPU to lose, and the panel stays responsive while a tile computes (WebGL's shader
+ *   compiles and read-backs block the thread that owns the context); Cancel ends the Worker at once (a
+ *   fresh one starts on the next run).
  * - **the panel's own thread**, where the iframe offers a WebGPU adapter (a secure UI iframe, e.g. a
  *   sandboxed srcdoc one): a Worker started from a blob: URL of an opaque origin is never a secure context,
  *   so it would lose WebGPU (measured in ../shared/audits/figma-real-host.md, F2). Also the fallback where
@@ -16,6 +18,7 @@
  * model's weights) and rebuilt here by concatenation; the engine checks each file's sha256 before use.
  */
 import * as ort from 'onnxruntime-web';
+import * as ortWebgl from 'onnxruntime-web/webgl';
 import {
   Catalog,
   ModelFileMissingError,
@@ -25,7 +28,7 @@ import {
   type Manifest,
   type Upscaler,
 } from '@enlarge/core';
-import { createWebEngine, noBackendError, probeCapabilities } from '@enlarge/core/web';
+import { createWebEngine, noBackendError, probeCapabilities, webglSwitch } from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
 import { WORKER_TILES } from './engine-worker.js';
@@ -34,7 +37,7 @@ import { ownSource } from './own-source.js';
 // ---- messages between the panel and the engine Worker (besides core's engine protocol) ----
 
 export type HostToWorker =
-  | { type: 'boot'; manifest: Manifest; wasm: Uint8Array }
+  | { type: 'boot'; manifest: Manifest; wasm: Uint8Array; webgl?: 'off' | 'software' }
   | { type: 'file'; file: string; bytes?: Uint8Array; error?: string };
 export type WorkerToHost = { type: 'need-file'; file: string };
 
@@ -103,8 +106,11 @@ export async function modelFile(file: string): Promise<Uint8Array> {
 
 // ---- what this iframe can run ----
 
-/** What the UI iframe itself offers (no runtime started): WebGPU only in a secure iframe. */
-export const capabilities: Promise<Capabilities> = probeCapabilities();
+/**
+ * What the UI iframe itself offers (no runtime started): WebGPU only in a secure iframe; else WebGL2 on a
+ * hardware renderer, probed here as the engine Worker will on its OffscreenCanvas (same GPU, same browser).
+ */
+export const capabilities: Promise<Capabilities> = probeCapabilities(['webgpu', 'webgl', 'wasm']);
 
 /**
  * Whether this iframe may compile WebAssembly at all: Figma's CSP for plugins that declare `networkAccess`
@@ -186,6 +192,7 @@ async function panelEngine(cat: Catalog, caps: Capabilities, why: string): Promi
   timings['runtimeDecodeMs'] = performance.now() - t0;
   const upscaler = await createWebEngine({
     ort,
+    webgl: ortWebgl,
     catalog: cat,
     store: { read: (file) => modelFile(file) },
     wasm: { binary: wasm },
@@ -245,7 +252,9 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
   const t0 = performance.now();
   const wasm = await embedded('ort-wasm');
   timings['runtimeDecodeMs'] = performance.now() - t0;
-  w.postMessage({ type: 'boot', manifest: await manifest(), wasm } satisfies HostToWorker, [wasm.buffer]);
+  // The panel decides WebGL for both (its label says what runs): where it found none, the Worker does not try.
+  const webgl = (await capabilities).webgl ? webglSwitch() : 'off';
+  w.postMessage({ type: 'boot', manifest: await manifest(), wasm, webgl } satisfies HostToWorker, [wasm.buffer]);
   try {
     await client.ready(120_000);
   } catch (err) {
@@ -253,17 +262,20 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
     w.terminate();
     throw err;
   }
+  const onGpu = (await client.capabilities()).backends[0] === 'webgl';
   return {
     upscaler: client,
     where: 'worker',
-    why: "No WebGPU in this iframe (Figma's data: UI is no secure context), so the engine runs on the CPU in a Worker and the panel stays responsive.",
+    why: onGpu
+      ? "No WebGPU in this iframe (Figma's data: UI is no secure context), so the engine runs on the GPU through WebGL2 (an OffscreenCanvas) in a Worker and the panel stays responsive."
+      : "No WebGPU in this iframe (Figma's data: UI is no secure context), so the engine runs on the CPU in a Worker and the panel stays responsive.",
   };
 }
 
-/** "WebGPU", or "CPU (WASM), 1 thread": the catalog's name of the backend, with the threads it runs. */
+/** "WebGPU", "GPU (WebGL)" or "CPU (WASM), 1 thread": the catalog's name of the backend, with the threads it runs. */
 export async function backendLabel(backend: Backend, threads = 1): Promise<string> {
   const cat = await catalog();
-  return backend === 'wasm'
-    ? `CPU (${cat.backendName(backend)}), ${threads} thread${threads === 1 ? '' : 's'}`
-    : cat.backendName(backend);
+  if (backend === 'wasm') return `CPU (${cat.backendName(backend)}), ${threads} thread${threads === 1 ? '' : 's'}`;
+  if (backend === 'webgl') return `GPU (${cat.backendName(backend)})`;
+  return cat.backendName(backend);
 }

@@ -1,6 +1,7 @@
 /**
  * The engine Worker (started by ./engine-host.ts from ui.html's own script text): core's Engine on
- * onnxruntime-web WASM, serving the engine protocol (core/src/page/protocol.ts) through core's JobQueue, so
+ * onnxruntime-web — WebGL2 on an OffscreenCanvas where the GPU offers it (a hardware renderer), else WASM —
+ * serving the engine protocol (core/src/page/protocol.ts) through core's JobQueue, so
  * the panel stays responsive while a tile computes, and Cancel can end the Worker at once.
  *
  * The Worker cannot read ui.html's data blocks, so the panel sends what it needs: first a `boot` message
@@ -9,14 +10,15 @@
  * Worker started from Figma's null-origin iframe is no secure context either, so it has no crypto.subtle).
  */
 import * as ort from 'onnxruntime-web';
+import * as ortWebgl from 'onnxruntime-web/webgl';
 import { Catalog, describeError, IoError, type Engine, type Manifest } from '@enlarge/core';
 import { createWebEngine } from '@enlarge/core/web';
 import { isCancelRequest, isUpscaleRequest, JobQueue, transferList, type EngineMessage } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
 import type { HostToWorker, WorkerToHost } from './engine-host.js';
 
-/** WASM on the Worker: 256 px tiles keep progress moving every few seconds on one thread. */
-export const WORKER_TILES = { memoryBudgetMB: 512, backendTile: { wasm: 256 } };
+/** WASM on the Worker: 256 px tiles keep progress moving every few seconds on one thread (WebGL: the same). */
+export const WORKER_TILES = { memoryBudgetMB: 512, backendTile: { wasm: 256, webgl: 256 } };
 
 export function startEngineWorker(): void {
   const scope = self as unknown as {
@@ -30,8 +32,11 @@ export function startEngineWorker(): void {
   const files = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
 
   const boot = (m: Extract<HostToWorker, { type: 'boot' }>) => {
+    // The panel's ENLARGE_WEBGL switch (core's webglSwitch), which this Worker's own global lacks.
+    if (m.webgl) (globalThis as { ENLARGE_WEBGL?: string }).ENLARGE_WEBGL = m.webgl;
     const engine: Promise<Engine> = createWebEngine({
       ort,
+      webgl: ortWebgl,
       catalog: new Catalog(m.manifest),
       store: {
         read: (file) =>
@@ -41,7 +46,8 @@ export function startEngineWorker(): void {
           }),
       },
       wasm: { binary: m.wasm },
-      backends: ['wasm'],
+      // No WebGPU in a Worker of an opaque origin (no secure context); WebGL2 is not gated on one.
+      backends: ['webgl', 'wasm'],
       limits: FIGMA_LIMITS,
       tiles: WORKER_TILES,
     });

@@ -1,6 +1,7 @@
 /**
  * The engine page: the browser entry both host plugins embed (Figma UI iframe, Photoshop UXP webview).
- * It runs the core Engine on onnxruntime-web (WebGPU when the browser gives an adapter, WASM otherwise)
+ * It runs the core Engine on onnxruntime-web (WebGPU when the browser gives an adapter, else WebGL2 where a
+ * context with float render targets starts — the WebGL build is bundled next to the default one — else WASM)
  * and talks to its host only through the messages in ./protocol.ts.
  *
  * Files, relative to this script (scripts/build.mjs puts them there):
@@ -10,10 +11,14 @@
  * Query parameters (or `globalThis.ENLARGE_ENGINE_CONFIG = { models, threads }` set before the script):
  *   ?models=<url>   base URL of manifest.json and the model files (default: "models/" next to the page)
  *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
+ *   ?webgl=software|off   accept a software WebGL renderer (tests on SwiftShader) / never use WebGL
+ *   ?backends=webgl,wasm  the backends to consider, best first (default webgpu,webgl,wasm)
  */
 import * as ort from 'onnxruntime-web';
+import * as ortWebgl from 'onnxruntime-web/webgl';
 import { describeError, IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
+import type { Backend } from '../runtime/runner.js';
 import { createWebEngine } from '../web/index.js';
 import { isCancelRequest, isUpscaleRequest, transferList } from './protocol.js';
 import { JobQueue, type ReplyTarget } from './queue.js';
@@ -23,9 +28,12 @@ interface PageConfig {
   models?: string;
   /** WASM threads. */
   threads?: number;
+  /** Backends to consider, best first (benchmarks: `webgl,wasm` to measure WebGL where WebGPU exists). */
+  backends?: Backend[];
 }
 
 const scriptBase = new URL('./', import.meta.url).href;
+const KNOWN: readonly Backend[] = ['webgpu', 'webgl', 'wasm'];
 
 function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
   const query = new URLSearchParams(location.search);
@@ -33,10 +41,17 @@ function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
   const models = query.get('models') ?? global.models ?? 'models/';
   const threadsRaw = query.get('threads') ?? global.threads;
   const threads = threadsRaw === undefined || threadsRaw === null ? undefined : Number(threadsRaw);
+  // ?webgl=software (accept a software renderer, as tests on SwiftShader do) or ?webgl=off: core's webglSwitch.
+  const backendsRaw = query.get('backends') ?? global.backends?.join(',');
+  const webgl = query.get('webgl');
+  if (webgl) (globalThis as { ENLARGE_WEBGL?: string }).ENLARGE_WEBGL = webgl;
   return {
     // A base without a trailing slash would drop its last segment when files are resolved against it.
     models: new URL(models.endsWith('/') ? models : models + '/', location.href).href,
     threads: threads !== undefined && Number.isInteger(threads) && threads > 0 ? threads : undefined,
+    backends: backendsRaw
+      ? (backendsRaw.split(',').filter((b) => KNOWN.includes(b as Backend)) as Backend[])
+      : undefined,
   };
 }
 
@@ -118,10 +133,12 @@ async function start(): Promise<void> {
   const engine = loadCatalog(config.models).then((catalog) =>
     createWebEngine({
       ort,
+      webgl: ortWebgl,
       catalog,
       store: fetchStore(config.models),
       wasm: { paths: scriptBase },
       threads: config.threads,
+      ...(config.backends?.length ? { backends: config.backends } : {}),
     }),
   );
   queue.use(engine);

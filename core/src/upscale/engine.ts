@@ -4,7 +4,7 @@
  * directly (CLI, Figma's UI, Photoshop's in-UXP fallback) or through the engine page (Photoshop's webview).
  */
 import { alphaIsConstant, bleedColor } from '../alpha.js';
-import { OutOfMemoryError, throwIfAborted } from '../errors.js';
+import { BackendLostError, OutOfMemoryError, throwIfAborted } from '../errors.js';
 import { hasAlpha, type PixelImage } from '../image.js';
 import { readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
@@ -59,7 +59,7 @@ export class Engine implements Upscaler {
     this.digest = config.digest ?? defaultDigest();
   }
 
-  /** Backends jobs may use now, best first (WebGPU drops out after it ran out of memory). */
+  /** Backends jobs may use now, best first (a GPU backend drops out after it ran out of memory or was lost). */
   private backends(): Backend[] {
     const all = this.config.capabilities?.backends ??
       this.config.runnerOptions?.backends ?? [this.config.runners.name === 'onnxruntime-node' ? 'node-cpu' : 'wasm'];
@@ -91,7 +91,9 @@ export class Engine implements Upscaler {
     if (!r) {
       const opts: RunnerOptions = { ...this.config.runnerOptions };
       if (this.backendsExcluded.size)
-        opts.backends = (opts.backends ?? ['webgpu', 'wasm', 'node-cpu']).filter((b) => !this.backendsExcluded.has(b));
+        opts.backends = (opts.backends ?? ['webgpu', 'webgl', 'wasm', 'node-cpu']).filter(
+          (b) => !this.backendsExcluded.has(b),
+        );
       r = readVerified(this.config.store, file, sha256, this.digest.digest).then((bytes) =>
         this.config.runners.create(bytes, opts),
       );
@@ -233,7 +235,11 @@ export class Engine implements Upscaler {
     };
   }
 
-  /** Out of memory: halve the tile; below the policy's minimum give up this backend (WebGPU → WASM). */
+  /**
+   * Out of memory: halve the tile; below the policy's minimum give up this GPU backend (WebGPU → WebGL →
+   * WASM). A lost backend (WebGL's context lost, a kernel that failed) is given up at once. The pass then runs
+   * again from its first tile on the next backend, so the result is whole and the same within 2/255.
+   */
   private async runPassWithRetry(
     job: PassJob,
     meter: ProgressMeter,
@@ -251,8 +257,9 @@ export class Engine implements Upscaler {
       try {
         return await runPass(job, env);
       } catch (err) {
-        if (!(err instanceof OutOfMemoryError)) throw err;
-        const half = smallerTile(job.plan, this.tiles);
+        const lost = err instanceof BackendLostError;
+        if (!lost && !(err instanceof OutOfMemoryError)) throw err;
+        const half = lost ? undefined : smallerTile(job.plan, this.tiles);
         if (half !== undefined)
           job = {
             ...job,
@@ -268,8 +275,11 @@ export class Engine implements Upscaler {
               ),
             ),
           );
-          if (!loaded.includes('webgpu')) throw err;
-          this.backendsExcluded.add('webgpu');
+          const gpu = lost
+            ? (err.backend as Backend)
+            : this.backends().find((b) => (b === 'webgpu' || b === 'webgl') && loaded.includes(b));
+          if (!gpu || !loaded.includes(gpu) || this.backends().every((b) => b === gpu)) throw err;
+          this.backendsExcluded.add(gpu);
           await this.dispose();
         }
       }

@@ -101,6 +101,11 @@ export interface Capabilities {
   /** Backends jobs may run on, best first. */
   backends: Backend[];
   webgpu: boolean;
+  /** A WebGL2 context with float render targets, where the host bundles onnxruntime-web's WebGL build. */
+  webgl?: boolean;
+  /** The WebGL renderer (e.g. "ANGLE (…SwiftShader…)") and its largest texture side, when WebGL was probed. */
+  webglRenderer?: string;
+  webglMaxTexture?: number;
   /** WebAssembly with SIMD (onnxruntime-web's wasm build needs it). */
   wasmSimd: boolean;
   /** WASM threads: SharedArrayBuffer in a cross-origin-isolated context. */

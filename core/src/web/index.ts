@@ -2,7 +2,7 @@
  * createWebEngine(): the one place that sets up onnxruntime-web for a browser-side host (the engine page,
  * Figma's UI iframe, Photoshop's in-UXP fallback). It probes what the context can use — a WebGPU adapter,
  * WebAssembly SIMD, threads (shared memory in a cross-origin-isolated page), WebCrypto — configures
- * `ort.env` from that (no host touches it), orders the backends, and injects the digest that verifies the
+ * `ort.env` from that (no host touches it), orders the backends (WebGPU, WebGL2, WASM), and injects the digest that verifies the
  * model files (WebCrypto where it exists, else @noble/hashes: Figma's `data:` iframe and UXP have no
  * `crypto.subtle`).
  */
@@ -16,8 +16,11 @@ import { Engine } from '../upscale/engine.js';
 import type { Limits } from '../upscale/request.js';
 import type { Capabilities } from '../upscale/types.js';
 import { webRunnerFactory } from './runner.js';
+import { probeWebGL, type WebGLProbe } from './webgl.js';
 
 export { webRunnerFactory } from './runner.js';
+export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProbe } from './webgl.js';
+export { webglModel } from './webgl-model.js';
 
 export interface WebEngineOptions {
   /** The onnxruntime-web module the bundle embeds ('onnxruntime-web', or 'onnxruntime-web/wasm' without WebGPU). */
@@ -31,7 +34,15 @@ export interface WebEngineOptions {
    * onnxruntime-web's own choice there (half the cores, at most 4), else 1.
    */
   threads?: number;
-  /** Backends to consider, best first (default WebGPU, then WASM); WebGPU only where an adapter is found. */
+  /**
+   * onnxruntime-web's WebGL build ('onnxruntime-web/webgl'), for a host that bundles it: WebGL2 is then
+   * used where there is no WebGPU (a context that is no secure context: Figma's `data:` UI).
+   */
+  webgl?: typeof OrtWeb;
+  /**
+   * Backends to consider, best first (default WebGPU, then WebGL where `webgl` is given, then WASM); WebGPU
+   * only where an adapter is found, WebGL only where a WebGL2 context with float render targets starts.
+   */
   backends?: Backend[];
   limits?: Partial<Limits>;
   tiles?: Partial<TilePolicy>;
@@ -44,8 +55,13 @@ export interface WebEngineOptions {
 /** The one sentence for a context that can run no backend at all. */
 export function noBackendError(): RuntimeFailedError {
   return new RuntimeFailedError(
-    'This app can run neither WebGPU nor WebAssembly with SIMD, which the upscaler needs. Update the app or the browser.',
+    'This app can run neither WebGPU, WebGL2 nor WebAssembly with SIMD, which the upscaler needs. Update the app or the browser.',
   );
+}
+
+/** The backends to consider by default, best first, for a host that does (or does not) bundle the WebGL build. */
+export function defaultWebBackends(webgl: boolean): Backend[] {
+  return webgl ? ['webgpu', 'webgl', 'wasm'] : ['webgpu', 'wasm'];
 }
 
 /** A WASM module using one SIMD instruction (v128), as wasm-feature-detect checks it. */
@@ -57,7 +73,10 @@ interface GpuLike {
   requestAdapter(): Promise<{ limits?: { maxStorageBufferBindingSize?: number } } | null>;
 }
 
-/** What this context offers, without starting any runtime. */
+/**
+ * What this context offers, without starting any runtime. WebGL is probed only where it is wanted and there
+ * is no WebGPU (which runs the same models faster): the probe creates (and drops) a context.
+ */
 export async function probeCapabilities(
   wanted: readonly Backend[] = ['webgpu', 'wasm'],
   threadsWanted?: number,
@@ -80,6 +99,8 @@ export async function probeCapabilities(
       webgpu = false;
     }
   }
+  let webgl: WebGLProbe | undefined;
+  if (wanted.includes('webgl') && !webgpu) webgl = probeWebGL();
   let wasmSimd = false;
   try {
     wasmSimd = !!g.WebAssembly && g.WebAssembly.validate(SIMD_PROBE);
@@ -89,10 +110,15 @@ export async function probeCapabilities(
   const sharedMemory = typeof g.SharedArrayBuffer === 'function' && g.crossOriginIsolated === true;
   const cores = g.navigator?.hardwareConcurrency ?? 1;
   const threads = sharedMemory ? Math.max(1, Math.min(threadsWanted ?? Math.min(4, Math.ceil(cores / 2)), cores)) : 1;
-  const backends = wanted.filter((b) => (b === 'webgpu' ? webgpu : b === 'wasm' ? wasmSimd : false));
+  const backends = wanted.filter((b) =>
+    b === 'webgpu' ? webgpu : b === 'webgl' ? !!webgl?.ok : b === 'wasm' ? wasmSimd : false,
+  );
   return {
     backends,
     webgpu,
+    ...(webgl ? { webgl: webgl.ok } : {}),
+    ...(webgl?.renderer ? { webglRenderer: webgl.renderer } : {}),
+    ...(webgl?.maxTextureSize ? { webglMaxTexture: webgl.maxTextureSize } : {}),
     wasmSimd,
     wasmThreads: sharedMemory,
     threads,
@@ -107,11 +133,20 @@ export async function probeCapabilities(
  * they own), and where the .wasm comes from. Only createWebEngine and the benchmarks (which measure the
  * raw runtime at 1 and 2 threads) call it.
  */
-export function configureWebRuntime(ort: typeof OrtWeb, o: { threads: number; wasm?: WebEngineOptions['wasm'] }): void {
+export function configureWebRuntime(
+  ort: typeof OrtWeb,
+  o: { threads: number; wasm?: WebEngineOptions['wasm']; webgl?: typeof OrtWeb },
+): void {
   ort.env.wasm.numThreads = o.threads;
   ort.env.wasm.proxy = false;
   if (o.wasm && 'binary' in o.wasm) ort.env.wasm.wasmBinary = o.wasm.binary;
   else if (o.wasm) ort.env.wasm.wasmPaths = o.wasm.paths;
+  if (o.webgl) {
+    // WebGL2 (float textures), unpacked kernels (onnx.js's default; its packed Resize has no nearest mode).
+    o.webgl.env.webgl.contextId = 'webgl2';
+    o.webgl.env.webgl.pack = false;
+    o.webgl.env.webgl.textureCacheMode = 'initializerOnly';
+  }
 }
 
 /**
@@ -120,19 +155,25 @@ export function configureWebRuntime(ort: typeof OrtWeb, o: { threads: number; wa
  */
 export async function createWebEngine(options: WebEngineOptions): Promise<Engine> {
   const { ort } = options;
-  const caps = await (options.capabilities ??
-    probeCapabilities(options.backends ?? ['webgpu', 'wasm'], options.threads));
+  let caps = await (options.capabilities ??
+    probeCapabilities(options.backends ?? defaultWebBackends(!!options.webgl), options.threads));
+  // A probe made for a host that bundles no WebGL build cannot use it.
+  if (!options.webgl && caps.backends.includes('webgl'))
+    caps = { ...caps, backends: caps.backends.filter((b) => b !== 'webgl') };
   if (caps.backends.length === 0) throw noBackendError();
-  configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm });
+  configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm, webgl: options.webgl });
   const digest = options.digest ?? defaultDigest();
   return new Engine({
     catalog: options.catalog,
     store: options.store,
-    runners: webRunnerFactory(ort),
+    runners: webRunnerFactory(ort, options.webgl),
     runnerOptions: { backends: caps.backends, threads: caps.threads },
     limits: options.limits,
     tiles: {
       ...options.tiles,
+      // WebGL: 256 px tiles unless the host says otherwise (a 512 px window of x4fast's 64 feature maps is
+      // near a 8192² texture, the common limit; one tile's draw calls stay short enough for the GPU watchdog).
+      backendTile: { webgl: 256, ...options.tiles?.backendTile },
       bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...options.tiles?.bufferLimit },
     },
     digest,

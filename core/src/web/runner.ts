@@ -1,14 +1,16 @@
 /**
- * onnxruntime-web runner: a session on the first backend of the list that starts (WebGPU, then WASM).
- * The `ort` module is the caller's (from 'onnxruntime-web' or 'onnxruntime-web/wasm'), already configured
- * by createWebEngine (./index.ts) — the only place that touches `ort.env`.
+ * onnxruntime-web runner: a session on the first backend of the list that starts (WebGPU, then WebGL, then
+ * WASM). The `ort` module is the caller's (from 'onnxruntime-web' or 'onnxruntime-web/wasm'), and WebGL's
+ * is a second one ('onnxruntime-web/webgl': the WebGL EP is in no other bundle with WASM) — both already
+ * configured by createWebEngine (./index.ts), the only place that touches `ort.env`.
  */
 import type * as OrtWeb from 'onnxruntime-web';
 import { RuntimeFailedError } from '../errors.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
 import { wrapSession } from '../runtime/ort-common.js';
+import { createWebGLRunner } from './webgl.js';
 
-export function webRunnerFactory(ort: typeof OrtWeb): RunnerFactory {
+export function webRunnerFactory(ort: typeof OrtWeb, webgl?: typeof OrtWeb): RunnerFactory {
   return {
     name: 'onnxruntime-web',
     async create(model: Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
@@ -16,6 +18,15 @@ export function webRunnerFactory(ort: typeof OrtWeb): RunnerFactory {
       const errors: string[] = [];
       for (const backend of wanted) {
         if (backend === 'node-cpu') continue;
+        if (backend === 'webgl') {
+          if (!webgl) continue;
+          try {
+            return await createWebGLRunner(webgl, model);
+          } catch (err) {
+            errors.push(`webgl: ${(err as Error).message}`);
+          }
+          continue;
+        }
         try {
           const session = await ort.InferenceSession.create(model, {
             executionProviders: [backend],

@@ -1,8 +1,8 @@
 /**
  * The engine page (core/dist/engine, built by scripts/build.mjs) in headless Chromium, driven through its
  * postMessage protocol (core/src/page/protocol.ts) as a plugin host drives it: WASM with 1 thread (plain
- * page) and with 2 threads (page served with COOP/COEP, so cross-origin isolated, and ?threads=2), and
- * in --gpu mode WebGPU.
+ * page) and with 2 threads (page served with COOP/COEP, so cross-origin isolated, and ?threads=2), WebGL2
+ * on SwiftShader's GL (?webgl=software: correctness-grade speed only), and in --gpu mode WebGPU and WebGL2.
  */
 import type { PixelImage } from '../../../core/src/image.js';
 import type { UpscaleOptions } from '../../../core/src/upscale/index.js';
@@ -78,6 +78,8 @@ export interface BrowserConfig {
   size: number;
   reps: number;
   timeoutMs: number;
+  /** More of the page's query (core/src/page/page.ts): `webgl=software`, `backends=webgl,wasm`. */
+  query?: string;
 }
 
 export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
@@ -100,7 +102,8 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
   try {
     const page = await browser.newPage();
     await page.addInitScript(COLLECT_SCRIPT);
-    await page.goto(`${server.url}${cfg.threads > 1 ? `?threads=${cfg.threads}` : ''}`);
+    const query = [cfg.threads > 1 ? `threads=${cfg.threads}` : '', cfg.query ?? ''].filter(Boolean).join('&');
+    await page.goto(`${server.url}${query ? `?${query}` : ''}`);
     await page.waitForFunction(
       () => (window as unknown as { __replies: Reply[] }).__replies.some((r) => r.type === 'ready'),
       undefined,

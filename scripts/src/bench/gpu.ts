@@ -33,6 +33,8 @@ export interface GpuResult {
   gpuName: string | null;
   runs: GpuRun[];
   browser?: BrowserRow;
+  /** The engine page on WebGL2 (?backends=webgl,wasm: WebGPU left out) on the same GPU. */
+  webgl?: BrowserRow;
 }
 
 const webGpuRunners: RunnerFactory = {
@@ -102,6 +104,24 @@ export async function gpuBench(
     res.browser.error = `the page ran on ${res.browser.backend || 'no backend'}: Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)`;
   log(
     `  Chromium WebGPU: ${res.browser.error ?? `${res.browser.backend}, cold ${res.browser.coldMs} ms, warm ${res.browser.wall.min.toFixed(0)} ms`}`,
+  );
+
+  // 2b. Chromium, the engine page on WebGL2 (ANGLE on Vulkan), WebGPU left out.
+  res.webgl = await benchBrowser({
+    label: 'Chromium WebGL2 (engine page, ?backends=webgl,wasm)',
+    threads: 1,
+    isolate: false,
+    args: GPU_ARGS,
+    options: { model, scale: 4 },
+    size: side,
+    reps: 1,
+    timeoutMs: 600_000,
+    query: 'backends=webgl,wasm',
+  });
+  if (!res.webgl.error && res.webgl.backend !== 'webgl')
+    res.webgl.error = `the page ran on ${res.webgl.backend || 'no backend'}: no hardware WebGL2 renderer (SwiftShader is refused)`;
+  log(
+    `  Chromium WebGL2: ${res.webgl.error ?? `${res.webgl.backend}, cold ${res.webgl.coldMs} ms, warm ${res.webgl.wall.min.toFixed(0)} ms`}`,
   );
 
   // 3. upscayl-bin on the system Vulkan driver, default (automatic) tile size.

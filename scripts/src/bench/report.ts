@@ -781,8 +781,8 @@ export function renderGpuMarkdown(out: { date: string; machine: MachineInfo; gpu
     L.push(
       `| ${r.label} | ${r.device ?? ''} | ${r.tileSize ?? ''} | ${r.error ? `failed: ${r.error}` : ms(r.coldMs)} | ${ms(r.warmMs)} | ${mb(r.peakRssMB)} | ${fmt(r.outputMPps, 2)} |`,
     );
-  if (g.browser) {
-    const b = g.browser;
+  for (const b of [g.browser, g.webgl]) {
+    if (!b) continue;
     L.push(
       `| ${b.label} | ${b.backend} | auto | ${b.error ? `failed: ${b.error}` : ms(b.coldMs)} | ${ms(b.wall.min)} | — | ${b.error ? '—' : fmt((b.size * 4) ** 2 / 1e6 / (b.wall.min / 1000), 2)} |`,
     );

@@ -494,6 +494,30 @@ async function main(): Promise<void> {
           `  ${row.label}: ${row.error ?? `${row.backend}, isolated ${row.crossOriginIsolated}, cold ${row.coldMs.toFixed(0)} ms, warm ${row.wall.min.toFixed(0)} ms (inference ${row.inferenceMs.toFixed(0)} ms)`}`,
         );
       }
+      // WebGL2 on SwiftShader's GL (software: the production probe refuses it, ?webgl=software accepts it), and
+      // WASM on the same small image: correctness-grade speed only, not what a GPU does.
+      for (const [label, query] of [
+        ['Chromium, WebGL2 on SwiftShader GL (?webgl=software), 32²', 'webgl=software'],
+        ['Chromium, WASM 1 thread, the same 32²', 'webgl=off'],
+      ] as const) {
+        const row = await benchBrowser({
+          label,
+          threads: 1,
+          isolate: false,
+          args: CPU_ARGS,
+          options: { model: 'realesrgan-x4fast', scale: 4 },
+          size: 32,
+          reps: 1,
+          timeoutMs: 600_000,
+          query,
+        });
+        if (!row.error && query === 'webgl=software' && row.backend !== 'webgl')
+          row.error = `the page ran on ${row.backend || 'no backend'}, not WebGL`;
+        results.browser.push(row);
+        log(
+          `  ${row.label}: ${row.error ?? `${row.backend}, cold ${row.coldMs.toFixed(0)} ms, warm ${row.wall.min.toFixed(0)} ms (inference ${row.inferenceMs.toFixed(0)} ms)`}`,
+        );
+      }
     }
 
     // 6. Memory and scale.

@@ -423,4 +423,4 @@ export const PRESETS: PresetSpec[] = [
 ];
 
 /** Display names of the backends (written into the manifest with the presets). */
-export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU' };
+export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU', webgl: 'WebGL' };
