@@ -1,6 +1,6 @@
 /**
  * The benchmark cannot rot: `npm run bench -- --quick` must run every section (our runtimes, the peers,
- * UpscalerJS, the browser, memory) and write benchmarks.json with real numbers, benchmarks.md and the charts.
+ * UpscalerJS, the browser, WebSR, memory) and write benchmarks.json with real numbers, benchmarks.md and the charts.
  * Figures are not checked against thresholds (shared machines drift); that they exist and are sane is.
  */
 import { describe, expect, it } from 'vitest';
@@ -29,7 +29,7 @@ describe('npm run bench -- --quick', () => {
       console.log(
         stdout
           .split('\n')
-          .filter((l) => /^\s*(\[|MatMul|realesrgan|realcugan|upscayl|esrgan|Chromium|fit|wrote)/.test(l))
+          .filter((l) => /^\s*(\[|MatMul|realesrgan|realcugan|upscayl|esrgan|Chromium|WebSR|anime4k|fit|wrote)/.test(l))
           .join('\n'),
       );
       console.log(`bench --quick took ${seconds.toFixed(0)} s`);
@@ -96,6 +96,14 @@ describe('npm run bench -- --quick', () => {
       ]);
       for (const b of r.browser) expect(positive(b.wall.min) && positive(b.coldMs)).toBe(true);
 
+      // 5b. WebSR itself (WebGPU on SwiftShader) vs the engine page on our port of the same network, WebGPU and WASM
+      expect(
+        r.websr?.map((w) => [w.ourModel, w.oursWebgpu?.backend, w.oursWasm?.backend, w.oursWebgpu?.error, w.error]),
+      ).toEqual([['anime4k-x2-s-rl', 'webgpu', 'wasm', undefined, undefined]]);
+      const ws = r.websr![0]!;
+      expect(positive(ws.websr?.frame.min) && positive(ws.ratioWebgpu) && positive(ws.ratioWasm)).toBe(true);
+      expect(ws.psnrVsOursDb).toBeGreaterThanOrEqual(45);
+
       // 6. memory
       expect(r.memory?.error).toBeUndefined();
       expect(r.memory!.points.length).toBeGreaterThanOrEqual(3);
@@ -110,6 +118,7 @@ describe('npm run bench -- --quick', () => {
         '## Engine overhead',
         '## Peers, same run',
         '## In the browser',
+        '## WebSR, same browser',
         '## Memory and scale',
         '## GPU',
       ])

@@ -7,6 +7,8 @@ import type { BenchResults, RuntimeRun, UpscalerJsResult } from './run.js';
 import type { ModelRow } from './worker.js';
 import type { PeerRow } from './peers.js';
 import type { GpuResult } from './gpu.js';
+import type { BrowserRow } from './browser.js';
+import type { WebsrBenchRow } from './websr.js';
 import type { MachineInfo } from './machine.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -568,6 +570,42 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
     );
   }
 
+  // WebSR.
+  if (res.websr?.length) {
+    L.push('## WebSR, same browser: WebSR itself vs our ports of its networks', '');
+    L.push(
+      "[WebSR](https://www.npmjs.com/package/@websr/websr) (the WebGPU engine of free.upscaler.video; its unchanged `dist/websr.js`, driven by `scripts/src/reference/websr.ts`) runs its Anime4K CNN x2 networks with its real-life weights on a crop of the test photo in headless Chromium on WebGPU — here SwiftShader (`--enable-unsafe-webgpu`, no GPU), so the times are a CPU emulating a GPU, not what a GPU does. Next to it, in the same Chromium build with the same flags, the engine page runs our ONNX ports of the same networks (`anime4k-x2-{s,m,l}-rl`, proven identical by `tests/websr-proof.test.ts`) on WebGPU and on WASM (1 thread). One WebSR instance per network, its first frame builds the pipelines; warm frames are timed **bytes in → bytes out** (ImageBitmap from the RGBA bytes, `render()`, output texture read back), as our page's job is (pixels posted → pixels back). WebSR's GPU-only time (`render()` → queue done, the output left on the GPU, as its canvas leaves it) is shown too. Our engine adds an 8-px reflect border at the image edges (WebSR reads out of bounds there), so it computes a slightly larger window.",
+      '',
+    );
+    L.push(
+      '| network (WebSR weights) / ours | input | WebSR first frame | WebSR warm frame | WebSR GPU only | ours WebGPU first / warm | WebSR ÷ ours WebGPU | ours WASM 1 thread first / warm | WebSR ÷ ours WASM | WebSR image vs ours |',
+    );
+    L.push('|---|---|---|---|---|---|---|---|---|---|');
+    const pair = (b?: BrowserRow) =>
+      !b ? '—' : b.error ? `failed: ${b.error}` : `${ms(b.coldMs)} / **${ms(b.wall.min)}**`;
+    // From the stored times (not the rounded stored ratio), so small ratios keep their digits.
+    const ratio = (w: WebsrBenchRow, b?: BrowserRow) => {
+      if (!w.websr || !b || b.error || !(b.wall.min > 0)) return '—';
+      const r = w.websr.frame.min / b.wall.min;
+      return `${fmt(r, r < 0.1 ? 3 : 2)} (${r >= 1 ? 'we are' : 'WebSR is'} ${times(r >= 1 ? r : 1 / r)} faster)`;
+    };
+    for (const w of res.websr) {
+      if (!w.websr && !w.oursWebgpu) {
+        L.push(`| ${w.network || 'WebSR'} | ${w.size}² | failed: ${w.error} | | | | | | | |`);
+        continue;
+      }
+      L.push(
+        `| \`${w.network}\` (${w.weights.replace(/^.*\//, '')}) / \`${w.ourModel}\` | ${w.size}² | ${w.websr ? ms(w.websr.coldMs) : `failed: ${w.error}`} | ${w.websr ? `**${ms(w.websr.frame.min)}**` : '—'} | ${w.websr ? ms(w.websr.gpu.min) : '—'} | ${pair(w.oursWebgpu)} | ${ratio(w, w.oursWebgpu)} | ${pair(w.oursWasm)} | ${ratio(w, w.oursWasm)} | ${w.psnrVsOursDb === undefined ? '—' : w.psnrVsOursDb >= 100 ? 'identical' : `${fmt(w.psnrVsOursDb, 1)} dB`} |`,
+      );
+    }
+    L.push('');
+    L.push(
+      '- Ratio = WebSR warm frame ÷ our warm job on the same image (above 1: we are faster). "WebSR image vs ours": PSNR of WebSR\'s output against our Node engine\'s on the same crop, the outer 16 output pixels left out (where the edge handling differs); the same network scores ≥ 89 dB.',
+      "- SwiftShader runs WebGPU on the CPU: its relative cost of WebSR's fragment/compute shaders and of onnxruntime-web's WebGPU kernels need not match a real GPU's. `npm run bench -- --gpu` is the place for GPU figures.",
+      '',
+    );
+  }
+
   // Memory.
   const m = res.memory;
   if (m) {
@@ -750,6 +788,11 @@ export function observations(res: BenchResults): string[] {
   if (up.length)
     o.push(
       `Upscayl's engine has no CPU path (it rejects -g -1); without a GPU it runs on SwiftShader, CPU-emulated Vulkan: ${up.map((p) => `${p.peerModel} ${p.size}² ${ms(p.theirs!.wall.min)} vs our CLI ${ms(p.ours!.wall.min)}`).join('; ')}.`,
+    );
+  const ws = (res.websr ?? []).filter((w) => w.websr && (w.ratioWebgpu !== undefined || w.ratioWasm !== undefined));
+  if (ws.length)
+    o.push(
+      `WebSR on SwiftShader WebGPU vs the engine page on the same networks and image: ${ws.map((w) => `${w.network.replace(/^anime4k\//, '')} ${w.size}² WebSR ${ms(w.websr!.frame.min)}, ours WebGPU ${ms(w.oursWebgpu?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWebgpu?.wall.min ?? NaN), 3)}), ours WASM ${ms(w.oursWasm?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWasm?.wall.min ?? NaN), 2)})`).join('; ')} (ratio = WebSR ÷ ours; above 1 we are faster).`,
     );
   const mem = res.memory;
   const mf = mem?.tiledFit ?? mem?.fit;

@@ -6,8 +6,9 @@
  * --out is given). Every peer is measured in the same run, on the same photo, on the same machine, and
  * printed with its ratio to us: absolute times drift on shared machines, side-by-side ratios do not.
  *
- * Sections (--only takes these names): machine, models, web, peers, upscalerjs, floor, browser, memory, gigapixel
- * (the CLI streaming 4× outputs up to 1 GP to PNG and TIFF: ~40 min on 2 cores).
+ * Sections (--only takes these names): machine, models, web, peers, upscalerjs, floor, browser, websr (WebSR itself
+ * vs our ports of its networks, in Chromium on WebGPU), memory, gigapixel (the CLI streaming 4× outputs up to 1 GP
+ * to PNG and TIFF: ~40 min on 2 cores).
  * --gpu runs only the GPU section (WebGPU and Vulkan on the real GPU; never in CI). To test its code path
  * without a GPU: ENLARGE_BENCH_VK_ICD=/usr/lib/chromium/vk_swiftshader_icd.json ENLARGE_BENCH_GPU_SIDE=16
  * ENLARGE_BENCH_GPU_MODEL=realesrgan-x4fast npm run bench -- --gpu.
@@ -31,6 +32,7 @@ import {
 import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
 import { memoryLarge, memoryScale, type MemoryResult } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
+import { websrBench, type WebsrBenchPlan, type WebsrBenchRow } from './websr.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
 import { ROOT, errorText, log, round, rssMethod, runWorker } from './util.js';
 import type { ModelItem, ModelRow, ModelsTask, UpscalerJsRow, UpscalerJsTask } from './worker.js';
@@ -66,6 +68,8 @@ export interface BenchResults {
   upscalerjs: (UpscalerJsResult | { model: string; size: number; error: string })[];
   floor?: FloorRow;
   browser: BrowserRow[];
+  /** WebSR itself vs the engine page on the same networks (absent in results written before this section). */
+  websr?: WebsrBenchRow[];
   memory?: MemoryResult;
   skipped: string[];
 }
@@ -84,6 +88,7 @@ interface Plan {
   upscalerjs: UpscalerJsTask[];
   floor: { size: number; reps: number };
   browser: { size: number; reps: number };
+  websr: WebsrBenchPlan;
   memorySides: number[];
   /** The gigapixel series: input sides at 4× (8000² → 32000², 1.02 GP), per format. */
   gigapixel: { format: 'png' | 'tiff'; sides: number[] }[];
@@ -174,6 +179,7 @@ const FULL: Plan = {
   ],
   floor: { size: 256, reps: 10 },
   browser: { size: 256, reps: 2 },
+  websr: { size: 128, reps: 3, sizes: ['s', 'm', 'l'] },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
   gigapixel: [
@@ -228,6 +234,8 @@ const QUICK: Plan = {
   upscalerjs: [{ kind: 'upscalerjs', model: 'esrgan-medium', size: 64, reps: 1 }],
   floor: { size: 256, reps: 3 },
   browser: { size: 64, reps: 1 },
+  // One network on a tiny crop: the code path, not figures (WebSR on SwiftShader takes ~0.5 s per cold network).
+  websr: { size: 32, reps: 1, sizes: ['s'] },
   memorySides: [32, 64, 128],
   gigapixel: [
     { format: 'png', sides: [64, 128] },
@@ -243,6 +251,7 @@ const SECTIONS = [
   'upscalerjs',
   'floor',
   'browser',
+  'websr',
   'memory',
   'gigapixel',
 ] as const;
@@ -262,7 +271,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]',
+      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]',
     );
     return;
   }
@@ -518,6 +527,20 @@ async function main(): Promise<void> {
           `  ${row.label}: ${row.error ?? `${row.backend}, cold ${row.coldMs.toFixed(0)} ms, warm ${row.wall.min.toFixed(0)} ms (inference ${row.inferenceMs.toFixed(0)} ms)`}`,
         );
       }
+    }
+
+    // 5b. WebSR itself vs our ports of its networks, in Chromium on WebGPU (SwiftShader).
+    if (only.has('websr')) {
+      log(
+        `\n[5b] WebSR (@websr/websr, WebGPU) vs the engine page on the same networks (real-life weights), ${plan.websr.size}² → ${plan.websr.size * 2}²`,
+      );
+      try {
+        results.websr = await websrBench(plan.websr, log);
+      } catch (err) {
+        results.websr = [{ network: '', weights: '', ourModel: '', size: plan.websr.size, error: errorText(err) }];
+        log(`  WebSR: ${errorText(err)}`);
+      }
+      if (quick) results.skipped.push('WebSR cnn-2x-m and cnn-2x-l, and 128² (full run only)');
     }
 
     // 6. Memory and scale.

@@ -122,6 +122,16 @@ export const METHODS: Method[] = [
     engine: { model: 'anime4k-x2-l-rl' },
     quick: false,
   },
+  // WebSR (@websr/websr, the WebGPU engine of free.upscaler.video) as a baseline: its Anime4K CNN x2 networks
+  // with its real-life weights, 4× as its users get it (2× twice). Computed through our ONNX ports, which
+  // reproduce WebSR's own output (tests/websr-proof.test.ts); WebSR itself needs a WebGPU browser.
+  ...(['s', 'm', 'l'] as const).map((n): Method => ({
+    id: `websr-${n}-rl`,
+    label: `WebSR ${n.toUpperCase()} rl`,
+    description: `WebSR 0.0.15 \`anime4k/cnn-2x-${n}\`, real-life weights (\`cnn-2x-${n}-rl.json\`), 4× = 2× twice; computed through our port anime4k-x2-${n}-rl, proven identical to WebSR's own output (\`tests/websr-proof.test.ts\`; at the image edges our 8-px reflect border stands in for WebSR's out-of-bounds reads)${n === 'l' ? ' — the same output as Anime4K L rl' : ''}`,
+    engine: { model: `anime4k-x2-${n}-rl` },
+    quick: false,
+  })),
   {
     id: 'auto',
     label: 'auto',
@@ -276,8 +286,11 @@ and with UpscalerJS? \`npm run eval\` answers with numbers (PSNR-Y, SSIM-Y, GMSD
   **realistic** input is the clean one saved as JPEG quality 70 (libjpeg-turbo, 4:2:0), as images found on the
   web usually are.
 - **Methods.** Every preset of the engine at 4× (\`Engine.upscale\`), the engine's Lanczos-3, sharp's bicubic
-  (aligned on pixel centres) and UpscalerJS (\`upscaler\` + \`@upscalerjs/esrgan-medium\`, its 4× model on
-  TensorFlow.js' WASM backend in Node, model files loaded from the npm package on disk).
+  (aligned on pixel centres), UpscalerJS (\`upscaler\` + \`@upscalerjs/esrgan-medium\`, its 4× model on
+  TensorFlow.js' WASM backend in Node, model files loaded from the npm package on disk) and WebSR
+  (\`@websr/websr\` 0.0.15, Anime4K CNN x2 S/M/L with its real-life weights, 4× as two 2× passes as its users
+  chain it; computed through our ONNX ports of those networks, which reproduce WebSR's own output —
+  \`tests/websr-proof.test.ts\` runs WebSR itself in Chromium on WebGPU and compares).
 - **Metrics** (\`scripts/src/eval/metrics.ts\`, unit-tested in \`tests/eval.test.ts\`), by the convention of the
   super-resolution papers: PSNR and SSIM on BT.601 luma Y = 16 + (65.481 R + 128.553 G + 24.966 B)/255 with a
   border of 4 px cropped; SSIM with the 11×11 Gaussian window (σ = 1.5), K1 = 0.01, K2 = 0.03, valid region
@@ -404,7 +417,14 @@ async function main(): Promise<void> {
           cols[prev]!.label = cols[prev]!.label.replace(/\n/, ` = ${m.label}\n`);
           continue;
         }
-        const model = entry.results.clean[m.id]!.models.join('+')
+        // One model run in several passes (Anime4K 2× twice): "anime4k-x2-l-rl ×2", not the id twice.
+        const passes = entry.results.clean[m.id]!.models;
+        const model = (
+          passes.length > 1 && passes.every((x) => x === passes[0])
+            ? `${passes[0]} ×${passes.length}`
+            : passes.join('+')
+        )
+          .replace(/^anime4k-/, '')
           .replace(/^realesrgan-/, '')
           .replace(/^realcugan-/, 'cugan-')
           .replace(/^@upscalerjs\//, '');
