@@ -7,7 +7,7 @@
  * Query parameters: ?backend=wasm (or webgpu) forces a backend; ?threads=N the WASM threads; ?nosw skips the
  * service worker.
  */
-import { describeError, EnlargeError, InvalidImageError } from '../errors.js';
+import { describeError, EnlargeError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { Catalog, modelsLabel, type Manifest } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
@@ -321,10 +321,7 @@ async function addFiles(files: Iterable<File>): Promise<void> {
         try {
           const bytes = new Uint8Array(await file.arrayBuffer());
           item.type = sniffType(bytes);
-          if (item.type === 'gif' || (item.type === 'unknown' && !/^image\/(avif)$/.test(file.type)))
-            throw new InvalidImageError(
-              `This file is not a PNG, JPEG, WebP or AVIF image${item.type === 'gif' ? ' (it is a GIF)' : ''}. Choose one of those.`,
-            );
+          // Whatever the sniffer does not know (AVIF variants) is offered to the browser, which reads the bytes.
           item.image = await decodeImage(bytes);
           item.icc = iccProfile(bytes);
         } catch (err) {
