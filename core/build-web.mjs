@@ -34,7 +34,12 @@ export async function build() {
     logLevel: 'warning',
     legalComments: 'none',
   };
-  await esbuild({ ...common, entryPoints: [path.join(here, 'src/app/app.ts')], outfile: path.join(WEB_DIST, 'app.js'), format: 'esm' });
+  await esbuild({
+    ...common,
+    entryPoints: [path.join(here, 'src/app/app.ts')],
+    outfile: path.join(WEB_DIST, 'app.js'),
+    format: 'esm',
+  });
   await esbuild({
     ...common,
     entryPoints: [path.join(here, 'src/app/worker.ts')],
@@ -50,7 +55,15 @@ export async function build() {
   for (const f of files) copyFileSync(f.path, path.join(WEB_DIST, 'models', f.file));
 
   // What the service worker keeps: the shell at install, the models when first used (or asked to), each by sha256.
-  const shell = ['index.html', 'app.css', 'app.js', 'worker.js', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.jsep.wasm', 'models/manifest.json'];
+  const shell = [
+    'index.html',
+    'app.css',
+    'app.js',
+    'worker.js',
+    'ort-wasm-simd-threaded.jsep.mjs',
+    'ort-wasm-simd-threaded.jsep.wasm',
+    'models/manifest.json',
+  ];
   const precache = shell.map((p) => ({ path: p, sha256: sha256(path.join(WEB_DIST, p)) }));
   const models = files.map((f) => ({ path: `models/${f.file}`, sha256: f.sha256 }));
   const version = createHash('sha256')

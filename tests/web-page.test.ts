@@ -37,7 +37,9 @@ async function pngFile(name: string, img: PixelImage, icc?: 'p3'): Promise<strin
   return file;
 }
 
-async function open(opts: { width?: number; colorScheme?: 'light' | 'dark'; query?: string; context?: BrowserContext } = {}) {
+async function open(
+  opts: { width?: number; colorScheme?: 'light' | 'dark'; query?: string; context?: BrowserContext } = {},
+) {
   const context =
     opts.context ??
     (await browser.newContext({
@@ -139,18 +141,36 @@ describe('web page', () => {
     }
   });
 
-  it('several files (JPEG and a transparent PNG) at 2×: one zip, each in its own format', async () => {
+  it('several files (JPEG dropped, a transparent PNG pasted) at 2×: one zip, each in its own format', async () => {
     const a = await photo(40, 10, 10);
     const jpeg = join(dir, 'shot.jpg');
     await sharp(Buffer.from(a.data), { raw: { width: 40, height: 40, channels: 3 } })
       .jpeg({ quality: 95 })
       .toFile(jpeg);
     const rgba = new Uint8Array(40 * 40 * 4);
-    for (let i = 0; i < 40 * 40; i++) rgba.set([a.data[i * 3]!, a.data[i * 3 + 1]!, a.data[i * 3 + 2]!, i % 40 < 20 ? 255 : 0], i * 4);
+    for (let i = 0; i < 40 * 40; i++)
+      rgba.set([a.data[i * 3]!, a.data[i * 3 + 1]!, a.data[i * 3 + 2]!, i % 40 < 20 ? 255 : 0], i * 4);
     const logo = await pngFile('logo.png', { width: 40, height: 40, channels: 4, bitDepth: 8, data: rgba });
     const { context, page } = await open();
     try {
-      await choose(page, [jpeg, logo]);
+      // Drop the JPEG on the page and paste the PNG (DataTransfer events, as the browser fires them).
+      const send = async (type: 'drop' | 'paste', path: string, mime: string) =>
+        page.evaluate(
+          ({ type, b64, name, mime }) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, { type: mime }));
+            const ev =
+              type === 'drop'
+                ? new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true })
+                : new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true });
+            document.getElementById('drop')!.dispatchEvent(ev);
+          },
+          { type, b64: readFileSync(path).toString('base64'), name: path.split('/').pop()!, mime },
+        );
+      await send('drop', jpeg, 'image/jpeg');
+      await send('paste', logo, 'image/png');
+      await page.waitForFunction(() => document.querySelectorAll('#files li').length === 2);
       await page.check('input[name="mode"][value="2"]');
       await page.check('input[name="preset"][value="photo"]');
       await page.click('#run');
@@ -181,9 +201,13 @@ describe('web page', () => {
       await page.waitForSelector('#cancel:not([hidden])');
       await page.waitForFunction(() => /left|starting/.test(document.getElementById('eta')!.textContent ?? ''));
       await page.click('#cancel');
-      await page.waitForFunction(() => /Cancelled/.test(document.getElementById('message')!.textContent ?? ''), undefined, {
-        timeout: 10_000,
-      });
+      await page.waitForFunction(
+        () => /Cancelled/.test(document.getElementById('message')!.textContent ?? ''),
+        undefined,
+        {
+          timeout: 10_000,
+        },
+      );
       expect(await page.textContent('#message')).toBe('Cancelled. Nothing was saved for the image that was running.');
       expect(await page.locator('#files a.download').count()).toBe(0);
       await page.waitForSelector('#run:not([disabled])', { timeout: 30_000 });
@@ -197,7 +221,13 @@ describe('web page', () => {
     const corrupt = join(dir, 'broken.png');
     const good = readFileSync(await pngFile('tmp.png', await photo(32)));
     writeFileSync(corrupt, good.subarray(0, 60)); // a PNG header and then nothing
-    const tiny = await pngFile('dot.png', { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([200, 10, 10]) });
+    const tiny = await pngFile('dot.png', {
+      width: 1,
+      height: 1,
+      channels: 3,
+      bitDepth: 8,
+      data: new Uint8Array([200, 10, 10]),
+    });
     const { context, page } = await open();
     try {
       await choose(page, [corrupt, tiny]);
@@ -235,7 +265,7 @@ describe('web page', () => {
       const png = decode(new Uint8Array(readFileSync(await download.path())));
       expect([png.width, png.height]).toEqual([128, 128]);
       // Only the browser's own service-worker update check may try the network (it fails, and the cached one stays).
-      expect(server.requests.slice(before).filter((p) => p !== "/sw.js")).toEqual([]);
+      expect(server.requests.slice(before).filter((p) => p !== '/sw.js')).toEqual([]);
     } finally {
       server.online = true;
       await context.close();

@@ -72,7 +72,9 @@ export async function serveWeb(
     try {
       if (!(await stat(file)).isFile()) throw new Error('not a file');
       const body = await readFile(file);
-      res.writeHead(200, { ...headers, 'Content-Length': String(body.length) }).end(req.method === 'HEAD' ? undefined : body);
+      res
+        .writeHead(200, { ...headers, 'Content-Length': String(body.length) })
+        .end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' }).end('not found');
     }

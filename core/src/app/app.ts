@@ -16,8 +16,8 @@ import { cropPixels } from '../upscale/output.js';
 import { planJob } from '../upscale/plan.js';
 import { DEFAULT_LIMITS } from '../upscale/request.js';
 import type { UpscaleOptions, UpscaleProgress } from '../upscale/types.js';
-import { EngineClient } from '../page/client.js';
-import { transferList, type EngineTransport } from '../page/protocol.js';
+import { EngineClient, type EngineTransport } from '../page/client.js';
+import { transferList } from '../page/protocol.js';
 import { decodeImage, iccProfile, sniffType, type IccProfile, type ImageFileType } from '../web/image-files.js';
 import {
   encodeResult,
@@ -138,7 +138,10 @@ function loadSettings(): WebSettings {
   } catch {
     stored = undefined;
   }
-  return sanitizeWebSettings(stored, catalog!.presets.map((p) => p.id));
+  return sanitizeWebSettings(
+    stored,
+    catalog!.presets.map((p) => p.id),
+  );
 }
 
 function saveSettings(): void {
@@ -231,7 +234,9 @@ function say(message: string): void {
 }
 
 function sizeLabel(o: UpscaleOptions, img: PixelImage): string {
-  return o.scale ? `${o.scale}x` : `${o.width ?? Math.round((img.width * o.height!) / img.height)}x${o.height ?? Math.round((img.height * o.width!) / img.width)}`;
+  return o.scale
+    ? `${o.scale}x`
+    : `${o.width ?? Math.round((img.width * o.height!) / img.height)}x${o.height ?? Math.round((img.height * o.width!) / img.width)}`;
 }
 
 /** What is wrong with this item for the current settings, in one sentence (planJob's rule), or undefined. */
@@ -240,10 +245,20 @@ function problem(item: Item): string | undefined {
   const o = options();
   if (!item.image || !o) return undefined;
   try {
-    const plan = planJob({ width: item.image.width, height: item.image.height, channels: item.image.channels, bitDepth: item.image.bitDepth }, o, catalog!, {
-      limits: DEFAULT_LIMITS,
-      tiles: tilePolicy(WEB_TILES),
-    });
+    const plan = planJob(
+      {
+        width: item.image.width,
+        height: item.image.height,
+        channels: item.image.channels,
+        bitDepth: item.image.bitDepth,
+      },
+      o,
+      catalog!,
+      {
+        limits: DEFAULT_LIMITS,
+        tiles: tilePolicy(WEB_TILES),
+      },
+    );
     if (plan.tooLarge) return describeError(plan.tooLarge, 'web').message;
   } catch (err) {
     return describeError(err, 'web').message;
@@ -273,8 +288,10 @@ function renderItem(item: Item, status?: string): void {
     if (item.result) st.textContent = `${dims} → done`;
     else if (o) {
       const f = factorFor(o, item.image.width, item.image.height);
-      const w = o.width ?? Math.round(o.height ? (item.image.width * o.height) / item.image.height : item.image.width * f);
-      const h = o.height ?? Math.round(o.width ? (item.image.height * o.width) / item.image.width : item.image.height * f);
+      const w =
+        o.width ?? Math.round(o.height ? (item.image.width * o.height) / item.image.height : item.image.width * f);
+      const h =
+        o.height ?? Math.round(o.width ? (item.image.height * o.width) / item.image.width : item.image.height * f);
       st.textContent = `${dims} → ${w} × ${h}`;
     } else st.textContent = dims;
   } else st.textContent = 'Reading…';
@@ -304,7 +321,7 @@ function removeItem(item: Item): void {
   if (item.result) URL.revokeObjectURL(item.result.url);
   item.li.remove();
   updateButtons();
-  ($<HTMLButtonElement>('pick')).focus();
+  $<HTMLButtonElement>('pick').focus();
 }
 
 async function addFiles(files: Iterable<File>): Promise<void> {
@@ -401,14 +418,19 @@ async function preview(): Promise<void> {
   const t0 = performance.now();
   try {
     await engine().ready;
-    const r = await engine().client.upscale(crop, { ...o, width: undefined, height: undefined, scale: f }, {
-      onProgress: (p) => showProgress(p.fraction, `Preview: ${formatEta(p.etaMs)}`),
-    });
+    const r = await engine().client.upscale(
+      crop,
+      { ...o, width: undefined, height: undefined, scale: f },
+      {
+        onProgress: (p) => showProgress(p.fraction, `Preview: ${formatEta(p.etaMs)}`),
+      },
+    );
     $('compare-box').hidden = false;
     drawPixels($<HTMLCanvasElement>('after'), r.image);
     await drawResized($<HTMLCanvasElement>('before'), crop, r.image.width, r.image.height);
     const ms = performance.now() - t0;
-    $('compare-caption').textContent = `${item.name}: a ${w} × ${h} crop at ${formatFactor(f)} with ${modelsLabel(r.models)}, in ${(ms / 1000).toFixed(1)} s. Left: plain resizing; right: Enlarge.`;
+    $('compare-caption').textContent =
+      `${item.name}: a ${w} × ${h} crop at ${formatFactor(f)} with ${modelsLabel(r.models)}, in ${(ms / 1000).toFixed(1)} s. Left: plain resizing; right: Enlarge.`;
     document.body.dataset['previewMs'] = String(Math.round(ms));
     $('progress-box').hidden = true;
   } catch (err) {
@@ -450,7 +472,10 @@ async function enlargeAll(): Promise<void> {
       try {
         res = await engine().client.upscale(img, o, {
           onProgress: (p: UpscaleProgress) =>
-            showProgress((done + p.fraction) / todo.length, `${prefix}${Math.round(p.fraction * 100)} %, ${formatEta(p.etaMs)}`),
+            showProgress(
+              (done + p.fraction) / todo.length,
+              `${prefix}${Math.round(p.fraction * 100)} %, ${formatEta(p.etaMs)}`,
+            ),
         });
       } catch (err) {
         if (run.cancelled) throw err;
@@ -465,7 +490,10 @@ async function enlargeAll(): Promise<void> {
       const url = URL.createObjectURL(new Blob([enc.bytes as BlobPart], { type: `image/${enc.format}` }));
       item.result = { name, bytes: enc.bytes, url };
       done++;
-      renderItem(item, `${res.width} × ${res.height} with ${modelsLabel(res.models)} in ${(res.timings.totalMs / 1000).toFixed(1)} s`);
+      renderItem(
+        item,
+        `${res.width} × ${res.height} with ${modelsLabel(res.models)} in ${(res.timings.totalMs / 1000).toFixed(1)} s`,
+      );
     }
     const ms = performance.now() - t0;
     document.body.dataset['runMs'] = String(Math.round(ms));
@@ -536,7 +564,9 @@ async function main(): Promise<void> {
     catalog = new Catalog((await res.json()) as Manifest);
   } catch (err) {
     $('backend').textContent = 'The engine could not start.';
-    say(err instanceof EnlargeError ? err.message : 'The model list could not be loaded. Reload the page while online.');
+    say(
+      err instanceof EnlargeError ? err.message : 'The model list could not be loaded. Reload the page while online.',
+    );
     return;
   }
   buildPresets();

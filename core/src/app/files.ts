@@ -44,7 +44,7 @@ export function sanitizeWebSettings(v: unknown, presets: readonly string[]): Web
   const s = (v && typeof v === 'object' ? v : {}) as Partial<WebSettings>;
   const d = DEFAULT_WEB_SETTINGS;
   return {
-    preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset : presets[0] ?? d.preset,
+    preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset : (presets[0] ?? d.preset),
     mode: ['2', '3', '4', 'exact', 'print'].includes(s.mode as string) ? (s.mode as SizeMode) : d.mode,
     exactWidth: positive(s.exactWidth),
     exactHeight: positive(s.exactHeight),
@@ -133,7 +133,8 @@ export async function encodeResult(
         const bytes = new Uint8Array(await blob.arrayBuffer());
         if (!icc) return { bytes, format };
         return {
-          bytes: format === 'jpeg' ? jpegWithIccProfile(bytes, icc) : webpWithIccProfile(bytes, icc, img.width, img.height),
+          bytes:
+            format === 'jpeg' ? jpegWithIccProfile(bytes, icc) : webpWithIccProfile(bytes, icc, img.width, img.height),
           format,
         };
       }

@@ -59,7 +59,8 @@ async function fetchVerified(cache: Cache, url: string): Promise<Response> {
   const want = expected.get(url);
   if (want) {
     const got = await sha256(await res.clone().arrayBuffer());
-    if (got !== want) throw new Error(`${url} does not match its sha256 (${got.slice(0, 12)}…, expected ${want.slice(0, 12)}…)`);
+    if (got !== want)
+      throw new Error(`${url} does not match its sha256 (${got.slice(0, 12)}…, expected ${want.slice(0, 12)}…)`);
   }
   await cache.put(url, res.clone());
   return res;
@@ -90,7 +91,10 @@ sw.addEventListener('fetch', (e) => {
   const url = new URL(req.url);
   if (url.origin !== scope.origin) return;
   // The page itself, with or without its query: the cached index.html.
-  const key = url.pathname === scope.pathname || url.pathname === `${scope.pathname}index.html` ? abs('index.html') : url.origin + url.pathname;
+  const key =
+    url.pathname === scope.pathname || url.pathname === `${scope.pathname}index.html`
+      ? abs('index.html')
+      : url.origin + url.pathname;
   if (!expected.has(key)) return;
   e.respondWith(
     (async () => {

@@ -35,7 +35,8 @@ function fetchStore(): ModelStore {
           { cause: err },
         );
       }
-      if (res.status === 404) throw new ModelFileMissingError(file, `The model file ${file} is missing from this site.`);
+      if (res.status === 404)
+        throw new ModelFileMissingError(file, `The model file ${file} is missing from this site.`);
       if (!res.ok)
         throw new IoError(`The model file ${file} could not be loaded (the site answered ${res.status}). Try again.`);
       return new Uint8Array(await res.arrayBuffer());

@@ -238,7 +238,6 @@ export function withIccProfile(png: Uint8Array, icc: IccProfile): Uint8Array {
   return out;
 }
 
-
 /**
  * PNG bytes in a buffer of their own (so it can go in a transfer list). Exact: 8 or 16 bits, 1–4 channels;
  * with the source's ICC profile when it had one.
