@@ -1,7 +1,8 @@
 // Builds everything with esbuild: the Node CLI, the engine page, then the two host plugins.
 //   node scripts/build.mjs             all of it
 //   node scripts/build.mjs --core      CLI + engine page only (npm install runs this before the models exist)
-//   node scripts/build.mjs --plugins   the plugins only (they bundle model files, so the models must be built)
+//   node scripts/build.mjs --plugins   the plugins and the web page (they carry model files, so the models must be built)
+//   node scripts/build.mjs --web       the web page only (core/dist/web/, core/build-web.mjs)
 //   node scripts/build.mjs --cli-package   the installable CLI: core/dist/package/ (bundle + models), packed
 //                                      with npm pack into core/dist/enlarge-<version>.tgz (npm install -g that file)
 // Native and WASM runtimes stay external to the CLI (resolved from node_modules).
@@ -12,8 +13,10 @@ import { createRequire } from 'node:module';
 
 const args = process.argv.slice(2);
 const cliPackage = args.includes('--cli-package');
-const doCore = !args.includes('--plugins');
-const doPlugins = !args.includes('--core') && !cliPackage;
+const webOnly = args.includes('--web');
+const doCore = !args.includes('--plugins') && !webOnly;
+const doPlugins = !args.includes('--core') && !cliPackage && !webOnly;
+const doWeb = (doPlugins || webOnly) && !cliPackage;
 
 if (doCore) {
   const t0 = Date.now();
@@ -131,4 +134,10 @@ if (doPlugins) {
     const mod = await import(script.href);
     await mod.build();
   }
+}
+
+// The web page (core/dist/web/): a static folder with its own models, built after them.
+if (doWeb) {
+  const mod = await import(new URL('../core/build-web.mjs', import.meta.url).href);
+  await mod.build();
 }

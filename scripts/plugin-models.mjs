@@ -32,7 +32,7 @@ export function presetsFor(presets, models) {
 }
 
 /**
- * @param {'figma' | 'figma-full' | 'photoshop'} host
+ * @param {'figma' | 'figma-full' | 'photoshop' | 'web'} host
  * @returns {{ manifest: { schema: unknown, generatedBy: unknown, models: any[] }, files: { file: string, path: string, sha256: string, bytes: number }[] }}
  */
 export function pluginModels(host) {

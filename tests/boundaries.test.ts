@@ -96,6 +96,8 @@ describe('boundaries', () => {
 
   it.each([
     ['the engine page', 'core/src/page/page.ts', 'browser'],
+    ['the web page', 'core/src/app/app.ts', 'browser'],
+    ["the web page's engine Worker", 'core/src/app/worker.ts', 'browser'],
     ["Figma's UI", 'figma-plugin/src/ui.ts', 'browser'],
     ["Figma's sandbox", 'figma-plugin/src/code.ts', 'neutral'],
     ['the Photoshop plugin', 'photoshop-plugin/src/plugin/index.ts', 'browser'],
@@ -106,6 +108,11 @@ describe('boundaries', () => {
     expect(inputs.length).toBeGreaterThan(3);
     expect(inputs.filter((p) => p.startsWith('core/src/node/'))).toEqual([]);
     expect(externals).toEqual([]);
+  });
+
+  it("the web page's own script pulls in no runtime (the engine is in its Worker)", async () => {
+    const { inputs } = await bundleInputs('core/src/app/app.ts');
+    expect(inputs.filter((p) => /onnxruntime|core\/src\/web\/index|core\/src\/app\/worker/.test(p))).toEqual([]);
   });
 
   it("core's default entry pulls in no runtime (planJob and the catalog work without onnxruntime)", async () => {

@@ -1,0 +1,92 @@
+/**
+ * The web page's engine Worker (core/dist/web/worker.js): core's Engine on onnxruntime-web, serving the engine
+ * protocol (../page/protocol.ts) through core's JobQueue, so the page stays responsive while a tile computes
+ * and Cancel can end the Worker at once (as Figma's blob: Worker does). On a normal origin a dedicated Worker
+ * keeps WebGPU (navigator.gpu) and, in a cross-origin-isolated page, WASM threads.
+ *
+ * Files, relative to this script: ort-wasm-simd-threaded.jsep.{mjs,wasm} (the runtime), models/manifest.json and
+ * models/<file> (the catalog and model files; the engine checks each file's sha256 before it loads it).
+ *
+ * Backends: `BACKEND_ORDER` (./shared.ts) is the one list to extend; a WebGL2 backend (being built separately)
+ * slots in there once createWebEngine knows it, and the page shows whichever `ready` reports.
+ */
+import * as ort from 'onnxruntime-web';
+import { describeError, IoError, ModelFileMissingError } from '../errors.js';
+import { Catalog, type Manifest, type ModelStore } from '../models.js';
+import { createWebEngine } from '../web/index.js';
+import { isCancelRequest, isUpscaleRequest, transferList, type EngineMessage } from '../page/protocol.js';
+import { JobQueue } from '../page/queue.js';
+import type { Engine } from '../upscale/index.js';
+import { BACKEND_ORDER, WEB_TILES, type WorkerBoot } from './shared.js';
+
+const base = new URL('./', self.location.href).href;
+const modelsBase = new URL('models/', base).href;
+
+function fetchStore(): ModelStore {
+  return {
+    async read(file: string) {
+      const url = new URL(file, modelsBase).href;
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (err) {
+        throw new IoError(
+          `The model file ${file} could not be loaded (${(err as Error).message}). Reload the page while online to fetch it again.`,
+          { cause: err },
+        );
+      }
+      if (res.status === 404)
+        throw new ModelFileMissingError(file, `The model file ${file} is missing from this site.`);
+      if (!res.ok)
+        throw new IoError(`The model file ${file} could not be loaded (the site answered ${res.status}). Try again.`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
+  };
+}
+
+async function catalog(): Promise<Catalog> {
+  const res = await fetch(new URL('manifest.json', modelsBase).href).catch((err: Error) => {
+    throw new IoError(`The model list could not be loaded (${err.message}). Reload the page while online.`);
+  });
+  if (!res.ok) throw new ModelFileMissingError('manifest.json', `The model list is missing from this site.`);
+  return new Catalog((await res.json()) as Manifest);
+}
+
+const scope = self as unknown as {
+  postMessage(m: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
+};
+const send = (m: EngineMessage) => scope.postMessage(m, transferList(m));
+const queue = new JobQueue();
+let booted = false;
+
+function boot(m: WorkerBoot): void {
+  booted = true;
+  const engine: Promise<Engine> = catalog().then((cat) =>
+    createWebEngine({
+      ort,
+      catalog: cat,
+      store: fetchStore(),
+      wasm: { paths: base },
+      backends: m.backends?.length ? m.backends : BACKEND_ORDER,
+      threads: m.threads,
+      tiles: WEB_TILES,
+    }),
+  );
+  queue.use(engine);
+  // Self-test before 'ready', as the engine page does: a model file is fetched, verified and started.
+  void engine
+    .then(async (e) => {
+      await e.prepare();
+      const capabilities = await e.capabilities();
+      send({ type: 'ready', backends: capabilities.backends, capabilities });
+    })
+    .catch((err) => send({ type: 'ready', backends: [], error: describeError(err, 'web') }));
+}
+
+scope.addEventListener('message', (e: MessageEvent) => {
+  const m: unknown = e.data;
+  if (isUpscaleRequest(m)) queue.add(m, { post: send });
+  else if (isCancelRequest(m)) queue.cancel(m.id);
+  else if (!booted && m && typeof m === 'object' && (m as WorkerBoot).type === 'boot') boot(m as WorkerBoot);
+});
