@@ -2,13 +2,13 @@
 import type { Backend } from '../runtime/runner.js';
 
 /**
- * Backends, best first. The hook for WebGL2: once createWebEngine can probe and run it, add 'webgl2' here
- * (between WebGPU and WASM); the page names whichever backend the engine's 'ready' reports first.
+ * Backends, best first: WebGPU, then WebGL2 (a hardware GPU through OffscreenCanvas in the Worker; software
+ * renderers are refused by core's probe), then WASM. The page names whichever backend 'ready' reports first.
  */
-export const BACKEND_ORDER: Backend[] = ['webgpu', 'wasm'];
+export const BACKEND_ORDER: Backend[] = ['webgpu', 'webgl', 'wasm'];
 
-/** 256 px WASM tiles keep progress moving every few seconds (and the time left honest). */
-export const WEB_TILES = { backendTile: { wasm: 256 } };
+/** 256 px WASM and WebGL tiles keep progress moving every few seconds (and the time left honest). */
+export const WEB_TILES = { backendTile: { wasm: 256, webgl: 256 } };
 
 /** Sent by the page before anything else: which backends to consider (`?backend=wasm` forces one), threads. */
 export interface WorkerBoot {

@@ -7,10 +7,11 @@
  * Files, relative to this script: ort-wasm-simd-threaded.jsep.{mjs,wasm} (the runtime), models/manifest.json and
  * models/<file> (the catalog and model files; the engine checks each file's sha256 before it loads it).
  *
- * Backends: `BACKEND_ORDER` (./shared.ts) is the one list to extend; a WebGL2 backend (being built separately)
- * slots in there once createWebEngine knows it, and the page shows whichever `ready` reports.
+ * Backends: `BACKEND_ORDER` (./shared.ts): WebGPU, WebGL2 (OffscreenCanvas here), WASM; the page shows whichever
+ * `ready` reports.
  */
 import * as ort from 'onnxruntime-web';
+import * as ortWebgl from 'onnxruntime-web/webgl';
 import { describeError, IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
 import { createWebEngine } from '../web/index.js';
@@ -65,6 +66,8 @@ function boot(m: WorkerBoot): void {
   const engine: Promise<Engine> = catalog().then((cat) =>
     createWebEngine({
       ort,
+      // WebGL2 through OffscreenCanvas in this Worker, where there is a hardware GPU and no WebGPU.
+      webgl: ortWebgl,
       catalog: cat,
       store: fetchStore(),
       wasm: { paths: base },
