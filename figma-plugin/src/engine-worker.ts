@@ -11,9 +11,16 @@
  */
 import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
-import { Catalog, describeError, IoError, type Engine, type Manifest } from '@enlarge/core';
+import { Catalog, IoError, type Engine } from '@enlarge/core';
 import { createWebEngine } from '@enlarge/core/web';
-import { isCancelRequest, isUpscaleRequest, JobQueue, transferList, type EngineMessage } from '@enlarge/core/page';
+import {
+  announceReady,
+  isCancelRequest,
+  isUpscaleRequest,
+  JobQueue,
+  transferList,
+  type EngineMessage,
+} from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
 import type { HostToWorker, WorkerToHost } from './engine-host.js';
 
@@ -53,13 +60,7 @@ export function startEngineWorker(): void {
     });
     queue.use(engine);
     // Self-test before 'ready', as the engine page does: a model file is read, verified and started.
-    void engine
-      .then(async (e) => {
-        await e.prepare();
-        const capabilities = await e.capabilities();
-        send({ type: 'ready', backends: capabilities.backends, capabilities });
-      })
-      .catch((err) => send({ type: 'ready', backends: [], error: describeError(err, 'plugin') }));
+    void announceReady(engine, send, 'plugin');
   };
 
   scope.addEventListener('message', (e: MessageEvent) => {

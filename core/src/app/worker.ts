@@ -12,11 +12,11 @@
  */
 import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
-import { describeError, IoError, ModelFileMissingError } from '../errors.js';
+import { IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
 import { createWebEngine } from '../web/index.js';
 import { isCancelRequest, isUpscaleRequest, transferList, type EngineMessage } from '../page/protocol.js';
-import { JobQueue } from '../page/queue.js';
+import { announceReady, JobQueue } from '../page/queue.js';
 import type { Engine } from '../upscale/index.js';
 import { BACKEND_ORDER, WEB_TILES, type WorkerBoot } from './shared.js';
 
@@ -78,13 +78,7 @@ function boot(m: WorkerBoot): void {
   );
   queue.use(engine);
   // Self-test before 'ready', as the engine page does: a model file is fetched, verified and started.
-  void engine
-    .then(async (e) => {
-      await e.prepare();
-      const capabilities = await e.capabilities();
-      send({ type: 'ready', backends: capabilities.backends, capabilities });
-    })
-    .catch((err) => send({ type: 'ready', backends: [], error: describeError(err, 'web') }));
+  void announceReady(engine, send, 'web');
 }
 
 scope.addEventListener('message', (e: MessageEvent) => {

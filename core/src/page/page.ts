@@ -16,12 +16,12 @@
  */
 import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
-import { describeError, IoError, ModelFileMissingError } from '../errors.js';
+import { IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import { createWebEngine } from '../web/index.js';
 import { isCancelRequest, isUpscaleRequest, transferList } from './protocol.js';
-import { JobQueue, type ReplyTarget } from './queue.js';
+import { announceReady, JobQueue, type ReplyTarget } from './queue.js';
 
 interface PageConfig {
   /** Base URL of manifest.json and the model files. */
@@ -150,15 +150,8 @@ async function start(): Promise<void> {
     // Anything else (our own replies on a test page, other scripts' messages) is not for us.
   });
 
-  try {
-    // Self-test before 'ready': the catalog was fetched; a model file is fetched, verified and started here.
-    const e = await engine;
-    await e.prepare();
-    const capabilities = await e.capabilities();
-    defaultTarget().post({ type: 'ready', backends: capabilities.backends, capabilities });
-  } catch (err) {
-    defaultTarget().post({ type: 'ready', backends: [], error: describeError(err, 'plugin') });
-  }
+  // Self-test before 'ready': the catalog was fetched; a model file is fetched, verified and started here.
+  await announceReady(engine, (m) => defaultTarget().post(m), 'plugin');
 }
 
 void start();

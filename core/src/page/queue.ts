@@ -4,9 +4,36 @@
  * (the Figma UI's blob: worker). Jobs run one at a time, in arrival order; a cancel aborts the running job
  * or drops a queued one; every job ends with exactly one 'result' or 'error'.
  */
-import { RuntimeFailedError } from '../errors.js';
+import { describeError, RuntimeFailedError, type Surface } from '../errors.js';
 import type { Engine, UpscaleProgress } from '../upscale/index.js';
-import { errorMessage, fromMessageImage, toMessageImage, type EngineMessage, type UpscaleRequest } from './protocol.js';
+import {
+  errorMessage,
+  fromMessageImage,
+  toMessageImage,
+  type EngineMessage,
+  type ReadyMessage,
+  type UpscaleRequest,
+} from './protocol.js';
+
+/**
+ * The self-test before 'ready', shared by everything that serves the protocol: a model file is read, verified
+ * and started (Engine.prepare), then 'ready' goes out with the engine's capabilities — or with no backends and
+ * the reason in `surface`'s words, so a host never takes an engine that cannot run for a working one.
+ */
+export async function announceReady(
+  engine: Promise<Engine>,
+  post: (m: ReadyMessage) => void,
+  surface: Surface,
+): Promise<void> {
+  try {
+    const e = await engine;
+    await e.prepare();
+    const capabilities = await e.capabilities();
+    post({ type: 'ready', backends: capabilities.backends, capabilities });
+  } catch (err) {
+    post({ type: 'ready', backends: [], error: describeError(err, surface) });
+  }
+}
 
 /** Where replies go: a window or port, or UXP's webview bridge (which takes no transfer list). */
 export type ReplyTarget = { post(message: EngineMessage): void };
