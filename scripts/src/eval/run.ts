@@ -122,6 +122,14 @@ export const METHODS: Method[] = [
     engine: { model: 'anime4k-x2-l-rl' },
     quick: false,
   },
+  // The other weight sets of the Anime4K family, so the catalog can say which set suits which content.
+  ...(['s-an', 'm-an', 'l-3d', 'm-3d', 's-3d'] as const).map((w): Method => ({
+    id: `anime4k-${w}`,
+    label: `Anime4K ${w.replace('-', ' ').toUpperCase()}`,
+    description: `anime4k-x2-${w} (WebSR ${w.endsWith('an') ? 'original Anime4K' : '3D'} weights), two 2× passes`,
+    engine: { model: `anime4k-x2-${w}` },
+    quick: false,
+  })),
   // WebSR (@websr/websr, the WebGPU engine of free.upscaler.video) as a baseline: its Anime4K CNN x2 networks
   // with its real-life weights, 4× as its users get it (2× twice). Computed through our ONNX ports, which
   // reproduce WebSR's own output (tests/websr-proof.test.ts); WebSR itself needs a WebGPU browser.
