@@ -219,6 +219,7 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
 
   beforeAll(async () => {
     panel = (uxp.entrypoints!.panels as Record<string, typeof panel>)['enlargePanel']!;
+    setPreset('photo'); // the panel reads its remembered settings when it is created
     panel.create();
     // The panel's webview says 'ready' (its page self-tests a model first).
     for (let i = 0; i < 600 && !/webview/.test(dom.byId('backend').textContent); i++)

@@ -9,6 +9,7 @@ import {
   describeError,
   formatEta,
   modelsLabel,
+  quickLookFor,
   toRgba8,
   type PixelImage,
   type UpscaleProgress,
@@ -21,9 +22,9 @@ import { diagnosticsReport } from './diagnostics.js';
 import {
   backendLabel,
   capabilities,
+  catalog,
   engine,
   stopEngine,
-  type PanelEngine,
   timings,
   wasmRefusedError,
   wasmVerdict,
@@ -190,27 +191,6 @@ function drawPreview(canvasId: string, img: PixelImage) {
 }
 
 export const PREVIEW_CROP = 128;
-/** Longer than this, a preview first shows a quick look with Faithful. */
-const QUICK_PREVIEW_MS = 1_000;
-/** One WASM thread's sustained convolution speed, measured on the 2-core test machine (~26 GFLOP/s). */
-const WASM_FLOPS_PER_THREAD = 26e9;
-
-/** How long the chosen model would take on the crop: WASM from the plan's work; WebGPU is taken as fast. */
-async function previewEstimateMs(
-  eng: PanelEngine['upscaler'],
-  crop: PixelImage,
-  options: { preset: Settings['preset']; scale: number },
-): Promise<number> {
-  try {
-    const caps = await eng.capabilities();
-    if (caps.backends[0] !== 'wasm') return 0;
-    const plan = await eng.plan(crop, options);
-    return (plan.work / (WASM_FLOPS_PER_THREAD * caps.threads)) * 1000;
-  } catch {
-    return 0; // no estimate: just run the chosen model
-  }
-}
-
 async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>) {
   if (msg.requestId !== previewSeq) return;
   previewAbort?.abort();
@@ -226,12 +206,12 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     const crop = cropPixels(full, (full.width - w) >> 1, (full.height - h) >> 1, w, h);
     drawPreview('preview-before', crop);
     const options = { preset: msg.settings.preset, scale: msg.image.factor };
-    // A chosen model that would take over ~1 s here (the fast photo model on one WASM thread: ~2.5 s for the
-    // crop) first gets an instant look with Faithful (Anime4K CNN, ~0.2 s), replaced when the real one is done.
-    const estimate = await previewEstimateMs(eng, crop, options);
-    if (estimate > QUICK_PREVIEW_MS && msg.settings.preset !== 'faithful' && PRESET_IDS.includes('faithful')) {
+    // A chosen model that would take over ~1 s here first gets an instant look with Faithful (core's rule).
+    const look = await quickLookFor(eng, await (await catalog()).presets, crop, options);
+    if (look) {
+      const estimate = look.estimateMs;
       const t = performance.now();
-      const quick = await eng.upscale(crop, { preset: 'faithful', scale: msg.image.factor }, { signal: abort.signal });
+      const quick = await eng.upscale(crop, look.options, { signal: abort.signal });
       if (abort.signal.aborted) return;
       drawPreview('preview-after', quick.image);
       timings['quickPreviewMs'] = performance.now() - t;

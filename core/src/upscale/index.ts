@@ -11,6 +11,7 @@ export {
   type Size,
 } from './request.js';
 export * from './plan.js';
+export * from './quick-look.js';
 export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';
 export { formatDuration, formatEta } from './progress.js';

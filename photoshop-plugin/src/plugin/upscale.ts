@@ -26,6 +26,7 @@ import {
   type Catalog,
   type PlanPolicy,
   modelsLabel,
+  quickLookFor,
   resolveTarget,
   RuntimeFailedError,
   UnsupportedFormatError,
@@ -762,11 +763,6 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
 }
 
 /** A small crop (the middle of the area) upscaled for the panel's before/after preview. No document change. */
-/** Longer than this, a preview first shows a quick look with Faithful (Anime4K CNN: a fraction of a second). */
-const QUICK_PREVIEW_MS = 1_000;
-/** One WASM thread's sustained convolution speed, measured on the 2-core test machine (~26 GFLOP/s). */
-const WASM_FLOPS_PER_THREAD = 26e9;
-
 export async function previewCrop(
   settings: Settings,
   size = 96,
@@ -793,15 +789,11 @@ export async function previewCrop(
           width: Math.round(w * sx),
           height: Math.round(h * sy),
         };
-        // On WASM the chosen model may take seconds for the crop: show Faithful's result first.
-        if (onQuick && settings.preset !== 'faithful' && catalog.presets.some((p) => p.id === 'faithful')) {
-          const caps = await engine.upscaler.capabilities();
-          const plan = caps.backends[0] === 'wasm' ? await engine.upscaler.plan(image, options) : undefined;
-          const estimateMs = plan ? (plan.work / (WASM_FLOPS_PER_THREAD * caps.threads)) * 1000 : 0;
-          if (estimateMs > QUICK_PREVIEW_MS) {
-            const quick = await engine.upscaler.upscale(image, { ...options, preset: 'faithful' });
-            await onQuick({ before: image, after: quick.image, estimateMs });
-          }
+        // On WASM the chosen model may take seconds for the crop: show Faithful's result first (core's rule).
+        const look = onQuick ? await quickLookFor(engine.upscaler, catalog.presets, image, options) : undefined;
+        if (look) {
+          const quick = await engine.upscaler.upscale(image, look.options);
+          await onQuick!({ before: image, after: quick.image, estimateMs: look.estimateMs });
         }
         const r = await engine.upscaler.upscale(image, options);
         return {
