@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { createNodeEngine, loadManifest } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/index.js';
-import { openWebsr, websrFile, type WebsrReference } from '../scripts/src/reference/websr.js';
+import { compareInside, openWebsr, websrFile, type WebsrReference } from '../scripts/src/reference/websr.js';
 import { CHROMIUM_ARGS, ROOT, photo } from './helpers.js';
 
 const manifest = loadManifest();
@@ -29,21 +29,7 @@ let websr: WebsrReference;
 let engine: Engine;
 let rgbPhoto: { data: Uint8Array; width: number };
 
-function psnr(a: Uint8Array, b: Uint8Array, w: number, h: number, ring = 0): { psnr: number; max: number } {
-  let se = 0,
-    n = 0,
-    max = 0;
-  for (let y = ring; y < h - ring; y++)
-    for (let x = ring; x < w - ring; x++)
-      for (let c = 0; c < 3; c++) {
-        const i = (y * w + x) * 3 + c;
-        const d = a[i]! - b[i]!;
-        se += d * d;
-        n++;
-        max = Math.max(max, Math.abs(d));
-      }
-  return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se), max };
-}
+const psnr = compareInside;
 
 function cropRgb(x0: number, y0: number, w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);

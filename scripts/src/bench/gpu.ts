@@ -89,39 +89,34 @@ export async function gpuBench(
     res.runs.push(run);
   }
 
-  // 2. Chromium, the engine page on WebGPU.
-  res.browser = await benchBrowser({
-    label: 'Chromium WebGPU (engine page)',
-    threads: 1,
-    isolate: false,
-    args: GPU_ARGS,
-    options: { model, scale: 4 },
-    size: side,
-    reps: 1,
-    timeoutMs: 600_000,
-  });
-  if (!res.browser.error && res.browser.backend !== 'webgpu')
-    res.browser.error = `the page ran on ${res.browser.backend || 'no backend'}: Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)`;
-  log(
-    `  Chromium WebGPU: ${res.browser.error ?? `${res.browser.backend}, cold ${res.browser.coldMs} ms, warm ${res.browser.wall.min.toFixed(0)} ms`}`,
+  // 2. Chromium, the engine page on WebGPU, then on WebGL2 (ANGLE on Vulkan) with WebGPU left out. A row whose
+  // page fell back to another backend is an error: its time would not be the GPU's.
+  const pageOn = async (backend: 'webgpu' | 'webgl', label: string, why: string, query?: string) => {
+    const row = await benchBrowser({
+      label,
+      threads: 1,
+      isolate: false,
+      args: GPU_ARGS,
+      options: { model, scale: 4 },
+      size: side,
+      reps: 1,
+      timeoutMs: 600_000,
+      ...(query ? { query } : {}),
+    });
+    if (!row.error && row.backend !== backend) row.error = `the page ran on ${row.backend || 'no backend'}: ${why}`;
+    log(`  ${label}: ${row.error ?? `${row.backend}, cold ${row.coldMs} ms, warm ${row.wall.min.toFixed(0)} ms`}`);
+    return row;
+  };
+  res.browser = await pageOn(
+    'webgpu',
+    'Chromium WebGPU (engine page)',
+    'Chromium gave no WebGPU adapter (check the flags and the Vulkan driver)',
   );
-
-  // 2b. Chromium, the engine page on WebGL2 (ANGLE on Vulkan), WebGPU left out.
-  res.webgl = await benchBrowser({
-    label: 'Chromium WebGL2 (engine page, ?backends=webgl,wasm)',
-    threads: 1,
-    isolate: false,
-    args: GPU_ARGS,
-    options: { model, scale: 4 },
-    size: side,
-    reps: 1,
-    timeoutMs: 600_000,
-    query: 'backends=webgl,wasm',
-  });
-  if (!res.webgl.error && res.webgl.backend !== 'webgl')
-    res.webgl.error = `the page ran on ${res.webgl.backend || 'no backend'}: no hardware WebGL2 renderer (SwiftShader is refused)`;
-  log(
-    `  Chromium WebGL2: ${res.webgl.error ?? `${res.webgl.backend}, cold ${res.webgl.coldMs} ms, warm ${res.webgl.wall.min.toFixed(0)} ms`}`,
+  res.webgl = await pageOn(
+    'webgl',
+    'Chromium WebGL2 (engine page, ?backends=webgl,wasm)',
+    'no hardware WebGL2 renderer (SwiftShader is refused)',
+    'backends=webgl,wasm',
   );
 
   // 3. upscayl-bin on the system Vulkan driver, default (automatic) tile size.

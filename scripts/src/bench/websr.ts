@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createNodeEngine, loadManifest } from '../../../core/src/node/index.js';
-import { openWebsr, websrFile } from '../reference/websr.js';
+import { compareInside, openWebsr, websrFile } from '../reference/websr.js';
 import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
 import { errorText, photoAt, ROOT, round, stats, type Stats } from './util.js';
 
@@ -48,20 +48,6 @@ export interface WebsrBenchPlan {
 /** The WebGPU flags the WebSR reference and the engine page both get: CPU_ARGS + --enable-unsafe-webgpu. */
 const WEBGPU_ARGS = [...CPU_ARGS, '--enable-unsafe-webgpu'];
 
-function psnrRing(a: Uint8Array, b: Uint8Array, w: number, h: number, ring: number): number {
-  let se = 0,
-    n = 0;
-  for (let y = ring; y < h - ring; y++)
-    for (let x = ring; x < w - ring; x++)
-      for (let c = 0; c < 3; c++) {
-        const i = (y * w + x) * 3 + c;
-        const d = a[i]! - b[i]!;
-        se += d * d;
-        n++;
-      }
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se);
-}
-
 export async function websrBench(plan: WebsrBenchPlan, log: (s: string) => void): Promise<WebsrBenchRow[]> {
   const manifest = loadManifest();
   const img = await photoAt(plan.size);
@@ -93,7 +79,10 @@ export async function websrBench(plan: WebsrBenchPlan, log: (s: string) => void)
         const ours = await node.upscale(img, { model: m.id, scale: 2 });
         const W = 2 * plan.size;
         // Capped at 100 dB (JSON has no Infinity): 100 = the same pixels.
-        row.psnrVsOursDb = round(Math.min(100, psnrRing(t.rgb, new Uint8Array(ours.image.data), W, W, 16)), 1);
+        row.psnrVsOursDb = round(
+          Math.min(100, compareInside(t.rgb, new Uint8Array(ours.image.data), W, W, 16).psnr),
+          1,
+        );
         log(
           `  WebSR ${row.network} (${row.weights}) ${plan.size}²: cold ${row.websr.coldMs.toFixed(0)} ms, warm frame ${row.websr.frame.min.toFixed(0)} ms (GPU only ${row.websr.gpu.min.toFixed(0)} ms); vs our ${m.id}: ${row.psnrVsOursDb} dB`,
         );

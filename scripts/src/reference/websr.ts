@@ -120,24 +120,7 @@ window.__websrRender = async (network, weightsJson, rgba, width, height) => {
   const t0 = performance.now();
   const gpu = await WebSR.initWebGPU();
   if (!gpu) throw new Error('no WebGPU adapter (start Chromium with --enable-unsafe-webgpu)');
-  let target = null;
-  const ctx = Object.create(GPUCanvasContext.prototype, {
-    configure: { value: () => {} },
-    unconfigure: { value: () => {} },
-    getCurrentTexture: {
-      value: () => {
-        if (!target || target.width !== canvas.width || target.height !== canvas.height) {
-          target = gpu.createTexture({
-            size: [canvas.width, canvas.height],
-            format: 'rgba8unorm',
-            usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC | GPUTextureUsage.TEXTURE_BINDING,
-          });
-        }
-        return target;
-      },
-    },
-  });
-  const canvas = { width: 1, height: 1, getContext: (kind) => (kind === 'webgpu' ? ctx : null) };
+  const canvas = window.__websrStandIn(gpu);
   const bitmap = await createImageBitmap(new ImageData(new Uint8ClampedArray(rgba), width, height), {
     colorSpaceConversion: 'none',
     premultiplyAlpha: 'none',
@@ -146,22 +129,37 @@ window.__websrRender = async (network, weightsJson, rgba, width, height) => {
   await sr.render(bitmap);
   await gpu.queue.onSubmittedWorkDone();
   const W = canvas.width, H = canvas.height;
-  const bytesPerRow = Math.ceil((W * 4) / 256) * 256;
-  const buf = gpu.createBuffer({ size: bytesPerRow * H, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const enc = gpu.createCommandEncoder();
-  enc.copyTextureToBuffer({ texture: target }, { buffer: buf, bytesPerRow }, [W, H]);
-  gpu.queue.submit([enc.finish()]);
-  await buf.mapAsync(GPUMapMode.READ);
-  const src = new Uint8Array(buf.getMappedRange());
-  const out = new Uint8Array(W * H * 3);
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < W; x++)
-      for (let c = 0; c < 3; c++) out[(y * W + x) * 3 + c] = src[y * bytesPerRow + x * 4 + c];
-  buf.unmap();
+  const out = await window.__websrRead(gpu, canvas.target, W, H);
   await sr.destroy();
   gpu.destroy();
   return { width: W, height: H, rgb: Array.from(out), ms: performance.now() - t0 };
 };`;
+
+/**
+ * PSNR and max error of two interleaved RGB images of w×h, leaving out a ring of `ring` pixels at the edges
+ * (where WebSR reads out of bounds; see tests/websr-proof.test.ts). The proof and the bench both compare this way.
+ */
+export function compareInside(
+  a: Uint8Array,
+  b: Uint8Array,
+  w: number,
+  h: number,
+  ring = 0,
+): { psnr: number; max: number } {
+  let se = 0,
+    n = 0,
+    max = 0;
+  for (let y = ring; y < h - ring; y++)
+    for (let x = ring; x < w - ring; x++)
+      for (let c = 0; c < 3; c++) {
+        const i = (y * w + x) * 3 + c;
+        const d = a[i]! - b[i]!;
+        se += d * d;
+        n++;
+        max = Math.max(max, Math.abs(d));
+      }
+  return { psnr: se === 0 ? Infinity : 10 * Math.log10((255 * 255 * n) / se), max };
+}
 
 /** Launches Chromium with WebGPU on SwiftShader and loads the WebSR bundle into a blank secure page. */
 export async function openWebsr(bundleFile: string, args: readonly string[]): Promise<WebsrReference> {
