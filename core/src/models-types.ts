@@ -124,4 +124,47 @@ export interface Manifest {
   /** Display names of the backends. */
   backends: Record<BackendId, string>;
   models: ModelEntry[];
+  /** Content detectors (faces, text, content class): learned models that read an image; never upscale it. */
+  detectors?: DetectorEntry[];
+}
+
+/** What a detector finds. */
+export type DetectorTask = 'face' | 'text' | 'content-class';
+
+/**
+ * One content detector of the catalog: a learned model converted to ONNX by the model pipeline (from TFLite or
+ * taken as ONNX from its package), pinned and sha256-checked like the SR models, run through the same runners.
+ */
+export interface DetectorEntry {
+  id: string;
+  title: string;
+  task: DetectorTask;
+  architecture: string;
+  params: number;
+  /** File name relative to models/onnx/. */
+  file: string;
+  bytes: number;
+  sha256: string;
+  /**
+   * Input the graph takes: NCHW float32, `size` = [height, width] when fixed (null sides are free, but a
+   * multiple of `multipleOf`), values mapped from [0, 1] RGB as (v − mean) / std per channel.
+   */
+  input: { name: string; size: [number | null, number | null]; multipleOf?: number; mean: number[]; std: number[] };
+  /** Output tensor names, in the order the post-processing reads them. */
+  outputs: string[];
+  license: string;
+  licenseNote: string;
+  source: {
+    package: string;
+    version: string;
+    integrity: string;
+    /** Path of the original model file inside the tarball, and its sha256. */
+    path: string;
+    sha256: string;
+    /** The format it was converted from. */
+    format: 'tflite' | 'onnx';
+  };
+  /** The runtime the conversion is proven against (e.g. "@tensorflow/tfjs-tflite 0.0.1-alpha.10 in Chromium"). */
+  reference: string;
+  notes: string;
 }
