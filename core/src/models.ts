@@ -2,11 +2,29 @@
  * The model catalog (read from models/manifest.json: models, presets, backend names), model choice by
  * preset and scale, and the sha256 check every model file passes before it is loaded.
  */
-import type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
+import type {
+  BackendId,
+  DetectorEntry,
+  DetectorTask,
+  Manifest,
+  ModelEntry,
+  PresetId,
+  PresetSpec,
+  Purpose,
+} from './models-types.js';
 import { InvalidOptionError, ModelFileMissingError, ModelFileTamperedError, UnknownModelError } from './errors.js';
 import type { Digest } from './digest.js';
 
-export type { BackendId, Manifest, ModelEntry, PresetId, PresetSpec, Purpose } from './models-types.js';
+export type {
+  BackendId,
+  DetectorEntry,
+  DetectorTask,
+  Manifest,
+  ModelEntry,
+  PresetId,
+  PresetSpec,
+  Purpose,
+} from './models-types.js';
 export type Preset = PresetId;
 export type Quality = 'fast' | 'best';
 
@@ -21,6 +39,8 @@ export class Catalog {
   private readonly byId: Map<string, ModelEntry>;
   readonly presets: readonly PresetSpec[];
   private readonly backendNames: Readonly<Record<BackendId, string>>;
+  /** Content detectors (faces, text, content class); empty when the manifest has none. */
+  readonly detectors: readonly DetectorEntry[];
 
   constructor(manifest: Manifest) {
     if (!Array.isArray(manifest?.presets) || !manifest.backends) {
@@ -33,6 +53,12 @@ export class Catalog {
     this.byId = new Map(this.list.map((m) => [m.id, m]));
     this.presets = manifest.presets;
     this.backendNames = manifest.backends;
+    this.detectors = manifest.detectors ?? [];
+  }
+
+  /** The catalog's detector for a task, or undefined when the catalog (or the plugin's bundle) has none. */
+  detector(task: DetectorTask): DetectorEntry | undefined {
+    return this.detectors.find((d) => d.task === task);
   }
 
   get models(): readonly ModelEntry[] {
