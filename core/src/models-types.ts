@@ -93,6 +93,11 @@ export interface ModelEntry {
     modelName: string;
   };
   notes: string;
+  /**
+   * Face-restoration models only (a user's GFPGAN/CodeFormer/GPEN ONNX; none ships): the aligned face square the
+   * model takes (NCHW RGB, size × size, values in inputRange) — see core/src/upscale/face-restore.ts.
+   */
+  faceRestoration?: { size: number; inputRange: [number, number]; inputName: string };
 }
 
 /** A preset id: what the user picks ("auto" analyses the image and picks one of the others). */

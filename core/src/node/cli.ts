@@ -3,7 +3,7 @@
  *
  *   enlarge INPUT... [-o OUT] [--preset auto|photo|face|graphics|faithful] [--model ID|FILE.onnx]
  *           [--scale N | --width PX | --height PX] [--denoise L] [--best] [--tile N] [--tta]
- *           [--format png|tiff|jpg|webp] [--quality Q] [--shard K/N] [--report FILE.jsonl]
+ *           [--face-model FACE.onnx] [--format png|tiff|jpg|webp] [--quality Q] [--shard K/N] [--report FILE.jsonl]
  *   enlarge models
  *
  * PNG and TIFF results are streamed to disk band by band (writers.ts), so memory does not grow with the
@@ -66,6 +66,8 @@ Options:
       --best               photo preset: the larger model (realesrgan-x4plus): slower, finer
       --tile N             tile size in pixels (default: chosen from memory)
       --tta                8-fold self-ensemble: slower, slightly cleaner
+      --face-model FILE    your own face-restoration .onnx (GFPGAN, CodeFormer…; .json sidecar with
+                           "task": "face-restoration"): faces found are restored and blended in
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
   -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
@@ -583,6 +585,7 @@ export async function main(argv: string[]): Promise<number> {
         best: { type: 'boolean' },
         tile: { type: 'string' },
         tta: { type: 'boolean' },
+        'face-model': { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -677,6 +680,17 @@ export async function main(argv: string[]): Promise<number> {
         options.model = entry.id;
       } else options.model = v.model;
       engine.catalog.get(options.model); // an unknown model is a command-line error, before any image
+    }
+    const faceModel = v['face-model'];
+    if (faceModel !== undefined) {
+      if (!/\.onnx$/i.test(faceModel)) throw new UsageError(`--face-model takes an .onnx file (got "${faceModel}").`);
+      const entry = await customModelEntry(faceModel);
+      if (!entry.faceRestoration)
+        throw new UsageError(
+          `${basename(faceModel)} is not marked as a face model: its .json sidecar needs "task": "face-restoration".`,
+        );
+      engine.catalog.add(entry);
+      options.faceModel = entry.id;
     }
 
     // Output: a file for one input (unless it is an existing folder or ends with a slash), else a folder.
@@ -855,12 +869,18 @@ export async function main(argv: string[]): Promise<number> {
           currentTmp = undefined;
           modelIds = res.models.map((m) => m.id).join(' → ');
           const auto = res.analysis ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''})` : '';
+          const faces =
+            res.facesRestored === undefined
+              ? ''
+              : res.facesRestored === 0
+                ? ', no face found to restore'
+                : `, ${res.facesRestored} face${res.facesRestored === 1 ? '' : 's'} restored`;
           const ms = Date.now() - t0;
           batch.doneMP += mp;
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
           console.log(
-            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${faces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
           done.push(input);
           await report({

@@ -71,8 +71,15 @@ export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: str
  * { "scale": 4, "pad": 0, "multipleOf": 1, "inputRange": [0, 1], "channelOrder": "RGB", "purpose": ["photo"], "title": "…" }
  * Only RGB in [0, 1] (the convention of every Real-ESRGAN-family export) is accepted; anything else is
  * refused with a plain message rather than guessed.
+ *
+ * A face-restoration model (GFPGAN, CodeFormer, GPEN exported to ONNX) says so:
+ * { "task": "face-restoration", "size": 512, "inputRange": [-1, 1], "inputName": "input", "title": "GFPGAN 1.4" }
+ * (size and inputName default to 512 and "input"; inputRange may be [0, 1] or [-1, 1]).
  */
 export interface CustomSidecar {
+  task?: 'upscale' | 'face-restoration';
+  size?: number;
+  inputName?: string;
   scale: number;
   pad?: number;
   multipleOf?: number;
@@ -98,9 +105,26 @@ export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
       `A custom model needs a JSON sidecar next to it (${basename(sidecarPath)}) saying at least {"scale": 4}. ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'It was not found.' : 'It could not be read: ' + (err as Error).message}`,
     );
   }
-  if (!Number.isInteger(side.scale) || side.scale < 1 || side.scale > 8)
+  const face = side.task === 'face-restoration';
+  if (side.task !== undefined && side.task !== 'upscale' && !face)
+    throw new InvalidOptionError(`${basename(sidecarPath)}: "task" must be "upscale" or "face-restoration".`);
+  if (face) {
+    const size = side.size ?? 512;
+    if (!Number.isInteger(size) || size < 16 || size > 2048)
+      throw new InvalidOptionError(
+        `${basename(sidecarPath)}: "size" must be a whole number of pixels from 16 to 2048.`,
+      );
+    const r = side.inputRange ?? [-1, 1];
+    if (!((r[0] === -1 || r[0] === 0) && r[1] === 1))
+      throw new InvalidOptionError(
+        `${basename(sidecarPath)}: "inputRange" must be [-1, 1] or [0, 1] for a face model.`,
+      );
+    if ((side.channelOrder ?? 'RGB') !== 'RGB')
+      throw new InvalidOptionError(`${basename(sidecarPath)}: only RGB channel order is supported.`);
+    side = { ...side, scale: 1 };
+  } else if (!Number.isInteger(side.scale) || side.scale < 1 || side.scale > 8)
     throw new InvalidOptionError(`${basename(sidecarPath)}: "scale" must be a whole number from 1 to 8.`);
-  const range = side.inputRange ?? [0, 1];
+  const range = face ? [0, 1] : (side.inputRange ?? [0, 1]);
   if (range[0] !== 0 || range[1] !== 1)
     throw new InvalidOptionError(
       `${basename(sidecarPath)}: only models that take values in [0, 1] are supported (got [${range.join(', ')}]).`,
@@ -135,5 +159,15 @@ export async function customModelEntry(onnxPath: string): Promise<ModelEntry> {
     source: { package: 'local file', version: '', integrity: '', param: '', bin: '', paramSha256: '', binSha256: '' },
     reference: { engine: 'upscayl-bin', modelDir: '', modelName: '' },
     notes: `Custom model from ${abs}`,
+    ...(face
+      ? {
+          purpose: [],
+          faceRestoration: {
+            size: side.size ?? 512,
+            inputRange: (side.inputRange ?? [-1, 1]) as [number, number],
+            inputName: side.inputName ?? 'input',
+          },
+        }
+      : {}),
   };
 }

@@ -4,7 +4,7 @@
  * directly (CLI, Figma's UI, Photoshop's in-UXP fallback) or through the engine page (Photoshop's webview).
  */
 import { alphaIsConstant, bleedColor } from '../alpha.js';
-import { BackendLostError, OutOfMemoryError, throwIfAborted } from '../errors.js';
+import { BackendLostError, InvalidOptionError, OutOfMemoryError, throwIfAborted } from '../errors.js';
 import { hasAlpha, type PixelImage } from '../image.js';
 import { readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
@@ -12,6 +12,7 @@ import { resamplePixels } from '../resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
 import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
+import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
 import { now, ProgressMeter } from './progress.js';
@@ -183,6 +184,22 @@ export class Engine implements Upscaler {
     let current: PixelImage = toColorOnly(color);
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 
+    // A face model: faces are restored from the input first, then pasted onto each band on its way out.
+    let facesRestored: number | undefined;
+    if (options.faceModel) {
+      const restored = await this.restoreFaces(current, options, ctx.signal);
+      facesRestored = restored.length;
+      if (restored.length) {
+        const fx = W / image.width,
+          fy = H / image.height,
+          next = sink;
+        sink = (band) => {
+          pasteFaces(band, restored, fx, fy);
+          return next(band);
+        };
+      }
+    }
+
     const last = plan.passes[plan.passes.length - 1]!;
     const out = new BandWriter(
       last.output.width,
@@ -232,7 +249,22 @@ export class Engine implements Upscaler {
       factorY: H / image.height,
       tiles: tilesRun,
       timings: { totalMs: meter.elapsedMs, inferenceMs },
+      ...(facesRestored !== undefined ? { facesRestored } : {}),
     };
+  }
+
+  /** The faces of `image` (given with the job, else found by the catalog's detector), restored by the face model. */
+  private async restoreFaces(
+    image: PixelImage,
+    options: UpscaleOptions,
+    signal: AbortSignal | undefined,
+  ): Promise<RestoredFace[]> {
+    const entry = this.catalog.get(options.faceModel!);
+    if (!entry.faceRestoration) throw new InvalidOptionError(`"${entry.title}" is not a face-restoration model.`);
+    const faces = options.detections?.filter((d) => d.kind === 'face');
+    if (!faces) throw new InvalidOptionError('This package has no face detector, so faces cannot be found to restore.');
+    const runner = await this.session(entry.file, entry.sha256);
+    return restoreFaces(image, faces, runner, entry.faceRestoration, signal);
   }
 
   /**

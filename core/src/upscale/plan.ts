@@ -107,6 +107,10 @@ function chooseModels(
 ): { models: ModelEntry[]; preset: Preset | 'model'; analysis?: ContentAnalysis; provisional?: boolean }[] {
   if (options.model) {
     const m = catalog.get(options.model);
+    if (m.faceRestoration)
+      throw new InvalidOptionError(
+        `"${m.title}" restores faces; use it as the face model beside an upscaling model, not as the upscaler.`,
+      );
     if (m.geometry.scale <= 1)
       throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
     return [{ models: planScales([m], factor), preset: 'model' }];

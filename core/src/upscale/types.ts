@@ -4,6 +4,7 @@
  * onnxruntime-web's proxy does for its sessions.
  */
 import type { ContentAnalysis } from '../analysis.js';
+import type { Detection } from '../detect/types.js';
 import type { PixelImage } from '../image.js';
 import type { ModelEntry, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
@@ -27,6 +28,16 @@ export interface UpscaleOptions {
   tileSize?: number;
   /** 8-fold self-ensemble (flips and transposes, averaged): slower, slightly cleaner. */
   tta?: boolean;
+  /**
+   * Content found in the input by a host that already ran the detectors (or by a test): used instead of running
+   * them again. Input pixel coordinates.
+   */
+  detections?: Detection[];
+  /**
+   * Catalog id of a face-restoration model (a custom entry with `faceRestoration`): each face found is aligned,
+   * restored by it and pasted back onto the upscaled result with a soft mask (./face-restore.ts).
+   */
+  faceModel?: string;
 }
 
 export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
@@ -70,6 +81,8 @@ export interface UpscaleStreamResult {
   factorY: number;
   tiles: number;
   timings: { totalMs: number; inferenceMs: number };
+  /** With a face model: how many faces it restored (0 when none was found). */
+  facesRestored?: number;
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {
