@@ -496,7 +496,7 @@ export const DETECTORS: readonly DetectorSpec[] = [
     id: 'content-mobilenetv3',
     title: 'WebSR content classifier (animation vs real life)',
     task: 'content-class',
-    architecture: 'MobileNetV3 (224×224 input, hard-swish, squeeze-excitation), 2 logits: [real life, animation]',
+    architecture: 'MobileNetV3 (224×224 input, hard-swish, squeeze-excitation), 2 logits: [animation, real life]',
     package: '@websr/websr',
     path: 'package/weights/tflite/content_detection_mobilenet_v3.tflite',
     format: 'tflite',
@@ -505,7 +505,8 @@ export const DETECTORS: readonly DetectorSpec[] = [
     std: [1, 1, 1],
     license: 'MIT',
     licenseNote: 'Content detection network by Sam Bhattacharyya for WebSR, MIT, as shipped in the npm package @websr/websr@0.0.15 (MIT).',
-    notes: 'Output logits [real life, animation] (WebSR: animation when values[1] > values[0]); softmax of the two is the art probability.',
+    notes: 'Output logits [animation, real life]: WebSR\'s README reads values[1] > values[0] as animation, but measured it is the other ' +
+      'way round (photos score high on logit 1, drawn art on logit 0; see core/src/detect/content-class.ts). Softmax of logit 0 is the art probability.',
   },
 ];
 
