@@ -69,7 +69,8 @@ export interface UpscaleStreamResult {
   factorX: number;
   factorY: number;
   tiles: number;
-  timings: { totalMs: number; inferenceMs: number };
+  /** detectMs: time 'auto' spent in the content detectors before planning (with a catalog that has them). */
+  timings: { totalMs: number; inferenceMs: number; detectMs?: number };
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {

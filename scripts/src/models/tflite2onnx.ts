@@ -7,7 +7,8 @@
  * LEAKY_RELU, PAD, PADV2, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RESHAPE, SQUEEZE, CONCATENATION,
  * FULLY_CONNECTED, SOFTMAX, RESIZE_BILINEAR, DEQUANTIZE (fp16 or int8 weights, folded into float32
  * initialisers), with fused activations. Constants stored quantized (INT8/UINT8/INT16 with scale and zero
- * point, per tensor or per axis) or as FLOAT16 are dequantized to float32. Any other operator, a quantized
+ * point, per tensor or per axis) are dequantized to float32; FLOAT16 weights stay FLOAT16 in the ONNX file (a Cast
+ * to float32 that onnxruntime folds at load: the same float32 values TFLite's DEQUANTIZE computes). Any other operator, a quantized
  * activation, a sparse tensor or an option it does not understand is an error that names the operator:
  * nothing is approximated.
  *
@@ -63,7 +64,33 @@ const TO_NCHW_AXIS = [0, 2, 3, 1];
 /** An activation in the ONNX graph: its value name and whether it is a rank-4 tensor held NCHW. */
 interface Value { name: string; nchw: boolean }
 
-interface Constant { values: Float32Array; shape: number[] }
+/** A constant's values; `half`: they came from FLOAT16 storage, so fp16 holds them exactly. */
+interface Constant { values: Float32Array; shape: number[]; half: boolean }
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** float32 → IEEE half bits, for values that are exactly representable in fp16 (throws otherwise). */
+export function exactHalf(v: number): number {
+  F32[0] = v;
+  const x = U32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  const mant = x & 0x7fffff;
+  let h: number;
+  if (exp === 0 && mant === 0) h = sign;
+  else if (exp === 0xff) h = sign | 0x7c00 | (mant ? 0x200 : 0);
+  else if (exp - 127 >= -14) {
+    if (exp - 127 > 15 || (mant & 0x1fff) !== 0) throw new TfliteConversionError(`${v} is not an fp16 value`);
+    h = sign | ((exp - 127 + 15) << 10) | (mant >>> 13);
+  } else {
+    // Subnormal half: value = m · 2^-24.
+    const m = Math.abs(F32[0]!) * 2 ** 24;
+    if (!Number.isInteger(m) || m >= 1024) throw new TfliteConversionError(`${v} is not an fp16 value`);
+    h = sign | m;
+  }
+  return h;
+}
 
 /** Permutes a row-major tensor: out axis i = in axis perm[i]. */
 export function permute(values: Float32Array, shape: number[], perm: number[]): { values: Float32Array; shape: number[] } {
@@ -96,9 +123,20 @@ class Graph {
   node(op: string, inputs: string[], outputs: string[], attrs: ReturnType<typeof attrInt>[] = []): void {
     this.nodes.push(onnx.NodeProto.create({ opType: op, input: inputs, output: outputs, attribute: attrs, name: this.fresh(op) }));
   }
-  floats(base: string, values: Float32Array, dims: number[], weights = true): string {
+  /**
+   * A float32 initialiser; `half`: stored as FLOAT16 (lossless: the values came from fp16 weights) and cast to
+   * float32 in the graph, which onnxruntime folds at load, so the file stays as compact as the TFLite original.
+   */
+  floats(base: string, values: Float32Array, dims: number[], half = false): string {
     const name = this.fresh(base);
-    if (weights) this.params += values.length;
+    this.params += values.length;
+    if (half) {
+      const bits = Uint16Array.from(values, exactHalf);
+      const h = `${name}_fp16`;
+      this.initializers.push(onnx.TensorProto.create({ name: h, dims, dataType: onnx.TensorProto.DataType.FLOAT16, rawData: new Uint8Array(bits.buffer) }));
+      this.node('Cast', [h], [name], [attrInt('to', onnx.TensorProto.DataType.FLOAT)]);
+      return name;
+    }
     this.initializers.push(onnx.TensorProto.create({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)) }));
     return name;
   }
@@ -143,7 +181,7 @@ class Translator {
       const t = this.tensor(i);
       if (!t.data) this.fail(op, `input "${t.name}" must be a constant (weights, shape or axes), but it is computed by the graph`);
       try {
-        c = { values: constantValues(t), shape: [...t.shape] };
+        c = { values: constantValues(t), shape: [...t.shape], half: t.type === 'FLOAT16' };
       } catch (e) {
         this.fail(op, (e as Error).message);
       }
@@ -157,7 +195,7 @@ class Translator {
     if (v) return v;
     if (this.isConst(i)) {
       const c = this.constant(op, i);
-      const name = this.g.floats('const', c.values, c.shape);
+      const name = this.g.floats('const', c.values, c.shape, c.half);
       const val = { name, nchw: false };
       this.values.set(i, val);
       return val;
@@ -186,7 +224,7 @@ class Translator {
       const c = this.constant(op, i);
       const shape4 = [...new Array<number>(4 - c.shape.length).fill(1), ...c.shape];
       const p = permute(c.values, shape4, [0, 3, 1, 2]);
-      return this.g.floats('const_nchw', p.values, p.shape);
+      return this.g.floats('const_nchw', p.values, p.shape, c.half);
     }
     const v = this.value(op, i);
     if (v.nchw) return v.name;
@@ -323,7 +361,7 @@ class Translator {
         if (this.isConst(a!)) {
           // Weights stored as fp16 or int8: folded to float32 (what the TFLite runtime computes with).
           const cst = this.constant(op, a!);
-          this.consts.set(o(), { values: cst.values, shape: [...outT().shape] });
+          this.consts.set(o(), { values: cst.values, shape: [...outT().shape], half: cst.half });
           return;
         }
         return this.fail(op, 'dequantizing a computed (quantized) activation is not supported');
@@ -353,8 +391,11 @@ class Translator {
           if (cin % w.shape[3]! !== 0) this.fail(op, `input has ${cin} channels but the filter takes ${w.shape[3]}`);
           group = cin / w.shape[3]!;
         }
-        const inputs = [this.nchw(op, a!), g.floats('w', weight.values, weight.shape)];
-        if (c !== undefined && c >= 0) inputs.push(g.floats('b', this.constant(op, c).values, [weight.shape[0]!]));
+        const inputs = [this.nchw(op, a!), g.floats('w', weight.values, weight.shape, w.half)];
+        if (c !== undefined && c >= 0) {
+          const bias = this.constant(op, c);
+          inputs.push(g.floats('b', bias.values, [weight.shape[0]!], bias.half));
+        }
         const y = g.fresh(dw ? 'dwconv' : 'conv');
         g.node('Conv', inputs, [y], [
           attrString('auto_pad', pad), attrInts('strides', [sh, sw]), attrInts('dilations', dil),
@@ -508,8 +549,11 @@ class Translator {
         const [units, k] = w.shape as [number, number];
         const flat = g.fresh('fc_in');
         g.node('Reshape', [this.plain(op, a!), g.int64s('shape', [-1, k])], [flat]);
-        const inputs = [flat, g.floats('fc_w', w.values, w.shape)];
-        if (c !== undefined && c >= 0) inputs.push(g.floats('fc_b', this.constant(op, c).values, [units]));
+        const inputs = [flat, g.floats('fc_w', w.values, w.shape, w.half)];
+        if (c !== undefined && c >= 0) {
+          const bias = this.constant(op, c);
+          inputs.push(g.floats('fc_b', bias.values, [units], bias.half));
+        }
         const y = g.fresh('fc');
         g.node('Gemm', inputs, [y], [attrInt('transB', 1)]);
         let out = this.activation(op, y, opt.int8(0));
