@@ -150,9 +150,13 @@ export class Engine implements Upscaler {
    * once per image object). Undefined for an explicit model or preset, or a catalog without them (the heuristic
    * decides alone).
    */
+  private usesDetectors(options: UpscaleOptions): boolean {
+    if (options.model || (options.preset ?? 'auto') !== 'auto') return false;
+    return !!this.catalog.detector('face') && !!this.catalog.detector('content-class');
+  }
+
   private evidence(image: PixelImage, options: UpscaleOptions): Promise<DetectorEvidence> | undefined {
-    if (options.model || (options.preset ?? 'auto') !== 'auto') return undefined;
-    if (!this.catalog.detector('face') || !this.catalog.detector('content-class')) return undefined;
+    if (!this.usesDetectors(options)) return undefined;
     validateImage(image);
     let e = this.evidenceCache.get(image);
     if (!e) {
@@ -199,7 +203,16 @@ export class Engine implements Upscaler {
   ): Promise<UpscaleStreamResult> {
     const t0 = now();
     throwIfAborted(ctx.signal);
-    const evidence = await this.evidence(image, options);
+    // 'auto' with detectors: bad input, bad options and an output over the limits are refused before the
+    // detectors run (a size-only plan covers every choice auto could make).
+    let evidence: DetectorEvidence | undefined;
+    if (this.usesDetectors(options)) {
+      validateImage(image);
+      const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
+      const pre = planJob(sized, options, this.catalog, this.policy());
+      if (pre.tooLarge) throw pre.tooLarge;
+      evidence = await this.evidence(image, options);
+    }
     const detectMs = now() - t0;
     throwIfAborted(ctx.signal);
     const plan = planJob(image, options, this.catalog, this.policy(), evidence);
