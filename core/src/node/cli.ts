@@ -854,7 +854,11 @@ export async function main(argv: string[]): Promise<number> {
           await rename(tmp, target);
           currentTmp = undefined;
           modelIds = res.models.map((m) => m.id).join(' → ');
-          const auto = res.analysis ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''})` : '';
+          const faces = res.analysis?.features['faces'];
+          const found = faces === undefined ? '' : `, ${faces} face${faces === 1 ? '' : 's'}`;
+          const auto = res.analysis
+            ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''}${found})`
+            : '';
           const ms = Date.now() - t0;
           batch.doneMP += mp;
           batch.remainingMP -= mp;
