@@ -183,6 +183,20 @@ describe('content class (onnxruntime-node)', () => {
   it.each(['eval/graphics/breeze-calculator.png', 'eval/graphics/breeze-calligrasheets.png'])('%s: drawn', (file) => {
     expect(nodeResults.get(file)!.art).toBeGreaterThan(0.9);
   });
+  it('16-bit and grey input: the same face (16-bit exactly; grey within a few pixels)', async () => {
+    const rgb = await load('eval/face/skimage-astronaut.png');
+    const ref = nodeResults.get('eval/face/skimage-astronaut.png')!.faces[0]!;
+    const sixteen: PixelImage = { ...rgb, bitDepth: 16, data: Uint16Array.from(rgb.data, (v) => v * 257) };
+    const [f16] = await detectors.faces(sixteen);
+    expect(f16).toEqual(ref);
+    const grey = new Uint8Array(rgb.width * rgb.height);
+    for (let i = 0; i < grey.length; i++)
+      grey[i] = Math.round(0.299 * rgb.data[3 * i]! + 0.587 * rgb.data[3 * i + 1]! + 0.114 * rgb.data[3 * i + 2]!);
+    const g = await detectors.faces({ ...rgb, channels: 1, data: grey });
+    expect(g).toHaveLength(1);
+    expect(iou(g[0]!, ref)).toBeGreaterThan(0.8);
+  });
+
   it.each(['photo-256.png', 'eval/photo/skimage-coffee.png', 'eval/face/skimage-astronaut.png'])(
     '%s: photographed',
     (file) => {
