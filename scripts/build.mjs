@@ -85,12 +85,13 @@ if (cliPackage) {
   chmodSync(`${PKG}/bin/enlarge.js`, 0o755);
   copyFileSync('core/dist/cli.js', `${PKG}/dist/cli.js`);
   copyFileSync('models/manifest.json', `${PKG}/models/manifest.json`);
-  // Every file the manifest names (whole models and their tiling graphs), nothing else from the folder.
+  // Every file the manifest names (whole models and their tiling graphs, the content detectors), nothing else.
   const files = new Set();
   for (const m of manifest.models) {
     files.add(m.file);
     for (const s of m.seSplit ?? []) files.add(s.file);
   }
+  for (const d of manifest.detectors ?? []) files.add(d.file);
   for (const f of files) copyFileSync(`models/onnx/${f}`, `${PKG}/models/onnx/${f}`);
   const unused = readdirSync('models/onnx').filter((f) => !files.has(f));
   cpSync('README.md', `${PKG}/README.md`);

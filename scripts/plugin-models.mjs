@@ -33,7 +33,7 @@ export function presetsFor(presets, models) {
 
 /**
  * @param {'figma' | 'figma-full' | 'photoshop' | 'web'} host
- * @returns {{ manifest: { schema: unknown, generatedBy: unknown, models: any[] }, files: { file: string, path: string, sha256: string, bytes: number }[] }}
+ * @returns {{ manifest: { schema: unknown, generatedBy: unknown, models: any[], detectors: any[] }, files: { file: string, path: string, sha256: string, bytes: number }[] }}
  */
 export function pluginModels(host) {
   const bundles = JSON.parse(readFileSync(path.join(root, 'models', 'bundles.json'), 'utf8'));
@@ -51,7 +51,23 @@ export function pluginModels(host) {
       );
     return m;
   });
+  const detectorIds = bundles[host].detectors ?? [];
+  if (!Array.isArray(detectorIds)) throw new Error(`models/bundles.json: "detectors" of "${host}" must be a list.`);
+  const detectors = detectorIds.map((id) => {
+    const d = (full.detectors ?? []).find((x) => x.id === id);
+    if (!d)
+      throw new Error(
+        `models/bundles.json names the detector "${id}" for ${host}, but the catalog (models/manifest.json) has no such detector.`,
+      );
+    return d;
+  });
   const files = [];
+  for (const d of detectors) {
+    const p = path.join(root, 'models', 'onnx', d.file);
+    if (!existsSync(p))
+      throw new Error(`The detector file ${d.file} is missing from models/onnx: run "npm run models" first.`);
+    files.push({ file: d.file, path: p, sha256: d.sha256, bytes: d.bytes });
+  }
   for (const m of models) {
     for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? [])]) {
       const p = path.join(root, 'models', 'onnx', f.file);
@@ -67,6 +83,7 @@ export function pluginModels(host) {
       presets: presetsFor(full.presets, models),
       backends: full.backends,
       models,
+      detectors,
     },
     files,
   };

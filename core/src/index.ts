@@ -11,3 +11,6 @@ export * from './upscale/index.js';
 export * from './analysis.js';
 export * from './digest.js';
 export type { Backend, Runner, RunnerFactory, RunnerOptions, TensorData } from './runtime/runner.js';
+export { Detectors, type DetectorsConfig, type DetectorTimes, type FaceOptions } from './detect/index.js';
+export type { ContentClass, Detection } from './detect/types.js';
+export { fuseAnalysis, type DetectorEvidence } from './auto-fusion.js';

@@ -3,14 +3,26 @@
  * qualities an upscaler actually receives.
  *
  *   npx tsx scripts/src/eval-auto.ts [--dataset DIR] [--no-extra] [--verbose] [--all-features]
- *                                    [--variants orig,orig+jpeg,...] [--json FILE]
+ *                                    [--variants orig,orig+jpeg,...] [--json FILE] [--no-detectors]
+ *                                    [--write-model]
  *
  * Sets:
  *   dev    DIR (default: ../shared/eval relative to the repository root) holds one folder per truth
  *          label: photo/, face/, graphics/ with PNG files (other sharp-readable formats work too).
  *   check  (unless --no-extra) the images shipped in this repository: tests/fixtures/eval/{photo,face,
- *          graphics}/, samples/cliff.png (photo) and tests/fixtures/photo-256.png (photo). None of them
- *          is in the dev set, so they are a small held-out check.
+ *          graphics}/, samples/cliff.png (photo), tests/fixtures/photo-256.png (photo) and the three dlib
+ *          photos of tests/fixtures/faces/ (face: two people, six and seven people). None of them is in the
+ *          dev set, so they are a small held-out check.
+ *
+ * With the detectors (unless --no-detectors, or when the catalog has none): every variant also goes through
+ * the content classifier and the face detector (core/src/detect, onnxruntime-node), and `auto` fused on them
+ * (core/src/auto-fusion.ts) is measured beside the heuristic:
+ *   - dev: leave-one-image-out cross-validation — for each dev image, both logistic regressions are fitted on
+ *     all variants of the other dev images and predict the six variants of the held-out one, so every dev
+ *     figure is for images the fit never saw;
+ *   - check: the regressions fitted on the whole dev set (the constants committed in core/src/auto-model.ts),
+ *     applied to the check images.
+ * --write-model rewrites core/src/auto-model.ts with the constants fitted on the whole dev set.
  *
  * Variants, for every image: the file as stored, and ×2 / ×4 downscaled (sharp resize with
  * kernel 'cubic', i.e. bicubic), each clean and after a JPEG q70 round trip (sharp .jpeg({quality: 70})
@@ -29,6 +41,19 @@ import { performance } from 'node:perf_hooks';
 import sharp, { type OutputInfo } from 'sharp';
 import { analyzeContent, presetFor } from '../../core/src/analysis.js';
 import type { Channels, PixelImage } from '../../core/src/image.js';
+import {
+  KIND_FEATURES,
+  PORTRAIT_FEATURES,
+  kindFeatures,
+  portraitFeatures,
+  predictLogistic,
+  type LogisticModel,
+} from '../../core/src/auto-fusion.js';
+import { Detectors } from '../../core/src/detect/index.js';
+import { Catalog } from '../../core/src/models.js';
+import { defaultModelsDir, fileStore, loadManifest, nodeDigest } from '../../core/src/node/index.js';
+import { nodeRunnerFactory } from '../../core/src/node/runner.js';
+import { fitLogistic, LAMBDA } from './auto-fit.js';
 
 type Preset = 'photo' | 'face' | 'graphics';
 const PRESETS: readonly Preset[] = ['photo', 'face', 'graphics'];
@@ -80,6 +105,10 @@ interface Row {
   confidence: number;
   ms: number;
   features: Record<string, number>;
+  /** With the detectors: the fused models' inputs, and the detectors' time on this variant. */
+  evidence?: { art: number; faces: number; kindX: number[]; portraitX: number[]; faceMs: number; classMs: number };
+  /** The fused prediction (dev: cross-validated; check: the whole-dev fit). */
+  fused?: { pred: Preset; kind: 'photo' | 'graphics' };
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -91,11 +120,13 @@ interface Args {
   allFeatures: boolean;
   variants: readonly Variant[];
   json: string | undefined;
+  detectors: boolean;
+  writeModel: boolean;
 }
 
 const USAGE =
   'usage: npx tsx scripts/src/eval-auto.ts [--dataset DIR] [--no-extra] [--verbose] [--all-features] ' +
-  `[--variants ${VARIANTS.map((v) => v.name).join(',')}] [--json FILE]`;
+  `[--variants ${VARIANTS.map((v) => v.name).join(',')}] [--json FILE] [--no-detectors] [--write-model]`;
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -105,6 +136,8 @@ function parseArgs(argv: string[]): Args {
     allFeatures: false,
     variants: VARIANTS,
     json: undefined,
+    detectors: true,
+    writeModel: false,
   };
   const value = (a: string, i: number): string => {
     const eq = a.indexOf('=');
@@ -127,6 +160,8 @@ function parseArgs(argv: string[]): Args {
       args.variants = VARIANTS.filter((v) => wanted.includes(v.name));
     } else if (a === '--no-extra') args.extra = false;
     else if (a === '--verbose') args.verbose = true;
+    else if (a === '--no-detectors') args.detectors = false;
+    else if (a === '--write-model') args.writeModel = true;
     else if (a === '--all-features') args.allFeatures = args.verbose = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -262,12 +297,31 @@ async function main(): Promise<void> {
       path: join(repoRoot, 'tests/fixtures/photo-256.png'),
       truth: 'photo',
     });
+    for (const f of ['2008_002470.jpg', '2008_004176.jpg', '2009_004587.jpg'])
+      items.push({
+        set: 'check',
+        file: `fixtures/faces/${f}`,
+        path: join(repoRoot, 'tests/fixtures/faces', f),
+        truth: 'face',
+      });
   }
   if (!items.length) {
     console.error(`no images found under ${args.dataset}`);
     process.exitCode = 1;
     return;
   }
+
+  const catalog = new Catalog(loadManifest());
+  const detectors =
+    args.detectors && catalog.detector('face') && catalog.detector('content-class')
+      ? new Detectors({
+          catalog,
+          store: fileStore(join(defaultModelsDir(), 'onnx')),
+          runners: nodeRunnerFactory,
+          digest: nodeDigest,
+        })
+      : undefined;
+  if (args.detectors && !detectors) console.warn('(the catalog has no face / content-class detector: heuristic only)');
 
   const rows: Row[] = [];
   const short = (p: Preset): string => (p === 'graphics' ? 'G' : p === 'face' ? 'F' : 'P');
@@ -299,6 +353,19 @@ async function main(): Promise<void> {
         ms,
         features: a.features,
       };
+      if (detectors) {
+        detectors.resetTimes();
+        const faces = await detectors.faces(image);
+        const art = (await detectors.contentClass(image)).art;
+        row.evidence = {
+          art,
+          faces: faces.length,
+          kindX: kindFeatures(a, { art, faces }),
+          portraitX: portraitFeatures(faces, image.width, image.height),
+          faceMs: detectors.times.face ?? 0,
+          classMs: detectors.times['content-class'] ?? 0,
+        };
+      }
       rows.push(row);
       const mark = presetOk(row) ? ' ' : kindOk(row) ? 'x' : 'X';
       cells.push(`${mark}${short(row.pred)} ${a.confidence.toFixed(2)}`.padEnd(11));
@@ -329,6 +396,11 @@ async function main(): Promise<void> {
     rows.map((r) => [r.truth, r.pred]),
   );
 
+  if (detectors) {
+    fused(rows, args);
+    await detectors.dispose();
+  }
+
   const big = rows.filter((r) => r.width * r.height >= 700_000);
   const mean = (rs: Row[]): string => (rs.reduce((s, r) => s + r.ms, 0) / Math.max(1, rs.length)).toFixed(1);
   console.log(
@@ -340,6 +412,156 @@ async function main(): Promise<void> {
     console.log(`wrote ${rows.length} measurements to ${args.json}`);
   }
 }
+
+/** Fits the kind and portrait models on `train` rows (each image's variants weigh one image in all). */
+function fitBoth(train: Row[]): { kind: LogisticModel; portrait: LogisticModel } {
+  const perImage = new Map<string, number>();
+  for (const r of train) perImage.set(r.file, (perImage.get(r.file) ?? 0) + 1);
+  const w = (r: Row) => 1 / perImage.get(r.file)!;
+  const kind = fitLogistic(
+    KIND_FEATURES,
+    train.map((r) => r.evidence!.kindX),
+    train.map((r) => (r.truth === 'graphics' ? 1 : 0)),
+    train.map(w),
+  );
+  const photos = train.filter((r) => r.truth !== 'graphics');
+  const portrait = fitLogistic(
+    PORTRAIT_FEATURES,
+    photos.map((r) => r.evidence!.portraitX),
+    photos.map((r) => (r.truth === 'face' ? 1 : 0)),
+    photos.map(w),
+  );
+  return { kind, portrait };
+}
+
+function predictFused(
+  m: { kind: LogisticModel; portrait: LogisticModel },
+  r: Row,
+): { pred: Preset; kind: 'photo' | 'graphics' } {
+  const kind = predictLogistic(m.kind, r.evidence!.kindX) >= 0.5 ? 'graphics' : 'photo';
+  const portrait = predictLogistic(m.portrait, r.evidence!.portraitX) >= 0.5;
+  return { kind, pred: kind === 'graphics' ? 'graphics' : portrait ? 'face' : 'photo' };
+}
+
+/** Cross-validated (dev) and held-out (check) accuracy of the fused `auto`, beside the heuristic. */
+function fused(rows: Row[], args: Args): void {
+  const dev = rows.filter((r) => r.set === 'dev');
+  const check = rows.filter((r) => r.set === 'check');
+  const devImages = [...new Set(dev.map((r) => r.file))];
+  for (const img of devImages) {
+    const m = fitBoth(dev.filter((r) => r.file !== img));
+    for (const r of dev.filter((x) => x.file === img)) r.fused = predictFused(m, r);
+  }
+  const whole = fitBoth(dev);
+  for (const r of check) r.fused = predictFused(whole, r);
+
+  const fusedKindOk = (r: Row) => (r.truth === 'graphics') === (r.fused!.kind === 'graphics');
+  const fusedPresetOk = (r: Row) => r.fused!.pred === r.truth;
+  const portraitFound = (rs: Row[], f: (r: Row) => Preset) => {
+    const faces = rs.filter((r) => r.truth === 'face');
+    const hit = faces.filter((r) => f(r) === 'face').length;
+    return faces.length ? `${hit}/${faces.length}`.padStart(8) : '-'.padStart(8);
+  };
+  console.log(
+    `\nauto fused on the detectors vs the heuristic (dev: leave-one-image-out CV over ${devImages.length} images; ` +
+      `check: fitted on all dev images)`,
+  );
+  console.log(
+    [
+      'variant'.padEnd(12),
+      'set'.padEnd(6),
+      'heur P/G',
+      'heur 3-way',
+      'heur portr',
+      'fused P/G',
+      'fused 3-way',
+      'fused portr',
+    ]
+      .map((h, i) => (i < 2 ? h : h.padStart(12)))
+      .join(' '),
+  );
+  for (const v of [...args.variants.map((x) => x.name), 'all']) {
+    for (const [set, rs] of [
+      ['dev', dev],
+      ['check', check],
+    ] as const) {
+      const vr = v === 'all' ? rs : rs.filter((r) => r.variant === v);
+      if (!vr.length) continue;
+      console.log(
+        [
+          v.padEnd(12),
+          set.padEnd(6),
+          pct(vr, kindOk),
+          pct(vr, presetOk),
+          portraitFound(vr, (r) => r.pred).padStart(12),
+          pct(vr, fusedKindOk),
+          pct(vr, fusedPresetOk),
+          portraitFound(vr, (r) => r.fused!.pred).padStart(12),
+        ].join(' '),
+      );
+    }
+  }
+  matrix(
+    'fused 3-way preset, dev (cross-validated) + check, all variants',
+    PRESETS,
+    rows.map((r) => [r.truth, r.fused!.pred]),
+  );
+  const ms = (f: (r: Row) => number) => {
+    const v = rows.map(f);
+    return `mean ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)} ms, max ${Math.max(...v).toFixed(0)} ms`;
+  };
+  console.log(
+    `\ndetector time per image (onnxruntime-node, 1 thread): faces ${ms((r) => r.evidence!.faceMs)}; content class ${ms((r) => r.evidence!.classMs)}`,
+  );
+  const show = (name: string, m: LogisticModel) =>
+    console.log(
+      `${name}: ${m.features.map((f, i) => `${f} ${m.weights[i]!.toFixed(3)}`).join(', ')}, bias ${m.bias.toFixed(3)}`,
+    );
+  console.log('\nfitted on all dev images (standardised weights):');
+  show('kind (graphics)', whole.kind);
+  show('portrait', whole.portrait);
+
+  if (args.writeModel) {
+    const devKind = pct(dev, fusedKindOk).trim();
+    const dev3 = pct(dev, fusedPresetOk).trim();
+    const chk3 = pct(check, fusedPresetOk).trim();
+    const chkKind = pct(check, fusedKindOk).trim();
+    const fit = (m: LogisticModel) =>
+      `{
+    features: ${JSON.stringify(m.features)},
+    mean: ${JSON.stringify(m.mean.map(r6))},
+    std: ${JSON.stringify(m.std.map(r6))},
+` +
+      `    weights: ${JSON.stringify(m.weights.map(r6))},
+    bias: ${r6(m.bias)},
+  }`;
+    const text = `/**
+ * The fitted constants of \`auto\` (./auto-fusion.ts): data, not code. Written by
+ * \`npx tsx scripts/src/eval-auto.ts --write-model\` (scripts/src/auto-fit.ts: L2-regularised logistic
+ * regression, λ = ${LAMBDA} on standardised features, Newton's method) from the development set
+ * (${devImages.length} images in ../shared/eval: photo/, face/, graphics/), every image at the six variants of
+ * eval-auto (as stored, ×2 and ×4 bicubic downscales, each clean and after JPEG q70), each image weighing one in
+ * all. Nothing was tuned by hand or per image.
+ *
+ * Accuracy when this was written — dev: leave-one-image-out cross-validation (each image predicted by a fit
+ * that never saw it): photo vs graphics ${devKind}, 3-way ${dev3}; held-out check set (${[...new Set(check.map((r) => r.file))].length} images, all
+ * variants): photo vs graphics ${chkKind}, 3-way ${chk3}.
+ */
+import type { LogisticModel } from './auto-fusion.js';
+
+export const AUTO_MODEL: { kind: LogisticModel; portrait: LogisticModel; fitted: string } = {
+  fitted: ${JSON.stringify(`eval-auto --write-model: ${devImages.length} dev images × ${args.variants.length} variants; CV 3-way ${dev3}`)},
+  kind: ${fit(whole.kind)},
+  portrait: ${fit(whole.portrait)},
+};
+`;
+    const file = join(repoRoot, 'core/src/auto-model.ts');
+    writeFileSync(file, text);
+    console.log(`wrote ${file}`);
+  }
+}
+
+const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 
 main().catch((err: unknown) => {
   console.error(err);

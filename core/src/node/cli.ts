@@ -868,8 +868,12 @@ export async function main(argv: string[]): Promise<number> {
           await rename(tmp, target);
           currentTmp = undefined;
           modelIds = res.models.map((m) => m.id).join(' → ');
-          const auto = res.analysis ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''})` : '';
-          const faces =
+          const faces = res.analysis?.features['faces'];
+          const found = faces === undefined ? '' : `, ${faces} face${faces === 1 ? '' : 's'}`;
+          const auto = res.analysis
+            ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''}${found})`
+            : '';
+          const restoredFaces =
             res.facesRestored === undefined
               ? ''
               : res.facesRestored === 0
@@ -880,7 +884,7 @@ export async function main(argv: string[]): Promise<number> {
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
           console.log(
-            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${faces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${restoredFaces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
           done.push(input);
           await report({

@@ -15,8 +15,10 @@ import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
+import { Detectors } from '../detect/index.js';
+import type { DetectorEvidence } from '../auto-fusion.js';
 import { now, ProgressMeter } from './progress.js';
-import { checkBandRows, DEFAULT_LIMITS, type Limits } from './request.js';
+import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
 import {
   modelRef,
   type BandSink,
@@ -52,6 +54,9 @@ export class Engine implements Upscaler {
   private readonly digest: NamedDigest;
   private readonly sessions = new Map<string, Promise<Runner>>();
   private readonly backendsExcluded = new Set<Backend>();
+  private detectorSet?: Detectors;
+  /** Detector evidence per input image (plan() then upscale() of one image runs the detectors once). */
+  private readonly evidenceCache = new WeakMap<PixelImage, Promise<DetectorEvidence>>();
 
   constructor(private readonly config: EngineConfig) {
     this.catalog = config.catalog;
@@ -117,6 +122,8 @@ export class Engine implements Upscaler {
   }
 
   async dispose(): Promise<void> {
+    await this.detectorSet?.dispose();
+    this.detectorSet = undefined;
     const all = [...this.sessions.values()];
     this.sessions.clear();
     for (const p of all) {
@@ -128,9 +135,47 @@ export class Engine implements Upscaler {
     }
   }
 
-  /** What `upscale` would do for these options (no inference). */
+  /** The content detectors on this engine's catalog, store and runners (faces, content class). */
+  get detectors(): Detectors {
+    this.detectorSet ??= new Detectors({
+      catalog: this.catalog,
+      store: this.config.store,
+      runners: this.config.runners,
+      digest: this.digest,
+    });
+    return this.detectorSet;
+  }
+
+  /**
+   * 'auto' with a catalog that has a face detector and a content classifier: what they find in the image (run
+   * once per image object). Undefined for an explicit model or preset, or a catalog without them (the heuristic
+   * decides alone).
+   */
+  private usesDetectors(options: UpscaleOptions): boolean {
+    if (options.model || (options.preset ?? 'auto') !== 'auto') return false;
+    return !!this.catalog.detector('face') && !!this.catalog.detector('content-class');
+  }
+
+  private evidence(image: PixelImage, options: UpscaleOptions): Promise<DetectorEvidence> | undefined {
+    if (!this.usesDetectors(options)) return undefined;
+    validateImage(image);
+    let e = this.evidenceCache.get(image);
+    if (!e) {
+      const d = this.detectors;
+      e = (async () => {
+        const faces = await d.faces(image);
+        const art = (await d.contentClass(image)).art;
+        return { faces, art };
+      })();
+      e.catch(() => this.evidenceCache.delete(image));
+      this.evidenceCache.set(image, e);
+    }
+    return e;
+  }
+
+  /** What `upscale` would do for these options (no upscaling; 'auto' runs the content detectors). */
   async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
-    return planJob(image, options, this.catalog, this.policy());
+    return planJob(image, options, this.catalog, this.policy(), await this.evidence(image, options));
   }
 
   /** The tile plan of one model pass on this engine (benchmarks and tests). */
@@ -159,7 +204,19 @@ export class Engine implements Upscaler {
   ): Promise<UpscaleStreamResult> {
     const t0 = now();
     throwIfAborted(ctx.signal);
-    const plan = planJob(image, options, this.catalog, this.policy());
+    // 'auto' with detectors: bad input, bad options and an output over the limits are refused before the
+    // detectors run (a size-only plan covers every choice auto could make).
+    let evidence: DetectorEvidence | undefined;
+    if (this.usesDetectors(options)) {
+      validateImage(image);
+      const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
+      const pre = planJob(sized, options, this.catalog, this.policy());
+      if (pre.tooLarge) throw pre.tooLarge;
+      evidence = await this.evidence(image, options);
+    }
+    const detectMs = now() - t0;
+    throwIfAborted(ctx.signal);
+    const plan = planJob(image, options, this.catalog, this.policy(), evidence);
     if (plan.tooLarge) throw plan.tooLarge;
     checkBandRows(ctx.bandRows);
     const meter = new ProgressMeter(plan.work, plan.passes.length, ctx.onProgress, t0);
@@ -248,7 +305,7 @@ export class Engine implements Upscaler {
       factorX: W / image.width,
       factorY: H / image.height,
       tiles: tilesRun,
-      timings: { totalMs: meter.elapsedMs, inferenceMs },
+      timings: { totalMs: meter.elapsedMs, inferenceMs, ...(evidence ? { detectMs } : {}) },
       ...(facesRestored !== undefined ? { facesRestored } : {}),
     };
   }
@@ -261,8 +318,12 @@ export class Engine implements Upscaler {
   ): Promise<RestoredFace[]> {
     const entry = this.catalog.get(options.faceModel!);
     if (!entry.faceRestoration) throw new InvalidOptionError(`"${entry.title}" is not a face-restoration model.`);
-    const faces = options.detections?.filter((d) => d.kind === 'face');
-    if (!faces) throw new InvalidOptionError('This package has no face detector, so faces cannot be found to restore.');
+    let faces = options.detections?.filter((d) => d.kind === 'face');
+    if (!faces) {
+      if (!this.catalog.detector('face'))
+        throw new InvalidOptionError('This package has no face detector, so faces cannot be found to restore.');
+      faces = await this.detectors.faces(image);
+    }
     const runner = await this.session(entry.file, entry.sha256);
     return restoreFaces(image, faces, runner, entry.faceRestoration, signal);
   }

