@@ -15,7 +15,7 @@ import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
-import { Detectors } from '../detect/index.js';
+import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
@@ -244,7 +244,7 @@ export class Engine implements Upscaler {
     // A face model: faces are restored from the input first, then pasted onto each band on its way out.
     let facesRestored: number | undefined;
     if (options.faceModel) {
-      const restored = await this.restoreFaces(current, options, ctx.signal);
+      const restored = await this.restoreFaces(current, options, ctx.signal, evidence?.faces);
       facesRestored = restored.length;
       if (restored.length) {
         const fx = W / image.width,
@@ -315,10 +315,11 @@ export class Engine implements Upscaler {
     image: PixelImage,
     options: UpscaleOptions,
     signal: AbortSignal | undefined,
+    found?: readonly Detection[],
   ): Promise<RestoredFace[]> {
     const entry = this.catalog.get(options.faceModel!);
     if (!entry.faceRestoration) throw new InvalidOptionError(`"${entry.title}" is not a face-restoration model.`);
-    let faces = options.detections?.filter((d) => d.kind === 'face');
+    let faces = options.detections?.filter((d) => d.kind === 'face') ?? found;
     if (!faces) {
       if (!this.catalog.detector('face'))
         throw new InvalidOptionError('This package has no face detector, so faces cannot be found to restore.');
