@@ -16,6 +16,9 @@ import { runPass, type PassJob, type PassResult } from './pass.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, type Limits } from './request.js';
+import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
+import { detectText } from '../detect/text.js';
+import type { Detection } from '../detect/types.js';
 import {
   modelRef,
   type BandSink,
@@ -177,6 +180,13 @@ export class Engine implements Upscaler {
     }
     throwIfAborted(ctx.signal);
 
+    // Region-aware enlarging: detections (given, or found now on the colour image), one RegionPass per pass.
+    const detections = regionsWanted(options, this.catalog)
+      ? (options.detections ?? (await this.detect(toColorOnly(color))))
+      : undefined;
+    const regionPasses: RegionPass[] = [];
+    throwIfAborted(ctx.signal);
+
     let inferenceMs = 0;
     let backend: Backend = 'node-cpu';
     let tilesRun = 0;
@@ -200,18 +210,39 @@ export class Engine implements Upscaler {
       if (current.width !== pass.input.width || current.height !== pass.input.height)
         current = resamplePixels(current, pass.input.width, pass.input.height);
       const isLast = i === plan.passes.length - 1;
+      const passInput = current;
+      const rp = detections ? new RegionPass(detections, pass.model, this.catalog, image, passInput) : undefined;
+      const renv: RegionEnv = {
+        session: (f, s) => this.session(f, s),
+        tiles: this.tiles,
+        backend: this.backends()[0],
+        tileSize: options.tileSize,
+        tta: !!options.tta,
+        signal: ctx.signal,
+      };
+      if (rp) {
+        regionPasses.push(rp);
+        await rp.prepare(passInput, renv);
+      }
+      const blend = rp?.groups.length ? rp : undefined;
       const res = await this.runPassWithRetry(
         {
           input: current,
           model: pass.model,
           plan: pass.tiles,
           tta: !!options.tta,
-          onBand: isLast ? (y, band) => out.push(y, band) : undefined,
+          onBand: isLast
+            ? async (y, band) => {
+                await blend?.blend(y, band, passInput, renv);
+                await out.push(y, band);
+              }
+            : undefined,
         },
         meter,
         i + 1,
         ctx.signal,
       );
+      if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
       if (res.image) current = res.image;
       inferenceMs += res.inferenceMs;
       backend = res.backend;
@@ -232,7 +263,19 @@ export class Engine implements Upscaler {
       factorY: H / image.height,
       tiles: tilesRun,
       timings: { totalMs: meter.elapsedMs, inferenceMs },
+      ...(detections ? { regions: regionUses(detections, regionPasses) } : {}),
     };
+  }
+
+  /**
+   * The content regions of an image for region-aware enlarging (input pixels): text from the catalog's
+   * text detector. (Faces join here when the catalog has a face detector: see ../detect.)
+   */
+  async detect(image: PixelImage): Promise<Detection[]> {
+    const found: Detection[] = [];
+    const text = this.catalog.detector('text');
+    if (text) found.push(...(await detectText(await this.session(text.file, text.sha256), image, text)));
+    return found;
   }
 
   /**

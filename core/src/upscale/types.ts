@@ -4,10 +4,12 @@
  * onnxruntime-web's proxy does for its sessions.
  */
 import type { ContentAnalysis } from '../analysis.js';
+import type { Detection } from '../detect/types.js';
 import type { PixelImage } from '../image.js';
 import type { ModelEntry, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import type { JobPlan } from './plan.js';
+import type { RegionUse } from './regions.js';
 
 export interface UpscaleOptions {
   /** Content preset; 'auto' analyses the image. Ignored when `model` is given. Default 'auto'. */
@@ -27,6 +29,14 @@ export interface UpscaleOptions {
   tileSize?: number;
   /** 8-fold self-ensemble (flips and transposes, averaged): slower, slightly cleaner. */
   tta?: boolean;
+  /**
+   * Region-aware enlarging (./regions.ts): text and faces get their own model, blended in with feathered
+   * masks. Default: on with preset 'auto' when the catalog has detectors (or `detections` are given); false
+   * turns it off; an explicit `model` always runs alone.
+   */
+  regions?: boolean;
+  /** Regions already found (input pixels), for hosts that detected them and for tests; skips detection. */
+  detections?: Detection[];
 }
 
 export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
@@ -70,6 +80,8 @@ export interface UpscaleStreamResult {
   factorY: number;
   tiles: number;
   timings: { totalMs: number; inferenceMs: number };
+  /** Region-aware enlarging: the regions found and what each got (absent when it was off). */
+  regions?: RegionUse[];
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {
