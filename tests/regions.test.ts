@@ -5,14 +5,18 @@
  * the region model's, the switches (regions off, an explicit model), and the region map.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { createNodeEngine } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/index.js';
 import type { Detection } from '../core/src/detect/types.js';
 import { featherOf, regionMap, regionsWanted, RegionPass, SMALL_FACE_PX } from '../core/src/upscale/regions.js';
 import { InvalidOptionError } from '../core/src/errors.js';
 import type { PixelImage } from '../core/src/image.js';
-import { FIXTURES, crop, diffStats, loadPng, photo } from './helpers.js';
+import { FIXTURES, ROOT, crop, diffStats, loadPng, photo } from './helpers.js';
 
 let engine: Engine;
 let img: PixelImage;
@@ -139,4 +143,49 @@ describe('the region map', () => {
     const inside = at(60, 20); // inside the box: cyan laid over (blue ≫ red)
     expect(inside[2]! - inside[0]!).toBeGreaterThan(100);
   });
+});
+
+describe('CLI: --regions and --region-map', () => {
+  let dir: string;
+  const enlarge = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'core', 'dist', 'cli.js'), ...args], {
+      encoding: 'utf8',
+      cwd: dir,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
+    dir = mkdtempSync(join(tmpdir(), 'enlarge-regions-'));
+    // Two lines of the scanned page (the title and the first line of text).
+    await sharp(join(FIXTURES, 'skimage-page.png'))
+      .extract({ left: 0, top: 4, width: 160, height: 64 })
+      .png()
+      .toFile(join(dir, 'page.png'));
+  }, 180_000);
+
+  it('auto finds the text, enlarges it with Real-CUGAN, says so, and writes the map', async () => {
+    const r = enlarge('page.png', '-s', '2', '--region-map', 'map.png');
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\+ [2-9] text regions \(realcugan-x4-conservative\)/);
+    const { data, info } = await sharp(join(dir, 'map.png')).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([160, 64, 3]);
+    let cyan = 0;
+    for (let i = 0; i < data.length; i += 3) if (data[i + 2]! - data[i]! > 60) cyan++;
+    expect(cyan / (160 * 64)).toBeGreaterThan(0.3); // the two lines fill a good part of this crop
+  }, 300_000);
+
+  it('--regions off runs the base model alone; wrong values are one plain sentence', () => {
+    const off = enlarge('page.png', '-s', '2', '--regions', 'off', '-o', 'off.png');
+    expect(off.code).toBe(0);
+    expect(off.stdout).not.toContain('text region');
+    const bad = enlarge('page.png', '--regions', 'maybe');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')[0]).toBe('enlarge: --regions must be on or off (got maybe).');
+    const both = enlarge('page.png', '--model', 'realesrgan-x4fast', '--regions', 'on');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--regions on chooses models itself');
+  }, 300_000);
 });
