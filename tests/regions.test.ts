@@ -35,7 +35,12 @@ afterAll(() => engine.dispose());
 function outsideAll(x: number, y: number, s: number, dets: readonly Detection[]): boolean {
   return dets.every((d) => {
     const f = featherOf(d) * s;
-    return x + 0.5 <= d.x * s - f || x + 0.5 >= (d.x + d.width) * s + f || y + 0.5 <= d.y * s - f || y + 0.5 >= (d.y + d.height) * s + f;
+    return (
+      x + 0.5 <= d.x * s - f ||
+      x + 0.5 >= (d.x + d.width) * s + f ||
+      y + 0.5 <= d.y * s - f ||
+      y + 0.5 >= (d.y + d.height) * s + f
+    );
   });
 }
 
@@ -51,7 +56,13 @@ describe('which model a region gets', () => {
   it('text and small faces: Real-CUGAN conservative at the pass scale; large faces: the portrait model; base unchanged', () => {
     const base = engine.catalog.get('realesrgan-x4fast');
     const big: Detection = { kind: 'face', x: 0, y: 0, width: SMALL_FACE_PX, height: SMALL_FACE_PX + 10, score: 0.9 };
-    const rp = new RegionPass([TEXT, FACE, big], base, engine.catalog, { width: 96, height: 80 }, { width: 96, height: 80 });
+    const rp = new RegionPass(
+      [TEXT, FACE, big],
+      base,
+      engine.catalog,
+      { width: 96, height: 80 },
+      { width: 96, height: 80 },
+    );
     expect(rp.modelFor('graphics')).toBe('realcugan-x4-conservative');
     expect(rp.modelFor('portrait')).toBe('realesrgan-x4plus');
     expect(rp.groups.map((g) => g.boxes.length)).toEqual([2, 1]); // text + small face share a model; portrait last
@@ -70,7 +81,9 @@ describe('which model a region gets', () => {
     expect(regionsWanted({ preset: 'photo', regions: true }, engine.catalog)).toBe(true);
     expect(regionsWanted({ regions: false }, engine.catalog)).toBe(false);
     expect(regionsWanted({ model: 'realesrgan-x4fast' }, engine.catalog)).toBe(false);
-    expect(() => regionsWanted({ model: 'realesrgan-x4fast', regions: true }, engine.catalog)).toThrow(InvalidOptionError);
+    expect(() => regionsWanted({ model: 'realesrgan-x4fast', regions: true }, engine.catalog)).toThrow(
+      InvalidOptionError,
+    );
   });
 });
 

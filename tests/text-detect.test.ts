@@ -68,7 +68,12 @@ describe('the text detector in the catalog', () => {
   it('is the package file, byte-identical, pinned by version, integrity and sha256', () => {
     const spec = DETECTORS.find((d) => d.id === entry.id)!;
     const pkg = DETECTOR_PACKAGES[spec.package]!;
-    expect(entry.source).toMatchObject({ package: pkg.name, version: pkg.version, integrity: pkg.integrity, format: 'onnx' });
+    expect(entry.source).toMatchObject({
+      package: pkg.name,
+      version: pkg.version,
+      integrity: pkg.integrity,
+      format: 'onnx',
+    });
     const shipped = readFileSync(join(MODELS, 'onnx', entry.file));
     expect(sha(shipped)).toBe(entry.sha256);
     expect(entry.sha256).toBe(spec.sha256); // not rewritten: the reference runtime is onnxruntime itself
@@ -140,11 +145,18 @@ describe('text found on real images (onnxruntime-node)', () => {
   });
 
   it('finds nothing on photographs', async () => {
-    for (const f of ['eval/photo/skimage-coffee.png', 'eval/photo/skimage-chelsea.png', 'eval/face/skimage-astronaut.png', 'photo-256.png']) {
+    for (const f of [
+      'eval/photo/skimage-coffee.png',
+      'eval/photo/skimage-chelsea.png',
+      'eval/face/skimage-astronaut.png',
+      'photo-256.png',
+    ]) {
       const img = await loadPng(join(FIXTURES, f));
       const t0 = performance.now();
       const found = await detectText(runner, img, entry);
-      console.log(`text detector: ${f} ${img.width}×${img.height} → ${found.length} regions in ${(performance.now() - t0).toFixed(0)} ms`);
+      console.log(
+        `text detector: ${f} ${img.width}×${img.height} → ${found.length} regions in ${(performance.now() - t0).toFixed(0)} ms`,
+      );
       expect(found, f).toEqual([]);
     }
   });
@@ -217,9 +229,11 @@ describe('in Chromium (onnxruntime-web WASM, the engine page)', () => {
               const d = e.data;
               if (d?.type === 'ready') {
                 const { base64: _, ...rest } = wire;
-                window.postMessage({ type: 'upscale', id: 'j', image: { ...rest, buffer: bytes.buffer }, options }, '*', [
-                  bytes.buffer,
-                ]);
+                window.postMessage(
+                  { type: 'upscale', id: 'j', image: { ...rest, buffer: bytes.buffer }, options },
+                  '*',
+                  [bytes.buffer],
+                );
               } else if (d?.type === 'error') resolve({ error: `${d.code}: ${d.message}` });
               else if (d?.type === 'result') {
                 const px = new Uint8Array(d.image.buffer);

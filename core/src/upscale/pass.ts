@@ -45,7 +45,10 @@ export interface PassResult {
   tiles: number;
 }
 
-export async function runPass({ input, model, plan, tta, onBand, seMeans }: PassJob, env: PassEnv): Promise<PassResult> {
+export async function runPass(
+  { input, model, plan, tta, onBand, seMeans }: PassJob,
+  env: PassEnv,
+): Promise<PassResult> {
   const s = model.geometry.scale;
   const outW = input.width * s;
   const outH = input.height * s;

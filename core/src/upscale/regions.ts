@@ -53,19 +53,28 @@ export interface RegionUse {
 export function regionsWanted(options: UpscaleOptions, catalog: Catalog): boolean {
   if (options.model) {
     if (options.regions === true)
-      throw new InvalidOptionError('Region-aware enlarging chooses models itself; leave out the model or turn regions off.');
+      throw new InvalidOptionError(
+        'Region-aware enlarging chooses models itself; leave out the model or turn regions off.',
+      );
     return false;
   }
   if (options.regions === false) return false;
   if (options.regions === true) return true;
-  return (options.preset ?? 'auto') === 'auto' && (!!options.detections || catalog.detector('text') !== undefined || catalog.detector('face') !== undefined);
+  return (
+    (options.preset ?? 'auto') === 'auto' &&
+    (!!options.detections || catalog.detector('text') !== undefined || catalog.detector('face') !== undefined)
+  );
 }
 
 export const treatmentOf = (d: Detection): RegionUse['treatment'] =>
   d.kind === 'face' && Math.min(d.width, d.height) >= SMALL_FACE_PX ? 'portrait' : 'graphics';
 
 /** The model a treatment uses at a pass's native scale, or undefined when this catalog has none at that scale. */
-export function regionModel(catalog: Catalog, treatment: RegionUse['treatment'], scale: number): ModelEntry | undefined {
+export function regionModel(
+  catalog: Catalog,
+  treatment: RegionUse['treatment'],
+  scale: number,
+): ModelEntry | undefined {
   const purpose = treatment === 'portrait' ? 'face' : 'graphics';
   if (!catalog.presets.some((p) => p.id === purpose)) return undefined;
   try {
@@ -210,7 +219,12 @@ export class RegionPass {
   }
 
   /** A crop of `input` around an input rectangle with the model's margin of real pixels, aligned to the tile grid. */
-  private crop(input: PixelImage, m: ModelEntry, r: { x0: number; y0: number; x1: number; y1: number }, tiles: TilePolicy) {
+  private crop(
+    input: PixelImage,
+    m: ModelEntry,
+    r: { x0: number; y0: number; x1: number; y1: number },
+    tiles: TilePolicy,
+  ) {
     const margin = marginOf(m, tiles);
     const cx0 = alignDown(Math.max(0, r.x0 - margin), 4),
       cy0 = alignDown(Math.max(0, r.y0 - margin), 4);
@@ -348,7 +362,8 @@ export function regionMap(image: PixelImage, detections: readonly Detection[]): 
       ey1 = Math.min(H - 1, Math.ceil(b.y1) - 1);
     for (let y = y0; y < y1; y++)
       for (let x = x0; x < x1; x++) {
-        const edge = ((x === ex0 || x === ex1) && y >= ey0 && y <= ey1) || ((y === ey0 || y === ey1) && x >= ex0 && x <= ex1);
+        const edge =
+          ((x === ex0 || x === ex1) && y >= ey0 && y <= ey1) || ((y === ey0 || y === ey1) && x >= ex0 && x <= ex1);
         const m = edge ? 1 : 0.6 * boxMask(b, x, y);
         if (m === 0) continue;
         const p = (y * W + x) * 3;
