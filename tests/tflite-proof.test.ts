@@ -25,7 +25,7 @@ import { convertTfliteToOnnx, TfliteConversionError } from '../scripts/src/model
 import { CHROMIUM_ARGS, FIXTURES, ROOT } from './helpers.js';
 
 const manifest = loadManifest();
-const detectors = manifest.detectors ?? [];
+const detectors = (manifest.detectors ?? []).filter((d) => d.source.format === 'tflite');
 const IMAGES = [
   'eval/face/skimage-astronaut.png',
   'faces/2008_002470.jpg',

@@ -154,7 +154,15 @@ export interface DetectorEntry {
    * Input the graph takes: NCHW float32, `size` = [height, width] when fixed (null sides are free, but a
    * multiple of `multipleOf`), values mapped from [0, 1] RGB as (v − mean) / std per channel.
    */
-  input: { name: string; size: [number | null, number | null]; multipleOf?: number; mean: number[]; std: number[] };
+  input: {
+    name: string;
+    size: [number | null, number | null];
+    multipleOf?: number;
+    mean: number[];
+    std: number[];
+    /** Channel order the graph was trained on (default 'rgb'; PaddleOCR's detector takes OpenCV's 'bgr'). */
+    order?: 'rgb' | 'bgr';
+  };
   /** Output tensor names, in the order the post-processing reads them. */
   outputs: string[];
   license: string;

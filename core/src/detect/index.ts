@@ -12,6 +12,7 @@ import type { DetectorEntry, DetectorTask } from '../models-types.js';
 import type { Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
 import { classifyContent } from './content-class.js';
 import { detectFaces, type FaceOptions, type RunDetector } from './faces.js';
+import { detectText } from './text.js';
 import type { ContentClass, Detection } from './types.js';
 
 export type { ContentClass, Detection } from './types.js';
@@ -99,6 +100,12 @@ export class Detectors {
   async contentClass(image: PixelImage): Promise<ContentClass> {
     const entry = this.entries('content-class')[0]!;
     return this.timed('content-class', () => classifyContent(image, entry, this.run));
+  }
+
+  /** Text regions in input pixels (PaddleOCR's DB detector and post-processing, ./text.ts). */
+  async text(image: PixelImage): Promise<Detection[]> {
+    const entry = this.entries('text')[0]!;
+    return this.timed('text', async () => detectText(await this.session(entry), image, entry));
   }
 
   resetTimes(): void {

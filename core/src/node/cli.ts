@@ -3,7 +3,8 @@
  *
  *   enlarge INPUT... [-o OUT] [--preset auto|photo|face|graphics|faithful] [--model ID|FILE.onnx]
  *           [--scale N | --width PX | --height PX] [--denoise L] [--best] [--tile N] [--tta]
- *           [--face-model FACE.onnx] [--format png|tiff|jpg|webp] [--quality Q] [--shard K/N] [--report FILE.jsonl]
+ *           [--regions on|off] [--region-map PATH] [--face-model FACE.onnx]
+ *           [--format png|tiff|jpg|webp] [--quality Q] [--shard K/N] [--report FILE.jsonl]
  *   enlarge models
  *
  * PNG and TIFF results are streamed to disk band by band (writers.ts), so memory does not grow with the
@@ -36,6 +37,7 @@ import {
   ImageTooLargeError,
   InvalidImageError,
   InvalidOptionError,
+  IoError,
   UnknownModelError,
   UnsupportedFormatError,
 } from '../errors.js';
@@ -51,6 +53,7 @@ import {
 } from '../upscale/index.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
+import { regionMap, type RegionUse } from '../upscale/regions.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
        enlarge models                     list the models
@@ -66,6 +69,10 @@ Options:
       --best               photo preset: the larger model (realesrgan-x4plus): slower, finer
       --tile N             tile size in pixels (default: chosen from memory)
       --tta                8-fold self-ensemble: slower, slightly cleaner
+      --regions on|off     region-aware enlarging: text (and faces) get their own model, blended
+                           in with soft masks (default on with --preset auto; off with --model)
+      --region-map PATH    also write the regions found as a PNG of the input's size (a folder for
+                           several inputs): a dimmed copy, text cyan, faces yellow/magenta
       --face-model FILE    your own face-restoration .onnx (GFPGAN, CodeFormer…; .json sidecar with
                            "task": "face-restoration"): faces found are restored and blended in
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
@@ -567,6 +574,47 @@ const CLI_TILES = { maxTile: 256, rowBudgetBytes: ROW_BUDGET_BYTES };
 /** Chained passes (factors above the largest native scale) hold each intermediate image whole: core's planner refuses more. */
 const MAX_INTERMEDIATE_BYTES = 1.5e9;
 
+/** "3 text regions (realcugan-x4-conservative)": what region-aware enlarging did, for the summary line. */
+function describeRegions(regions: readonly RegionUse[]): string {
+  const parts: string[] = [];
+  for (const kind of ['text', 'face'] as const) {
+    const rs = regions.filter((r) => r.kind === kind);
+    if (!rs.length) continue;
+    const models = [...new Set(rs.flatMap((r) => r.models))].join(', ');
+    parts.push(`${rs.length} ${kind} region${rs.length === 1 ? '' : 's'} (${models})`);
+  }
+  return parts.join(', ');
+}
+
+/** --region-map: the regions over a dimmed copy of the input, a PNG of the input's size. */
+async function writeRegionMap(
+  arg: string,
+  many: boolean,
+  input: string,
+  image: PixelImage,
+  regions: readonly RegionUse[] | undefined,
+): Promise<void> {
+  const folder = many || arg.endsWith('/');
+  const file = folder ? join(arg, `${basename(input, extname(input))}-regions.png`) : arg;
+  if (folder) await mkdir(arg, { recursive: true });
+  const map = regionMap(image, regions ?? []);
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    await sharp(Buffer.from(map.data.buffer, map.data.byteOffset, map.data.byteLength), {
+      raw: { width: map.width, height: map.height, channels: 3 },
+    })
+      .png()
+      .toFile(tmp);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw new IoError(`Cannot write the region map "${file}": ${plainMessage(err, file)}`);
+  }
+  console.log(
+    `${basename(input)}: region map → ${file}${regions ? ` (${regions.length} region${regions.length === 1 ? '' : 's'})` : ' (region-aware enlarging was off)'}`,
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -586,6 +634,8 @@ export async function main(argv: string[]): Promise<number> {
         tile: { type: 'string' },
         tta: { type: 'boolean' },
         'face-model': { type: 'string' },
+        regions: { type: 'string' },
+        'region-map': { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -643,6 +693,13 @@ export async function main(argv: string[]): Promise<number> {
       tta: v.tta,
       quality: v.best ? 'best' : undefined,
     };
+    if (v.regions !== undefined) {
+      if (v.regions !== 'on' && v.regions !== 'off')
+        throw new UsageError(`--regions must be on or off (got ${v.regions}).`);
+      if (v.regions === 'on' && v.model)
+        throw new UsageError('--regions on chooses models itself; leave out --model, or use --regions off.');
+      options.regions = v.regions === 'on';
+    }
     if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
       throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
     for (const [k, val] of [
@@ -879,12 +936,15 @@ export async function main(argv: string[]): Promise<number> {
               : res.facesRestored === 0
                 ? ', no face found to restore'
                 : `, ${res.facesRestored} face${res.facesRestored === 1 ? '' : 's'} restored`;
+          const regionNote = res.regions?.length ? ` + ${describeRegions(res.regions)}` : '';
+          if (v['region-map'] !== undefined)
+            await writeRegionMap(v['region-map'], inputs.length > 1, input, src.image, res.regions);
           const ms = Date.now() - t0;
           batch.doneMP += mp;
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
           console.log(
-            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${restoredFaces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${regionNote}${restoredFaces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
           done.push(input);
           await report({

@@ -19,6 +19,7 @@ import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
+import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
 import {
   modelRef,
   type BandSink,
@@ -235,6 +236,13 @@ export class Engine implements Upscaler {
     }
     throwIfAborted(ctx.signal);
 
+    // Region-aware enlarging: detections (given, or found now on the colour image), one RegionPass per pass.
+    const detections = regionsWanted(options, this.catalog)
+      ? (options.detections ?? (await this.detect(toColorOnly(color), evidence?.faces)))
+      : undefined;
+    const regionPasses: RegionPass[] = [];
+    throwIfAborted(ctx.signal);
+
     let inferenceMs = 0;
     let backend: Backend = 'node-cpu';
     let tilesRun = 0;
@@ -274,18 +282,39 @@ export class Engine implements Upscaler {
       if (current.width !== pass.input.width || current.height !== pass.input.height)
         current = resamplePixels(current, pass.input.width, pass.input.height);
       const isLast = i === plan.passes.length - 1;
+      const passInput = current;
+      const rp = detections ? new RegionPass(detections, pass.model, this.catalog, image, passInput) : undefined;
+      const renv: RegionEnv = {
+        session: (f, s) => this.session(f, s),
+        tiles: this.tiles,
+        backend: this.backends()[0],
+        tileSize: options.tileSize,
+        tta: !!options.tta,
+        signal: ctx.signal,
+      };
+      if (rp) {
+        regionPasses.push(rp);
+        await rp.prepare(passInput, renv);
+      }
+      const blend = rp?.groups.length ? rp : undefined;
       const res = await this.runPassWithRetry(
         {
           input: current,
           model: pass.model,
           plan: pass.tiles,
           tta: !!options.tta,
-          onBand: isLast ? (y, band) => out.push(y, band) : undefined,
+          onBand: isLast
+            ? async (y, band) => {
+                await blend?.blend(y, band, passInput, renv);
+                await out.push(y, band);
+              }
+            : undefined,
         },
         meter,
         i + 1,
         ctx.signal,
       );
+      if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
       if (res.image) current = res.image;
       inferenceMs += res.inferenceMs;
       backend = res.backend;
@@ -307,6 +336,7 @@ export class Engine implements Upscaler {
       tiles: tilesRun,
       timings: { totalMs: meter.elapsedMs, inferenceMs, ...(evidence ? { detectMs } : {}) },
       ...(facesRestored !== undefined ? { facesRestored } : {}),
+      ...(detections ? { regions: regionUses(detections, regionPasses) } : {}),
     };
   }
 
@@ -327,6 +357,19 @@ export class Engine implements Upscaler {
     }
     const runner = await this.session(entry.file, entry.sha256);
     return restoreFaces(image, faces, runner, entry.faceRestoration, signal);
+  }
+
+  /**
+   * The content regions of an image for region-aware enlarging (input pixels): faces (those auto already
+   * found, else the catalog's face detector) and text (the catalog's text detector), whichever the catalog has.
+   */
+  async detect(image: PixelImage, faces?: readonly Detection[]): Promise<Detection[]> {
+    const d = this.detectors;
+    const found: Detection[] = [];
+    if (faces) found.push(...faces);
+    else if (d.has('face')) found.push(...(await d.faces(image)));
+    if (d.has('text')) found.push(...(await d.text(image)));
+    return found;
   }
 
   /**

@@ -15,3 +15,4 @@ export * from './quick-look.js';
 export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';
 export { formatDuration, formatEta } from './progress.js';
+export { regionMap, regionsWanted, SMALL_FACE_PX, type RegionUse } from './regions.js';

