@@ -13,7 +13,8 @@ import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/r
 import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
-import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
+import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
+import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, type Limits } from './request.js';
 import {
@@ -133,15 +134,28 @@ export class Engine implements Upscaler {
   }
 
   /** The tile plan of one model pass on this engine (benchmarks and tests). */
-  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number, bytesPerSample = 1): TilePlan {
-    return planModelTiles(m, width, height, this.tiles, { tileSize, backend: this.backends()[0], bytesPerSample });
+  tilePlan(
+    m: ModelEntry,
+    width: number,
+    height: number,
+    tileSize?: number,
+    bytesPerSample = 1,
+    halo?: number,
+  ): TilePlan {
+    return planModelTiles(m, width, height, this.tiles, {
+      tileSize,
+      backend: this.backends()[0],
+      bytesPerSample,
+      halo,
+    });
   }
 
   /** Upscales `image` and returns the whole result. For results too large to hold, use `upscaleToSink`. */
   async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
     const bands = collectBands();
-    const result = await this.upscaleToSink(image, options, bands.sink, ctx);
-    return { ...result, image: bands.image() };
+    const map = options.detailMap ? collectBands() : undefined;
+    const result = await this.upscaleToSink(image, options, bands.sink, { ...ctx, onDetailMap: map?.sink });
+    return { ...result, image: bands.image(), ...(map ? { detailMap: map.image() } : {}) };
   }
 
   /**
@@ -195,6 +209,16 @@ export class Engine implements Upscaler {
       sink,
       ctx,
     );
+    // The detail map: its own 8-bit stream, resampled to the exact size like the result.
+    let invented = 0;
+    const mapOut = options.detailMap
+      ? new BandWriter(last.output.width, last.output.height, W, H, 1, 8, undefined, (band) => {
+          const d = band.image.data;
+          for (let k = 0; k < d.length; k++) if (d[k]! >= CHECK_LEVEL) invented++;
+          return ctx.onDetailMap?.(band);
+        }, ctx)
+      : undefined;
+    const regions = riskRegions(options.detections);
     for (let i = 0; i < plan.passes.length; i++) {
       const pass = plan.passes[i]!;
       if (current.width !== pass.input.width || current.height !== pass.input.height)
@@ -206,7 +230,20 @@ export class Engine implements Upscaler {
           model: pass.model,
           plan: pass.tiles,
           tta: !!options.tta,
-          onBand: isLast ? (y, band) => out.push(y, band) : undefined,
+          onBand: isLast
+            ? async (y, band, map) => {
+                await out.push(y, band);
+                if (mapOut && map) await mapOut.push(y, map);
+              }
+            : undefined,
+          post: tilePost({
+            fidelity: options.fidelity ?? 0,
+            regionFidelity: options.regionFidelity,
+            map: isLast && !!mapOut,
+            regions,
+            toPass: pass.input.width / image.width,
+          }),
+          halo: postHalo(options),
         },
         meter,
         i + 1,
@@ -219,6 +256,7 @@ export class Engine implements Upscaler {
     }
     throwIfAborted(ctx.signal);
     await out.finish();
+    await mapOut?.finish();
     meter.finish();
     meter.report('done', plan.passes.length, 0, 0);
     return {
@@ -232,6 +270,8 @@ export class Engine implements Upscaler {
       factorY: H / image.height,
       tiles: tilesRun,
       timings: { totalMs: meter.elapsedMs, inferenceMs },
+      ...(options.fidelity !== undefined ? { fidelity: options.fidelity } : {}),
+      ...(mapOut ? { invented: { share: invented / (W * H), level: CHECK_LEVEL } } : {}),
     };
   }
 
@@ -263,7 +303,7 @@ export class Engine implements Upscaler {
         if (half !== undefined)
           job = {
             ...job,
-            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8),
+            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8, job.halo),
           };
         else {
           // The failing session may be an SE-split graph, so look at every loaded one, not model.file.

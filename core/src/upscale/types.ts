@@ -4,6 +4,7 @@
  * onnxruntime-web's proxy does for its sessions.
  */
 import type { ContentAnalysis } from '../analysis.js';
+import type { Detection } from '../detect/types.js';
 import type { PixelImage } from '../image.js';
 import type { ModelEntry, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
@@ -27,6 +28,17 @@ export interface UpscaleOptions {
   tileSize?: number;
   /** 8-fold self-ensemble (flips and transposes, averaged): slower, slightly cleaner. */
   tta?: boolean;
+  /**
+   * Faithful ↔ creative: 0 = the model as it is (default), 1 = most faithful (the result blended towards
+   * Lanczos and back-projected onto the input; ./fidelity.ts).
+   */
+  fidelity?: number;
+  /** Fidelity inside small faces and text (from `detections`) where it is above `fidelity` (default 1; 0 = off). */
+  regionFidelity?: number;
+  /** Also make the invented-detail map (./detail-map.ts): `UpscaleResult.detailMap`, or `StreamContext.onDetailMap`. */
+  detailMap?: boolean;
+  /** Faces and text found in the input (input pixels), for the map's semantic risks and region fidelity. */
+  detections?: Detection[];
 }
 
 export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
@@ -70,10 +82,16 @@ export interface UpscaleStreamResult {
   factorY: number;
   tiles: number;
   timings: { totalMs: number; inferenceMs: number };
+  /** Fidelity used, when it was asked for. */
+  fidelity?: number;
+  /** With `detailMap`: the share of output pixels at or above the map's "check this" level (CHECK_LEVEL). */
+  invented?: { share: number; level: number };
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {
   image: PixelImage;
+  /** With `detailMap`: 8-bit gray, the result's size, 0 = supported by the input … 255 = most invented. */
+  detailMap?: PixelImage;
 }
 
 /** A full-width horizontal band of the final result, starting at output row `y`. */
@@ -94,6 +112,8 @@ export type BandSink = (band: ResultBand) => void | Promise<void>;
 export interface StreamContext extends UpscaleContext {
   /** Largest band handed to the sink, in rows (default 512). */
   bandRows?: number;
+  /** With `detailMap`: receives the map (8-bit gray bands of the result's width), band by band, in order. */
+  onDetailMap?: BandSink;
 }
 
 /** What this engine can use, probed once (createWebEngine) or known (Node). */
