@@ -48,8 +48,10 @@ import {
   type Engine,
   type UpscaleOptions,
   type UpscaleProgress,
+  DEFAULT_FIDELITY,
 } from '../upscale/index.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
+import { provenanceXmp } from './provenance.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
@@ -66,6 +68,9 @@ Options:
       --best               photo preset: the larger model (realesrgan-x4plus): slower, finer
       --tile N             tile size in pixels (default: chosen from memory)
       --tta                8-fold self-ensemble: slower, slightly cleaner
+      --fidelity F         0 = the model as it is … 1 = most faithful to the input (default ${DEFAULT_FIDELITY})
+      --detail-map PATH    also write where detail was invented: 8-bit gray PNG of the result's size
+                           (0 = supported by the input, 255 = most invented); a folder for several inputs
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
   -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
@@ -509,6 +514,10 @@ interface ReportLine {
   height?: number;
   outputWidth?: number;
   outputHeight?: number;
+  /** Fidelity used, the invented share (with --detail-map) and the map written. */
+  fidelity?: number;
+  invented?: number;
+  detailMap?: string;
   timeMs?: number;
   status: 'done' | 'skipped' | 'failed' | 'cancelled';
   reason?: string;
@@ -583,6 +592,8 @@ export async function main(argv: string[]): Promise<number> {
         best: { type: 'boolean' },
         tile: { type: 'string' },
         tta: { type: 'boolean' },
+        fidelity: { type: 'string' },
+        'detail-map': { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -604,11 +615,13 @@ export async function main(argv: string[]): Promise<number> {
   let engine: Engine | undefined;
   const controller = new AbortController();
   let currentTmp: string | undefined;
+  let currentMapTmp: string | undefined;
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) {
       // A second Ctrl-C: stop now, still leaving nothing behind.
       if (currentTmp) rmSync(currentTmp, { force: true });
+      if (currentMapTmp) rmSync(currentMapTmp, { force: true });
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     signalled = sig;
@@ -639,7 +652,13 @@ export async function main(argv: string[]): Promise<number> {
       tileSize: num(v.tile, '--tile'),
       tta: v.tta,
       quality: v.best ? 'best' : undefined,
+      fidelity: num(v.fidelity, '--fidelity') ?? DEFAULT_FIDELITY,
+      detailMap: v['detail-map'] !== undefined ? true : undefined,
     };
+    if (!(options.fidelity! >= 0 && options.fidelity! <= 1))
+      throw new UsageError(`--fidelity must be a number from 0 (the model as it is) to 1 (most faithful) (got ${v.fidelity}).`);
+    const mapArg = v['detail-map'];
+    if (mapArg === '') throw new UsageError('--detail-map needs a file (or a folder for several images).');
     if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
       throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
     for (const [k, val] of [
@@ -705,6 +724,28 @@ export async function main(argv: string[]): Promise<number> {
       } catch (err) {
         throw new UsageError(`Cannot create the output folder "${outDir}": ${plainMessage(err, outDir)}`);
       }
+    }
+    // The detail map: a file for one input (unless it is a folder or ends with a slash), else a folder.
+    let mapDir: string | undefined;
+    let mapFile: string | undefined;
+    if (mapArg !== undefined) {
+      const isDir =
+        mapArg.endsWith('/') ||
+        inputs.length > 1 ||
+        (await stat(mapArg).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ));
+      if (isDir) {
+        mapDir = mapArg;
+        try {
+          await mkdir(mapDir, { recursive: true });
+        } catch (err) {
+          throw new UsageError(`Cannot create the detail-map folder "${mapDir}": ${plainMessage(err, mapDir)}`);
+        }
+      } else if (extname(mapArg).toLowerCase() !== '.png')
+        throw new UsageError(`The detail map is a PNG: give a file ending in .png (got "${basename(mapArg)}").`);
+      else mapFile = mapArg;
     }
     const reportFile = v.report;
     const report = async (line: ReportLine) => {
@@ -792,6 +833,26 @@ export async function main(argv: string[]): Promise<number> {
           throw err;
         }
         currentTmp = tmp;
+        const mapTarget = mapFile
+          ? resolve(mapFile)
+          : mapDir
+            ? resolve(join(mapDir, `${basename(input, extname(input))}-detail-map.png`))
+            : undefined;
+        const mapTmp = mapTarget ? join(dirname(mapTarget), `.${basename(mapTarget)}.${process.pid}.tmp`) : undefined;
+        let mapFh: FileHandle | undefined;
+        let mapWriter: StreamWriter | undefined;
+        const writeMap = async ({ image: band, outputHeight }: { image: PixelImage; outputHeight: number }) => {
+          if (!mapWriter) {
+            mapFh = await open(mapTmp!, 'w');
+            currentMapTmp = mapTmp;
+            mapWriter = await PngStreamWriter.open(
+              mapFh,
+              { width: band.width, height: outputHeight, channels: 1, bitDepth: 8 },
+              {},
+            );
+          }
+          await mapWriter.write(band);
+        };
         try {
           const src = await readImage(input, header);
           throwIfSignalled(controller.signal);
@@ -801,7 +862,17 @@ export async function main(argv: string[]): Promise<number> {
           let res;
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
           const density = (src.meta.density ?? 72) * (outW / src.image.width);
-          const meta: OutputMeta = { ...src.meta, density };
+          const plan = await engine.plan(src.image, options);
+          const meta: OutputMeta = {
+            ...src.meta,
+            density,
+            xmp: provenanceXmp(src.meta.xmp, {
+              models: plan.models.map((m) => m.id),
+              factor: outW / src.image.width,
+              fidelity: options.fidelity ?? 0,
+              software: 'Enlarge',
+            }),
+          };
           if (format === 'png' || format === 'tiff') {
             let writer: StreamWriter | undefined;
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
@@ -828,6 +899,7 @@ export async function main(argv: string[]): Promise<number> {
               {
                 onProgress,
                 signal: controller.signal,
+                onDetailMap: mapTarget ? writeMap : undefined,
                 bandRows:
                   Number.isInteger(envBand) && envBand > 0
                     ? envBand
@@ -849,10 +921,20 @@ export async function main(argv: string[]): Promise<number> {
             const whole = await engine.upscale(src.image, options, { onProgress, signal: controller.signal });
             res = whole;
             await writeWhole(tmp, whole.image, format, quality, meta);
+            if (whole.detailMap) await writeMap({ image: whole.detailMap, outputHeight: whole.detailMap.height });
+          }
+          if (mapWriter) {
+            await mapWriter.finish();
+            await mapFh!.close();
+            mapFh = undefined;
           }
           throwIfSignalled(controller.signal);
           await rename(tmp, target);
           currentTmp = undefined;
+          if (mapTmp && currentMapTmp) {
+            await rename(mapTmp, mapTarget!);
+            currentMapTmp = undefined;
+          }
           modelIds = res.models.map((m) => m.id).join(' → ');
           const auto = res.analysis ? ` (auto: ${res.analysis.kind}${res.analysis.portrait ? ', portrait' : ''})` : '';
           const ms = Date.now() - t0;
@@ -862,6 +944,10 @@ export async function main(argv: string[]): Promise<number> {
           console.log(
             `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
+          if (res.invented)
+            console.log(
+              `${label}: ${(100 * res.invented.share).toFixed(1)} % of the image has invented detail to check (map ≥ ${res.invented.level}) → ${mapTarget}`,
+            );
           done.push(input);
           await report({
             input,
@@ -871,14 +957,21 @@ export async function main(argv: string[]): Promise<number> {
             height: src.image.height,
             outputWidth: outW,
             outputHeight: outH,
+            fidelity: options.fidelity,
+            ...(res.invented ? { invented: res.invented.share, detailMap: mapTarget } : {}),
             timeMs: ms,
             status: 'done',
           });
         } finally {
           if (fh) await fh.close().catch(() => {});
+          if (mapFh) await mapFh.close().catch(() => {});
           if (currentTmp) {
             await rm(currentTmp, { force: true });
             currentTmp = undefined;
+          }
+          if (currentMapTmp) {
+            await rm(currentMapTmp, { force: true });
+            currentMapTmp = undefined;
           }
         }
       } catch (err) {

@@ -21,8 +21,8 @@ export const CHECK_LEVEL = 128;
 export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
-const TAU = 6 / 255;
-const R_WEIGHT = 2;
+/** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
+export const MAP_PARAMS = { tau: 6 / 255, rWeight: 2 };
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
 
@@ -82,7 +82,12 @@ function lumaOf(planes: Float32Array[]): Float32Array {
 }
 
 /** The map on the tile's input grid (cw × ch floats in [0, 1]), before upsampling. */
-export function mapOnInputGrid(t: TileData, lanczos: Float32Array[] | undefined, risk?: Float32Array): Float32Array {
+export function mapOnInputGrid(
+  t: TileData,
+  lanczos: Float32Array[] | undefined,
+  risk?: Float32Array,
+  params: { tau: number; rWeight: number } = MAP_PARAMS,
+): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
     ch = outH / s;
@@ -115,7 +120,7 @@ export function mapOnInputGrid(t: TileData, lanczos: Float32Array[] | undefined,
       const sigma = Math.sqrt(Math.max(0, sq / n - mean * mean));
       const k = j * cw + i;
       const r = Math.abs(down[k]! - xY[wy * winW + wx]!);
-      const q = (added[k]! + R_WEIGHT * r) / (TAU + sigma);
+      const q = (added[k]! + params.rWeight * r) / (params.tau + sigma);
       raw[k] = q / (1 + q);
     }
   }

@@ -16,4 +16,4 @@ export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';
 export { formatDuration, formatEta } from './progress.js';
 export { CHECK_LEVEL, RISK, SMALL_FACE, riskRegions } from './detail-map.js';
-export { BP_ITERATIONS, FIDELITY_HALO } from './fidelity.js';
+export { BP_ITERATIONS, DEFAULT_FIDELITY, FIDELITY_HALO } from './fidelity.js';
