@@ -22,7 +22,16 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
-export const MAP_PARAMS = { tau: 6 / 255, rWeight: 2 };
+export const MAP_PARAMS: MapParams = { tau: 6 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1 };
+
+export interface MapParams {
+  tau: number;
+  rWeight: number;
+  /** σ over (2·sigmaRadius + 1)² input pixels. */
+  sigmaRadius: number;
+  /** Box smoothing radius of the map on the input grid (0 = none). */
+  smooth: number;
+}
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
 
@@ -86,7 +95,7 @@ export function mapOnInputGrid(
   t: TileData,
   lanczos: Float32Array[] | undefined,
   risk?: Float32Array,
-  params: { tau: number; rWeight: number } = MAP_PARAMS,
+  params: MapParams = MAP_PARAMS,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
@@ -107,9 +116,10 @@ export function mapOnInputGrid(
       let sum = 0,
         sq = 0,
         n = 0;
-      for (let dy = -1; dy <= 1; dy++) {
+      const sr = params.sigmaRadius;
+      for (let dy = -sr; dy <= sr; dy++) {
         const yy = Math.min(winH - 1, Math.max(0, wy + dy));
-        for (let dx = -1; dx <= 1; dx++) {
+        for (let dx = -sr; dx <= sr; dx++) {
           const v = xY[yy * winW + Math.min(winW - 1, Math.max(0, wx + dx))]!;
           sum += v;
           sq += v * v;
@@ -129,10 +139,11 @@ export function mapOnInputGrid(
     for (let i = 0; i < cw; i++) {
       let sum = 0,
         n = 0;
-      for (let dy = -1; dy <= 1; dy++) {
+      const sm = params.smooth;
+      for (let dy = -sm; dy <= sm; dy++) {
         const jj = j + dy;
         if (jj < 0 || jj >= ch) continue;
-        for (let dx = -1; dx <= 1; dx++) {
+        for (let dx = -sm; dx <= sm; dx++) {
           const ii = i + dx;
           if (ii < 0 || ii >= cw) continue;
           sum += raw[jj * cw + ii]!;

@@ -152,12 +152,19 @@ function tune(acc: Map<string, number[]>, input: PixelImage, result: PixelImage,
   const yR = lumaY(fromPixelImage(result)),
     yL = lumaY(upLanczos(lr)),
     yT = lumaY(gt);
-  for (const tau of [3, 6, 12, 24, 48])
-    for (const rWeight of [0, 1, 2, 4]) {
-      const m = mapOnInputGrid(t, undefined, undefined, { tau: tau / 255, rWeight });
+  for (const tau of [12, 24])
+    for (const [sigmaRadius, smooth] of [
+      [1, 1],
+      [2, 1],
+      [1, 0],
+      [2, 0],
+      [2, 2],
+    ] as const) {
+      const rWeight = 2;
+      const m = mapOnInputGrid(t, undefined, undefined, { tau: tau / 255, rWeight, sigmaRadius, smooth });
       const u8 = mapTile(m, t, 0, 0, t.outW, t.outH);
       const auc = detailAuc(gray({ width: t.outW, height: t.outH, channels: 1, bitDepth: 8, data: u8 }), yR, yL, yT);
-      for (const k of [`tau ${tau} r ${rWeight}`, `tau ${tau} r ${rWeight} ${group}`]) {
+      for (const k of [`tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth}`, `tau ${tau} σ ${sigmaRadius} smooth ${smooth} ${group}`]) {
         if (!acc.has(k)) acc.set(k, []);
         acc.get(k)!.push(auc);
       }
