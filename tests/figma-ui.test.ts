@@ -12,7 +12,7 @@ import { decode } from 'fast-png';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import type { PixelImage } from '../core/src/image.js';
-import type { JobImage, Settings, UiToSandbox } from '../figma-plugin/src/shared.js';
+import { DEFAULT_SETTINGS, type JobImage, type Settings, type UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
 import {
   CHROMIUM_ARGS,
@@ -24,7 +24,7 @@ import {
 } from './figma/harness.js';
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
-const PHOTO: Settings = { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
+const PHOTO: Settings = { ...DEFAULT_SETTINGS, preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
 const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
 const env = useFigmaTestEnv();

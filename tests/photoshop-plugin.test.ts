@@ -126,7 +126,7 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     expect([overlay[0], overlay[1], overlay[2]]).toEqual([255, 48, 0]);
     const alpha = overlay.filter((_, i) => i % 4 === 3);
     expect(diffStats(alpha, referenceMap.data).max).toBeLessThanOrEqual(2);
-    expect(Math.max(...alpha) - Math.min(...alpha)).toBeGreaterThan(50);
+    expect(Math.max(...alpha)).toBeGreaterThan(8); // not an empty layer
     const out = doc.layers[1]!;
     expect([out.blendMode, out.opacity]).toEqual(['multiply', 70]);
     expect(out.bounds).toMatchObject({ left: 0, top: 0, right: 256, bottom: 256 });

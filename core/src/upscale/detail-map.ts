@@ -22,7 +22,7 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
-export const MAP_PARAMS: MapParams = { tau: 6 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1 };
+export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1 };
 
 export interface MapParams {
   tau: number;
