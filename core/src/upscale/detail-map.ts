@@ -22,7 +22,7 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
-export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1 };
+export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1 };
 
 export interface MapParams {
   tau: number;
@@ -31,6 +31,13 @@ export interface MapParams {
   sigmaRadius: number;
   /** Box smoothing radius of the map on the input grid (0 = none). */
   smooth: number;
+  /**
+   * κ: along a clean edge (structure-tensor coherence c near 1) models add detail the input supports, in
+   * texture (c near 0) they make it up: q is scaled by 1 − κ·c.
+   */
+  coherence: number;
+  /** q is multiplied by this, so the "check this" level (m = ½) sits where the development set says. */
+  gain: number;
 }
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
@@ -115,22 +122,38 @@ export function mapOnInputGrid(
       // σ of the input's luma over its 3×3 neighbourhood (clamped to the window).
       let sum = 0,
         sq = 0,
-        n = 0;
+        n = 0,
+        jxx = 0,
+        jyy = 0,
+        jxy = 0;
       const sr = params.sigmaRadius;
+      const at = (yy: number, xx: number) =>
+        xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
       for (let dy = -sr; dy <= sr; dy++) {
-        const yy = Math.min(winH - 1, Math.max(0, wy + dy));
+        const yy = wy + dy;
         for (let dx = -sr; dx <= sr; dx++) {
-          const v = xY[yy * winW + Math.min(winW - 1, Math.max(0, wx + dx))]!;
+          const xx = wx + dx;
+          const v = at(yy, xx);
           sum += v;
           sq += v * v;
           n++;
+          if (params.coherence !== 0) {
+            const gx = at(yy, xx + 1) - at(yy, xx - 1),
+              gy = at(yy + 1, xx) - at(yy - 1, xx);
+            jxx += gx * gx;
+            jyy += gy * gy;
+            jxy += gx * gy;
+          }
         }
       }
+      const tr = jxx + jyy;
+      const coh = tr > 1e-8 ? ((jxx - jyy) ** 2 + 4 * jxy * jxy) / (tr * tr) : 0;
       const mean = sum / n;
       const sigma = Math.sqrt(Math.max(0, sq / n - mean * mean));
       const k = j * cw + i;
       const r = Math.abs(down[k]! - xY[wy * winW + wx]!);
-      const q = (added[k]! + params.rWeight * r) / (params.tau + sigma);
+      const q =
+        ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) * (1 - params.coherence * coh);
       raw[k] = q / (1 + q);
     }
   }

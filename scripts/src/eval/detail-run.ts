@@ -21,7 +21,11 @@ import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, up
 import { compare, lumaY, type Plane } from './metrics.js';
 import { CATEGORIES, DEGRADATIONS, mean } from './report.js';
 import { absDiff, boxSmooth, detailAuc, edgeMap } from './detail-auc.js';
-import { mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
+import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
+import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
+
+/** One image per category for the fidelity contact sheets. */
+const SHEET_IMAGES = ['kodim02.png', 'visp_solvay_1927.png', 'opencv_imageTextN.png'];
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +48,8 @@ function args(argv: string[]) {
     fidelity: [0, 0.25, 0.5, 0.75, 1],
     only: undefined as string | undefined,
     tune: false,
+    /** Contact sheets of the fidelity curve (one image per category, realistic input) go here. */
+    sheets: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--tune') {
@@ -60,6 +66,7 @@ function args(argv: string[]) {
     else if (k === '--model') a.model = v;
     else if (k === '--fidelity') a.fidelity = v.split(',').map(Number);
     else if (k === '--only') a.only = v;
+    else if (k === '--sheets') a.sheets = resolve(v);
     else throw new Error(`unknown option ${k}`);
   }
   return a;
@@ -106,9 +113,35 @@ async function main(): Promise<void> {
         const auc: Record<string, number> = {};
         for (const [k, m] of Object.entries(maps)) auc[k] = detailAuc(m, yR, yL, yT);
         const fidelity: Row['fidelity'] = [];
+        const outs: Rgb[] = [];
         for (const F of a.fidelity) {
           const r = F === 0 ? base : await engine.upscale(input, { model: a.model, scale: SCALE, detailMap: true, fidelity: F });
           fidelity.push({ f: F, ...compare(gt, fromPixelImage(r.image)), invented: r.invented!.share });
+          outs.push(fromPixelImage(r.image));
+        }
+        if (a.sheets && degradation === 'realistic' && SHEET_IMAGES.includes(f)) {
+          const c = mostDetailedCrop(gt, 96);
+          const cut = (img: Rgb) => nearest(cropRgb(img, c.x, c.y, c.size, c.size), 2);
+          const map = base.detailMap!;
+          const mapRgb: Rgb = {
+            width: map.width,
+            height: map.height,
+            channels: 3,
+            data: Uint8Array.from({ length: map.width * map.height * 3 }, (_, i) => map.data[(i / 3) | 0]!),
+          };
+          mkdirSync(a.sheets, { recursive: true });
+          await writeSheet(
+            join(a.sheets, `fidelity_${category}.jpg`),
+            `${category}/${f}, ×4 down + JPEG q70, ${a.model}`,
+            ['truth', ...a.fidelity.map((F) => `F = ${F}`), 'map (F = 0)'],
+            [
+              {
+                label: f.replace(/\.[a-z]+$/, ''),
+                tiles: [cut(gt), ...outs.map(cut), cut(mapRgb)],
+                captions: [undefined, ...fidelity.map((x) => `${x.psnrY.toFixed(2)} dB`), undefined],
+              },
+            ],
+          );
         }
         const row = { image: `${category}/${f}`, category, degradation, auc, fidelity };
         rows.push(row);
@@ -123,6 +156,12 @@ async function main(): Promise<void> {
   await engine.dispose();
   if (a.tune) {
     for (const [k, v] of [...tuned].sort((p, q) => mean(q[1]) - mean(p[1]))) console.log(`${mean(v).toFixed(3)} ${k}`);
+    const total = histogram.reduce((x, y) => x + y, 0);
+    for (let v = 0, acc = 0; v < 256; v++) {
+      acc += histogram[v]!;
+      if ([0.5, 0.8, 0.9, 0.95].some((p) => acc / total >= p && (acc - histogram[v]!) / total < p))
+        console.log(`map percentile ${((100 * acc) / total).toFixed(1)} % at ${v}`);
+    }
     return;
   }
   mkdirSync(a.out, { recursive: true });
@@ -132,6 +171,8 @@ async function main(): Promise<void> {
 }
 
 /** The engine's map formula on the whole image (one tile, no halo needed) for a grid of its parameters. */
+const histogram = new Float64Array(256);
+
 function tune(acc: Map<string, number[]>, input: PixelImage, result: PixelImage, lr: Rgb, gt: Rgb, group: string): void {
   const planes = (p: PixelImage) => {
     const n = p.width * p.height;
@@ -152,19 +193,15 @@ function tune(acc: Map<string, number[]>, input: PixelImage, result: PixelImage,
   const yR = lumaY(fromPixelImage(result)),
     yL = lumaY(upLanczos(lr)),
     yT = lumaY(gt);
-  for (const tau of [12, 24])
-    for (const [sigmaRadius, smooth] of [
-      [1, 1],
-      [2, 1],
-      [1, 0],
-      [2, 0],
-      [2, 2],
-    ] as const) {
-      const rWeight = 2;
-      const m = mapOnInputGrid(t, undefined, undefined, { tau: tau / 255, rWeight, sigmaRadius, smooth });
+  for (const tau of [24])
+    for (const [sigmaRadius, coherence] of [[1, 0]] as const) {
+      const rWeight = 2,
+        smooth = 1;
+      const m = mapOnInputGrid(t, undefined, undefined, { ...MAP_PARAMS, tau: tau / 255, rWeight, sigmaRadius, smooth, coherence });
       const u8 = mapTile(m, t, 0, 0, t.outW, t.outH);
+      for (const v of u8) histogram[v]!++;
       const auc = detailAuc(gray({ width: t.outW, height: t.outH, channels: 1, bitDepth: 8, data: u8 }), yR, yL, yT);
-      for (const k of [`tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth}`, `tau ${tau} σ ${sigmaRadius} smooth ${smooth} ${group}`]) {
+      for (const k of [`tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth} κ ${coherence}`, `tau ${tau} σ ${sigmaRadius} κ ${coherence} ${group}`]) {
         if (!acc.has(k)) acc.set(k, []);
         acc.get(k)!.push(auc);
       }
