@@ -186,9 +186,12 @@ describe('streamed output', () => {
 
 describe('--detail-map and --fidelity', () => {
   it('streamed (5-row bands): a gray PNG of the output size, equal to the engine’s map; the share is printed', async () => {
-    const r = enlarge(['rgb.png', '-o', 'rgb-map-4x.png', '--tile', '32', '--fidelity', '0.5', '--detail-map', 'rgb-map.png', ...MODEL], {
-      ENLARGE_BAND_ROWS: '5',
-    });
+    const r = enlarge(
+      ['rgb.png', '-o', 'rgb-map-4x.png', '--tile', '32', '--fidelity', '0.5', '--detail-map', 'rgb-map.png', ...MODEL],
+      {
+        ENLARGE_BAND_ROWS: '5',
+      },
+    );
     expect(r.code).toBe(0);
     const engine = createNodeEngine();
     const { data, info } = await sharp(join(dir, 'rgb.png')).raw().toBuffer({ resolveWithObject: true });

@@ -230,7 +230,7 @@ describe('eval baselines and helpers', () => {
 
 describe('invented-detail validation (detailAuc)', () => {
   /** A small deterministic generator, so the "random" map is the same on every run. */
-  const lcg = (seed: number) => () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const lcg = (seed: number) => () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const plane = (w: number, h: number, f: (x: number, y: number) => number) => {
     const data = new Float64Array(w * h);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = f(x, y);
@@ -265,7 +265,14 @@ describe('invented-detail validation (detailAuc)', () => {
       errL = boxSmooth(absDiff(lanczos, truth));
     const harm = plane(W, H, (x, y) => errR.data[y * W + x]! - errL.data[y * W + x]!);
     expect(detailAuc(harm, result, lanczos, truth)).toBe(1);
-    expect(detailAuc(plane(W, H, (x, y) => -harm.data[y * W + x]!), result, lanczos, truth)).toBe(0);
+    expect(
+      detailAuc(
+        plane(W, H, (x, y) => -harm.data[y * W + x]!),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toBe(0);
     const noise = plane(W, H, () => r());
     expect(Math.abs(detailAuc(noise, result, lanczos, truth) - 0.5)).toBeLessThan(0.06);
     expect(detailAuc(boxSmooth(edgeMap(lanczos)), result, lanczos, truth)).toBe(0.5);
@@ -274,7 +281,14 @@ describe('invented-detail validation (detailAuc)', () => {
     const cut = [...added.data].sort((p, q) => q - p)[Math.round(0.3 * W * H)]!;
     const partial = plane(W, H, (x, y) => (added.data[y * W + x]! > cut ? harm.data[y * W + x]! : 1e6));
     expect(detailAuc(partial, result, lanczos, truth, { border: 0 })).toBeGreaterThan(0.95);
-    expect(() => detailAuc(plane(8, 8, () => 0), result, lanczos, truth)).toThrow(/size mismatch/);
+    expect(() =>
+      detailAuc(
+        plane(8, 8, () => 0),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toThrow(/size mismatch/);
   });
 });
 

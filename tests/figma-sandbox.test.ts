@@ -438,7 +438,14 @@ describe('figma sandbox', () => {
     });
     ui.send({
       type: 'save-settings',
-      settings: { ...DEFAULT_SETTINGS, preset: 'graphics', scale: 'fit', exportScale: 3, output: 'new-node', fidelity: 0.6 },
+      settings: {
+        ...DEFAULT_SETTINGS,
+        preset: 'graphics',
+        scale: 'fit',
+        exportScale: 3,
+        output: 'new-node',
+        fidelity: 0.6,
+      },
     });
     await new Promise((ok) => setTimeout(ok, 10));
     const stub2 = createFigmaStub();
@@ -447,7 +454,14 @@ describe('figma sandbox', () => {
     startPlugin(stub2.figma, '', FIGMA_CATALOG);
     ui2.send({ type: 'ui-ready' });
     expect(await ui2.waitFor('init')).toMatchObject({
-      settings: { ...DEFAULT_SETTINGS, preset: 'graphics', scale: 'fit', exportScale: 3, output: 'new-node', fidelity: 0.6 },
+      settings: {
+        ...DEFAULT_SETTINGS,
+        preset: 'graphics',
+        scale: 'fit',
+        exportScale: 3,
+        output: 'new-node',
+        fidelity: 0.6,
+      },
     });
   });
 });

@@ -25,7 +25,14 @@ import {
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
 // Fidelity 0 (the model as it is), so results compare with the Node engine's plain ones; the map still runs.
-const PHOTO: Settings = { ...DEFAULT_SETTINGS, preset: 'photo', scale: '4', exportScale: 2, output: 'replace', fidelity: 0 };
+const PHOTO: Settings = {
+  ...DEFAULT_SETTINGS,
+  preset: 'photo',
+  scale: '4',
+  exportScale: 2,
+  output: 'replace',
+  fidelity: 0,
+};
 const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
 const env = useFigmaTestEnv();

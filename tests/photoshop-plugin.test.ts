@@ -82,7 +82,12 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
   beforeAll(async () => {
     img = await photo(64, 96, 48);
     const engine = createNodeEngine();
-    const r = await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4, fidelity: DEFAULT_FIDELITY, detailMap: true });
+    const r = await engine.upscale(img, {
+      model: 'realesrgan-x4fast',
+      scale: 4,
+      fidelity: DEFAULT_FIDELITY,
+      detailMap: true,
+    });
     reference = r.image;
     referenceMap = r.detailMap!;
     await engine.dispose();

@@ -5,7 +5,13 @@
  */
 import { encode } from 'fast-png';
 import type { PixelImage } from '../../core/src/image.js';
-import { DEFAULT_SETTINGS, type JobImage, type SandboxToUi, type Settings, type UiToSandbox } from '../../figma-plugin/src/shared.js';
+import {
+  DEFAULT_SETTINGS,
+  type JobImage,
+  type SandboxToUi,
+  type Settings,
+  type UiToSandbox,
+} from '../../figma-plugin/src/shared.js';
 import { resultCells } from '../../figma-plugin/src/cells.js';
 import type { FigmaStub } from '../../figma-plugin/test/figma-stub.js';
 

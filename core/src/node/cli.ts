@@ -656,7 +656,9 @@ export async function main(argv: string[]): Promise<number> {
       detailMap: v['detail-map'] !== undefined ? true : undefined,
     };
     if (!(options.fidelity! >= 0 && options.fidelity! <= 1))
-      throw new UsageError(`--fidelity must be a number from 0 (the model as it is) to 1 (most faithful) (got ${v.fidelity}).`);
+      throw new UsageError(
+        `--fidelity must be a number from 0 (the model as it is) to 1 (most faithful) (got ${v.fidelity}).`,
+      );
     const mapArg = v['detail-map'];
     if (mapArg === '') throw new UsageError('--detail-map needs a file (or a folder for several images).');
     if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))

@@ -6,8 +6,9 @@
  *   a = mean over the block of |result − Lanczos|    the detail added beyond a faithful reconstruction,
  *
  * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
- * floor τ: q = (a + R·r) / (τ + σ), m = q / (1 + q), so m = ½ where the added detail is as strong as the
- * structure the input holds there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
+ * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). The parameters (MAP_PARAMS) were fitted on the
+ * development set with `npm run eval:detail -- --tune` (docs/quality.md); g puts the "check this" level
+ * (m = ½) at about the 90th percentile of the photo model's maps there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
  * risks (faces smaller than SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output.
  * Everything reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole
  * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
@@ -22,7 +23,7 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
-export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1 };
+export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1.3 };
 
 export interface MapParams {
   tau: number;

@@ -212,11 +212,21 @@ export class Engine implements Upscaler {
     // The detail map: its own 8-bit stream, resampled to the exact size like the result.
     let invented = 0;
     const mapOut = options.detailMap
-      ? new BandWriter(last.output.width, last.output.height, W, H, 1, 8, undefined, (band) => {
-          const d = band.image.data;
-          for (let k = 0; k < d.length; k++) if (d[k]! >= CHECK_LEVEL) invented++;
-          return ctx.onDetailMap?.(band);
-        }, ctx)
+      ? new BandWriter(
+          last.output.width,
+          last.output.height,
+          W,
+          H,
+          1,
+          8,
+          undefined,
+          (band) => {
+            const d = band.image.data;
+            for (let k = 0; k < d.length; k++) if (d[k]! >= CHECK_LEVEL) invented++;
+            return ctx.onDetailMap?.(band);
+          },
+          ctx,
+        )
       : undefined;
     const regions = riskRegions(options.detections);
     for (let i = 0; i < plan.passes.length; i++) {

@@ -122,7 +122,14 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
  * Adds `gain(u, v)` × bilinear(e) to `p`: e lives on the cw × ch input grid (pixel centres at (i + ½)·s in
  * output pixels), clamped at its edges.
  */
-function addBilinear(p: Float32Array, outW: number, outH: number, s: number, e: Float32Array, gain: Float32Array): void {
+function addBilinear(
+  p: Float32Array,
+  outW: number,
+  outH: number,
+  s: number,
+  e: Float32Array,
+  gain: Float32Array,
+): void {
   const cw = outW / s,
     ch = outH / s;
   const x0 = new Int32Array(outW),
@@ -178,8 +185,7 @@ export function applyFidelity(t: TileData, gain: Float32Array): Float32Array[] |
       }
     }
     const target = new Float32Array(cw * ch);
-    for (let j = 0; j < ch; j++)
-      for (let i = 0; i < cw; i++) target[j * cw + i] = x[(j + pad) * winW + i + pad]!;
+    for (let j = 0; j < ch; j++) for (let i = 0; i < cw; i++) target[j * cw + i] = x[(j + pad) * winW + i + pad]!;
     for (let it = 0; it < BP_ITERATIONS; it++) {
       const d = blockMeans(y, outW, outH, s);
       for (let i = 0; i < d.length; i++) d[i] = target[i]! - d[i]!;

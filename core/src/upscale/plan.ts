@@ -211,7 +211,9 @@ export function planJob(input: PlanInput, options: UpscaleOptions, catalog: Cata
     ['regionFidelity', options.regionFidelity],
   ] as const)
     if (v !== undefined && !(v >= 0 && v <= 1))
-      throw new InvalidOptionError(`The ${name} must be a number from 0 (the model as it is) to 1 (most faithful); got ${v}.`);
+      throw new InvalidOptionError(
+        `The ${name} must be a number from 0 (the model as it is) to 1 (most faithful); got ${v}.`,
+      );
   const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
   const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;
   let best: JobPlan | undefined;

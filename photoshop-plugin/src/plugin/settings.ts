@@ -39,8 +39,7 @@ export function loadSettings(presets: readonly string[]): Settings {
           ? s.size
           : DEFAULT_SETTINGS.size,
       quality: s.quality === 'best' ? 'best' : 'fast',
-      fidelity:
-        typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULT_FIDELITY,
+      fidelity: typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULT_FIDELITY,
     };
   } catch {
     return DEFAULT_SETTINGS;

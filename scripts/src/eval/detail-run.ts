@@ -115,7 +115,10 @@ async function main(): Promise<void> {
         const fidelity: Row['fidelity'] = [];
         const outs: Rgb[] = [];
         for (const F of a.fidelity) {
-          const r = F === 0 ? base : await engine.upscale(input, { model: a.model, scale: SCALE, detailMap: true, fidelity: F });
+          const r =
+            F === 0
+              ? base
+              : await engine.upscale(input, { model: a.model, scale: SCALE, detailMap: true, fidelity: F });
           fidelity.push({ f: F, ...compare(gt, fromPixelImage(r.image)), invented: r.invented!.share });
           outs.push(fromPixelImage(r.image));
         }
@@ -173,7 +176,14 @@ async function main(): Promise<void> {
 /** The engine's map formula on the whole image (one tile, no halo needed) for a grid of its parameters. */
 const histogram = new Float64Array(256);
 
-function tune(acc: Map<string, number[]>, input: PixelImage, result: PixelImage, lr: Rgb, gt: Rgb, group: string): void {
+function tune(
+  acc: Map<string, number[]>,
+  input: PixelImage,
+  result: PixelImage,
+  lr: Rgb,
+  gt: Rgb,
+  group: string,
+): void {
   const planes = (p: PixelImage) => {
     const n = p.width * p.height;
     const out = new Float32Array(3 * n);
@@ -197,11 +207,21 @@ function tune(acc: Map<string, number[]>, input: PixelImage, result: PixelImage,
     for (const [sigmaRadius, coherence] of [[1, 0]] as const) {
       const rWeight = 2,
         smooth = 1;
-      const m = mapOnInputGrid(t, undefined, undefined, { ...MAP_PARAMS, tau: tau / 255, rWeight, sigmaRadius, smooth, coherence });
+      const m = mapOnInputGrid(t, undefined, undefined, {
+        ...MAP_PARAMS,
+        tau: tau / 255,
+        rWeight,
+        sigmaRadius,
+        smooth,
+        coherence,
+      });
       const u8 = mapTile(m, t, 0, 0, t.outW, t.outH);
       for (const v of u8) histogram[v]!++;
       const auc = detailAuc(gray({ width: t.outW, height: t.outH, channels: 1, bitDepth: 8, data: u8 }), yR, yL, yT);
-      for (const k of [`tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth} κ ${coherence}`, `tau ${tau} σ ${sigmaRadius} κ ${coherence} ${group}`]) {
+      for (const k of [
+        `tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth} κ ${coherence}`,
+        `tau ${tau} σ ${sigmaRadius} κ ${coherence} ${group}`,
+      ]) {
         if (!acc.has(k)) acc.set(k, []);
         acc.get(k)!.push(auc);
       }
@@ -212,12 +232,15 @@ export function report(rows: Row[], fs: number[]): string {
   const keys = Object.keys(rows[0]?.auc ?? {});
   const groups: [string, Row[]][] = [];
   for (const c of CATEGORIES)
-    for (const d of DEGRADATIONS) groups.push([`${c} ${d}`, rows.filter((r) => r.category === c && r.degradation === d)]);
+    for (const d of DEGRADATIONS)
+      groups.push([`${c} ${d}`, rows.filter((r) => r.category === c && r.degradation === d)]);
   groups.push(['all', rows]);
   const out = [`| images | n | ${keys.join(' | ')} |`, `|---|---|${keys.map(() => '---').join('|')}|`];
   for (const [name, rs] of groups)
     if (rs.length)
-      out.push(`| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.auc[k]!)).toFixed(3)).join(' | ')} |`);
+      out.push(
+        `| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.auc[k]!)).toFixed(3)).join(' | ')} |`,
+      );
   out.push('', '| images | F | PSNR-Y | SSIM-Y | GMSD | invented share |', '|---|---|---|---|---|---|');
   for (const [name, rs] of groups)
     if (rs.length)
