@@ -20,7 +20,7 @@ export const BP_ITERATIONS = 3;
  * The fidelity hosts start from (CLI, both panels), chosen on the development set (docs/quality.md,
  * "Faithful ↔ creative"); the engine's own default stays 0, the model as it is.
  */
-export const DEFAULT_FIDELITY = 0.25;
+export const DEFAULT_FIDELITY = 0.5;
 
 /** BT.601 luma weights, as the rest of the engine (pixels.ts) uses. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
