@@ -32,7 +32,7 @@ import {
 import { mostDetailedCrop } from '../scripts/src/eval/sheet.js';
 import { confusion } from '../scripts/src/eval/report.js';
 import { ROOT } from './helpers.js';
-import { absDiff, boxSmooth, detailAuc, edgeMap, rocAuc } from '../scripts/src/eval/detail-auc.js';
+import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap, rocAuc } from '../scripts/src/eval/detail-auc.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'eval');
 const run = promisify(execFile);
@@ -265,6 +265,9 @@ describe('invented-detail validation (detailAuc)', () => {
       errL = boxSmooth(absDiff(lanczos, truth));
     const harm = plane(W, H, (x, y) => errR.data[y * W + x]! - errL.data[y * W + x]!);
     expect(detailAuc(harm, result, lanczos, truth)).toBe(1);
+    expect(detailCorrelation(harm, result, lanczos, truth)).toBeCloseTo(1, 10);
+    expect(detailCorrelation(plane(W, H, (x, y) => -harm.data[y * W + x]!), result, lanczos, truth)).toBeCloseTo(-1, 10);
+    expect(Math.abs(detailCorrelation(plane(W, H, () => r()), result, lanczos, truth))).toBeLessThan(0.05);
     expect(
       detailAuc(
         plane(W, H, (x, y) => -harm.data[y * W + x]!),

@@ -122,3 +122,52 @@ export function edgeMap(p: Plane): Plane {
     }
   return { width: w, height: h, data: out };
 }
+
+/** Average ranks (1-based, ties shared). */
+function ranks(v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[a]! - v[b]!);
+  const r = new Float64Array(n);
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && v[idx[j + 1]!] === v[idx[i]!]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]!] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's rank correlation of two equally long series (NaN when one is constant). */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const ra = ranks(a),
+    rb = ranks(b);
+  const n = ra.length;
+  const m = (n + 1) / 2;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = ra[i]! - m,
+      y = rb[i]! - m;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Spearman's ρ between the map and *excess* over every (smoothed, cropped) pixel: the map as a whole. */
+export function detailCorrelation(
+  map: Plane,
+  result: Plane,
+  lanczos: Plane,
+  truth: Plane,
+  o: Pick<DetailAucOptions, 'box' | 'border'> = {},
+): number {
+  const box = o.box ?? 9,
+    border = o.border ?? 8;
+  const errR = crop(boxSmooth(absDiff(result, truth), box), border);
+  const errL = crop(boxSmooth(absDiff(lanczos, truth), box), border);
+  const excess = errR.map((v, i) => v - errL[i]!);
+  return spearman(crop(map, border), excess);
+}

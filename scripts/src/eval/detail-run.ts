@@ -20,7 +20,7 @@ import type { PixelImage } from '../../../core/src/image.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { compare, lumaY, type Plane } from './metrics.js';
 import { CATEGORIES, DEGRADATIONS, mean } from './report.js';
-import { absDiff, boxSmooth, detailAuc, edgeMap } from './detail-auc.js';
+import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap } from './detail-auc.js';
 import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
 
@@ -36,6 +36,8 @@ interface Row {
   category: string;
   degradation: string;
   auc: Record<string, number>;
+  /** Spearman's ρ of each map with *excess* over all pixels. */
+  rho: Record<string, number>;
   fidelity: { f: number; psnrY: number; ssimY: number; gmsd: number; invented: number }[];
 }
 
@@ -111,7 +113,11 @@ async function main(): Promise<void> {
           disagreement: boxSmooth(absDiff(yR, lumaY(fromPixelImage(other.image)))),
         };
         const auc: Record<string, number> = {};
-        for (const [k, m] of Object.entries(maps)) auc[k] = detailAuc(m, yR, yL, yT);
+        const rho: Record<string, number> = {};
+        for (const [k, m] of Object.entries(maps)) {
+          auc[k] = detailAuc(m, yR, yL, yT);
+          rho[k] = detailCorrelation(m, yR, yL, yT);
+        }
         const fidelity: Row['fidelity'] = [];
         const outs: Rgb[] = [];
         for (const F of a.fidelity) {
@@ -146,7 +152,7 @@ async function main(): Promise<void> {
             ],
           );
         }
-        const row = { image: `${category}/${f}`, category, degradation, auc, fidelity };
+        const row = { image: `${category}/${f}`, category, degradation, auc, rho, fidelity };
         rows.push(row);
         console.log(
           `${row.image} ${degradation}: AUC ${Object.entries(auc)
@@ -241,6 +247,10 @@ export function report(rows: Row[], fs: number[]): string {
       out.push(
         `| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.auc[k]!)).toFixed(3)).join(' | ')} |`,
       );
+  out.push('', 'Spearman ρ of each map with *excess* over all pixels:', '', `| images | n | ${keys.join(' | ')} |`, `|---|---|${keys.map(() => '---').join('|')}|`);
+  for (const [name, rs] of groups)
+    if (rs.length)
+      out.push(`| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.rho[k]!)).toFixed(3)).join(' | ')} |`);
   out.push('', '| images | F | PSNR-Y | SSIM-Y | GMSD | invented share |', '|---|---|---|---|---|---|');
   for (const [name, rs] of groups)
     if (rs.length)
