@@ -266,8 +266,24 @@ describe('invented-detail validation (detailAuc)', () => {
     const harm = plane(W, H, (x, y) => errR.data[y * W + x]! - errL.data[y * W + x]!);
     expect(detailAuc(harm, result, lanczos, truth)).toBe(1);
     expect(detailCorrelation(harm, result, lanczos, truth)).toBeCloseTo(1, 10);
-    expect(detailCorrelation(plane(W, H, (x, y) => -harm.data[y * W + x]!), result, lanczos, truth)).toBeCloseTo(-1, 10);
-    expect(Math.abs(detailCorrelation(plane(W, H, () => r()), result, lanczos, truth))).toBeLessThan(0.05);
+    expect(
+      detailCorrelation(
+        plane(W, H, (x, y) => -harm.data[y * W + x]!),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toBeCloseTo(-1, 10);
+    expect(
+      Math.abs(
+        detailCorrelation(
+          plane(W, H, () => r()),
+          result,
+          lanczos,
+          truth,
+        ),
+      ),
+    ).toBeLessThan(0.05);
     expect(
       detailAuc(
         plane(W, H, (x, y) => -harm.data[y * W + x]!),

@@ -247,10 +247,18 @@ export function report(rows: Row[], fs: number[]): string {
       out.push(
         `| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.auc[k]!)).toFixed(3)).join(' | ')} |`,
       );
-  out.push('', 'Spearman ρ of each map with *excess* over all pixels:', '', `| images | n | ${keys.join(' | ')} |`, `|---|---|${keys.map(() => '---').join('|')}|`);
+  out.push(
+    '',
+    'Spearman ρ of each map with *excess* over all pixels:',
+    '',
+    `| images | n | ${keys.join(' | ')} |`,
+    `|---|---|${keys.map(() => '---').join('|')}|`,
+  );
   for (const [name, rs] of groups)
     if (rs.length)
-      out.push(`| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.rho[k]!)).toFixed(3)).join(' | ')} |`);
+      out.push(
+        `| ${name} | ${rs.length} | ${keys.map((k) => mean(rs.map((r) => r.rho[k]!)).toFixed(3)).join(' | ')} |`,
+      );
   out.push('', '| images | F | PSNR-Y | SSIM-Y | GMSD | invented share |', '|---|---|---|---|---|---|');
   for (const [name, rs] of groups)
     if (rs.length)
