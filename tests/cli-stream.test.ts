@@ -13,6 +13,8 @@ import { inflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { FIXTURES, ROOT } from './helpers.js';
 import { createNodeEngine } from '../core/src/node/index.js';
+import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
+import { DIGITAL_SOURCE_TYPE } from '../core/src/node/provenance.js';
 
 const CLI = join(ROOT, 'core', 'dist', 'cli.js');
 const MODEL = ['-m', 'animevideov3-x4'];
@@ -30,6 +32,14 @@ function enlarge(args: string[], env: Record<string, string> = {}) {
 async function raw(file: string, depth: 'uchar' | 'ushort' = 'uchar') {
   const { data, info } = await sharp(join(dir, file)).raw({ depth }).toBuffer({ resolveWithObject: true });
   return { data, info };
+}
+
+/** A gray PNG's samples (sharp's raw output would expand them to RGB), after checking it is 1-channel 8-bit. */
+async function gray(file: string) {
+  const m = await sharp(join(dir, file)).metadata();
+  expect([m.channels, m.depth]).toEqual([1, 'uchar']);
+  const { data, info } = await sharp(join(dir, file)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return { data, info: { ...info, channels: m.channels } };
 }
 
 /** Minimal little-endian TIFF reader: the first IFD's tags as raw value bytes (what the test checks). */
@@ -136,7 +146,7 @@ describe('streamed output', () => {
     const { data, info } = await sharp(join(dir, 'rgb.png')).raw().toBuffer({ resolveWithObject: true });
     const ref = await engine.upscale(
       { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) },
-      { model: 'animevideov3-x4', tileSize: 32 },
+      { model: 'animevideov3-x4', tileSize: 32, fidelity: DEFAULT_FIDELITY },
     );
     await engine.dispose();
     const png = await raw('rgb-4x.png');
@@ -174,6 +184,67 @@ describe('streamed output', () => {
   });
 });
 
+describe('--detail-map and --fidelity', () => {
+  it('streamed (5-row bands): a gray PNG of the output size, equal to the engine’s map; the share is printed', async () => {
+    const r = enlarge(
+      ['rgb.png', '-o', 'rgb-map-4x.png', '--tile', '32', '--fidelity', '0.5', '--detail-map', 'rgb-map.png', ...MODEL],
+      {
+        ENLARGE_BAND_ROWS: '5',
+      },
+    );
+    expect(r.code).toBe(0);
+    const engine = createNodeEngine();
+    const { data, info } = await sharp(join(dir, 'rgb.png')).raw().toBuffer({ resolveWithObject: true });
+    const ref = await engine.upscale(
+      { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) },
+      { model: 'animevideov3-x4', tileSize: 32, fidelity: 0.5, detailMap: true },
+    );
+    await engine.dispose();
+    const map = await gray('rgb-map.png');
+    expect([map.info.width, map.info.height, map.info.channels]).toEqual([280, 264, 1]);
+    expect(Buffer.from(ref.detailMap!.data).equals(map.data)).toBe(true);
+    expect(Buffer.from(ref.image.data).equals((await raw('rgb-map-4x.png')).data)).toBe(true);
+    // The source had no XMP: the result gets a packet of its own.
+    expectProvenance((await sharp(join(dir, 'rgb-map-4x.png')).metadata()).xmp?.toString('utf8'), 0.5);
+    const share = (100 * ref.invented!.share).toFixed(1);
+    expect(r.stdout).toContain(`rgb.png: ${share} % of the image has invented detail to check`);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a flat image: ~0 % invented; JPEG output writes its map too; a batch writes maps into a folder', async () => {
+    await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 90, g: 140, b: 200 } } })
+      .png()
+      .toFile(join(dir, 'flat.png'));
+    const r = enlarge(['flat.png', '-o', 'flat-4x.jpg', '--detail-map', 'flat-map.png', ...MODEL]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('flat.png: 0.0 % of the image has invented detail');
+    const map = await gray('flat-map.png');
+    expect([map.info.width, map.info.height, map.info.channels]).toEqual([160, 120, 1]);
+    expect(Math.max(...map.data)).toBeLessThan(64);
+    const b = enlarge(['flat.png', 'rgb.png', '-o', 'maps-out/', '--detail-map', 'maps/', ...MODEL]);
+    expect(b.code).toBe(0);
+    expect(readdirSync(join(dir, 'maps')).sort()).toEqual(['flat-detail-map.png', 'rgb-detail-map.png']);
+  });
+
+  it('bad values: one plain sentence, exit code 2, nothing written', () => {
+    const f = enlarge(['rgb.png', '-o', 'never.png', '--fidelity', '2', ...MODEL]);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain('--fidelity must be a number from 0 (the model as it is) to 1 (most faithful)');
+    const m = enlarge(['rgb.png', '-o', 'never.png', '--detail-map', 'map.jpg', ...MODEL]);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toContain('The detail map is a PNG');
+    expect(existsSync(join(dir, 'never.png'))).toBe(false);
+  });
+});
+
+/** The XMP a result carries: the source's, plus what made it. */
+function expectProvenance(xmp: string | undefined, fidelity = DEFAULT_FIDELITY): void {
+  expect(xmp).toContain(`Iptc4xmpExt:DigitalSourceType="${DIGITAL_SOURCE_TYPE}"`);
+  expect(xmp).toContain('enlarge:Models="animevideov3-x4"');
+  expect(xmp).toContain('enlarge:Factor="4"');
+  expect(xmp).toContain(`enlarge:Fidelity="${fidelity}"`);
+}
+
 describe('metadata carried over', () => {
   it('PNG: ICC, DPI × 4, EXIF (Orientation 1), XMP and IPTC', async () => {
     expect(enlarge(['meta.jpg', '-o', 'meta-4x.png', ...MODEL]).code).toBe(0);
@@ -185,6 +256,7 @@ describe('metadata carried over', () => {
     expect(m.exif?.toString('latin1')).toContain('Test Owner');
     expect(m.orientation ?? 1).toBe(1);
     expect(m.xmp?.toString('utf8')).toContain('<dc:title>Billboard test</dc:title>');
+    expectProvenance(m.xmp?.toString('utf8'));
     const ztxt = pngChunks(readFileSync(join(dir, 'meta-4x.png'))).find(
       (c) => c.type === 'zTXt' && c.data.toString('latin1').startsWith('Raw profile type iptc\0'),
     );
@@ -200,6 +272,7 @@ describe('metadata carried over', () => {
     expect(m.icc?.equals(src.icc!)).toBe(true);
     expect(m.density).toBe(1200);
     expect(m.xmp?.toString('utf8')).toContain('Billboard test');
+    expectProvenance(m.xmp?.toString('utf8'));
     const buf = readFileSync(join(dir, 'meta-4x.tif'));
     const tags = tiffTags(buf);
     expect(tags.get(271)?.toString('latin1')).toBe('EnlargeCam\0');
@@ -219,6 +292,7 @@ describe('metadata carried over', () => {
     expect(m.icc?.length).toBeGreaterThan(100);
     expect(m.exif?.toString('latin1')).toContain('EnlargeCam');
     expect(m.xmp?.toString('utf8')).toContain('Billboard test');
+    expectProvenance(m.xmp?.toString('utf8'));
     expect(m.iptc?.includes(IIM)).toBe(true);
   });
 });
@@ -231,6 +305,7 @@ describe('metadata carried over (WebP)', () => {
     expect([m.format, m.width, m.height]).toEqual(['webp', 160, 128]);
     expect(m.icc?.length).toBeGreaterThan(100);
     expect(m.xmp?.toString('utf8')).toContain('Billboard test');
+    expectProvenance(m.xmp?.toString('utf8'));
     expect(m.exif?.toString('latin1')).toContain('EnlargeCam');
     expect(m.exif?.toString('latin1')).toContain('Test Owner');
     expect(m.orientation ?? 1).toBe(1);

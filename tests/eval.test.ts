@@ -32,6 +32,7 @@ import {
 import { mostDetailedCrop } from '../scripts/src/eval/sheet.js';
 import { confusion } from '../scripts/src/eval/report.js';
 import { ROOT } from './helpers.js';
+import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap, rocAuc } from '../scripts/src/eval/detail-auc.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'eval');
 const run = promisify(execFile);
@@ -224,6 +225,89 @@ describe('eval baselines and helpers', () => {
     expect(t.correct).toBe(2);
     expect(t.total).toBe(3);
     expect(t.table).toContain('| photo | 1 | 1 | 1/2 |');
+  });
+});
+
+describe('invented-detail validation (detailAuc)', () => {
+  /** A small deterministic generator, so the "random" map is the same on every run. */
+  const lcg = (seed: number) => () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const plane = (w: number, h: number, f: (x: number, y: number) => number) => {
+    const data = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = f(x, y);
+    return { width: w, height: h, data };
+  };
+
+  it('rocAuc: separable scores give 1, inverted 0, ties 0.5, random ≈ 0.5', () => {
+    expect(rocAuc([1, 2, 3, 4], [false, false, true, true])).toBe(1);
+    expect(rocAuc([4, 3, 2, 1], [false, false, true, true])).toBe(0);
+    expect(rocAuc([1, 1, 1, 1], [false, true, false, true])).toBe(0.5);
+    expect(rocAuc([1, 2, 3, 4], [false, true, false, true])).toBe(0.75);
+    expect(rocAuc([1, 2], [true, true])).toBeNaN();
+    const r = lcg(7);
+    const n = 4000;
+    const scores = Array.from({ length: n }, r);
+    const labels = Array.from({ length: n }, () => r() < 0.3);
+    expect(Math.abs(rocAuc(scores, labels) - 0.5)).toBeLessThan(0.03);
+  });
+
+  it('detailAuc: a map of the true harm scores 1, its inverse 0, noise ≈ 0.5, an edge map of flat resampling 0.5', () => {
+    const W = 96,
+      H = 96;
+    const r = lcg(11);
+    // 12×12 blocks: the model adds a(block); where good(block) the truth has that detail, else it has none.
+    const a = Array.from({ length: 64 }, () => 10 + 40 * r());
+    const good = Array.from({ length: 64 }, () => r() < 0.5);
+    const blk = (x: number, y: number) => Math.floor(y / 12) * 8 + Math.floor(x / 12);
+    const lanczos = plane(W, H, () => 100);
+    const result = plane(W, H, (x, y) => 100 + a[blk(x, y)]!);
+    const truth = plane(W, H, (x, y) => 100 + (good[blk(x, y)] ? a[blk(x, y)]! : 0) + ((x * 7 + y * 3) % 5) * 0.01);
+    const errR = boxSmooth(absDiff(result, truth)),
+      errL = boxSmooth(absDiff(lanczos, truth));
+    const harm = plane(W, H, (x, y) => errR.data[y * W + x]! - errL.data[y * W + x]!);
+    expect(detailAuc(harm, result, lanczos, truth)).toBe(1);
+    expect(detailCorrelation(harm, result, lanczos, truth)).toBeCloseTo(1, 10);
+    expect(
+      detailCorrelation(
+        plane(W, H, (x, y) => -harm.data[y * W + x]!),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toBeCloseTo(-1, 10);
+    expect(
+      Math.abs(
+        detailCorrelation(
+          plane(W, H, () => r()),
+          result,
+          lanczos,
+          truth,
+        ),
+      ),
+    ).toBeLessThan(0.05);
+    expect(
+      detailAuc(
+        plane(W, H, (x, y) => -harm.data[y * W + x]!),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toBe(0);
+    const noise = plane(W, H, () => r());
+    expect(Math.abs(detailAuc(noise, result, lanczos, truth) - 0.5)).toBeLessThan(0.06);
+    expect(detailAuc(boxSmooth(edgeMap(lanczos)), result, lanczos, truth)).toBe(0.5);
+    // Only the 30 % most-changed pixels count: a map that is perfect there and wrong elsewhere still scores 1.
+    const added = boxSmooth(absDiff(result, lanczos));
+    const cut = [...added.data].sort((p, q) => q - p)[Math.round(0.3 * W * H)]!;
+    const partial = plane(W, H, (x, y) => (added.data[y * W + x]! > cut ? harm.data[y * W + x]! : 1e6));
+    expect(detailAuc(partial, result, lanczos, truth, { border: 0 })).toBeGreaterThan(0.95);
+    expect(() =>
+      detailAuc(
+        plane(8, 8, () => 0),
+        result,
+        lanczos,
+        truth,
+      ),
+    ).toThrow(/size mismatch/);
   });
 });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import { startPlugin } from '../figma-plugin/src/sandbox.js';
-import { fitFactor, gifFrameCount, gridCells, type Settings } from '../figma-plugin/src/shared.js';
+import { DEFAULT_SETTINGS, fitFactor, gifFrameCount, gridCells, type Settings } from '../figma-plugin/src/shared.js';
 import { resultCells } from '../figma-plugin/src/cells.js';
 import { Catalog } from '../core/src/models.js';
 import { pluginModels } from '../scripts/plugin-models.mjs';
@@ -385,7 +385,7 @@ describe('figma sandbox', () => {
       ui.received.length = 0;
       ui.send({
         type: 'run',
-        settings: { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' } as Settings,
+        settings: { ...DEFAULT_SETTINGS, preset: 'photo', scale: '4', exportScale: 2, output: 'replace' } as Settings,
       });
       await ui.waitFor('image');
       while (ui.held.length === 0) await new Promise((ok) => setTimeout(ok, 5));
@@ -438,7 +438,14 @@ describe('figma sandbox', () => {
     });
     ui.send({
       type: 'save-settings',
-      settings: { preset: 'graphics', scale: 'fit', exportScale: 3, output: 'new-node' },
+      settings: {
+        ...DEFAULT_SETTINGS,
+        preset: 'graphics',
+        scale: 'fit',
+        exportScale: 3,
+        output: 'new-node',
+        fidelity: 0.6,
+      },
     });
     await new Promise((ok) => setTimeout(ok, 10));
     const stub2 = createFigmaStub();
@@ -447,7 +454,14 @@ describe('figma sandbox', () => {
     startPlugin(stub2.figma, '', FIGMA_CATALOG);
     ui2.send({ type: 'ui-ready' });
     expect(await ui2.waitFor('init')).toMatchObject({
-      settings: { preset: 'graphics', scale: 'fit', exportScale: 3, output: 'new-node' },
+      settings: {
+        ...DEFAULT_SETTINGS,
+        preset: 'graphics',
+        scale: 'fit',
+        exportScale: 3,
+        output: 'new-node',
+        fidelity: 0.6,
+      },
     });
   });
 });
@@ -574,7 +588,7 @@ describe('figma stand-in: text, styles, components, pages, messages', () => {
 // ---- writes that keep the document right (issue 11 item 4) ----
 
 const settingsFor = (s: Partial<Settings>): Settings =>
-  ({ preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...s }) as Settings;
+  ({ ...DEFAULT_SETTINGS, preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...s }) as Settings;
 
 describe('figma sandbox: correct writes', () => {
   it('text layer: its font is loaded before the write; a missing font leaves that layer alone with a note', async () => {

@@ -12,7 +12,7 @@ import { decode } from 'fast-png';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import type { PixelImage } from '../core/src/image.js';
-import type { JobImage, Settings, UiToSandbox } from '../figma-plugin/src/shared.js';
+import { DEFAULT_SETTINGS, type JobImage, type Settings, type UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
 import {
   CHROMIUM_ARGS,
@@ -24,7 +24,15 @@ import {
 } from './figma/harness.js';
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
-const PHOTO: Settings = { preset: 'photo', scale: '4', exportScale: 2, output: 'replace' };
+// Fidelity 0 (the model as it is), so results compare with the Node engine's plain ones; the map still runs.
+const PHOTO: Settings = {
+  ...DEFAULT_SETTINGS,
+  preset: 'photo',
+  scale: '4',
+  exportScale: 2,
+  output: 'replace',
+  fidelity: 0,
+};
 const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
 const env = useFigmaTestEnv();
@@ -90,8 +98,10 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   expect(end.cells).toHaveLength(1);
   expect(end.cells[0]!.png).toBeInstanceOf(Uint8Array);
   const got = pixelsOf(end.cells[0]!.png);
-  const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+  const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, detailMap: true });
   expect([got.width, got.height, got.channels]).toEqual([input.width * 4, input.height * 4, 3]);
+  // The invented share the run summary ranks layers by: the same map as the Node engine's (within rounding).
+  expect(Math.abs((end.invented ?? 0) - expected.invented!.share)).toBeLessThan(0.01);
   const d = diffStats(got.data, expected.image.data);
   console.log(
     `${label}: ${input.width}×${input.height} → ${got.width}×${got.height} on ${end.backend} in ${end.ms?.toFixed(0)} ms (round trip ${wall} ms); vs Node max ${d.max}/255 PSNR ${d.psnr.toFixed(1)} dB`,

@@ -16,6 +16,7 @@ import { fromBase64, isWire, toBase64, WIRE } from '../photoshop-plugin/src/wire
 import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
 import { isEngineMessage } from '../core/src/page/protocol.js';
 import { ROOT, diffStats, photo } from './helpers.js';
+import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
 import { docState } from './photoshop/harness.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
@@ -76,11 +77,19 @@ function fresh(): PhotoshopSim {
 describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)', () => {
   let img: PixelImage;
   let reference: PixelImage;
+  let referenceMap: PixelImage;
 
   beforeAll(async () => {
     img = await photo(64, 96, 48);
     const engine = createNodeEngine();
-    reference = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
+    const r = await engine.upscale(img, {
+      model: 'realesrgan-x4fast',
+      scale: 4,
+      fidelity: DEFAULT_FIDELITY,
+      detailMap: true,
+    });
+    reference = r.image;
+    referenceMap = r.detailMap!;
     await engine.dispose();
   });
 
@@ -109,8 +118,21 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     // One history step, the document 4× larger, the new layer directly above the source.
     expect(doc.history).toEqual([...before.history, 'Enlarge 4×']);
     expect([doc.width, doc.height]).toEqual([256, 256]);
-    expect(doc.layers.map((l) => l.name)).toEqual(['Retouch — Real-ESRGAN x4fast 4×', 'Retouch', 'Background']);
-    const out = doc.layers[0]!;
+    expect(doc.layers.map((l) => l.name)).toEqual([
+      'Where detail was invented',
+      `Retouch — Real-ESRGAN x4fast 4×, fidelity ${DEFAULT_FIDELITY} (AI-enhanced)`,
+      'Retouch',
+      'Background',
+    ]);
+    // The map: a hidden coloured overlay whose opacity is core's map (same history step as the result).
+    const map = doc.layers[0]!;
+    expect(map.visible).toBe(false);
+    const overlay = layerRgb(map, { left: 0, top: 0, right: 256, bottom: 256 }, 4);
+    expect([overlay[0], overlay[1], overlay[2]]).toEqual([255, 48, 0]);
+    const alpha = overlay.filter((_, i) => i % 4 === 3);
+    expect(diffStats(alpha, referenceMap.data).max).toBeLessThanOrEqual(2);
+    expect(Math.max(...alpha)).toBeGreaterThan(8); // not an empty layer
+    const out = doc.layers[1]!;
     expect([out.blendMode, out.opacity]).toEqual(['multiply', 70]);
     expect(out.bounds).toMatchObject({ left: 0, top: 0, right: 256, bottom: 256 });
 
@@ -151,8 +173,11 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     doc.selection.bounds = { left: 20, top: 16, right: 60, bottom: 40 };
     await uxp.runCommand('upscaleLayer2x');
     expect(ps.alerts).toEqual([]);
-    const out = doc.layers[0]!;
-    expect(out.name).toBe('Gray — Real-ESRGAN x4fast 2×');
+    const out = doc.layers[1]!;
+    expect(out.name).toBe(`Gray — Real-ESRGAN x4fast 2×, fidelity ${DEFAULT_FIDELITY} (AI-enhanced)`);
+    // The map layer: gray + alpha in a 16-bit gray document, over the result's bounds.
+    expect(doc.layers[0]!.name).toBe('Where detail was invented');
+    expect(doc.layers[0]!.bounds).toMatchObject({ left: 40, top: 32, right: 100, bottom: 80 });
     // Selection ∩ layer bounds = (20,16)–(50,40) (the transparent columns trim the layer to x < 50), × 2.
     expect(out.bounds).toMatchObject({ left: 40, top: 32, right: 100, bottom: 80 });
     expect(out.raster!.data).toBeInstanceOf(Uint16Array);
@@ -240,7 +265,7 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     expect(doc.selection.solid).toBe(false);
     await uxp.runCommand('upscaleLayer4x');
     expect(ps.alerts).toEqual([]);
-    const out = doc.layers[0]!;
+    const out = doc.layers[1]!;
     expect(out.bounds).toMatchObject({ left: 32, top: 32, right: 160, bottom: 160 });
     expect(out.userMaskEnabled).toBe(true);
     const m = maskOf(out, { left: 32, top: 32, right: 160, bottom: 160 });
@@ -262,7 +287,7 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     doc.select({ left: 10, top: 10, right: 30, bottom: 30 });
     await uxp.runCommand('upscaleLayer2x');
     expect(ps.alerts).toEqual([]);
-    expect(doc.layers[0]!.userMask).toBeUndefined();
+    expect(doc.layers[1]!.userMask).toBeUndefined();
   });
 
   it('a masked, clipped source with fill opacity: the result gets the scaled mask, is clipped too, same fill', async () => {
@@ -287,11 +312,12 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     expect(ps.alerts).toEqual([]);
     expect(doc.layers.map((l) => [l.name, l.isClippingMask])).toEqual([
       ['Above', true],
-      ['Clipped — Real-ESRGAN x4fast 4×', true],
+      ['Where detail was invented', true],
+      [`Clipped — Real-ESRGAN x4fast 4×, fidelity ${DEFAULT_FIDELITY} (AI-enhanced)`, true],
       ['Clipped', true],
       ['Base', false],
     ]);
-    const out = doc.layers[1]!;
+    const out = doc.layers[2]!;
     expect([out.blendMode, out.fillOpacity]).toEqual(['screen', 40]);
     const m = maskOf(out, { left: 0, top: 0, right: 128, bottom: 128 });
     expect(m[10 * 128 + 10]).toBe(255);
@@ -315,7 +341,7 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
       .setup({ mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData } });
     doc.select({ left: 0, top: 0, right: 32, bottom: 32 }, disc(32, 32, 15));
     await uxp.runCommand('upscaleLayer2x');
-    const m = maskOf(doc.layers[0]!, { left: 0, top: 0, right: 64, bottom: 64 });
+    const m = maskOf(doc.layers[1]!, { left: 0, top: 0, right: 64, bottom: 64 });
     expect(m[20 * 64 + 32]).toBe(255); // inside the disc, top half
     expect(m[44 * 64 + 32]).toBe(0); // inside the disc, bottom half (the source's mask hides it)
     expect(m[0]).toBe(0); // outside the disc
@@ -327,7 +353,7 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
       .setup({ mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData }, maskEnabled: false });
     await uxp.runCommand('upscaleLayer2x');
     expect(ps.alerts).toEqual([]);
-    expect(doc2.layers[0]!.userMask).toBeUndefined();
+    expect(doc2.layers[1]!.userMask).toBeUndefined();
     void src;
   });
 

@@ -227,7 +227,7 @@ export function planModelTiles(
   width: number,
   height: number,
   policy: TilePolicy,
-  opts: { tileSize?: number; backend?: Backend; bytesPerSample?: number } = {},
+  opts: { tileSize?: number; backend?: Backend; bytesPerSample?: number; halo?: number } = {},
 ): TilePlan {
   let size = opts.tileSize ?? tileSizeFor(m, policy, opts.backend);
   if (opts.tileSize === undefined && policy.rowBudgetBytes !== undefined && (width > size || height > size)) {
@@ -235,7 +235,9 @@ export function planModelTiles(
     const rowCap = Math.floor(policy.rowBudgetBytes / (s * s * width * 3 * (opts.bytesPerSample ?? 1)) / 32) * 32;
     size = Math.min(size, Math.max(policy.minTile, rowCap));
   }
-  return planTiles(width, height, m.geometry, size, tileContext(m, policy), policy.borderContext);
+  // `halo`: model output that per-tile steps after the model read around the centre (fidelity, detail map).
+  const context = Math.max(tileContext(m, policy), opts.halo ?? 0);
+  return planTiles(width, height, m.geometry, size, context, policy.borderContext);
 }
 
 /** The next tile size to try after an out-of-memory error, or undefined below the policy's minimum. */

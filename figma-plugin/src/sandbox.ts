@@ -80,7 +80,7 @@ interface Job extends JobImage {
   tooLarge?: string;
   targets: FillTarget[];
   /** Filled when the UI answers: one Figma image per grid cell. */
-  result?: { width: number; height: number; cells: PlacedCell[] };
+  result?: { width: number; height: number; cells: PlacedCell[]; invented?: number };
 }
 
 interface RunState {
@@ -644,13 +644,13 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
           (cell as { png?: Uint8Array }).png = undefined;
           cells.push({ x: cell.x, y: cell.y, width: cell.width, height: cell.height, hash: img.hash });
         }
-        job.result = { width: answer.width, height: answer.height, cells };
+        job.result = { width: answer.width, height: answer.height, cells, invented: answer.invented };
       }
 
       check();
       progress('Enlarge: writing the results…');
       const done = await apply(jobs, s);
-      const msg = [done.text, ...skipped].join(' ');
+      const msg = [done.text, inventedSummary(jobs), ...skipped].filter(Boolean).join(' ');
       post({ type: 'run-done', runId, summary: msg });
       if (!quick) figma.notify(done.short);
       const short = skipped.length ? `${done.short} ${skipped.length} left alone.` : done.short;
@@ -668,6 +668,17 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
    * Checks every node and style first and loads the fonts (all awaits happen here), then writes everything
    * synchronously as one undo step; if Figma refuses any write, the step is undone.
    */
+  /** The layers with the most invented area (the detail map's share above its "check this" level), at most 3. */
+  function inventedSummary(jobs: Job[]): string {
+    const top = jobs
+      .filter((j) => (j.result?.invented ?? 0) >= 0.001)
+      .sort((a, b) => b.result!.invented! - a.result!.invented!)
+      .slice(0, 3);
+    if (!top.length) return '';
+    const list = top.map((j) => `${quote(j.label)} ${(100 * j.result!.invented!).toFixed(1)} %`).join(', ');
+    return `Most invented detail (check faces and text there): ${list}.`;
+  }
+
   async function apply(jobs: Job[], s: Settings): Promise<{ text: string; short: string }> {
     const nodes = new Map<string, FillsNode>(); // by id: the nodes written (replace) or placed beside (copies)
     const styles = new Map<string, PaintStyle>();

@@ -6,7 +6,7 @@
  * figma.ui.postMessage and parent.postMessage structured-clone typed arrays.
  */
 
-import { DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
+import { DEFAULT_FIDELITY, DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
 
 /** Figma refuses images wider or taller than this (figma.createImage throws). */
 export const FIGMA_MAX_IMAGE_SIDE = 4096;
@@ -42,9 +42,20 @@ export interface Settings {
   /** Export scale the "fit for export" factor aims at (1×…4×). */
   exportScale: number;
   output: OutputMode;
+  /** Faithful ↔ creative: 0 = the model as it is … 1 = most faithful (core's `fidelity`). */
+  fidelity: number;
+  /** The preview shows where detail was invented, over the result. */
+  showInvented: boolean;
 }
 
-export const DEFAULT_SETTINGS: Settings = { preset: 'auto', scale: '4', exportScale: 2, output: 'replace' };
+export const DEFAULT_SETTINGS: Settings = {
+  preset: 'auto',
+  scale: '4',
+  exportScale: 2,
+  output: 'replace',
+  fidelity: DEFAULT_FIDELITY,
+  showInvented: false,
+};
 
 /** Remembered settings made safe: unknown values fall back to the defaults; `presets` are the catalog's ids. */
 export function sanitizeSettings(v: unknown, presets: readonly string[]): Settings {
@@ -58,6 +69,9 @@ export function sanitizeSettings(v: unknown, presets: readonly string[]): Settin
       ? Number(s.exportScale)
       : DEFAULT_SETTINGS.exportScale,
     output: s.output === 'new-node' || s.output === 'replace' ? s.output : DEFAULT_SETTINGS.output,
+    fidelity:
+      typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULT_SETTINGS.fidelity,
+    showInvented: s.showInvented === true,
   };
 }
 
@@ -133,6 +147,8 @@ export type UiToSandbox =
       cells: ResultCell[];
       backend?: string;
       ms?: number;
+      /** Share of the result above the detail map's "check this" level. */
+      invented?: number;
     }
   | { type: 'image-failed'; runId: number; index: number; message: string; code?: string }
   | { type: 'cancel'; runId: number }

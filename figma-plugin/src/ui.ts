@@ -89,6 +89,9 @@ function render() {
   $('export-row').hidden = settings.scale !== 'fit';
   for (const r of document.querySelectorAll<HTMLInputElement>('input[name="output"]'))
     r.checked = r.value === settings.output;
+  $<HTMLInputElement>('fidelity').value = String(settings.fidelity);
+  $('fidelity-value').textContent = settings.fidelity.toFixed(2);
+  $<HTMLInputElement>('show-invented').checked = settings.showInvented;
   const sel = $('selection');
   if (selection.problem) {
     sel.textContent = selection.problem;
@@ -151,7 +154,7 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
     const { factor } = msg.image;
     const result = await eng.upscale(
       pixels,
-      { preset: msg.settings.preset, scale: factor },
+      { preset: msg.settings.preset, scale: factor, fidelity: msg.settings.fidelity, detailMap: true },
       {
         signal: abort.signal,
         onProgress: (p) => showProgress(msg.image, p),
@@ -171,6 +174,7 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
         cells,
         backend: result.backend,
         ms: result.timings.totalMs,
+        ...(result.invented ? { invented: result.invented.share } : {}),
       },
       cells.map((c) => c.png.buffer),
     );
@@ -180,10 +184,26 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
   }
 }
 
-function drawPreview(canvasId: string, img: PixelImage) {
+/** The last preview's result and detail map, so the overlay toggle redraws without enlarging again. */
+let lastPreview: { image: PixelImage; map?: PixelImage } | undefined;
+
+/** The detail map as a coloured overlay: its value is the overlay's opacity (the Photoshop layer's colours). */
+export function invented(img: PixelImage, map: PixelImage): Uint8ClampedArray<ArrayBuffer> {
+  const rgba = toRgba8(img);
+  for (let i = 0; i < map.width * map.height; i++) {
+    const a = (map.data[i]! / 255) * 0.85;
+    rgba[i * 4] = rgba[i * 4]! * (1 - a) + 255 * a;
+    rgba[i * 4 + 1] = rgba[i * 4 + 1]! * (1 - a) + 48 * a;
+    rgba[i * 4 + 2] = rgba[i * 4 + 2]! * (1 - a);
+  }
+  return rgba;
+}
+
+function drawPreview(canvasId: string, img: PixelImage, map?: PixelImage) {
   const canvas = $<HTMLCanvasElement>(canvasId);
   const tmp = new OffscreenCanvas(img.width, img.height);
-  tmp.getContext('2d')!.putImageData(new ImageData(toRgba8(img), img.width, img.height), 0, 0);
+  const px = map && settings.showInvented ? invented(img, map) : toRgba8(img);
+  tmp.getContext('2d')!.putImageData(new ImageData(px, img.width, img.height), 0, 0);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingQuality = 'high';
   ctx.clearRect(0, 0, canvas.width, canvas.height);
@@ -205,7 +225,8 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     const h = Math.min(PREVIEW_CROP, full.height);
     const crop = cropPixels(full, (full.width - w) >> 1, (full.height - h) >> 1, w, h);
     drawPreview('preview-before', crop);
-    const options = { preset: msg.settings.preset, scale: msg.image.factor };
+    const options = { preset: msg.settings.preset, scale: msg.image.factor, fidelity: msg.settings.fidelity };
+    lastPreview = undefined;
     // A chosen model that would take over ~1 s here first gets an instant look with Faithful (core's rule).
     const look = await quickLookFor(eng, await (await catalog()).presets, crop, options);
     if (look) {
@@ -219,11 +240,13 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
       document.body.dataset['preview'] = 'quick';
     }
     const t0 = performance.now();
-    const result = await eng.upscale(crop, options, { signal: abort.signal });
+    const result = await eng.upscale(crop, { ...options, detailMap: true }, { signal: abort.signal });
     const ms = performance.now() - t0;
     timings['previewMs'] = ms;
     if (abort.signal.aborted) return;
-    drawPreview('preview-after', result.image);
+    lastPreview = { image: result.image, map: result.detailMap };
+    drawPreview('preview-after', result.image, result.detailMap);
+    document.body.dataset['invented'] = result.invented ? result.invented.share.toFixed(4) : '';
     backendText = await labelFor(result);
     info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${modelsLabel(result.models)}) in ${(ms / 1000).toFixed(1)} s · ${backendText}`;
     document.body.dataset['preview'] = 'done';
@@ -333,6 +356,15 @@ function wire() {
   $<HTMLSelectElement>('export-scale').addEventListener('change', (e) => {
     settings.exportScale = Number((e.target as HTMLSelectElement).value);
     saveSettings();
+  });
+  $<HTMLInputElement>('fidelity').addEventListener('change', (e) => {
+    settings.fidelity = Math.min(1, Math.max(0, Number((e.target as HTMLInputElement).value) || 0));
+    saveSettings();
+  });
+  $<HTMLInputElement>('show-invented').addEventListener('change', (e) => {
+    settings.showInvented = (e.target as HTMLInputElement).checked;
+    saveSettings();
+    if (lastPreview) drawPreview('preview-after', lastPreview.image, lastPreview.map);
   });
   for (const r of document.querySelectorAll<HTMLInputElement>('input[name="output"]')) {
     r.addEventListener('change', () => {

@@ -5,7 +5,13 @@
  */
 import { encode } from 'fast-png';
 import type { PixelImage } from '../../core/src/image.js';
-import type { JobImage, SandboxToUi, Settings, UiToSandbox } from '../../figma-plugin/src/shared.js';
+import {
+  DEFAULT_SETTINGS,
+  type JobImage,
+  type SandboxToUi,
+  type Settings,
+  type UiToSandbox,
+} from '../../figma-plugin/src/shared.js';
 import { resultCells } from '../../figma-plugin/src/cells.js';
 import type { FigmaStub } from '../../figma-plugin/test/figma-stub.js';
 
@@ -84,7 +90,7 @@ export class FakeUi {
     this.received.length = 0;
     this.send({
       type: 'run',
-      settings: { preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...settings },
+      settings: { ...DEFAULT_SETTINGS, preset: 'photo', scale: '4', exportScale: 2, output: 'replace', ...settings },
     });
     return this.end(timeoutMs);
   }

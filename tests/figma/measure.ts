@@ -9,7 +9,7 @@
 import sharp from 'sharp';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { UiToSandbox } from '../../figma-plugin/src/shared.js';
+import { DEFAULT_SETTINGS, type UiToSandbox } from '../../figma-plugin/src/shared.js';
 import { pngBytes } from './fake-ui.js';
 import { CHROMIUM_ARGS, FigmaUiPage, serveFigmaHost } from './harness.js';
 import { FIXTURES, ROOT } from '../helpers.js';
@@ -21,7 +21,7 @@ const arg = (name: string, fallback: string) => {
 const full = process.argv.includes('--full');
 const preset = arg('preset', 'photo') as 'photo';
 const size = Number(arg('size', '512'));
-const settings = { preset, scale: '4' as const, exportScale: 2, output: 'replace' as const };
+const settings = { ...DEFAULT_SETTINGS, preset, scale: '4' as const, exportScale: 2, output: 'replace' as const };
 const server = await serveFigmaHost(join(ROOT, 'figma-plugin', full ? 'dist-full' : 'dist', 'ui.html'));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 try {

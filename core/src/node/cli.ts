@@ -50,8 +50,10 @@ import {
   type Engine,
   type UpscaleOptions,
   type UpscaleProgress,
+  DEFAULT_FIDELITY,
 } from '../upscale/index.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
+import { provenanceXmp } from './provenance.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
 
@@ -75,6 +77,9 @@ Options:
                            several inputs): a dimmed copy, text cyan, faces yellow/magenta
       --face-model FILE    your own face-restoration .onnx (GFPGAN, CodeFormer…; .json sidecar with
                            "task": "face-restoration"): faces found are restored and blended in
+      --fidelity F         0 = the model as it is … 1 = most faithful to the input (default ${DEFAULT_FIDELITY})
+      --detail-map PATH    also write where detail was invented: 8-bit gray PNG of the result's size
+                           (0 = supported by the input, 255 = most invented); a folder for several inputs
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
   -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
@@ -518,6 +523,10 @@ interface ReportLine {
   height?: number;
   outputWidth?: number;
   outputHeight?: number;
+  /** Fidelity used, the invented share (with --detail-map) and the map written. */
+  fidelity?: number;
+  invented?: number;
+  detailMap?: string;
   timeMs?: number;
   status: 'done' | 'skipped' | 'failed' | 'cancelled';
   reason?: string;
@@ -636,6 +645,8 @@ export async function main(argv: string[]): Promise<number> {
         'face-model': { type: 'string' },
         regions: { type: 'string' },
         'region-map': { type: 'string' },
+        fidelity: { type: 'string' },
+        'detail-map': { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -657,11 +668,13 @@ export async function main(argv: string[]): Promise<number> {
   let engine: Engine | undefined;
   const controller = new AbortController();
   let currentTmp: string | undefined;
+  let currentMapTmp: string | undefined;
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) {
       // A second Ctrl-C: stop now, still leaving nothing behind.
       if (currentTmp) rmSync(currentTmp, { force: true });
+      if (currentMapTmp) rmSync(currentMapTmp, { force: true });
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
     signalled = sig;
@@ -692,6 +705,8 @@ export async function main(argv: string[]): Promise<number> {
       tileSize: num(v.tile, '--tile'),
       tta: v.tta,
       quality: v.best ? 'best' : undefined,
+      fidelity: num(v.fidelity, '--fidelity') ?? DEFAULT_FIDELITY,
+      detailMap: v['detail-map'] !== undefined ? true : undefined,
     };
     if (v.regions !== undefined) {
       if (v.regions !== 'on' && v.regions !== 'off')
@@ -700,6 +715,12 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError('--regions on chooses models itself; leave out --model, or use --regions off.');
       options.regions = v.regions === 'on';
     }
+    if (!(options.fidelity! >= 0 && options.fidelity! <= 1))
+      throw new UsageError(
+        `--fidelity must be a number from 0 (the model as it is) to 1 (most faithful) (got ${v.fidelity}).`,
+      );
+    const mapArg = v['detail-map'];
+    if (mapArg === '') throw new UsageError('--detail-map needs a file (or a folder for several images).');
     if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
       throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
     for (const [k, val] of [
@@ -776,6 +797,28 @@ export async function main(argv: string[]): Promise<number> {
       } catch (err) {
         throw new UsageError(`Cannot create the output folder "${outDir}": ${plainMessage(err, outDir)}`);
       }
+    }
+    // The detail map: a file for one input (unless it is a folder or ends with a slash), else a folder.
+    let mapDir: string | undefined;
+    let mapFile: string | undefined;
+    if (mapArg !== undefined) {
+      const isDir =
+        mapArg.endsWith('/') ||
+        inputs.length > 1 ||
+        (await stat(mapArg).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ));
+      if (isDir) {
+        mapDir = mapArg;
+        try {
+          await mkdir(mapDir, { recursive: true });
+        } catch (err) {
+          throw new UsageError(`Cannot create the detail-map folder "${mapDir}": ${plainMessage(err, mapDir)}`);
+        }
+      } else if (extname(mapArg).toLowerCase() !== '.png')
+        throw new UsageError(`The detail map is a PNG: give a file ending in .png (got "${basename(mapArg)}").`);
+      else mapFile = mapArg;
     }
     const reportFile = v.report;
     const report = async (line: ReportLine) => {
@@ -863,6 +906,26 @@ export async function main(argv: string[]): Promise<number> {
           throw err;
         }
         currentTmp = tmp;
+        const mapTarget = mapFile
+          ? resolve(mapFile)
+          : mapDir
+            ? resolve(join(mapDir, `${basename(input, extname(input))}-detail-map.png`))
+            : undefined;
+        const mapTmp = mapTarget ? join(dirname(mapTarget), `.${basename(mapTarget)}.${process.pid}.tmp`) : undefined;
+        let mapFh: FileHandle | undefined;
+        let mapWriter: StreamWriter | undefined;
+        const writeMap = async ({ image: band, outputHeight }: { image: PixelImage; outputHeight: number }) => {
+          if (!mapWriter) {
+            mapFh = await open(mapTmp!, 'w');
+            currentMapTmp = mapTmp;
+            mapWriter = await PngStreamWriter.open(
+              mapFh,
+              { width: band.width, height: outputHeight, channels: 1, bitDepth: 8 },
+              {},
+            );
+          }
+          await mapWriter.write(band);
+        };
         try {
           const src = await readImage(input, header);
           throwIfSignalled(controller.signal);
@@ -872,7 +935,17 @@ export async function main(argv: string[]): Promise<number> {
           let res;
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
           const density = (src.meta.density ?? 72) * (outW / src.image.width);
-          const meta: OutputMeta = { ...src.meta, density };
+          const plan = await engine.plan(src.image, options);
+          const meta: OutputMeta = {
+            ...src.meta,
+            density,
+            xmp: provenanceXmp(src.meta.xmp, {
+              models: plan.models.map((m) => m.id),
+              factor: outW / src.image.width,
+              fidelity: options.fidelity ?? 0,
+              software: 'Enlarge',
+            }),
+          };
           if (format === 'png' || format === 'tiff') {
             let writer: StreamWriter | undefined;
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
@@ -899,6 +972,7 @@ export async function main(argv: string[]): Promise<number> {
               {
                 onProgress,
                 signal: controller.signal,
+                onDetailMap: mapTarget ? writeMap : undefined,
                 bandRows:
                   Number.isInteger(envBand) && envBand > 0
                     ? envBand
@@ -920,10 +994,20 @@ export async function main(argv: string[]): Promise<number> {
             const whole = await engine.upscale(src.image, options, { onProgress, signal: controller.signal });
             res = whole;
             await writeWhole(tmp, whole.image, format, quality, meta);
+            if (whole.detailMap) await writeMap({ image: whole.detailMap, outputHeight: whole.detailMap.height });
+          }
+          if (mapWriter) {
+            await mapWriter.finish();
+            await mapFh!.close();
+            mapFh = undefined;
           }
           throwIfSignalled(controller.signal);
           await rename(tmp, target);
           currentTmp = undefined;
+          if (mapTmp && currentMapTmp) {
+            await rename(mapTmp, mapTarget!);
+            currentMapTmp = undefined;
+          }
           modelIds = res.models.map((m) => m.id).join(' → ');
           const faces = res.analysis?.features['faces'];
           const found = faces === undefined ? '' : `, ${faces} face${faces === 1 ? '' : 's'}`;
@@ -946,6 +1030,10 @@ export async function main(argv: string[]): Promise<number> {
           console.log(
             `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${regionNote}${restoredFaces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
+          if (res.invented)
+            console.log(
+              `${label}: ${(100 * res.invented.share).toFixed(1)} % of the image has invented detail to check (map ≥ ${res.invented.level}) → ${mapTarget}`,
+            );
           done.push(input);
           await report({
             input,
@@ -955,14 +1043,21 @@ export async function main(argv: string[]): Promise<number> {
             height: src.image.height,
             outputWidth: outW,
             outputHeight: outH,
+            fidelity: options.fidelity,
+            ...(res.invented ? { invented: res.invented.share, detailMap: mapTarget } : {}),
             timeMs: ms,
             status: 'done',
           });
         } finally {
           if (fh) await fh.close().catch(() => {});
+          if (mapFh) await mapFh.close().catch(() => {});
           if (currentTmp) {
             await rm(currentTmp, { force: true });
             currentTmp = undefined;
+          }
+          if (currentMapTmp) {
+            await rm(currentMapTmp, { force: true });
+            currentMapTmp = undefined;
           }
         }
       } catch (err) {

@@ -220,7 +220,7 @@ export class EngineClient implements Upscaler {
             if (cancelled) break;
             const band = { y: m.y, outputHeight: m.outputHeight, image: fromMessageImage(m.image) };
             chain = chain
-              .then(() => sink?.(band))
+              .then(() => (m.map ? (ctx as StreamContext).onDetailMap?.(band) : sink?.(band)))
               .catch((err) => {
                 // The sink failed (e.g. the document went away): stop the job, report the sink's error.
                 this.transport.post({ type: 'cancel', id });

@@ -86,6 +86,8 @@ export interface BandMessage {
   /** Height of the whole result. */
   outputHeight: number;
   image: MessageImage;
+  /** A band of the detail map (the job's `detailMap` option), not of the result. */
+  map?: boolean;
 }
 
 export interface ResultMessage {

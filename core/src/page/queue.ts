@@ -119,11 +119,18 @@ export class JobQueue {
           ({ y, image: band, outputHeight }) => {
             reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band) });
           },
-          { ...ctx, bandRows: request.stream.bandRows },
+          {
+            ...ctx,
+            bandRows: request.stream.bandRows,
+            onDetailMap: ({ y, image: band, outputHeight }) => {
+              reply.post({ type: 'band', id, y, outputHeight, image: toMessageImage(band), map: true });
+            },
+          },
         );
         reply.post({ type: 'result', id, result });
       } else {
-        const { image: out, ...result } = await engine.upscale(image, options, ctx);
+        // The detail map of a whole-image job stays here: it crosses only as streamed 'band' messages.
+        const { image: out, detailMap: _map, ...result } = await engine.upscale(image, options, ctx);
         reply.post({ type: 'result', id, image: toMessageImage(out), result });
       }
     } catch (err) {

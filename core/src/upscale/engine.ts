@@ -14,9 +14,10 @@ import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
 import { runPass, type PassJob, type PassResult } from './pass.js';
-import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
+import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
+import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
 import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
@@ -180,15 +181,28 @@ export class Engine implements Upscaler {
   }
 
   /** The tile plan of one model pass on this engine (benchmarks and tests). */
-  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number, bytesPerSample = 1): TilePlan {
-    return planModelTiles(m, width, height, this.tiles, { tileSize, backend: this.backends()[0], bytesPerSample });
+  tilePlan(
+    m: ModelEntry,
+    width: number,
+    height: number,
+    tileSize?: number,
+    bytesPerSample = 1,
+    halo?: number,
+  ): TilePlan {
+    return planModelTiles(m, width, height, this.tiles, {
+      tileSize,
+      backend: this.backends()[0],
+      bytesPerSample,
+      halo,
+    });
   }
 
   /** Upscales `image` and returns the whole result. For results too large to hold, use `upscaleToSink`. */
   async upscale(image: PixelImage, options: UpscaleOptions = {}, ctx: UpscaleContext = {}): Promise<UpscaleResult> {
     const bands = collectBands();
-    const result = await this.upscaleToSink(image, options, bands.sink, ctx);
-    return { ...result, image: bands.image() };
+    const map = options.detailMap ? collectBands() : undefined;
+    const result = await this.upscaleToSink(image, options, bands.sink, { ...ctx, onDetailMap: map?.sink });
+    return { ...result, image: bands.image(), ...(map ? { detailMap: map.image() } : {}) };
   }
 
   /**
@@ -277,6 +291,35 @@ export class Engine implements Upscaler {
       sink,
       ctx,
     );
+    // The detail map: its own 8-bit stream, resampled to the exact size like the result.
+    let invented = 0;
+    const mapOut = options.detailMap
+      ? new BandWriter(
+          last.output.width,
+          last.output.height,
+          W,
+          H,
+          1,
+          8,
+          undefined,
+          (band) => {
+            const d = band.image.data;
+            for (let k = 0; k < d.length; k++) if (d[k]! >= CHECK_LEVEL) invented++;
+            return ctx.onDetailMap?.(band);
+          },
+          ctx,
+        )
+      : undefined;
+    // The map's semantic risks and region fidelity: the regions found above, else those given, else (when the
+    // map or fidelity is asked for) the catalog's detectors.
+    const wantsRisks = options.detailMap || ((options.fidelity ?? 0) > 0 && options.regionFidelity !== 0);
+    const risks =
+      detections ??
+      options.detections ??
+      (wantsRisks && (this.catalog.detector('face') || this.catalog.detector('text'))
+        ? await this.detect(toColorOnly(color), evidence?.faces)
+        : undefined);
+    const regions = riskRegions(risks);
     for (let i = 0; i < plan.passes.length; i++) {
       const pass = plan.passes[i]!;
       if (current.width !== pass.input.width || current.height !== pass.input.height)
@@ -304,11 +347,20 @@ export class Engine implements Upscaler {
           plan: pass.tiles,
           tta: !!options.tta,
           onBand: isLast
-            ? async (y, band) => {
+            ? async (y, band, map) => {
                 await blend?.blend(y, band, passInput, renv);
                 await out.push(y, band);
+                if (mapOut && map) await mapOut.push(y, map);
               }
             : undefined,
+          post: tilePost({
+            fidelity: options.fidelity ?? 0,
+            regionFidelity: options.regionFidelity,
+            map: isLast && !!mapOut,
+            regions,
+            toPass: pass.input.width / image.width,
+          }),
+          halo: postHalo(options),
         },
         meter,
         i + 1,
@@ -322,6 +374,7 @@ export class Engine implements Upscaler {
     }
     throwIfAborted(ctx.signal);
     await out.finish();
+    await mapOut?.finish();
     meter.finish();
     meter.report('done', plan.passes.length, 0, 0);
     return {
@@ -337,6 +390,8 @@ export class Engine implements Upscaler {
       timings: { totalMs: meter.elapsedMs, inferenceMs, ...(evidence ? { detectMs } : {}) },
       ...(facesRestored !== undefined ? { facesRestored } : {}),
       ...(detections ? { regions: regionUses(detections, regionPasses) } : {}),
+      ...(options.fidelity !== undefined ? { fidelity: options.fidelity } : {}),
+      ...(mapOut ? { invented: { share: invented / (W * H), level: CHECK_LEVEL } } : {}),
     };
   }
 
@@ -400,7 +455,7 @@ export class Engine implements Upscaler {
         if (half !== undefined)
           job = {
             ...job,
-            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8),
+            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8, job.halo),
           };
         else {
           // The failing session may be an SE-split graph, so look at every loaded one, not model.file.

@@ -13,6 +13,7 @@ import type { TilePlan } from '../tiling.js';
 import { now, type ProgressMeter } from './progress.js';
 import { seStatistics } from './se-statistics.js';
 import { runOne, runTta } from './tta.js';
+import type { TilePost } from './detail-map.js';
 import type { Phase } from './types.js';
 
 export interface PassJob {
@@ -21,7 +22,11 @@ export interface PassJob {
   plan: TilePlan;
   tta: boolean;
   /** Stream the pass's output: each finished row of tiles goes here instead of into a whole image. */
-  onBand?: (y: number, band: PixelImage) => Promise<void>;
+  onBand?: (y: number, band: PixelImage, map?: PixelImage) => Promise<void>;
+  /** Fidelity and the detail map, per tile (./detail-map.ts); a map streams with the bands (`onBand`). */
+  post?: TilePost;
+  /** The tile halo `post` needs (kept when a retry plans smaller tiles). */
+  halo?: number;
   /**
    * SE models: statistics computed elsewhere (region-aware enlarging computes them once over a region and
    * runs crops of it, ./regions.ts); the tiling graphs then run with these, even for a single tile.
@@ -40,13 +45,15 @@ export interface PassEnv {
 export interface PassResult {
   /** The whole output, unless the pass streamed it. */
   image?: PixelImage;
+  /** The whole detail map (8-bit gray), unless the pass streamed it. */
+  map?: PixelImage;
   inferenceMs: number;
   backend: Backend;
   tiles: number;
 }
 
 export async function runPass(
-  { input, model, plan, tta, onBand, seMeans }: PassJob,
+  { input, model, plan, tta, onBand, seMeans, post }: PassJob,
   env: PassEnv,
 ): Promise<PassResult> {
   const s = model.geometry.scale;
@@ -56,6 +63,7 @@ export async function runPass(
   const out = onBand
     ? allocPixels(outW, Math.min(outH, plan.tileH * s), input.channels, input.bitDepth)
     : allocPixels(outW, outH, input.channels, input.bitDepth);
+  let map: PixelImage | undefined;
   const tiles = plan.tiles;
   const perTileWork = plan.windowW * plan.windowH * model.flopsPerPixel * (tta ? 8 : 1);
   let inferenceMs = 0;
@@ -102,16 +110,41 @@ export async function runPass(
     const oh = y.dims[2]!;
     const w = Math.min(plan.tileW * s, outW - tile.x * s);
     const h = Math.min(plan.tileH * s, outH - tile.y * s);
+    const pad = model.geometry.pad;
+    const m = post?.(
+      { x, winW: plan.windowW, winH: plan.windowH, y: y.data, outW: ow, outH: oh, scale: s, pad },
+      tile.wx + pad,
+      tile.wy + pad,
+      tile.ox,
+      tile.oy,
+      w,
+      h,
+    );
     writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, onBand ? 0 : tile.y * s);
+    if (m) {
+      map ??= allocPixels(outW, out.height, 1, 8);
+      const dy = onBand ? 0 : tile.y * s;
+      for (let r = 0; r < h; r++) map.data.set(m.subarray(r * w, (r + 1) * w), (dy + r) * outW + tile.x * s);
+    }
     env.meter.tileDone(perTileWork);
     env.report('upscale', t + 1, tiles.length);
     const next = tiles[t + 1];
     if (onBand && (!next || next.y !== tile.y)) {
       // The row of tiles is complete: hand its rows on (a view; the buffer is reused for the next row).
-      await onBand(tile.y * s, { ...out, height: h, data: out.data.subarray(0, outW * h * out.channels) });
+      await onBand(
+        tile.y * s,
+        { ...out, height: h, data: out.data.subarray(0, outW * h * out.channels) },
+        map && { ...map, height: h, data: map.data.subarray(0, outW * h) },
+      );
     }
   }
-  return { image: onBand ? undefined : out, inferenceMs, backend: main.backend, tiles: tiles.length };
+  return {
+    image: onBand ? undefined : out,
+    ...(map && !onBand ? { map } : {}),
+    inferenceMs,
+    backend: main.backend,
+    tiles: tiles.length,
+  };
 }
 
 function checkOutput(model: ModelEntry, y: TensorData, plan: TilePlan): void {

@@ -19,6 +19,7 @@ import {
   type Limits,
   type Size,
 } from './request.js';
+import { FIDELITY_HALO } from './fidelity.js';
 import type { UpscaleOptions } from './types.js';
 
 export interface PassPlan {
@@ -136,6 +137,11 @@ function chooseModels(
   return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
 }
 
+/** The tile halo fidelity and the detail map need, when either is on. */
+export function postHalo(options: UpscaleOptions): number {
+  return (options.fidelity ?? 0) > 0 || options.detailMap || (options.detections?.length ?? 0) > 0 ? FIDELITY_HALO : 0;
+}
+
 function planPasses(
   input: Size,
   output: Size,
@@ -160,6 +166,7 @@ function planPasses(
       tileSize: options.tileSize,
       backend: policy.backend,
       bytesPerSample: bytesPer,
+      halo: postHalo(options),
     });
     const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
     const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
@@ -219,6 +226,14 @@ export function planJob(
   const factor = Math.max(output.width / input.width, output.height / input.height);
   const choices = chooseModels(input, factor, options, catalog, evidence);
   checkTileSize(options.tileSize);
+  for (const [name, v] of [
+    ['fidelity', options.fidelity],
+    ['regionFidelity', options.regionFidelity],
+  ] as const)
+    if (v !== undefined && !(v >= 0 && v <= 1))
+      throw new InvalidOptionError(
+        `The ${name} must be a number from 0 (the model as it is) to 1 (most faithful); got ${v}.`,
+      );
   const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
   const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;
   let best: JobPlan | undefined;

@@ -37,7 +37,7 @@ export interface UpscaleOptions {
   regions?: boolean;
   /**
    * Content found in the input by a host that already ran the detectors (or by a test), input pixels: used
-   * instead of running them again (regions, face restoration).
+   * instead of running them again (regions, face restoration, the detail map's semantic risks and region fidelity).
    */
   detections?: Detection[];
   /**
@@ -45,6 +45,15 @@ export interface UpscaleOptions {
    * restored by it and pasted back onto the upscaled result with a soft mask (./face-restore.ts).
    */
   faceModel?: string;
+  /**
+   * Faithful ↔ creative: 0 = the model as it is (default), 1 = most faithful (the result blended towards
+   * Lanczos and back-projected onto the input; ./fidelity.ts).
+   */
+  fidelity?: number;
+  /** Fidelity inside small faces and text (from `detections`) where it is above `fidelity` (default 1; 0 = off). */
+  regionFidelity?: number;
+  /** Also make the invented-detail map (./detail-map.ts): `UpscaleResult.detailMap`, or `StreamContext.onDetailMap`. */
+  detailMap?: boolean;
 }
 
 export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
@@ -93,10 +102,16 @@ export interface UpscaleStreamResult {
   facesRestored?: number;
   /** Region-aware enlarging: the regions found and what each got (absent when it was off). */
   regions?: RegionUse[];
+  /** Fidelity used, when it was asked for. */
+  fidelity?: number;
+  /** With `detailMap`: the share of output pixels at or above the map's "check this" level (CHECK_LEVEL). */
+  invented?: { share: number; level: number };
 }
 
 export interface UpscaleResult extends UpscaleStreamResult {
   image: PixelImage;
+  /** With `detailMap`: 8-bit gray, the result's size, 0 = supported by the input … 255 = most invented. */
+  detailMap?: PixelImage;
 }
 
 /** A full-width horizontal band of the final result, starting at output row `y`. */
@@ -117,6 +132,8 @@ export type BandSink = (band: ResultBand) => void | Promise<void>;
 export interface StreamContext extends UpscaleContext {
   /** Largest band handed to the sink, in rows (default 512). */
   bandRows?: number;
+  /** With `detailMap`: receives the map (8-bit gray bands of the result's width), band by band, in order. */
+  onDetailMap?: BandSink;
 }
 
 /** What this engine can use, probed once (createWebEngine) or known (Node). */

@@ -72,6 +72,9 @@ export class Panel {
     $<HTMLInputElement>('best').addEventListener('change', () =>
       this.update({ quality: $<HTMLInputElement>('best').checked ? 'best' : 'fast' }),
     );
+    $<HTMLInputElement>('fidelity').addEventListener('change', () =>
+      this.update({ fidelity: Math.min(1, Math.max(0, Number($<HTMLInputElement>('fidelity').value) || 0)) }),
+    );
     $('upscale-btn').addEventListener('click', () => void this.upscale());
     $('cancel-btn').addEventListener('click', () => this.running?.abort());
     $('preview-btn').addEventListener('click', () => void this.preview());
@@ -160,6 +163,8 @@ export class Panel {
       $<HTMLInputElement>('print-dpi').value = String(s.dpi);
     }
     $<HTMLInputElement>('best').checked = this.settings.quality === 'best';
+    $<HTMLInputElement>('fidelity').value = String(this.settings.fidelity);
+    $('fidelity-value').textContent = this.settings.fidelity.toFixed(2);
     this.refresh();
   }
 
@@ -255,7 +260,7 @@ export class Panel {
       });
       this.setBackend(r.backend, undefined, r.backendId);
       this.message(
-        `Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`,
+        `Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.invented !== undefined ? ` ${(100 * r.invented).toFixed(1)} % has invented detail to check: show the hidden layer “Where detail was invented”.` : ''}${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`,
       );
     } catch (err) {
       this.message(

@@ -1,5 +1,5 @@
 /** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
-import type { Preset } from '@enlarge/core';
+import { DEFAULT_FIDELITY, type Preset } from '@enlarge/core';
 
 export type SizeChoice =
   | { kind: 'scale'; scale: number }
@@ -14,9 +14,16 @@ export interface Settings {
   size: SizeChoice;
   /** Photo preset: 'fast' (Real-ESRGAN x4fast) or 'best' (x4plus). */
   quality: 'fast' | 'best';
+  /** Faithful ↔ creative: 0 = the model as it is … 1 = most faithful (core's `fidelity`). */
+  fidelity: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { preset: 'auto', size: { kind: 'scale', scale: 4 }, quality: 'fast' };
+export const DEFAULT_SETTINGS: Settings = {
+  preset: 'auto',
+  size: { kind: 'scale', scale: 4 },
+  quality: 'fast',
+  fidelity: DEFAULT_FIDELITY,
+};
 const KEY = 'enlarge.settings.v1';
 
 /** The remembered settings; a preset that is not among `presets` (the catalog's ids) falls back to the default. */
@@ -32,6 +39,7 @@ export function loadSettings(presets: readonly string[]): Settings {
           ? s.size
           : DEFAULT_SETTINGS.size,
       quality: s.quality === 'best' ? 'best' : 'fast',
+      fidelity: typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULT_FIDELITY,
     };
   } catch {
     return DEFAULT_SETTINGS;

@@ -510,7 +510,40 @@ export async function writeMask(
 }
 
 export function engineOptions(settings: Settings, t: Pick<Target, 'outW' | 'outH'>): UpscaleOptions {
-  return { preset: settings.preset, quality: settings.quality, width: t.outW, height: t.outH };
+  return {
+    preset: settings.preset,
+    quality: settings.quality,
+    width: t.outW,
+    height: t.outH,
+    fidelity: settings.fidelity,
+    detailMap: true,
+  };
+}
+
+/** The hidden layer above the result that shows where detail was invented (issue 14). */
+export const DETAIL_LAYER_NAME = 'Where detail was invented';
+/** Its colour: the map's value is the overlay's opacity. */
+const DETAIL_RGB = [255, 48, 0] as const;
+
+/** The 8-bit map band as overlay pixels for the document: RGBA (or gray + alpha), 8 or 16 bits, full range. */
+export function detailOverlay(map: PixelImage, gray: boolean, bits: 8 | 16): Uint8Array | Uint16Array {
+  const n = map.width * map.height;
+  const c = gray ? 2 : 4;
+  const k = bits === 16 ? 257 : 1;
+  const out = bits === 16 ? new Uint16Array(n * c) : new Uint8Array(n * c);
+  for (let i = 0; i < n; i++) {
+    const a = map.data[i]! * k;
+    if (gray) {
+      out[i * 2] = 255 * k;
+      out[i * 2 + 1] = a;
+    } else {
+      out[i * 4] = DETAIL_RGB[0] * k;
+      out[i * 4 + 1] = DETAIL_RGB[1] * k;
+      out[i * 4 + 2] = DETAIL_RGB[2] * k;
+      out[i * 4 + 3] = a;
+    }
+  }
+  return out;
 }
 
 export interface RunStatus {
@@ -543,6 +576,8 @@ export interface RunOutcome {
   ms: number;
   /** The document is now wider/taller than a PSD can hold: it must be saved as PSB. */
   needsPsb: boolean;
+  /** Share of the result above the map's "check this" level (the hidden "Where detail was invented" layer). */
+  invented?: number;
 }
 
 const documentOpen = (docId: number) =>
@@ -623,7 +658,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           // core's plan, before the document changes: the models (for the layer name) and every size checked.
           const plan = await engine.upscaler.plan(image, options);
           if (plan.tooLarge) throw plan.tooLarge;
-          const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}`;
+          // Provenance in the layer's name (what UXP lets a plugin write without batchPlay): models, factor, fidelity.
+          const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}, fidelity ${options.fidelity ?? 0} (AI-enhanced)`;
 
           // Enlarge the canvas and every layer with it (Image Size), then the new layer above the source.
           await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, constants.ResampleMethod.AUTOMATIC);
@@ -644,6 +680,48 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           if (clipped && created.isClippingMask !== true) created.isClippingMask = true;
           const fill = t.layer.fillOpacity;
           if (typeof fill === 'number' && fill !== created.fillOpacity) created.fillOpacity = fill;
+          // The map's layer: hidden, directly above the result, in the same history step.
+          // Clipped like the result when the result is, so the clipping group above stays whole.
+          const detailLayer = await t.doc.createLayer(constants.LayerKind.NORMAL, {
+            name: DETAIL_LAYER_NAME,
+            ...(clipped ? { group: true } : {}),
+          } as Parameters<PsDocument['createLayer']>[1]);
+          if (!detailLayer) throw new RuntimeFailedError('Photoshop did not create the new layer. Try again.');
+          detailLayer.move(created, constants.ElementPlacement.PLACEBEFORE);
+          if (clipped && detailLayer.isClippingMask !== true) detailLayer.isClippingMask = true;
+          detailLayer.visible = false;
+          let firstMapBand = true;
+          const writeMapBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
+            checkCancel();
+            const replace = firstMapBand;
+            firstMapBand = false;
+            const imageData = await imaging.createImageDataFromBuffer(detailOverlay(band, t.gray, t.bits), {
+              width: band.width,
+              height: band.height,
+              components: t.gray ? 2 : 4,
+              chunky: true,
+              colorSpace: t.gray ? 'Grayscale' : 'RGB',
+              colorProfile,
+              fullRange: true,
+            });
+            try {
+              await imaging.putPixels({
+                documentID: t.docId,
+                layerID: detailLayer.id,
+                imageData,
+                replace,
+                targetBounds: {
+                  left: t.outLeft,
+                  top: t.outTop + y,
+                  right: t.outLeft + band.width,
+                  bottom: t.outTop + y + band.height,
+                },
+                commandName: req.commandName,
+              });
+            } finally {
+              await imageData.dispose();
+            }
+          };
 
           const bytesPerRow = t.outW * t.channels * (t.bits / 8);
           const bandRows = Math.max(1, Math.floor(REGION_BYTES / bytesPerRow));
@@ -690,6 +768,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           const jobCtx = {
             signal: abort.signal,
             bandRows,
+            onDetailMap: writeMapBand,
             onProgress: (p: UpscaleProgress) => {
               if (ctx.isCancelled) abort.abort();
               report(0.02 + 0.97 * p.fraction, {
@@ -716,6 +795,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             dropWebviewClient(engine.upscaler);
             engine = await inUxpEngineOrExplain(true);
             firstBand = true;
+            firstMapBand = true;
             summary = await engine.upscaler.upscaleToSink(image, options, writeBand, jobCtx);
           }
           checkCancel();
@@ -739,6 +819,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             backendId: summary.backend,
             ms: Date.now() - t0,
             needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
+            ...(summary.invented ? { invented: summary.invented.share } : {}),
           };
         } catch (err) {
           // Roll back to the state suspendHistory saw: the document is exactly as before.
@@ -786,6 +867,7 @@ export async function previewCrop(
         const options = {
           preset: settings.preset,
           quality: settings.quality,
+          fidelity: settings.fidelity,
           width: Math.round(w * sx),
           height: Math.round(h * sy),
         };

@@ -1,0 +1,254 @@
+/**
+ * The invented-detail map, per tile: for every output pixel, how far the result departs from what the input
+ * supports, 0 (supported) … 255 (most invented). On the input grid the tile's output covers (s×s blocks):
+ *
+ *   r = |down(result) − input|                       the consistency residual (luma), and
+ *   a = mean over the block of |result − Lanczos|    the detail added beyond a faithful reconstruction,
+ *
+ * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
+ * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). The parameters (MAP_PARAMS) were fitted on the
+ * development set with `npm run eval:detail -- --tune` (docs/quality.md); g puts the "check this" level
+ * (m = ½) at about the 90th percentile of the photo model's maps there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
+ * risks (faces smaller than SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output.
+ * Everything reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole
+ * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
+ */
+import type { Detection } from '../detect/types.js';
+import { applyFidelity, blockMeans, inputPlanes, lanczosTile, LUMA, outputPlanes, type TileData } from './fidelity.js';
+
+/** The "check this" level: map values at or above it count towards the invented share. */
+export const CHECK_LEVEL = 128;
+/** Faces whose larger side is below this many input pixels are the ones models repaint as someone else. */
+export const SMALL_FACE = 64;
+/** The map's floor inside small faces and text. */
+export const RISK = 0.75;
+/** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
+export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1.3 };
+
+export interface MapParams {
+  tau: number;
+  rWeight: number;
+  /** σ over (2·sigmaRadius + 1)² input pixels. */
+  sigmaRadius: number;
+  /** Box smoothing radius of the map on the input grid (0 = none). */
+  smooth: number;
+  /**
+   * κ: along a clean edge (structure-tensor coherence c near 1) models add detail the input supports, in
+   * texture (c near 0) they make it up: q is scaled by 1 − κ·c.
+   */
+  coherence: number;
+  /** q is multiplied by this, so the "check this" level (m = ½) sits where the development set says. */
+  gain: number;
+}
+/** Soft edge of a region's mask, in input pixels. */
+const FEATHER = 2;
+
+/** The semantic risks a map and fidelity care about, in the input coordinates of the job. */
+export function riskRegions(detections: readonly Detection[] | undefined): Detection[] {
+  return (detections ?? []).filter(
+    (d) => d.kind === 'text' || (d.kind === 'face' && Math.max(d.width, d.height) < SMALL_FACE),
+  );
+}
+
+/**
+ * The regions' mask (0..1, feathered) on a cw × ch grid of pass-input pixels starting at (x0, y0); `toPass`
+ * maps job-input coordinates to this pass's input (1 for a single pass).
+ */
+export function regionMask(
+  regions: readonly Detection[],
+  x0: number,
+  y0: number,
+  cw: number,
+  ch: number,
+  toPass: number,
+): Float32Array | undefined {
+  if (regions.length === 0) return undefined;
+  const m = new Float32Array(cw * ch);
+  let any = false;
+  for (const d of regions) {
+    const bx0 = d.x * toPass - x0,
+      by0 = d.y * toPass - y0;
+    const bx1 = bx0 + d.width * toPass,
+      by1 = by0 + d.height * toPass;
+    const i0 = Math.max(0, Math.floor(bx0 - FEATHER)),
+      i1 = Math.min(cw - 1, Math.ceil(bx1 + FEATHER));
+    const j0 = Math.max(0, Math.floor(by0 - FEATHER)),
+      j1 = Math.min(ch - 1, Math.ceil(by1 + FEATHER));
+    for (let j = j0; j <= j1; j++) {
+      const cy = j + 0.5;
+      const dy = cy < by0 ? by0 - cy : cy > by1 ? cy - by1 : 0;
+      for (let i = i0; i <= i1; i++) {
+        const cx = i + 0.5;
+        const dx = cx < bx0 ? bx0 - cx : cx > bx1 ? cx - bx1 : 0;
+        const w = Math.max(0, 1 - Math.hypot(dx, dy) / FEATHER);
+        if (w > m[j * cw + i]!) {
+          m[j * cw + i] = w;
+          any = true;
+        }
+      }
+    }
+  }
+  return any ? m : undefined;
+}
+
+function lumaOf(planes: Float32Array[]): Float32Array {
+  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  const out = new Float32Array(r.length);
+  for (let i = 0; i < r.length; i++) out[i] = LUMA[0] * r[i]! + LUMA[1] * g[i]! + LUMA[2] * b[i]!;
+  return out;
+}
+
+/** The map on the tile's input grid (cw × ch floats in [0, 1]), before upsampling. */
+export function mapOnInputGrid(
+  t: TileData,
+  lanczos: Float32Array[] | undefined,
+  risk?: Float32Array,
+  params: MapParams = MAP_PARAMS,
+): Float32Array {
+  const { outW, outH, scale: s, pad, winW, winH } = t;
+  const cw = outW / s,
+    ch = outH / s;
+  const yY = lumaOf(outputPlanes(t));
+  const xY = lumaOf(inputPlanes(t));
+  const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
+  const diff = new Float32Array(yY.length);
+  for (let i = 0; i < diff.length; i++) diff[i] = Math.abs(yY[i]! - lY[i]!);
+  const added = blockMeans(diff, outW, outH, s);
+  const down = blockMeans(yY, outW, outH, s);
+  const raw = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++) {
+    const wy = j + pad;
+    for (let i = 0; i < cw; i++) {
+      const wx = i + pad;
+      // σ of the input's luma over its 3×3 neighbourhood (clamped to the window).
+      let sum = 0,
+        sq = 0,
+        n = 0,
+        jxx = 0,
+        jyy = 0,
+        jxy = 0;
+      const sr = params.sigmaRadius;
+      const at = (yy: number, xx: number) =>
+        xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
+      for (let dy = -sr; dy <= sr; dy++) {
+        const yy = wy + dy;
+        for (let dx = -sr; dx <= sr; dx++) {
+          const xx = wx + dx;
+          const v = at(yy, xx);
+          sum += v;
+          sq += v * v;
+          n++;
+          if (params.coherence !== 0) {
+            const gx = at(yy, xx + 1) - at(yy, xx - 1),
+              gy = at(yy + 1, xx) - at(yy - 1, xx);
+            jxx += gx * gx;
+            jyy += gy * gy;
+            jxy += gx * gy;
+          }
+        }
+      }
+      const tr = jxx + jyy;
+      const coh = tr > 1e-8 ? ((jxx - jyy) ** 2 + 4 * jxy * jxy) / (tr * tr) : 0;
+      const mean = sum / n;
+      const sigma = Math.sqrt(Math.max(0, sq / n - mean * mean));
+      const k = j * cw + i;
+      const r = Math.abs(down[k]! - xY[wy * winW + wx]!);
+      const q =
+        ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) * (1 - params.coherence * coh);
+      raw[k] = q / (1 + q);
+    }
+  }
+  const m = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++)
+    for (let i = 0; i < cw; i++) {
+      let sum = 0,
+        n = 0;
+      const sm = params.smooth;
+      for (let dy = -sm; dy <= sm; dy++) {
+        const jj = j + dy;
+        if (jj < 0 || jj >= ch) continue;
+        for (let dx = -sm; dx <= sm; dx++) {
+          const ii = i + dx;
+          if (ii < 0 || ii >= cw) continue;
+          sum += raw[jj * cw + ii]!;
+          n++;
+        }
+      }
+      const k = j * cw + i;
+      m[k] = Math.max(sum / n, risk ? RISK * risk[k]! : 0);
+    }
+  return m;
+}
+
+/**
+ * The 8-bit map of the output rectangle w × h at (ox, oy) of the tile's output: the input-grid map,
+ * bilinear between block centres.
+ */
+export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w: number, h: number): Uint8Array {
+  const s = t.scale;
+  const cw = t.outW / s,
+    ch = t.outH / s;
+  const out = new Uint8Array(w * h);
+  for (let v = 0; v < h; v++) {
+    const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
+    const y0 = Math.floor(c),
+      y1 = Math.min(ch - 1, y0 + 1),
+      fy = c - y0;
+    for (let u = 0; u < w; u++) {
+      const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+      const x0 = Math.floor(d),
+        x1 = Math.min(cw - 1, x0 + 1),
+        fx = d - x0;
+      const a = m[y0 * cw + x0]! * (1 - fx) + m[y0 * cw + x1]! * fx;
+      const b = m[y1 * cw + x0]! * (1 - fx) + m[y1 * cw + x1]! * fx;
+      out[v * w + u] = Math.round(255 * (a * (1 - fy) + b * fy));
+    }
+  }
+  return out;
+}
+
+/** What one pass does to each tile after the model: fidelity, and (last pass) the map of the tile's centre. */
+export type TilePost = (
+  t: TileData,
+  /** Pass-input pixel of the output's (0, 0) block. */
+  gx: number,
+  gy: number,
+  /** The centre rectangle in the tile's output. */
+  ox: number,
+  oy: number,
+  w: number,
+  h: number,
+) => Uint8Array | undefined;
+
+export interface TilePostOptions {
+  /** 0 = the model as it is … 1 = most faithful. */
+  fidelity: number;
+  /** Fidelity inside small faces and text when it is above `fidelity` (default 1). */
+  regionFidelity?: number;
+  /** Make the map of every tile's centre. */
+  map: boolean;
+  /** Small faces and text, in job-input pixels. */
+  regions: readonly Detection[];
+  /** Pass-input pixels per job-input pixel. */
+  toPass: number;
+}
+
+/** The per-tile step of a pass, or undefined when there is nothing to do. */
+export function tilePost(o: TilePostOptions): TilePost | undefined {
+  const F = Math.min(1, Math.max(0, o.fidelity));
+  const RF = Math.min(1, Math.max(0, o.regionFidelity ?? 1));
+  if (F === 0 && !o.map && (RF === 0 || o.regions.length === 0)) return undefined;
+  return (t, gx, gy, ox, oy, w, h) => {
+    const cw = t.outW / t.scale,
+      ch = t.outH / t.scale;
+    const risk = regionMask(o.regions, gx, gy, cw, ch, o.toPass);
+    let lanczos: Float32Array[] | undefined;
+    if (F > 0 || (risk && RF > 0)) {
+      const gain = new Float32Array(cw * ch).fill(F);
+      if (risk) for (let i = 0; i < gain.length; i++) gain[i] = Math.max(F, RF * risk[i]!);
+      lanczos = applyFidelity(t, gain);
+    }
+    if (!o.map) return undefined;
+    return mapTile(mapOnInputGrid(t, lanczos, risk), t, ox, oy, w, h);
+  };
+}

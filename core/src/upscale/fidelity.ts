@@ -1,0 +1,197 @@
+/**
+ * Faithful ↔ creative, per tile: the model's output tile pulled towards what the input supports. With
+ * fidelity F in [0, 1] (0 = the model as it is, 1 = most faithful), every output pixel is
+ *
+ *   1. blended towards the faithful reconstruction (Lanczos-3 of the input): y ← y + F·(L − y), then
+ *   2. back-projected onto the input BP_ITERATIONS times: y ← y + F·up(x − down(y)),
+ *
+ * where down() is the s×s box mean (the same shrink-back the consistency residual of ./detail-map.ts uses)
+ * and up() is bilinear. Each output pixel depends on input pixels at most FIDELITY_HALO away, so a tile whose
+ * model output reaches that far past its centre gives the same pixels as the whole image (the tile plan gets
+ * that halo when fidelity or the detail map is on). Small faces and text get `regionFidelity` (default 1)
+ * where it is above F, through the region mask of ./detail-map.ts.
+ */
+import { lanczosAxisWeights, type AxisWeights } from '../resample.js';
+
+/** Input pixels of model output around a tile's centre that fidelity and the detail map read. */
+export const FIDELITY_HALO = 8;
+export const BP_ITERATIONS = 3;
+/**
+ * The fidelity hosts start from (CLI, both panels), chosen on the development set (docs/quality.md,
+ * "Faithful ↔ creative"); the engine's own default stays 0, the model as it is.
+ */
+export const DEFAULT_FIDELITY = 0.5;
+
+/** BT.601 luma weights, as the rest of the engine (pixels.ts) uses. */
+export const LUMA = [0.299, 0.587, 0.114] as const;
+
+/** One tile as the post-processing sees it: the model's input window and its output, aligned. */
+export interface TileData {
+  /** The model's input window: 3 planes of winW × winH, values in [0, 1]. */
+  x: Float32Array;
+  winW: number;
+  winH: number;
+  /** The model's output: 3 planes of outW × outH; its pixel (0, 0) starts at window pixel (pad, pad). */
+  y: Float32Array;
+  outW: number;
+  outH: number;
+  scale: number;
+  pad: number;
+}
+
+const weightCache = new Map<string, AxisWeights>();
+function axis(inSize: number, s: number): AxisWeights {
+  const key = `${inSize}:${s}`;
+  let w = weightCache.get(key);
+  if (!w) {
+    w = lanczosAxisWeights(inSize, inSize * s);
+    if (weightCache.size > 16) weightCache.clear();
+    weightCache.set(key, w);
+  }
+  return w;
+}
+
+/**
+ * Lanczos-3 ×s of `planes` planes of the window, cut to the model output's extent (outW × outH from window
+ * pixel pad·s): the faithful reconstruction the blend and the detail map compare with.
+ */
+export function lanczosTile(t: TileData, planes: Float32Array[]): Float32Array[] {
+  const { winW, winH, outW, outH, scale: s, pad } = t;
+  const ax = axis(winW, s);
+  const ay = axis(winH, s);
+  const off = pad * s;
+  const tmp = new Float32Array(winH * outW);
+  return planes.map((src) => {
+    // Horizontal: every window row to outW columns.
+    for (let r = 0; r < winH; r++) {
+      const row = r * winW;
+      for (let u = 0; u < outW; u++) {
+        const o = u + off;
+        const st = ax.start[o]!,
+          n = ax.count[o]!,
+          b = o * ax.stride;
+        let acc = 0;
+        for (let k = 0; k < n; k++) acc += ax.weights[b + k]! * src[row + st + k]!;
+        tmp[r * outW + u] = acc;
+      }
+    }
+    const out = new Float32Array(outW * outH);
+    for (let v = 0; v < outH; v++) {
+      const o = v + off;
+      const st = ay.start[o]!,
+        n = ay.count[o]!,
+        b = o * ay.stride;
+      const dst = v * outW;
+      for (let k = 0; k < n; k++) {
+        const w = ay.weights[b + k]!;
+        const srcRow = (st + k) * outW;
+        for (let u = 0; u < outW; u++) out[dst + u] = out[dst + u]! + w * tmp[srcRow + u]!;
+      }
+    }
+    return out;
+  });
+}
+
+/** The window's planes (views into `t.x`). */
+export function inputPlanes(t: TileData): Float32Array[] {
+  const n = t.winW * t.winH;
+  return [0, 1, 2].map((c) => t.x.subarray(c * n, (c + 1) * n));
+}
+
+/** The output's planes (views into `t.y`, so writes change the tile). */
+export function outputPlanes(t: TileData): Float32Array[] {
+  const n = t.outW * t.outH;
+  return [0, 1, 2].map((c) => t.y.subarray(c * n, (c + 1) * n));
+}
+
+/** s×s box means of an output plane, on the input grid the output covers (cw × ch, cw = outW / s). */
+export function blockMeans(p: Float32Array, outW: number, outH: number, s: number): Float32Array {
+  const cw = outW / s,
+    ch = outH / s;
+  const out = new Float32Array(cw * ch);
+  for (let v = 0; v < outH; v++) {
+    const row = ((v / s) | 0) * cw;
+    for (let u = 0; u < outW; u++) out[row + ((u / s) | 0)] = out[row + ((u / s) | 0)]! + p[v * outW + u]!;
+  }
+  const inv = 1 / (s * s);
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! * inv;
+  return out;
+}
+
+/**
+ * Adds `gain(u, v)` × bilinear(e) to `p`: e lives on the cw × ch input grid (pixel centres at (i + ½)·s in
+ * output pixels), clamped at its edges.
+ */
+function addBilinear(
+  p: Float32Array,
+  outW: number,
+  outH: number,
+  s: number,
+  e: Float32Array,
+  gain: Float32Array,
+): void {
+  const cw = outW / s,
+    ch = outH / s;
+  const x0 = new Int32Array(outW),
+    x1 = new Int32Array(outW),
+    fx = new Float32Array(outW);
+  for (let u = 0; u < outW; u++) {
+    const c = Math.min(cw - 1, Math.max(0, (u + 0.5) / s - 0.5));
+    x0[u] = Math.floor(c);
+    x1[u] = Math.min(cw - 1, x0[u]! + 1);
+    fx[u] = c - x0[u]!;
+  }
+  for (let v = 0; v < outH; v++) {
+    const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
+    const y0 = Math.floor(c);
+    const y1 = Math.min(ch - 1, y0 + 1);
+    const fy = c - y0;
+    const r0 = y0 * cw,
+      r1 = y1 * cw;
+    const gRow = ((v / s) | 0) * cw;
+    for (let u = 0; u < outW; u++) {
+      const g = gain[gRow + ((u / s) | 0)]!;
+      if (g === 0) continue;
+      const a = e[r0 + x0[u]!]! * (1 - fx[u]!) + e[r0 + x1[u]!]! * fx[u]!;
+      const b = e[r1 + x0[u]!]! * (1 - fx[u]!) + e[r1 + x1[u]!]! * fx[u]!;
+      p[v * outW + u] = p[v * outW + u]! + g * (a * (1 - fy) + b * fy);
+    }
+  }
+}
+
+/**
+ * Applies fidelity to the tile's output in place. `gain` holds the local fidelity per input pixel of the
+ * output's grid (cw × ch): F, raised in small faces and text. Returns the Lanczos planes it made (the detail
+ * map reuses them), or undefined when every gain is 0 (the tile is left as the model made it).
+ */
+export function applyFidelity(t: TileData, gain: Float32Array): Float32Array[] | undefined {
+  if (!gain.some((g) => g > 0)) return undefined;
+  const { outW, outH, scale: s, pad, winW } = t;
+  const cw = outW / s,
+    ch = outH / s;
+  const lanczos = lanczosTile(t, inputPlanes(t));
+  const ys = outputPlanes(t);
+  const xs = inputPlanes(t);
+  for (let c = 0; c < 3; c++) {
+    const y = ys[c]!,
+      L = lanczos[c]!,
+      x = xs[c]!;
+    for (let v = 0; v < outH; v++) {
+      const gRow = ((v / s) | 0) * cw;
+      for (let u = 0; u < outW; u++) {
+        const g = gain[gRow + ((u / s) | 0)]!;
+        const i = v * outW + u;
+        y[i] = y[i]! + g * (L[i]! - y[i]!);
+      }
+    }
+    const target = new Float32Array(cw * ch);
+    for (let j = 0; j < ch; j++) for (let i = 0; i < cw; i++) target[j * cw + i] = x[(j + pad) * winW + i + pad]!;
+    for (let it = 0; it < BP_ITERATIONS; it++) {
+      const d = blockMeans(y, outW, outH, s);
+      for (let i = 0; i < d.length; i++) d[i] = target[i]! - d[i]!;
+      addBilinear(y, outW, outH, s, d, gain);
+    }
+    for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
+  }
+  return lanczos;
+}
