@@ -127,19 +127,21 @@ describe('fidelity', () => {
     expect(errs[1]!).toBeGreaterThan(errs[2]!);
   });
 
-  it('F = 0 is the model as it is; region fidelity makes a small face faithful and leaves the rest alone', async () => {
+  it('F = 0 is the model as it is, faces or not; with F > 0 region fidelity makes a small face faithful and leaves the rest alone', async () => {
     const base = await engine.upscale(img, { model: 'realesrgan-x4fast' });
-    const zero = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0 });
-    expect(diffStats(base.image.data, zero.image.data).max).toBe(0);
     const face = { kind: 'face' as const, x: 40, y: 30, width: 32, height: 32, score: 0.9 };
+    const zero = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0, detections: [face] });
+    expect(diffStats(base.image.data, zero.image.data).max).toBe(0);
     const faithful = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 1 });
-    const region = await engine.upscale(img, { model: 'realesrgan-x4fast', detections: [face] });
+    const quarter = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0.05 });
+    const region = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0.05, detections: [face] });
     const cropAt = (p: PixelImage, x: number, y: number) => crop(p, x, y, 96, 96);
     // Inside the face: the faithful pixels; far outside: the model's.
     expect(
       diffStats(cropAt(region.image, 176, 136).data, cropAt(faithful.image, 176, 136).data).max,
     ).toBeLessThanOrEqual(2);
-    expect(diffStats(cropAt(region.image, 400, 0).data, cropAt(base.image, 400, 0).data).max).toBe(0);
+    expect(diffStats(cropAt(region.image, 400, 0).data, cropAt(quarter.image, 400, 0).data).max).toBe(0);
+    expect(diffStats(cropAt(region.image, 176, 136).data, cropAt(quarter.image, 176, 136).data).max).toBeGreaterThan(0);
   });
 
   it('rejects a fidelity outside 0..1 in one sentence', async () => {

@@ -355,7 +355,8 @@ export class Engine implements Upscaler {
             : undefined,
           post: tilePost({
             fidelity: options.fidelity ?? 0,
-            regionFidelity: options.regionFidelity,
+            // Region fidelity rides on the slider: at F = 0 the model is as it is everywhere.
+            regionFidelity: (options.fidelity ?? 0) > 0 ? options.regionFidelity : 0,
             map: isLast && !!mapOut,
             regions,
             toPass: pass.input.width / image.width,

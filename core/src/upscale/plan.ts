@@ -139,7 +139,7 @@ function chooseModels(
 
 /** The tile halo fidelity and the detail map need, when either is on. */
 export function postHalo(options: UpscaleOptions): number {
-  return (options.fidelity ?? 0) > 0 || options.detailMap || (options.detections?.length ?? 0) > 0 ? FIDELITY_HALO : 0;
+  return (options.fidelity ?? 0) > 0 || options.detailMap ? FIDELITY_HALO : 0;
 }
 
 function planPasses(

@@ -50,7 +50,7 @@ export interface UpscaleOptions {
    * Lanczos and back-projected onto the input; ./fidelity.ts).
    */
   fidelity?: number;
-  /** Fidelity inside small faces and text (from `detections`) where it is above `fidelity` (default 1; 0 = off). */
+  /** With fidelity > 0: fidelity inside small faces and text (the regions found or given) where it is above `fidelity` (default 1; 0 = off). */
   regionFidelity?: number;
   /** Also make the invented-detail map (./detail-map.ts): `UpscaleResult.detailMap`, or `StreamContext.onDetailMap`. */
   detailMap?: boolean;
