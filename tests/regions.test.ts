@@ -13,7 +13,15 @@ import sharp from 'sharp';
 import { createNodeEngine } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/index.js';
 import type { Detection } from '../core/src/detect/types.js';
-import { featherOf, regionMap, regionsWanted, RegionPass, SMALL_FACE_PX } from '../core/src/upscale/regions.js';
+import {
+  featherOf,
+  outlineRegions,
+  regionMap,
+  regionsLabel,
+  regionsWanted,
+  RegionPass,
+  SMALL_FACE_PX,
+} from '../core/src/upscale/regions.js';
 import { InvalidOptionError } from '../core/src/errors.js';
 import type { PixelImage } from '../core/src/image.js';
 import { FIXTURES, ROOT, crop, diffStats, loadPng, photo } from './helpers.js';
@@ -155,6 +163,47 @@ describe('the region map', () => {
     for (const v of at(300, 150)) expect(Math.abs(v - src * 0.5)).toBeLessThanOrEqual(0.5 + 1e-9); // half brightness
     const inside = at(60, 20); // inside the box: cyan laid over (blue ≫ red)
     expect(inside[2]! - inside[0]!).toBeGreaterThan(100);
+  });
+});
+
+describe("the plugins' preview outlines and label", () => {
+  it('outlines each box in its colour, leaves the inside and the rest untouched, and names what ran', async () => {
+    const img = await photo(64);
+    const uses = [
+      {
+        kind: 'text' as const,
+        x: 4,
+        y: 6,
+        width: 20,
+        height: 10,
+        score: 0.9,
+        treatment: 'graphics' as const,
+        models: ['realcugan-x4-conservative'],
+      },
+      {
+        kind: 'face' as const,
+        x: 30,
+        y: 30,
+        width: 30,
+        height: 30,
+        score: 0.9,
+        treatment: 'portrait' as const,
+        models: ['realesrgan-x4plus'],
+      },
+    ];
+    const out = outlineRegions(img, uses, 2);
+    const px = (x: number, y: number) => [...out.data.subarray((y * 64 + x) * 3, (y * 64 + x) * 3 + 3)];
+    expect(px(4, 6)).toEqual([0, 200, 255]); // text: cyan, top-left corner
+    expect(px(23, 15)).toEqual([0, 200, 255]);
+    expect(px(59, 45)).toEqual([255, 0, 200]); // portrait face: magenta, right edge
+    let changed = 0;
+    for (let i = 0; i < img.data.length; i++) if (out.data[i] !== img.data[i]) changed++;
+    // Only the outlines: 2-px frames of 20×10 and 30×30 boxes (minus pixels that already had the colour).
+    const frame = (w: number, h: number) => w * h - (w - 4) * (h - 4);
+    expect(changed).toBeLessThanOrEqual(3 * (frame(20, 10) + frame(30, 30)));
+    expect(changed).toBeGreaterThan(2 * (frame(20, 10) + frame(30, 30)));
+    expect(px(12, 10)).toEqual([...img.data.subarray((10 * 64 + 12) * 3, (10 * 64 + 12) * 3 + 3)]); // inside
+    expect(regionsLabel(uses)).toBe('1 text region (realcugan-x4-conservative), 1 face region (realesrgan-x4plus)');
   });
 });
 

@@ -9,7 +9,9 @@ import {
   describeError,
   formatEta,
   modelsLabel,
+  outlineRegions,
   quickLookFor,
+  regionsLabel,
   toRgba8,
   type PixelImage,
   type UpscaleProgress,
@@ -246,9 +248,13 @@ async function runPreview(msg: Extract<SandboxToUi, { type: 'preview-source' }>)
     if (abort.signal.aborted) return;
     lastPreview = { image: result.image, map: result.detailMap };
     drawPreview('preview-after', result.image, result.detailMap);
+    // Region-aware enlarging: the regions it found, outlined on Before in the region map's colours.
+    const regions = result.regions ?? [];
+    if (regions.length) drawPreview('preview-before', outlineRegions(crop, regions, Math.max(1, Math.round(w / 96))));
+    document.body.dataset['regions'] = String(regions.length);
     document.body.dataset['invented'] = result.invented ? result.invented.share.toFixed(4) : '';
     backendText = await labelFor(result);
-    info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${modelsLabel(result.models)}) in ${(ms / 1000).toFixed(1)} s · ${backendText}`;
+    info.textContent = `${w}×${h} crop of “${msg.image.label}” → ${result.image.width}×${result.image.height} (${formatFactor(msg.image.factor)}, ${modelsLabel(result.models)}${regions.length ? ` + ${regionsLabel(regions)}` : ''}) in ${(ms / 1000).toFixed(1)} s · ${backendText}`;
     document.body.dataset['preview'] = 'done';
   } catch (err) {
     if (abort.signal.aborted) return;

@@ -47,6 +47,7 @@ import {
   formatDuration,
   MIN_SIDE,
   resolveTarget,
+  regionsLabel,
   type Engine,
   type UpscaleOptions,
   type UpscaleProgress,
@@ -583,18 +584,6 @@ const CLI_TILES = { maxTile: 256, rowBudgetBytes: ROW_BUDGET_BYTES };
 /** Chained passes (factors above the largest native scale) hold each intermediate image whole: core's planner refuses more. */
 const MAX_INTERMEDIATE_BYTES = 1.5e9;
 
-/** "3 text regions (realcugan-x4-conservative)": what region-aware enlarging did, for the summary line. */
-function describeRegions(regions: readonly RegionUse[]): string {
-  const parts: string[] = [];
-  for (const kind of ['text', 'face'] as const) {
-    const rs = regions.filter((r) => r.kind === kind);
-    if (!rs.length) continue;
-    const models = [...new Set(rs.flatMap((r) => r.models))].join(', ');
-    parts.push(`${rs.length} ${kind} region${rs.length === 1 ? '' : 's'} (${models})`);
-  }
-  return parts.join(', ');
-}
-
 /** --region-map: the regions over a dimmed copy of the input, a PNG of the input's size. */
 async function writeRegionMap(
   arg: string,
@@ -1020,7 +1009,7 @@ export async function main(argv: string[]): Promise<number> {
               : res.facesRestored === 0
                 ? ', no face found to restore'
                 : `, ${res.facesRestored} face${res.facesRestored === 1 ? '' : 's'} restored`;
-          const regionNote = res.regions?.length ? ` + ${describeRegions(res.regions)}` : '';
+          const regionNote = res.regions?.length ? ` + ${regionsLabel(res.regions)}` : '';
           if (v['region-map'] !== undefined)
             await writeRegionMap(v['region-map'], inputs.length > 1, input, src.image, res.regions);
           const ms = Date.now() - t0;

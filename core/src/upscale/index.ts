@@ -15,6 +15,6 @@ export * from './quick-look.js';
 export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';
 export { formatDuration, formatEta } from './progress.js';
-export { regionMap, regionsWanted, SMALL_FACE_PX, type RegionUse } from './regions.js';
+export { outlineRegions, regionMap, regionsLabel, regionsWanted, SMALL_FACE_PX, type RegionUse } from './regions.js';
 export { CHECK_LEVEL, RISK, SMALL_FACE, riskRegions } from './detail-map.js';
 export { BP_ITERATIONS, DEFAULT_FIDELITY, FIDELITY_HALO } from './fidelity.js';

@@ -372,3 +372,47 @@ export function regionMap(image: PixelImage, detections: readonly Detection[]): 
   }
   return out;
 }
+
+/** "2 text regions (realcugan-x4-conservative), 1 face region (realesrgan-x4plus)": what a job did, for every surface. */
+export function regionsLabel(regions: readonly RegionUse[]): string {
+  const parts: string[] = [];
+  for (const kind of ['text', 'face'] as const) {
+    const rs = regions.filter((r) => r.kind === kind);
+    if (!rs.length) continue;
+    const models = [...new Set(rs.flatMap((r) => r.models))].join(', ');
+    parts.push(`${rs.length} ${kind} region${rs.length === 1 ? '' : 's'} (${models})`);
+  }
+  return parts.join(', ');
+}
+
+/**
+ * A copy of `image` (8-bit, any channels) with each region's box outlined in its region-map colour (text cyan,
+ * faithful faces yellow, portrait faces magenta), `thickness` pixels wide: the plugins' previews show the
+ * regions a job found this way, the same pixels in every host.
+ */
+export function outlineRegions(
+  image: PixelImage,
+  regions: readonly Pick<RegionUse, 'kind' | 'x' | 'y' | 'width' | 'height' | 'treatment'>[],
+  thickness = 1,
+): PixelImage {
+  const out: PixelImage = { ...image, data: image.data.slice() };
+  const { width: W, height: H, channels: C } = image;
+  const max = maxValue(image.bitDepth);
+  for (const r of regions) {
+    const col = MAP_COLOURS[r.kind === 'text' ? 'text' : `face-${r.treatment}`]!;
+    const x0 = Math.max(0, Math.round(r.x)),
+      y0 = Math.max(0, Math.round(r.y));
+    const x1 = Math.min(W, Math.round(r.x + r.width)),
+      y1 = Math.min(H, Math.round(r.y + r.height));
+    if (x1 <= x0 || y1 <= y0) continue;
+    for (let y = y0; y < y1; y++)
+      for (let x = x0; x < x1; x++) {
+        const edge = x < x0 + thickness || x >= x1 - thickness || y < y0 + thickness || y >= y1 - thickness;
+        if (!edge) continue;
+        const p = (y * W + x) * C;
+        if (C >= 3) for (let c = 0; c < 3; c++) out.data[p + c] = Math.round((col[c]! / 255) * max);
+        else out.data[p] = Math.round(((0.299 * col[0]! + 0.587 * col[1]! + 0.114 * col[2]!) / 255) * max);
+      }
+  }
+  return out;
+}

@@ -7,6 +7,8 @@ import {
   AbortError,
   describeError,
   formatEta,
+  outlineRegions,
+  regionsLabel,
   toRgba8,
   type Backend,
   type Catalog,
@@ -225,9 +227,12 @@ export class Panel {
           `Quick look with Faithful — the chosen model follows in about ${Math.max(1, Math.round(q.estimateMs / 1000))} s…`;
         $('preview').hidden = false;
       });
-      $<HTMLImageElement>('preview-before').src = await toJpegDataUrl(r.before);
+      // Region-aware enlarging: the regions found, outlined on Before in the region map's colours.
+      const before = r.regions.length ? outlineRegions(r.before, r.regions) : r.before;
+      $<HTMLImageElement>('preview-before').src = await toJpegDataUrl(before);
       $<HTMLImageElement>('preview-after').src = await toJpegDataUrl(r.after);
-      $('preview-caption').textContent = `After — ${r.models}, ${(r.ms / 1000).toFixed(1)} s`;
+      const regions = r.regions.length ? ` + ${regionsLabel(r.regions)}` : '';
+      $('preview-caption').textContent = `After — ${r.models}${regions}, ${(r.ms / 1000).toFixed(1)} s`;
       $('preview').hidden = false;
       this.setBackend(r.backend, undefined, r.backendId);
     } catch (err) {

@@ -32,6 +32,7 @@ import {
   UnsupportedFormatError,
   type Channels,
   type PixelImage,
+  type RegionUse,
   type UpscaleOptions,
   type UpscaleProgress,
 } from '@enlarge/core';
@@ -848,7 +849,16 @@ export async function previewCrop(
   settings: Settings,
   size = 96,
   onQuick?: (quick: { before: PixelImage; after: PixelImage; estimateMs: number }) => void | Promise<void>,
-): Promise<{ before: PixelImage; after: PixelImage; models: string; backend: string; backendId: Backend; ms: number }> {
+): Promise<{
+  before: PixelImage;
+  after: PixelImage;
+  models: string;
+  backend: string;
+  backendId: Backend;
+  ms: number;
+  /** Region-aware enlarging: the regions found in the crop (crop pixels), for the preview to outline. */
+  regions: RegionUse[];
+}> {
   const { core } = ps();
   const t0 = Date.now();
   const catalog = await bundledCatalog();
@@ -885,6 +895,7 @@ export async function previewCrop(
           backend: engine.label(r.backend),
           backendId: r.backend,
           ms: Date.now() - t0,
+          regions: r.regions ?? [],
         };
       },
       { commandName: 'Enlarge preview' },
