@@ -424,3 +424,23 @@ export const PRESETS: PresetSpec[] = [
 
 /** Display names of the backends (written into the manifest with the presets). */
 export const BACKEND_NAMES: Record<BackendId, string> = { 'node-cpu': 'CPU', wasm: 'WASM', webgpu: 'WebGPU', webgl: 'WebGL' };
+
+export interface QuantizedSpec {
+  /** Model id; the pipeline writes `<id>.int8.onnx` (and `<id>.final.int8.onnx` for SE models). */
+  id: string;
+  /** Backends where the engine uses the int8 file by default; [] = only with precision "int8". */
+  defaultOn: BackendId[];
+  /** The measurement `defaultOn` is based on (npm run bench -- --only quant; tests/quantized.test.ts). */
+  measured: string;
+}
+
+/**
+ * Models with an int8 variant (scripts/src/models/calibrate.ts, ./quantize.ts). The rule: default on a backend
+ * only where int8 is ≥ 1.5× faster than fp32 at ≥ 40 dB PSNR against fp32; neither model reaches 40 dB with
+ * static int8 (min/max calibration, 7-bit weights), so both stay fp32 by default everywhere.
+ */
+export const QUANTIZED: readonly QuantizedSpec[] = [
+  { id: 'realesrgan-x4fast', defaultOn: [], measured: 'PSNR vs fp32 ~31-33 dB on the photo and graphics eval fixtures (below 40 dB)' },
+  { id: 'realcugan-x2-conservative', defaultOn: [], measured: 'PSNR vs fp32 ~39 dB on the eval fixtures (below 40 dB)' },
+  { id: 'realcugan-x4-conservative', defaultOn: [], measured: 'see tests/quantized.test.ts' },
+];
