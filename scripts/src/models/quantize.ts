@@ -15,9 +15,9 @@
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
-type IModel = InstanceType<typeof onnx.ModelProto>;
-type INode = InstanceType<typeof onnx.NodeProto>;
-type ITensor = InstanceType<typeof onnx.TensorProto>;
+type IModel = onnxProto.onnx.IModelProto;
+type INode = onnxProto.onnx.INodeProto;
+type ITensor = onnxProto.onnx.ITensorProto;
 const DT = onnx.TensorProto.DataType;
 
 export interface Range {
