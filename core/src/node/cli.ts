@@ -66,6 +66,7 @@ Options:
       --best               photo preset: the larger model (realesrgan-x4plus): slower, finer
       --tile N             tile size in pixels (default: chosen from memory)
       --tta                8-fold self-ensemble: slower, slightly cleaner
+      --precision P        auto | fp32 | int8 (default auto: int8 only where the catalog makes it the default)
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
   -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
@@ -583,6 +584,7 @@ export async function main(argv: string[]): Promise<number> {
         best: { type: 'boolean' },
         tile: { type: 'string' },
         tta: { type: 'boolean' },
+        precision: { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -639,7 +641,10 @@ export async function main(argv: string[]): Promise<number> {
       tileSize: num(v.tile, '--tile'),
       tta: v.tta,
       quality: v.best ? 'best' : undefined,
+      precision: v.precision as UpscaleOptions['precision'],
     };
+    if (options.precision !== undefined && !['auto', 'fp32', 'int8'].includes(options.precision))
+      throw new UsageError(`Unknown precision "${options.precision}". Use auto, fp32 or int8.`);
     if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
       throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
     for (const [k, val] of [
@@ -860,7 +865,7 @@ export async function main(argv: string[]): Promise<number> {
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
           console.log(
-            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto} on ${res.backend} (${[...new Set(res.precisions)].join(' + ')}) in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
           done.push(input);
           await report({
