@@ -64,8 +64,8 @@ export interface ModelVariant {
   file: string;
   bytes: number;
   sha256: string;
-  /** SE models: the quantized final graph tiled runs use (the statistics stages stay fp32). */
-  final?: { file: string; bytes: number; sha256: string };
+  /** SE models: the quantized SE-split graphs tiled runs use, by role (stage0…, final). */
+  seSplit?: { role: string; file: string; bytes: number; sha256: string }[];
   defaultOn: BackendId[];
 }
 

@@ -207,10 +207,10 @@ export function modelForPrecision(
 }
 
 function withVariant(m: ModelEntry, v: ModelVariant): ModelEntry {
-  const seSplit = m.seSplit?.map((f) =>
-    f.role === 'final' && v.final ? { ...f, file: v.final.file, bytes: v.final.bytes, sha256: v.final.sha256 } : f,
-  );
-  if (m.seSplit && !v.final)
-    throw new InvalidOptionError(`The int8 variant of "${m.id}" lacks its tiling graph. Use precision fp32.`);
+  const seSplit = m.seSplit?.map((f) => {
+    const q = v.seSplit?.find((x) => x.role === f.role);
+    if (!q) throw new InvalidOptionError(`The int8 variant of "${m.id}" lacks its tiling graphs. Use precision fp32.`);
+    return { ...f, file: q.file, bytes: q.bytes, sha256: q.sha256 };
+  });
   return { ...m, file: v.file, bytes: v.bytes, sha256: v.sha256, ...(seSplit ? { seSplit } : {}) };
 }

@@ -1,9 +1,10 @@
 /**
  * int8 variants of converted models: the fp32 graph runs in onnxruntime-node (1 thread, so the ranges are the
  * same on every run) on the calibration images in models/calibration/, with every Conv's input and output
- * exposed as extra outputs; their min/max ranges feed ./quantize.ts. SE models also get an int8 "final" graph
- * (the one tiled runs use); its statistics stages stay fp32, and the SE blocks' 1×1 convolutions on the pooled
- * vectors (negligible work) stay fp32 in both graphs.
+ * exposed as extra outputs; their min/max ranges feed ./quantize.ts. SE models also get int8 SE-split graphs
+ * (statistics stages and final graph, the ones tiled runs use) with the same tensor ranges, so a tiled int8 run
+ * computes the same features as a whole one; the SE blocks' 1×1 convolutions on the pooled vectors (negligible
+ * work) and each stage's returned feature map stay fp32.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -66,8 +67,8 @@ async function measureRanges(model: Uint8Array, targets: string[], images: Await
 
 export interface Int8Variant {
   model: Uint8Array;
-  /** SE models: the int8 final graph for tiled runs. */
-  final?: Uint8Array;
+  /** SE models: the int8 SE-split graphs (same roles and order as given). */
+  seSplit: { role: string; model: Uint8Array }[];
   quantized: number;
   keptFloat: number;
 }
@@ -79,18 +80,17 @@ export interface Int8Variant {
  */
 export const INT8_OPTIONS: Omit<QuantizeOptions, 'keepFloat'> = { activations: 'uint8', weightBits: 7 };
 
-export async function makeInt8Variant(fp32: Uint8Array, final: Uint8Array | null, calibrationDir: string): Promise<Int8Variant> {
+export async function makeInt8Variant(fp32: Uint8Array, seSplit: readonly { role: string; model: Uint8Array }[], calibrationDir: string): Promise<Int8Variant> {
   const images = await calibrationImages(calibrationDir);
   const keepFloat = seVectorConvs(fp32);
   const targets = calibrationTargets(fp32, { keepFloat });
   const ranges = await measureRanges(fp32, targets, images);
   const whole = quantize(fp32, ranges, { ...INT8_OPTIONS, keepFloat });
-  let finalModel: Uint8Array | undefined;
-  if (final) {
-    // The final graph has the same tensor names as the whole graph (the pooled vectors come in as inputs).
-    const q = quantize(final, ranges, { ...INT8_OPTIONS, keepFloat: seVectorConvs(final) });
-    if (q.quantized !== whole.quantized) throw new Error(`the final graph has ${q.quantized} quantizable convolutions, the whole graph ${whole.quantized}`);
-    finalModel = q.model;
-  }
-  return { model: whole.model, ...(finalModel ? { final: finalModel } : {}), quantized: whole.quantized, keptFloat: whole.keptFloat };
+  // The SE-split graphs have the same tensor names as the whole graph (the pooled vectors come in as inputs).
+  const split = seSplit.map((g) => {
+    const q = quantize(g.model, ranges, { ...INT8_OPTIONS, keepFloat: seVectorConvs(g.model) });
+    if (g.role === 'final' && q.quantized !== whole.quantized) throw new Error(`the final graph has ${q.quantized} quantizable convolutions, the whole graph ${whole.quantized}`);
+    return { role: g.role, model: q.model };
+  });
+  return { model: whole.model, seSplit: split, quantized: whole.quantized, keptFloat: whole.keptFloat };
 }

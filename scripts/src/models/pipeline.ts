@@ -300,7 +300,7 @@ function copySeSplit(f: SeSplitFile): SeSplitFile {
 /** Fixed key order for a variant record. */
 function copyVariant(v: ModelVariant): ModelVariant {
   const file = (f: { file: string; bytes: number; sha256: string }) => ({ file: f.file, bytes: f.bytes, sha256: f.sha256 });
-  return { precision: v.precision, ...file(v), ...(v.final ? { final: file(v.final) } : {}), defaultOn: [...v.defaultOn] };
+  return { precision: v.precision, ...file(v), ...(v.seSplit ? { seSplit: v.seSplit.map((f) => ({ role: f.role, ...file(f) })) } : {}), defaultOn: [...v.defaultOn] };
 }
 
 /** Checks the converted graph's output size against the geometry table; throws GEOMETRY_MISMATCH. */
@@ -337,7 +337,7 @@ async function fileMatches(file: string, bytes: number, sha: string): Promise<bo
 /** The model's ONNX file and all its SE-split files are there with the recorded sizes and hashes. */
 async function onnxMatches(onnxDir: string, entry: ModelEntry): Promise<boolean> {
   const files = [{ file: entry.file, bytes: entry.bytes, sha256: entry.sha256 }, ...(entry.seSplit ?? [])];
-  for (const v of entry.variants ?? []) files.push(v, ...(v.final ? [v.final] : []));
+  for (const v of entry.variants ?? []) files.push(v, ...(v.seSplit ?? []));
   for (const f of files) {
     if (!(await fileMatches(path.join(onnxDir, f.file), f.bytes, f.sha256))) return false;
   }
@@ -493,11 +493,10 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const variants: ModelVariant[] = [];
     if (quant) {
       const t1 = Date.now();
-      const fin = result.seSplit.find((x) => x.role === 'final');
       let v: Awaited<ReturnType<typeof import('./calibrate.js')['makeInt8Variant']>>;
       try {
         const { makeInt8Variant } = await import('./calibrate.js');
-        v = await makeInt8Variant(result.model, fin ? fin.model : null, path.join(lay.root, 'models', 'calibration'));
+        v = await makeInt8Variant(result.model, result.seSplit, path.join(lay.root, 'models', 'calibration'));
       } catch (e) {
         throw new ModelPipelineError('CONVERSION_FAILED', `Quantizing ${spec.id} to int8 failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
       }
@@ -506,8 +505,9 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         return { file, bytes: model.byteLength, sha256: sha256(model) };
       };
       const main = await record(`${spec.id}.int8.onnx`, v.model);
-      const final = v.final ? await record(`${spec.id}.final.int8.onnx`, v.final) : undefined;
-      variants.push({ precision: 'int8', ...main, ...(final ? { final } : {}), defaultOn: [...quant.defaultOn] });
+      const split = [];
+      for (const g of v.seSplit) split.push({ role: g.role, ...(await record(`${spec.id}.${g.role}.int8.onnx`, g.model)) });
+      variants.push({ precision: 'int8', ...main, ...(split.length > 0 ? { seSplit: split } : {}), defaultOn: [...quant.defaultOn] });
       log(`${spec.id}: int8 variant (${v.quantized} convolutions quantized, ${v.keptFloat} kept fp32, ${megabytes(main.bytes)}, ${seconds(t1)})`);
     }
     const entry = buildEntry(spec, {
