@@ -16,14 +16,16 @@ const manifest = loadManifest();
 const quantized = manifest.models.filter((m) => m.variants?.some((v) => v.precision === 'int8'));
 
 /**
- * Measured on this CPU (AVX2, onnxruntime-node 1.30) with these crops: the PSNR (RGB, 8-bit output) of int8
- * against fp32, and the largest pixel difference. The floors below sit ~1 dB under the measurement; the
- * maxima ~25 % over it.
+ * Measured on this CPU (AVX2, onnxruntime-node 1.30) with these crops: the worst PSNR (RGB, 8-bit output) of
+ * int8 against fp32 over the two crops, the largest pixel difference, and int8 tiled against whole. The floors
+ * sit ~1 dB under the measurement, the maxima a little over it. Real-CUGAN's SE-split graphs are int8 with the
+ * whole graph's ranges, so tiled and whole agree exactly; x4fast (same-padded) tiles differ by 6/255 at most
+ * (rounding flips near tile edges, over the 2/255 the engine allows), one more reason it stays fp32.
  */
-const STATED: Record<string, { psnr: number; max: number }> = {
-  'realesrgan-x4fast': { psnr: 0, max: 255 },
-  'realcugan-x2-conservative': { psnr: 0, max: 255 },
-  'realcugan-x4-conservative': { psnr: 0, max: 255 },
+const STATED: Record<string, { psnr: number; max: number; tiled: number }> = {
+  'realesrgan-x4fast': { psnr: 29.4, max: 130, tiled: 7 },
+  'realcugan-x2-conservative': { psnr: 36.8, max: 34, tiled: 2 },
+  'realcugan-x4-conservative': { psnr: 38.8, max: 36, tiled: 2 },
 };
 
 const reads: string[] = [];
@@ -84,7 +86,7 @@ describe('int8 variants', () => {
         console.log(
           `${id} ${name}: int8 vs fp32 PSNR ${d.psnr.toFixed(2)} dB, max ${d.max}/255, mean ${d.mean.toFixed(3)}; int8 tiled vs whole max ${t.max}/255`,
         );
-        expect(t.max).toBeLessThanOrEqual(2);
+        expect(t.max).toBeLessThanOrEqual(STATED[id]!.tiled);
         worst = Math.min(worst, d.psnr);
         worstMax = Math.max(worstMax, d.max);
         // Quantization changes the result (the int8 file really ran), but not beyond the stated bounds.
@@ -94,7 +96,7 @@ describe('int8 variants', () => {
       expect(worstMax).toBeLessThanOrEqual(STATED[id]!.max);
       // The catalog's rule: int8 is a backend's default only at ≥ 40 dB against fp32.
       const v = m.variants![0]!;
-      if (worst < 40) expect(v.defaultOn).toEqual([]);
+      if (worst < 40 || STATED[id]!.tiled > 2) expect(v.defaultOn).toEqual([]);
     });
   }
 
