@@ -3,14 +3,18 @@
  * model on real photo and graphics crops (tests/fixtures/eval, never used for calibration), tiled against whole
  * within the int8 model, the 40 dB rule behind `defaultOn`, and that the precision option really picks the file.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../core/src/errors.js';
 import type { PixelImage } from '../core/src/image.js';
 import { Catalog, type ModelStore } from '../core/src/models.js';
 import { createNodeEngine, defaultModelsDir, fileStore, loadManifest } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/engine.js';
-import { crop, diffStats, FIXTURES, loadPng } from './helpers.js';
+import { crop, diffStats, FIXTURES, loadPng, ROOT } from './helpers.js';
 
 const manifest = loadManifest();
 const quantized = manifest.models.filter((m) => m.variants?.some((v) => v.precision === 'int8'));
@@ -129,5 +133,50 @@ describe('int8 variants', () => {
     expect((err as Error).message).toBe(
       'The model "realesrgan-x4plus" has no int8 variant. Use precision auto or fp32.',
     );
+  });
+});
+
+describe('enlarge --precision', () => {
+  it('runs the int8 or fp32 files, says which, and refuses other values in one sentence', async () => {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
+    const dir = mkdtempSync(join(tmpdir(), 'enlarge-precision-'));
+    try {
+      const input = join(dir, 'in.png');
+      await sharp(join(FIXTURES, 'eval/graphics/breeze-calculator.png'))
+        .extract({ left: 96, top: 96, width: 32, height: 32 })
+        .toFile(input);
+      const cli = (...args: string[]) =>
+        spawnSync(
+          process.execPath,
+          [
+            join(ROOT, 'core', 'dist', 'cli.js'),
+            input,
+            '-m',
+            'realcugan-x2-conservative',
+            '-s',
+            '2',
+            '--overwrite',
+            ...args,
+          ],
+          {
+            encoding: 'utf8',
+            cwd: dir,
+            env: { ...process.env, FORCE_COLOR: '0' },
+          },
+        );
+      const int8 = cli('--precision', 'int8', '-o', join(dir, 'int8.png'));
+      expect(int8.stderr).toBe('');
+      expect(int8.stdout).toMatch(/32×32 → 64×64 with realcugan-x2-conservative on node-cpu \(int8\)/);
+      const fp32 = cli('--precision', 'fp32', '-o', join(dir, 'fp32.png'));
+      expect(fp32.stdout).toMatch(/on node-cpu \(fp32\)/);
+      const [a, b] = await Promise.all([loadPng(join(dir, 'int8.png')), loadPng(join(dir, 'fp32.png'))]);
+      expect(diffStats(a.data, b.data).max).toBeGreaterThan(0);
+      const bad = cli('--precision', 'half', '-o', join(dir, 'bad.png'));
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr).toMatch(/Unknown precision "half"\. Use auto, fp32 or int8\./);
+      expect(bad.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

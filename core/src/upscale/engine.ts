@@ -6,7 +6,14 @@
 import { alphaIsConstant, bleedColor } from '../alpha.js';
 import { BackendLostError, OutOfMemoryError, throwIfAborted } from '../errors.js';
 import { hasAlpha, type PixelImage } from '../image.js';
-import { modelForPrecision, readVerified, type Catalog, type ModelEntry, type ModelStore, type Precision } from '../models.js';
+import {
+  modelForPrecision,
+  readVerified,
+  type Catalog,
+  type ModelEntry,
+  type ModelStore,
+  type Precision,
+} from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
 import { resamplePixels } from '../resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
@@ -182,7 +189,9 @@ export class Engine implements Upscaler {
     let tilesRun = 0;
     const precisions: Precision[] = [];
     // Resolved before any inference, so a precision the models lack fails at once.
-    const runModels = plan.passes.map((p) => modelForPrecision(p.model, options.precision ?? 'auto', this.backends()[0]!));
+    const runModels = plan.passes.map((p) =>
+      modelForPrecision(p.model, options.precision ?? 'auto', this.backends()[0]!),
+    );
     let current: PixelImage = toColorOnly(color);
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 

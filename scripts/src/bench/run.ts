@@ -419,7 +419,9 @@ async function main(): Promise<void> {
     const size = quick ? 64 : 128;
     const items: ModelItem[] = manifestModels()
       .filter((m) => m.variants?.some((v) => v.precision === 'int8'))
-      .flatMap((m) => (['fp32', 'int8'] as const).map((precision) => ({ model: m.id, size, reps: quick ? 2 : 3, precision })));
+      .flatMap((m) =>
+        (['fp32', 'int8'] as const).map((precision) => ({ model: m.id, size, reps: quick ? 2 : 3, precision })),
+      );
     for (const [backend, threads] of [
       ['node', machine.logicalCores],
       ['wasm', 1],
@@ -429,10 +431,19 @@ async function main(): Promise<void> {
       log(`\n[3b] ${label}`);
       try {
         const r = await runWorker<ModelRow[]>({ kind: 'models', backend, threads, items } satisfies ModelsTask);
-        results.runtimes.push({ label, backend, threads, peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1), rows: r.result });
+        results.runtimes.push({
+          label,
+          backend,
+          threads,
+          peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1),
+          rows: r.result,
+        });
         for (const row of r.result) {
           const fp32 = r.result.find((x) => x.model === row.model && x.precision === 'fp32');
-          const ratio = row.precision === 'int8' && fp32 ? ` — int8 is ${(fp32.bare.time.min / row.bare.time.min).toFixed(2)}× fp32 (bare), ${(fp32.single.wall.min / row.single.wall.min).toFixed(2)}× (upscale)` : '';
+          const ratio =
+            row.precision === 'int8' && fp32
+              ? ` — int8 is ${(fp32.bare.time.min / row.bare.time.min).toFixed(2)}× fp32 (bare), ${(fp32.single.wall.min / row.single.wall.min).toFixed(2)}× (upscale)`
+              : '';
           log(`  [${row.precision}] ${fmtModelRow(row)}${ratio}`);
         }
       } catch (err) {

@@ -130,8 +130,7 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       const img = await photoAt(item.size);
       const s = m.geometry.scale;
       const opts = { model: m.id, scale: s, ...(item.precision ? { precision: item.precision } : {}) };
-      const file =
-        item.precision === 'int8' ? m.variants?.find((v) => v.precision === 'int8')?.file : m.file;
+      const file = item.precision === 'int8' ? m.variants?.find((v) => v.precision === 'int8')?.file : m.file;
       if (!file) throw new Error(`${m.id} has no int8 variant`);
       const one = engine.tilePlan(m, img.width, img.height, Math.max(img.width, img.height));
       if (one.tiles.length !== 1) throw new Error(`${m.id}: could not plan one tile for ${item.size} px`);

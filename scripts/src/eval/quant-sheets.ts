@@ -13,7 +13,13 @@ import { nearest, writeSheet, type SheetRow } from './sheet.js';
 const ROOT = join(import.meta.dirname, '../../..');
 const CROPS = [
   { label: 'photo', sublabel: 'skimage-chelsea', file: 'tests/fixtures/eval/photo/skimage-chelsea.png', x: 96, y: 64 },
-  { label: 'graphics', sublabel: 'breeze-calligrasheets', file: 'tests/fixtures/eval/graphics/breeze-calligrasheets.png', x: 96, y: 96 },
+  {
+    label: 'graphics',
+    sublabel: 'breeze-calligrasheets',
+    file: 'tests/fixtures/eval/graphics/breeze-calligrasheets.png',
+    x: 96,
+    y: 96,
+  },
 ];
 const SIDE = 64;
 
