@@ -125,6 +125,33 @@ describe('int8 variants', () => {
     expect(diffStats(auto.image.data, (autoInt8 ? int8 : fp32).image.data).max).toBe(0);
   });
 
+  it('auto takes the variant on a backend its defaultOn names, and fp32 still turns it off', async () => {
+    // A catalog where the int8 variant is the node-cpu default (the real one has none yet).
+    const models = manifest.models.map((m) =>
+      m.id === 'realesrgan-x4fast'
+        ? { ...m, variants: m.variants!.map((v) => ({ ...v, defaultOn: ['node-cpu' as const] })) }
+        : m,
+    );
+    const files = fileStore(join(defaultModelsDir(), 'onnx'));
+    const seen: string[] = [];
+    const e = createNodeEngine({
+      catalog: new Catalog({ ...manifest, models }),
+      store: { read: (f) => (seen.push(f), files.read(f)) },
+    });
+    try {
+      const image = images[0]!.image;
+      const auto = await e.upscale(image, { model: 'realesrgan-x4fast' });
+      expect(auto.precisions).toEqual(['int8']);
+      expect(seen).toEqual(['realesrgan-x4fast.int8.onnx']);
+      const full = await e.upscale(image, { model: 'realesrgan-x4fast', precision: 'fp32' });
+      expect(full.precisions).toEqual(['fp32']);
+      expect(seen).toEqual(['realesrgan-x4fast.int8.onnx', 'realesrgan-x4fast.onnx']);
+      expect(diffStats(auto.image.data, full.image.data).max).toBeGreaterThan(0);
+    } finally {
+      await e.dispose();
+    }
+  });
+
   it('int8 on a model without a variant is one plain sentence', async () => {
     const err = await engine
       .upscale(images[0]!.image, { model: 'realesrgan-x4plus', precision: 'int8' })
