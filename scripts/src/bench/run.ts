@@ -65,6 +65,8 @@ export interface BenchResults {
   /** gemm: the better of the runs at start and end (the measured peak); gemmRuns: both. */
   peak: { gemm?: PeakResult; gemmRuns?: PeakResult[]; conv?: PeakResult; error?: string };
   runtimes: RuntimeRun[];
+  /** The quant section: int8 variants beside their fp32 models (absent in results written before it). */
+  quant?: RuntimeRun[];
   peers: PeerRow[];
   marginal: MarginalRow[];
   upscalerjs: (UpscalerJsResult | { model: string; size: number; error: string })[];
@@ -431,7 +433,7 @@ async function main(): Promise<void> {
       log(`\n[3b] ${label}`);
       try {
         const r = await runWorker<ModelRow[]>({ kind: 'models', backend, threads, items } satisfies ModelsTask);
-        results.runtimes.push({
+        (results.quant ??= []).push({
           label,
           backend,
           threads,
@@ -447,7 +449,7 @@ async function main(): Promise<void> {
           log(`  [${row.precision}] ${fmtModelRow(row)}${ratio}`);
         }
       } catch (err) {
-        results.runtimes.push({ label, backend, threads, peakRssMB: null, rows: [], error: errorText(err) });
+        (results.quant ??= []).push({ label, backend, threads, peakRssMB: null, rows: [], error: errorText(err) });
         log(`  ${label}: ${errorText(err)}`);
       }
     }
