@@ -49,7 +49,11 @@ export function pluginModels(host) {
       throw new Error(
         `models/bundles.json names "${id}" for ${host}, but the catalog (models/manifest.json) has no such model.`,
       );
-    return m;
+    // A quantized variant ships only where it is the default on the plugins' CPU path (WASM); otherwise the
+    // bundled catalog does not mention it.
+    const variants = (m.variants ?? []).filter((v) => v.defaultOn.includes('wasm'));
+    const { variants: _all, ...rest } = m;
+    return variants.length > 0 ? { ...rest, variants } : rest;
   });
   const detectorIds = bundles[host].detectors ?? [];
   if (!Array.isArray(detectorIds)) throw new Error(`models/bundles.json: "detectors" of "${host}" must be a list.`);
@@ -69,7 +73,8 @@ export function pluginModels(host) {
     files.push({ file: d.file, path: p, sha256: d.sha256, bytes: d.bytes });
   }
   for (const m of models) {
-    for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? [])]) {
+    const variantFiles = (m.variants ?? []).flatMap((v) => [v, ...(v.seSplit ?? [])]);
+    for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? []), ...variantFiles]) {
       const p = path.join(root, 'models', 'onnx', f.file);
       if (!existsSync(p))
         throw new Error(`The model file ${f.file} is missing from models/onnx: run "npm run models" first.`);

@@ -69,6 +69,21 @@ describe('npm run bench -- --quick', () => {
           .map((x) => x.threads)
           .sort(),
       ).toEqual([1, 2]);
+      // 3b. quant: each int8 variant beside its fp32 model, on node and on WASM with 1 and 2 threads.
+      expect(r.quant?.map((x) => [x.backend, x.threads, x.error ?? ''])).toEqual([
+        ['node', r.machine.logicalCores, ''],
+        ['wasm', 1, ''],
+        ['wasm', 2, ''],
+      ]);
+      for (const q of r.quant!) {
+        expect(q.rows.map((x) => `${x.model} ${x.precision}`)).toEqual(
+          ['realesrgan-x4fast', 'realcugan-x2-conservative', 'realcugan-x4-conservative'].flatMap((id) => [
+            `${id} fp32`,
+            `${id} int8`,
+          ]),
+        );
+        for (const row of q.rows) expect(positive(row.bare.time.min), `${row.model} ${row.precision}`).toBe(true);
+      }
 
       // 4. peers: each measured on both sides, with a PSNR of their image against ours
       for (const id of ['upscayl-x4fast', 'realcugan-cpu', 'waifu2x-cpu']) {

@@ -51,6 +51,24 @@ export interface SeSplitFile {
   channels?: number;
 }
 
+/** Numeric precision a model file computes in. */
+export type Precision = 'fp32' | 'int8';
+
+/**
+ * A quantized copy of a model, made by the model pipeline from the fp32 file (static int8, QDQ, calibrated on
+ * models/calibration/). `defaultOn`: the backends where the engine runs it unless fp32 is asked for, filled
+ * from a recorded measurement (≥ 1.5× faster at ≥ 40 dB PSNR against fp32); empty = only on request.
+ */
+export interface ModelVariant {
+  precision: Exclude<Precision, 'fp32'>;
+  file: string;
+  bytes: number;
+  sha256: string;
+  /** SE models: the quantized SE-split graphs tiled runs use, by role (stage0…, final). */
+  seSplit?: { role: string; file: string; bytes: number; sha256: string }[];
+  defaultOn: BackendId[];
+}
+
 export interface ModelEntry {
   id: string;
   title: string;
@@ -77,6 +95,8 @@ export interface ModelEntry {
    * `stride` is input pixels per feature pixel of that map.
    */
   seSplit?: SeSplitFile[];
+  /** Quantized copies of this model (see ModelVariant). */
+  variants?: ModelVariant[];
   /**
    * Denoise level where the family has them (-1 = conservative, 0 = none, 1..3); null otherwise.
    * waifu2x (proposed by the model pipeline): its own noise levels 0..3 are kept as 0..3 (waifu2x level 0 is a

@@ -8,6 +8,8 @@ import type {
   DetectorTask,
   Manifest,
   ModelEntry,
+  ModelVariant,
+  Precision,
   PresetId,
   PresetSpec,
   Purpose,
@@ -21,6 +23,8 @@ export type {
   DetectorTask,
   Manifest,
   ModelEntry,
+  ModelVariant,
+  Precision,
   PresetId,
   PresetSpec,
   Purpose,
@@ -177,4 +181,36 @@ export async function readVerified(
   const actual = await digest(bytes);
   if (actual !== sha256) throw new ModelFileTamperedError(file, sha256, actual);
   return bytes;
+}
+
+/** What a job asks for: 'auto' = the catalog's default variant on the backend (see ModelVariant.defaultOn). */
+export type PrecisionChoice = 'auto' | Precision;
+
+/**
+ * The model a pass runs for a precision choice on a backend: the entry itself (fp32), or a copy whose file (and,
+ * for SE models, final tiling graph) is the quantized variant's. 'int8' on a model without an int8 variant is an
+ * InvalidOptionError; 'auto' takes a variant only where its `defaultOn` names the backend.
+ */
+export function modelForPrecision(
+  m: ModelEntry,
+  precision: PrecisionChoice,
+  backend: BackendId,
+): { model: ModelEntry; precision: Precision } {
+  if (precision !== 'auto' && precision !== 'fp32' && precision !== 'int8')
+    throw new InvalidOptionError(`Unknown precision "${String(precision)}". Use auto, fp32 or int8.`);
+  if (precision === 'fp32') return { model: m, precision: 'fp32' };
+  const v = m.variants?.find((x) => x.precision === 'int8');
+  if (precision === 'int8' && !v)
+    throw new InvalidOptionError(`The model "${m.id}" has no int8 variant. Use precision auto or fp32.`);
+  if (!v || (precision === 'auto' && !v.defaultOn.includes(backend))) return { model: m, precision: 'fp32' };
+  return { model: withVariant(m, v), precision: 'int8' };
+}
+
+function withVariant(m: ModelEntry, v: ModelVariant): ModelEntry {
+  const seSplit = m.seSplit?.map((f) => {
+    const q = v.seSplit?.find((x) => x.role === f.role);
+    if (!q) throw new InvalidOptionError(`The int8 variant of "${m.id}" lacks its tiling graphs. Use precision fp32.`);
+    return { ...f, file: q.file, bytes: q.bytes, sha256: q.sha256 };
+  });
+  return { ...m, file: v.file, bytes: v.bytes, sha256: v.sha256, ...(seSplit ? { seSplit } : {}) };
 }

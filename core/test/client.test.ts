@@ -37,6 +37,7 @@ const result = (w: number, h: number): UpscaleStreamResult => ({
   models: [{ id: 'm', title: 'M', shortTitle: 'M' }],
   preset: 'photo',
   backend: 'wasm',
+  precisions: ['fp32'],
   factorX: 2,
   factorY: 2,
   tiles: 1,

@@ -81,6 +81,7 @@ Options:
       --fidelity F         0 = the model as it is … 1 = most faithful to the input (default ${DEFAULT_FIDELITY})
       --detail-map PATH    also write where detail was invented: 8-bit gray PNG of the result's size
                            (0 = supported by the input, 255 = most invented); a folder for several inputs
+      --precision P        auto | fp32 | int8 (default auto: int8 only where the catalog makes it the default)
   -f, --format FMT         png | tiff | jpg | webp (default: png, or the input's format)
   -q, --quality Q          1..100 for jpg/webp (default 92)
       --overwrite          replace existing output files (never the input)
@@ -636,6 +637,7 @@ export async function main(argv: string[]): Promise<number> {
         'region-map': { type: 'string' },
         fidelity: { type: 'string' },
         'detail-map': { type: 'string' },
+        precision: { type: 'string' },
         format: { type: 'string', short: 'f' },
         overwrite: { type: 'boolean' },
         shard: { type: 'string' },
@@ -696,7 +698,10 @@ export async function main(argv: string[]): Promise<number> {
       quality: v.best ? 'best' : undefined,
       fidelity: num(v.fidelity, '--fidelity') ?? DEFAULT_FIDELITY,
       detailMap: v['detail-map'] !== undefined ? true : undefined,
+      precision: v.precision as UpscaleOptions['precision'],
     };
+    if (options.precision !== undefined && !['auto', 'fp32', 'int8'].includes(options.precision))
+      throw new UsageError(`Unknown precision "${options.precision}". Use auto, fp32 or int8.`);
     if (v.regions !== undefined) {
       if (v.regions !== 'on' && v.regions !== 'off')
         throw new UsageError(`--regions must be on or off (got ${v.regions}).`);
@@ -1017,7 +1022,7 @@ export async function main(argv: string[]): Promise<number> {
           batch.remainingMP -= mp;
           const outH = Math.round(src.image.height * res.factorY);
           console.log(
-            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${regionNote}${restoredFaces} on ${res.backend} in ${formatDuration(res.timings.totalMs)} → ${target}`,
+            `${label}: ${src.image.width}×${src.image.height} → ${outW}×${outH} with ${modelIds}${auto}${regionNote}${restoredFaces} on ${res.backend} (${[...new Set(res.precisions)].join(' + ')}) in ${formatDuration(res.timings.totalMs)} → ${target}`,
           );
           if (res.invented)
             console.log(

@@ -6,7 +6,14 @@
 import { alphaIsConstant, bleedColor } from '../alpha.js';
 import { BackendLostError, InvalidOptionError, OutOfMemoryError, throwIfAborted } from '../errors.js';
 import { hasAlpha, type PixelImage } from '../image.js';
-import { readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
+import {
+  modelForPrecision,
+  readVerified,
+  type Catalog,
+  type ModelEntry,
+  type ModelStore,
+  type Precision,
+} from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
 import { resamplePixels } from '../resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
@@ -260,6 +267,11 @@ export class Engine implements Upscaler {
     let inferenceMs = 0;
     let backend: Backend = 'node-cpu';
     let tilesRun = 0;
+    const precisions: Precision[] = [];
+    // Resolved before any inference, so a precision the models lack fails at once.
+    const runModels = plan.passes.map((p) =>
+      modelForPrecision(p.model, options.precision ?? 'auto', this.backends()[0]!),
+    );
     let current: PixelImage = toColorOnly(color);
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 
@@ -343,7 +355,7 @@ export class Engine implements Upscaler {
       const res = await this.runPassWithRetry(
         {
           input: current,
-          model: pass.model,
+          model: runModels[i]!.model,
           plan: pass.tiles,
           tta: !!options.tta,
           onBand: isLast
@@ -372,6 +384,7 @@ export class Engine implements Upscaler {
       inferenceMs += res.inferenceMs;
       backend = res.backend;
       tilesRun += res.tiles;
+      precisions.push(runModels[i]!.precision);
     }
     throwIfAborted(ctx.signal);
     await out.finish();
@@ -385,6 +398,7 @@ export class Engine implements Upscaler {
       preset: plan.preset,
       ...(plan.analysis ? { analysis: plan.analysis } : {}),
       backend,
+      precisions,
       factorX: W / image.width,
       factorY: H / image.height,
       tiles: tilesRun,

@@ -6,7 +6,7 @@
 import type { ContentAnalysis } from '../analysis.js';
 import type { Detection } from '../detect/types.js';
 import type { PixelImage } from '../image.js';
-import type { ModelEntry, Preset, Quality } from '../models.js';
+import type { ModelEntry, Precision, PrecisionChoice, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import type { JobPlan } from './plan.js';
 import type { RegionUse } from './regions.js';
@@ -54,6 +54,12 @@ export interface UpscaleOptions {
   regionFidelity?: number;
   /** Also make the invented-detail map (./detail-map.ts): `UpscaleResult.detailMap`, or `StreamContext.onDetailMap`. */
   detailMap?: boolean;
+  /**
+   * 'auto' (default): a model's quantized variant where the catalog makes it the default for the backend
+   * (ModelVariant.defaultOn), else fp32; 'fp32': always the full-precision files; 'int8': the int8 variants
+   * (an InvalidOptionError for a model without one).
+   */
+  precision?: PrecisionChoice;
 }
 
 export type Phase = 'analyze' | 'statistics' | 'upscale' | 'resample' | 'done';
@@ -92,6 +98,8 @@ export interface UpscaleStreamResult {
   preset: Preset | 'model';
   analysis?: ContentAnalysis;
   backend: Backend;
+  /** The precision each model pass ran in, in pass order. */
+  precisions: Precision[];
   /** Exact factors reached (output / input). */
   factorX: number;
   factorY: number;

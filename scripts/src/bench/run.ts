@@ -6,7 +6,7 @@
  * --out is given). Every peer is measured in the same run, on the same photo, on the same machine, and
  * printed with its ratio to us: absolute times drift on shared machines, side-by-side ratios do not.
  *
- * Sections (--only takes these names): machine, models, web, peers, upscalerjs, floor, browser, websr (WebSR itself
+ * Sections (--only takes these names): machine, models, web, quant (int8 variants beside fp32), peers, upscalerjs, floor, browser, websr (WebSR itself
  * vs our ports of its networks, in Chromium on WebGPU), memory, gigapixel (the CLI streaming 4× outputs up to 1 GP
  * to PNG and TIFF: ~40 min on 2 cores).
  * --gpu runs only the GPU section (WebGPU and Vulkan on the real GPU; never in CI). To test its code path
@@ -14,10 +14,12 @@
  * ENLARGE_BENCH_GPU_MODEL=realesrgan-x4fast npm run bench -- --gpu.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Manifest, ModelEntry } from '../../../core/src/models-types.js';
 import { convPeak, gemmPeak, machineInfo, pkgVersion, type MachineInfo, type PeakResult } from './machine.js';
 import {
   comparePeer,
@@ -63,6 +65,8 @@ export interface BenchResults {
   /** gemm: the better of the runs at start and end (the measured peak); gemmRuns: both. */
   peak: { gemm?: PeakResult; gemmRuns?: PeakResult[]; conv?: PeakResult; error?: string };
   runtimes: RuntimeRun[];
+  /** The quant section: int8 variants beside their fp32 models (absent in results written before it). */
+  quant?: RuntimeRun[];
   peers: PeerRow[];
   marginal: MarginalRow[];
   upscalerjs: (UpscalerJsResult | { model: string; size: number; error: string })[];
@@ -254,6 +258,7 @@ const SECTIONS = [
   'websr',
   'memory',
   'gigapixel',
+  'quant',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -271,7 +276,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,memory,gigapixel] [-- --no-build] [-- --from-json benchmarks.json]',
+      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,memory,gigapixel,quant] [-- --no-build] [-- --from-json benchmarks.json]',
     );
     return;
   }
@@ -408,6 +413,45 @@ async function main(): Promise<void> {
         error: errorText(err),
       });
       log(`  ${rt.label}: ${errorText(err)}`);
+    }
+  }
+
+  // 3b. int8 variants against their fp32 models: the same pixels, the same worker, fp32 then int8.
+  if (only.has('quant')) {
+    const size = quick ? 64 : 128;
+    const items: ModelItem[] = manifestModels()
+      .filter((m) => m.variants?.some((v) => v.precision === 'int8'))
+      .flatMap((m) =>
+        (['fp32', 'int8'] as const).map((precision) => ({ model: m.id, size, reps: quick ? 2 : 3, precision })),
+      );
+    for (const [backend, threads] of [
+      ['node', machine.logicalCores],
+      ['wasm', 1],
+      ['wasm', 2],
+    ] as const) {
+      const label = `int8 vs fp32: ${backend === 'node' ? 'onnxruntime-node (CPU)' : 'onnxruntime-web WASM in Node'}, ${threads} thread${threads > 1 ? 's' : ''}`;
+      log(`\n[3b] ${label}`);
+      try {
+        const r = await runWorker<ModelRow[]>({ kind: 'models', backend, threads, items } satisfies ModelsTask);
+        (results.quant ??= []).push({
+          label,
+          backend,
+          threads,
+          peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 1),
+          rows: r.result,
+        });
+        for (const row of r.result) {
+          const fp32 = r.result.find((x) => x.model === row.model && x.precision === 'fp32');
+          const ratio =
+            row.precision === 'int8' && fp32
+              ? ` — int8 is ${(fp32.bare.time.min / row.bare.time.min).toFixed(2)}× fp32 (bare), ${(fp32.single.wall.min / row.single.wall.min).toFixed(2)}× (upscale)`
+              : '';
+          log(`  [${row.precision}] ${fmtModelRow(row)}${ratio}`);
+        }
+      } catch (err) {
+        (results.quant ??= []).push({ label, backend, threads, peakRssMB: null, rows: [], error: errorText(err) });
+        log(`  ${label}: ${errorText(err)}`);
+      }
     }
   }
 
@@ -594,6 +638,10 @@ async function main(): Promise<void> {
   const charts = await renderCharts(results, outDir);
   await writeFile(join(outDir, 'benchmarks.md'), renderMarkdown(results, charts));
   log(`\nwrote ${join(outDir, 'benchmarks.json')}, benchmarks.md, ${charts.join(', ')} in ${results.durationS} s`);
+}
+
+function manifestModels(): ModelEntry[] {
+  return (JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8')) as Manifest).models;
 }
 
 function fmtModelRow(r: ModelRow, peak?: number): string {

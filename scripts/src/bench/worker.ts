@@ -35,6 +35,8 @@ export interface ModelItem {
   defaultTile?: boolean;
   /** Write upscale()'s result here (PNG). */
   out?: string;
+  /** Run the model's int8 variant (or its fp32 files) instead of the catalog default. */
+  precision?: 'fp32' | 'int8';
 }
 
 export interface ModelsTask {
@@ -78,6 +80,8 @@ export interface ModelRow {
   byDefault?: UpscaleMeasure;
   /** First upscale() in a fresh engine (session load included), ms. */
   coldUpscaleMs: number;
+  /** The precision the item asked for (rows of the quant section). */
+  precision?: 'fp32' | 'int8';
 }
 
 export interface UpscalerJsTask {
@@ -125,7 +129,9 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       const m = engine.catalog.get(item.model);
       const img = await photoAt(item.size);
       const s = m.geometry.scale;
-      const opts = { model: m.id, scale: s };
+      const opts = { model: m.id, scale: s, ...(item.precision ? { precision: item.precision } : {}) };
+      const file = item.precision === 'int8' ? m.variants?.find((v) => v.precision === 'int8')?.file : m.file;
+      if (!file) throw new Error(`${m.id} has no int8 variant`);
       const one = engine.tilePlan(m, img.width, img.height, Math.max(img.width, img.height));
       if (one.tiles.length !== 1) throw new Error(`${m.id}: could not plan one tile for ${item.size} px`);
       const planInfo = (p: typeof one): PlanInfo => ({
@@ -137,7 +143,7 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
       });
 
       // Bare session on exactly the window upscale() feeds for one tile.
-      const bytes = new Uint8Array(await readFile(join(ROOT, 'models', 'onnx', m.file)));
+      const bytes = new Uint8Array(await readFile(join(ROOT, 'models', 'onnx', file)));
       let t0 = performance.now();
       const runner: Runner = await runners.create(bytes, runnerOptions);
       const loadMs = performance.now() - t0;
@@ -187,9 +193,10 @@ async function runModels(task: ModelsTask): Promise<ModelRow[]> {
         single,
         byDefault,
         coldUpscaleMs: round(coldUpscaleMs, 1),
+        ...(item.precision ? { precision: item.precision } : {}),
       });
       console.error(
-        `  ${task.backend}×${task.threads} ${m.id} ${item.size}px: bare ${bare.min.toFixed(0)} ms, upscale ${single.wall.min.toFixed(0)} ms${byDefault ? `, default tiles ${byDefault.wall.min.toFixed(0)} ms` : ''}`,
+        `  ${task.backend}×${task.threads} ${m.id}${item.precision ? ` ${item.precision}` : ''} ${item.size}px: bare ${bare.min.toFixed(0)} ms, upscale ${single.wall.min.toFixed(0)} ms${byDefault ? `, default tiles ${byDefault.wall.min.toFixed(0)} ms` : ''}`,
       );
     } finally {
       await engine.dispose();

