@@ -691,15 +691,16 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           detailLayer.move(created, constants.ElementPlacement.PLACEBEFORE);
           if (clipped && detailLayer.isClippingMask !== true) detailLayer.isClippingMask = true;
           detailLayer.visible = false;
-          let firstMapBand = true;
-          const writeMapBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
-            checkCancel();
-            const replace = firstMapBand;
-            firstMapBand = false;
-            const imageData = await imaging.createImageDataFromBuffer(detailOverlay(band, t.gray, t.bits), {
-              width: band.width,
-              height: band.height,
-              components: t.gray ? 2 : 4,
+          // One band of pixels into a layer's rows y…y+height (media/imaging putPixels).
+          const putBand = async (
+            layerID: number,
+            y: number,
+            pixels: Uint8Array | Uint16Array,
+            size: { width: number; height: number; components: number },
+            replace: boolean,
+          ) => {
+            const imageData = await imaging.createImageDataFromBuffer(pixels, {
+              ...size,
               chunky: true,
               colorSpace: t.gray ? 'Grayscale' : 'RGB',
               colorProfile,
@@ -708,20 +709,28 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             try {
               await imaging.putPixels({
                 documentID: t.docId,
-                layerID: detailLayer.id,
+                layerID,
                 imageData,
                 replace,
                 targetBounds: {
                   left: t.outLeft,
                   top: t.outTop + y,
-                  right: t.outLeft + band.width,
-                  bottom: t.outTop + y + band.height,
+                  right: t.outLeft + size.width,
+                  bottom: t.outTop + y + size.height,
                 },
                 commandName: req.commandName,
               });
             } finally {
               await imageData.dispose();
             }
+          };
+          let firstMapBand = true;
+          const writeMapBand = async ({ y, image: band }: { y: number; image: PixelImage }) => {
+            checkCancel();
+            const replace = firstMapBand;
+            firstMapBand = false;
+            const size = { width: band.width, height: band.height, components: t.gray ? 2 : 4 };
+            await putBand(detailLayer.id, y, detailOverlay(band, t.gray, t.bits), size, replace);
           };
 
           const bytesPerRow = t.outW * t.channels * (t.bits / 8);
@@ -739,32 +748,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             const d = band.data;
             const exact =
               d.byteOffset === 0 && d.length === n && d.buffer.byteLength === d.byteLength ? d : d.slice(0, n);
-            const imageData = await imaging.createImageDataFromBuffer(exact as Uint8Array | Uint16Array, {
-              width: band.width,
-              height: band.height,
-              components: band.channels,
-              chunky: true,
-              colorSpace: t.gray ? 'Grayscale' : 'RGB',
-              colorProfile,
-              fullRange: true,
-            });
-            try {
-              await imaging.putPixels({
-                documentID: t.docId,
-                layerID: created.id,
-                imageData,
-                replace,
-                targetBounds: {
-                  left: t.outLeft,
-                  top: t.outTop + y,
-                  right: t.outLeft + band.width,
-                  bottom: t.outTop + y + band.height,
-                },
-                commandName: req.commandName,
-              });
-            } finally {
-              await imageData.dispose();
-            }
+            const size = { width: band.width, height: band.height, components: band.channels };
+            await putBand(created.id, y, exact as Uint8Array | Uint16Array, size, replace);
           };
           const jobCtx = {
             signal: abort.signal,
