@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import vm from 'node:vm';
 import { decode } from 'fast-png';
 import type { PixelImage } from '../core/src/image.js';
+import { DEFAULT_FIDELITY } from '../core/src/upscale/fidelity.js';
 import { createFigmaStub, type FigmaStub, type StubNode } from '../figma-plugin/test/figma-stub.js';
 import { pngBytes } from './figma/fake-ui.js';
 import { FigmaUiPage, UI_HTML, useFigmaTestEnv } from './figma/harness.js';
@@ -106,7 +107,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
       const size = await stub.figma.getImageByHash(p.imageHash!)!.getSizeAsync();
       expect(size).toEqual({ width: 96, height: 64 });
       const got = pixels(await stub.figma.getImageByHash(p.imageHash!)!.getBytesAsync());
-      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 2 });
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 2, fidelity: DEFAULT_FIDELITY }); // the panel's default fidelity
       expect(diffStats(got.data, expected.image.data).max).toBeLessThanOrEqual(1);
       expect(Object.keys((node as unknown as BaseNodeMixin).getRelaunchData())).toEqual(['open']);
       // The panel's own saved scale (4×) is not overwritten by the menu's 2×.
@@ -150,7 +151,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
       expect(size).toEqual({ width: 1024, height: 1024 });
       expect(size.width * size.height).toBe(16 * 256 * 256);
       const got = pixels(await image.getBytesAsync());
-      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, fidelity: DEFAULT_FIDELITY }); // the panel's default fidelity
       const d = diffStats(got.data, expected.image.data);
       console.log(`E2E replace: vs Node engine max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);
       expect(d.max).toBeLessThanOrEqual(1);
@@ -206,7 +207,7 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
         }
       }
       expect(cover.every((v) => v === 1)).toBe(true);
-      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4 });
+      const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, fidelity: DEFAULT_FIDELITY }); // the panel's default fidelity
       expect([expected.image.width, expected.image.height]).toEqual([4400, 160]);
       const d = diffStats(stitched, expected.image.data);
       console.log(`E2E grid: stitched tiles vs Node engine: max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);

@@ -132,8 +132,10 @@ function chooseModels(
     const analysis = evidence ? fuseAnalysis(heuristic, evidence, input.width, input.height) : heuristic;
     return [{ models: choose(available(presetFor(analysis))), preset, analysis }];
   }
-  // No pixels to analyse: every choice the analysis could make.
-  const purposes = catalog.presets.map((p) => p.id).filter((id): id is Exclude<Preset, 'auto'> => id !== 'auto');
+  // No pixels to analyse: every choice the analysis could make (photo, portrait, graphics; never Faithful).
+  const purposes = catalog.presets
+    .map((p) => p.id)
+    .filter((id): id is 'photo' | 'face' | 'graphics' => id === 'photo' || id === 'face' || id === 'graphics');
   return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
 }
 

@@ -90,7 +90,7 @@ function refModelDir(m: ModelEntry): string {
   return join(eng.binary.slice(0, eng.binary.indexOf(key) + key.length), m.reference.modelDir);
 }
 
-/** Our CLI, one process per run: node core/dist/cli.js IN -o OUT -m MODEL -s SCALE. */
+/** Our CLI, one process per run: node core/dist/cli.js IN -o OUT -m MODEL -s SCALE --fidelity 0. */
 export async function ourCli(
   input: string,
   out: string,
@@ -111,6 +111,9 @@ export async function ourCli(
       model,
       '-s',
       String(scale),
+      // The network as it is (the CLI's default fidelity 0.5 back-projects): the same computation as the peers.
+      '--fidelity',
+      '0',
       '--overwrite',
       ...extra,
     ]);
