@@ -4,7 +4,8 @@
  * within the int8 model, the 40 dB rule behind `defaultOn`, and that the precision option really picks the file.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,6 +15,7 @@ import type { PixelImage } from '../core/src/image.js';
 import { Catalog, type ModelStore } from '../core/src/models.js';
 import { createNodeEngine, defaultModelsDir, fileStore, loadManifest } from '../core/src/node/index.js';
 import type { Engine } from '../core/src/upscale/engine.js';
+import { makeInt8Variant, readRangeTable } from '../scripts/src/models/calibrate.js';
 import { crop, diffStats, FIXTURES, loadPng, ROOT } from './helpers.js';
 
 const manifest = loadManifest();
@@ -54,6 +56,22 @@ afterAll(async () => {
 });
 
 describe('int8 variants', () => {
+  it('are quantized from the committed calibration ranges alone: the same bytes as the manifest pins, on any CPU', async () => {
+    const table = await readRangeTable(join(ROOT, 'models', 'calibration'));
+    const onnxDir = join(defaultModelsDir(), 'onnx');
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    for (const m of quantized) {
+      const ranges = table[m.id];
+      expect(ranges, m.id).toBeDefined();
+      const split = (m.seSplit ?? []).map((g) => ({ role: g.role, model: new Uint8Array(readFileSync(join(onnxDir, g.file))) }));
+      // Pure JS from the fp32 graph and the committed numbers: no onnxruntime run, so nothing CPU-dependent.
+      const v = makeInt8Variant(new Uint8Array(readFileSync(join(onnxDir, m.file))), split, ranges!);
+      const variant = m.variants!.find((x) => x.precision === 'int8')!;
+      expect(sha(v.model), m.id).toBe(variant.sha256);
+      expect(v.seSplit.map((g) => sha(g.model)), m.id).toEqual((variant.seSplit ?? []).map((g) => g.sha256));
+    }
+  });
+
   it('exist for the default photo model and the Real-CUGAN conservative ×2 and ×4 models', () => {
     expect(quantized.map((m) => m.id).sort()).toEqual([
       'realcugan-x2-conservative',

@@ -1,12 +1,15 @@
 /**
- * int8 variants of converted models: the fp32 graph runs in onnxruntime-node (1 thread, so the ranges are the
- * same on every run) on the calibration images in models/calibration/, with every Conv's input and output
- * exposed as extra outputs; their min/max ranges feed ./quantize.ts. SE models also get int8 SE-split graphs
+ * int8 variants of converted models. Calibration (only with `npm run models -- --recalibrate`): the fp32 graph
+ * runs in onnxruntime-node (1 thread) on the calibration images in models/calibration/, with every Conv's input
+ * and output exposed as extra outputs; their min/max ranges are written to models/calibration/ranges.json,
+ * which is committed. onnxruntime's kernels differ per CPU (AVX2 vs AVX-512 VNNI give ranges a few ulps apart),
+ * so measuring at install made the int8 files, and the manifest's hashes, depend on the machine. `npm install`
+ * only quantizes from the committed ranges (./quantize.ts is pure JS): the same bytes on any CPU. SE models also get int8 SE-split graphs
  * (statistics stages and final graph, the ones tiled runs use) with the same tensor ranges, so a tiled int8 run
  * computes the same features as a whole one; the SE blocks' 1×1 convolutions on the pooled vectors (negligible
  * work) and each stage's returned feature map stay fp32.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -80,11 +83,49 @@ export interface Int8Variant {
  */
 export const INT8_OPTIONS: Omit<QuantizeOptions, 'keepFloat'> = { activations: 'uint8', weightBits: 7 };
 
-export async function makeInt8Variant(fp32: Uint8Array, seSplit: readonly { role: string; model: Uint8Array }[], calibrationDir: string): Promise<Int8Variant> {
+/** Per model id: tensor name → [min, max], as measured by `measureModelRanges`. */
+export type RangeTable = Record<string, Record<string, [number, number]>>;
+
+export const RANGES_FILE = 'ranges.json';
+
+/** Measure the ranges of one fp32 model on the calibration images (onnxruntime-node; CPU-dependent in the last ulps). */
+export async function measureModelRanges(fp32: Uint8Array, calibrationDir: string): Promise<Record<string, [number, number]>> {
   const images = await calibrationImages(calibrationDir);
+  const targets = calibrationTargets(fp32, { keepFloat: seVectorConvs(fp32) });
+  const ranges = await measureRanges(fp32, targets, images);
+  const out: Record<string, [number, number]> = {};
+  for (const t of [...ranges.keys()].sort()) out[t] = [ranges.get(t)!.min, ranges.get(t)!.max];
+  return out;
+}
+
+/** The committed range table (an empty table when the file does not exist yet). */
+export async function readRangeTable(calibrationDir: string): Promise<RangeTable> {
+  try {
+    const json = JSON.parse(await readFile(path.join(calibrationDir, RANGES_FILE), 'utf8')) as { models?: RangeTable };
+    return json.models ?? {};
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw e;
+  }
+}
+
+export async function writeRangeTable(calibrationDir: string, table: RangeTable): Promise<void> {
+  const models: RangeTable = {};
+  for (const id of Object.keys(table).sort()) models[id] = table[id]!;
+  const about = 'int8 calibration ranges (min/max of every quantized tensor on the images in this folder), measured by ' +
+    '"npm run models -- --recalibrate" with onnxruntime-node on one thread. npm install quantizes from these numbers only, ' +
+    'so the int8 files are byte-identical on any CPU.';
+  await writeFile(path.join(calibrationDir, RANGES_FILE), `${JSON.stringify({ about, models }, null, 1)}\n`);
+}
+
+/** Quantize from committed ranges: pure, byte-identical on any machine. */
+export function makeInt8Variant(fp32: Uint8Array, seSplit: readonly { role: string; model: Uint8Array }[], table: Record<string, [number, number]>): Int8Variant {
   const keepFloat = seVectorConvs(fp32);
   const targets = calibrationTargets(fp32, { keepFloat });
-  const ranges = await measureRanges(fp32, targets, images);
+  const ranges = new Map<string, Range>();
+  const missing = targets.filter((t) => !table[t]);
+  if (missing.length > 0) throw new Error(`the committed calibration ranges lack ${missing.length} tensors (${missing.slice(0, 3).join(', ')}…); run "npm run models -- --recalibrate"`);
+  for (const t of targets) ranges.set(t, { min: table[t]![0], max: table[t]![1] });
   const whole = quantize(fp32, ranges, { ...INT8_OPTIONS, keepFloat });
   // The SE-split graphs have the same tensor names as the whole graph (the pooled vectors come in as inputs).
   const split = seSplit.map((g) => {

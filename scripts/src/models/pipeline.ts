@@ -38,6 +38,9 @@ export interface PipelineOptions {
   only?: readonly string[];
   /** Fetch and extract (NCNN files and reference engines) only; no conversion, manifest untouched. */
   extractOnly?: boolean;
+  /** Measure the int8 calibration ranges again (onnxruntime-node, CPU-dependent) and rewrite
+   *  models/calibration/ranges.json; without it the committed ranges are used, so installs are reproducible. */
+  recalibrate?: boolean;
   /** Repository root; default: this checkout. */
   rootDir?: string;
   log?: (line: string) => void;
@@ -280,10 +283,16 @@ async function writeEnginesIndex(lay: Layout): Promise<void> {
 type Converter = typeof import('./ncnn2onnx.js');
 
 /** Hash of the converter's source (every .ts in this folder except the pipeline's own files), line endings normalised. */
-async function converterFingerprint(): Promise<string> {
+async function converterFingerprint(root: string): Promise<string> {
   const names = (await readdir(HERE)).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !PIPELINE_FILES.has(f)).sort();
   const h = createHash('sha256');
   for (const n of names) h.update(`${n}\n`).update((await readFile(path.join(HERE, n), 'utf8')).replace(/\r\n/g, '\n')).update('\n');
+  // The committed int8 calibration ranges are an input of the conversion too.
+  try {
+    h.update(await readFile(path.join(root, 'models', 'calibration', 'ranges.json'), 'utf8'));
+  } catch {
+    h.update('no ranges');
+  }
   return h.digest('hex').slice(0, 12);
 }
 
@@ -486,7 +495,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   // 2. Convert what is not up to date.
   const previous = await readManifest(lay.manifest);
   const previousById = new Map((previous?.models ?? []).map((e) => [e.id, e]));
-  const generatedBy = generatedByFor(await converterFingerprint());
+  const generatedBy = generatedByFor(await converterFingerprint(lay.root));
   const sameConverter = previous?.generatedBy === generatedBy;
   let converter: Converter | null = null;
   const converted: string[] = [];
@@ -504,7 +513,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
 
     const quant = QUANTIZED.find((q) => q.id === spec.id);
     const variantsMatch = quant ? prev?.variants?.length === 1 && prev.variants[0]!.defaultOn.join() === quant.defaultOn.join() : !prev?.variants;
-    if (!force && prev && sameConverter && variantsMatch && typeof prev.peakBytesPerPixel === 'number' && sourceMatches(spec, prev, paramSha256, binSha256) && await onnxMatches(lay.onnxDir, prev)) {
+    if (!force && !(quant && options.recalibrate) && prev && sameConverter && variantsMatch && typeof prev.peakBytesPerPixel === 'number' && sourceMatches(spec, prev, paramSha256, binSha256) && await onnxMatches(lay.onnxDir, prev)) {
       fresh.set(spec.id, buildEntry(spec, { ...prev, paramSha256, binSha256 }));
       upToDate.push(spec.id);
       log(`${spec.id}: up to date`);
@@ -563,10 +572,19 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const variants: ModelVariant[] = [];
     if (quant) {
       const t1 = Date.now();
-      let v: Awaited<ReturnType<typeof import('./calibrate.js')['makeInt8Variant']>>;
+      let v: ReturnType<typeof import('./calibrate.js')['makeInt8Variant']>;
       try {
-        const { makeInt8Variant } = await import('./calibrate.js');
-        v = await makeInt8Variant(result.model, result.seSplit, path.join(lay.root, 'models', 'calibration'));
+        const cal = await import('./calibrate.js');
+        const dir = path.join(lay.root, 'models', 'calibration');
+        const table = await cal.readRangeTable(dir);
+        if (options.recalibrate) {
+          table[spec.id] = await cal.measureModelRanges(result.model, dir);
+          await cal.writeRangeTable(dir, table);
+          log(`${spec.id}: calibration ranges measured and written to models/calibration/${cal.RANGES_FILE}`);
+        }
+        const ranges = table[spec.id];
+        if (!ranges) throw new Error(`models/calibration/${cal.RANGES_FILE} has no ranges for it; run "npm run models -- --recalibrate --only ${spec.id}"`);
+        v = cal.makeInt8Variant(result.model, result.seSplit, ranges);
       } catch (e) {
         throw new ModelPipelineError('CONVERSION_FAILED', `Quantizing ${spec.id} to int8 failed: ${(e as Error).message.split('\n')[0]}`, { cause: e });
       }
@@ -741,7 +759,7 @@ function onnxParams(bytes: Uint8Array): number {
 // ---------------------------------------------------------------------------------------------------------------
 // CLI
 
-const USAGE = 'usage: npx tsx scripts/src/models/pipeline.ts [--force] [--only id,id] [--extract-only]';
+const USAGE = 'usage: npx tsx scripts/src/models/pipeline.ts [--force] [--only id,id] [--extract-only] [--recalibrate]';
 
 export function parseArgs(argv: readonly string[]): PipelineOptions & { help?: boolean } {
   const opts: PipelineOptions & { help?: boolean } = {};
@@ -750,6 +768,7 @@ export function parseArgs(argv: readonly string[]): PipelineOptions & { help?: b
     const a = argv[i]!;
     if (a === '--force') opts.force = true;
     else if (a === '--extract-only') opts.extractOnly = true;
+    else if (a === '--recalibrate') opts.recalibrate = true;
     else if (a === '--help' || a === '-h') opts.help = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const value = a === '--only' ? argv[++i] : a.slice('--only='.length);
