@@ -1,12 +1,57 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two groups on these 2-core machines (CI: 10 minutes for the suite).
+ * - "parallel" runs first, two files at a time: pure logic, the simulators, and the browser files whose engines
+ *   run onnxruntime-web WASM on one thread (each keeps one core busy).
+ * - "serial" runs after it, one file at a time: files whose inference uses both cores (onnxruntime-node, the
+ *   reference engines, multi-threaded WASM, SwiftShader WebGPU); two of them at once would only take turns.
+ * The bundles are built once per run, before any file (tests/global-setup.ts).
+ */
+const SERIAL = [
+  'tests/engine.test.ts',
+  'tests/conversion.test.ts',
+  'tests/cli-stream.test.ts',
+  'tests/cli-bad-input.test.ts',
+  'tests/fidelity.test.ts',
+  'tests/quantized.test.ts',
+  'tests/text-detect.test.ts',
+  'tests/regions.test.ts',
+  'tests/face-restore.test.ts',
+  'tests/detect.test.ts',
+  'tests/websr-proof.test.ts',
+  'tests/tflite-proof.test.ts',
+];
+
+const shared = {
+  testTimeout: 120_000,
+  hookTimeout: 300_000,
+};
+
 export default defineConfig({
   test: {
-    include: ['core/test/**/*.test.ts', 'tests/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
-    // Inference tests are CPU-heavy; files run one at a time on these 2-core machines.
-    fileParallelism: false,
     reporters: ['default', './tests/summary-reporter.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'parallel',
+          include: ['core/test/**/*.test.ts', 'tests/**/*.test.ts'],
+          exclude: SERIAL,
+          globalSetup: ['./tests/global-setup.ts'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'serial',
+          include: SERIAL,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -2,7 +2,7 @@
  * The CLI as a user runs it: the bundled core/dist/cli.js in a child process, real files in and out.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -31,7 +31,6 @@ function enlarge(...args: string[]) {
 }
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT }); // the CLI bundle only
   dir = mkdtempSync(join(tmpdir(), 'enlarge-cli-'));
   // A 64×64 photo with an sRGB ICC profile and 150 dpi, as print users have them.
   await sharp(join(FIXTURES, 'photo-256.png'))

@@ -5,7 +5,6 @@
  * init script forwards them to Node.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -158,7 +157,6 @@ let nodeEngine: Engine;
 let img48: PixelImage;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['scripts/build.mjs', '--core'], { cwd: ROOT, stdio: 'pipe' });
   server = await serveEngine();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   nodeEngine = createNodeEngine();

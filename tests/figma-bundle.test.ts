@@ -3,9 +3,8 @@
  * byte-exactly from the built file), the model set of each variant (the default plugin without x4plus, the
  * full one with it), and the presets each can offer. Builds both variants first.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Catalog } from '../core/src/models.js';
@@ -22,11 +21,8 @@ function block(html: string, id: string): Buffer {
   return Buffer.from(m[1]!, 'base64');
 }
 
-// Built here, both: a folder left from an earlier build could carry another model set.
-beforeAll(() => {
-  execFileSync(process.execPath, ['figma-plugin/build.mjs'], { cwd: ROOT });
-  execFileSync(process.execPath, ['figma-plugin/build.mjs', '--full'], { cwd: ROOT });
-}, 120_000);
+// Both variants are built from the current sources once per run by tests/global-setup.ts (a folder left from an
+// earlier build could carry another model set).
 
 describe('Figma ui.html contents', () => {
   for (const [variant, dist] of [

@@ -167,8 +167,13 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
       'Background',
     ]);
     expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
-    // The map came over the webview's wire as its own bands: the hidden layer has pixels.
-    expect(doc.layers[0]!.raster).toBeDefined();
+    // The map came over the webview's wire as its own bands: the hidden layer covers the result and varies.
+    const map = doc.layers[0]!.raster!;
+    expect(map.rect).toEqual({ left: 0, top: 0, right: 160, bottom: 160 });
+    expect(map.data.length).toBe(160 * 160 * 4);
+    const values = new Set<number>();
+    for (let i = 0; i < map.data.length; i += 4) values.add((map.data[i]! << 24) | (map.data[i + 1]! << 16) | (map.data[i + 2]! << 8) | map.data[i + 3]!);
+    expect(values.size).toBeGreaterThan(1);
     expect(ps.liveImagingBytes).toBe(0);
   }, 120_000);
 

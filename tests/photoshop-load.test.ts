@@ -6,8 +6,7 @@
  * and the panel. (Node's own globals, which the simulator tests run with, would hide any of these.)
  */
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { ROOT } from './helpers.js';
@@ -33,8 +32,6 @@ function documentedUxpContext() {
 
 describe('Photoshop bundle under UXP’s documented globals only', () => {
   it('loads and registers both commands and the panel (no TextDecoder, TextEncoder, module or performance needed at load)', () => {
-    if (!existsSync(BUNDLE))
-      execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--plugins'], { cwd: ROOT });
     const ctx = documentedUxpContext();
     for (const absent of ['TextDecoder', 'TextEncoder', 'module', 'exports', 'performance', 'process', 'Buffer'])
       expect(ctx[absent]).toBeUndefined();

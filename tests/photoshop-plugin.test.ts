@@ -55,8 +55,6 @@ function layerRgb(
 }
 
 beforeAll(async () => {
-  const { build } = await import('../photoshop-plugin/build.mjs' as string);
-  await build({ ccx: false, quiet: true });
   ps = new PhotoshopSim();
   uxp = new UxpSim(DIST);
   sim = installSimulator({ ps, uxp });

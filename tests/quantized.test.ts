@@ -3,7 +3,7 @@
  * model on real photo and graphics crops (tests/fixtures/eval, never used for calibration), tiled against whole
  * within the int8 model, the 40 dB rule behind `defaultOn`, and that the precision option really picks the file.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,7 +183,6 @@ describe('int8 variants', () => {
 
 describe('enlarge --precision', () => {
   it('runs the int8 or fp32 files, says which, and refuses other values in one sentence', async () => {
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
     const dir = mkdtempSync(join(tmpdir(), 'enlarge-precision-'));
     try {
       const input = join(dir, 'in.png');

@@ -5,7 +5,7 @@
  * the region model's, the switches (regions off, an explicit model), and the region map.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,7 +218,6 @@ describe('CLI: --regions and --region-map', () => {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   beforeAll(async () => {
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--core'], { cwd: ROOT });
     dir = mkdtempSync(join(tmpdir(), 'enlarge-regions-'));
     // Two lines of the scanned page (the title and the first line of text).
     await sharp(join(FIXTURES, 'skimage-page.png'))

@@ -5,7 +5,6 @@
  * Chromium (through the engine page, where they drive region-aware enlarging), and its time per image.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -197,7 +196,6 @@ describe('in Chromium (onnxruntime-web WASM, the engine page)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs', '--core'], { cwd: ROOT, stdio: 'pipe' });
     server = await serveEngine();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   }, 180_000);

@@ -55,6 +55,7 @@ import {
 } from '../upscale/index.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { provenanceXmp } from './provenance.js';
+import { sniffFile } from './sniff.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
 
@@ -237,7 +238,11 @@ async function readHeader(file: string): Promise<Header> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code) throw err;
-    const why = String((err as Error).message).split('\n')[0];
+    const why = String((err as Error).message).split('\n')[0]!;
+    if (await sniffFile(file)) {
+      const detail = why.replace(/^Input file (has corrupt header: )?/, '');
+      throw new InvalidImageError(`"${basename(file)}" is damaged or cut short and cannot be read (${detail}).`);
+    }
     throw new UnsupportedFormatError(
       `"${basename(file)}" is not an image this tool can read (${why}). Use PNG, JPEG, WebP, TIFF, GIF or AVIF.`,
     );
@@ -281,7 +286,7 @@ export async function readImage(
     if ((err as NodeJS.ErrnoException).code) throw err;
     const why = String((err as Error).message)
       .split('\n')[0]!
-      .replace(/^Input file /, '');
+      .replace(/^Input file (has corrupt header: )?/, '');
     throw new InvalidImageError(`"${basename(file)}" is damaged or cut short and cannot be read (${why}).`);
   }
   const channels = info.channels as 1 | 2 | 3 | 4;

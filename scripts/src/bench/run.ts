@@ -638,6 +638,14 @@ async function main(): Promise<void> {
   const charts = await renderCharts(results, outDir);
   await writeFile(join(outDir, 'benchmarks.md'), renderMarkdown(results, charts));
   log(`\nwrote ${join(outDir, 'benchmarks.json')}, benchmarks.md, ${charts.join(', ')} in ${results.durationS} s`);
+  if (quick && !values.only) {
+    // The quick run is CI's bench smoke: every section must have produced real figures.
+    const { checkQuickResults } = await import('./check-quick.js');
+    const problems = checkQuickResults(results, outDir);
+    for (const p of problems) console.error(`bench --quick: ${p}`);
+    if (problems.length > 0) process.exit(1);
+    log('bench --quick: every section ran and wrote figures, the report and the charts');
+  }
 }
 
 function manifestModels(): ModelEntry[] {
