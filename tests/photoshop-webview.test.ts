@@ -115,21 +115,12 @@ describe('webview engine through the string bridge (Chromium)', () => {
     await page.close();
   });
 
-  it('WebGL2 (SwiftShader GL, ?webgl=software): a 16×16 crop at 4× on WebGL within 2/255 of core', async () => {
+  // WebGL's pixels (x4fast whole and tiled, Real-CUGAN) are proven once, on the engine page this webview runs
+  // (engine-page.test.ts); the bridge is the same whatever the backend. Here: the webview offers WebGL first.
+  it('WebGL2 (SwiftShader GL, ?webgl=software): the webview offers WebGL, then WASM', async () => {
     const { page, client } = await openWebview('?webgl=software');
     try {
       expect(await client.ready(60_000)).toEqual(['webgl', 'wasm']);
-      const img = await photo(16, 100, 60);
-      const r = await client.upscale(img, { model: 'realesrgan-x4fast', scale: 4 });
-      expect(r.backend).toBe('webgl');
-      const engine = createNodeEngine();
-      const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
-      await engine.dispose();
-      const d = diffStats(r.image.data, ref.data);
-      console.log(
-        `Photoshop webview, WebGL (SwiftShader): 16×16 → 64×64 in ${r.timings.totalMs.toFixed(0)} ms; vs Node max ${d.max}/255`,
-      );
-      expect(d.max).toBeLessThanOrEqual(2);
     } finally {
       await page.close();
     }
