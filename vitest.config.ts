@@ -31,6 +31,8 @@ const shared = {
 export default defineConfig({
   test: {
     reporters: ['default', './tests/summary-reporter.ts'],
+    // Once per run, whichever files run (a single serial file too).
+    globalSetup: ['./tests/global-setup.ts'],
     projects: [
       {
         test: {
@@ -38,7 +40,6 @@ export default defineConfig({
           name: 'parallel',
           include: ['core/test/**/*.test.ts', 'tests/**/*.test.ts'],
           exclude: SERIAL,
-          globalSetup: ['./tests/global-setup.ts'],
           maxWorkers: 2,
           sequence: { groupOrder: 0 },
         },
