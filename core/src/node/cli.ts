@@ -56,6 +56,8 @@ import {
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { provenanceXmp } from './provenance.js';
 import { sniffFile } from './sniff.js';
+import { announceDone, announceTemp, isWorker, supervise } from './cli-supervisor.js';
+import { assertRegularInput, fitName, forceExitAfter, ignoredOptions, tempName, UsageError, versionLine } from './cli-guards.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
 
@@ -88,6 +90,7 @@ Options:
       --overwrite          replace existing output files (never the input)
       --shard K/N          process only the K-th of N stable parts of the inputs (spread a catalogue over machines)
       --report FILE.jsonl  append one JSON line per image: input, output, model, time, status
+      --version            print the version (and of onnxruntime-node, sharp, libvips)
       --help               show this help
 
 PNG and TIFF are written as they are made (up to 65,535 px per side, any number of megapixels);
@@ -108,7 +111,6 @@ const BAND_BUDGET_BYTES = 4e6;
 
 type OutFormat = 'png' | 'tiff' | 'jpg' | 'webp';
 
-class UsageError extends Error {}
 /** A result that exists and is kept (no --overwrite). */
 class SkipError extends Error {}
 
@@ -184,8 +186,12 @@ async function collectInputs(paths: string[]): Promise<Input[]> {
         throw new UsageError(`Permission denied: cannot list the folder "${p}".`);
       }
       for (const e of entries)
-        if (IMAGE_EXT.has(extname(e).toLowerCase()) && !e.startsWith('.')) out.push({ file: join(p, e), key: e });
-    } else out.push({ file: p, key: basename(p) });
+        if (IMAGE_EXT.has(extname(e).toLowerCase()) && !e.startsWith('.') && (await isRegularFile(join(p, e))))
+          out.push({ file: join(p, e), key: e });
+    } else {
+      assertRegularInput(p, st);
+      out.push({ file: p, key: basename(p) });
+    }
   }
   if (out.length === 0)
     throw new UsageError(
@@ -194,6 +200,14 @@ async function collectInputs(paths: string[]): Promise<Input[]> {
         : 'No images found in the given folders.',
     );
   return out;
+}
+
+/** Pipes, devices and sockets in a folder are not images: skipped like other files (reading one could hang). */
+async function isRegularFile(file: string): Promise<boolean> {
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => true, // unreadable: the per-image read says why
+  );
 }
 
 /** --shard K/N: a stable part of the inputs, by a hash of each one's name (not its position). */
@@ -599,10 +613,11 @@ async function writeRegionMap(
   regions: readonly RegionUse[] | undefined,
 ): Promise<void> {
   const folder = many || arg.endsWith('/');
-  const file = folder ? join(arg, `${basename(input, extname(input))}-regions.png`) : arg;
+  const file = folder ? join(arg, fitName(`${basename(input, extname(input))}-regions.png`, undefined, '-regions.png')) : arg;
   if (folder) await mkdir(arg, { recursive: true });
   const map = regionMap(image, regions ?? []);
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const tmp = join(dirname(file), tempName(basename(file)));
+  announceTemp(tmp);
   try {
     await sharp(Buffer.from(map.data.buffer, map.data.byteOffset, map.data.byteLength), {
       raw: { width: map.width, height: map.height, channels: 3 },
@@ -648,6 +663,7 @@ export async function main(argv: string[]): Promise<number> {
         shard: { type: 'string' },
         report: { type: 'string' },
         help: { type: 'boolean' },
+        version: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -659,6 +675,10 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
+  if (v.version) {
+    console.log(versionLine());
+    return 0;
+  }
   // libvips' operation cache would keep the decoded input alive next to our copy of it.
   sharp.cache(false);
   let engine: Engine | undefined;
@@ -666,15 +686,30 @@ export async function main(argv: string[]): Promise<number> {
   let currentTmp: string | undefined;
   let currentMapTmp: string | undefined;
   let signalled: NodeJS.Signals | undefined;
+  let doneSoFar = 0;
+  let signalledAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (signalled) {
+    // The same signal twice at once (the terminal's and the supervisor's copy of one Ctrl-C) is one.
+    if (signalled && Date.now() - signalledAt > 300) {
       // A second Ctrl-C: stop now, still leaving nothing behind.
       if (currentTmp) rmSync(currentTmp, { force: true });
       if (currentMapTmp) rmSync(currentMapTmp, { force: true });
       process.exit(sig === 'SIGINT' ? 130 : 143);
     }
+    if (signalled) return;
     signalled = sig;
+    signalledAt = Date.now();
     controller.abort();
+    // Whatever the job waits on, the process ends within 2 s, leaving nothing.
+    forceExitAfter(
+      sig,
+      () => {
+        if (currentTmp) rmSync(currentTmp, { force: true });
+        if (currentMapTmp) rmSync(currentMapTmp, { force: true });
+      },
+      () => console.error(`enlarge: cancelled (${sig}); ${doneSoFar} done, the image in progress was not written.`),
+      1200,
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -855,6 +890,7 @@ export async function main(argv: string[]): Promise<number> {
     };
 
     const done: string[] = [];
+    const warned = new Set<string>();
     const skipped: { file: string; reason: string }[] = [];
     const failed: { file: string; reason: string }[] = [];
     let usageFailure = false;
@@ -875,7 +911,7 @@ export async function main(argv: string[]): Promise<number> {
           explicitFormat ??
           (srcFormat === 'jpeg' ? 'jpg' : srcFormat === 'webp' ? 'webp' : srcFormat === 'tiff' ? 'tiff' : 'png');
         const ext = defaultExt === 'tiff' ? 'tif' : defaultExt;
-        const name = `${basename(input, extname(input))}-enlarged-${factorTag}.${ext}`;
+        const name = fitName(`${basename(input, extname(input))}-enlarged-${factorTag}.${ext}`, undefined, `-enlarged-${factorTag}.${ext}`);
         target = resolve(outFile ?? join(outDir ?? dirname(input), name));
         const format: OutFormat = explicitFormat ?? normFormat(extname(target).slice(1)) ?? defaultExt;
         if (target === resolve(input) || (await sameFile(target, input)))
@@ -891,7 +927,7 @@ export async function main(argv: string[]): Promise<number> {
         precheck(header, input, options, format);
 
         // The temporary file is opened before any work, so an unwritable folder fails at once.
-        const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+        const tmp = join(dirname(target), tempName(basename(target)));
         let fh: FileHandle | undefined;
         try {
           fh = await open(tmp, 'wx');
@@ -905,18 +941,20 @@ export async function main(argv: string[]): Promise<number> {
           throw err;
         }
         currentTmp = tmp;
+        announceTemp(tmp);
         const mapTarget = mapFile
           ? resolve(mapFile)
           : mapDir
-            ? resolve(join(mapDir, `${basename(input, extname(input))}-detail-map.png`))
+            ? resolve(join(mapDir, fitName(`${basename(input, extname(input))}-detail-map.png`, undefined, '-detail-map.png')))
             : undefined;
-        const mapTmp = mapTarget ? join(dirname(mapTarget), `.${basename(mapTarget)}.${process.pid}.tmp`) : undefined;
+        const mapTmp = mapTarget ? join(dirname(mapTarget), tempName(basename(mapTarget))) : undefined;
         let mapFh: FileHandle | undefined;
         let mapWriter: StreamWriter | undefined;
         const writeMap = async ({ image: band, outputHeight }: { image: PixelImage; outputHeight: number }) => {
           if (!mapWriter) {
             mapFh = await open(mapTmp!, 'w');
             currentMapTmp = mapTmp;
+            announceTemp(mapTmp!);
             mapWriter = await PngStreamWriter.open(
               mapFh,
               { width: band.width, height: outputHeight, channels: 1, bitDepth: 8 },
@@ -935,6 +973,17 @@ export async function main(argv: string[]): Promise<number> {
           const outW = resolveTarget(src.image.width, src.image.height, options).width;
           const density = (src.meta.density ?? 72) * (outW / src.image.width);
           const plan = await engine.plan(src.image, options);
+          const photoBest = engine.catalog.preset('photo').best ?? [];
+          for (const w of ignoredOptions(
+            { denoise: options.denoise, best: v.best, quality: v.quality !== undefined ? quality : undefined },
+            plan.models,
+            format,
+            plan.models.some((m) => photoBest.includes(m.id)),
+          ))
+            if (!warned.has(w)) {
+              warned.add(w);
+              console.error(`enlarge: ${w}`);
+            }
           const meta: OutputMeta = {
             ...src.meta,
             density,
@@ -1034,6 +1083,8 @@ export async function main(argv: string[]): Promise<number> {
               `${label}: ${(100 * res.invented.share).toFixed(1)} % of the image has invented detail to check (map ≥ ${res.invented.level}) → ${mapTarget}`,
             );
           done.push(input);
+          doneSoFar = done.length;
+          announceDone(doneSoFar);
           await report({
             input,
             output: target,
@@ -1135,6 +1186,8 @@ function invokedDirectly(): boolean {
 
 /** Runs the CLI and exits with its code; nothing escapes as a stack trace. */
 export function run(argv: string[]): void {
+  // The job runs in a worker process so that a signal is answered even inside a long native call.
+  if (!isWorker()) return supervise(argv, fileURLToPath(import.meta.url));
   process.on('uncaughtException', (err) => {
     console.error(`enlarge: ${plainMessage(err)}`);
     process.exit(1);
