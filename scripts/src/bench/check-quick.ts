@@ -95,6 +95,9 @@ export function checkQuickResults(r: BenchResults, outDir: string): string[] {
   need((r.memory?.points.length ?? 0) >= 3, 'memory: fewer than 3 points');
   for (const p of r.memory?.points ?? []) need(positive(p.peakRssMB), 'memory: a point without peak RSS');
   need(typeof r.memory?.fit?.slopeMBperMP === 'number', 'memory: no fit');
+  const presets = r.memory?.presets?.map((p) => p.preset);
+  need(same(presets, ['auto', 'auto', 'photo', 'face', 'graphics', 'faithful']), `memory per preset: ${JSON.stringify(presets)}`);
+  for (const p of r.memory?.presets ?? []) need(positive(p.peakRssMB), `memory per preset: ${p.preset} without peak RSS`);
 
   // The report and the charts.
   const md = readFileSync(join(outDir, 'benchmarks.md'), 'utf8');

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { createNodeEngine } from '../../../core/src/node/index.js';
-import { photoAt, round, savePng } from './util.js';
+import sharp from 'sharp';
+import { photoAt, ROOT, round, runMeasured, savePng } from './util.js';
 import { ourCli } from './peers.js';
 
 export interface MemoryPoint {
@@ -39,6 +40,8 @@ export interface MemoryResult {
   /** 8-bit RGB output held in memory: 3 bytes per pixel. */
   u8RgbMBperMP: number;
   float32RgbMBperMP: number;
+  /** The default path per preset (no flags but -p): the 600 MB budget. */
+  presets?: PresetMemoryRow[];
   /** The gigapixel series (animevideov3-x4, PNG and TIFF streamed, up to ≥ 1 GP). */
   large?: LargeResult;
   /** Set when the points above were measured in an earlier run than `large` (a partial re-run). */
@@ -154,8 +157,7 @@ export async function memoryLarge(
 ): Promise<LargeResult> {
   const res: LargeResult = { model, points: [], fits: {}, limitMB: 600 };
   try {
-    const sharp = (await import('sharp')).default;
-    const inputs = new Map<number, string>();
+      const inputs = new Map<number, string>();
     for (const { format, sides } of series) {
       for (const side of sides) {
         let input = inputs.get(side);
@@ -209,4 +211,66 @@ export async function memoryLarge(
     res.error = (err as Error).message.split('\n')[0];
   }
   return res;
+}
+
+/** Peak RSS of the CLI on its default path (no flags but the preset), one row per preset: the ≤ 600 MB budget. */
+export interface PresetMemoryRow {
+  preset: string;
+  input: string;
+  inputSide: number;
+  models: string;
+  peakRssMB: number | null;
+  wallMs: number;
+}
+
+export const MEMORY_BUDGET_MB = 600;
+
+export async function memoryPresets(
+  sides: { photo: number; portrait: number },
+  work: string,
+  log: (s: string) => void,
+): Promise<PresetMemoryRow[]> {
+  const cli = join(ROOT, 'core', 'dist', 'cli.js');
+  const photo = join(work, `preset-photo-${sides.photo}.png`);
+  await savePng(await photoAt(sides.photo), photo, 1);
+  // A portrait: the astronaut fixture, so auto finds a face and picks the portrait model (and a face region).
+  const portrait = join(work, `preset-portrait-${sides.portrait}.png`);
+  await sharp(join(ROOT, 'tests', 'fixtures', 'eval', 'face', 'skimage-astronaut.png'))
+    .resize(sides.portrait, sides.portrait, { fit: 'cover' })
+    .png()
+    .toFile(portrait);
+  const rows: PresetMemoryRow[] = [];
+  for (const [preset, input, side] of [
+    ['auto', photo, sides.photo],
+    ['auto', portrait, sides.portrait],
+    ['photo', photo, sides.photo],
+    ['face', photo, sides.photo],
+    ['graphics', photo, sides.photo],
+    ['faithful', photo, sides.photo],
+  ] as const) {
+    const out = join(work, `preset-${preset}-out.png`);
+    const r = await runMeasured(process.execPath, [cli, input, '-o', out, '-p', preset, '--overwrite'], { timeoutMs: 1_800_000 });
+    if (r.code !== 0) throw new Error(`enlarge -p ${preset} failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    const line = /with (.+?) on node/.exec(r.stdout)?.[1] ?? '?';
+    const models = line.replace(/ \(auto: [^)]*\)/, '');
+    rows.push({ preset, input: input === portrait ? 'portrait' : 'photo', inputSide: side, models, peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 0), wallMs: round(r.wallMs, 0) });
+    log(`  -p ${preset} on a ${side}² ${input === portrait ? 'portrait' : 'photo'} (${models}): peak RSS ${r.peakRssMB ?? '?'} MB${(r.peakRssMB ?? 0) > MEMORY_BUDGET_MB ? ` — over the ${MEMORY_BUDGET_MB} MB budget` : ''}, ${(r.wallMs / 1000).toFixed(1)} s`);
+  }
+  return rows;
+}
+
+/** The Markdown rows of the preset table (report section "Memory and scale"). */
+export function presetMemoryMarkdown(rows: readonly PresetMemoryRow[]): string[] {
+  const L = [
+    `Default path per preset (\`enlarge IN.png -p PRESET\`, nothing else; budget ${MEMORY_BUDGET_MB} MB):`,
+    '',
+    '| preset | input | models | peak RSS | within budget | wall |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows)
+    L.push(
+      `| ${r.preset} | ${r.inputSide}² ${r.input} | ${r.models} | ${r.peakRssMB === null ? '?' : `${r.peakRssMB.toFixed(0)} MB`} | ${r.peakRssMB === null ? '?' : r.peakRssMB <= MEMORY_BUDGET_MB ? 'yes' : '**no**'} | ${(r.wallMs / 1000).toFixed(1)} s |`,
+    );
+  L.push('');
+  return L;
 }

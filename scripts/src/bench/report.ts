@@ -10,6 +10,7 @@ import type { GpuResult } from './gpu.js';
 import type { BrowserRow } from './browser.js';
 import type { WebsrBenchRow } from './websr.js';
 import type { MachineInfo } from './machine.js';
+import { presetMemoryMarkdown } from './memory.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Derived figures
@@ -629,6 +630,7 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
         `Fit through all sizes: peak RSS ≈ ${fmt(m.fit.interceptMB, 0)} MB + ${fmt(m.fit.slopeMBperMP, 2)} MB × output MP (r² = ${m.fit.r2}).`,
         '',
       );
+    if (m.presets) L.push(...presetMemoryMarkdown(m.presets));
     if (m.tiledFit)
       L.push(
         `Fit through the sizes the engine tiles (input larger than one ${m.points.find((p) => p.tiles > 1)?.tileSize ?? '?'}-px tile, so the tile's working set stops growing): **peak RSS ≈ ${fmt(m.tiledFit.interceptMB, 0)} MB + ${fmt(m.tiledFit.slopeMBperMP, 2)} MB × output megapixels** (r² = ${m.tiledFit.r2}). Below one tile the tile grows with the image, which steepens the all-sizes line.`,

@@ -32,7 +32,7 @@ import {
   type PeerSpec,
 } from './peers.js';
 import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
-import { memoryLarge, memoryScale, type MemoryResult } from './memory.js';
+import { memoryLarge, memoryPresets, memoryScale, type MemoryResult } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
 import { websrBench, type WebsrBenchPlan, type WebsrBenchRow } from './websr.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
@@ -602,6 +602,12 @@ async function main(): Promise<void> {
           `  fit, tiled sizes only: peak RSS ≈ ${tf.interceptMB} MB + ${tf.slopeMBperMP} MB × output MP (r² ${tf.r2})`,
         );
       if (quick) results.skipped.push('memory at 4, 16 and 64 MP output (full run only)');
+      log('\n[6a] Memory on the default path, per preset (no flags but -p)');
+      try {
+        results.memory.presets = await memoryPresets(quick ? { photo: 160, portrait: 128 } : { photo: 600, portrait: 256 }, work, log);
+      } catch (err) {
+        results.memory.error = `presets: ${(err as Error).message.split('\n')[0]}`;
+      }
     }
     if (only.has('gigapixel')) {
       log('\n[6b] Gigapixel: peak RSS of the CLI streaming 4× outputs to PNG and TIFF (animevideov3-x4)');
