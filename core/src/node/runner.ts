@@ -14,7 +14,7 @@ export const nodeRunnerFactory: RunnerFactory = {
         graphOptimizationLevel: 'all',
         intraOpNumThreads: options.threads ?? availableParallelism(),
         interOpNumThreads: 1,
-        enableCpuMemArena: true,
+        enableCpuMemArena: options.arena ?? true,
         // Memory patterns keep one arena plan per input shape, and a tiled job has several (edge tiles, SE stages):
         // without them the graphics preset on a 600×400 image peaked at 1.80 GB instead of 2.81 GB, and x4plus on a
         // 128×150 image at 488 MB instead of 703 MB, at the same speed (x4fast 256²: 468 vs 491 ms, x4plus 96²:

@@ -22,6 +22,11 @@ export interface RunnerOptions {
   backends?: readonly Backend[];
   /** Intra-op threads (CPU/WASM). */
   threads?: number;
+  /**
+   * onnxruntime-node's CPU memory arena (default on). It grows by powers of two and never shrinks: for models
+   * whose activations are large per pixel the engine turns it off (see ARENA_OFF_BYTES_PER_PIXEL).
+   */
+  arena?: boolean;
 }
 
 /** Creates runners from model bytes. Implementations: ./node.ts (onnxruntime-node), ./web.ts (onnxruntime-web). */
