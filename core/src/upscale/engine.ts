@@ -25,6 +25,7 @@ import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
 import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
+import { faithfulFor } from './faithful.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
 import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
@@ -372,8 +373,9 @@ export class Engine implements Upscaler {
             map: isLast && !!mapOut,
             regions,
             toPass: pass.input.width / image.width,
+            reference: faithfulFor(this.catalog, runModels[i]!.model, (f, s) => this.session(f, s)),
           }),
-          halo: postHalo(options),
+          halo: postHalo(options, runModels[i]!.model),
         },
         meter,
         i + 1,

@@ -19,7 +19,7 @@ import {
   type Limits,
   type Size,
 } from './request.js';
-import { FIDELITY_HALO } from './fidelity.js';
+import { FAITHFUL_CONTEXT, FIDELITY_HALO } from './fidelity.js';
 import type { UpscaleOptions } from './types.js';
 
 export interface PassPlan {
@@ -139,9 +139,14 @@ function chooseModels(
   return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
 }
 
-/** The tile halo fidelity and the detail map need, when either is on. */
-export function postHalo(options: UpscaleOptions): number {
-  return (options.fidelity ?? 0) > 0 || options.detailMap ? FIDELITY_HALO : 0;
+/**
+ * The tile halo fidelity and the detail map need, when either is on: their own reach, plus the faithful
+ * network's context where the model's padding does not already give it (./faithful.ts).
+ */
+export function postHalo(options: UpscaleOptions, model?: ModelEntry): number {
+  if (!((options.fidelity ?? 0) > 0 || options.detailMap)) return 0;
+  const net = model && !model.purpose.includes('faithful') && model.geometry.pad < FAITHFUL_CONTEXT;
+  return FIDELITY_HALO + (net ? FAITHFUL_CONTEXT : 0);
 }
 
 function planPasses(
@@ -168,7 +173,7 @@ function planPasses(
       tileSize: options.tileSize,
       backend: policy.backend,
       bytesPerSample: bytesPer,
-      halo: postHalo(options),
+      halo: postHalo(options, m),
     });
     const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
     const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);
