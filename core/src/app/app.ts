@@ -224,7 +224,7 @@ function showPresetDescription(): void {
 function options(): UpscaleOptions | undefined {
   const size = sizeOptions(settings);
   if ('missing' in size) return undefined;
-  return { preset: settings.preset as UpscaleOptions['preset'], ...size.options };
+  return { preset: settings.preset as UpscaleOptions['preset'], fidelity: settings.fidelity, ...size.options };
 }
 
 // ---- files ----

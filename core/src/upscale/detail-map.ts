@@ -257,7 +257,10 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
     const wantsFidelity = F > 0 || (risk && RF > 0);
     // The reference: the faithful network's tile (or the output itself for the Faithful model), else Lanczos.
     let ref: Float32Array[] | undefined;
-    if ((wantsFidelity || o.map) && FIDELITY_PARAMS.reference === 'network') {
+    // Below blendStart fidelity only corrects drift: the reference is needed for the map alone.
+    const b0 = FIDELITY_PARAMS.blendStart;
+    const blends = F > b0 || (!!risk && RF > b0);
+    if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
       if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
       else if (o.reference) ref = await o.reference(t);
     }

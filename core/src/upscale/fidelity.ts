@@ -6,7 +6,7 @@
  *      (Anime4K CNN x2 L, chained 2× passes for 4×) run on the same tile window (./faithful.ts), or Lanczos-3
  *      of the input where the catalog has no faithful network for the pass's scale; then
  *   2. corrected for brightness and colour drift in the low frequencies only: e = x − down(y) on the input
- *      grid, Gaussian-smoothed (σ = FIDELITY_PARAMS.sigma input pixels, far below the 8-px JPEG block and
+ *      grid, Gaussian-smoothed (σ = FIDELITY_PARAMS.sigma input pixel, below the 8-px JPEG block and
  *      noise band), y ← y + B(F)·up(e), B(F) = min(1, bpStrength·F).
  *
  * Unlike the old full back-projection, step 2 cannot re-impose the input's JPEG blocks, ringing or noise.
@@ -31,7 +31,13 @@ export const BP_ITERATIONS = 1;
  */
 export const FIDELITY_PARAMS = {
   reference: 'network' as 'network' | 'lanczos',
-  sigma: 2,
+  sigma: 1,
+  /**
+   * Below `blendStart` the slider only corrects drift (its strength F / blendStart); above it the blend
+   * towards the reference runs from 0 at blendStart to 1 at F = 1, with the drift correction whole.
+   * 0: the blend is F and the drift correction min(1, bpStrength·F).
+   */
+  blendStart: 0.25,
   bpStrength: 4,
   iterations: BP_ITERATIONS,
 };
@@ -216,19 +222,28 @@ export function applyFidelity(
   const { outW, outH, scale: s, pad, winW } = t;
   const cw = outW / s,
     ch = outH / s;
-  const ref = reference ?? lanczosTile(t, inputPlanes(t));
+  const bp = new Float32Array(gain.length);
+  const blend = new Float32Array(gain.length);
+  const b0 = params.blendStart;
+  let blends = false;
+  for (let i = 0; i < bp.length; i++) {
+    const g = gain[i]!;
+    bp[i] = b0 > 0 ? Math.min(1, g / b0) : Math.min(1, params.bpStrength * g);
+    blend[i] = b0 > 0 ? Math.max(0, (g - b0) / (1 - b0)) : g;
+    if (blend[i]! > 0) blends = true;
+  }
+  // Lanczos only when there is a blend and no network reference.
+  const ref = reference ?? (blends ? lanczosTile(t, inputPlanes(t)) : undefined);
   const ys = outputPlanes(t);
   const xs = inputPlanes(t);
-  const bp = new Float32Array(gain.length);
-  for (let i = 0; i < bp.length; i++) bp[i] = Math.min(1, params.bpStrength * gain[i]!);
   for (let c = 0; c < 3; c++) {
     const y = ys[c]!,
-      R = ref[c]!,
+      R = ref?.[c],
       x = xs[c]!;
-    for (let v = 0; v < outH; v++) {
+    for (let v = 0; R && v < outH; v++) {
       const gRow = ((v / s) | 0) * cw;
       for (let u = 0; u < outW; u++) {
-        const g = gain[gRow + ((u / s) | 0)]!;
+        const g = blend[gRow + ((u / s) | 0)]!;
         const i = v * outW + u;
         y[i] = y[i]! + g * (R[i]! - y[i]!);
       }

@@ -20,6 +20,7 @@ import {
   type Size,
 } from './request.js';
 import { FAITHFUL_CONTEXT, FIDELITY_HALO } from './fidelity.js';
+import { DEFAULTS } from '../defaults.js';
 import type { UpscaleOptions } from './types.js';
 
 export interface PassPlan {
@@ -118,7 +119,7 @@ function chooseModels(
       throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
     return [{ models: planScales([m], factor), preset: 'model' }];
   }
-  const preset = options.preset ?? 'auto';
+  const preset = options.preset ?? DEFAULTS.preset;
   catalog.preset(preset); // unknown presets: a plain error
   const choose = (purpose: Exclude<Preset, 'auto'>) =>
     choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
@@ -144,7 +145,7 @@ function chooseModels(
  * network's context where the model's padding does not already give it (./faithful.ts).
  */
 export function postHalo(options: UpscaleOptions, model?: ModelEntry): number {
-  if (!((options.fidelity ?? 0) > 0 || options.detailMap)) return 0;
+  if (!((options.fidelity ?? DEFAULTS.fidelity) > 0 || options.detailMap)) return 0;
   const net = model && !model.purpose.includes('faithful') && model.geometry.pad < FAITHFUL_CONTEXT;
   return FIDELITY_HALO + (net ? FAITHFUL_CONTEXT : 0);
 }

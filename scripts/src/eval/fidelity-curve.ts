@@ -35,9 +35,10 @@ const PRESETS = [
   { preset: 'graphics', model: 'realcugan-x4-conservative', categories: ['graphics'] },
   { preset: 'faithful', model: 'anime4k-x2-l-an', categories: ['photo', 'face', 'graphics'] },
 ];
-const VARIANTS = {
-  old: { reference: 'lanczos' as const, sigma: 0, bpStrength: 1, iterations: 3 },
+const VARIANTS: Record<string, typeof FIDELITY_PARAMS> = {
+  old: { reference: 'lanczos' as const, sigma: 0, bpStrength: 1, iterations: 3, blendStart: 0 },
   new: { ...FIDELITY_PARAMS },
+  ...Object.fromEntries((process.env.FIDELITY_VARIANTS ?? '').split(';').filter(Boolean).map((v) => { const [name, json] = v.split('='); return [name!, { ...FIDELITY_PARAMS, ...JSON.parse(json!) }]; })),
 };
 const SHEET_IMAGES = ['kodim02.png', 'visp_solvay_1927.png', 'opencv_imageTextN.png', 'cimg_parrot.png'];
 
@@ -86,7 +87,7 @@ export interface CurveRow {
   preset: string;
   image: string;
   degradation: 'clean' | 'jpeg';
-  variant: 'old' | 'new';
+  variant: string;
   f: number;
   psnrY: number;
   ssimY: number;
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
           const yT = lumaY(gt),
             yL = lumaY(upLanczos(lr));
-          for (const variant of ['old', 'new'] as const) {
+          for (const variant of Object.keys(VARIANTS)) {
             Object.assign(FIDELITY_PARAMS, VARIANTS[variant]);
             for (const F of a.fidelity) {
               const t: TileData = {
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
                 pad: 0,
               };
               const ref =
-                variant === 'new' ? (p.preset === 'faithful' ? [0, 1, 2].map((c) => t.y.slice(c * W * H, (c + 1) * W * H)) : refNet.map((r) => r.slice())) : undefined;
+                variant !== 'old' ? (p.preset === 'faithful' ? [0, 1, 2].map((c) => t.y.slice(c * W * H, (c + 1) * W * H)) : refNet.map((r) => r.slice())) : undefined;
               const used = F > 0 ? (applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), ref) ?? ref) : ref;
               const m = mapTile(mapOnInputGrid(t, used), t, 0, 0, W, H);
               const out = toRgb(t.y, W, H);
@@ -195,7 +196,7 @@ export function summary(rows: CurveRow[], fs: number[]): string {
   const out = ['| preset | input | design | F | PSNR-Y | SSIM-Y | blockiness | map AUC | share ≥ 128 |', '|---|---|---|---|---|---|---|---|---|'];
   for (const preset of [...new Set(rows.map((r) => r.preset))])
     for (const d of ['clean', 'jpeg'])
-      for (const v of ['old', 'new'])
+      for (const v of [...new Set(rows.map((r) => r.variant))])
         for (const F of fs) {
           const rs = rows.filter((r) => r.preset === preset && r.degradation === d && r.variant === v && r.f === F);
           if (!rs.length) continue;
