@@ -128,7 +128,8 @@ describe('fidelity', () => {
   });
 
   it('F = 0 is the model as it is, faces or not; with F > 0 region fidelity makes a small face faithful and leaves the rest alone', async () => {
-    const base = await engine.upscale(img, { model: 'realesrgan-x4fast' });
+    // F = 0 given: the engine's own default is now DEFAULTS.fidelity (issue 23).
+    const base = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0 });
     const face = { kind: 'face' as const, x: 40, y: 30, width: 32, height: 32, score: 0.9 };
     const zero = await engine.upscale(img, { model: 'realesrgan-x4fast', fidelity: 0, detections: [face] });
     expect(diffStats(base.image.data, zero.image.data).max).toBe(0);

@@ -3,6 +3,7 @@
  * `@enlarge/core/web` wires onnxruntime-web (createWebEngine), `@enlarge/core/node` onnxruntime-node and
  * the file system, `@enlarge/core/page` is the engine page's protocol and client.
  */
+export * from './defaults.js';
 export * from './errors.js';
 export * from './image.js';
 export * from './models.js';

@@ -6,7 +6,7 @@
  * figma.ui.postMessage and parent.postMessage structured-clone typed arrays.
  */
 
-import { DEFAULT_FIDELITY, DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
+import { DEFAULTS, DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
 
 /** Figma refuses images wider or taller than this (figma.createImage throws). */
 export const FIGMA_MAX_IMAGE_SIDE = 4096;
@@ -49,11 +49,11 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  preset: 'auto',
-  scale: '4',
+  preset: DEFAULTS.preset,
+  scale: String(DEFAULTS.scale) as ScaleChoice,
   exportScale: 2,
   output: 'replace',
-  fidelity: DEFAULT_FIDELITY,
+  fidelity: DEFAULTS.fidelity,
   showInvented: false,
 };
 

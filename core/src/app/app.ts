@@ -170,6 +170,7 @@ function readForm(): void {
       printHeight: num('print-height'),
       printUnit: $<HTMLSelectElement>('print-unit').value,
       dpi: num('print-dpi'),
+      fidelity: $<HTMLInputElement>('fidelity').valueAsNumber,
     },
     catalog!.presets.map((p) => p.id),
   );
@@ -189,10 +190,12 @@ function writeForm(): void {
   set('print-height', settings.printHeight);
   set('print-dpi', settings.dpi);
   $<HTMLSelectElement>('print-unit').value = settings.printUnit;
+  $<HTMLInputElement>('fidelity').value = String(settings.fidelity);
   showModeFields();
 }
 
 function showModeFields(): void {
+  $('fidelity-value').textContent = settings.fidelity.toFixed(2);
   $('exact-fields').hidden = settings.mode !== 'exact';
   $('print-fields').hidden = settings.mode !== 'print';
 }
@@ -224,7 +227,7 @@ function showPresetDescription(): void {
 function options(): UpscaleOptions | undefined {
   const size = sizeOptions(settings);
   if ('missing' in size) return undefined;
-  return { preset: settings.preset as UpscaleOptions['preset'], ...size.options };
+  return { preset: settings.preset as UpscaleOptions['preset'], fidelity: settings.fidelity, ...size.options };
 }
 
 // ---- files ----

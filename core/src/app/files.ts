@@ -9,6 +9,7 @@
  * 8-bit). EXIF/XMP and DPI are not carried over (the CLI does that).
  */
 import { zipSync } from 'fflate';
+import { DEFAULTS } from '../defaults.js';
 import type { PixelImage } from '../image.js';
 import type { UpscaleOptions } from '../upscale/types.js';
 import {
@@ -30,9 +31,17 @@ export interface WebSettings {
   printHeight?: number;
   printUnit: 'in' | 'cm';
   dpi: number;
+  /** Faithful ↔ creative: 0 = the model as it is … 1 = most faithful (core's `fidelity`). */
+  fidelity: number;
 }
 
-export const DEFAULT_WEB_SETTINGS: WebSettings = { preset: 'auto', mode: '4', printUnit: 'in', dpi: 300 };
+export const DEFAULT_WEB_SETTINGS: WebSettings = {
+  preset: DEFAULTS.preset,
+  mode: String(DEFAULTS.scale) as SizeMode,
+  printUnit: 'in',
+  dpi: 300,
+  fidelity: DEFAULTS.fidelity,
+};
 
 const positive = (v: unknown): number | undefined => {
   const n = Number(v);
@@ -44,7 +53,10 @@ export function sanitizeWebSettings(v: unknown, presets: readonly string[]): Web
   const s = (v && typeof v === 'object' ? v : {}) as Partial<WebSettings>;
   const d = DEFAULT_WEB_SETTINGS;
   return {
-    preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset : (presets[0] ?? d.preset),
+    preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset
+        : presets.includes(d.preset) || !presets[0]
+          ? d.preset
+          : presets[0],
     mode: ['2', '3', '4', 'exact', 'print'].includes(s.mode as string) ? (s.mode as SizeMode) : d.mode,
     exactWidth: positive(s.exactWidth),
     exactHeight: positive(s.exactHeight),
@@ -52,6 +64,7 @@ export function sanitizeWebSettings(v: unknown, presets: readonly string[]): Web
     printHeight: positive(s.printHeight),
     printUnit: s.printUnit === 'cm' ? 'cm' : 'in',
     dpi: positive(s.dpi) ?? d.dpi,
+    fidelity: typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : d.fidelity,
   };
 }
 

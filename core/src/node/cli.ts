@@ -53,6 +53,7 @@ import {
   type UpscaleProgress,
   DEFAULT_FIDELITY,
 } from '../upscale/index.js';
+import { DEFAULTS } from '../defaults.js';
 import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { provenanceXmp } from './provenance.js';
 import { sniffFile } from './sniff.js';
@@ -906,7 +907,7 @@ export async function main(argv: string[]): Promise<number> {
         const header = headers.get(input)!;
         if (header instanceof Error) throw header;
         const srcFormat = header.meta.format ?? 'png';
-        const factorTag = options.width || options.height ? 'sized' : `${options.scale ?? 4}x`;
+        const factorTag = options.width || options.height ? 'sized' : `${options.scale ?? DEFAULTS.scale}x`;
         const defaultExt: OutFormat =
           explicitFormat ??
           (srcFormat === 'jpeg' ? 'jpg' : srcFormat === 'webp' ? 'webp' : srcFormat === 'tiff' ? 'tiff' : 'png');
@@ -990,7 +991,7 @@ export async function main(argv: string[]): Promise<number> {
             xmp: provenanceXmp(src.meta.xmp, {
               models: plan.models.map((m) => m.id),
               factor: outW / src.image.width,
-              fidelity: options.fidelity ?? 0,
+              fidelity: options.fidelity ?? DEFAULTS.fidelity,
               software: 'Enlarge',
             }),
           };

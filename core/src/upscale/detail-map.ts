@@ -14,7 +14,17 @@
  * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
  */
 import type { Detection } from '../detect/types.js';
-import { applyFidelity, blockMeans, inputPlanes, lanczosTile, LUMA, outputPlanes, type TileData } from './fidelity.js';
+import {
+  applyFidelity,
+  blockMeans,
+  FIDELITY_PARAMS,
+  inputPlanes,
+  lanczosTile,
+  LUMA,
+  outputPlanes,
+  type TileData,
+} from './fidelity.js';
+import type { FaithfulReference } from './faithful.js';
 
 /** The "check this" level: map values at or above it count towards the invented share. */
 export const CHECK_LEVEL = 128;
@@ -218,7 +228,7 @@ export type TilePost = (
   oy: number,
   w: number,
   h: number,
-) => Uint8Array | undefined;
+) => Promise<Uint8Array | undefined>;
 
 export interface TilePostOptions {
   /** 0 = the model as it is … 1 = most faithful. */
@@ -231,6 +241,8 @@ export interface TilePostOptions {
   regions: readonly Detection[];
   /** Pass-input pixels per job-input pixel. */
   toPass: number;
+  /** The faithful reference of a tile (./faithful.ts); 'self' when the model is the faithful end; else Lanczos. */
+  reference?: FaithfulReference | 'self';
 }
 
 /** The per-tile step of a pass, or undefined when there is nothing to do. */
@@ -238,17 +250,26 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
   const F = Math.min(1, Math.max(0, o.fidelity));
   const RF = Math.min(1, Math.max(0, o.regionFidelity ?? 1));
   if (F === 0 && !o.map && (RF === 0 || o.regions.length === 0)) return undefined;
-  return (t, gx, gy, ox, oy, w, h) => {
+  return async (t, gx, gy, ox, oy, w, h) => {
     const cw = t.outW / t.scale,
       ch = t.outH / t.scale;
     const risk = regionMask(o.regions, gx, gy, cw, ch, o.toPass);
-    let lanczos: Float32Array[] | undefined;
-    if (F > 0 || (risk && RF > 0)) {
+    const wantsFidelity = F > 0 || (risk && RF > 0);
+    // The reference: the faithful network's tile (or the output itself for the Faithful model), else Lanczos.
+    let ref: Float32Array[] | undefined;
+    // Below blendStart fidelity only corrects drift: the reference is needed for the map alone.
+    const b0 = FIDELITY_PARAMS.blendStart;
+    const blends = F > b0 || (!!risk && RF > b0);
+    if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
+      if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
+      else if (o.reference) ref = await o.reference(t);
+    }
+    if (wantsFidelity) {
       const gain = new Float32Array(cw * ch).fill(F);
       if (risk) for (let i = 0; i < gain.length; i++) gain[i] = Math.max(F, RF * risk[i]!);
-      lanczos = applyFidelity(t, gain);
+      ref = applyFidelity(t, gain, ref) ?? ref;
     }
     if (!o.map) return undefined;
-    return mapTile(mapOnInputGrid(t, lanczos, risk), t, ox, oy, w, h);
+    return mapTile(mapOnInputGrid(t, ref, risk), t, ox, oy, w, h);
   };
 }

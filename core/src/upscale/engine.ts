@@ -25,6 +25,8 @@ import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
 import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
+import { faithfulFor } from './faithful.js';
+import { DEFAULTS } from '../defaults.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
 import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
@@ -334,7 +336,8 @@ export class Engine implements Upscaler {
       : undefined;
     // The map's semantic risks and region fidelity: the regions found above, else those given, else (when the
     // map or fidelity is asked for) the catalog's detectors.
-    const wantsRisks = options.detailMap || ((options.fidelity ?? 0) > 0 && options.regionFidelity !== 0);
+    const fidelity = options.fidelity ?? DEFAULTS.fidelity;
+    const wantsRisks = options.detailMap || (fidelity > 0 && options.regionFidelity !== 0);
     const risks =
       detections ??
       options.detections ??
@@ -376,14 +379,15 @@ export class Engine implements Upscaler {
               }
             : undefined,
           post: tilePost({
-            fidelity: options.fidelity ?? 0,
+            fidelity,
             // Region fidelity rides on the slider: at F = 0 the model is as it is everywhere.
-            regionFidelity: (options.fidelity ?? 0) > 0 ? options.regionFidelity : 0,
+            regionFidelity: fidelity > 0 ? options.regionFidelity : 0,
             map: isLast && !!mapOut,
             regions,
             toPass: pass.input.width / image.width,
+            reference: faithfulFor(this.catalog, runModels[i]!.model, (f, s) => this.session(f, s)),
           }),
-          halo: postHalo(options),
+          halo: postHalo(options, runModels[i]!.model),
         },
         meter,
         i + 1,
@@ -415,7 +419,7 @@ export class Engine implements Upscaler {
       timings: { totalMs: meter.elapsedMs, inferenceMs, ...(evidence ? { detectMs } : {}) },
       ...(facesRestored !== undefined ? { facesRestored } : {}),
       ...(detections ? { regions: regionUses(detections, regionPasses) } : {}),
-      ...(options.fidelity !== undefined ? { fidelity: options.fidelity } : {}),
+      fidelity,
       ...(mapOut ? { invented: { share: invented / (W * H), level: CHECK_LEVEL } } : {}),
     };
   }

@@ -2,25 +2,47 @@
  * Faithful ↔ creative, per tile: the model's output tile pulled towards what the input supports. With
  * fidelity F in [0, 1] (0 = the model as it is, 1 = most faithful), every output pixel is
  *
- *   1. blended towards the faithful reconstruction (Lanczos-3 of the input): y ← y + F·(L − y), then
- *   2. back-projected onto the input BP_ITERATIONS times: y ← y + F·up(x − down(y)),
+ *   1. blended towards the faithful reference R: y ← y + F·(R − y), where R is the Faithful preset's network
+ *      (Anime4K CNN x2 L, chained 2× passes for 4×) run on the same tile window (./faithful.ts), or Lanczos-3
+ *      of the input where the catalog has no faithful network for the pass's scale; then
+ *   2. corrected for brightness and colour drift in the low frequencies only: e = x − down(y) on the input
+ *      grid, Gaussian-smoothed (σ = FIDELITY_PARAMS.sigma input pixel, below the 8-px JPEG block and
+ *      noise band), y ← y + B(F)·up(e), B(F) = min(1, bpStrength·F).
  *
- * where down() is the s×s box mean (the same shrink-back the consistency residual of ./detail-map.ts uses)
- * and up() is bilinear. Each output pixel depends on input pixels at most FIDELITY_HALO away, so a tile whose
- * model output reaches that far past its centre gives the same pixels as the whole image (the tile plan gets
- * that halo when fidelity or the detail map is on). Small faces and text get `regionFidelity` (default 1)
- * where it is above F, through the region mask of ./detail-map.ts.
+ * Unlike the old full back-projection, step 2 cannot re-impose the input's JPEG blocks, ringing or noise.
+ * down() is the s×s box mean (the same shrink-back the consistency residual of ./detail-map.ts uses) and
+ * up() is bilinear. Each output pixel depends on model output at most FIDELITY_HALO input pixels away and on
+ * the reference network at most FAITHFUL_CONTEXT further, so a tile plan with that halo gives the same pixels
+ * as the whole image. Small faces and text get `regionFidelity` (default 1) where it is above F.
  */
+import { DEFAULTS } from '../defaults.js';
 import { lanczosAxisWeights, type AxisWeights } from '../resample.js';
 
 /** Input pixels of model output around a tile's centre that fidelity and the detail map read. */
 export const FIDELITY_HALO = 8;
-export const BP_ITERATIONS = 3;
+/** Input pixels of context the chained faithful network needs to be exact (8 + 8/2). */
+export const FAITHFUL_CONTEXT = 12;
+/** Back-projection steps (one: the low-pass residual is smooth, so one step removes it). */
+export const BP_ITERATIONS = 1;
 /**
- * The fidelity hosts start from (CLI, both panels), chosen on the development set (docs/quality.md,
- * "Faithful ↔ creative"); the engine's own default stays 0, the model as it is.
+ * The fidelity step's parameters, measured on the development set (`npm run eval:detail`, docs/quality.md).
+ * `reference`: 'network' (the faithful network where there is one) or 'lanczos' (measurement only).
+ * `sigma`: the low-pass of the drift correction, input pixels (0 = the old full back-projection).
  */
-export const DEFAULT_FIDELITY = 0.5;
+export const FIDELITY_PARAMS = {
+  reference: 'network' as 'network' | 'lanczos',
+  sigma: 1,
+  /**
+   * Below `blendStart` the slider only corrects drift (its strength F / blendStart); above it the blend
+   * towards the reference runs from 0 at blendStart to 1 at F = 1, with the drift correction whole.
+   * 0: the blend is F and the drift correction min(1, bpStrength·F).
+   */
+  blendStart: 0.25,
+  bpStrength: 4,
+  iterations: BP_ITERATIONS,
+};
+/** The hosts' default fidelity: DEFAULTS.fidelity (../defaults.ts), the one default every surface reads. */
+export const DEFAULT_FIDELITY: number = DEFAULTS.fidelity;
 
 /** BT.601 luma weights, as the rest of the engine (pixels.ts) uses. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
@@ -159,39 +181,81 @@ function addBilinear(
   }
 }
 
+/** Separable Gaussian (σ, radius ⌈3σ⌉ capped at 6) of a cw × ch plane, edges clamped. */
+export function gaussianPlane(p: Float32Array, cw: number, ch: number, sigma: number): Float32Array {
+  if (sigma <= 0) return p;
+  const r = Math.min(6, Math.ceil(3 * sigma));
+  const k = new Float32Array(2 * r + 1);
+  let sum = 0;
+  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] = k[i]! / sum;
+  const tmp = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++)
+    for (let i = 0; i < cw; i++) {
+      let acc = 0;
+      for (let d = -r; d <= r; d++) acc += k[d + r]! * p[j * cw + Math.min(cw - 1, Math.max(0, i + d))]!;
+      tmp[j * cw + i] = acc;
+    }
+  const out = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++)
+    for (let i = 0; i < cw; i++) {
+      let acc = 0;
+      for (let d = -r; d <= r; d++) acc += k[d + r]! * tmp[Math.min(ch - 1, Math.max(0, j + d)) * cw + i]!;
+      out[j * cw + i] = acc;
+    }
+  return out;
+}
+
 /**
  * Applies fidelity to the tile's output in place. `gain` holds the local fidelity per input pixel of the
- * output's grid (cw × ch): F, raised in small faces and text. Returns the Lanczos planes it made (the detail
- * map reuses them), or undefined when every gain is 0 (the tile is left as the model made it).
+ * output's grid (cw × ch): F, raised in small faces and text. `reference`: the faithful planes of the output's
+ * extent (./faithful.ts), else Lanczos-3 is made here. Returns the reference (the detail map compares with
+ * it), or undefined when every gain is 0 (the tile is left as the model made it).
  */
-export function applyFidelity(t: TileData, gain: Float32Array): Float32Array[] | undefined {
+export function applyFidelity(
+  t: TileData,
+  gain: Float32Array,
+  reference?: Float32Array[],
+  params = FIDELITY_PARAMS,
+): Float32Array[] | undefined {
   if (!gain.some((g) => g > 0)) return undefined;
   const { outW, outH, scale: s, pad, winW } = t;
   const cw = outW / s,
     ch = outH / s;
-  const lanczos = lanczosTile(t, inputPlanes(t));
+  const bp = new Float32Array(gain.length);
+  const blend = new Float32Array(gain.length);
+  const b0 = params.blendStart;
+  let blends = false;
+  for (let i = 0; i < bp.length; i++) {
+    const g = gain[i]!;
+    bp[i] = b0 > 0 ? Math.min(1, g / b0) : Math.min(1, params.bpStrength * g);
+    blend[i] = b0 > 0 ? Math.max(0, (g - b0) / (1 - b0)) : g;
+    if (blend[i]! > 0) blends = true;
+  }
+  // Lanczos only when there is a blend and no network reference.
+  const ref = reference ?? (blends ? lanczosTile(t, inputPlanes(t)) : undefined);
   const ys = outputPlanes(t);
   const xs = inputPlanes(t);
   for (let c = 0; c < 3; c++) {
     const y = ys[c]!,
-      L = lanczos[c]!,
+      R = ref?.[c],
       x = xs[c]!;
-    for (let v = 0; v < outH; v++) {
+    for (let v = 0; R && v < outH; v++) {
       const gRow = ((v / s) | 0) * cw;
       for (let u = 0; u < outW; u++) {
-        const g = gain[gRow + ((u / s) | 0)]!;
+        const g = blend[gRow + ((u / s) | 0)]!;
         const i = v * outW + u;
-        y[i] = y[i]! + g * (L[i]! - y[i]!);
+        y[i] = y[i]! + g * (R[i]! - y[i]!);
       }
     }
     const target = new Float32Array(cw * ch);
     for (let j = 0; j < ch; j++) for (let i = 0; i < cw; i++) target[j * cw + i] = x[(j + pad) * winW + i + pad]!;
-    for (let it = 0; it < BP_ITERATIONS; it++) {
+    for (let it = 0; it < params.iterations; it++) {
       const d = blockMeans(y, outW, outH, s);
       for (let i = 0; i < d.length; i++) d[i] = target[i]! - d[i]!;
-      addBilinear(y, outW, outH, s, d, gain);
+      addBilinear(y, outW, outH, s, gaussianPlane(d, cw, ch, params.sigma), bp);
     }
     for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
   }
-  return lanczos;
+  return ref;
 }

@@ -111,7 +111,7 @@ export async function runPass(
     const w = Math.min(plan.tileW * s, outW - tile.x * s);
     const h = Math.min(plan.tileH * s, outH - tile.y * s);
     const pad = model.geometry.pad;
-    const m = post?.(
+    const m = await post?.(
       { x, winW: plan.windowW, winH: plan.windowH, y: y.data, outW: ow, outH: oh, scale: s, pad },
       tile.wx + pad,
       tile.wy + pad,

@@ -19,7 +19,8 @@ import {
   type Limits,
   type Size,
 } from './request.js';
-import { FIDELITY_HALO } from './fidelity.js';
+import { FAITHFUL_CONTEXT, FIDELITY_HALO } from './fidelity.js';
+import { DEFAULTS } from '../defaults.js';
 import type { UpscaleOptions } from './types.js';
 
 export interface PassPlan {
@@ -118,7 +119,7 @@ function chooseModels(
       throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
     return [{ models: planScales([m], factor), preset: 'model' }];
   }
-  const preset = options.preset ?? 'auto';
+  const preset = options.preset ?? DEFAULTS.preset;
   catalog.preset(preset); // unknown presets: a plain error
   const choose = (purpose: Exclude<Preset, 'auto'>) =>
     choosePasses(catalog, { purpose, factor, denoise: options.denoise, quality: options.quality });
@@ -139,9 +140,14 @@ function chooseModels(
   return purposes.map((p) => ({ models: choose(p), preset, provisional: true }));
 }
 
-/** The tile halo fidelity and the detail map need, when either is on. */
-export function postHalo(options: UpscaleOptions): number {
-  return (options.fidelity ?? 0) > 0 || options.detailMap ? FIDELITY_HALO : 0;
+/**
+ * The tile halo fidelity and the detail map need, when either is on: their own reach, plus the faithful
+ * network's context where the model's padding does not already give it (./faithful.ts).
+ */
+export function postHalo(options: UpscaleOptions, model?: ModelEntry): number {
+  if (!((options.fidelity ?? DEFAULTS.fidelity) > 0 || options.detailMap)) return 0;
+  const net = model && !model.purpose.includes('faithful') && model.geometry.pad < FAITHFUL_CONTEXT;
+  return FIDELITY_HALO + (net ? FAITHFUL_CONTEXT : 0);
 }
 
 function planPasses(
@@ -168,7 +174,7 @@ function planPasses(
       tileSize: options.tileSize,
       backend: policy.backend,
       bytesPerSample: bytesPer,
-      halo: postHalo(options),
+      halo: postHalo(options, m),
     });
     const statsStages = tiles.tiles.length > 1 && m.seStages > 0 ? m.seStages : 0;
     const perTile = tiles.windowW * tiles.windowH * m.flopsPerPixel * (options.tta ? 8 : 1);

@@ -2,6 +2,7 @@
  * What a request must satisfy before any work: the image itself, the target size, the output limits and
  * the options. Pure functions; every surface gets the same sentences from here.
  */
+import { DEFAULTS } from '../defaults.js';
 import { ImageTooLargeError, InvalidImageError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import type { UpscaleOptions } from './types.js';
@@ -28,7 +29,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = { maxOutputPixels: 400e6, maxOutputSide: 65535 };
 
 export const MIN_SIDE = 4;
-const DEFAULT_SCALE = 4;
+const DEFAULT_SCALE: number = DEFAULTS.scale;
 
 /** Throws a typed error unless a `width`×`height` image is something we can upscale. */
 export function validateSize({ width, height }: Size): void {

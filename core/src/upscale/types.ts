@@ -46,8 +46,8 @@ export interface UpscaleOptions {
    */
   faceModel?: string;
   /**
-   * Faithful ↔ creative: 0 = the model as it is (default), 1 = most faithful (the result blended towards
-   * Lanczos and back-projected onto the input; ./fidelity.ts).
+   * Faithful ↔ creative: 0 = the model as it is, 1 = most faithful (the faithful network's result, drift
+   * corrected; ./fidelity.ts). Default DEFAULTS.fidelity (../defaults.ts).
    */
   fidelity?: number;
   /** With fidelity > 0: fidelity inside small faces and text (the regions found or given) where it is above `fidelity` (default 1; 0 = off). */

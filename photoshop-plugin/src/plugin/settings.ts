@@ -1,5 +1,5 @@
 /** What the user chose in the panel; remembered in UXP's localStorage (commands use the remembered preset). */
-import { DEFAULT_FIDELITY, type Preset } from '@enlarge/core';
+import { DEFAULTS, type Preset } from '@enlarge/core';
 
 export type SizeChoice =
   | { kind: 'scale'; scale: number }
@@ -19,10 +19,10 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  preset: 'auto',
-  size: { kind: 'scale', scale: 4 },
+  preset: DEFAULTS.preset,
+  size: { kind: 'scale', scale: DEFAULTS.scale },
   quality: 'fast',
-  fidelity: DEFAULT_FIDELITY,
+  fidelity: DEFAULTS.fidelity,
 };
 const KEY = 'enlarge.settings.v1';
 
@@ -39,7 +39,7 @@ export function loadSettings(presets: readonly string[]): Settings {
           ? s.size
           : DEFAULT_SETTINGS.size,
       quality: s.quality === 'best' ? 'best' : 'fast',
-      fidelity: typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULT_FIDELITY,
+      fidelity: typeof s.fidelity === 'number' && s.fidelity >= 0 && s.fidelity <= 1 ? s.fidelity : DEFAULTS.fidelity,
     };
   } catch {
     return DEFAULT_SETTINGS;

@@ -272,3 +272,31 @@ export function compare(reference: RgbImage, test: RgbImage, border = 4): Scores
     gt = cropPlane(gray(test), border);
   return { psnrY: psnrPlane(yr, yt), ssimY: ssimPlane(yr, yt), gmsd: gmsdPlane(gr, gt) };
 }
+
+/**
+ * Blockiness of a result of a JPEG input enlarged ×s: the mean luma step across the input's 8-px block grid
+ * (every 8·s output pixels, both directions) ÷ the mean step everywhere else. The truth scores about 1; the
+ * input's 8×8 blocks brought back score above it.
+ */
+export function blockiness(img: RgbImage, scale: number): number {
+  const y = lumaY(img);
+  const { width: w, height: h, data: d } = y;
+  const period = 8 * scale;
+  let onSum = 0,
+    onN = 0,
+    offSum = 0,
+    offN = 0;
+  for (let r = 0; r < h; r++)
+    for (let c = 1; c < w; c++) {
+      const step = Math.abs(d[r * w + c]! - d[r * w + c - 1]!);
+      if (c % period === 0) (onSum += step), onN++;
+      else (offSum += step), offN++;
+    }
+  for (let r = 1; r < h; r++)
+    for (let c = 0; c < w; c++) {
+      const step = Math.abs(d[r * w + c]! - d[(r - 1) * w + c]!);
+      if (r % period === 0) (onSum += step), onN++;
+      else (offSum += step), offN++;
+    }
+  return onN && offSum > 0 ? onSum / onN / (offSum / offN) : NaN;
+}

@@ -1,0 +1,92 @@
+/**
+ * The default fidelity where users land (issue 23), on the repo's own eval fixtures (not the dev set), with
+ * the real models: at DEFAULTS.fidelity a JPEG input's 8×8 blocks do not come back (blockiness within 0.03 of
+ * F = 0, while F = 1 brings them back), the invented-detail map still tells harmful from helpful detail
+ * (detailAuc at F = 0 and at the default), and the Faithful preset at the default is not below itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { createNodeEngine } from '../core/src/node/index.js';
+import { DEFAULTS } from '../core/src/defaults.js';
+import type { Engine } from '../core/src/upscale/index.js';
+import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from '../scripts/src/eval/images.js';
+import { blockiness, compare, lumaY, type Plane } from '../scripts/src/eval/metrics.js';
+import { detailAuc } from '../scripts/src/eval/detail-auc.js';
+import { ROOT } from './helpers.js';
+
+let engine: Engine;
+const truths: Rgb[] = [];
+beforeAll(async () => {
+  engine = createNodeEngine();
+  for (const f of ['photo/skimage-chelsea.png', 'photo/skimage-coffee.png', 'face/skimage-astronaut.png'])
+    truths.push(await loadRgb(join(ROOT, 'tests/fixtures/eval', f), { multiple: SCALE, maxSide: 192 }));
+});
+afterAll(() => engine.dispose());
+
+const gray = (m: { width: number; height: number; data: Uint8Array | Uint16Array }): Plane => ({
+  width: m.width,
+  height: m.height,
+  data: Float64Array.from(m.data),
+});
+
+describe('the default fidelity', () => {
+  it('is what the engine uses when none is given', async () => {
+    const lr = toPixelImage(await downBicubic(truths[0]!));
+    const r = await engine.upscale(lr, { model: 'realesrgan-x4fast' });
+    expect(r.fidelity).toBe(DEFAULTS.fidelity);
+    const given = await engine.upscale(lr, { model: 'realesrgan-x4fast', fidelity: DEFAULTS.fidelity });
+    expect(Buffer.compare(Buffer.from(r.image.data), Buffer.from(given.image.data))).toBe(0);
+  }, 120_000);
+
+  it('brings no JPEG blocks back (blockiness within 0.03 of F = 0; F = 1 over it) and beats F = 0 on PSNR-Y and SSIM-Y', async () => {
+    const at = { f0: [] as number[], def: [] as number[], f1: [] as number[] };
+    const psnr = { f0: [] as number[], def: [] as number[] };
+    const ssim = { f0: [] as number[], def: [] as number[] };
+    for (const gt of truths) {
+      const lr = toPixelImage((await downJpeg(gt)).image);
+      for (const [k, fidelity] of [['f0', 0], ['def', DEFAULTS.fidelity], ['f1', 1]] as const) {
+        const out = fromPixelImage((await engine.upscale(lr, { model: 'realesrgan-x4fast', fidelity })).image);
+        at[k].push(blockiness(out, SCALE));
+        if (k !== 'f1') {
+          const s = compare(gt, out);
+          psnr[k].push(s.psnrY);
+          ssim[k].push(s.ssimY);
+        }
+      }
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    console.log(
+      `JPEG q70 ×4, x4fast: blockiness F=0 ${mean(at.f0).toFixed(3)}, F=${DEFAULTS.fidelity} ${mean(at.def).toFixed(3)}, F=1 ${mean(at.f1).toFixed(3)}; PSNR-Y ${mean(psnr.f0).toFixed(2)} → ${mean(psnr.def).toFixed(2)}; SSIM-Y ${mean(ssim.f0).toFixed(4)} → ${mean(ssim.def).toFixed(4)}`,
+    );
+    expect(mean(at.def)).toBeLessThanOrEqual(mean(at.f0) + 0.03);
+    expect(mean(at.f1)).toBeGreaterThan(mean(at.f0) + 0.1);
+    expect(mean(psnr.def)).toBeGreaterThan(mean(psnr.f0) + 0.1);
+    expect(mean(ssim.def)).toBeGreaterThanOrEqual(mean(ssim.f0));
+  }, 300_000);
+
+  it('the map tells harmful from helpful detail at F = 0 and at the default (detailAuc)', async () => {
+    const auc = { f0: [] as number[], def: [] as number[] };
+    for (const gt of truths) {
+      const lrRgb = await downBicubic(gt);
+      const lr = toPixelImage(lrRgb);
+      for (const [k, fidelity] of [['f0', 0], ['def', DEFAULTS.fidelity]] as const) {
+        const r = await engine.upscale(lr, { model: 'realesrgan-x4fast', fidelity, detailMap: true });
+        auc[k].push(detailAuc(gray(r.detailMap!), lumaY(fromPixelImage(r.image)), lumaY(upLanczos(lrRgb)), lumaY(gt)));
+      }
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    console.log(`map AUC, clean ×4, x4fast: F=0 ${auc.f0.map((v) => v.toFixed(3))}, F=${DEFAULTS.fidelity} ${auc.def.map((v) => v.toFixed(3))}`);
+    expect(mean(auc.f0)).toBeGreaterThan(0.65);
+    expect(mean(auc.def)).toBeGreaterThan(0.62);
+  }, 300_000);
+
+  it('the Faithful preset at the default is not below itself (PSNR-Y, SSIM-Y)', async () => {
+    for (const gt of truths) {
+      const lr = toPixelImage(await downBicubic(gt));
+      const own = compare(gt, fromPixelImage((await engine.upscale(lr, { preset: 'faithful', fidelity: 0 })).image));
+      const def = compare(gt, fromPixelImage((await engine.upscale(lr, { preset: 'faithful' })).image));
+      expect(def.psnrY).toBeGreaterThanOrEqual(own.psnrY - 0.005);
+      expect(def.ssimY).toBeGreaterThanOrEqual(own.ssimY - 0.0005);
+    }
+  }, 300_000);
+});
