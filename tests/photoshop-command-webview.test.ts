@@ -43,6 +43,7 @@ const host: WebviewHost = {
     const url = `${base}/${src.replace(/^plugin:\/?/, '')}`;
     void (async () => {
       const page = await browser.newPage();
+      if (!view.live) return void (await page.close()); // its dialog went away while the page was being made
       pages.set(view, page);
       page.on('pageerror', (e) => console.log('page error:', e.message));
       await page.exposeFunction('__toPlugin', (json: string) => deliver(json));
@@ -172,18 +173,6 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     expect(ps.liveImagingBytes).toBe(0);
   }, 120_000);
 
-  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
-    mode = 'silent';
-    timeouts({ readyMs: 1_500 });
-    const doc = photoDoc();
-    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
-    expect(ps.alerts).toEqual([]);
-    expect(outcome?.backend).toBe('WASM (in UXP)');
-    expect(dialogs()).toEqual([]);
-    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
-    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
-  }, 120_000);
-
   it('a webview job that fails with an I/O error is retried once inside UXP: one history step, core’s pixels', async () => {
     mode = 'io-error';
     const doc = photoDoc();
@@ -219,6 +208,47 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     },
     120_000,
   );
+  it('Photoshop refuses the dialog (REJECTION_REASON_NOT_ALLOWED, G3): the command runs in UXP, not a silent no-op', async () => {
+    dom.refuseDialogs = true;
+    try {
+      const doc = photoDoc();
+      const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(outcome?.backend).toBe('WASM (in UXP)');
+      expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+      expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+      expect(dialogs()).toEqual([]);
+    } finally {
+      dom.refuseDialogs = false;
+    }
+  }, 120_000);
+
+  // Last in this group: a webview that failed is remembered for the session (G5).
+  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 1_500 });
+    const doc = photoDoc();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(dialogs()).toEqual([]);
+    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
+  it('after a webview that never answered, the next command does not wait for one again (G5)', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 60_000 });
+    const doc = photoDoc();
+    const before = opened;
+    const t0 = Date.now();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(opened).toBe(before); // no dialog, no webview
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+    mode = 'page'; // the panel's group below starts its webview in beforeAll, before beforeEach resets this
+  }, 120_000);
 });
 
 describe('the panel on Photoshop 26 (UXP 8)', () => {

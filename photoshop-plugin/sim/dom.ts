@@ -7,8 +7,12 @@
  *     tag name, addEventListener/removeEventListener/dispatchEvent, isConnected            html-elements/html-element.md
  *     `append`/`prepend`/`replaceChildren` only on UXP 8+ ("Since: v8.0")                  html-element.md
  *   HTMLDialogElement: showModal() → a promise resolved on close(returnValue), rejected "if the dialog was closed for
- *     other reasons e.g. the user hit escape or closed the window"; rejected with REJECTION_REASON_DETACHED when
- *     not in the DOM; show(); open                                                       html-dialog-element.md
+ *     other reasons e.g. the user hit escape or closed the window, or if the application does not allow showing
+ *     the dialog"; `error.code` is the element's REJECTION_REASON_DETACHED when not in the DOM, its
+ *     REJECTION_REASON_NOT_ALLOWED when "the application does not allow showing dialogs (e.g. only one dialog is
+ *     allowed)" (here: another dialog is open, or the test set `refuseDialogs`); their values are undocumented,
+ *     so the simulator's are opaque strings a plugin can only compare with the properties; show(); open
+ *                                                                                        html-dialog-element.md
  *   HTMLWebViewElement: `src`; postMessage(message) — "the message is stringified & parsed by JSON"; the page's
  *     messages arrive as window 'message' events whose `data` and `source` are strings (MessageEvent: "data ⇒
  *     string", "source ⇒ string"; html-events/message-event.md); local content (plugin:/…) needs UXP 8.0
@@ -223,12 +227,20 @@ function parseStyle(css: string): Record<string, string> {
 export class SimDialog extends SimElement {
   open = false;
   returnValue: unknown;
+  readonly REJECTION_REASON_NOT_ALLOWED = 'sim-rejection-not-allowed';
+  readonly REJECTION_REASON_DETACHED = 'sim-rejection-detached';
   private settle: { resolve(v: unknown): void; reject(e: unknown): void } | undefined;
   showModal(): Promise<unknown> {
     if (!this.isConnected)
-      return Promise.reject(Object.assign(new Error('The dialog is not in the DOM.'), { code: 'detached' }));
-    if (this.open)
-      return Promise.reject(Object.assign(new Error('The dialog is already open.'), { code: 'notAllowed' }));
+      return Promise.reject(
+        Object.assign(new Error('The dialog is not in the DOM.'), { code: this.REJECTION_REASON_DETACHED }),
+      );
+    if (this.open || this.dom.refuseDialogs || this.dom.openDialogs.size > 0)
+      return Promise.reject(
+        Object.assign(new Error('The application does not allow showing the dialog.'), {
+          code: this.REJECTION_REASON_NOT_ALLOWED,
+        }),
+      );
     this.open = true;
     this.dom.openDialogs.add(this);
     return new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -245,7 +257,7 @@ export class SimDialog extends SimElement {
     if (!this.open) return;
     this.open = false;
     this.dom.openDialogs.delete(this);
-    this.settle?.reject(Object.assign(new Error('The dialog was closed by the user.'), { code: 'cancelled' }));
+    this.settle?.reject(new Error('The dialog was closed by the user.'));
   }
 }
 
@@ -264,6 +276,8 @@ export class DomSim {
   readonly window = new Listeners();
   readonly body: SimElement;
   readonly openDialogs = new Set<SimDialog>();
+  /** The host allows no dialog now (another plugin's or Photoshop's modal UI is up): showModal is refused. */
+  refuseDialogs = false;
   readonly webviews: SimWebview[] = [];
   webviewHost: WebviewHost | undefined;
 
