@@ -130,7 +130,7 @@ beforeEach(() => {
   timeouts({ readyMs: 60_000, stallMs: 60_000, cancelGraceMs: 1_000 });
 });
 
-function timeouts(t: { readyMs?: number; stallMs?: number; cancelGraceMs?: number }): void {
+function timeouts(t: { readyMs?: number; stallMs?: number; cancelGraceMs?: number; pingMs?: number }): void {
   ctx['__ENLARGE_TEST_TIMEOUTS__'] = { ...(ctx['__ENLARGE_TEST_TIMEOUTS__'] as object), ...t };
 }
 
@@ -222,33 +222,6 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
       dom.refuseDialogs = false;
     }
   }, 120_000);
-
-  // Last in this group: a webview that failed is remembered for the session (G5).
-  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
-    mode = 'silent';
-    timeouts({ readyMs: 1_500 });
-    const doc = photoDoc();
-    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
-    expect(ps.alerts).toEqual([]);
-    expect(outcome?.backend).toBe('WASM (in UXP)');
-    expect(dialogs()).toEqual([]);
-    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
-    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
-  }, 120_000);
-
-  it('after a webview that never answered, the next command does not wait for one again (G5)', async () => {
-    mode = 'silent';
-    timeouts({ readyMs: 60_000 });
-    const doc = photoDoc();
-    const before = opened;
-    const t0 = Date.now();
-    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
-    expect(outcome?.backend).toBe('WASM (in UXP)');
-    expect(opened).toBe(before); // no dialog, no webview
-    expect(Date.now() - t0).toBeLessThan(30_000);
-    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
-    mode = 'page'; // the panel's group below starts its webview in beforeAll, before beforeEach resets this
-  }, 120_000);
 });
 
 describe('the panel on Photoshop 26 (UXP 8)', () => {
@@ -310,6 +283,36 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(captions.at(-1)).toMatch(/^After — Real-ESRGAN x4fast, \d+\.\d s$/);
   }, 180_000);
 
+  it('the panel closed before a command (UXP keeps it, its webview paused; G1): the command pings, gets no answer, uses its own dialog', async () => {
+    const view = dom.webviews.find((v) => v.live && v.parentElement?.id === 'engine-host')!;
+    expect(view).toBeDefined();
+    timeouts({ pingMs: 1_000 });
+    view.paused = true;
+    try {
+      const doc = photoDoc();
+      const before = opened;
+      const t0 = Date.now();
+      const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(outcome?.backend).toBe('WASM (webview)');
+      expect(opened).toBe(before + 1); // the command's dialog webview ran it, not the hidden panel's
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+      expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    } finally {
+      view.resume();
+    }
+  }, 120_000);
+
+  it('the panel open (its page answers the ping): a command uses the panel’s webview, no dialog', async () => {
+    const doc = photoDoc();
+    const before = opened;
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(outcome?.backend).toBe('WASM (webview)');
+    expect(opened).toBe(before);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
   it('the panel closed during a webview job: the job goes on inside UXP and finishes, one history step', async () => {
     const doc = photoDoc();
     const before = opened;
@@ -328,5 +331,33 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
     expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
     expect(pages.size).toBe(0);
+  }, 120_000);
+});
+
+// Last in the file: a command webview that failed is remembered for the session (G5), so later commands skip it.
+describe('a command webview that never answers (after the panel went away)', () => {
+  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 1_500 });
+    const doc = photoDoc();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(dialogs()).toEqual([]);
+    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
+  it('after a webview that never answered, the next command does not wait for one again (G5)', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 60_000 });
+    const doc = photoDoc();
+    const before = opened;
+    const t0 = Date.now();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(opened).toBe(before); // no dialog, no webview
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
   }, 120_000);
 });

@@ -264,10 +264,30 @@ export class SimDialog extends SimElement {
 export class SimWebview extends SimElement {
   /** Set while the page is attached (in the DOM, with a src). */
   live = false;
+  /**
+   * The webview is hidden and its scripts do not run (real-host-2 G1): a panel the user closed stays alive in
+   * UXP ("the `hide` callback never occurs", uxp-api/known-issues), and platform webviews throttle or pause a
+   * hidden page (wailsapp/wails#5920; UXP 9.0.2 injects a "WebView visibility change script", ps-reference
+   * changelog). Messages both ways wait until it is shown again (`resume()`).
+   */
+  paused = false;
+  private held: (() => void)[] = [];
   postMessage(message: unknown, _targetOrigin?: string): void {
     // "the message is stringified & parsed by JSON"; nothing reaches a page that is not there.
     const json = JSON.stringify(message);
-    if (this.live) this.dom.webviewHost?.toPage(this, json);
+    if (!this.live) return;
+    if (this.paused) this.held.push(() => this.dom.webviewHost?.toPage(this, json));
+    else this.dom.webviewHost?.toPage(this, json);
+  }
+  /** A message from the page: delivered now, or when the webview is shown again. */
+  fromPage(deliver: () => void): void {
+    if (this.paused) this.held.push(deliver);
+    else deliver();
+  }
+  /** Shown again: what waited is delivered, in order. */
+  resume(): void {
+    this.paused = false;
+    for (const f of this.held.splice(0)) f();
   }
 }
 
@@ -333,7 +353,9 @@ export class DomSim {
       this.webviews.push(x);
       this.webviewHost?.open(x, src, (json) => {
         // A page whose webview left the DOM can no longer reach the plugin.
-        if (x.live) this.window.dispatchEvent({ type: 'message', data: json, source: 'uxp://webview', origin: src });
+        x.fromPage(() => {
+          if (x.live) this.window.dispatchEvent({ type: 'message', data: json, source: 'uxp://webview', origin: src });
+        });
       });
     });
   }
