@@ -263,7 +263,15 @@ const cases: Case[] = [
     code: 1,
     message: /"line.png" is 1×20000 pixels; both sides must be at least 4/,
   },
-  { name: 'CMYK', args: ['cmyk.jpg', ...MODEL], code: 1, message: /is a CMYK image. Convert it to RGB first/ },
+  // A plain CMYK JPEG is enlarged (tests/cli-cmyk.test.ts): it is written back as CMYK.
+  {
+    name: 'CMYK without a profile (enlarged as CMYK, tests/cli-cmyk.test.ts; the assumed profile is named)',
+    args: ['cmyk.jpg', '-o', 'cmyk-out.jpg', ...MODEL],
+    code: 0,
+    message:
+      /^enlarge: cmyk\.jpg: CMYK without a colour profile; read and written with the Chemical proof \(libvips built-in\) CMYK profile\.$/,
+    check: async () => expect(await dims('cmyk-out.jpg')).toEqual([96, 80, 4]),
+  },
   {
     name: '32-bit float TIFF',
     args: ['float.tif', ...MODEL],

@@ -43,6 +43,7 @@ const host: WebviewHost = {
     const url = `${base}/${src.replace(/^plugin:\/?/, '')}`;
     void (async () => {
       const page = await browser.newPage();
+      if (!view.live) return void (await page.close()); // its dialog went away while the page was being made
       pages.set(view, page);
       page.on('pageerror', (e) => console.log('page error:', e.message));
       await page.exposeFunction('__toPlugin', (json: string) => deliver(json));
@@ -129,7 +130,7 @@ beforeEach(() => {
   timeouts({ readyMs: 60_000, stallMs: 60_000, cancelGraceMs: 1_000 });
 });
 
-function timeouts(t: { readyMs?: number; stallMs?: number; cancelGraceMs?: number }): void {
+function timeouts(t: { readyMs?: number; stallMs?: number; cancelGraceMs?: number; pingMs?: number }): void {
   ctx['__ENLARGE_TEST_TIMEOUTS__'] = { ...(ctx['__ENLARGE_TEST_TIMEOUTS__'] as object), ...t };
 }
 
@@ -177,18 +178,6 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     expect(ps.liveImagingBytes).toBe(0);
   }, 120_000);
 
-  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
-    mode = 'silent';
-    timeouts({ readyMs: 1_500 });
-    const doc = photoDoc();
-    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
-    expect(ps.alerts).toEqual([]);
-    expect(outcome?.backend).toBe('WASM (in UXP)');
-    expect(dialogs()).toEqual([]);
-    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
-    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
-  }, 120_000);
-
   it('a webview job that fails with an I/O error is retried once inside UXP: one history step, core’s pixels', async () => {
     mode = 'io-error';
     const doc = photoDoc();
@@ -224,6 +213,20 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     },
     120_000,
   );
+  it('Photoshop refuses the dialog (REJECTION_REASON_NOT_ALLOWED, G3): the command runs in UXP, not a silent no-op', async () => {
+    dom.refuseDialogs = true;
+    try {
+      const doc = photoDoc();
+      const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(outcome?.backend).toBe('WASM (in UXP)');
+      expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+      expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+      expect(dialogs()).toEqual([]);
+    } finally {
+      dom.refuseDialogs = false;
+    }
+  }, 120_000);
 });
 
 describe('the panel on Photoshop 26 (UXP 8)', () => {
@@ -285,6 +288,36 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(captions.at(-1)).toMatch(/^After — Real-ESRGAN x4fast, \d+\.\d s$/);
   }, 180_000);
 
+  it('the panel closed before a command (UXP keeps it, its webview paused; G1): the command pings, gets no answer, uses its own dialog', async () => {
+    const view = dom.webviews.find((v) => v.live && v.parentElement?.id === 'engine-host')!;
+    expect(view).toBeDefined();
+    timeouts({ pingMs: 1_000 });
+    view.paused = true;
+    try {
+      const doc = photoDoc();
+      const before = opened;
+      const t0 = Date.now();
+      const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(outcome?.backend).toBe('WASM (webview)');
+      expect(opened).toBe(before + 1); // the command's dialog webview ran it, not the hidden panel's
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+      expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    } finally {
+      view.resume();
+    }
+  }, 120_000);
+
+  it('the panel open (its page answers the ping): a command uses the panel’s webview, no dialog', async () => {
+    const doc = photoDoc();
+    const before = opened;
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(outcome?.backend).toBe('WASM (webview)');
+    expect(opened).toBe(before);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
   it('the panel closed during a webview job: the job goes on inside UXP and finishes, one history step', async () => {
     const doc = photoDoc();
     const before = opened;
@@ -303,5 +336,33 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
     expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
     expect(pages.size).toBe(0);
+  }, 120_000);
+});
+
+// Last in the file: a command webview that failed is remembered for the session (G5), so later commands skip it.
+describe('a command webview that never answers (after the panel went away)', () => {
+  it('a webview that never answers: after readyMs the dialog closes and WASM in UXP runs the command', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 1_500 });
+    const doc = photoDoc();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(dialogs()).toEqual([]);
+    expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+  }, 120_000);
+
+  it('after a webview that never answered, the next command does not wait for one again (G5)', async () => {
+    mode = 'silent';
+    timeouts({ readyMs: 60_000 });
+    const doc = photoDoc();
+    const before = opened;
+    const t0 = Date.now();
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+    expect(outcome?.backend).toBe('WASM (in UXP)');
+    expect(opened).toBe(before); // no dialog, no webview
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
   }, 120_000);
 });

@@ -28,7 +28,15 @@ import {
   type Manifest,
   type Upscaler,
 } from '@enlarge/core';
-import { createWebEngine, noBackendError, probeCapabilities, webglSwitch } from '@enlarge/core/web';
+import {
+  createWebEngine,
+  createWorker,
+  firstAnswer,
+  noBackendError,
+  probeCapabilities,
+  webglSwitch,
+  WorkerStartError,
+} from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
 import { WORKER_TILES } from './engine-worker.js';
@@ -39,7 +47,8 @@ import { ownSource } from './own-source.js';
 export type HostToWorker =
   | { type: 'boot'; manifest: Manifest; wasm: Uint8Array; webgl?: 'off' | 'software' }
   | { type: 'file'; file: string; bytes?: Uint8Array; error?: string };
-export type WorkerToHost = { type: 'need-file'; file: string };
+/** `booting`: the Worker's first answer, sent as soon as it gets `boot` (core's firstAnswer waits for it). */
+export type WorkerToHost = { type: 'need-file'; file: string } | { type: 'booting' };
 
 // ---- embedded data ----
 
@@ -174,13 +183,12 @@ async function startEngine(): Promise<PanelEngine> {
   try {
     started = await workerEngine(cat);
   } catch (err) {
-    if (err instanceof WorkerStartError)
-      return panelEngine(
-        cat,
-        caps,
-        `A Worker could not start here (${err.message}), so the engine shares the panel's thread.`,
-      );
-    throw err;
+    if (!(err instanceof WorkerStartError)) throw err;
+    started = await panelEngine(
+      cat,
+      caps,
+      `A Worker could not start here (${err.message}), so the engine shares the panel's thread.`,
+    );
   }
   timings['engineStartMs'] = performance.now() - t0;
   return started;
@@ -204,23 +212,25 @@ async function panelEngine(cat: Catalog, caps: Capabilities, why: string): Promi
   return { upscaler, where: 'panel', why };
 }
 
-class WorkerStartError extends Error {}
-
 async function workerEngine(cat: Catalog): Promise<PanelEngine> {
-  if (typeof Worker !== 'function' || !ownSource()) throw new WorkerStartError('no Worker support');
-  let w: Worker;
-  try {
-    w = new Worker(URL.createObjectURL(new Blob([ownSource()], { type: 'text/javascript' })));
-  } catch (err) {
-    throw new WorkerStartError((err as Error).message);
-  }
+  if (!ownSource()) throw new WorkerStartError('no script to start it from');
+  // What `boot` carries is read first, so the Worker's 10 s to answer are its own.
+  const t0 = performance.now();
+  const wasm = await embedded('ort-wasm');
+  timings['runtimeDecodeMs'] = performance.now() - t0;
+  const bootManifest = await manifest();
+  // The panel decides WebGL for both (its label says what runs): where it found none, the Worker does not try.
+  const webgl = (await capabilities).webgl ? webglSwitch() : 'off';
+  const w = createWorker(() => new Worker(URL.createObjectURL(new Blob([ownSource()], { type: 'text/javascript' }))));
+  const answered = firstAnswer(w);
   worker = w;
   const listeners = new Set<(m: unknown) => void>();
   const emit = (m: unknown) => listeners.forEach((fn) => fn(m));
   w.addEventListener('message', (e: MessageEvent) => {
     const m = e.data as WorkerToHost | EngineMessage;
+    if (m && (m as WorkerToHost).type === 'booting') return;
     if (m && (m as WorkerToHost).type === 'need-file') {
-      const file = (m as WorkerToHost).file;
+      const file = (m as { file: string }).file;
       modelFile(file).then(
         (bytes) => w.postMessage({ type: 'file', file, bytes } satisfies HostToWorker, [bytes.buffer]),
         (err: Error) => w.postMessage({ type: 'file', file, error: err.message } satisfies HostToWorker),
@@ -229,11 +239,15 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
     }
     emit(m);
   });
-  // A Worker that dies (its script refused, out of memory) answers no job: say so as the engine would.
+  // A Worker that dies before it is ready (its script refused or thrown, out of memory while compiling) did
+  // not start: the panel's thread takes over. After 'ready' it answers no job: say so as the engine would.
+  let ready = false;
+  let startFailure: string | undefined;
   const fail = (why: string) =>
     emit({ type: 'ready', backends: [], error: { code: 'RUNTIME_FAILED', message: why } } satisfies EngineMessage);
   w.addEventListener('error', (e: ErrorEvent) => {
     e.preventDefault();
+    if (!ready) startFailure ??= e.message || 'its script stopped';
     fail(`The engine could not start (${e.message || 'its Worker stopped'}). Restart the plugin and try again.`);
   });
   const transport: EngineTransport = {
@@ -249,17 +263,15 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
     tiles: WORKER_TILES,
     cancelGraceMs: 1_000,
   });
-  const t0 = performance.now();
-  const wasm = await embedded('ort-wasm');
-  timings['runtimeDecodeMs'] = performance.now() - t0;
-  // The panel decides WebGL for both (its label says what runs): where it found none, the Worker does not try.
-  const webgl = (await capabilities).webgl ? webglSwitch() : 'off';
-  w.postMessage({ type: 'boot', manifest: await manifest(), wasm, webgl } satisfies HostToWorker, [wasm.buffer]);
+  w.postMessage({ type: 'boot', manifest: bootManifest, wasm, webgl } satisfies HostToWorker, [wasm.buffer]);
   try {
+    await answered;
     await client.ready(120_000);
+    ready = true;
   } catch (err) {
     if (worker === w) worker = undefined;
     w.terminate();
+    if (startFailure !== undefined && !(err instanceof WorkerStartError)) throw new WorkerStartError(startFailure);
     throw err;
   }
   const onGpu = (await client.capabilities()).backends[0] === 'webgl';

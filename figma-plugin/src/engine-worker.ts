@@ -33,12 +33,17 @@ export function startEngineWorker(): void {
     addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
   };
   const send = (m: WorkerToHost | EngineMessage) =>
-    scope.postMessage(m, 'type' in m && m.type !== 'need-file' ? transferList(m as EngineMessage) : []);
+    scope.postMessage(
+      m,
+      'type' in m && m.type !== 'need-file' && m.type !== 'booting' ? transferList(m as EngineMessage) : [],
+    );
   const reply = { post: (m: EngineMessage) => send(m) };
   const queue = new JobQueue();
   const files = new Map<string, { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }>();
 
   const boot = (m: Extract<HostToWorker, { type: 'boot' }>) => {
+    // The first answer: this Worker runs (the panel falls back to its own thread without it, engine-host.ts).
+    send({ type: 'booting' });
     // The panel's ENLARGE_WEBGL switch (core's webglSwitch), which this Worker's own global lacks.
     if (m.webgl) (globalThis as { ENLARGE_WEBGL?: string }).ENLARGE_WEBGL = m.webgl;
     const engine: Promise<Engine> = createWebEngine({

@@ -295,3 +295,23 @@ export function gifFrameCount(b: Uint8Array): number {
   }
   return frames > 0 ? frames : -1;
 }
+
+/**
+ * Figma shows a notification's text, and `closePlugin(message)`'s toast, only up to 100 characters ("Longer
+ * messages will be truncated", plugin-typings notify): a message for them, whole sentences first — the first
+ * sentences that fit, else the first sentence cut at a word with "…" (real-host-2 H3).
+ */
+export const TOAST_MAX_CHARS = 100;
+export function toastText(message: string): string {
+  const text = message.replace(/\s+/g, ' ').trim();
+  if (text.length <= TOAST_MAX_CHARS) return text;
+  const sentences = text.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [];
+  let out = '';
+  for (const s of sentences) {
+    if ((out + s).trim().length > TOAST_MAX_CHARS) break;
+    out += s;
+  }
+  if (out.trim()) return out.trim();
+  const cut = text.slice(0, TOAST_MAX_CHARS - 1);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 40)).replace(/[\s,;:]+$/, '')}…`;
+}

@@ -60,8 +60,9 @@
  *  - `figma.notify(message, options)`: the message is cut to 100 characters; returns `{ cancel() }`; an
  *    optional button runs its action when clicked (the test clicks it with `clickNotifyButton`).
  *      …/api/properties/figma-notify
- *  - `figma.closePlugin(message?)` fires "close" handlers, shows `message`; after it the API can no longer
- *    change the document.                                                             …/api/properties/figma-closeplugin
+ *  - `figma.closePlugin(message?)` fires "close" handlers, shows `message` ("display a visual bell toast with
+ *    the message", typings 1.142) — a toast, so cut to 100 characters like notify's (real-host-2 H3); after it
+ *    the API can no longer change the document.                                                             …/api/properties/figma-closeplugin
  *  - `figma.command` is the menu command the plugin was started with (undefined without a menu).  …/api/figma#command
  *  - Coordinates: `x`/`y` are relative to the parent, except that a GROUP does not start a coordinate
  *    space (its children's x/y are in the group's parent's space); a group's bounds are its children's.
@@ -1048,7 +1049,7 @@ export function createFigmaStub(opts: FigmaStubOptions = {}): FigmaStub {
       if (env.closed) return;
       fire('close');
       env.closed = true;
-      stub.closeMessage = message;
+      stub.closeMessage = message === undefined ? undefined : String(message).slice(0, NOTIFY_MAX_CHARS);
       for (const n of stub.notices) if (n.options?.button) n.gone = true; // "closed automatically when the plugin closes"
     },
     clientStorage: {

@@ -7,8 +7,12 @@
  *     tag name, addEventListener/removeEventListener/dispatchEvent, isConnected            html-elements/html-element.md
  *     `append`/`prepend`/`replaceChildren` only on UXP 8+ ("Since: v8.0")                  html-element.md
  *   HTMLDialogElement: showModal() → a promise resolved on close(returnValue), rejected "if the dialog was closed for
- *     other reasons e.g. the user hit escape or closed the window"; rejected with REJECTION_REASON_DETACHED when
- *     not in the DOM; show(); open                                                       html-dialog-element.md
+ *     other reasons e.g. the user hit escape or closed the window, or if the application does not allow showing
+ *     the dialog"; `error.code` is the element's REJECTION_REASON_DETACHED when not in the DOM, its
+ *     REJECTION_REASON_NOT_ALLOWED when "the application does not allow showing dialogs (e.g. only one dialog is
+ *     allowed)" (here: another dialog is open, or the test set `refuseDialogs`); their values are undocumented,
+ *     so the simulator's are opaque strings a plugin can only compare with the properties; show(); open
+ *                                                                                        html-dialog-element.md
  *   HTMLWebViewElement: `src`; postMessage(message) — "the message is stringified & parsed by JSON"; the page's
  *     messages arrive as window 'message' events whose `data` and `source` are strings (MessageEvent: "data ⇒
  *     string", "source ⇒ string"; html-events/message-event.md); local content (plugin:/…) needs UXP 8.0
@@ -223,12 +227,20 @@ function parseStyle(css: string): Record<string, string> {
 export class SimDialog extends SimElement {
   open = false;
   returnValue: unknown;
+  readonly REJECTION_REASON_NOT_ALLOWED = 'sim-rejection-not-allowed';
+  readonly REJECTION_REASON_DETACHED = 'sim-rejection-detached';
   private settle: { resolve(v: unknown): void; reject(e: unknown): void } | undefined;
   showModal(): Promise<unknown> {
     if (!this.isConnected)
-      return Promise.reject(Object.assign(new Error('The dialog is not in the DOM.'), { code: 'detached' }));
-    if (this.open)
-      return Promise.reject(Object.assign(new Error('The dialog is already open.'), { code: 'notAllowed' }));
+      return Promise.reject(
+        Object.assign(new Error('The dialog is not in the DOM.'), { code: this.REJECTION_REASON_DETACHED }),
+      );
+    if (this.open || this.dom.refuseDialogs || this.dom.openDialogs.size > 0)
+      return Promise.reject(
+        Object.assign(new Error('The application does not allow showing the dialog.'), {
+          code: this.REJECTION_REASON_NOT_ALLOWED,
+        }),
+      );
     this.open = true;
     this.dom.openDialogs.add(this);
     return new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -245,17 +257,37 @@ export class SimDialog extends SimElement {
     if (!this.open) return;
     this.open = false;
     this.dom.openDialogs.delete(this);
-    this.settle?.reject(Object.assign(new Error('The dialog was closed by the user.'), { code: 'cancelled' }));
+    this.settle?.reject(new Error('The dialog was closed by the user.'));
   }
 }
 
 export class SimWebview extends SimElement {
   /** Set while the page is attached (in the DOM, with a src). */
   live = false;
+  /**
+   * The webview is hidden and its scripts do not run (real-host-2 G1): a panel the user closed stays alive in
+   * UXP ("the `hide` callback never occurs", uxp-api/known-issues), and platform webviews throttle or pause a
+   * hidden page (wailsapp/wails#5920; UXP 9.0.2 injects a "WebView visibility change script", ps-reference
+   * changelog). Messages both ways wait until it is shown again (`resume()`).
+   */
+  paused = false;
+  private held: (() => void)[] = [];
   postMessage(message: unknown, _targetOrigin?: string): void {
     // "the message is stringified & parsed by JSON"; nothing reaches a page that is not there.
     const json = JSON.stringify(message);
-    if (this.live) this.dom.webviewHost?.toPage(this, json);
+    if (!this.live) return;
+    if (this.paused) this.held.push(() => this.dom.webviewHost?.toPage(this, json));
+    else this.dom.webviewHost?.toPage(this, json);
+  }
+  /** A message from the page: delivered now, or when the webview is shown again. */
+  fromPage(deliver: () => void): void {
+    if (this.paused) this.held.push(deliver);
+    else deliver();
+  }
+  /** Shown again: what waited is delivered, in order. */
+  resume(): void {
+    this.paused = false;
+    for (const f of this.held.splice(0)) f();
   }
 }
 
@@ -264,6 +296,8 @@ export class DomSim {
   readonly window = new Listeners();
   readonly body: SimElement;
   readonly openDialogs = new Set<SimDialog>();
+  /** The host allows no dialog now (another plugin's or Photoshop's modal UI is up): showModal is refused. */
+  refuseDialogs = false;
   readonly webviews: SimWebview[] = [];
   webviewHost: WebviewHost | undefined;
 
@@ -319,7 +353,9 @@ export class DomSim {
       this.webviews.push(x);
       this.webviewHost?.open(x, src, (json) => {
         // A page whose webview left the DOM can no longer reach the plugin.
-        if (x.live) this.window.dispatchEvent({ type: 'message', data: json, source: 'uxp://webview', origin: src });
+        x.fromPage(() => {
+          if (x.live) this.window.dispatchEvent({ type: 'message', data: json, source: 'uxp://webview', origin: src });
+        });
       });
     });
   }

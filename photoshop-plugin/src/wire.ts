@@ -28,9 +28,18 @@ export type WireImage = Omit<MessageImage, 'buffer'> & { b64?: string; byteLengt
 
 export type WireToPage =
   | { enlarge: typeof WIRE; kind: 'chunk'; id: string; offset: number; total: number; b64: string }
-  | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<HostMessage> };
+  | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<HostMessage> }
+  | { enlarge: typeof WIRE; kind: 'ping'; id: string };
 
-export type WireToPlugin = { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<EngineMessage> };
+/**
+ * `pong`: the bridge page's answer to `ping` (real-host-2 G1), with whether its document is hidden. A panel's
+ * webview keeps living after the panel is closed (UXP never calls `hide`), and a hidden webview's scripts may
+ * be throttled or paused, so before a command uses the panel's page it asks, and uses it only on a prompt,
+ * visible answer.
+ */
+export type WireToPlugin =
+  | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<EngineMessage> }
+  | { enlarge: typeof WIRE; kind: 'pong'; id: string; hidden: boolean };
 
 /** A protocol message with its image (if any) in wire form. */
 export type WireMessage<M> = M extends { image?: MessageImage } ? Omit<M, 'image'> & { image?: WireImage } : M;

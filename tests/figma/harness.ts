@@ -55,6 +55,7 @@ export type UiMode = 'figma' | 'secure';
 const hostHtml = (
   mode: UiMode,
   csp?: string,
+  worker = '',
 ) => `<!doctype html><html><head><meta charset="utf-8"><title>Figma stand-in</title></head>
 <body style="margin:0;background:#888">
 ${
@@ -64,7 +65,7 @@ ${
 }
 <script>
 const frame = document.getElementById('ui');
-${mode === 'figma' ? "frame.addEventListener('load', async () => frame.contentWindow.postMessage(await (await fetch('/ui.html')).text(), '*'), { once: true });" : ''}
+${mode === 'figma' ? "frame.addEventListener('load', async () => frame.contentWindow.postMessage(await (await fetch('" + (worker ? `/ui.html?worker=${worker}` : '/ui.html') + "')).text(), '*'), { once: true });" : ''}
 function toWire(v) {
   if (v instanceof Uint8Array) {
     let s = '';
@@ -143,9 +144,31 @@ export interface HostServer {
   url: string;
   /** The same under another CSP ('' for none). */
   urlWithCsp(csp: string): string;
+  /** The UI under a CSP (default FIGMA_CSP) with the host's Worker behaving as `worker` says. */
+  urlWith(o: { csp?: string; worker?: WorkerMode }): string;
   /** The old secure http iframe (WebGPU test only). */
   secureUrl: string;
   close(): Promise<void>;
+}
+
+/**
+ * How the host treats the engine's Worker (real-host-2 H1): 'throws' — its script throws as it loads (an
+ * `error` event, as a refused script gives); 'silent' — its script loads and never answers. The stand-in
+ * replaces `Worker` in the UI iframe before ui.html's script runs, so every Worker the UI starts gets that
+ * script instead of its own. (A CSP refusal needs no stand-in: `worker-src 'none'` in the csp parameter.)
+ */
+export type WorkerMode = '' | 'throws' | 'silent';
+function workerMode(v: string): WorkerMode {
+  return v === 'throws' || v === 'silent' ? v : '';
+}
+function withWorker(ui: Buffer, mode: WorkerMode): Buffer {
+  if (!mode) return ui;
+  const body =
+    mode === 'throws' ? 'throw new Error("this host refuses the engine script")' : 'self.onmessage = () => {};';
+  const script = `<script>(() => { const W = window.Worker; window.Worker = function (url, options) { return new W(URL.createObjectURL(new Blob([${JSON.stringify(body)}], { type: 'text/javascript' })), options); }; })();</script>`;
+  const text = ui.toString('utf8');
+  const at = text.indexOf('<head>') + '<head>'.length;
+  return Buffer.from(text.slice(0, at) + script + text.slice(at));
 }
 
 export async function serveFigmaHost(uiHtml = UI_HTML): Promise<HostServer> {
@@ -157,9 +180,13 @@ export async function serveFigmaHost(uiHtml = UI_HTML): Promise<HostServer> {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     if (path === '/') html(res, topHtml(port, url.search));
-    else if (path === '/host.html') html(res, hostHtml('figma', url.searchParams.get('csp') ?? FIGMA_CSP));
+    else if (path === '/host.html')
+      html(
+        res,
+        hostHtml('figma', url.searchParams.get('csp') ?? FIGMA_CSP, workerMode(url.searchParams.get('worker') ?? '')),
+      );
     else if (path === '/secure.html') html(res, hostHtml('secure'));
-    else if (path === '/ui.html') html(res, ui);
+    else if (path === '/ui.html') html(res, withWorker(ui, workerMode(url.searchParams.get('worker') ?? '')));
     else if (path === '/favicon.ico')
       res.writeHead(204).end(); // the parent page's, not the plugin's
     else res.writeHead(404).end('not found');
@@ -169,6 +196,8 @@ export async function serveFigmaHost(uiHtml = UI_HTML): Promise<HostServer> {
   return {
     url: `http://127.0.0.1:${port}/`,
     urlWithCsp: (csp) => `http://127.0.0.1:${port}/?csp=${encodeURIComponent(csp)}`,
+    urlWith: ({ csp, worker }) =>
+      `http://127.0.0.1:${port}/?${new URLSearchParams({ ...(csp !== undefined ? { csp } : {}), ...(worker ? { worker } : {}) })}`,
     secureUrl: `http://127.0.0.1:${port}/secure.html`,
     close: () => new Promise<void>((ok) => server.close(() => ok())),
   };

@@ -60,6 +60,7 @@ import { sniffFile } from './sniff.js';
 import { announceDone, announceTemp, isWorker, supervise } from './cli-supervisor.js';
 import { assertRegularInput, fitName, forceExitAfter, ignoredOptions, tempName, UsageError, versionLine } from './cli-guards.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
+import { cmykNote, cmykRefusal, readCmyk, writeCmyk, type CmykSource } from './cmyk.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
@@ -266,8 +267,8 @@ async function readHeader(file: string): Promise<Header> {
     throw new InvalidImageError(
       `"${basename(file)}" has no pixels (its header says ${meta.width ?? 0}×${meta.height ?? 0}).`,
     );
-  if (meta.space === 'cmyk')
-    throw new UnsupportedFormatError(`"${basename(file)}" is a CMYK image. Convert it to RGB first.`);
+  const cmykRefused = cmykRefusal(file, meta);
+  if (cmykRefused) throw new UnsupportedFormatError(cmykRefused);
   if (meta.depth === 'float' || meta.depth === 'double' || meta.depth === 'complex' || meta.depth === 'dpcomplex') {
     throw new UnsupportedFormatError(
       `"${basename(file)}" stores floating-point samples (${meta.depth}). Convert it to 8 or 16 bits per channel first.`,
@@ -286,9 +287,11 @@ async function readHeader(file: string): Promise<Header> {
 export async function readImage(
   file: string,
   header?: Header,
-): Promise<{ image: PixelImage; meta: OutputMeta; format: string }> {
+): Promise<{ image: PixelImage; meta: OutputMeta; format: string; cmyk?: CmykSource }> {
   const h = header ?? (await readHeader(file));
   const meta = h.meta;
+  if (meta.space === 'cmyk')
+    return { ...(await readCmyk(file, meta, MAX_INPUT_PIXELS)), format: meta.format ?? 'jpeg' };
   const sixteen = meta.depth === 'ushort' || meta.depth === 'short';
   // Decoded strip by strip straight into one buffer (sequential access), auto-oriented from EXIF so
   // portraits are not upscaled sideways; first frame only for animations.
@@ -339,7 +342,8 @@ async function writeWhole(
     await writeFile(iccPath, meta.icc!);
     pipe = pipe.withIccProfile(iccPath);
   }
-  if (meta.density) pipe = pipe.withMetadata({ density: meta.density });
+  // withDensity: withMetadata({density}) would also replace the profile above with sRGB.
+  if (meta.density) pipe = pipe.withDensity(meta.density);
   if (meta.xmp) pipe = pipe.withXmp(meta.xmp.toString('utf8'));
   if (format === 'jpg') pipe = pipe.jpeg({ quality, mozjpeg: true });
   else pipe = pipe.webp({ quality });
@@ -967,6 +971,10 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const src = await readImage(input, header);
           throwIfSignalled(controller.signal);
+          // CMYK in, JPEG or TIFF out: written back as CMYK with the source's profile (./cmyk.ts).
+          const cmykOut = src.cmyk && (format === 'jpg' || format === 'tiff') ? src.cmyk : undefined;
+          const cmykSays = src.cmyk && cmykNote(input, src.cmyk);
+          if (cmykSays) console.error(`enlarge: ${cmykSays}`);
           if ((header.meta.pages ?? 1) > 1)
             console.error(`enlarge: ${label}: has ${header.meta.pages} frames; only the first is enlarged.`);
           const onProgress = progressBar(label, batch, mp);
@@ -995,7 +1003,7 @@ export async function main(argv: string[]): Promise<number> {
               software: 'Enlarge',
             }),
           };
-          if (format === 'png' || format === 'tiff') {
+          if ((format === 'png' || format === 'tiff') && !cmykOut) {
             let writer: StreamWriter | undefined;
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
             res = await engine.upscaleToSink(
@@ -1042,7 +1050,8 @@ export async function main(argv: string[]): Promise<number> {
             fh = undefined;
             const whole = await engine.upscale(src.image, options, { onProgress, signal: controller.signal });
             res = whole;
-            await writeWhole(tmp, whole.image, format, quality, meta);
+            if (cmykOut) await writeCmyk(tmp, whole.image, format as 'jpg' | 'tiff', quality, meta, cmykOut);
+            else await writeWhole(tmp, whole.image, format, quality, meta);
             if (whole.detailMap) await writeMap({ image: whole.detailMap, outputHeight: whole.detailMap.height });
           }
           if (mapWriter) {

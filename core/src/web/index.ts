@@ -21,6 +21,7 @@ import { probeWebGL, type WebGLProbe } from './webgl.js';
 export { webRunnerFactory } from './runner.js';
 export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProbe } from './webgl.js';
 export { webglModel } from './webgl-model.js';
+export { createWorker, firstAnswer, WorkerStartError, WORKER_ANSWER_MS } from './worker-start.js';
 
 export interface WebEngineOptions {
   /** The onnxruntime-web module the bundle embeds ('onnxruntime-web', or 'onnxruntime-web/wasm' without WebGPU). */

@@ -12,6 +12,12 @@
  *     the progress and a Cancel button itself. Closing it (Esc, its close box) cancels: `showModal()` "can be
  *     rejected if the dialog was closed for other reasons e.g. the user hit escape or closed the window"
  *     (html-dialog-element.md). The dialog must be in the DOM (REJECTION_REASON_DETACHED).
+ *   - `showModal()` is also rejected "if the application does not allow showing the dialog": its `error.code` is
+ *     then the dialog's REJECTION_REASON_NOT_ALLOWED ("the application does not allow showing dialogs (e.g. only
+ *     one dialog is allowed)") or REJECTION_REASON_DETACHED (html-dialog-element.md). That is no cancel: the
+ *     command runs without the dialog, WASM in UXP (real-host-2 G3).
+ *   - A webview that did not start (no 'ready' within `readyMs`, or its page failed to load) is remembered for
+ *     the session: later commands go straight to WASM in UXP instead of waiting again (G5).
  * `showModal()` is not awaited: it resolves only when the dialog closes. No `lockDocumentFocus` (a Photoshop-only
  * option that locks the UI, ps-reference/known-issues): executeAsModal holds the modal state.
  *
@@ -37,7 +43,22 @@ interface UxpDialog extends HTMLElement {
   showModal(): Promise<unknown>;
   close(returnValue?: unknown): void;
   open?: boolean;
+  readonly REJECTION_REASON_NOT_ALLOWED?: unknown;
+  readonly REJECTION_REASON_DETACHED?: unknown;
 }
+
+/** Whether a `showModal()` rejection is the host refusing the dialog (not the user closing it). */
+function refusedByHost(dialog: UxpDialog, err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code !== undefined && (code === dialog.REJECTION_REASON_NOT_ALLOWED || code === dialog.REJECTION_REASON_DETACHED)
+  );
+}
+
+class DialogRefusedError extends Error {}
+
+/** Set once a command's webview did not start: this session's later commands do not wait for one again. */
+let webviewFailed = false;
 
 function el(tag: string, attrs: Record<string, string> = {}, text?: string): HTMLElement {
   const e = document.createElement(tag);
@@ -55,7 +76,7 @@ export async function openCommandEngine(
   catalog: Catalog,
   commandName: string,
 ): Promise<{ engine?: CommandEngine; cancelled?: boolean }> {
-  if (!webviewSupported() || !document.body) return {};
+  if (!webviewSupported() || !document.body || webviewFailed) return {};
   const abort = new AbortController();
   const dialog = el('dialog', { id: 'enlarge-command', style: 'width: 320px; padding: 16px;' }) as UxpDialog;
   dialog.appendChild(el('div', { style: 'font-weight: bold; margin-bottom: 8px;' }, commandName));
@@ -85,16 +106,34 @@ export async function openCommandEngine(
     }
     dialog.remove();
   };
-  // The dialog closed by the user (Esc, close box) is a cancel; closed by us (close()) it is not.
+  // The dialog closed by the user (Esc, close box) is a cancel; closed by us (close()) it is not; refused by
+  // Photoshop it is neither: the command runs without it.
+  let refuse: (err: Error) => void = () => undefined;
+  const refused = new Promise<never>((_, reject) => (refuse = reject));
+  refused.catch(() => undefined);
   dialog.showModal().then(
     () => {
       if (!closed) abort.abort();
     },
-    () => {
-      if (!closed) abort.abort();
+    (err: unknown) => {
+      if (closed) return;
+      if (refusedByHost(dialog, err)) refuse(new DialogRefusedError());
+      else abort.abort();
     },
   );
   const t = webviewTimeouts();
+  // A refusal comes back at once: no webview is started for a dialog Photoshop did not show.
+  const refusedNow = await Promise.race([
+    refused.then(
+      () => false,
+      () => true,
+    ),
+    new Promise<boolean>((ok) => setTimeout(() => ok(false), 0)),
+  ]);
+  if (refusedNow) {
+    close();
+    return {};
+  }
   try {
     const started = startWebviewEngine(dialog, catalog, t);
     client = started.client;
@@ -107,10 +146,12 @@ export async function openCommandEngine(
     );
     loadError.catch(() => undefined);
     cancelled.catch(() => undefined);
-    await Promise.race([client.ready(t.readyMs), loadError, cancelled]);
+    await Promise.race([client.ready(t.readyMs), loadError, cancelled, refused]);
   } catch (err) {
     close();
-    return err instanceof AbortError || abort.signal.aborted ? { cancelled: true } : {};
+    if (err instanceof AbortError || abort.signal.aborted) return { cancelled: true };
+    if (!(err instanceof DialogRefusedError)) webviewFailed = true;
+    return {};
   }
   status.textContent = 'Reading the layer…';
   const engine = labelled(catalog, 'webview', client);

@@ -109,16 +109,20 @@ export interface WebviewTimeouts {
   stallMs: number;
   /** A cancelled webview job settles after this long even if the page never confirms. */
   cancelGraceMs: number;
+  /** How long the panel's page has to answer a ping before a command uses it (G1). */
+  pingMs: number;
 }
 export function webviewTimeouts(): WebviewTimeouts {
   const t = (globalThis as { __ENLARGE_TEST_TIMEOUTS__?: Partial<WebviewTimeouts> }).__ENLARGE_TEST_TIMEOUTS__;
-  return { readyMs: 20_000, stallMs: 180_000, cancelGraceMs: 3_000, ...t };
+  return { readyMs: 20_000, stallMs: 180_000, cancelGraceMs: 3_000, pingMs: 1_500, ...t };
 }
 
 let webviewClient: EngineClient | undefined;
-/** The panel registers its webview's client here once the page said 'ready'. */
-export function setWebviewClient(client: EngineClient | undefined): void {
+let webviewPing: ((ms: number) => Promise<boolean>) | undefined;
+/** The panel registers its webview's client (and how to ping its page) here once the page said 'ready'. */
+export function setWebviewClient(client: EngineClient | undefined, ping?: (ms: number) => Promise<boolean>): void {
   webviewClient = client;
+  webviewPing = client ? ping : undefined;
 }
 /** Forgets `client` if it is the registered one (a job on it failed; the panel's next run starts afresh). */
 export function dropWebviewClient(client: Upscaler): void {
@@ -127,6 +131,18 @@ export function dropWebviewClient(client: Upscaler): void {
 /** The panel's webview engine, if its page said 'ready' with at least one backend. */
 export function readyWebviewClient(): EngineClient | undefined {
   return webviewClient?.backends?.length ? webviewClient : undefined;
+}
+
+/**
+ * The panel's webview engine if it is ready AND its page answers a ping now, not hidden (G1): once opened, a
+ * panel lives on after it is closed (UXP: `hide` "never occurs", `show` "occurs only once", uxp-api/known-issues)
+ * and its hidden webview may not run scripts, so a command checks before sending it a job.
+ */
+export async function liveWebviewClient(): Promise<EngineClient | undefined> {
+  const client = readyWebviewClient();
+  if (!client) return undefined;
+  if (!webviewPing) return client;
+  return (await webviewPing(webviewTimeouts().pingMs)) ? client : undefined;
 }
 
 /**
@@ -151,7 +167,7 @@ export async function inUxpEngineOrExplain(webviewTried: boolean): Promise<Chose
 export async function chooseEngine(): Promise<ChosenEngine> {
   const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: TestEngineSeam }).__ENLARGE_TEST_ENGINE__;
   if (seam) return { upscaler: seam.engine, where: 'test seam', label: () => seam.label ?? 'injected test engine' };
-  const client = readyWebviewClient();
+  const client = await liveWebviewClient();
   if (client) return labelled(await bundledCatalog(), 'webview', client);
   return inUxpEngineOrExplain(false);
 }

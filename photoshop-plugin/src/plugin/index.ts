@@ -7,7 +7,7 @@
 import './polyfills.js'; // first: the APIs UXP may lack exist before any module body runs
 import { AbortError, describeError } from '@enlarge/core';
 import { Panel } from './panel.js';
-import { bundledCatalog, readyWebviewClient } from './engines.js';
+import { bundledCatalog, liveWebviewClient, labelled } from './engines.js';
 import { openCommandEngine, type CommandEngine } from './command-engine.js';
 import { diagnostics } from './diagnostics.js';
 import { loadSettings } from './settings.js';
@@ -29,16 +29,23 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
     // A refusal costs nothing: checked before any dialog opens.
     inspectTarget(settings, catalog);
     const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__;
-    if (!seam && !readyWebviewClient()) {
+    // The panel's page only if it answers now (G1); else the command's own dialog.
+    const panelClient = seam ? undefined : await liveWebviewClient();
+    if (!seam && !panelClient) {
       const opened = await openCommandEngine(catalog, commandName);
       if (opened.cancelled) return undefined;
       dialog = opened.engine;
     }
+    const panelEngine = panelClient ? labelled(catalog, 'webview', panelClient) : undefined;
     const run = (d: CommandEngine | undefined) =>
       upscaleActiveLayer({
         settings,
         commandName,
-        ...(d ? { engine: d.engine, signal: d.signal, onStatus: (s) => d.onStatus(s) } : {}),
+        ...(d
+          ? { engine: d.engine, signal: d.signal, onStatus: (s) => d.onStatus(s) }
+          : panelEngine
+            ? { engine: panelEngine }
+            : {}),
       });
     try {
       return await run(dialog);

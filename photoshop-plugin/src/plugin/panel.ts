@@ -94,7 +94,7 @@ export class Panel {
         this.refresh();
         const inUxp = `${catalog.backendName('wasm')} (in UXP)`;
         if (!webviewSupported()) return this.setBackend(inUxp, undefined, 'wasm');
-        const { client, element } = startWebviewEngine($('engine-host'), catalog);
+        const { client, element, ping } = startWebviewEngine($('engine-host'), catalog);
         this.webview = { client, element };
         // A webview that fails to load or goes away is never used again (commands fall back to WASM in UXP).
         element.addEventListener('loaderror', () => {
@@ -103,7 +103,7 @@ export class Panel {
         });
         try {
           const backends = await client.ready(webviewTimeouts().readyMs);
-          setWebviewClient(client);
+          setWebviewClient(client, ping);
           this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`, undefined, backends[0]);
         } catch {
           this.setBackend(inUxp, 'The webview engine did not start; using WASM inside UXP.', 'wasm');

@@ -80,7 +80,8 @@ export function wireTransport(
         // Envelopes carry engine messages (images as base64); the page's own 'ready' comes bare. The client
         // checks every message with the protocol's guard (isEngineMessage) before using it.
         if (isWire(d)) {
-          const msg = (d as WireToPlugin).msg;
+          if ((d as WireToPlugin).kind === 'pong') return; // for pingPage, not the engine client
+          const msg = (d as Extract<WireToPlugin, { kind: 'msg' }>).msg;
           handler(
             (msg.type === 'band' || msg.type === 'result') && msg.image
               ? { ...msg, image: imageFromWire(msg.image) }
@@ -94,12 +95,42 @@ export function wireTransport(
   };
 }
 
+let pings = 0;
+/**
+ * Whether the page in `view` answers a ping within `ms` and is not hidden (real-host-2 G1: a closed panel's
+ * webview lives on, hidden, and may not run its scripts).
+ */
+export function pingPage(
+  view: WebviewLike,
+  source: {
+    addEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+    removeEventListener(t: 'message', h: (e: MessageEvent) => void): void;
+  },
+  ms: number,
+): Promise<boolean> {
+  const id = `ping-${++pings}`;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      source.removeEventListener('message', listener);
+      resolve(ok);
+    };
+    const listener = (e: MessageEvent) => {
+      const d = messagePayload(e) as WireToPlugin | undefined;
+      if (isWire(d) && d.kind === 'pong' && d.id === id) done(!d.hidden);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    source.addEventListener('message', listener);
+    view.postMessage({ enlarge: WIRE, kind: 'ping', id } satisfies WireToPage, '*');
+  });
+}
+
 /** Creates the (invisible) webview in `container` (the panel, or a command's dialog) and a client for its engine page (planning with `catalog`). */
 export function startWebviewEngine(
   container: HTMLElement,
   catalog: Catalog,
   timeouts: Pick<WebviewTimeouts, 'stallMs' | 'cancelGraceMs'> = webviewTimeouts(),
-): { client: EngineClient; element: HTMLElement } {
+): { client: EngineClient; element: HTMLElement; ping(ms: number): Promise<boolean> } {
   const el = document.createElement('webview') as HTMLElement & WebviewLike;
   el.setAttribute('id', 'enlarge-engine');
   el.setAttribute('src', ENGINE_PAGE);
@@ -116,5 +147,5 @@ export function startWebviewEngine(
     cancelGraceMs: timeouts.cancelGraceMs,
   });
   container.appendChild(el);
-  return { client, element: el };
+  return { client, element: el, ping: (ms) => pingPage(el, window, ms) };
 }

@@ -38,6 +38,11 @@ function toPlugin(m: EngineMessage): void {
 }
 
 function fromPlugin(d: WireToPage): void {
+  if (d.kind === 'ping') {
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    host()?.postMessage({ enlarge: WIRE, kind: 'pong', id: d.id, hidden } satisfies WireToPlugin);
+    return;
+  }
   if (d.kind === 'chunk') {
     let buf = assembling.get(d.id);
     if (!buf || buf.length !== d.total) {
@@ -71,7 +76,8 @@ function onEnvelope(e: MessageEvent): boolean {
   const d = envelope(e);
   if (!d) return false;
   e.stopImmediatePropagation?.();
-  const key = d.kind === 'chunk' ? `c:${d.id}:${d.offset}` : `m:${d.msg.type}:${d.msg.id}`;
+  const key =
+    d.kind === 'chunk' ? `c:${d.id}:${d.offset}` : d.kind === 'ping' ? `p:${d.id}` : `m:${d.msg.type}:${d.msg.id}`;
   if (handled.has(key)) return true;
   handled.add(key);
   if (handled.size > 10_000) handled.clear();
