@@ -14,6 +14,7 @@ const SERIAL = [
   'tests/cli-stream.test.ts',
   'tests/cli-bad-input.test.ts',
   'tests/fidelity.test.ts',
+  'tests/fidelity-default.test.ts',
   'tests/quantized.test.ts',
   'tests/text-detect.test.ts',
   'tests/regions.test.ts',
