@@ -29,6 +29,25 @@ const gray = (m: { width: number; height: number; data: Uint8Array | Uint16Array
   data: Float64Array.from(m.data),
 });
 
+describe('blockiness', () => {
+  it('is about 1 for smooth texture and well above it for 8×8 blocks enlarged ×4', () => {
+    const w = 128,
+      h = 128;
+    const img = (f: (x: number, y: number) => number): Rgb => {
+      const data = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(f(x, y), (y * w + x) * 3, (y * w + x) * 3 + 3);
+      return { width: w, height: h, channels: 3, data };
+    };
+    const texture = (x: number, y: number) => 128 + 60 * Math.sin(x * 0.7 + y * 0.3) * Math.cos(y * 0.5);
+    const smooth = blockiness(img(texture), SCALE);
+    // The same texture, constant over every 32×32 output block (an 8×8 input block at ×4), plus a little texture.
+    const blocky = blockiness(img((x, y) => 0.8 * texture(x - (x % 32), y - (y % 32)) + 0.2 * texture(x, y)), SCALE);
+    expect(smooth).toBeGreaterThan(0.8);
+    expect(smooth).toBeLessThan(1.2);
+    expect(blocky).toBeGreaterThan(3);
+  });
+});
+
 describe('the default fidelity', () => {
   it('is what the engine uses when none is given', async () => {
     const lr = toPixelImage(await downBicubic(truths[0]!));
