@@ -422,9 +422,14 @@ async function preview(): Promise<void> {
   const t0 = performance.now();
   try {
     await engine().ready;
-    const r = await upscaleWithMap(engine().client, crop, { ...o, width: undefined, height: undefined, scale: f }, {
-      onProgress: (p) => showProgress(p.fraction, `Preview: ${formatEta(p.etaMs)}`),
-    });
+    const r = await upscaleWithMap(
+      engine().client,
+      crop,
+      { ...o, width: undefined, height: undefined, scale: f },
+      {
+        onProgress: (p) => showProgress(p.fraction, `Preview: ${formatEta(p.etaMs)}`),
+      },
+    );
     $('compare-box').hidden = false;
     drawPixels($<HTMLCanvasElement>('after'), r.image);
     drawOverlay($<HTMLCanvasElement>('invented'), r.map, $<HTMLInputElement>('show-invented').checked);
