@@ -98,7 +98,7 @@ async function compareWithNode(ui: FigmaUiPage, input: PixelImage, label: string
   expect(end.cells).toHaveLength(1);
   expect(end.cells[0]!.png).toBeInstanceOf(Uint8Array);
   const got = pixelsOf(end.cells[0]!.png);
-  const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, detailMap: true });
+  const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, detailMap: true, fidelity: 0 }); // PHOTO's fidelity
   expect([got.width, got.height, got.channels]).toEqual([input.width * 4, input.height * 4, 3]);
   // The invented share the run summary ranks layers by: the same map as the Node engine's (within rounding).
   expect(Math.abs((end.invented ?? 0) - expected.invented!.share)).toBeLessThan(0.01);
@@ -319,7 +319,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(Buffer.compare(meta.icc!, srcIcc)).toBe(0); // the same profile, byte for byte
       // The pixels are the file's own values, never converted: the same as enlarging them with the Node engine.
       // (sharp's withIccProfile converted the sRGB crop into P3 values when it wrote the file.)
-      const expected = await env.nodeEngine.upscale(pixelsOf(p3), { preset: 'photo', scale: 2 });
+      const expected = await env.nodeEngine.upscale(pixelsOf(p3), { preset: 'photo', scale: 2, fidelity: 0 });
       const d = diffStats(pixelsOf(out).data, expected.image.data);
       console.log(`P3-tagged PNG 24² → 48²: iCCP ${meta.icc!.length} B kept; vs Node max ${d.max}/255`);
       expect(d.max).toBeLessThanOrEqual(1);
@@ -333,7 +333,7 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       const FAITHFUL: Settings = { ...PHOTO, preset: 'faithful' };
       const f = await runOne(ui, pngBytes(src), job(src, 4), 23, FAITHFUL);
       if (f.type !== 'result') throw new Error(f.message);
-      const fNode = await env.nodeEngine.upscale(src, { preset: 'faithful', scale: 4 });
+      const fNode = await env.nodeEngine.upscale(src, { preset: 'faithful', scale: 4, fidelity: 0 });
       const fd = diffStats(pixelsOf(f.cells[0]!.png).data, fNode.image.data);
       console.log(`Faithful 24² → 96² in the Worker (WASM) vs Node: max ${fd.max}/255`);
       expect(fd.max).toBeLessThanOrEqual(1);
