@@ -32,7 +32,11 @@ describe('one default for every surface', () => {
       scale: PHOTOSHOP.size.kind === 'scale' ? PHOTOSHOP.size.scale : NaN,
       fidelity: PHOTOSHOP.fidelity,
     };
-    const web = { preset: DEFAULT_WEB_SETTINGS.preset, scale: Number(DEFAULT_WEB_SETTINGS.mode), fidelity: DEFAULT_WEB_SETTINGS.fidelity };
+    const web = {
+      preset: DEFAULT_WEB_SETTINGS.preset,
+      scale: Number(DEFAULT_WEB_SETTINGS.mode),
+      fidelity: DEFAULT_WEB_SETTINGS.fidelity,
+    };
     for (const s of [figma, ps, web]) expect(s).toEqual({ ...DEFAULTS });
     const bad = { preset: 'nope', scale: 'x', mode: 'x', fidelity: 7 };
     expect(sanitizeSettings(bad, presets).fidelity).toBe(DEFAULTS.fidelity);

@@ -359,9 +359,11 @@ describe('options', () => {
     };
     const e = createNodeEngine({ runners: counting });
     const tiny = crop(img, 0, 0, 16, 16);
-    await e.upscale(tiny, { model: 'realesrgan-x4fast' });
-    await e.upscale(tiny, { model: 'realesrgan-x4fast', scale: 2 });
-    await e.upscale(tiny, { model: 'animevideov3-x2', scale: 2 });
+    // No region fidelity: at the default fidelity (DEFAULTS, issue 23) it would also load the face and text detectors.
+    const o = { regionFidelity: 0 };
+    await e.upscale(tiny, { model: 'realesrgan-x4fast', ...o });
+    await e.upscale(tiny, { model: 'realesrgan-x4fast', scale: 2, ...o });
+    await e.upscale(tiny, { model: 'animevideov3-x2', scale: 2, ...o });
     expect(created).toBe(2);
     await e.dispose();
     expect(disposed).toBe(2);
@@ -499,7 +501,8 @@ describe('bad input gets a typed, plain-language error', () => {
     bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01;
     writeFileSync(join(dir, 'realesrgan-x4fast.onnx'), bytes);
     const e = createNodeEngine({ store: fileStore(dir) });
-    const p = e.upscale(img, { model: 'realesrgan-x4fast' });
+    // This store holds the model alone: no region fidelity, which would first load the detectors (issue 23's default).
+    const p = e.upscale(img, { model: 'realesrgan-x4fast', regionFidelity: 0 });
     await expect(p).rejects.toBeInstanceOf(ModelFileTamperedError);
     await expect(p).rejects.toThrow(/does not match the catalog/);
   });

@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { createNodeEngine } from '../core/src/node/index.js';
 import { DEFAULTS } from '../core/src/defaults.js';
 import type { Engine } from '../core/src/upscale/index.js';
-import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from '../scripts/src/eval/images.js';
+import {
+  downBicubic,
+  downJpeg,
+  fromPixelImage,
+  loadRgb,
+  SCALE,
+  toPixelImage,
+  upLanczos,
+  type Rgb,
+} from '../scripts/src/eval/images.js';
 import { blockiness, compare, lumaY, type Plane } from '../scripts/src/eval/metrics.js';
 import { detailAuc } from '../scripts/src/eval/detail-auc.js';
 import { ROOT } from './helpers.js';
@@ -29,6 +38,28 @@ const gray = (m: { width: number; height: number; data: Uint8Array | Uint16Array
   data: Float64Array.from(m.data),
 });
 
+describe('blockiness', () => {
+  it('is about 1 for smooth texture and well above it for 8×8 blocks enlarged ×4', () => {
+    const w = 128,
+      h = 128;
+    const img = (f: (x: number, y: number) => number): Rgb => {
+      const data = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(f(x, y), (y * w + x) * 3, (y * w + x) * 3 + 3);
+      return { width: w, height: h, channels: 3, data };
+    };
+    const texture = (x: number, y: number) => 128 + 60 * Math.sin(x * 0.7 + y * 0.3) * Math.cos(y * 0.5);
+    const smooth = blockiness(img(texture), SCALE);
+    // The same texture, constant over every 32×32 output block (an 8×8 input block at ×4), plus a little texture.
+    const blocky = blockiness(
+      img((x, y) => 0.8 * texture(x - (x % 32), y - (y % 32)) + 0.2 * texture(x, y)),
+      SCALE,
+    );
+    expect(smooth).toBeGreaterThan(0.8);
+    expect(smooth).toBeLessThan(1.2);
+    expect(blocky).toBeGreaterThan(3);
+  });
+});
+
 describe('the default fidelity', () => {
   it('is what the engine uses when none is given', async () => {
     const lr = toPixelImage(await downBicubic(truths[0]!));
@@ -44,7 +75,11 @@ describe('the default fidelity', () => {
     const ssim = { f0: [] as number[], def: [] as number[] };
     for (const gt of truths) {
       const lr = toPixelImage((await downJpeg(gt)).image);
-      for (const [k, fidelity] of [['f0', 0], ['def', DEFAULTS.fidelity], ['f1', 1]] as const) {
+      for (const [k, fidelity] of [
+        ['f0', 0],
+        ['def', DEFAULTS.fidelity],
+        ['f1', 1],
+      ] as const) {
         const out = fromPixelImage((await engine.upscale(lr, { model: 'realesrgan-x4fast', fidelity })).image);
         at[k].push(blockiness(out, SCALE));
         if (k !== 'f1') {
@@ -69,16 +104,41 @@ describe('the default fidelity', () => {
     for (const gt of truths) {
       const lrRgb = await downBicubic(gt);
       const lr = toPixelImage(lrRgb);
-      for (const [k, fidelity] of [['f0', 0], ['def', DEFAULTS.fidelity]] as const) {
+      for (const [k, fidelity] of [
+        ['f0', 0],
+        ['def', DEFAULTS.fidelity],
+      ] as const) {
         const r = await engine.upscale(lr, { model: 'realesrgan-x4fast', fidelity, detailMap: true });
         auc[k].push(detailAuc(gray(r.detailMap!), lumaY(fromPixelImage(r.image)), lumaY(upLanczos(lrRgb)), lumaY(gt)));
       }
     }
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    console.log(`map AUC, clean ×4, x4fast: F=0 ${auc.f0.map((v) => v.toFixed(3))}, F=${DEFAULTS.fidelity} ${auc.def.map((v) => v.toFixed(3))}`);
+    console.log(
+      `map AUC, clean ×4, x4fast: F=0 ${auc.f0.map((v) => v.toFixed(3))}, F=${DEFAULTS.fidelity} ${auc.def.map((v) => v.toFixed(3))}`,
+    );
     expect(mean(auc.f0)).toBeGreaterThan(0.65);
     expect(mean(auc.def)).toBeGreaterThan(0.62);
   }, 300_000);
+
+  it('a model with no faithful network at its scale (3×) falls back to Lanczos: F = 1 is closer to the truth than F = 0', async () => {
+    const small = await loadRgb(join(ROOT, 'tests/fixtures/eval/photo/skimage-chelsea.png'), {
+      multiple: 12,
+      maxSide: 192,
+    });
+    const lrRgb = await downBicubic(small, 3);
+    const lr = toPixelImage(lrRgb);
+    const at = async (fidelity: number) =>
+      fromPixelImage(
+        (await engine.upscale(lr, { model: 'animevideov3-x3', scale: 3, fidelity, regionFidelity: 0 })).image,
+      );
+    const [f0, f1] = [await at(0), await at(1)];
+    const p0 = compare(small, f0).psnrY,
+      p1 = compare(small, f1).psnrY;
+    console.log(
+      `animevideov3-x3 (no faithful network at 3×): PSNR-Y F=0 ${p0.toFixed(2)}, F=1 (Lanczos end) ${p1.toFixed(2)}`,
+    );
+    expect(p1).toBeGreaterThan(p0);
+  }, 120_000);
 
   it('the Faithful preset at the default is not below itself (PSNR-Y, SSIM-Y)', async () => {
     for (const gt of truths) {

@@ -6,6 +6,7 @@
  * 360 px in light and dark, and no request anywhere but the page's own origin. Screenshot: docs/web-page.png
  * (refreshed with ENLARGE_UPDATE_DOCS=1).
  */
+import { DEFAULTS } from '../core/src/defaults.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -107,6 +108,22 @@ describe('web page', () => {
       await page.focus('#split');
       await page.keyboard.press('Home');
       expect(await page.inputValue('#split')).toBe('0');
+      // The fidelity slider starts at the one default; the invented-detail overlay is hidden until asked for,
+      // then covers the preview with red where the map is high (issue 23).
+      expect(Number(await page.inputValue('#fidelity'))).toBe(DEFAULTS.fidelity);
+      expect(await page.isHidden('#invented')).toBe(true);
+      await page.check('#show-invented');
+      expect(await page.isVisible('#invented')).toBe(true);
+      const overlay = await page.evaluate(() => {
+        const c = document.getElementById('invented') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let red = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) red++;
+        return { w: c.width, h: c.height, red };
+      });
+      expect([overlay.w, overlay.h]).toEqual([256, 256]);
+      expect(overlay.red).toBeGreaterThan(0);
+      expect(overlay.red).toBeLessThan(256 * 256);
       // Enlarge, by keyboard too.
       await page.focus('#run');
       const t1 = Date.now();

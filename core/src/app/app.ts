@@ -32,6 +32,7 @@ import {
   type WebSettings,
 } from './files.js';
 import { WEB_TILES, type WorkerBoot } from './shared.js';
+import { drawOverlay, upscaleWithMap } from './detail-overlay.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const query = new URLSearchParams(location.search);
@@ -421,7 +422,8 @@ async function preview(): Promise<void> {
   const t0 = performance.now();
   try {
     await engine().ready;
-    const r = await engine().client.upscale(
+    const r = await upscaleWithMap(
+      engine().client,
       crop,
       { ...o, width: undefined, height: undefined, scale: f },
       {
@@ -430,10 +432,11 @@ async function preview(): Promise<void> {
     );
     $('compare-box').hidden = false;
     drawPixels($<HTMLCanvasElement>('after'), r.image);
+    drawOverlay($<HTMLCanvasElement>('invented'), r.map, $<HTMLInputElement>('show-invented').checked);
     await drawResized($<HTMLCanvasElement>('before'), crop, r.image.width, r.image.height);
     const ms = performance.now() - t0;
     $('compare-caption').textContent =
-      `${item.name}: a ${w} × ${h} crop at ${formatFactor(f)} with ${modelsLabel(r.models)}, in ${(ms / 1000).toFixed(1)} s. Left: plain resizing; right: Enlarge.`;
+      `${item.name}: a ${w} × ${h} crop at ${formatFactor(f)} with ${modelsLabel(r.result.models)}, in ${(ms / 1000).toFixed(1)} s. Left: plain resizing; right: Enlarge.`;
     document.body.dataset['previewMs'] = String(Math.round(ms));
     $('progress-box').hidden = true;
   } catch (err) {
@@ -618,6 +621,9 @@ async function main(): Promise<void> {
   const split = $<HTMLInputElement>('split');
   const setSplit = () => $('compare').style.setProperty('--split', `${split.value}%`);
   split.addEventListener('input', setSplit);
+  $('show-invented').addEventListener('change', (e) => {
+    $('invented').hidden = !(e.target as HTMLInputElement).checked;
+  });
   setSplit();
   updateButtons();
   await showBackend();

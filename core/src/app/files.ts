@@ -53,7 +53,9 @@ export function sanitizeWebSettings(v: unknown, presets: readonly string[]): Web
   const s = (v && typeof v === 'object' ? v : {}) as Partial<WebSettings>;
   const d = DEFAULT_WEB_SETTINGS;
   return {
-    preset: typeof s.preset === 'string' && presets.includes(s.preset) ? s.preset
+    preset:
+      typeof s.preset === 'string' && presets.includes(s.preset)
+        ? s.preset
         : presets.includes(d.preset) || !presets[0]
           ? d.preset
           : presets[0],

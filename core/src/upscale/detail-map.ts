@@ -3,7 +3,8 @@
  * supports, 0 (supported) … 255 (most invented). On the input grid the tile's output covers (s×s blocks):
  *
  *   r = |down(result) − input|                       the consistency residual (luma), and
- *   a = mean over the block of |result − Lanczos|    the detail added beyond a faithful reconstruction,
+ *   a = mean over the block of |result − ref|        the detail added beyond the faithful reference (the
+ *                                                    Faithful network's tile, ./faithful.ts; else Lanczos-3),
  *
  * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
  * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). The parameters (MAP_PARAMS) were fitted on the

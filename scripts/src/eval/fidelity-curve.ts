@@ -38,7 +38,15 @@ const PRESETS = [
 const VARIANTS: Record<string, typeof FIDELITY_PARAMS> = {
   old: { reference: 'lanczos' as const, sigma: 0, bpStrength: 1, iterations: 3, blendStart: 0 },
   new: { ...FIDELITY_PARAMS },
-  ...Object.fromEntries((process.env.FIDELITY_VARIANTS ?? '').split(';').filter(Boolean).map((v) => { const [name, json] = v.split('='); return [name!, { ...FIDELITY_PARAMS, ...JSON.parse(json!) }]; })),
+  ...Object.fromEntries(
+    (process.env.FIDELITY_VARIANTS ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((v) => {
+        const [name, json] = v.split('=');
+        return [name!, { ...FIDELITY_PARAMS, ...JSON.parse(json!) }];
+      }),
+  ),
 };
 const SHEET_IMAGES = ['kodim02.png', 'visp_solvay_1927.png', 'opencv_imageTextN.png', 'cimg_parrot.png'];
 
@@ -134,8 +142,13 @@ async function main(): Promise<void> {
                 pad: 0,
               };
               const ref =
-                variant !== 'old' ? (p.preset === 'faithful' ? [0, 1, 2].map((c) => t.y.slice(c * W * H, (c + 1) * W * H)) : refNet.map((r) => r.slice())) : undefined;
-              const used = F > 0 ? (applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), ref) ?? ref) : ref;
+                variant !== 'old'
+                  ? p.preset === 'faithful'
+                    ? [0, 1, 2].map((c) => t.y.slice(c * W * H, (c + 1) * W * H))
+                    : refNet.map((r) => r.slice())
+                  : undefined;
+              const used =
+                F > 0 ? (applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), ref) ?? ref) : ref;
               const m = mapTile(mapOnInputGrid(t, used), t, 0, 0, W, H);
               const out = toRgb(t.y, W, H);
               const s = compare(gt, out);
@@ -157,7 +170,8 @@ async function main(): Promise<void> {
                 const key = `${p.preset}/${f}`;
                 const c = mostDetailedCrop(gt, 96);
                 const cut = (img: Rgb) => nearest(cropRgb(img, c.x, c.y, c.size, c.size), 2);
-                if (!sheetTiles.has(key)) sheetTiles.set(key, { label: f.replace(/\.png$/, ''), tiles: [cut(gt)], captions: [undefined] });
+                if (!sheetTiles.has(key))
+                  sheetTiles.set(key, { label: f.replace(/\.png$/, ''), tiles: [cut(gt)], captions: [undefined] });
                 const st = sheetTiles.get(key)!;
                 st.tiles.push(cut(out));
                 st.captions.push(`${s.psnrY.toFixed(2)} dB`);
@@ -169,7 +183,9 @@ async function main(): Promise<void> {
             }
           }
           const last = rows.slice(-a.fidelity.length);
-          console.log(`${p.preset} ${category}/${f} ${degradation}: ${last.map((r) => `${r.f}:${r.psnrY.toFixed(2)}/${r.blockiness.toFixed(2)}/${r.auc.toFixed(2)}`).join(' ')}`);
+          console.log(
+            `${p.preset} ${category}/${f} ${degradation}: ${last.map((r) => `${r.f}:${r.psnrY.toFixed(2)}/${r.blockiness.toFixed(2)}/${r.auc.toFixed(2)}`).join(' ')}`,
+          );
         }
       }
     }
@@ -193,7 +209,10 @@ async function main(): Promise<void> {
 }
 
 export function summary(rows: CurveRow[], fs: number[]): string {
-  const out = ['| preset | input | design | F | PSNR-Y | SSIM-Y | blockiness | map AUC | share ≥ 128 |', '|---|---|---|---|---|---|---|---|---|'];
+  const out = [
+    '| preset | input | design | F | PSNR-Y | SSIM-Y | blockiness | map AUC | share ≥ 128 |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const preset of [...new Set(rows.map((r) => r.preset))])
     for (const d of ['clean', 'jpeg'])
       for (const v of [...new Set(rows.map((r) => r.variant))])

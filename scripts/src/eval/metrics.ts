@@ -289,14 +289,14 @@ export function blockiness(img: RgbImage, scale: number): number {
   for (let r = 0; r < h; r++)
     for (let c = 1; c < w; c++) {
       const step = Math.abs(d[r * w + c]! - d[r * w + c - 1]!);
-      if (c % period === 0) (onSum += step), onN++;
-      else (offSum += step), offN++;
+      if (c % period === 0) ((onSum += step), onN++);
+      else ((offSum += step), offN++);
     }
   for (let r = 1; r < h; r++)
     for (let c = 0; c < w; c++) {
       const step = Math.abs(d[r * w + c]! - d[(r - 1) * w + c]!);
-      if (r % period === 0) (onSum += step), onN++;
-      else (offSum += step), offN++;
+      if (r % period === 0) ((onSum += step), onN++);
+      else ((offSum += step), offN++);
     }
   return onN && offSum > 0 ? onSum / onN / (offSum / offN) : NaN;
 }

@@ -14,6 +14,8 @@ export interface MethodResult extends Scores {
   ms: number;
   /** Model ids (engine methods) or a description (baselines). */
   models: string[];
+  /** Blockiness of the result (./metrics.ts `blockiness`), realistic (JPEG) inputs only. */
+  blockiness?: number;
 }
 
 export interface ImageResult {
@@ -41,6 +43,8 @@ export interface Summary {
   ssimY: number;
   gmsd: number;
   ms: number;
+  /** Mean blockiness, where the results have it. */
+  blockiness?: number;
 }
 
 export function mean(xs: number[]): number {
@@ -64,6 +68,7 @@ export function summarize(
     ssimY: mean(rs.map((r) => r.ssimY)),
     gmsd: mean(rs.map((r) => r.gmsd)),
     ms: mean(rs.map((r) => r.ms)),
+    ...(rs.every((r) => r.blockiness !== undefined) ? { blockiness: mean(rs.map((r) => r.blockiness!)) } : {}),
   };
 }
 
@@ -98,7 +103,7 @@ export function meanTable(images: ImageResult[], degradation: Degradation, metho
       const p = s.psnrY === b.psnr ? `**${f2(s.psnrY)}**` : f2(s.psnrY);
       const q = s.ssimY === b.ssim ? `**${f3(s.ssimY)}**` : f3(s.ssimY);
       const g = s.gmsd === b.gmsd ? `**${f3(s.gmsd)}**` : f3(s.gmsd);
-      return `${p} / ${q} / ${g}`;
+      return s.blockiness !== undefined ? `${p} / ${q} / ${g} / ${f2(s.blockiness)}` : `${p} / ${q} / ${g}`;
     });
     const all = row[row.length - 1];
     lines.push(`| ${m.label} | ${cells.join(' | ')} | ${all ? (all.ms / 1000).toFixed(2) : ''} |`);
@@ -207,7 +212,7 @@ export function generatedBlock(
       `._\n`,
   );
   parts.push(
-    'Each cell: mean **PSNR-Y (dB, higher is better) / SSIM-Y (higher is better) / GMSD (lower is better)**; best of each column in bold. "s / image" is the mean wall time of the ×4 upscale on this machine.\n',
+    'Each cell: mean **PSNR-Y (dB, higher is better) / SSIM-Y (higher is better) / GMSD (lower is better)**; best of each column in bold; on the JPEG input a fourth figure, blockiness (mean luma step across the input’s 8-px JPEG grid ÷ elsewhere; the truth ≈ 1, higher = blocks). "s / image" is the mean wall time of the ×4 upscale on this machine.\n',
   );
   parts.push('### Methods\n');
   parts.push(

@@ -37,7 +37,7 @@ import {
   upLanczos,
   type Rgb,
 } from './images.js';
-import { compare } from './metrics.js';
+import { blockiness, compare } from './metrics.js';
 import {
   CATEGORIES,
   DEGRADATIONS,
@@ -403,7 +403,12 @@ async function main(): Promise<void> {
         if (img.width !== gt.width || img.height !== gt.height)
           throw new Error(`${m.id} on ${rel}: got ${img.width}×${img.height}, expected ${gt.width}×${gt.height}`);
         const scores = compare(gt, img, SCALE);
-        const r: MethodResult = { ...scores, ms, models };
+        const r: MethodResult = {
+          ...scores,
+          ms,
+          models,
+          ...(d === 'realistic' ? { blockiness: blockiness(img, SCALE) } : {}),
+        };
         entry.results[d][m.id] = r;
         outputs[d].set(m.id, img);
         line.push(
