@@ -477,8 +477,7 @@ describe('refusals: a clear message and the document unchanged', () => {
       },
       /locked \(Lock All\)/,
     ],
-    ['a CMYK document', pixelDoc({ mode: 'CMYKColorMode' }), /CMYK mode.*RGB/],
-    ['a Lab document', pixelDoc({ mode: 'labColorMode' }), /Lab mode/],
+    // CMYK and Lab documents are enlarged (tests/photoshop-print.test.ts).
     ['an indexed document', pixelDoc({ mode: 'indexedColorMode' }), /Indexed Color mode/],
     ['a 32-bit document', pixelDoc({ bits: 'bitDepth32' }), /32 bits per channel/],
     [

@@ -32,12 +32,14 @@
  * throw; getSelection's image data has the document's bit depth.
  *
  * Simplifications (documented): resizeImage resamples layers nearest-neighbour (Photoshop's bicubic only changes
- * the other layers' looks, not what the plugin does); no colour conversion (getPixels must ask for the document's
- * colour space); every DOM change outside a history suspension adds one history state.
+ * the other layers' looks, not what the plugin does); no colour conversion between RGB profiles (getPixels must
+ * ask for the document's colour space); CMYK and Lab documents convert only to and from "Adobe RGB (1998)", and
+ * image data must carry a profile of its kind (./color.ts: masks gray, real-host-2 G2); every DOM change outside a history suspension adds one history state.
  * Accounting: bytes of live imaging buffers (created, not yet disposed) and their peak, for the memory bench.
  */
 import type * as PS from 'photoshop';
 import sharp from 'sharp';
+import { checkDataProfile, DOC_PROFILE, isPrintMode, PRINT_RGB, storeThroughMode } from './color.js';
 
 // The @types/photoshop declarations the simulator implements (reached through the module's own signatures).
 type ImagingApi = typeof PS.imaging;
@@ -334,6 +336,8 @@ export class SimDocument {
         for (let k = 0; k < this.colorChannels; k++) data[i + k] = init.pixels[j + k]!;
         data[i + this.colorChannels] = sc === c ? init.pixels[j + this.colorChannels]! : max;
       }
+      // A CMYK or Lab document's layer holds what its mode can store (test pixels are given as RGB).
+      storeThroughMode(this.mode, this.depth as 8 | 16, data, c);
       const left = init.left ?? 0,
         top = init.top ?? 0;
       raster = { rect: { left, top, right: left + init.width, bottom: top + init.height }, data };
@@ -664,6 +668,13 @@ export class PhotoshopSim {
       if (layer.kind !== 'pixel') throw new Error(`getPixels: layer ${layer.id} is not a pixel layer`);
       if (doc.depth === 32) throw new Error('getPixels: 32-bit documents are not simulated');
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
+      // CMYK and Lab documents answer RGB only through a conversion the plugin asks for (sim/color.ts).
+      if (isPrintMode(doc.mode) && (o.colorSpace !== 'RGB' || o.colorProfile !== PRINT_RGB))
+        throw new Error(
+          `getPixels: a ${doc.mode} document is read as RGB only with colorSpace "RGB" and colorProfile "${PRINT_RGB}" in the simulator (asked ${o.colorSpace ?? 'nothing'}, ${o.colorProfile ?? 'no profile'})`,
+        );
+      if (!isPrintMode(doc.mode) && o.colorProfile && o.colorProfile !== DOC_PROFILE[doc.mode])
+        throw new Error(`getPixels: the simulator does not convert between profiles (asked ${o.colorProfile})`);
       if (o.colorSpace && o.colorSpace !== space)
         throw new Error(
           `getPixels: the simulator does not convert colours (asked ${o.colorSpace}, document is ${space})`,
@@ -721,7 +732,7 @@ export class PhotoshopSim {
         doc.depth,
         space,
         out,
-        doc.mode === 'grayscaleMode' ? 'Dot Gain 20%' : 'sRGB IEC61966-2.1',
+        isPrintMode(doc.mode) ? PRINT_RGB : DOC_PROFILE[doc.mode]!,
       );
       return { imageData, sourceBounds: b, level: 0 };
     },
@@ -788,6 +799,7 @@ export class PhotoshopSim {
       const img = o.imageData as SimImageData;
       if (img.components !== 1 || img.colorSpace !== 'Grayscale')
         throw new Error('putLayerMask: the image data must have a single component using the grayscale color model');
+      checkDataProfile('putLayerMask', doc.mode, 'Grayscale', img.colorProfile);
       if (img.componentSize !== doc.depth)
         throw new Error(`putLayerMask: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
       const replace = o.replace ?? true;
@@ -870,6 +882,7 @@ export class PhotoshopSim {
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
       if (img.colorSpace !== space)
         throw new Error(`putPixels: image data is ${img.colorSpace}, the document ${space} (no conversion simulated)`);
+      checkDataProfile('putPixels', doc.mode, img.colorSpace, img.colorProfile);
       if (img.componentSize !== doc.depth)
         throw new Error(`putPixels: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
       const src = img.pixels();
@@ -912,6 +925,11 @@ export class PhotoshopSim {
             si = (y * img.width + x) * sc;
           for (let k = 0; k < c - 1; k++) r.data[di + k] = src[si + k]!;
           r.data[di + c - 1] = sc === c ? src[si + c - 1]! : max;
+        }
+        // CMYK and Lab documents store the row in their mode, at their depth (sim/color.ts).
+        if (isPrintMode(doc.mode)) {
+          const di = ((top - r.rect.top + y) * rw + (left - r.rect.left)) * c;
+          storeThroughMode(doc.mode, doc.depth as 8 | 16, r.data.subarray(di, di + img.width * c), c);
         }
       }
       doc.changed(o.commandName ?? 'Put Pixels');

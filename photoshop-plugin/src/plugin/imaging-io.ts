@@ -26,6 +26,8 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
         sourceBounds: strip,
         componentSize: t.bits,
         colorSpace: t.gray ? 'Grayscale' : 'RGB',
+        // CMYK and Lab: Photoshop converts to the working RGB profile (target.ts PRINT_WORK_PROFILE).
+        ...(t.workProfile ? { colorProfile: t.workProfile } : {}),
       });
     } catch (err) {
       // An area without any pixels (fully transparent) is undocumented: an error or trimmed bounds. While the
@@ -207,6 +209,9 @@ export async function writeMask(
       components: 1,
       chunky: true,
       colorSpace: 'Grayscale',
+      // Mask data is gray: "use components: 1, colorSpace: "Grayscale" and colorProfile: "Gray Gamma 2.2""
+      // (media/imaging); an empty profile would mean the document's, an RGB or CMYK one (real-host-2 G2).
+      colorProfile: 'Gray Gamma 2.2',
       fullRange: true,
     });
     try {
@@ -249,7 +254,8 @@ export function layerBandSink(
       components,
       chunky: true,
       colorSpace: t.gray ? 'Grayscale' : 'RGB',
-      colorProfile,
+      // CMYK and Lab: the working RGB profile, which Photoshop converts to the document's mode.
+      colorProfile: t.workProfile ?? colorProfile,
       fullRange: true,
     });
     try {
