@@ -31,15 +31,10 @@ import {
 import { createWebEngine, noBackendError, probeCapabilities, webglSwitch } from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
-import { WORKER_TILES } from './engine-worker.js';
+import { WORKER_TILES, type HostToWorker, type WorkerToHost } from './worker-protocol.js';
 import { ownSource } from './own-source.js';
 
-// ---- messages between the panel and the engine Worker (besides core's engine protocol) ----
-
-export type HostToWorker =
-  | { type: 'boot'; manifest: Manifest; wasm: Uint8Array; webgl?: 'off' | 'software' }
-  | { type: 'file'; file: string; bytes?: Uint8Array; error?: string };
-export type WorkerToHost = { type: 'need-file'; file: string };
+export type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 // ---- embedded data ----
 
