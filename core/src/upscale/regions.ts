@@ -25,7 +25,7 @@ import { planModelTiles, tileContext, type TilePolicy } from '../tiling.js';
 import { runPass } from './pass.js';
 import { now, ProgressMeter } from './progress.js';
 import { seStatistics } from './se-statistics.js';
-import type { UpscaleOptions } from './types.js';
+import type { RegionUse, UpscaleOptions } from './types.js';
 
 /**
  * Faces shorter than this (input pixels, the box's smaller side) are "small": Real-ESRGAN x4plus, given a face
@@ -35,19 +35,7 @@ import type { UpscaleOptions } from './types.js';
  */
 export const SMALL_FACE_PX = 64;
 
-/** What a job did with one detected region (input pixels), for hosts to show. */
-export interface RegionUse {
-  kind: Detection['kind'];
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  score: number;
-  /** 'graphics' (text, small faces), 'portrait' (large faces). */
-  treatment: 'graphics' | 'portrait';
-  /** Model id per pass that ran on the region; the base model's id where the region kept it. */
-  models: string[];
-}
+export type { RegionUse } from './types.js';
 
 /** Whether a job enlarges region by region: on with preset auto (when detectors or detections exist), off with a model. */
 export function regionsWanted(options: UpscaleOptions, catalog: Catalog): boolean {
