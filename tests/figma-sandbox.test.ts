@@ -650,6 +650,25 @@ describe('figma sandbox: correct writes', () => {
     expect(stub.undoCommits).toBe(commitsBefore + 1); // the commit before the write; none after the failed one
   });
 
+  it('the first write refused (H2): nothing of the run was written, and the user’s previous edit is not undone', async () => {
+    let a!: StubNode, other!: StubNode;
+    const { stub, ui } = await setup((s) => {
+      a = s.createRect('A', { fills: [imagePaint(s.addImage(photoBytes))] });
+      other = s.createRect('Other', { x: 400 });
+    });
+    other.name = 'Edited by the user'; // the designer's last edit, not yet its own undo step
+    stub.failWrites(a, 'Invalid paint');
+    stub.select([a]);
+    const before = stub.snapshot();
+    expect(await ui.run({ scale: '2' })).toMatchObject({
+      type: 'run-failed',
+      message:
+        'Figma refused to change “A” (Invalid paint). Everything this run had changed was undone, so the document is as it was.',
+    });
+    expect(stub.snapshot()).toBe(before);
+    expect(other.name).toBe('Edited by the user');
+  });
+
   it('a page switch mid-run: the copies go to the original’s page, at its coordinates, and the message says where', async () => {
     let node!: StubNode, p2!: StubNode;
     const { stub, ui } = await setup((s) => {
@@ -972,8 +991,11 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
     b.stub.page.selection = [big];
     const before = b.stub.snapshot();
     await untilClosed(b.stub);
-    expect(b.stub.closeMessage).toMatch(
-      /^“Big”: The result would be 12000×8000 pixels \(96 megapixels\), over the limit/,
+    // closePlugin's toast shows 100 characters at most (the stub cuts there, as Figma does; H3): whole words.
+    console.log(`64 MP refusal toast: ${b.stub.closeMessage}`);
+    expect(b.stub.closeMessage!.length).toBeLessThanOrEqual(100);
+    expect(b.stub.closeMessage).toBe(
+      '“Big”: The result would be 12000×8000 pixels, over the limit of 64 megapixels / 65535 px per side.',
     );
     expect(b.stub.showUIOptions).toBeUndefined();
     expect(b.stub.snapshot()).toBe(before);
@@ -982,6 +1004,7 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
   it('"Enlarge…" and the relaunch button open the panel as usual; the manifest declares the menu and the relaunch button', async () => {
     const { stub, ui } = await setup(undefined, { command: 'open' });
     expect(stub.showUIOptions).toMatchObject({ themeColors: true, width: 320 });
+    expect(stub.showUIOptions).not.toHaveProperty('title'); // the plugin's own name, also for "Enlarge Full" (H5)
     expect(ui.received.find((m) => m.type === 'init')).toMatchObject({ command: 'open' });
     expect(manifest.menu.filter((m) => 'command' in m).map((m) => (m as { command: string }).command)).toEqual([
       'open',

@@ -25,6 +25,7 @@ import { HostStateError, type Catalog } from '@enlarge/core';
 import {
   SELECTION_WALK_LIMIT,
   sanitizeSettings,
+  toastText,
   type MenuCommand,
   type SandboxToUi,
   type Settings,
@@ -70,7 +71,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   const progress = (text: string) => {
     if (!quick || ss.closed) return;
     progressNote?.cancel();
-    progressNote = figma.notify(text, {
+    progressNote = figma.notify(toastText(text), {
       timeout: Infinity,
       button: { text: 'Cancel', action: () => cancelQuick() },
     });
@@ -78,7 +79,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   const finish = (message: string) => {
     if (ss.closed) return;
     progressNote?.cancel();
-    figma.closePlugin(message);
+    figma.closePlugin(toastText(message)); // a toast: 100 characters at most (H3)
   };
   function cancelQuick() {
     if (ss.current) stop('Cancelled. Nothing was changed.');
@@ -99,7 +100,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   figma.on('close', () => {
     ss.closed = true;
     if (selectionTimer !== undefined) clearTimeout(selectionTimer);
-    stop('The plugin was ss.closed.');
+    stop('The plugin was closed.');
   });
 
   function stop(reason: string) {
@@ -109,7 +110,8 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   }
 
   if (quick) void startQuick(quickScale);
-  else figma.showUI(html, { ...UI_SIZE, themeColors: true, title: 'Enlarge' });
+  // No title: it defaults to the plugin's name ("Enlarge", or "Enlarge Full" for the second build; H5).
+  else figma.showUI(html, { ...UI_SIZE, themeColors: true });
 
   /** "Enlarge 2×/4×": check everything first (no panel is loaded for a selection that cannot run), then run hidden. */
   async function startQuick(scale: '2' | '4') {

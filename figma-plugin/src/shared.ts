@@ -305,13 +305,15 @@ export const TOAST_MAX_CHARS = 100;
 export function toastText(message: string): string {
   const text = message.replace(/\s+/g, ' ').trim();
   if (text.length <= TOAST_MAX_CHARS) return text;
-  const sentences = text.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [];
-  let out = '';
-  for (const s of sentences) {
-    if ((out + s).trim().length > TOAST_MAX_CHARS) break;
-    out += s;
+  // Whole sentences that fit; then the same without parenthetical asides ("(96 megapixels)").
+  for (const t of [text, text.replace(/\s*\([^)]*\)/g, '')]) {
+    let out = '';
+    for (const sentence of t.match(/[^.!?]+[.!?]+(\s|$)/g) ?? []) {
+      if ((out + sentence).trim().length > TOAST_MAX_CHARS) break;
+      out += sentence;
+    }
+    if (out.trim()) return out.trim();
   }
-  if (out.trim()) return out.trim();
   const cut = text.slice(0, TOAST_MAX_CHARS - 1);
-  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 40)).replace(/[\s,;:]+$/, '')}…`;
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 40)).replace(/[^\p{L}\p{N}]+$/u, '')}…`;
 }
