@@ -824,6 +824,20 @@ describe('figma sandbox: correct writes', () => {
     expect(stub.figma.skipInvisibleInstanceChildren).toBe(true);
   });
 
+  it('a layer that cannot be read for another reason is not called hidden (H6): one sentence with Figma’s error', async () => {
+    let gone!: StubNode;
+    const { stub, ui } = await setup((s) => {
+      gone = s.createRect('Gone', { fills: [imagePaint(s.addImage(photoBytes))] });
+    });
+    stub.select([gone]);
+    stub.failReads(gone, 'Internal error: the node could not be loaded'); // every read throws; it is in no instance
+    const r = await ui.run({});
+    expect(r).toMatchObject({ type: 'run-failed' });
+    expect((r as { message: string }).message).toMatch(
+      /^Figma could not read a layer \(Internal error: the node could not be loaded\)\. Select the layers with images again, or reload the file\.$/,
+    );
+  });
+
   it('rotation 90/270: fit for export uses the sides the node shows', () => {
     // A 150×200 image turned 90° in a 400×300 node shows 200 across and 150 down.
     expect(fitFactor(400, 300, 150, 200, 2, { scaleMode: 'FILL', rotation: 90 })).toBe(4);
