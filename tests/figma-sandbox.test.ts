@@ -963,6 +963,27 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
     });
   });
 
+  it('the selection changed while the hidden panel loads (H4): the layer the command checked is enlarged, not the new one', async () => {
+    let first!: StubNode, second!: StubNode;
+    const { stub, ui, ready } = await startCommand('enlarge-2', (s) => {
+      first = s.createRect('First', { fills: [imagePaint(s.addImage(photoBytes))] });
+      second = s.createRect('Second', { x: 400, fills: [imagePaint(s.addImage(pngBytes(testPicture(60, 40))))] });
+    });
+    stub.page.selection = [first];
+    for (let i = 0; i < 100 && !stub.showUIOptions && !stub.closed; i++) await new Promise((ok) => setTimeout(ok, 5));
+    const secondBefore = (second.fills[0] as ImagePaint).imageHash;
+    stub.page.selection = [second]; // the designer clicks another layer while the 16 MB panel loads
+    await ready();
+    await untilClosed(stub);
+    expect(stub.closeMessage).toBe('Enlarged 1 image 2×. Undo restores it.');
+    expect(ui.images()).toMatchObject([{ label: 'First', outWidth: 400, outHeight: 300 }]);
+    expect((second.fills[0] as ImagePaint).imageHash).toBe(secondBefore);
+    expect(await stub.figma.getImageByHash((first.fills[0] as ImagePaint).imageHash!)!.getSizeAsync()).toEqual({
+      width: 400,
+      height: 300,
+    });
+  });
+
   it('Cancel in the notification stops the run; the document is unchanged', async () => {
     let node!: StubNode;
     const { stub, ui, ready } = await startCommand('enlarge-2', (s) => {

@@ -61,11 +61,13 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   const post = (m: SandboxToUi) => {
     if (!ss.closed) figma.ui.postMessage(m);
   };
-  const selectionSummary = () =>
-    summarize(
-      collectTargets(figma.currentPage.selection, figma.mixed, SELECTION_WALK_LIMIT),
-      figma.currentPage.selection.length,
-    );
+  // A menu command works on the layers it checked when it started (H4), not on what is selected seconds later,
+  // once the hidden panel has loaded.
+  let startSelection: readonly SceneNode[] | undefined;
+  const selectionSummary = () => {
+    const selection = startSelection ?? figma.currentPage.selection;
+    return summarize(collectTargets(selection, figma.mixed, SELECTION_WALK_LIMIT), selection.length);
+  };
 
   /** Progress for a hidden panel: one notification at a time, shown until replaced, with Cancel. */
   const progress = (text: string) => {
@@ -86,7 +88,17 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     else finish('Cancelled. Nothing was changed.');
   }
 
-  const ss: Session = { figma, catalog, quick, closed: false, runSeq: 0, post, progress, selectionSummary };
+  const ss: Session = {
+    figma,
+    catalog,
+    quick,
+    closed: false,
+    runSeq: 0,
+    post,
+    progress,
+    selectionSummary,
+    ...(quick ? { selection: () => startSelection ?? figma.currentPage.selection } : {}),
+  };
 
   let selectionTimer: ReturnType<typeof setTimeout> | undefined;
   figma.on('selectionchange', () => {
@@ -119,9 +131,10 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     try {
       settings = sanitizeSettings(await figma.clientStorage.getAsync(SETTINGS_KEY).catch(() => undefined), presetIds);
       const s: Settings = { ...settings, scale };
+      startSelection = figma.currentPage.selection.slice();
       const summary = selectionSummary();
       if (summary.problem) throw new HostStateError(summary.problem);
-      await planRun(figma, catalog, s); // the same checks the run makes: sizes, limits, fonts, styles, components
+      await planRun(figma, catalog, s, startSelection); // the same checks the run makes: sizes, limits, fonts, styles, components
       if (ss.closed) return;
       quickSettings = s;
       progress('Enlarge: starting the engine…');
