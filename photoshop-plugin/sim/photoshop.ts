@@ -60,11 +60,19 @@ export {
 export class PhotoshopSim extends SimState {
   readonly app = (() => {
     const sim = this;
+    // DOM getters run synchronous batchPlay (media/batchplay), and "APIs such as batchPlay will raise an
+    // exception if they are invoked … after the user has cancelled" (media/executeasmodal): so do these (G6).
+    const live = (what: string) => {
+      if ((sim.modal as { isCancelled?: boolean } | undefined)?.isCancelled)
+        throw new Error(`app.${what}: the user cancelled the operation`);
+    };
     return {
       get activeDocument() {
+        live('activeDocument');
         return sim.activeDocument;
       },
       get documents() {
+        live('documents');
         return sim.documents;
       },
       async showAlert(message: string) {

@@ -141,6 +141,10 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             ...(summary.invented ? { invented: summary.invented.share } : {}),
           };
         } catch (err) {
+          // A cancel first, before any DOM getter: after the user cancelled, Photoshop's APIs throw (media/
+          // executeasmodal), and the exception ends the scope, which cancels the suspended history state (G6).
+          if (abort.signal.aborted || ctx.isCancelled)
+            throw new AbortError('The upscale was cancelled. The document is unchanged.');
           // Roll back to the state suspendHistory saw: the document is exactly as before.
           if (!committed && documentOpen(t.docId)) {
             try {
