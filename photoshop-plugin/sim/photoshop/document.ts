@@ -23,6 +23,8 @@ export class SimLayer {
   /** The user (pixel) mask: one channel at the document's depth over `rect` (0 = hidden), and whether it is on. */
   userMask: Raster | undefined;
   userMaskEnabled = true;
+  private maskDensity = 100;
+  private maskFeather = 0;
   /** putPixels calls on this layer (the tests check the source never gets one). */
   writes = 0;
 
@@ -57,8 +59,36 @@ export class SimLayer {
     this.fill = v;
     this.doc.changed('Fill Opacity');
   }
+  /** Layer.layerMaskDensity ("in percentage") and layerMaskFeather ("between 0.0 and 1000.0"), R W since 23.0. */
+  get layerMaskDensity(): number {
+    return this.maskDensity;
+  }
+  set layerMaskDensity(v: number) {
+    this.doc.requireModal('layerMaskDensity');
+    if (!(v >= 0 && v <= 100)) throw new Error(`layerMaskDensity: ${v} is not a percentage`);
+    this.maskDensity = v;
+    this.doc.changed('Mask Density');
+  }
+  get layerMaskFeather(): number {
+    return this.maskFeather;
+  }
+  set layerMaskFeather(v: number) {
+    this.doc.requireModal('layerMaskFeather');
+    if (!(v >= 0 && v <= 1000)) throw new Error(`layerMaskFeather: ${v} is not between 0.0 and 1000.0`);
+    this.maskFeather = v;
+    this.doc.changed('Mask Feather');
+  }
   /** Test setup (no modal scope): clipping, fill opacity and a user mask as the document was opened with. */
-  setup(init: { clipped?: boolean; fillOpacity?: number; mask?: Raster; maskEnabled?: boolean }): this {
+  setup(init: {
+    clipped?: boolean;
+    fillOpacity?: number;
+    mask?: Raster;
+    maskEnabled?: boolean;
+    maskDensity?: number;
+    maskFeather?: number;
+  }): this {
+    if (init.maskDensity !== undefined) this.maskDensity = init.maskDensity;
+    if (init.maskFeather !== undefined) this.maskFeather = init.maskFeather;
     if (init.clipped !== undefined) this.clipped = init.clipped;
     if (init.fillOpacity !== undefined) this.fill = init.fillOpacity;
     if (init.mask) this.userMask = init.mask;
@@ -128,6 +158,8 @@ interface Snapshot {
     fill: number;
     userMask?: Raster;
     userMaskEnabled: boolean;
+    maskDensity: number;
+    maskFeather: number;
   }[];
   active: number[];
 }
@@ -247,6 +279,8 @@ export class SimDocument {
         fill: l.fillOpacity,
         userMask: l.userMask && { rect: { ...l.userMask.rect }, data: l.userMask.data.slice() },
         userMaskEnabled: l.userMaskEnabled,
+        maskDensity: l.layerMaskDensity,
+        maskFeather: l.layerMaskFeather,
       })),
       active: [...this.activeIds],
     };
@@ -258,7 +292,13 @@ export class SimDocument {
     this.resolution = s.resolution;
     this.layerList = s.layers.map((x) => {
       Object.assign(x.layer, { name: x.name, blendMode: x.blendMode, opacity: x.opacity, raster: x.raster });
-      x.layer.setup({ clipped: x.clipped, fillOpacity: x.fill, maskEnabled: x.userMaskEnabled });
+      x.layer.setup({
+        clipped: x.clipped,
+        fillOpacity: x.fill,
+        maskEnabled: x.userMaskEnabled,
+        maskDensity: x.maskDensity,
+        maskFeather: x.maskFeather,
+      });
       x.layer.userMask = x.userMask;
       return x.layer;
     });

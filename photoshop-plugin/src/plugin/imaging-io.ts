@@ -69,6 +69,8 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
 
 /** A single-channel mask over the region at source resolution, 0..255 (255 = shown). */
 export interface RegionMask {
+  /** The source layer's own mask is part of it (its density and feather are carried over, G9). */
+  fromLayer?: boolean;
   width: number;
   height: number;
   data: Uint8Array;
@@ -157,8 +159,10 @@ export async function readMask(t: Target): Promise<RegionMask | undefined> {
     if (mask)
       for (let i = 0; i < mask.data.length; i++) mask.data[i] = Math.round((mask.data[i]! * own.data[i]!) / 255);
     else mask = own;
+    mask.fromLayer = true;
   }
-  // A mask that shows everything changes nothing (a selection that only looked non-solid).
+  // A mask that shows everything changes nothing (a selection that only looked non-solid; density and feather
+  // change nothing on an all-white mask either).
   if (mask && mask.data.every((v) => v === 255)) return undefined;
   return mask;
 }

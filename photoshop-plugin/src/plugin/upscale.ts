@@ -17,7 +17,7 @@ import { bundledCatalog, chooseEngine, type ChosenEngine } from './engines.js';
 import { withUxpFallback } from './fallback.js';
 import { exactPixels, layerBandSink, readMask, readRegion, writeMask } from './imaging-io.js';
 import { documentClosed, documentOpen, jobScope, modal } from './modal.js';
-import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES } from './target.js';
+import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES, type Target } from './target.js';
 import type { Settings } from './settings.js';
 import { ps } from './uxp-env.js';
 
@@ -123,6 +123,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           if (mask) {
             report(0.995, { phase: 'writing', fraction: 1, backend: ranOn, backendId });
             await writeMask(t, mask, layers.result.id, req.commandName, checkCancel);
+            if (mask.fromLayer) carryMaskLook(t, layers.result);
           }
           checkCancel();
           await ctx.hostControl.resumeHistory(suspension, true);
@@ -164,6 +165,22 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
       { commandName: req.commandName },
     ),
   );
+}
+
+/**
+ * The source mask's density and feather on the result's mask (Layer.layerMaskDensity: "in percentage";
+ * layerMaskFeather: "between 0.0 and 1000.0", both R W since 23.0, classes/layer; G9). The feather is in
+ * pixels, so it grows with the factor; where the host has no such property nothing is set.
+ */
+function carryMaskLook(t: Target, result: unknown): void {
+  const src = t.layer as unknown as { layerMaskDensity?: unknown; layerMaskFeather?: unknown };
+  const dst = result as { layerMaskDensity?: number; layerMaskFeather?: number };
+  if (typeof src.layerMaskDensity === 'number' && src.layerMaskDensity !== dst.layerMaskDensity)
+    dst.layerMaskDensity = src.layerMaskDensity;
+  if (typeof src.layerMaskFeather === 'number' && src.layerMaskFeather > 0) {
+    const factor = t.outW / Math.max(1, t.region.right - t.region.left);
+    dst.layerMaskFeather = Math.min(1000, Math.round(src.layerMaskFeather * factor * 10) / 10);
+  }
 }
 
 export { engineOptions, inspectTarget, type Target } from './target.js';
