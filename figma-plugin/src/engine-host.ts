@@ -240,8 +240,6 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
   };
   const client = new EngineClient(transport, {
     catalog: cat,
-    limits: FIGMA_LIMITS,
-    tiles: WORKER_TILES,
     cancelGraceMs: 1_000,
   });
   const t0 = performance.now();

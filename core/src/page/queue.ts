@@ -4,6 +4,7 @@
  * (the Figma UI's blob: worker). Jobs run one at a time, in arrival order; a cancel aborts the running job
  * or drops a queued one; every job ends with exactly one 'result' or 'error'.
  */
+import { planToWire } from './plan-wire.js';
 import { describeError, RuntimeFailedError, type Surface } from '../errors.js';
 import type { Engine, UpscaleProgress } from '../upscale/index.js';
 import {
@@ -112,7 +113,9 @@ export class JobQueue {
         onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }),
       };
       const options = request.options ?? {};
-      if (request.stream) {
+      if (request.planOnly) {
+        reply.post({ type: 'plan', id, plan: planToWire(await engine.plan(image, options)) });
+      } else if (request.stream) {
         const result = await engine.upscaleToSink(
           image,
           options,

@@ -20,7 +20,7 @@ import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/r
 import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
-import { runPass, type PassJob, type PassResult } from './pass.js';
+import { runPass, type PassEnv, type PassJob, type PassResult } from './pass.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
@@ -346,6 +346,8 @@ export class Engine implements Upscaler {
         tileSize: options.tileSize,
         tta: !!options.tta,
         signal: ctx.signal,
+        // A crop runs out of memory like any pass: its own tile is halved, not the base pass's.
+        run: (job) => this.runPassWithRetry(job, { session: renv.session, signal: ctx.signal, report: () => {} }),
       };
       if (rp) {
         regionPasses.push(rp);
@@ -375,9 +377,12 @@ export class Engine implements Upscaler {
           }),
           halo: postHalo(options),
         },
-        meter,
-        i + 1,
-        ctx.signal,
+        {
+          session: (f, s) => this.session(f, s),
+          signal: ctx.signal,
+          meter,
+          report: (phase, done, total) => meter.report(phase, i + 1, done, total),
+        },
       );
       if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
       if (res.image) current = res.image;
@@ -447,19 +452,11 @@ export class Engine implements Upscaler {
    * WASM). A lost backend (WebGL's context lost, a kernel that failed) is given up at once. The pass then runs
    * again from its first tile on the next backend, so the result is whole and the same within 2/255.
    */
-  private async runPassWithRetry(
-    job: PassJob,
-    meter: ProgressMeter,
-    pass: number,
-    signal: AbortSignal | undefined,
-  ): Promise<PassResult> {
-    const env = {
-      session: (f: string, s: string) => this.session(f, s),
-      signal,
-      meter,
-      report: (phase: Parameters<ProgressMeter['report']>[0], done: number, total: number) =>
-        meter.report(phase, pass, done, total),
-    };
+  /**
+   * One pass (the job's, or a region crop's) with the out-of-memory retry: the pass's own tile is halved, and
+   * once it cannot shrink, a GPU backend is dropped for the next one.
+   */
+  private async runPassWithRetry(job: PassJob, env: PassEnv): Promise<PassResult> {
     for (;;) {
       try {
         return await runPass(job, env);
