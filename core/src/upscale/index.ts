@@ -11,6 +11,7 @@ export {
   type Size,
 } from './request.js';
 export * from './plan.js';
+export { BOUNDS, normalizeOptions, precisionNames, printPixels, type BoundsSurface } from './options.js';
 export * from './quick-look.js';
 export { Engine, type EngineConfig } from './engine.js';
 export { collectBands, cropPixels, toRgba8 } from './output.js';
