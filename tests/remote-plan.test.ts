@@ -60,4 +60,56 @@ describe('remote plan', () => {
       await engine.dispose();
     }
   }, 120_000);
+
+  it('a job announces its plan once, before its first band, locally and through the page: the models that ran', async () => {
+    const engine = createNodeEngine();
+    const queue = new JobQueue();
+    queue.use(Promise.resolve(engine));
+    const listeners = new Set<(m: unknown) => void>();
+    const reply = { post: (m: EngineMessage) => setTimeout(() => listeners.forEach((l) => l(m)), 0) };
+    const client = new EngineClient(
+      {
+        post: (m: HostMessage) => (m.type === 'upscale' ? queue.add(m, reply) : queue.cancel(m.id)),
+        subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)),
+      },
+      { catalog: engine.catalog },
+    );
+    reply.post({ type: 'ready', backends: ['node-cpu'] });
+    try {
+      const { data, info } = await sharp(join(import.meta.dirname, 'fixtures/faces/2008_004176.jpg'))
+        .resize(48)
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const image: PixelImage = {
+        width: info.width,
+        height: info.height,
+        channels: 3,
+        bitDepth: 8,
+        data: new Uint8Array(data),
+      };
+      for (const upscaler of [engine, client]) {
+        const events: string[] = [];
+        let announced: string[] = [];
+        const res = await upscaler.upscaleToSink(
+          image,
+          { preset: 'auto', scale: 4, fidelity: 0.5 },
+          () => void events.push('band'),
+          {
+            onPlan: (p) => {
+              events.push('plan');
+              announced = p.models.map((m) => m.id);
+            },
+          },
+        );
+        expect(events[0]).toBe('plan');
+        expect(events.filter((e) => e === 'plan')).toHaveLength(1);
+        expect(events.length).toBeGreaterThan(1);
+        expect(announced).toEqual(res.models.map((m) => m.id));
+      }
+    } finally {
+      await client.dispose();
+      await engine.dispose();
+    }
+  }, 120_000);
 });

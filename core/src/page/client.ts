@@ -201,7 +201,7 @@ export class EngineClient implements Upscaler {
       ctx.signal?.addEventListener('abort', onAbort);
       this.handlers.set(id, (m) => {
         if (settled) return;
-        if (m.type === 'result' || m.type === 'plan' || m.type === 'error') clearTimeout(stall);
+        if (m.type === 'result' || m.type === 'error' || (m.type === 'plan' && planOnly)) clearTimeout(stall);
         else armStall();
         switch (m.type) {
           case 'progress':
@@ -228,9 +228,22 @@ export class EngineClient implements Upscaler {
               ),
             );
             break;
-          case 'plan':
-            finish(() => (cancelled ? reject(new AbortError()) : resolve(m.plan)));
+          case 'plan': {
+            if (planOnly) {
+              finish(() => (cancelled ? reject(new AbortError()) : resolve(m.plan)));
+              break;
+            }
+            // A job's announced plan: before its first band, in order with the bands.
+            const catalog = this.options.catalog;
+            if (cancelled || !catalog || !ctx.onPlan) break;
+            chain = chain
+              .then(() => ctx.onPlan?.(planFromWire(m.plan, catalog)))
+              .catch((err) => {
+                this.transport.post({ type: 'cancel', id });
+                finish(() => reject(err));
+              });
             break;
+          }
           case 'error':
             void chain.then(() => finish(() => reject(errorFromCode(m.code, m.message, m.details))));
             break;

@@ -6,7 +6,7 @@
  */
 import { planToWire } from './plan-wire.js';
 import { describeError, RuntimeFailedError, type Surface } from '../errors.js';
-import type { Engine, UpscaleProgress } from '../upscale/index.js';
+import type { Engine, JobPlan, UpscaleProgress } from '../upscale/index.js';
 import {
   errorMessage,
   fromMessageImage,
@@ -111,6 +111,7 @@ export class JobQueue {
       const ctx = {
         signal: abort.signal,
         onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }),
+        onPlan: (plan: JobPlan) => reply.post({ type: 'plan', id, plan: planToWire(plan) }),
       };
       const options = request.options ?? {};
       if (request.planOnly) {

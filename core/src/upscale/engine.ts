@@ -240,6 +240,7 @@ export class Engine implements Upscaler {
     throwIfAborted(ctx.signal);
     const plan = planJob(image, options, this.catalog, this.policy(), evidence);
     if (plan.tooLarge) throw plan.tooLarge;
+    await ctx.onPlan?.(plan);
     checkBandRows(ctx.bandRows);
     const meter = new ProgressMeter(plan.work, plan.passes.length, ctx.onProgress, t0);
     const { width: W, height: H } = plan.output;
