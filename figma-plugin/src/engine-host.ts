@@ -253,8 +253,6 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
   };
   const client = new EngineClient(transport, {
     catalog: cat,
-    limits: FIGMA_LIMITS,
-    tiles: WORKER_TILES,
     cancelGraceMs: 1_000,
   });
   w.postMessage({ type: 'boot', manifest: bootManifest, wasm, webgl } satisfies HostToWorker, [wasm.buffer]);

@@ -21,6 +21,7 @@ import {
 } from './request.js';
 import { FIDELITY_HALO } from './fidelity.js';
 import type { JobPlan, PassPlan, UpscaleOptions } from './types.js';
+import { normalizeOptions } from './options.js';
 
 export type { JobPlan, PassPlan } from './types.js';
 
@@ -197,15 +198,7 @@ export function planJob(
   const output = resolveTarget(input.width, input.height, options);
   const factor = Math.max(output.width / input.width, output.height / input.height);
   const choices = chooseModels(input, factor, options, catalog, evidence);
-  checkTileSize(options.tileSize);
-  for (const [name, v] of [
-    ['fidelity', options.fidelity],
-    ['regionFidelity', options.regionFidelity],
-  ] as const)
-    if (v !== undefined && !(v >= 0 && v <= 1))
-      throw new InvalidOptionError(
-        `The ${name} must be a number from 0 (the model as it is) to 1 (most faithful); got ${v}.`,
-      );
+  normalizeOptions(options, catalog);
   const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
   const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;
   let best: JobPlan | undefined;

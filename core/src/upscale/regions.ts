@@ -22,8 +22,7 @@ import { choosePasses, type Catalog, type ModelEntry } from '../models.js';
 import type { Detection } from '../detect/types.js';
 import type { Backend, Runner, TensorData } from '../runtime/runner.js';
 import { planModelTiles, tileContext, type TilePolicy } from '../tiling.js';
-import { runPass } from './pass.js';
-import { now, ProgressMeter } from './progress.js';
+import type { PassJob, PassResult } from './pass.js';
 import { seStatistics } from './se-statistics.js';
 import type { RegionUse, UpscaleOptions } from './types.js';
 
@@ -125,6 +124,8 @@ interface Group {
 
 export interface RegionEnv {
   session(file: string, sha256: string): Promise<Runner>;
+  /** Runs one crop's pass with the engine's out-of-memory retry (which halves the crop's own tile). */
+  run(job: PassJob): Promise<PassResult>;
   tiles: TilePolicy;
   backend?: Backend;
   tileSize?: number;
@@ -263,15 +264,13 @@ export class RegionPass {
         backend: env.backend,
         bytesPerSample: input.bitDepth / 8,
       });
-      const res = await runPass(
-        { input: c.image, model: g.model, plan, tta: env.tta, ...(g.seMeans ? { seMeans: g.seMeans } : {}) },
-        {
-          session: env.session,
-          signal: env.signal,
-          meter: new ProgressMeter(1, 1, undefined, now()),
-          report: () => {},
-        },
-      );
+      const res = await env.run({
+        input: c.image,
+        model: g.model,
+        plan,
+        tta: env.tta,
+        ...(g.seMeans ? { seMeans: g.seMeans } : {}),
+      });
       const reg = res.image!;
       // Output rows/columns of the rectangle, within the band.
       const ox0 = r.x0 * s,

@@ -81,6 +81,11 @@ export interface UpscaleProgress {
 export interface UpscaleContext {
   onProgress?: (p: UpscaleProgress) => void;
   signal?: AbortSignal;
+  /**
+   * The plan the engine will execute (models, passes, sizes), announced once before the first band: hosts take
+   * provenance and layer names from it, so they name what runs.
+   */
+  onPlan?: (plan: JobPlan) => void | Promise<void>;
 }
 
 /** A model a job ran, as every surface names it (serializable: it crosses the engine page's wire). */

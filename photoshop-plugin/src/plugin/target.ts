@@ -5,7 +5,9 @@ import {
   ImageTooLargeError,
   InvalidImageError,
   InvalidOptionError,
+  BOUNDS,
   MIN_SIDE,
+  printPixels,
   planJob,
   DEFAULT_TILE_POLICY,
   type Catalog,
@@ -201,8 +203,9 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   let sx: number, sy: number, resolution: number | undefined, factorLabel: string;
   const size = settings.size;
   if (size.kind === 'scale') {
-    if (!(size.scale > 1 && size.scale <= 16))
-      throw new InvalidOptionError(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
+    const maxScale = BOUNDS.scale.max.plugin;
+    if (!(size.scale > BOUNDS.scale.min && size.scale <= maxScale))
+      throw new InvalidOptionError(`The scale must be above 1× and at most ${maxScale}× (got ${size.scale}×).`);
     sx = sy = size.scale;
     factorLabel = `${+size.scale.toFixed(2)}×`;
   } else if (size.kind === 'exact') {
@@ -217,7 +220,7 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   } else {
     if (!(size.widthIn > 0) || !(size.dpi >= 1))
       throw new InvalidOptionError('Enter the print width (inches) and a resolution (DPI) above zero.');
-    const newW = Math.round(size.widthIn * size.dpi);
+    const newW = printPixels(size.widthIn, size.dpi);
     sx = sy = newW / docW;
     resolution = size.dpi;
     if (sx <= 1)

@@ -11,7 +11,14 @@
  *   Layer.isClippingMask / fillOpacity, createLayer { group }      classes/layer, objects/createoptions/pixellayercreateoptions
  *   action.batchPlay "get" hasUserMask / userMaskEnabled           media/batchplay ("Getting state from Photoshop")
  */
-import { AbortError, modelsLabel, type Backend, type PixelImage, type UpscaleProgress } from '@enlarge/core';
+import {
+  AbortError,
+  modelsLabel,
+  type Backend,
+  type JobPlan,
+  type PixelImage,
+  type UpscaleProgress,
+} from '@enlarge/core';
 import { createResultLayers, detailOverlay } from './detail-layer.js';
 import { bundledCatalog, chooseEngine, type ChosenEngine } from './engines.js';
 import { withUxpFallback } from './fallback.js';
@@ -88,7 +95,9 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           const plan = await engine.upscaler.plan(image, options);
           if (plan.tooLarge) throw plan.tooLarge;
           // Provenance in the layer's name (what UXP lets a plugin write without batchPlay): models, factor, fidelity.
-          const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}, fidelity ${options.fidelity ?? 0} (AI-enhanced)`;
+          const nameFor = (p: JobPlan) =>
+            `${t.layer.name} — ${modelsLabel(p.models)} ${t.factorLabel}, fidelity ${options.fidelity ?? 0} (AI-enhanced)`;
+          let layerName = nameFor(plan);
 
           // Run: enlarge the canvas and every layer with it (Image Size), then stream the result into new layers.
           await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, ps().constants.ResampleMethod.AUTOMATIC);
@@ -104,6 +113,11 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             signal: abort.signal,
             bandRows: Math.max(1, Math.floor(REGION_BYTES / (t.outW * t.channels * (t.bits / 8)))),
             onDetailMap: sink(layers.detail.id, overlay),
+            // The plan the engine runs, announced before its first band: the name says what ran.
+            onPlan: (p: JobPlan) => {
+              layerName = nameFor(p);
+              if (layers.result.name !== layerName) layers.result.name = layerName;
+            },
             onProgress: (p: UpscaleProgress) => {
               if (ctx.isCancelled) abort.abort();
               const s = {
