@@ -650,6 +650,25 @@ describe('figma sandbox: correct writes', () => {
     expect(stub.undoCommits).toBe(commitsBefore + 1); // the commit before the write; none after the failed one
   });
 
+  it('the first write refused (H2): nothing of the run was written, and the user’s previous edit is not undone', async () => {
+    let a!: StubNode, other!: StubNode;
+    const { stub, ui } = await setup((s) => {
+      a = s.createRect('A', { fills: [imagePaint(s.addImage(photoBytes))] });
+      other = s.createRect('Other', { x: 400 });
+    });
+    other.name = 'Edited by the user'; // the designer's last edit, not yet its own undo step
+    stub.failWrites(a, 'Invalid paint');
+    stub.select([a]);
+    const before = stub.snapshot();
+    expect(await ui.run({ scale: '2' })).toMatchObject({
+      type: 'run-failed',
+      message:
+        'Figma refused to change “A” (Invalid paint). Everything this run had changed was undone, so the document is as it was.',
+    });
+    expect(stub.snapshot()).toBe(before);
+    expect(other.name).toBe('Edited by the user');
+  });
+
   it('a page switch mid-run: the copies go to the original’s page, at its coordinates, and the message says where', async () => {
     let node!: StubNode, p2!: StubNode;
     const { stub, ui } = await setup((s) => {
@@ -805,6 +824,20 @@ describe('figma sandbox: correct writes', () => {
     expect(stub.figma.skipInvisibleInstanceChildren).toBe(true);
   });
 
+  it('a layer that cannot be read for another reason is not called hidden (H6): one sentence with Figma’s error', async () => {
+    let gone!: StubNode;
+    const { stub, ui } = await setup((s) => {
+      gone = s.createRect('Gone', { fills: [imagePaint(s.addImage(photoBytes))] });
+    });
+    stub.select([gone]);
+    stub.failReads(gone, 'Internal error: the node could not be loaded'); // every read throws; it is in no instance
+    const r = await ui.run({});
+    expect(r).toMatchObject({ type: 'run-failed' });
+    expect((r as { message: string }).message).toMatch(
+      /^Figma could not read a layer \(Internal error: the node could not be loaded\)\. Select the layers with images again, or reload the file\.$/,
+    );
+  });
+
   it('rotation 90/270: fit for export uses the sides the node shows', () => {
     // A 150×200 image turned 90° in a 400×300 node shows 200 across and 150 down.
     expect(fitFactor(400, 300, 150, 200, 2, { scaleMode: 'FILL', rotation: 90 })).toBe(4);
@@ -930,6 +963,27 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
     });
   });
 
+  it('the selection changed while the hidden panel loads (H4): the layer the command checked is enlarged, not the new one', async () => {
+    let first!: StubNode, second!: StubNode;
+    const { stub, ui, ready } = await startCommand('enlarge-2', (s) => {
+      first = s.createRect('First', { fills: [imagePaint(s.addImage(photoBytes))] });
+      second = s.createRect('Second', { x: 400, fills: [imagePaint(s.addImage(pngBytes(testPicture(60, 40))))] });
+    });
+    stub.page.selection = [first];
+    for (let i = 0; i < 100 && !stub.showUIOptions && !stub.closed; i++) await new Promise((ok) => setTimeout(ok, 5));
+    const secondBefore = (second.fills[0] as ImagePaint).imageHash;
+    stub.page.selection = [second]; // the designer clicks another layer while the 16 MB panel loads
+    await ready();
+    await untilClosed(stub);
+    expect(stub.closeMessage).toBe('Enlarged 1 image 2×. Undo restores it.');
+    expect(ui.images()).toMatchObject([{ label: 'First', outWidth: 400, outHeight: 300 }]);
+    expect((second.fills[0] as ImagePaint).imageHash).toBe(secondBefore);
+    expect(await stub.figma.getImageByHash((first.fills[0] as ImagePaint).imageHash!)!.getSizeAsync()).toEqual({
+      width: 400,
+      height: 300,
+    });
+  });
+
   it('Cancel in the notification stops the run; the document is unchanged', async () => {
     let node!: StubNode;
     const { stub, ui, ready } = await startCommand('enlarge-2', (s) => {
@@ -972,8 +1026,11 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
     b.stub.page.selection = [big];
     const before = b.stub.snapshot();
     await untilClosed(b.stub);
-    expect(b.stub.closeMessage).toMatch(
-      /^“Big”: The result would be 12000×8000 pixels \(96 megapixels\), over the limit/,
+    // closePlugin's toast shows 100 characters at most (the stub cuts there, as Figma does; H3): whole words.
+    console.log(`64 MP refusal toast: ${b.stub.closeMessage}`);
+    expect(b.stub.closeMessage!.length).toBeLessThanOrEqual(100);
+    expect(b.stub.closeMessage).toBe(
+      '“Big”: The result would be 12000×8000 pixels, over the limit of 64 megapixels / 65535 px per side.',
     );
     expect(b.stub.showUIOptions).toBeUndefined();
     expect(b.stub.snapshot()).toBe(before);
@@ -982,6 +1039,7 @@ describe('figma sandbox: menu commands with a hidden panel', () => {
   it('"Enlarge…" and the relaunch button open the panel as usual; the manifest declares the menu and the relaunch button', async () => {
     const { stub, ui } = await setup(undefined, { command: 'open' });
     expect(stub.showUIOptions).toMatchObject({ themeColors: true, width: 320 });
+    expect(stub.showUIOptions).not.toHaveProperty('title'); // the plugin's own name, also for "Enlarge Full" (H5)
     expect(ui.received.find((m) => m.type === 'init')).toMatchObject({ command: 'open' });
     expect(manifest.menu.filter((m) => 'command' in m).map((m) => (m as { command: string }).command)).toEqual([
       'open',

@@ -19,6 +19,11 @@ import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
 import { DomSim, SimDialog, type SimWebview, type WebviewHost } from '../photoshop-plugin/sim/dom.js';
 import { diffStats, photo } from './helpers.js';
 import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
+import { Catalog, modelsLabel } from '../core/src/models.js';
+import { planJob } from '../core/src/upscale/plan.js';
+import { DEFAULT_LIMITS } from '../core/src/upscale/request.js';
+import { tilePolicy } from '../core/src/tiling.js';
+import { pluginModels } from '../scripts/plugin-models.mjs';
 import { DIST, docState, servePluginDist, type PluginServer } from './photoshop/harness.js';
 
 let served: PluginServer;
@@ -176,6 +181,44 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     for (let i = 0; i < map.data.length; i += 4) values.add((map.data[i]! << 24) | (map.data[i + 1]! << 16) | (map.data[i + 2]! << 8) | map.data[i + 3]!);
     expect(values.size).toBeGreaterThan(1);
     expect(ps.liveImagingBytes).toBe(0);
+  }, 120_000);
+
+  it('auto with the detectors: the layer name names the models the page ran (its own plan, not one made in UXP)', async () => {
+    // A 48 px wide portrait: the page's auto (detectors: a face, a photo) picks Real-ESRGAN x4fast; a plan made
+    // without the detectors (what the plugin's client did before) picks Real-CUGAN for this image.
+    const { data, info } = await sharp(join(import.meta.dirname, 'fixtures/faces/2008_004176.jpg'))
+      .resize(48)
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const catalog = new Catalog(pluginModels('photoshop').manifest);
+    const face: PixelImage = {
+      width: info.width,
+      height: info.height,
+      channels: 3,
+      bitDepth: 8,
+      data: new Uint8Array(data),
+    };
+    const hostPlan = planJob(face, { preset: 'auto', scale: 4 }, catalog, {
+      limits: DEFAULT_LIMITS,
+      tiles: tilePolicy(),
+    });
+    const doc = ps.newDocument({ title: 'face.psd', width: info.width, height: info.height });
+    doc.addLayer({
+      name: 'Background',
+      width: info.width,
+      height: info.height,
+      pixels: face.data,
+      channels: 3,
+      background: true,
+    });
+    setPreset('auto');
+    const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string; models: string[] } | undefined;
+    expect(ps.alerts).toEqual([]);
+    expect(outcome?.backend).toBe('WASM (webview)');
+    const ran = outcome!.models.map((id) => catalog.get(id));
+    expect(ran.map((m) => m.id)).not.toEqual(hostPlan.models.map((m) => m.id));
+    expect(doc.layers[1]!.name).toBe(`Background — ${modelsLabel(ran)} 4×, fidelity ${DEFAULT_FIDELITY} (AI-enhanced)`);
   }, 120_000);
 
   it('a webview job that fails with an I/O error is retried once inside UXP: one history step, core’s pixels', async () => {

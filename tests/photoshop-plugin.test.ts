@@ -302,6 +302,8 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
         clipped: true,
         fillOpacity: 40,
         mask: { rect: { left: 0, top: 0, right: 32, bottom: 32 }, data: maskData },
+        maskDensity: 60,
+        maskFeather: 2.5,
       });
     const above = doc.addLayer({ name: 'Above', width: 8, height: 8, pixels: new Uint8Array(8 * 8 * 4).fill(200) });
     above.setup({ clipped: true });
@@ -317,6 +319,8 @@ describe('the source’s look carried over: selection as mask, layer mask, clipp
     ]);
     const out = doc.layers[2]!;
     expect([out.blendMode, out.fillOpacity]).toEqual(['screen', 40]);
+    // The mask's density as it was, its feather (pixels) scaled with the factor (G9).
+    expect([out.layerMaskDensity, out.layerMaskFeather]).toEqual([60, 10]);
     const m = maskOf(out, { left: 0, top: 0, right: 128, bottom: 128 });
     expect(m[10 * 128 + 10]).toBe(255);
     expect(m[10 * 128 + 120]).toBe(0);
@@ -475,8 +479,7 @@ describe('refusals: a clear message and the document unchanged', () => {
       },
       /locked \(Lock All\)/,
     ],
-    ['a CMYK document', pixelDoc({ mode: 'CMYKColorMode' }), /CMYK mode.*RGB/],
-    ['a Lab document', pixelDoc({ mode: 'labColorMode' }), /Lab mode/],
+    // CMYK and Lab documents are enlarged (tests/photoshop-print.test.ts).
     ['an indexed document', pixelDoc({ mode: 'indexedColorMode' }), /Indexed Color mode/],
     ['a 32-bit document', pixelDoc({ bits: 'bitDepth32' }), /32 bits per channel/],
     [

@@ -61,7 +61,10 @@ function rgb8(layer: SimLayer, w: number, h: number): Uint8Array {
   return out;
 }
 
-function docWith(mode: 'RGBColorMode' | 'CMYKColorMode' | 'labColorMode', bits: 'bitDepth8' | 'bitDepth16'): SimDocument {
+function docWith(
+  mode: 'RGBColorMode' | 'CMYKColorMode' | 'labColorMode',
+  bits: 'bitDepth8' | 'bitDepth16',
+): SimDocument {
   const doc = ps.newDocument({ title: `${mode}.psd`, width: 48, height: 48, mode, bits });
   const px = bits === 'bitDepth16' ? Uint16Array.from(img.data, (v) => v * 257) : img.data;
   doc.addLayer({ name: 'Background', width: 48, height: 48, pixels: px, channels: 3, background: true });
@@ -87,20 +90,26 @@ describe('print documents: CMYK and Lab enlarge through Adobe RGB (1998) and are
     ['CMYKColorMode', 'bitDepth16'],
     ['labColorMode', 'bitDepth8'],
     ['labColorMode', 'bitDepth16'],
-  ] as const)('%s, %s', async (mode, bits) => {
-    fresh();
-    const doc = docWith(mode, bits);
-    const out = await enlarge(doc);
-    expect(doc.mode).toBe(mode);
-    results.set(`${mode}/${bits}`, out);
-    const rgb = results.get('RGBColorMode/bitDepth8');
-    if (mode !== 'RGBColorMode' && rgb) {
-      const d = diffStats(out, rgb);
-      console.log(`${mode} ${bits}: vs the same picture enlarged in an RGB document: PSNR ${d.psnr.toFixed(1)} dB, max ${d.max}/255`);
-      // 8-bit CMYK/Lab storage quantises twice (source and result); 16-bit nearly not at all.
-      expect(d.psnr).toBeGreaterThanOrEqual(bits === 'bitDepth16' ? 45 : 35);
-    }
-  }, 120_000);
+  ] as const)(
+    '%s, %s',
+    async (mode, bits) => {
+      fresh();
+      const doc = docWith(mode, bits);
+      const out = await enlarge(doc);
+      expect(doc.mode).toBe(mode);
+      results.set(`${mode}/${bits}`, out);
+      const rgb = results.get('RGBColorMode/bitDepth8');
+      if (mode !== 'RGBColorMode' && rgb) {
+        const d = diffStats(out, rgb);
+        console.log(
+          `${mode} ${bits}: vs the same picture enlarged in an RGB document: PSNR ${d.psnr.toFixed(1)} dB, max ${d.max}/255`,
+        );
+        // 8-bit CMYK/Lab storage quantises twice (source and result); 16-bit nearly not at all.
+        expect(d.psnr).toBeGreaterThanOrEqual(bits === 'bitDepth16' ? 45 : 35);
+      }
+    },
+    120_000,
+  );
 
   it('a 32-bit document is refused in one sentence, unchanged', async () => {
     fresh();

@@ -11,6 +11,7 @@
  *
  * Without detectors (a catalog or bundle that has none) `auto` stays the heuristic alone.
  */
+import type { LogisticModel } from './auto-types.js';
 import type { ContentAnalysis } from './analysis.js';
 import type { Detection } from './detect/types.js';
 import { AUTO_MODEL } from './auto-model.js';
@@ -22,15 +23,7 @@ export interface DetectorEvidence {
   faces: readonly Detection[];
 }
 
-export interface LogisticModel {
-  /** Feature names, in order (documentation; checked against the feature vector's length). */
-  features: readonly string[];
-  /** Standardisation of each feature (training mean and standard deviation). */
-  mean: readonly number[];
-  std: readonly number[];
-  weights: readonly number[];
-  bias: number;
-}
+export type { LogisticModel } from './auto-types.js';
 
 /** Probability of the positive class. */
 export function predictLogistic(m: LogisticModel, x: readonly number[]): number {

@@ -10,7 +10,7 @@
  * that never saw it): photo vs graphics 149/162 92%, 3-way 129/162 80%; held-out check set (10 images, all
  * variants): photo vs graphics 59/60 98%, 3-way 56/60 93%.
  */
-import type { LogisticModel } from './auto-fusion.js';
+import type { LogisticModel } from './auto-types.js';
 
 export const AUTO_MODEL: { kind: LogisticModel; portrait: LogisticModel; fitted: string } = {
   fitted: 'eval-auto --write-model: 27 dev images × 6 variants; CV 3-way 129/162 80%',

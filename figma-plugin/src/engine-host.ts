@@ -39,16 +39,10 @@ import {
 } from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
-import { WORKER_TILES } from './engine-worker.js';
+import { WORKER_TILES, type HostToWorker, type WorkerToHost } from './worker-protocol.js';
 import { ownSource } from './own-source.js';
 
-// ---- messages between the panel and the engine Worker (besides core's engine protocol) ----
-
-export type HostToWorker =
-  | { type: 'boot'; manifest: Manifest; wasm: Uint8Array; webgl?: 'off' | 'software' }
-  | { type: 'file'; file: string; bytes?: Uint8Array; error?: string };
-/** `booting`: the Worker's first answer, sent as soon as it gets `boot` (core's firstAnswer waits for it). */
-export type WorkerToHost = { type: 'need-file'; file: string } | { type: 'booting' };
+export type { HostToWorker, WorkerToHost } from './worker-protocol.js';
 
 // ---- embedded data ----
 
@@ -259,8 +253,6 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
   };
   const client = new EngineClient(transport, {
     catalog: cat,
-    limits: FIGMA_LIMITS,
-    tiles: WORKER_TILES,
     cancelGraceMs: 1_000,
   });
   w.postMessage({ type: 'boot', manifest: bootManifest, wasm, webgl } satisfies HostToWorker, [wasm.buffer]);

@@ -22,10 +22,9 @@ import {
   type EngineMessage,
 } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
-import type { HostToWorker, WorkerToHost } from './engine-host.js';
+import { WORKER_TILES, type HostToWorker, type WorkerToHost } from './worker-protocol.js';
 
-/** WASM on the Worker: 256 px tiles keep progress moving every few seconds on one thread (WebGL: the same). */
-export const WORKER_TILES = { memoryBudgetMB: 512, backendTile: { wasm: 256, webgl: 256 } };
+export { WORKER_TILES } from './worker-protocol.js';
 
 export function startEngineWorker(): void {
   const scope = self as unknown as {

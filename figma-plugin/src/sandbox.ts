@@ -25,6 +25,7 @@ import { HostStateError, type Catalog } from '@enlarge/core';
 import {
   SELECTION_WALK_LIMIT,
   sanitizeSettings,
+  toastText,
   type MenuCommand,
   type SandboxToUi,
   type Settings,
@@ -60,17 +61,19 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   const post = (m: SandboxToUi) => {
     if (!ss.closed) figma.ui.postMessage(m);
   };
-  const selectionSummary = () =>
-    summarize(
-      collectTargets(figma.currentPage.selection, figma.mixed, SELECTION_WALK_LIMIT),
-      figma.currentPage.selection.length,
-    );
+  // A menu command works on the layers it checked when it started (H4), not on what is selected seconds later,
+  // once the hidden panel has loaded.
+  let startSelection: readonly SceneNode[] | undefined;
+  const selectionSummary = () => {
+    const selection = startSelection ?? figma.currentPage.selection;
+    return summarize(collectTargets(selection, figma.mixed, SELECTION_WALK_LIMIT), selection.length);
+  };
 
   /** Progress for a hidden panel: one notification at a time, shown until replaced, with Cancel. */
   const progress = (text: string) => {
     if (!quick || ss.closed) return;
     progressNote?.cancel();
-    progressNote = figma.notify(text, {
+    progressNote = figma.notify(toastText(text), {
       timeout: Infinity,
       button: { text: 'Cancel', action: () => cancelQuick() },
     });
@@ -78,14 +81,24 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   const finish = (message: string) => {
     if (ss.closed) return;
     progressNote?.cancel();
-    figma.closePlugin(message);
+    figma.closePlugin(toastText(message)); // a toast: 100 characters at most (H3)
   };
   function cancelQuick() {
     if (ss.current) stop('Cancelled. Nothing was changed.');
     else finish('Cancelled. Nothing was changed.');
   }
 
-  const ss: Session = { figma, catalog, quick, closed: false, runSeq: 0, post, progress, selectionSummary };
+  const ss: Session = {
+    figma,
+    catalog,
+    quick,
+    closed: false,
+    runSeq: 0,
+    post,
+    progress,
+    selectionSummary,
+    ...(quick ? { selection: () => startSelection ?? figma.currentPage.selection } : {}),
+  };
 
   let selectionTimer: ReturnType<typeof setTimeout> | undefined;
   figma.on('selectionchange', () => {
@@ -99,7 +112,7 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   figma.on('close', () => {
     ss.closed = true;
     if (selectionTimer !== undefined) clearTimeout(selectionTimer);
-    stop('The plugin was ss.closed.');
+    stop('The plugin was closed.');
   });
 
   function stop(reason: string) {
@@ -109,7 +122,8 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
   }
 
   if (quick) void startQuick(quickScale);
-  else figma.showUI(html, { ...UI_SIZE, themeColors: true, title: 'Enlarge' });
+  // No title: it defaults to the plugin's name ("Enlarge", or "Enlarge Full" for the second build; H5).
+  else figma.showUI(html, { ...UI_SIZE, themeColors: true });
 
   /** "Enlarge 2×/4×": check everything first (no panel is loaded for a selection that cannot run), then run hidden. */
   async function startQuick(scale: '2' | '4') {
@@ -117,9 +131,10 @@ export function startPlugin(figma: PluginAPI, html: string, catalog: Catalog): v
     try {
       settings = sanitizeSettings(await figma.clientStorage.getAsync(SETTINGS_KEY).catch(() => undefined), presetIds);
       const s: Settings = { ...settings, scale };
+      startSelection = figma.currentPage.selection.slice();
       const summary = selectionSummary();
       if (summary.problem) throw new HostStateError(summary.problem);
-      await planRun(figma, catalog, s); // the same checks the run makes: sizes, limits, fonts, styles, components
+      await planRun(figma, catalog, s, startSelection); // the same checks the run makes: sizes, limits, fonts, styles, components
       if (ss.closed) return;
       quickSettings = s;
       progress('Enlarge: starting the engine…');

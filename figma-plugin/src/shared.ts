@@ -6,7 +6,7 @@
  * figma.ui.postMessage and parent.postMessage structured-clone typed arrays.
  */
 
-import { DEFAULTS, DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
+import { BOUNDS, DEFAULTS, DEFAULT_TILE_POLICY, type Limits, type PlanPolicy, type Preset } from '@enlarge/core';
 
 /** Figma refuses images wider or taller than this (figma.createImage throws). */
 export const FIGMA_MAX_IMAGE_SIDE = 4096;
@@ -18,7 +18,7 @@ export const FIGMA_LIMITS: Limits = { maxOutputPixels: 64_000_000, maxOutputSide
 /** The sandbox's planning policy (the UI's engine has the same limits; tiles do not matter for the check). */
 export const FIGMA_PLAN_POLICY: PlanPolicy = { limits: FIGMA_LIMITS, tiles: DEFAULT_TILE_POLICY };
 /** Largest factor "fit for export" may ask for. */
-export const MAX_FIT_FACTOR = 16;
+export const MAX_FIT_FACTOR = BOUNDS.scale.max.plugin;
 /** Layers the selection summary looks at (on every selection change, debounced): past this it counts no further. */
 export const SELECTION_WALK_LIMIT = 2_000;
 /** Layers a run searches for image fills: a larger selection is refused with a message. */
@@ -305,13 +305,15 @@ export const TOAST_MAX_CHARS = 100;
 export function toastText(message: string): string {
   const text = message.replace(/\s+/g, ' ').trim();
   if (text.length <= TOAST_MAX_CHARS) return text;
-  const sentences = text.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [];
-  let out = '';
-  for (const s of sentences) {
-    if ((out + s).trim().length > TOAST_MAX_CHARS) break;
-    out += s;
+  // Whole sentences that fit; then the same without parenthetical asides ("(96 megapixels)").
+  for (const t of [text, text.replace(/\s*\([^)]*\)/g, '')]) {
+    let out = '';
+    for (const sentence of t.match(/[^.!?]+[.!?]+(\s|$)/g) ?? []) {
+      if ((out + sentence).trim().length > TOAST_MAX_CHARS) break;
+      out += sentence;
+    }
+    if (out.trim()) return out.trim();
   }
-  if (out.trim()) return out.trim();
   const cut = text.slice(0, TOAST_MAX_CHARS - 1);
-  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 40)).replace(/[\s,;:]+$/, '')}…`;
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(' '), 40)).replace(/[^\p{L}\p{N}]+$/u, '')}…`;
 }

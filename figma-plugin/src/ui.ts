@@ -8,6 +8,7 @@ import {
   cropPixels,
   describeError,
   formatEta,
+  inventedOverlay,
   modelsLabel,
   outlineRegions,
   quickLookFor,
@@ -189,22 +190,10 @@ async function enlargeImage(msg: Extract<SandboxToUi, { type: 'image' }>) {
 /** The last preview's result and detail map, so the overlay toggle redraws without enlarging again. */
 let lastPreview: { image: PixelImage; map?: PixelImage } | undefined;
 
-/** The detail map as a coloured overlay: its value is the overlay's opacity (the Photoshop layer's colours). */
-export function invented(img: PixelImage, map: PixelImage): Uint8ClampedArray<ArrayBuffer> {
-  const rgba = toRgba8(img);
-  for (let i = 0; i < map.width * map.height; i++) {
-    const a = (map.data[i]! / 255) * 0.85;
-    rgba[i * 4] = rgba[i * 4]! * (1 - a) + 255 * a;
-    rgba[i * 4 + 1] = rgba[i * 4 + 1]! * (1 - a) + 48 * a;
-    rgba[i * 4 + 2] = rgba[i * 4 + 2]! * (1 - a);
-  }
-  return rgba;
-}
-
 function drawPreview(canvasId: string, img: PixelImage, map?: PixelImage) {
   const canvas = $<HTMLCanvasElement>(canvasId);
   const tmp = new OffscreenCanvas(img.width, img.height);
-  const px = map && settings.showInvented ? invented(img, map) : toRgba8(img);
+  const px = map && settings.showInvented ? inventedOverlay(img, map) : toRgba8(img);
   tmp.getContext('2d')!.putImageData(new ImageData(px, img.width, img.height), 0, 0);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingQuality = 'high';
@@ -332,6 +321,12 @@ function onMessage(msg: SandboxToUi) {
       showMessage(msg.message);
       render();
       break;
+    default: {
+      // A message this panel does not know: a bug between the two sides, said once and logged.
+      const message = `The plugin sent a message the panel does not know (${String((msg as { type?: unknown }).type)}).`;
+      console.error(`Enlarge: ${message}`);
+      showMessage(message);
+    }
   }
 }
 

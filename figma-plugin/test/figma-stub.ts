@@ -70,7 +70,8 @@
  *  - `figma.createRectangle()` makes a 100×100 rectangle on the current page with a #D9D9D9 solid fill.  …/api/properties/figma-createrectangle
  *
  * Test hooks that stand for things Figma may do but the reference does not pin down: `failWrites(node)`
- * (a write Figma refuses, e.g. a validation error), `setFontAvailable(font, false)` (a missing font).
+ * (a write Figma refuses, e.g. a validation error), `failReads(node)` (every property read but `id` throws,
+ * e.g. a node Figma cannot load), `setFontAvailable(font, false)` (a missing font).
  *
  * Not modelled: node rotation, vectors, variables, mixed text ranges (one font and one fill per text node).
  */
@@ -233,6 +234,7 @@ export interface FigmaStub {
   setFontAvailable(font: FontName, available: boolean): void;
   /** Test hook: every later document write to `node` throws `message` (a write Figma refuses). */
   failWrites(node: StubNode, message: string): void;
+  failReads(node: StubNode, message: string): void;
   /** Clicks the button of the newest notification that has one and is still shown. */
   clickNotifyButton(): void;
   /** A deterministic serialisation of the document (pages, ids, names, geometry, fills, styles) to compare "unchanged". */
@@ -370,6 +372,8 @@ export class StubNode {
 
   private alive(): void {
     if (this._removed) throw new Error(`The node with id "${this.id}" does not exist`);
+    const readError = this.env.readErrors.get(this.id);
+    if (readError) throw new Error(readError);
     if (this.env.skipInvisible && this.hiddenInInstance())
       throw new Error(`The node with id "${this.id}" is an invisible node inside an instance`);
   }
@@ -692,6 +696,7 @@ class Env {
   readonly loadedFonts = new Set<string>();
   readonly missingFonts = new Set<string>();
   readonly writeErrors = new Map<string, string>();
+  readonly readErrors = new Map<string, string>();
   relaunchCommands: string[] | undefined;
   skipInvisible = false;
   root!: StubNode;
@@ -888,6 +893,9 @@ export function createFigmaStub(opts: FigmaStubOptions = {}): FigmaStub {
     },
     failWrites(node, message) {
       env.writeErrors.set(node.id, message);
+    },
+    failReads(node, message) {
+      env.readErrors.set(node.id, message);
     },
     clickNotifyButton() {
       const n = [...stub.notices].reverse().find((x) => !x.gone && x.options?.button);

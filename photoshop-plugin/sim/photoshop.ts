@@ -32,8 +32,9 @@
  * throw; getSelection's image data has the document's bit depth.
  *
  * Simplifications (documented): resizeImage resamples layers nearest-neighbour (Photoshop's bicubic only changes
- * the other layers' looks, not what the plugin does); no colour conversion (getPixels must ask for the document's
- * colour space); every DOM change outside a history suspension adds one history state.
+ * the other layers' looks, not what the plugin does); no colour conversion between RGB profiles (getPixels must
+ * ask for the document's colour space); CMYK and Lab documents convert only to and from "Adobe RGB (1998)", and
+ * image data must carry a profile of its kind (./color.ts: masks gray, real-host-2 G2); every DOM change outside a history suspension adds one history state.
  * Accounting: bytes of live imaging buffers (created, not yet disposed) and their peak, for the memory bench.
  */
 
@@ -59,11 +60,19 @@ export {
 export class PhotoshopSim extends SimState {
   readonly app = (() => {
     const sim = this;
+    // DOM getters run synchronous batchPlay (media/batchplay), and "APIs such as batchPlay will raise an
+    // exception if they are invoked … after the user has cancelled" (media/executeasmodal): so do these (G6).
+    const live = (what: string) => {
+      if ((sim.modal as { isCancelled?: boolean } | undefined)?.isCancelled)
+        throw new Error(`app.${what}: the user cancelled the operation`);
+    };
     return {
       get activeDocument() {
+        live('activeDocument');
         return sim.activeDocument;
       },
       get documents() {
+        live('documents');
         return sim.documents;
       },
       async showAlert(message: string) {

@@ -547,7 +547,7 @@ function fused(rows: Row[], args: Args): void {
  * that never saw it): photo vs graphics ${devKind}, 3-way ${dev3}; held-out check set (${[...new Set(check.map((r) => r.file))].length} images, all
  * variants): photo vs graphics ${chkKind}, 3-way ${chk3}.
  */
-import type { LogisticModel } from './auto-fusion.js';
+import type { LogisticModel } from './auto-types.js';
 
 export const AUTO_MODEL: { kind: LogisticModel; portrait: LogisticModel; fitted: string } = {
   fitted: ${JSON.stringify(`eval-auto --write-model: ${devImages.length} dev images × ${args.variants.length} variants; CV 3-way ${dev3}`)},

@@ -83,7 +83,7 @@ function startEngine(): Host {
       return () => listeners.delete(fn);
     },
   };
-  const client = new EngineClient(transport, { catalog, tiles: WEB_TILES, cancelGraceMs: 1_000 });
+  const client = new EngineClient(transport, { catalog, cancelGraceMs: 1_000 });
   const forced = query.get('backend');
   const threads = Number(query.get('threads'));
   const boot: WorkerBoot = {

@@ -11,6 +11,7 @@
 import { zipSync } from 'fflate';
 import { DEFAULTS } from '../defaults.js';
 import type { PixelImage } from '../image.js';
+import { printPixels } from '../upscale/options.js';
 import type { UpscaleOptions } from '../upscale/types.js';
 import {
   encodePng,
@@ -79,9 +80,8 @@ export function sizeOptions(s: WebSettings): { options: UpscaleOptions } | { mis
     return { options: { ...(width ? { width } : {}), ...(height ? { height } : {}) } };
   }
   if (s.mode === 'print') {
-    const perUnit = s.printUnit === 'cm' ? s.dpi / 2.54 : s.dpi;
-    const width = s.printWidth ? Math.round(s.printWidth * perUnit) : undefined;
-    const height = s.printHeight ? Math.round(s.printHeight * perUnit) : undefined;
+    const width = s.printWidth ? printPixels(s.printWidth, s.dpi, s.printUnit) : undefined;
+    const height = s.printHeight ? printPixels(s.printHeight, s.dpi, s.printUnit) : undefined;
     if (!width && !height) return { missing: 'Enter the print width or height.' };
     return { options: { ...(width ? { width } : {}), ...(height ? { height } : {}) } };
   }

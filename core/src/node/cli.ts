@@ -42,7 +42,13 @@ import {
   UnsupportedFormatError,
 } from '../errors.js';
 import type { PixelImage } from '../image.js';
-import { createNodeEngine, customModelEntry } from './index.js';
+import { createNodeEngine, customModelEntry, loadManifest } from './index.js';
+import { Catalog } from '../models.js';
+import { BOUNDS, precisionNames } from '../upscale/options.js';
+
+/** "a, b or c". */
+const orList = (names: readonly string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : (names[0] ?? '');
 import {
   formatDuration,
   MIN_SIDE,
@@ -745,8 +751,11 @@ export async function main(argv: string[]): Promise<number> {
       detailMap: v['detail-map'] !== undefined ? true : undefined,
       precision: v.precision as UpscaleOptions['precision'],
     };
-    if (options.precision !== undefined && !['auto', 'fp32', 'int8'].includes(options.precision))
-      throw new UsageError(`Unknown precision "${options.precision}". Use auto, fp32 or int8.`);
+    // Names and bounds from core's catalog and table (upscale/options.ts), said in the CLI's words.
+    const catalog = new Catalog(loadManifest());
+    const precisions = precisionNames(catalog);
+    if (options.precision !== undefined && !precisions.includes(options.precision))
+      throw new UsageError(`Unknown precision "${options.precision}". Use ${orList(precisions)}.`);
     if (v.regions !== undefined) {
       if (v.regions !== 'on' && v.regions !== 'off')
         throw new UsageError(`--regions must be on or off (got ${v.regions}).`);
@@ -754,28 +763,36 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError('--regions on chooses models itself; leave out --model, or use --regions off.');
       options.regions = v.regions === 'on';
     }
-    if (!(options.fidelity! >= 0 && options.fidelity! <= 1))
+    if (!(options.fidelity! >= BOUNDS.fidelity.min && options.fidelity! <= BOUNDS.fidelity.max))
       throw new UsageError(
         `--fidelity must be a number from 0 (the model as it is) to 1 (most faithful) (got ${v.fidelity}).`,
       );
     const mapArg = v['detail-map'];
     if (mapArg === '') throw new UsageError('--detail-map needs a file (or a folder for several images).');
-    if (options.scale !== undefined && !(options.scale > 1 && options.scale <= 64))
-      throw new UsageError(`--scale must be above 1 and at most 64 (got ${v.scale}).`);
+    const maxScale = BOUNDS.scale.max.cli;
+    if (options.scale !== undefined && !(options.scale > BOUNDS.scale.min && options.scale <= maxScale))
+      throw new UsageError(`--scale must be above 1 and at most ${maxScale} (got ${v.scale}).`);
     for (const [k, val] of [
       ['--width', options.width],
       ['--height', options.height],
     ] as const) {
-      if (val !== undefined && !(Number.isInteger(val) && val >= 1 && val <= 65535))
-        throw new UsageError(`${k} must be a whole number of pixels from 1 to 65535 (got ${val}).`);
+      if (val !== undefined && !(Number.isInteger(val) && val >= 1 && val <= BOUNDS.side.max))
+        throw new UsageError(`${k} must be a whole number of pixels from 1 to ${BOUNDS.side.max} (got ${val}).`);
     }
     if (
       options.tileSize !== undefined &&
-      !(Number.isInteger(options.tileSize) && options.tileSize >= 16 && options.tileSize <= 4096)
+      !(
+        Number.isInteger(options.tileSize) &&
+        options.tileSize >= BOUNDS.tile.min &&
+        options.tileSize <= BOUNDS.tile.max.cli
+      )
     )
-      throw new UsageError(`--tile must be a whole number of pixels from 16 to 4096 (got ${v.tile}).`);
-    if (options.preset !== undefined && !['auto', 'photo', 'face', 'graphics', 'faithful'].includes(options.preset))
-      throw new UsageError(`Unknown preset "${options.preset}". Use auto, photo, face, graphics or faithful.`);
+      throw new UsageError(
+        `--tile must be a whole number of pixels from ${BOUNDS.tile.min} to ${BOUNDS.tile.max.cli} (got ${v.tile}).`,
+      );
+    const presets = catalog.presets.map((p) => p.id);
+    if (options.preset !== undefined && !presets.includes(options.preset))
+      throw new UsageError(`Unknown preset "${options.preset}". Use ${orList(presets)}.`);
 
     const all = await collectInputs(args.positionals);
     const inputs = shard ? all.filter((i) => inShard(i.key, shard.k, shard.n)) : all;

@@ -12,12 +12,10 @@
 import { AbortError, errorFromCode, RuntimeFailedError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import type { Catalog } from '../models.js';
-import { tilePolicy, type TilePolicy } from '../tiling.js';
-import { planJob, type JobPlan } from '../upscale/plan.js';
-import { DEFAULT_LIMITS, type Limits } from '../upscale/request.js';
 import type {
   BandSink,
   Capabilities,
+  JobPlan,
   StreamContext,
   UpscaleContext,
   UpscaleOptions,
@@ -32,7 +30,9 @@ import {
   type EngineMessage,
   type HostMessage,
   type ReadyMessage,
+  type WirePlan,
 } from './protocol.js';
+import { planFromWire } from './plan-wire.js';
 
 export interface EngineTransport {
   /** Sends a request; the transport moves or encodes the image buffer as its channel needs. */
@@ -42,10 +42,8 @@ export interface EngineTransport {
 }
 
 export interface ClientOptions {
-  /** The catalog the page runs (the plugin's bundled one), for `plan()` without a round trip. */
+  /** The catalog the page runs (the plugin's bundled one): `plan()` names its models from it. */
   catalog?: Catalog;
-  limits?: Partial<Limits>;
-  tiles?: Partial<TilePolicy>;
   /**
    * A job fails after this long without any message for it (default: never). The page is silent while a tile
    * computes (a WASM tile of the large model can take a minute on a slow machine) and while a job waits in
@@ -113,24 +111,16 @@ export class EngineClient implements Upscaler {
     );
   }
 
-  /** Planned here with the plugin's copy of the catalog (the page runs the same one, with the page's limits and tiles): no round trip. */
+  /**
+   * The page's own plan for this job (a round trip: the page's engine plans it with its detectors, limits and
+   * tiles), so a host names the models the page will run, not those of a second plan made here.
+   */
   async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
     const catalog = this.options.catalog;
     if (!catalog)
       throw new RuntimeFailedError('This engine client was created without a catalog, so it cannot plan jobs.');
-    const caps = await this.capabilities();
-    const tiles = tilePolicy({
-      ...this.options.tiles,
-      bufferLimit: {
-        ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}),
-        ...this.options.tiles?.bufferLimit,
-      },
-    });
-    return planJob(image, options, catalog, {
-      limits: { ...DEFAULT_LIMITS, ...this.options.limits },
-      tiles,
-      backend: caps.backends[0],
-    });
+    const wire = (await this.job(image, options, {}, undefined, undefined, true)) as WirePlan;
+    return planFromWire(wire, catalog);
   }
 
   async dispose(): Promise<void> {
@@ -154,7 +144,7 @@ export class EngineClient implements Upscaler {
     sink: BandSink,
     ctx: StreamContext = {},
   ): Promise<UpscaleStreamResult> {
-    return this.job(image, options, ctx, sink, ctx.bandRows);
+    return this.job(image, options, ctx, sink, ctx.bandRows) as Promise<UpscaleStreamResult>;
   }
 
   /** One job. The page gets a copy of the pixels: the caller's image stays intact, as with the local engine. */
@@ -164,7 +154,8 @@ export class EngineClient implements Upscaler {
     ctx: UpscaleContext,
     sink: BandSink | undefined,
     bandRows?: number,
-  ): Promise<UpscaleStreamResult | UpscaleResult> {
+    planOnly = false,
+  ): Promise<UpscaleStreamResult | UpscaleResult | WirePlan> {
     const id = `job-${Date.now().toString(36)}-${(counter++).toString(36)}`;
     const { stallMs } = this.options;
     const graceMs = this.options.cancelGraceMs ?? 3_000;
@@ -210,7 +201,7 @@ export class EngineClient implements Upscaler {
       ctx.signal?.addEventListener('abort', onAbort);
       this.handlers.set(id, (m) => {
         if (settled) return;
-        if (m.type === 'result' || m.type === 'error') clearTimeout(stall);
+        if (m.type === 'result' || m.type === 'error' || (m.type === 'plan' && planOnly)) clearTimeout(stall);
         else armStall();
         switch (m.type) {
           case 'progress':
@@ -237,6 +228,22 @@ export class EngineClient implements Upscaler {
               ),
             );
             break;
+          case 'plan': {
+            if (planOnly) {
+              finish(() => (cancelled ? reject(new AbortError()) : resolve(m.plan)));
+              break;
+            }
+            // A job's announced plan: before its first band, in order with the bands.
+            const catalog = this.options.catalog;
+            if (cancelled || !catalog || !ctx.onPlan) break;
+            chain = chain
+              .then(() => ctx.onPlan?.(planFromWire(m.plan, catalog)))
+              .catch((err) => {
+                this.transport.post({ type: 'cancel', id });
+                finish(() => reject(err));
+              });
+            break;
+          }
           case 'error':
             void chain.then(() => finish(() => reject(errorFromCode(m.code, m.message, m.details))));
             break;
@@ -249,6 +256,7 @@ export class EngineClient implements Upscaler {
         image: toMessageImage(image, { copy: true }),
         options,
         ...(sink ? { stream: { bandRows } } : {}),
+        ...(planOnly ? { planOnly } : {}),
       });
     });
   }

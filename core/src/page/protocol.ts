@@ -3,11 +3,13 @@
  * engine page (./page.ts). Defined once here; hosts import these types and helpers.
  *
  *   host → engine   { type: 'upscale', id, image, options, stream? }   start a job (jobs run one at a time, in order)
+ *                   { type: 'upscale', id, image, options, planOnly: true }   only plan it (answered by 'plan')
  *                   { type: 'cancel', id }                    cancel a running or queued job
  *   engine → host   { type: 'ready', backends, capabilities, error? }   once, when the engine is up (or failed to start)
  *                   { type: 'progress', id, progress }        while a job runs
  *                   { type: 'band', id, y, outputHeight, image }   streamed jobs only: the result, top to bottom
  *                   { type: 'result', id, image?, result }    the job's UpscaleStreamResult (+ the image unless streamed)
+ *                   { type: 'plan', id, plan }               a planOnly request's plan: what the job would run
  *                   { type: 'error', id, code, message, details? }   the job failed or was cancelled ('ABORTED')
  *
  * Every job ends with exactly one 'result' or 'error' for its id. Pixels travel as ArrayBuffers in the
@@ -23,7 +25,14 @@ import {
   type ErrorDetails,
 } from '../errors.js';
 import type { BitDepth, Channels, PixelImage } from '../image.js';
-import type { Capabilities, UpscaleOptions, UpscaleProgress, UpscaleStreamResult } from '../upscale/types.js';
+import type {
+  Capabilities,
+  JobPlan,
+  PassPlan,
+  UpscaleOptions,
+  UpscaleProgress,
+  UpscaleStreamResult,
+} from '../upscale/types.js';
 import type { Backend } from '../runtime/runner.js';
 
 export type { Backend } from '../runtime/runner.js';
@@ -52,6 +61,8 @@ export interface UpscaleRequest {
    * instead of one image in 'result', so neither side ever holds the whole result (Photoshop's large layers).
    */
   stream?: { bandRows?: number };
+  /** Only plan the job (the page's engine, with its detectors, limits and tiles) and answer with a 'plan' message. */
+  planOnly?: boolean;
 }
 
 export interface CancelRequest {
@@ -109,7 +120,21 @@ export interface ErrorMessage {
   details?: ErrorDetails;
 }
 
-export type EngineMessage = ReadyMessage | ProgressMessage | BandMessage | ResultMessage | ErrorMessage;
+/** A JobPlan as it crosses: models by id (the catalog both sides run), the limit verdict as an error. */
+export type WirePass = Omit<PassPlan, 'model'> & { model: string };
+export type WirePlan = Omit<JobPlan, 'models' | 'passes' | 'tooLarge'> & {
+  models: string[];
+  passes: WirePass[];
+  tooLarge?: Omit<ErrorMessage, 'type' | 'id'>;
+};
+
+export interface PlanMessage {
+  type: 'plan';
+  id: string;
+  plan: WirePlan;
+}
+
+export type EngineMessage = ReadyMessage | ProgressMessage | BandMessage | ResultMessage | PlanMessage | ErrorMessage;
 
 // ---- helpers ----
 
@@ -179,6 +204,8 @@ export function isEngineMessage(v: unknown): v is EngineMessage {
       return hasId(v) && typeof v['y'] === 'number' && isObject(v['image']);
     case 'result':
       return hasId(v) && (v['image'] === undefined || isObject(v['image'])) && isObject(v['result']);
+    case 'plan':
+      return hasId(v) && isObject(v['plan']) && Array.isArray(v['plan']['models']);
     case 'error':
       return hasId(v) && typeof v['code'] === 'string' && typeof v['message'] === 'string';
     default:

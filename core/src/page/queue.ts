@@ -4,8 +4,9 @@
  * (the Figma UI's blob: worker). Jobs run one at a time, in arrival order; a cancel aborts the running job
  * or drops a queued one; every job ends with exactly one 'result' or 'error'.
  */
+import { planToWire } from './plan-wire.js';
 import { describeError, RuntimeFailedError, type Surface } from '../errors.js';
-import type { Engine, UpscaleProgress } from '../upscale/index.js';
+import type { Engine, JobPlan, UpscaleProgress } from '../upscale/index.js';
 import {
   errorMessage,
   fromMessageImage,
@@ -110,9 +111,12 @@ export class JobQueue {
       const ctx = {
         signal: abort.signal,
         onProgress: (progress: UpscaleProgress) => reply.post({ type: 'progress', id, progress }),
+        onPlan: (plan: JobPlan) => reply.post({ type: 'plan', id, plan: planToWire(plan) }),
       };
       const options = request.options ?? {};
-      if (request.stream) {
+      if (request.planOnly) {
+        reply.post({ type: 'plan', id, plan: planToWire(await engine.plan(image, options)) });
+      } else if (request.stream) {
         const result = await engine.upscaleToSink(
           image,
           options,

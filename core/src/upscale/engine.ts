@@ -20,9 +20,10 @@ import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/r
 import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
-import { runPass, type PassJob, type PassResult } from './pass.js';
+import { runPass, type PassEnv, type PassJob, type PassResult } from './pass.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
+import { Evidence } from './evidence.js';
 import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
 import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
 import { faithfulFor } from './faithful.js';
@@ -69,11 +70,12 @@ export class Engine implements Upscaler {
   private readonly sessions = new Map<string, Promise<Runner>>();
   private readonly backendsExcluded = new Set<Backend>();
   private detectorSet?: Detectors;
-  /** Detector evidence per input image (plan() then upscale() of one image runs the detectors once). */
-  private readonly evidenceCache = new WeakMap<PixelImage, Promise<DetectorEvidence>>();
+  /** The evidence step: faces, text and content class, found once per image. */
+  private readonly evidence: Evidence;
 
   constructor(private readonly config: EngineConfig) {
     this.catalog = config.catalog;
+    this.evidence = new Evidence(config.catalog, () => this.detectors);
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
     this.tiles = tilePolicy(config.tiles);
     this.digest = config.digest ?? defaultDigest();
@@ -167,36 +169,9 @@ export class Engine implements Upscaler {
     return this.detectorSet;
   }
 
-  /**
-   * 'auto' with a catalog that has a face detector and a content classifier: what they find in the image (run
-   * once per image object). Undefined for an explicit model or preset, or a catalog without them (the heuristic
-   * decides alone).
-   */
-  private usesDetectors(options: UpscaleOptions): boolean {
-    if (options.model || (options.preset ?? 'auto') !== 'auto') return false;
-    return !!this.catalog.detector('face') && !!this.catalog.detector('content-class');
-  }
-
-  private evidence(image: PixelImage, options: UpscaleOptions): Promise<DetectorEvidence> | undefined {
-    if (!this.usesDetectors(options)) return undefined;
-    validateImage(image);
-    let e = this.evidenceCache.get(image);
-    if (!e) {
-      const d = this.detectors;
-      e = (async () => {
-        const faces = await d.faces(image);
-        const art = (await d.contentClass(image)).art;
-        return { faces, art };
-      })();
-      e.catch(() => this.evidenceCache.delete(image));
-      this.evidenceCache.set(image, e);
-    }
-    return e;
-  }
-
   /** What `upscale` would do for these options (no upscaling; 'auto' runs the content detectors). */
   async plan(image: PixelImage, options: UpscaleOptions = {}): Promise<JobPlan> {
-    return planJob(image, options, this.catalog, this.policy(), await this.evidence(image, options));
+    return planJob(image, options, this.catalog, this.policy(), await this.evidence.forAuto(image, options));
   }
 
   /** The tile plan of one model pass on this engine (benchmarks and tests). */
@@ -241,17 +216,18 @@ export class Engine implements Upscaler {
     // 'auto' with detectors: bad input, bad options and an output over the limits are refused before the
     // detectors run (a size-only plan covers every choice auto could make).
     let evidence: DetectorEvidence | undefined;
-    if (this.usesDetectors(options)) {
+    if (this.evidence.usedBy(options)) {
       validateImage(image);
       const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
       const pre = planJob(sized, options, this.catalog, this.policy());
       if (pre.tooLarge) throw pre.tooLarge;
-      evidence = await this.evidence(image, options);
+      evidence = await this.evidence.forAuto(image, options);
     }
     const detectMs = now() - t0;
     throwIfAborted(ctx.signal);
     const plan = planJob(image, options, this.catalog, this.policy(), evidence);
     if (plan.tooLarge) throw plan.tooLarge;
+    await ctx.onPlan?.(plan);
     checkBandRows(ctx.bandRows);
     const meter = new ProgressMeter(plan.work, plan.passes.length, ctx.onProgress, t0);
     const { width: W, height: H } = plan.output;
@@ -271,7 +247,7 @@ export class Engine implements Upscaler {
 
     // Region-aware enlarging: detections (given, or found now on the colour image), one RegionPass per pass.
     const detections = regionsWanted(options, this.catalog)
-      ? (options.detections ?? (await this.detect(toColorOnly(color), evidence?.faces)))
+      ? (options.detections ?? (await this.evidence.regions(toColorOnly(color), evidence?.faces)))
       : undefined;
     const regionPasses: RegionPass[] = [];
     throwIfAborted(ctx.signal);
@@ -342,7 +318,7 @@ export class Engine implements Upscaler {
       detections ??
       options.detections ??
       (wantsRisks && (this.catalog.detector('face') || this.catalog.detector('text'))
-        ? await this.detect(toColorOnly(color), evidence?.faces)
+        ? await this.evidence.regions(toColorOnly(color), evidence?.faces)
         : undefined);
     const regions = riskRegions(risks);
     for (let i = 0; i < plan.passes.length; i++) {
@@ -359,6 +335,8 @@ export class Engine implements Upscaler {
         tileSize: options.tileSize,
         tta: !!options.tta,
         signal: ctx.signal,
+        // A crop runs out of memory like any pass: its own tile is halved, not the base pass's.
+        run: (job) => this.runPassWithRetry(job, { session: renv.session, signal: ctx.signal, report: () => {} }),
       };
       if (rp) {
         regionPasses.push(rp);
@@ -389,9 +367,12 @@ export class Engine implements Upscaler {
           }),
           halo: postHalo(options, runModels[i]!.model),
         },
-        meter,
-        i + 1,
-        ctx.signal,
+        {
+          session: (f, s) => this.session(f, s),
+          signal: ctx.signal,
+          meter,
+          report: (phase, done, total) => meter.report(phase, i + 1, done, total),
+        },
       );
       if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
       if (res.image) current = res.image;
@@ -433,12 +414,7 @@ export class Engine implements Upscaler {
   ): Promise<RestoredFace[]> {
     const entry = this.catalog.get(options.faceModel!);
     if (!entry.faceRestoration) throw new InvalidOptionError(`"${entry.title}" is not a face-restoration model.`);
-    let faces = options.detections?.filter((d) => d.kind === 'face') ?? found;
-    if (!faces) {
-      if (!this.catalog.detector('face'))
-        throw new InvalidOptionError('This package has no face detector, so faces cannot be found to restore.');
-      faces = await this.detectors.faces(image);
-    }
+    const faces = await this.evidence.faces(image, options, found);
     const runner = await this.session(entry.file, entry.sha256);
     return restoreFaces(image, faces, runner, entry.faceRestoration, signal);
   }
@@ -447,13 +423,8 @@ export class Engine implements Upscaler {
    * The content regions of an image for region-aware enlarging (input pixels): faces (those auto already
    * found, else the catalog's face detector) and text (the catalog's text detector), whichever the catalog has.
    */
-  async detect(image: PixelImage, faces?: readonly Detection[]): Promise<Detection[]> {
-    const d = this.detectors;
-    const found: Detection[] = [];
-    if (faces) found.push(...faces);
-    else if (d.has('face')) found.push(...(await d.faces(image)));
-    if (d.has('text')) found.push(...(await d.text(image)));
-    return found;
+  detect(image: PixelImage, faces?: readonly Detection[]): Promise<Detection[]> {
+    return this.evidence.regions(image, faces);
   }
 
   /**
@@ -461,19 +432,11 @@ export class Engine implements Upscaler {
    * WASM). A lost backend (WebGL's context lost, a kernel that failed) is given up at once. The pass then runs
    * again from its first tile on the next backend, so the result is whole and the same within 2/255.
    */
-  private async runPassWithRetry(
-    job: PassJob,
-    meter: ProgressMeter,
-    pass: number,
-    signal: AbortSignal | undefined,
-  ): Promise<PassResult> {
-    const env = {
-      session: (f: string, s: string) => this.session(f, s),
-      signal,
-      meter,
-      report: (phase: Parameters<ProgressMeter['report']>[0], done: number, total: number) =>
-        meter.report(phase, pass, done, total),
-    };
+  /**
+   * One pass (the job's, or a region crop's) with the out-of-memory retry: the pass's own tile is halved, and
+   * once it cannot shrink, a GPU backend is dropped for the next one.
+   */
+  private async runPassWithRetry(job: PassJob, env: PassEnv): Promise<PassResult> {
     for (;;) {
       try {
         return await runPass(job, env);

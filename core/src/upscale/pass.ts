@@ -38,7 +38,8 @@ export interface PassEnv {
   /** The verified, loaded session of a model file. */
   session(file: string, sha256: string): Promise<Runner>;
   signal?: AbortSignal;
-  meter: ProgressMeter;
+  /** Where the pass's work is counted (absent for region crops, whose work the job's plan leaves out). */
+  meter?: ProgressMeter;
   report(phase: Phase, tilesDone: number, tilesTotal: number): void;
 }
 
@@ -83,7 +84,7 @@ export async function runPass(
       const stage = split[k]!;
       const r = await env.session(stage.file, stage.sha256);
       const mean = await seStatistics(r, stage, k, input, plan, extraFeeds, env.signal, () => {
-        env.meter.add((perTileWork * 0.6) / model.seStages);
+        env.meter?.add((perTileWork * 0.6) / model.seStages);
         env.report('statistics', 0, tiles.length);
       });
       extraFeeds[`se_mean_${k}`] = { data: mean, dims: [1, mean.length, 1, 1] };
@@ -126,7 +127,7 @@ export async function runPass(
       const dy = onBand ? 0 : tile.y * s;
       for (let r = 0; r < h; r++) map.data.set(m.subarray(r * w, (r + 1) * w), (dy + r) * outW + tile.x * s);
     }
-    env.meter.tileDone(perTileWork);
+    env.meter?.tileDone(perTileWork);
     env.report('upscale', t + 1, tiles.length);
     const next = tiles[t + 1];
     if (onBand && (!next || next.y !== tile.y)) {

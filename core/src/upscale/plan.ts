@@ -9,7 +9,7 @@ import { ImageTooLargeError, InvalidOptionError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
-import { planModelTiles, type TilePlan, type TilePolicy } from '../tiling.js';
+import { planModelTiles, type TilePolicy } from '../tiling.js';
 import {
   checkTileSize,
   limitError,
@@ -21,39 +21,10 @@ import {
 } from './request.js';
 import { FAITHFUL_CONTEXT, FIDELITY_HALO } from './fidelity.js';
 import { DEFAULTS } from '../defaults.js';
-import type { UpscaleOptions } from './types.js';
+import type { JobPlan, PassPlan, UpscaleOptions } from './types.js';
+import { normalizeOptions } from './options.js';
 
-export interface PassPlan {
-  model: ModelEntry;
-  /** What the pass reads (the input, or the previous pass's output resampled). */
-  input: Size;
-  /** The model's native output. */
-  output: Size;
-  /** Multi-pass factors: the size this output is resampled to before the next pass. */
-  resampleTo?: Size;
-  tiles: TilePlan;
-  /** Compute of the pass, in FLOPs (windows × FLOPs per pixel, with SE statistics and TTA). */
-  work: number;
-}
-
-export interface JobPlan {
-  input: Size;
-  output: Size;
-  preset: Preset | 'model';
-  analysis?: ContentAnalysis;
-  /**
-   * 'auto' planned from a size alone: the analysis could still choose other models. The plan is the most
-   * demanding choice that fits the limits; `tooLarge` is set only when no choice would fit.
-   */
-  provisional?: boolean;
-  models: ModelEntry[];
-  passes: PassPlan[];
-  work: number;
-  /** Rough peak working memory, in bytes (pixels held, one band, one tile's working set). */
-  memoryBytes: number;
-  /** Set when a size the job would allocate is over the limits; the engine throws it before any work. */
-  tooLarge?: ImageTooLargeError;
-}
+export type { JobPlan, PassPlan } from './types.js';
 
 export interface PlanPolicy {
   limits: Limits;
@@ -233,15 +204,7 @@ export function planJob(
   const output = resolveTarget(input.width, input.height, options);
   const factor = Math.max(output.width / input.width, output.height / input.height);
   const choices = chooseModels(input, factor, options, catalog, evidence);
-  checkTileSize(options.tileSize);
-  for (const [name, v] of [
-    ['fidelity', options.fidelity],
-    ['regionFidelity', options.regionFidelity],
-  ] as const)
-    if (v !== undefined && !(v >= 0 && v <= 1))
-      throw new InvalidOptionError(
-        `The ${name} must be a number from 0 (the model as it is) to 1 (most faithful); got ${v}.`,
-      );
+  normalizeOptions(options, catalog);
   const channels = isPixels(input) ? input.channels : (input.channels ?? 4);
   const bytesPer = (isPixels(input) ? input.bitDepth : (input.bitDepth ?? 8)) / 8;
   let best: JobPlan | undefined;

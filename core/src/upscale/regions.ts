@@ -22,10 +22,9 @@ import { choosePasses, type Catalog, type ModelEntry } from '../models.js';
 import type { Detection } from '../detect/types.js';
 import type { Backend, Runner, TensorData } from '../runtime/runner.js';
 import { planModelTiles, tileContext, type TilePolicy } from '../tiling.js';
-import { runPass } from './pass.js';
-import { now, ProgressMeter } from './progress.js';
+import type { PassJob, PassResult } from './pass.js';
 import { seStatistics } from './se-statistics.js';
-import type { UpscaleOptions } from './types.js';
+import type { RegionUse, UpscaleOptions } from './types.js';
 
 /**
  * Faces shorter than this (input pixels, the box's smaller side) are "small": Real-ESRGAN x4plus, given a face
@@ -35,19 +34,7 @@ import type { UpscaleOptions } from './types.js';
  */
 export const SMALL_FACE_PX = 64;
 
-/** What a job did with one detected region (input pixels), for hosts to show. */
-export interface RegionUse {
-  kind: Detection['kind'];
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  score: number;
-  /** 'graphics' (text, small faces), 'portrait' (large faces). */
-  treatment: 'graphics' | 'portrait';
-  /** Model id per pass that ran on the region; the base model's id where the region kept it. */
-  models: string[];
-}
+export type { RegionUse } from './types.js';
 
 /** Whether a job enlarges region by region: on with preset auto (when detectors or detections exist), off with a model. */
 export function regionsWanted(options: UpscaleOptions, catalog: Catalog): boolean {
@@ -137,6 +124,8 @@ interface Group {
 
 export interface RegionEnv {
   session(file: string, sha256: string): Promise<Runner>;
+  /** Runs one crop's pass with the engine's out-of-memory retry (which halves the crop's own tile). */
+  run(job: PassJob): Promise<PassResult>;
   tiles: TilePolicy;
   backend?: Backend;
   tileSize?: number;
@@ -275,15 +264,13 @@ export class RegionPass {
         backend: env.backend,
         bytesPerSample: input.bitDepth / 8,
       });
-      const res = await runPass(
-        { input: c.image, model: g.model, plan, tta: env.tta, ...(g.seMeans ? { seMeans: g.seMeans } : {}) },
-        {
-          session: env.session,
-          signal: env.signal,
-          meter: new ProgressMeter(1, 1, undefined, now()),
-          report: () => {},
-        },
-      );
+      const res = await env.run({
+        input: c.image,
+        model: g.model,
+        plan,
+        tta: env.tta,
+        ...(g.seMeans ? { seMeans: g.seMeans } : {}),
+      });
       const reg = res.image!;
       // Output rows/columns of the rectangle, within the band.
       const ox0 = r.x0 * s,

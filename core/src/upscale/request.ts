@@ -5,12 +5,9 @@
 import { DEFAULTS } from '../defaults.js';
 import { ImageTooLargeError, InvalidImageError, InvalidOptionError, UnsupportedFormatError } from '../errors.js';
 import type { PixelImage } from '../image.js';
-import type { UpscaleOptions } from './types.js';
+import type { Size, UpscaleOptions } from './types.js';
 
-export interface Size {
-  width: number;
-  height: number;
-}
+export type { Size } from './types.js';
 
 /** Output limits of a surface. */
 export interface Limits {

@@ -8,8 +8,8 @@ import type { Detection } from '../detect/types.js';
 import type { PixelImage } from '../image.js';
 import type { ModelEntry, Precision, PrecisionChoice, Preset, Quality } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
-import type { JobPlan } from './plan.js';
-import type { RegionUse } from './regions.js';
+import type { ImageTooLargeError } from '../errors.js';
+import type { TilePlan } from '../tiling.js';
 
 export interface UpscaleOptions {
   /** Content preset; 'auto' analyses the image. Ignored when `model` is given. Default 'auto'. */
@@ -81,6 +81,11 @@ export interface UpscaleProgress {
 export interface UpscaleContext {
   onProgress?: (p: UpscaleProgress) => void;
   signal?: AbortSignal;
+  /**
+   * The plan the engine will execute (models, passes, sizes), announced once before the first band: hosts take
+   * provenance and layer names from it, so they name what runs.
+   */
+  onPlan?: (plan: JobPlan) => void | Promise<void>;
 }
 
 /** A model a job ran, as every surface names it (serializable: it crosses the engine page's wire). */
@@ -182,4 +187,57 @@ export interface Upscaler {
     ctx?: StreamContext,
   ): Promise<UpscaleStreamResult>;
   dispose(): Promise<void>;
+}
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+// ---- the plan of a job (made by ./plan.ts, announced by the engine, carried by the page protocol) ----
+
+export interface PassPlan {
+  model: ModelEntry;
+  /** What the pass reads (the input, or the previous pass's output resampled). */
+  input: Size;
+  /** The model's native output. */
+  output: Size;
+  /** Multi-pass factors: the size this output is resampled to before the next pass. */
+  resampleTo?: Size;
+  tiles: TilePlan;
+  /** Compute of the pass, in FLOPs (windows × FLOPs per pixel, with SE statistics and TTA). */
+  work: number;
+}
+
+export interface JobPlan {
+  input: Size;
+  output: Size;
+  preset: Preset | 'model';
+  analysis?: ContentAnalysis;
+  /**
+   * 'auto' planned from a size alone: the analysis could still choose other models. The plan is the most
+   * demanding choice that fits the limits; `tooLarge` is set only when no choice would fit.
+   */
+  provisional?: boolean;
+  models: ModelEntry[];
+  passes: PassPlan[];
+  work: number;
+  /** Rough peak working memory, in bytes (pixels held, one band, one tile's working set). */
+  memoryBytes: number;
+  /** Set when a size the job would allocate is over the limits; the engine throws it before any work. */
+  tooLarge?: ImageTooLargeError;
+}
+
+/** What a job did with one detected region (input pixels), for hosts to show. */
+export interface RegionUse {
+  kind: Detection['kind'];
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
+  /** 'graphics' (text, small faces), 'portrait' (large faces). */
+  treatment: 'graphics' | 'portrait';
+  /** Model id per pass that ran on the region; the base model's id where the region kept it. */
+  models: string[];
 }

@@ -85,6 +85,9 @@ export async function apply(ss: Session, jobs: Job[], s: Settings): Promise<{ te
     grids = 0;
   const otherPage = new Set<string>();
   let doing = '';
+  // Set after the first write that went in: if the very first write is refused, nothing of this run is in the
+  // document, and triggerUndo ("reverts to the last commitUndo() state") would undo the user's previous step (H2).
+  let wrote = false;
   try {
     for (const job of jobs) {
       const r = job.result!;
@@ -116,6 +119,7 @@ export async function apply(ss: Session, jobs: Job[], s: Settings): Promise<{ te
         const nodeName = `${t.nodeName} @${formatFactor(job.factor)}`;
         const rects = r.cells.map((cell, i) => {
           const rect = figma.createRectangle();
+          wrote = true;
           page.appendChild(rect); // the original's page, even if the user switched pages meanwhile
           created.push(rect);
           rect.name =
@@ -147,19 +151,22 @@ export async function apply(ss: Session, jobs: Job[], s: Settings): Promise<{ te
       const node = nodes.get(id)!;
       doing = node.name;
       node.fills = fills;
+      wrote = true;
       setRelaunch(node, relaunch);
     }
     for (const [id, paints] of stylePaints) {
       const style = styles.get(id)!;
       doing = `the style ${style.name}`;
       style.paints = paints;
+      wrote = true;
     }
   } catch (err) {
-    figma.triggerUndo(); // "Reverts to the last commitUndo() state": the one made just above
+    if (wrote) figma.triggerUndo(); // "Reverts to the last commitUndo() state": the one made just above
     const undone =
-      [...nodeFills.keys()].every((id) => same(nodes.get(id)!.fills, id)) &&
-      [...stylePaints.keys()].every((id) => same(styles.get(id)!.paints, id)) &&
-      created.every((n) => n.removed);
+      !wrote ||
+      ([...nodeFills.keys()].every((id) => same(nodes.get(id)!.fills, id)) &&
+        [...stylePaints.keys()].every((id) => same(styles.get(id)!.paints, id)) &&
+        created.every((n) => n.removed));
     const what = doing.startsWith('the style ') ? doing : quote(doing);
     throw new HostStateError(
       undone

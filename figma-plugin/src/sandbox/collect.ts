@@ -33,6 +33,8 @@ export interface Collected {
   capped: boolean;
   /** Image fills left alone because the layer or the paint is hidden. */
   hidden: number;
+  /** Layers outside any instance that could not be read (H6): their first error, said to the user. */
+  unreadable?: { count: number; name?: string; message: string };
 }
 
 /**
@@ -49,17 +51,45 @@ export function collectTargets(nodes: readonly SceneNode[], figmaMixed: unknown,
     hasFills(node) && node.fills !== figmaMixed && Array.isArray(node.fills)
       ? (node.fills as readonly Paint[]).map((p, i) => [p, i] as const).filter(([p]) => p.type === 'IMAGE')
       : [];
-  const visit = (node: SceneNode) => {
+  let unreadable: Collected['unreadable'];
+  const visit = (node: SceneNode, inInstance: boolean) => {
     if (capped) return;
     try {
-      visitNode(node);
-    } catch {
+      visitNode(node, inInstance);
+    } catch (err) {
       // With skipInvisibleInstanceChildren an invisible layer inside an instance (selected in the layers
-      // panel) throws on every property read: it is hidden, so it is left alone like the others.
-      hidden++;
+      // panel) throws on every property read: it is hidden, so it is left alone like the others. Any other
+      // error is no hidden layer (H6): it is counted apart and said.
+      let instanceChild = inInstance;
+      if (!instanceChild) {
+        let id: string | undefined;
+        try {
+          id = String(node.id);
+        } catch {
+          /* not even its id can be read: the hidden instance child's behaviour */
+        }
+        instanceChild = id === undefined || id.startsWith('I'); // instance sublayers' ids: "I<instance>;<node>"
+        if (!instanceChild)
+          try {
+            instanceChild = instanceAbove(node) !== undefined;
+          } catch {
+            /* its parents cannot be read either: not known to be in an instance */
+          }
+      }
+      if (instanceChild) hidden++;
+      else {
+        let name: string | undefined;
+        try {
+          name = node.name;
+        } catch {
+          /* unnamed */
+        }
+        unreadable ??= { count: 0, name, message: (err as Error)?.message || String(err) };
+        unreadable.count++;
+      }
     }
   };
-  const visitNode = (node: SceneNode) => {
+  const visitNode = (node: SceneNode, inInstance: boolean) => {
     if (seen.has(node.id)) return;
     if (++visited > limit) {
       capped = true;
@@ -88,10 +118,11 @@ export function collectTargets(nodes: readonly SceneNode[], figmaMixed: unknown,
         nodeHeight: node.height,
       });
     }
-    if ('children' in node) for (const c of node.children) visit(c);
+    const below = inInstance || node.type === 'INSTANCE';
+    if ('children' in node) for (const c of node.children) visit(c, below);
   };
-  for (const n of nodes) visit(n);
-  return { targets: out, capped, hidden };
+  for (const n of nodes) visit(n, false);
+  return { targets: out, capped, hidden, ...(unreadable ? { unreadable } : {}) };
 }
 
 export function summarize(c: Collected, selected: number): SelectionSummary {
@@ -102,6 +133,8 @@ export function summarize(c: Collected, selected: number): SelectionSummary {
   if (selected === 0) problem = 'Select a layer with an image fill (or a frame or group that contains some).';
   else if (targets.length === 0 && c.capped)
     problem = `The selection has more than ${SELECTION_WALK_LIMIT} layers and none of the first ones has an image fill. Select the layers with images, or a smaller frame.`;
+  else if (targets.length === 0 && c.unreadable)
+    problem = `Figma could not read ${c.unreadable.name ? quote(c.unreadable.name) : 'a layer'}${c.unreadable.count > 1 ? ` and ${c.unreadable.count - 1} more` : ''} (${c.unreadable.message}). Select the layers with images again, or reload the file.`;
   else if (targets.length === 0 && c.hidden > 0)
     problem = 'The image fills in the selection are hidden, and Enlarge leaves hidden layers and fills alone.';
   else if (targets.length === 0)

@@ -45,13 +45,15 @@ export async function planRun(
   figma: PluginAPI,
   catalog: Catalog,
   s: Settings,
+  /** The layers to enlarge: the selection now, or (menu commands, H4) the one the command started with. */
+  selection: readonly SceneNode[] = figma.currentPage.selection,
 ): Promise<{ jobs: Job[]; skipped: string[] }> {
-  const collected = collectTargets(figma.currentPage.selection, figma.mixed, RUN_WALK_LIMIT);
+  const collected = collectTargets(selection, figma.mixed, RUN_WALK_LIMIT);
   if (collected.capped)
     throw new HostStateError(
       `The selection has more than ${RUN_WALK_LIMIT.toString().replace(/\B(?=(\d{3})+$)/g, ',')} layers, too many to search. Select fewer or smaller frames. Nothing was changed.`,
     );
-  const summary = summarize(collected, figma.currentPage.selection.length);
+  const summary = summarize(collected, selection.length);
   if (summary.problem) throw new HostStateError(summary.problem);
   const skipped: string[] = [];
   let targets = collected.targets;

@@ -65,7 +65,7 @@ export async function run(
   try {
     const summary = ss.selectionSummary();
     if (summary.problem) throw new HostStateError(summary.problem);
-    const { jobs, skipped } = await planRun(ss.figma, ss.catalog, s);
+    const { jobs, skipped } = await planRun(ss.figma, ss.catalog, s, ss.selection?.());
     check();
     ss.post({
       type: 'run-start',

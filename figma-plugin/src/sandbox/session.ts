@@ -26,4 +26,9 @@ export interface Session {
   /** Progress for a hidden panel (a notification with Cancel); nothing with the panel shown. */
   progress(text: string): void;
   selectionSummary(): SelectionSummary;
+  /**
+   * Menu commands (H4): the layers selected when the command started, which the run enlarges even if the
+   * selection changes while the hidden panel loads. Undefined with the panel: a run takes the selection then.
+   */
+  selection?: () => readonly SceneNode[];
 }

@@ -1,5 +1,6 @@
 /** Documents and layers: pixels, masks, selection, history snapshots, resize (classes/document, classes/layer). */
 import { type Bits, type Kind, type Mode, type Pixels, type Raster, type Rect, type SimHost } from './types.js';
+import { storeThroughMode } from '../color.js';
 
 let nextId = 1;
 
@@ -22,6 +23,8 @@ export class SimLayer {
   /** The user (pixel) mask: one channel at the document's depth over `rect` (0 = hidden), and whether it is on. */
   userMask: Raster | undefined;
   userMaskEnabled = true;
+  private maskDensity = 100;
+  private maskFeather = 0;
   /** putPixels calls on this layer (the tests check the source never gets one). */
   writes = 0;
 
@@ -56,8 +59,36 @@ export class SimLayer {
     this.fill = v;
     this.doc.changed('Fill Opacity');
   }
+  /** Layer.layerMaskDensity ("in percentage") and layerMaskFeather ("between 0.0 and 1000.0"), R W since 23.0. */
+  get layerMaskDensity(): number {
+    return this.maskDensity;
+  }
+  set layerMaskDensity(v: number) {
+    this.doc.requireModal('layerMaskDensity');
+    if (!(v >= 0 && v <= 100)) throw new Error(`layerMaskDensity: ${v} is not a percentage`);
+    this.maskDensity = v;
+    this.doc.changed('Mask Density');
+  }
+  get layerMaskFeather(): number {
+    return this.maskFeather;
+  }
+  set layerMaskFeather(v: number) {
+    this.doc.requireModal('layerMaskFeather');
+    if (!(v >= 0 && v <= 1000)) throw new Error(`layerMaskFeather: ${v} is not between 0.0 and 1000.0`);
+    this.maskFeather = v;
+    this.doc.changed('Mask Feather');
+  }
   /** Test setup (no modal scope): clipping, fill opacity and a user mask as the document was opened with. */
-  setup(init: { clipped?: boolean; fillOpacity?: number; mask?: Raster; maskEnabled?: boolean }): this {
+  setup(init: {
+    clipped?: boolean;
+    fillOpacity?: number;
+    mask?: Raster;
+    maskEnabled?: boolean;
+    maskDensity?: number;
+    maskFeather?: number;
+  }): this {
+    if (init.maskDensity !== undefined) this.maskDensity = init.maskDensity;
+    if (init.maskFeather !== undefined) this.maskFeather = init.maskFeather;
     if (init.clipped !== undefined) this.clipped = init.clipped;
     if (init.fillOpacity !== undefined) this.fill = init.fillOpacity;
     if (init.mask) this.userMask = init.mask;
@@ -127,6 +158,8 @@ interface Snapshot {
     fill: number;
     userMask?: Raster;
     userMaskEnabled: boolean;
+    maskDensity: number;
+    maskFeather: number;
   }[];
   active: number[];
 }
@@ -205,6 +238,8 @@ export class SimDocument {
         for (let k = 0; k < this.colorChannels; k++) data[i + k] = init.pixels[j + k]!;
         data[i + this.colorChannels] = sc === c ? init.pixels[j + this.colorChannels]! : max;
       }
+      // A CMYK or Lab document's layer holds what its mode can store (test pixels are given as RGB).
+      storeThroughMode(this.mode, this.depth as 8 | 16, data, c);
       const left = init.left ?? 0,
         top = init.top ?? 0;
       raster = { rect: { left, top, right: left + init.width, bottom: top + init.height }, data };
@@ -244,6 +279,8 @@ export class SimDocument {
         fill: l.fillOpacity,
         userMask: l.userMask && { rect: { ...l.userMask.rect }, data: l.userMask.data.slice() },
         userMaskEnabled: l.userMaskEnabled,
+        maskDensity: l.layerMaskDensity,
+        maskFeather: l.layerMaskFeather,
       })),
       active: [...this.activeIds],
     };
@@ -255,7 +292,13 @@ export class SimDocument {
     this.resolution = s.resolution;
     this.layerList = s.layers.map((x) => {
       Object.assign(x.layer, { name: x.name, blendMode: x.blendMode, opacity: x.opacity, raster: x.raster });
-      x.layer.setup({ clipped: x.clipped, fillOpacity: x.fill, maskEnabled: x.userMaskEnabled });
+      x.layer.setup({
+        clipped: x.clipped,
+        fillOpacity: x.fill,
+        maskEnabled: x.userMaskEnabled,
+        maskDensity: x.maskDensity,
+        maskFeather: x.maskFeather,
+      });
       x.layer.userMask = x.userMask;
       return x.layer;
     });

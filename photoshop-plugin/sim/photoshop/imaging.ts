@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import { SimImageData } from './image-data.js';
 import type { SimState } from './state.js';
 import { blit, contains, intersect, union, type Imaging, type Pixels, type Raster, type Rect } from './types.js';
+import { checkDataProfile, DOC_PROFILE, isPrintMode, PRINT_RGB, storeThroughMode } from '../color.js';
 
 export function createImaging(sim: SimState) {
   return {
@@ -13,6 +14,13 @@ export function createImaging(sim: SimState) {
       if (layer.kind !== 'pixel') throw new Error(`getPixels: layer ${layer.id} is not a pixel layer`);
       if (doc.depth === 32) throw new Error('getPixels: 32-bit documents are not simulated');
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
+      // CMYK and Lab documents answer RGB only through a conversion the plugin asks for (../color.ts).
+      if (isPrintMode(doc.mode) && (o.colorSpace !== 'RGB' || o.colorProfile !== PRINT_RGB))
+        throw new Error(
+          `getPixels: a ${doc.mode} document is read as RGB only with colorSpace "RGB" and colorProfile "${PRINT_RGB}" in the simulator (asked ${o.colorSpace ?? 'nothing'}, ${o.colorProfile ?? 'no profile'})`,
+        );
+      if (!isPrintMode(doc.mode) && o.colorProfile && o.colorProfile !== DOC_PROFILE[doc.mode])
+        throw new Error(`getPixels: the simulator does not convert between profiles (asked ${o.colorProfile})`);
       if (o.colorSpace && o.colorSpace !== space)
         throw new Error(
           `getPixels: the simulator does not convert colours (asked ${o.colorSpace}, document is ${space})`,
@@ -70,7 +78,7 @@ export function createImaging(sim: SimState) {
         doc.depth,
         space,
         out,
-        doc.mode === 'grayscaleMode' ? 'Dot Gain 20%' : 'sRGB IEC61966-2.1',
+        isPrintMode(doc.mode) ? PRINT_RGB : DOC_PROFILE[doc.mode]!,
       );
       return { imageData, sourceBounds: b, level: 0 };
     },
@@ -137,6 +145,7 @@ export function createImaging(sim: SimState) {
       const img = o.imageData as SimImageData;
       if (img.components !== 1 || img.colorSpace !== 'Grayscale')
         throw new Error('putLayerMask: the image data must have a single component using the grayscale color model');
+      checkDataProfile('putLayerMask', doc.mode, 'Grayscale', img.colorProfile);
       if (img.componentSize !== doc.depth)
         throw new Error(`putLayerMask: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
       const replace = o.replace ?? true;
@@ -219,6 +228,7 @@ export function createImaging(sim: SimState) {
       const space = doc.mode === 'grayscaleMode' ? 'Grayscale' : 'RGB';
       if (img.colorSpace !== space)
         throw new Error(`putPixels: image data is ${img.colorSpace}, the document ${space} (no conversion simulated)`);
+      checkDataProfile('putPixels', doc.mode, img.colorSpace, img.colorProfile);
       if (img.componentSize !== doc.depth)
         throw new Error(`putPixels: ${img.componentSize}-bit data into a ${doc.depth}-bit document`);
       const src = img.pixels();
@@ -261,6 +271,11 @@ export function createImaging(sim: SimState) {
             si = (y * img.width + x) * sc;
           for (let k = 0; k < c - 1; k++) r.data[di + k] = src[si + k]!;
           r.data[di + c - 1] = sc === c ? src[si + c - 1]! : max;
+        }
+        // CMYK and Lab documents store the row in their mode, at their depth (../color.ts).
+        if (isPrintMode(doc.mode)) {
+          const di = ((top - r.rect.top + y) * rw + (left - r.rect.left)) * c;
+          storeThroughMode(doc.mode, doc.depth as 8 | 16, r.data.subarray(di, di + img.width * c), c);
         }
       }
       doc.changed(o.commandName ?? 'Put Pixels');

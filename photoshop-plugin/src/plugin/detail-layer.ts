@@ -1,11 +1,9 @@
-import { RuntimeFailedError, type PixelImage } from '@enlarge/core';
+import { DETAIL_RGB, RuntimeFailedError, type PixelImage } from '@enlarge/core';
 import type { Target } from './target.js';
 import { ps, type PsDocument, type PsLayer } from './uxp-env.js';
 
 /** The hidden layer above the result that shows where detail was invented (issue 14). */
 export const DETAIL_LAYER_NAME = 'Where detail was invented';
-/** Its colour: the map's value is the overlay's opacity. */
-const DETAIL_RGB = [255, 48, 0] as const;
 
 /** The 8-bit map band as overlay pixels for the document: RGBA (or gray + alpha), 8 or 16 bits, full range. */
 export function detailOverlay(map: PixelImage, gray: boolean, bits: 8 | 16): Uint8Array | Uint16Array {

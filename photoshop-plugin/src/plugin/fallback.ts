@@ -38,8 +38,15 @@ export class FallbackUpscaler implements Upscaler {
     this.current = await inUxpEngineOrExplain(true);
   }
 
-  plan(image: PixelImage, options?: UpscaleOptions) {
-    return this.current.upscaler.plan(image, options);
+  async plan(image: PixelImage, options?: UpscaleOptions) {
+    // The webview's plan is a round trip to its page: a page that cannot answer it cannot run the job either.
+    try {
+      return await this.current.upscaler.plan(image, options);
+    } catch (err) {
+      if (!this.shouldRetry(err)) throw err;
+      await this.fallBack();
+      return this.current.upscaler.plan(image, options);
+    }
   }
   capabilities() {
     return this.current.upscaler.capabilities();

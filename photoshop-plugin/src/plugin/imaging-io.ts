@@ -26,6 +26,8 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
         sourceBounds: strip,
         componentSize: t.bits,
         colorSpace: t.gray ? 'Grayscale' : 'RGB',
+        // CMYK and Lab: Photoshop converts to the working RGB profile (target.ts PRINT_WORK_PROFILE).
+        ...(t.workProfile ? { colorProfile: t.workProfile } : {}),
       });
     } catch (err) {
       // An area without any pixels (fully transparent) is undocumented: an error or trimmed bounds. While the
@@ -67,6 +69,8 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
 
 /** A single-channel mask over the region at source resolution, 0..255 (255 = shown). */
 export interface RegionMask {
+  /** The source layer's own mask is part of it (its density and feather are carried over, G9). */
+  fromLayer?: boolean;
   width: number;
   height: number;
   data: Uint8Array;
@@ -155,8 +159,10 @@ export async function readMask(t: Target): Promise<RegionMask | undefined> {
     if (mask)
       for (let i = 0; i < mask.data.length; i++) mask.data[i] = Math.round((mask.data[i]! * own.data[i]!) / 255);
     else mask = own;
+    mask.fromLayer = true;
   }
-  // A mask that shows everything changes nothing (a selection that only looked non-solid).
+  // A mask that shows everything changes nothing (a selection that only looked non-solid; density and feather
+  // change nothing on an all-white mask either).
   if (mask && mask.data.every((v) => v === 255)) return undefined;
   return mask;
 }
@@ -207,6 +213,9 @@ export async function writeMask(
       components: 1,
       chunky: true,
       colorSpace: 'Grayscale',
+      // Mask data is gray: "use components: 1, colorSpace: "Grayscale" and colorProfile: "Gray Gamma 2.2""
+      // (media/imaging); an empty profile would mean the document's, an RGB or CMYK one (real-host-2 G2).
+      colorProfile: 'Gray Gamma 2.2',
       fullRange: true,
     });
     try {
@@ -249,7 +258,8 @@ export function layerBandSink(
       components,
       chunky: true,
       colorSpace: t.gray ? 'Grayscale' : 'RGB',
-      colorProfile,
+      // CMYK and Lab: the working RGB profile, which Photoshop converts to the document's mode.
+      colorProfile: t.workProfile ?? colorProfile,
       fullRange: true,
     });
     try {

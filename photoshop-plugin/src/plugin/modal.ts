@@ -2,8 +2,14 @@
 import { AbortError, HostStateError } from '@enlarge/core';
 import { ps } from './uxp-env.js';
 
-export const documentOpen = (docId: number) =>
-  Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
+/** Whether the document is still open; a getter that throws (a cancelled scope, G6) answers "open" (not known). */
+export const documentOpen = (docId: number): boolean => {
+  try {
+    return Array.from(ps().app.documents as unknown as ArrayLike<{ id: number }>).some((d) => d.id === docId);
+  } catch {
+    return true;
+  }
+};
 
 export function documentClosed(): HostStateError {
   return new HostStateError('The document was closed while Enlarge was running. Nothing was written.');

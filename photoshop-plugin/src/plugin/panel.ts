@@ -43,6 +43,8 @@ async function toJpegDataUrl(img: PixelImage): Promise<string> {
     components: 3,
     chunky: true,
     colorSpace: 'RGB',
+    // "encodeImageData does not embed a color profile": the preview is shown as sRGB (Adobe's imaging sample; G2).
+    colorProfile: 'sRGB IEC61966-2.1',
   });
   try {
     return `data:image/jpeg;base64,${await imaging.encodeImageData({ imageData, base64: true })}`;

@@ -5,7 +5,9 @@ import {
   ImageTooLargeError,
   InvalidImageError,
   InvalidOptionError,
+  BOUNDS,
   MIN_SIDE,
+  printPixels,
   planJob,
   DEFAULT_TILE_POLICY,
   type Catalog,
@@ -31,6 +33,15 @@ export interface Rect {
   bottom: number;
 }
 
+/**
+ * The RGB space CMYK and Lab documents are enlarged in: Adobe RGB (1998), the profile media/imaging itself names
+ * ("An example of a color profile is "Adobe RGB (1998)"") and one every Photoshop installs. It holds the colours
+ * of common press CMYK (SWOP, FOGRA) far better than sRGB, so nothing printable is clipped on the way in, and the
+ * networks see ordinary gamma-encoded RGB. Reads and writes use the document's bit depth (16-bit documents stay
+ * 16-bit: no banding from the two conversions).
+ */
+export const PRINT_WORK_PROFILE = 'Adobe RGB (1998)';
+
 export interface Target {
   doc: PsDocument;
   layer: PsLayer;
@@ -44,6 +55,12 @@ export interface Target {
    */
   selectionMask: boolean;
   gray: boolean;
+  /**
+   * CMYK and Lab documents (print work): the RGB profile their pixels are read in and the result is written in;
+   * Photoshop converts both ways ("Photoshop will perform color conversions when needed", media/imaging).
+   * Undefined for RGB and Grayscale documents, which are read and written in their own profile.
+   */
+  workProfile?: string;
   bits: 8 | 16;
   channels: Channels;
   /** Document size now and after. */
@@ -104,7 +121,8 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   const name = `The layer "${layer.name}"`;
 
   const mode = String(doc.mode);
-  if (mode !== String(constants.DocumentMode.RGB) && mode !== String(constants.DocumentMode.GRAYSCALE)) {
+  const print = mode === String(constants.DocumentMode.CMYK) || mode === String(constants.DocumentMode.LAB);
+  if (!print && mode !== String(constants.DocumentMode.RGB) && mode !== String(constants.DocumentMode.GRAYSCALE)) {
     const label: Record<string, string> = {
       CMYKColorMode: 'CMYK',
       labColorMode: 'Lab',
@@ -114,7 +132,7 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
       multichannelMode: 'Multichannel',
     };
     throw new UnsupportedFormatError(
-      `This document is in ${label[mode] ?? mode} mode. Enlarge works on RGB and Grayscale: convert it with Image › Mode › RGB Color, then try again.`,
+      `This document is in ${label[mode] ?? mode} mode. Enlarge works on RGB, Grayscale, CMYK and Lab: convert it with Image › Mode › RGB Color, then try again.`,
     );
   }
   const bitsRaw = String(doc.bitsPerChannel);
@@ -185,8 +203,9 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   let sx: number, sy: number, resolution: number | undefined, factorLabel: string;
   const size = settings.size;
   if (size.kind === 'scale') {
-    if (!(size.scale > 1 && size.scale <= 16))
-      throw new InvalidOptionError(`The scale must be above 1× and at most 16× (got ${size.scale}×).`);
+    const maxScale = BOUNDS.scale.max.plugin;
+    if (!(size.scale > BOUNDS.scale.min && size.scale <= maxScale))
+      throw new InvalidOptionError(`The scale must be above 1× and at most ${maxScale}× (got ${size.scale}×).`);
     sx = sy = size.scale;
     factorLabel = `${+size.scale.toFixed(2)}×`;
   } else if (size.kind === 'exact') {
@@ -201,7 +220,7 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
   } else {
     if (!(size.widthIn > 0) || !(size.dpi >= 1))
       throw new InvalidOptionError('Enter the print width (inches) and a resolution (DPI) above zero.');
-    const newW = Math.round(size.widthIn * size.dpi);
+    const newW = printPixels(size.widthIn, size.dpi);
     sx = sy = newW / docW;
     resolution = size.dpi;
     if (sx <= 1)
@@ -243,6 +262,7 @@ export function inspectTarget(settings: Settings, catalog?: Catalog): Target {
     fromSelection,
     selectionMask: fromSelection && selection?.solid !== true,
     gray,
+    ...(print ? { workProfile: PRINT_WORK_PROFILE } : {}),
     bits,
     channels,
     docW,

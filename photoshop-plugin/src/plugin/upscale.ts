@@ -11,13 +11,20 @@
  *   Layer.isClippingMask / fillOpacity, createLayer { group }      classes/layer, objects/createoptions/pixellayercreateoptions
  *   action.batchPlay "get" hasUserMask / userMaskEnabled           media/batchplay ("Getting state from Photoshop")
  */
-import { AbortError, modelsLabel, type Backend, type PixelImage, type UpscaleProgress } from '@enlarge/core';
+import {
+  AbortError,
+  modelsLabel,
+  type Backend,
+  type JobPlan,
+  type PixelImage,
+  type UpscaleProgress,
+} from '@enlarge/core';
 import { createResultLayers, detailOverlay } from './detail-layer.js';
 import { bundledCatalog, chooseEngine, type ChosenEngine } from './engines.js';
 import { withUxpFallback } from './fallback.js';
 import { exactPixels, layerBandSink, readMask, readRegion, writeMask } from './imaging-io.js';
 import { documentClosed, documentOpen, jobScope, modal } from './modal.js';
-import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES } from './target.js';
+import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES, type Target } from './target.js';
 import type { Settings } from './settings.js';
 import { ps } from './uxp-env.js';
 
@@ -88,7 +95,9 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           const plan = await engine.upscaler.plan(image, options);
           if (plan.tooLarge) throw plan.tooLarge;
           // Provenance in the layer's name (what UXP lets a plugin write without batchPlay): models, factor, fidelity.
-          const layerName = `${t.layer.name} — ${modelsLabel(plan.models)} ${t.factorLabel}, fidelity ${options.fidelity ?? 0} (AI-enhanced)`;
+          const nameFor = (p: JobPlan) =>
+            `${t.layer.name} — ${modelsLabel(p.models)} ${t.factorLabel}, fidelity ${options.fidelity ?? 0} (AI-enhanced)`;
+          let layerName = nameFor(plan);
 
           // Run: enlarge the canvas and every layer with it (Image Size), then stream the result into new layers.
           await t.doc.resizeImage(t.newDocW, t.newDocH, t.resolution, ps().constants.ResampleMethod.AUTOMATIC);
@@ -104,6 +113,11 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             signal: abort.signal,
             bandRows: Math.max(1, Math.floor(REGION_BYTES / (t.outW * t.channels * (t.bits / 8)))),
             onDetailMap: sink(layers.detail.id, overlay),
+            // The plan the engine runs, announced before its first band: the name says what ran.
+            onPlan: (p: JobPlan) => {
+              layerName = nameFor(p);
+              if (layers.result.name !== layerName) layers.result.name = layerName;
+            },
             onProgress: (p: UpscaleProgress) => {
               if (ctx.isCancelled) abort.abort();
               const s = {
@@ -123,6 +137,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           if (mask) {
             report(0.995, { phase: 'writing', fraction: 1, backend: ranOn, backendId });
             await writeMask(t, mask, layers.result.id, req.commandName, checkCancel);
+            if (mask.fromLayer) carryMaskLook(t, layers.result);
           }
           checkCancel();
           await ctx.hostControl.resumeHistory(suspension, true);
@@ -141,6 +156,10 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             ...(summary.invented ? { invented: summary.invented.share } : {}),
           };
         } catch (err) {
+          // A cancel first, before any DOM getter: after the user cancelled, Photoshop's APIs throw (media/
+          // executeasmodal), and the exception ends the scope, which cancels the suspended history state (G6).
+          if (abort.signal.aborted || ctx.isCancelled)
+            throw new AbortError('The upscale was cancelled. The document is unchanged.');
           // Roll back to the state suspendHistory saw: the document is exactly as before.
           if (!committed && documentOpen(t.docId)) {
             try {
@@ -160,6 +179,22 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
       { commandName: req.commandName },
     ),
   );
+}
+
+/**
+ * The source mask's density and feather on the result's mask (Layer.layerMaskDensity: "in percentage";
+ * layerMaskFeather: "between 0.0 and 1000.0", both R W since 23.0, classes/layer; G9). The feather is in
+ * pixels, so it grows with the factor; where the host has no such property nothing is set.
+ */
+function carryMaskLook(t: Target, result: unknown): void {
+  const src = t.layer as unknown as { layerMaskDensity?: unknown; layerMaskFeather?: unknown };
+  const dst = result as { layerMaskDensity?: number; layerMaskFeather?: number };
+  if (typeof src.layerMaskDensity === 'number' && src.layerMaskDensity !== dst.layerMaskDensity)
+    dst.layerMaskDensity = src.layerMaskDensity;
+  if (typeof src.layerMaskFeather === 'number' && src.layerMaskFeather > 0) {
+    const factor = t.outW / Math.max(1, t.region.right - t.region.left);
+    dst.layerMaskFeather = Math.min(1000, Math.round(src.layerMaskFeather * factor * 10) / 10);
+  }
 }
 
 export { engineOptions, inspectTarget, type Target } from './target.js';

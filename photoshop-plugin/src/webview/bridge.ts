@@ -32,7 +32,7 @@ function toPlugin(m: EngineMessage): void {
     msg:
       (m.type === 'band' || m.type === 'result') && m.image
         ? { ...m, image: imageToWire(m.image) }
-        : (m as WireToPlugin['msg']),
+        : (m as Extract<WireToPlugin, { kind: 'msg' }>['msg']),
   };
   host()?.postMessage(wire);
 }

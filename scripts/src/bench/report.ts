@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { BenchResults, RuntimeRun, UpscalerJsResult } from './run.js';
+import type { BenchResults, RuntimeRun, UpscalerJsResult } from './types.js';
 import type { ModelRow } from './worker.js';
 import type { PeerRow } from './peers.js';
 import type { GpuResult } from './gpu.js';

@@ -20,63 +20,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Manifest, ModelEntry } from '../../../core/src/models-types.js';
-import { convPeak, gemmPeak, machineInfo, pkgVersion, type MachineInfo, type PeakResult } from './machine.js';
-import {
-  comparePeer,
-  lanczosFloor,
-  marginal,
-  withWorkDir,
-  type FloorRow,
-  type MarginalRow,
-  type PeerRow,
-  type PeerSpec,
-} from './peers.js';
-import { benchBrowser, CPU_ARGS, type BrowserRow } from './browser.js';
-import { memoryLarge, memoryPresets, memoryScale, type MemoryResult } from './memory.js';
+import { convPeak, gemmPeak, machineInfo, pkgVersion } from './machine.js';
+import { comparePeer, lanczosFloor, marginal, withWorkDir, type PeerSpec } from './peers.js';
+import { benchBrowser, CPU_ARGS } from './browser.js';
+import { memoryLarge, memoryPresets, memoryScale } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
-import { websrBench, type WebsrBenchPlan, type WebsrBenchRow } from './websr.js';
+import { websrBench, type WebsrBenchPlan } from './websr.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
 import { ROOT, errorText, log, round, rssMethod, runWorker } from './util.js';
 import type { ModelItem, ModelRow, ModelsTask, UpscalerJsRow, UpscalerJsTask } from './worker.js';
+import type { BenchResults } from './types.js';
 
-export interface RuntimeRun {
-  label: string;
-  backend: 'node' | 'wasm';
-  threads: number;
-  /** Peak RSS of the worker process (all its models), MB. */
-  peakRssMB: number | null;
-  rows: ModelRow[];
-  error?: string;
-}
-
-export interface UpscalerJsResult extends UpscalerJsRow {
-  peakRssMB: number | null;
-  tfjsVersion: string;
-  upscalerVersion: string;
-}
-
-export interface BenchResults {
-  schema: 1;
-  mode: 'full' | 'quick';
-  date: string;
-  durationS: number;
-  rssMethod: string;
-  machine: MachineInfo & { loadAverageAtEnd?: number[] };
-  /** gemm: the better of the runs at start and end (the measured peak); gemmRuns: both. */
-  peak: { gemm?: PeakResult; gemmRuns?: PeakResult[]; conv?: PeakResult; error?: string };
-  runtimes: RuntimeRun[];
-  /** The quant section: int8 variants beside their fp32 models (absent in results written before it). */
-  quant?: RuntimeRun[];
-  peers: PeerRow[];
-  marginal: MarginalRow[];
-  upscalerjs: (UpscalerJsResult | { model: string; size: number; error: string })[];
-  floor?: FloorRow;
-  browser: BrowserRow[];
-  /** WebSR itself vs the engine page on the same networks (absent in results written before this section). */
-  websr?: WebsrBenchRow[];
-  memory?: MemoryResult;
-  skipped: string[];
-}
+export type { BenchResults, RuntimeRun, UpscalerJsResult } from './types.js';
 
 interface Plan {
   gemm: { n: number; reps: number };

@@ -1,0 +1,46 @@
+/** The bench's results file (bench/results.json): written by run.ts, read by report.ts. */
+import type { MachineInfo, PeakResult } from './machine.js';
+import type { MarginalRow, FloorRow, PeerRow } from './peers.js';
+import type { BrowserRow } from './browser.js';
+import type { MemoryResult } from './memory.js';
+import type { WebsrBenchRow } from './websr.js';
+import type { ModelRow, UpscalerJsRow } from './worker.js';
+
+export interface RuntimeRun {
+  label: string;
+  backend: 'node' | 'wasm';
+  threads: number;
+  /** Peak RSS of the worker process (all its models), MB. */
+  peakRssMB: number | null;
+  rows: ModelRow[];
+  error?: string;
+}
+
+export interface UpscalerJsResult extends UpscalerJsRow {
+  peakRssMB: number | null;
+  tfjsVersion: string;
+  upscalerVersion: string;
+}
+
+export interface BenchResults {
+  schema: 1;
+  mode: 'full' | 'quick';
+  date: string;
+  durationS: number;
+  rssMethod: string;
+  machine: MachineInfo & { loadAverageAtEnd?: number[] };
+  /** gemm: the better of the runs at start and end (the measured peak); gemmRuns: both. */
+  peak: { gemm?: PeakResult; gemmRuns?: PeakResult[]; conv?: PeakResult; error?: string };
+  runtimes: RuntimeRun[];
+  /** The quant section: int8 variants beside their fp32 models (absent in results written before it). */
+  quant?: RuntimeRun[];
+  peers: PeerRow[];
+  marginal: MarginalRow[];
+  upscalerjs: (UpscalerJsResult | { model: string; size: number; error: string })[];
+  floor?: FloorRow;
+  browser: BrowserRow[];
+  /** WebSR itself vs the engine page on the same networks (absent in results written before this section). */
+  websr?: WebsrBenchRow[];
+  memory?: MemoryResult;
+  skipped: string[];
+}
