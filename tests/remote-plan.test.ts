@@ -20,21 +20,27 @@ async function readRgb(file: string): Promise<PixelImage> {
   return { width: info.width, height: info.height, channels: 3, bitDepth: 8, data: new Uint8Array(data) };
 }
 
+/** A real Node engine behind the page's own JobQueue, and an EngineClient talking to it (messages delivered async). */
+function pageAndClient() {
+  const engine = createNodeEngine();
+  const queue = new JobQueue();
+  queue.use(Promise.resolve(engine));
+  const listeners = new Set<(m: unknown) => void>();
+  const reply = { post: (m: EngineMessage) => setTimeout(() => listeners.forEach((l) => l(m)), 0) };
+  const client = new EngineClient(
+    {
+      post: (m: HostMessage) => (m.type === 'upscale' ? queue.add(m, reply) : queue.cancel(m.id)),
+      subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)),
+    },
+    { catalog: engine.catalog },
+  );
+  reply.post({ type: 'ready', backends: ['node-cpu'] });
+  return { engine, client };
+}
+
 describe('remote plan', () => {
   it("the page's plan (auto with detectors) equals the local engine's, and names the models a size-only plan would not", async () => {
-    const engine = createNodeEngine();
-    const queue = new JobQueue();
-    queue.use(Promise.resolve(engine));
-    const listeners = new Set<(m: unknown) => void>();
-    const reply = { post: (m: EngineMessage) => setTimeout(() => listeners.forEach((l) => l(m)), 0) };
-    const client = new EngineClient(
-      {
-        post: (m: HostMessage) => (m.type === 'upscale' ? queue.add(m, reply) : queue.cancel(m.id)),
-        subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)),
-      },
-      { catalog: engine.catalog },
-    );
-    reply.post({ type: 'ready', backends: ['node-cpu'] });
+    const { engine, client } = pageAndClient();
     try {
       const image = await readRgb(FACE);
       const options = { preset: 'auto' as const, scale: 4, fidelity: 0.5 };
@@ -62,19 +68,7 @@ describe('remote plan', () => {
   }, 120_000);
 
   it('a job announces its plan once, before its first band, locally and through the page: the models that ran', async () => {
-    const engine = createNodeEngine();
-    const queue = new JobQueue();
-    queue.use(Promise.resolve(engine));
-    const listeners = new Set<(m: unknown) => void>();
-    const reply = { post: (m: EngineMessage) => setTimeout(() => listeners.forEach((l) => l(m)), 0) };
-    const client = new EngineClient(
-      {
-        post: (m: HostMessage) => (m.type === 'upscale' ? queue.add(m, reply) : queue.cancel(m.id)),
-        subscribe: (fn) => (listeners.add(fn), () => listeners.delete(fn)),
-      },
-      { catalog: engine.catalog },
-    );
-    reply.post({ type: 'ready', backends: ['node-cpu'] });
+    const { engine, client } = pageAndClient();
     try {
       const { data, info } = await sharp(join(import.meta.dirname, 'fixtures/faces/2008_004176.jpg'))
         .resize(48)
