@@ -76,9 +76,9 @@ describe('auto with detectors (Node engine)', () => {
     expect(r.width).toBe(128);
   });
 
-  it('an explicit preset runs no detector', async () => {
+  it('an explicit preset at fidelity 0 runs no detector (at the default, small faces and text get region fidelity, so they run)', async () => {
     const e = createNodeEngine();
-    const r = await e.upscale(await photo(32), { preset: 'faithful', scale: 2 });
+    const r = await e.upscale(await photo(32), { preset: 'faithful', scale: 2, fidelity: 0 });
     expect(r.timings.detectMs).toBeUndefined();
     expect(e.detectors.times).toEqual({});
     await e.dispose();
