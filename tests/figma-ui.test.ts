@@ -12,28 +12,20 @@ import { decode } from 'fast-png';
 import sharp from 'sharp';
 import { chromium, type Browser } from 'playwright-core';
 import type { PixelImage } from '../core/src/image.js';
-import { DEFAULT_SETTINGS, type JobImage, type Settings, type UiToSandbox } from '../figma-plugin/src/shared.js';
+import { type JobImage, type Settings, type UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes, testPicture } from './figma/fake-ui.js';
 import {
   CHROMIUM_ARGS,
   FIGMA_CSP_NO_WASM,
   FigmaUiPage,
+  PHOTO,
+  SELECTION,
   UI_HTML,
   serveFigmaHost,
   useFigmaTestEnv,
 } from './figma/harness.js';
 import { ARTIFACTS, ROOT, crop, diffStats } from './helpers.js';
 
-// Fidelity 0 (the model as it is), so results compare with the Node engine's plain ones; the map still runs.
-const PHOTO: Settings = {
-  ...DEFAULT_SETTINGS,
-  preset: 'photo',
-  scale: '4',
-  exportScale: 2,
-  output: 'replace',
-  fidelity: 0,
-};
-const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 
 const env = useFigmaTestEnv();
 

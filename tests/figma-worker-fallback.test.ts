@@ -8,20 +8,11 @@
 import { describe, expect, it } from 'vitest';
 import { decode } from 'fast-png';
 import type { PixelImage } from '../core/src/image.js';
-import { DEFAULT_SETTINGS, type Settings, type UiToSandbox } from '../figma-plugin/src/shared.js';
+import type { UiToSandbox } from '../figma-plugin/src/shared.js';
 import { pngBytes } from './figma/fake-ui.js';
-import { FIGMA_CSP, FigmaUiPage, useFigmaTestEnv, type WorkerMode } from './figma/harness.js';
+import { FIGMA_CSP, FigmaUiPage, PHOTO, SELECTION, useFigmaTestEnv, type WorkerMode } from './figma/harness.js';
 import { crop, diffStats } from './helpers.js';
 
-const PHOTO: Settings = {
-  ...DEFAULT_SETTINGS,
-  preset: 'photo',
-  scale: '4',
-  exportScale: 2,
-  output: 'replace',
-  fidelity: 0,
-};
-const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 const env = useFigmaTestEnv();
 
 type Enl = { __enlarge: { engine(): { where(): Promise<string> } } };

@@ -31,10 +31,22 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { createNodeEngine } from '../../core/src/node/index.js';
 import type { Engine } from '../../core/src/upscale/index.js';
 import type { PixelImage } from '../../core/src/image.js';
-import type { SandboxToUi, UiToSandbox } from '../../figma-plugin/src/shared.js';
+import { DEFAULT_SETTINGS, type SandboxToUi, type Settings, type UiToSandbox } from '../../figma-plugin/src/shared.js';
 import { ROOT, photo, CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from '../helpers.js';
 
 export const UI_HTML = join(ROOT, 'figma-plugin', 'dist', 'ui.html');
+
+/** Panel settings of the UI tests: Photo 4×, replace; fidelity 0 (the model as it is), so results compare with the Node engine's plain ones (the map still runs). */
+export const PHOTO: Settings = {
+  ...DEFAULT_SETTINGS,
+  preset: 'photo',
+  scale: '4',
+  exportScale: 2,
+  output: 'replace',
+  fidelity: 0,
+};
+/** The selection summary the sandbox sends with one image fill named "Photo". */
+export const SELECTION = { nodes: 1, fills: 1, images: 1, firstName: 'Photo' };
 /** The plugin host frame's origin: not loopback, so not a secure context either. */
 export const PLUGIN_HOST = 'figma-plugin-host.test';
 export const CHROMIUM_ARGS = [...BASE_CHROMIUM_ARGS, `--host-resolver-rules=MAP ${PLUGIN_HOST} 127.0.0.1`];

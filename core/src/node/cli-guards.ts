@@ -1,12 +1,11 @@
 /**
  * The command line's edges, kept out of its main loop: the version line, inputs that are not regular files,
- * file names within the file system's limit, a stop within two seconds of SIGINT/SIGTERM whatever the process
- * waits on, and one warning for an option the chosen model ignores.
+ * file names within the file system's limit, and one warning for an option the chosen model ignores. (The stop
+ * within two seconds of SIGINT/SIGTERM is ./cli-supervisor.ts.)
  */
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { extname } from 'node:path';
-import { setTimeout as nodeTimeout } from 'node:timers';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import pkg from '../../package.json' with { type: 'json' };
@@ -62,21 +61,6 @@ export function fitName(name: string, max = NAME_MAX, keep = extname(name)): str
 export function tempName(base: string, pid = process.pid): string {
   const wrap = (b: string) => `.${b}.${pid}.tmp`;
   return wrap(fitName(base, NAME_MAX - Buffer.byteLength(wrap(''))));
-}
-
-/**
- * After the first SIGINT/SIGTERM the job is asked to stop (between tiles, bands and files) and leaves nothing.
- * Whatever it waits on (a native inference call, a decoder stuck on a slow or endless read), the process ends
- * within `graceMs`: then `cleanup` removes what is half-written, `say` prints the one closing line, and it exits
- * with 130 (SIGINT) or 143 (SIGTERM), as a shell expects.
- */
-export function forceExitAfter(sig: NodeJS.Signals, cleanup: () => void, say: () => void, graceMs = 1500): void {
-  const t = nodeTimeout(() => {
-    cleanup();
-    say();
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  }, graceMs);
-  (t as unknown as { unref?: () => void }).unref?.();
 }
 
 /** Options given on the command line that the chosen models do not use: one warning line each. */

@@ -64,7 +64,7 @@ import { exifForPng as exifForPngLike, iptcRecords } from './metadata.js';
 import { provenanceXmp } from './provenance.js';
 import { sniffFile } from './sniff.js';
 import { announceDone, announceTemp, isWorker, supervise } from './cli-supervisor.js';
-import { assertRegularInput, fitName, forceExitAfter, ignoredOptions, tempName, UsageError, versionLine } from './cli-guards.js';
+import { assertRegularInput, fitName, ignoredOptions, tempName, UsageError, versionLine } from './cli-guards.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
 import { cmykNote, cmykRefusal, readCmyk, writeCmyk, type CmykSource } from './cmyk.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
@@ -697,7 +697,6 @@ export async function main(argv: string[]): Promise<number> {
   let currentTmp: string | undefined;
   let currentMapTmp: string | undefined;
   let signalled: NodeJS.Signals | undefined;
-  let doneSoFar = 0;
   let signalledAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     // The same signal twice at once (the terminal's and the supervisor's copy of one Ctrl-C) is one.
@@ -711,16 +710,6 @@ export async function main(argv: string[]): Promise<number> {
     signalled = sig;
     signalledAt = Date.now();
     controller.abort();
-    // Whatever the job waits on, the process ends within 2 s, leaving nothing.
-    forceExitAfter(
-      sig,
-      () => {
-        if (currentTmp) rmSync(currentTmp, { force: true });
-        if (currentMapTmp) rmSync(currentMapTmp, { force: true });
-      },
-      () => console.error(`enlarge: cancelled (${sig}); ${doneSoFar} done, the image in progress was not written.`),
-      1200,
-    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -1110,8 +1099,7 @@ export async function main(argv: string[]): Promise<number> {
               `${label}: ${(100 * res.invented.share).toFixed(1)} % of the image has invented detail to check (map ≥ ${res.invented.level}) → ${mapTarget}`,
             );
           done.push(input);
-          doneSoFar = done.length;
-          announceDone(doneSoFar);
+          announceDone(done.length);
           await report({
             input,
             output: target,
