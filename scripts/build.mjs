@@ -88,7 +88,9 @@ if (cliPackage) {
   // Every file the manifest names (whole models and their tiling graphs, the content detectors), nothing else.
   const files = new Set();
   for (const m of manifest.models) {
-    files.add(m.file);
+    // A split model (RRDB) runs as its body and tail: those go in, not the whole graph.
+    if (m.tailSplit) files.add(m.tailSplit.body.file).add(m.tailSplit.tail.file);
+    else files.add(m.file);
     for (const s of m.seSplit ?? []) files.add(s.file);
   }
   for (const d of manifest.detectors ?? []) files.add(d.file);

@@ -74,7 +74,9 @@ export function pluginModels(host) {
   }
   for (const m of models) {
     const variantFiles = (m.variants ?? []).flatMap((v) => [v, ...(v.seSplit ?? [])]);
-    for (const f of [{ file: m.file, sha256: m.sha256, bytes: m.bytes }, ...(m.seSplit ?? []), ...variantFiles]) {
+    // A split model (RRDB) runs as its body and tail (core/src/runtime/tail-split.ts): those go in, not the whole graph.
+    const graph = m.tailSplit ? [m.tailSplit.body, m.tailSplit.tail] : [{ file: m.file, sha256: m.sha256, bytes: m.bytes }];
+    for (const f of [...graph, ...(m.seSplit ?? []), ...variantFiles]) {
       const p = path.join(root, 'models', 'onnx', f.file);
       if (!existsSync(p))
         throw new Error(`The model file ${f.file} is missing from models/onnx: run "npm run models" first.`);

@@ -51,6 +51,20 @@ export interface SeSplitFile {
   channels?: number;
 }
 
+/**
+ * A model cut by the pipeline at its first upsampling (RRDB): `body` returns the feature map (`feature`,
+ * `channels` deep, at input resolution), `tail` enlarges it. The engine runs the tail in strips of feature rows,
+ * each with `halo` rows of context: the result is the whole graph's, with a fraction of its working set.
+ */
+export interface TailSplit {
+  body: { file: string; bytes: number; sha256: string };
+  tail: { file: string; bytes: number; sha256: string };
+  channels: number;
+  halo: number;
+  /** The tail's working set per feature pixel (bytes): sizes its strips. */
+  tailBytesPerPixel: number;
+}
+
 /** Numeric precision a model file computes in. */
 export type Precision = 'fp32' | 'int8';
 
@@ -95,6 +109,8 @@ export interface ModelEntry {
    * `stride` is input pixels per feature pixel of that map.
    */
   seSplit?: SeSplitFile[];
+  /** RRDB models: the body / tail graphs the engine runs instead of `file` (see TailSplit). */
+  tailSplit?: TailSplit;
   /** Quantized copies of this model (see ModelVariant). */
   variants?: ModelVariant[];
   /**

@@ -212,5 +212,7 @@ function withVariant(m: ModelEntry, v: ModelVariant): ModelEntry {
     if (!q) throw new InvalidOptionError(`The int8 variant of "${m.id}" lacks its tiling graphs. Use precision fp32.`);
     return { ...f, file: q.file, bytes: q.bytes, sha256: q.sha256 };
   });
-  return { ...m, file: v.file, bytes: v.bytes, sha256: v.sha256, ...(seSplit ? { seSplit } : {}) };
+  // A variant is one whole graph: the fp32 body / tail split does not describe it.
+  const { tailSplit: _whole, ...rest } = m;
+  return { ...rest, file: v.file, bytes: v.bytes, sha256: v.sha256, ...(seSplit ? { seSplit } : {}) };
 }

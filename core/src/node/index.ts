@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync, readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { Catalog, type ModelStore } from '../models.js';
 import type { Manifest, ModelEntry } from '../models-types.js';
 import { Engine, type EngineConfig } from '../upscale/index.js';
@@ -52,6 +51,18 @@ export const nodeDigest: NamedDigest = {
   digest: async (bytes) => createHash('sha256').update(bytes).digest('hex'),
 };
 
+/** Peak RSS the CLI keeps to on the default path, any image size, any preset (MB). */
+export const MEMORY_BUDGET_MB = 600;
+
+/**
+ * One tile's working set in Node (MB). Of the 600 MB: ~105 for Node, the CLI and onnxruntime; ~120 for x4plus's
+ * sessions; 2 × 32 for the strips of its tail and of the faithful reference (../runtime/strips.ts); a quarter of
+ * this for a region crop's transient working set; the rest is the pass's tile, whose arena onnxruntime keeps.
+ * x4fast keeps 384² tiles (432² windows, 6 % more context work than 512²); x4plus gets 128² (its 64 px of
+ * context make that 4× the work of a whole-image run, the price of its 2.7 KB per pixel).
+ */
+export const NODE_TILE_BUDGET_MB = 256;
+
 export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: string } = {}): Engine {
   const { modelsDir: dir, ...config } = opts;
   const modelsDir = dir ?? defaultModelsDir();
@@ -61,8 +72,9 @@ export function createNodeEngine(opts: Partial<EngineConfig> & { modelsDir?: str
     runners: config.runners ?? nodeRunnerFactory,
     digest: nodeDigest,
     ...config,
-    // A sixth of the machine's memory for one tile's working set, 1–4 GB: big tiles waste less on context.
-    tiles: { memoryBudgetMB: Math.min(4096, Math.max(1024, Math.round(totalmem() / 6 / 2 ** 20))), ...config.tiles },
+    // The CLI's peak stays within MEMORY_BUDGET_MB whatever the image and preset (bench [6a]); see NODE_TILE_BUDGET_MB.
+    lean: config.lean ?? true,
+    tiles: { memoryBudgetMB: NODE_TILE_BUDGET_MB, ...config.tiles },
   });
 }
 

@@ -20,7 +20,7 @@ import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/r
 import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
-import { runPass, type PassEnv, type PassJob, type PassResult } from './pass.js';
+import { modelRunner, runPass, type PassEnv, type PassJob, type PassResult } from './pass.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { Evidence } from './evidence.js';
@@ -57,6 +57,13 @@ export interface EngineConfig {
   digest?: NamedDigest;
   /** What this engine can use, when the host probed it (createWebEngine); else derived from `runnerOptions`. */
   capabilities?: Capabilities;
+  /**
+   * Memory before speed (the CLI's 600 MB budget): the detectors' sessions are released once a job has its
+   * evidence, before the passes' working sets come (x4plus portrait, 128²: −70 MB at the peak), and region
+   * crops plan their tiles on a quarter of the tile budget, since they run while the pass's arena is held.
+   * A job then loads its detectors again (about 0.2 s). Hosts whose panel stays open keep them.
+   */
+  lean?: boolean;
 }
 
 /** Per-pixel working set (bytes, catalog `peakBytesPerPixel`) from which a model runs without the CPU arena. */
@@ -115,6 +122,7 @@ export class Engine implements Upscaler {
       // Models with a large working set per pixel run without onnxruntime's arena, which otherwise keeps its
       // power-of-two blocks: Real-CUGAN ×4 on 300×200 peaked at 1416 MiB with it, 553 without (+12 % CPU);
       // x4fast keeps it (without: +21 % CPU and no memory saved).
+      // A split model's body and tail (not listed here) keep it: x4plus body, 128² window, 2.6 KB/px with it, 6.8 without.
       const owner = this.config.catalog.models.find(
         (m) => m.file === file || m.seSplit?.some((g) => g.file === file) || m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
       );
@@ -139,8 +147,7 @@ export class Engine implements Upscaler {
   async prepare(modelIds?: readonly string[]): Promise<void> {
     const ids = modelIds ?? [[...this.catalog.models].sort((a, b) => a.bytes - b.bytes)[0]!.id];
     for (const id of ids) {
-      const m = this.catalog.get(id);
-      await this.session(m.file, m.sha256);
+      await modelRunner(this.catalog.get(id), (f, s) => this.session(f, s));
     }
   }
 
@@ -321,6 +328,7 @@ export class Engine implements Upscaler {
         ? await this.evidence.regions(toColorOnly(color), evidence?.faces)
         : undefined);
     const regions = riskRegions(risks);
+    if (this.config.lean) await this.detectorSet?.dispose();
     for (let i = 0; i < plan.passes.length; i++) {
       const pass = plan.passes[i]!;
       if (current.width !== pass.input.width || current.height !== pass.input.height)
@@ -330,7 +338,7 @@ export class Engine implements Upscaler {
       const rp = detections ? new RegionPass(detections, pass.model, this.catalog, image, passInput) : undefined;
       const renv: RegionEnv = {
         session: (f, s) => this.session(f, s),
-        tiles: this.tiles,
+        tiles: this.config.lean ? { ...this.tiles, memoryBudgetMB: this.tiles.memoryBudgetMB / 4 } : this.tiles,
         backend: this.backends()[0],
         tileSize: options.tileSize,
         tta: !!options.tta,

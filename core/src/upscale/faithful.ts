@@ -9,6 +9,7 @@
  */
 import type { Catalog, ModelEntry } from '../models.js';
 import type { Runner } from '../runtime/runner.js';
+import { stripRunner } from '../runtime/strips.js';
 import type { TileData } from './fidelity.js';
 
 export type FaithfulReference = (t: TileData) => Promise<Float32Array[]>;
@@ -36,7 +37,8 @@ export function faithfulFor(
   if (!f || f.geometry.scale !== 2 || f.geometry.pad !== 0 || (s !== 2 && s !== 4)) return undefined;
   const passes = s === 4 ? 2 : 1;
   return async (t) => {
-    const r = await session(f.file, f.sha256);
+    // In strips: the second 2× pass works on a window twice the tile's side (x4plus, 128² image: +180 MB whole).
+    const r = stripRunner(await session(f.file, f.sha256), { input: 'input', output: 'output', halo: f.geometry.context ?? 8, bytesPerPixel: f.peakBytesPerPixel });
     let data = t.x,
       w = t.winW,
       h = t.winH;

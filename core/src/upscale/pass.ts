@@ -13,6 +13,7 @@ import type { TilePlan } from '../tiling.js';
 import { now, type ProgressMeter } from './progress.js';
 import { seStatistics } from './se-statistics.js';
 import { runOne, runTta } from './tta.js';
+import { tailSplitRunner } from '../runtime/strips.js';
 import type { TilePost } from './detail-map.js';
 import type { Phase } from './types.js';
 
@@ -91,9 +92,7 @@ export async function runPass(
     }
     const fin = split[model.seStages]!;
     main = await env.session(fin.file, fin.sha256);
-  } else {
-    main = await env.session(model.file, model.sha256);
-  }
+  } else main = await modelRunner(model, env.session);
 
   const dims = [1, 3, plan.windowH, plan.windowW];
   for (let t = 0; t < tiles.length; t++) {
@@ -167,4 +166,11 @@ function checkOutput(model: ModelEntry, y: TensorData, plan: TilePlan): void {
       );
     }
   }
+}
+
+/** The runner of a model's whole graph: its body and tail in strips where the pipeline split it. */
+export async function modelRunner(model: ModelEntry, session: PassEnv['session']): Promise<Runner> {
+  const t = model.tailSplit;
+  if (!t) return session(model.file, model.sha256);
+  return tailSplitRunner(await session(t.body.file, t.body.sha256), await session(t.tail.file, t.tail.sha256), t);
 }

@@ -223,7 +223,8 @@ export interface PresetMemoryRow {
   wallMs: number;
 }
 
-export const MEMORY_BUDGET_MB = 600;
+import { MEMORY_BUDGET_MB } from '../../../core/src/node/index.js';
+export { MEMORY_BUDGET_MB };
 
 export async function memoryPresets(
   sides: { photo: number; portrait: number },

@@ -31,6 +31,7 @@ type ITensor = InstanceType<typeof onnx.TensorProto>;
 export const OPSET = 17;
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'output';
+export const FEATURE_NAME = 'feature';
 
 export interface ConvertOptions {
   graphName: string;
@@ -42,6 +43,24 @@ export interface ConvertOptions {
   epilogue?: { nearestResidual?: { scale: number; crop: number } };
   /** Square input size used to compute FLOPs per pixel (default 256). */
   probeSize?: number;
+  /**
+   * Also emit the graph cut at its first nearest upsampling (RRDB: 23 blocks at input resolution, then two
+   * ×2 upsamplings and three convolutions at 4×): a body that returns the feature map and a tail that enlarges
+   * it. The tail's working set is 16× the body's per input pixel, and its receptive field is a pixel or two,
+   * so the engine runs it in strips of the feature map (see core/src/runtime/tail-split.ts).
+   */
+  tailSplit?: boolean;
+}
+
+export interface TailSplitGraphs {
+  body: Uint8Array;
+  tail: Uint8Array;
+  /** Channels of the feature map between them (named FEATURE_NAME). */
+  channels: number;
+  /** Feature-map rows a strip of the tail reads above and below the rows it makes (its receptive field, rounded up). */
+  halo: number;
+  /** Peak working memory of the body per input pixel (the whole graph's figure counts the tail at 16×). */
+  bodyPeakBytesPerPixel: number;
 }
 
 export interface SeSplitGraph {
@@ -64,6 +83,8 @@ export interface ConvertResult {
   /** Input pixels per feature pixel at each SE stage (e.g. 2 = the pooled map is at half resolution). */
   seStrides: number[];
   seSplit: SeSplitGraph[];
+  /** With `tailSplit`: the body and tail graphs. */
+  tailSplit?: TailSplitGraphs;
   inputName: string;
   outputName: string;
   inputChannels: number;
@@ -109,7 +130,7 @@ function samePads(n: number, k: number, s: number, d: number, upper: boolean): [
   return upper ? [small, total - small] : [total - small, small];
 }
 
-export function inferShapes(layers: NcnnLayer[], input: Shape): ShapeResult {
+export function inferShapes(layers: NcnnLayer[], input: Shape, countConcat = false): ShapeResult {
   const shapes = new Map<string, Shape>();
   let macs = 0;
   // Peak working set estimate: 2 × the largest (input + output) of any convolution, in bytes. Calibrated
@@ -212,6 +233,9 @@ export function inferShapes(layers: NcnnLayer[], input: Shape): ShapeResult {
         if (axis === 0 || axis === -3) set({ ...first, c: parts.reduce((s, p) => s + p.c, 0) });
         else if (axis === 1 || axis === -2) set({ ...first, h: parts.reduce((s, p) => s + p.h, 0) });
         else set({ ...first, w: parts.reduce((s, p) => s + p.w, 0) });
+        // Dense blocks (RRDB): a concatenation and its inputs are alive together, and in a body without the
+        // 4× tail they are the largest working set (measured: x4plus body 2.6–3.0 KB per window pixel).
+        if (countConcat) peakBytes = Math.max(peakBytes, 2 * 4 * 2 * parts.reduce((s, p) => s + size(p), 0));
         break;
       }
       case 'Interp': {
@@ -340,7 +364,7 @@ function activation(g: GraphBuilder, l: NcnnLayer, x: string, out: string): void
   }
 }
 
-interface Emitted { nodes: INode[]; initializers: Map<string, ITensor>; params: number; inputChannels: number; output: string; sePools: { node: INode; input: string; output: string; channels: number }[] }
+interface Emitted { nodes: INode[]; initializers: Map<string, ITensor>; names: Map<string, string>; params: number; inputChannels: number; output: string; sePools: { node: INode; input: string; output: string; channels: number }[] }
 
 function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Shape>, epilogue?: ConvertOptions['epilogue']): Emitted {
   const g = new GraphBuilder();
@@ -590,7 +614,7 @@ function emitGraph(layers: NcnnLayer[], bin: Uint8Array, shapes: Map<string, Sha
     g.node('Resize', ['epilogue_centre', '', g.floatConst('epilogue_scales', [1, 1, res.scale, res.scale], [4])], ['epilogue_up'], [attrString('mode', 'nearest'), attrString('coordinate_transformation_mode', 'asymmetric'), attrString('nearest_mode', 'floor')], 'epilogue_resize');
     g.node('Add', [last, 'epilogue_up'], [OUTPUT_NAME], [], 'epilogue_add');
   } else g.node('Identity', [last], [OUTPUT_NAME], [], 'output_identity');
-  return { nodes: g.nodes, initializers: g.initializers, params: g.params, inputChannels, output: OUTPUT_NAME, sePools };
+  return { nodes: g.nodes, initializers: g.initializers, names: name, params: g.params, inputChannels, output: OUTPUT_NAME, sePools };
 }
 
 function valueInfo(name: string, dims: (number | string)[]) {
@@ -688,6 +712,8 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, opts: Conv
     }
   }
 
+  const tailSplit = opts.tailSplit ? splitAtUpsampling(layers, e, all, inC, probe, inDims, outDims, opts.graphName) : undefined;
+
   const consumed = new Set(layers.flatMap((l) => l.bottoms));
   const outBlob = layers.flatMap((l) => l.tops).find((t) => !consumed.has(t))!;
   const poolBlobs = layers.filter((l) => l.type === 'Pooling' && pInt(l, 0, 0) === 1 && pInt(l, 4, 0)).map((l) => l.bottoms[0]!);
@@ -702,6 +728,7 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, opts: Conv
     seStages: e.sePools.length,
     seChannels: e.sePools.map((p) => p.channels),
     seSplit,
+    ...(tailSplit ? { tailSplit } : {}),
     inputName: INPUT_NAME,
     outputName: OUTPUT_NAME,
     inputChannels: inC,
@@ -713,5 +740,51 @@ export function convertNcnnToOnnx(paramText: string, bin: Uint8Array, opts: Conv
       }
     },
     ops,
+  };
+}
+
+/**
+ * The body / tail cut of a graph at its first nearest upsampling. The tail must read nothing but the cut (a
+ * skip connection from the input past it fails the prune); its halo is its receptive field in feature rows:
+ * each 3×3 convolution at r× the feature resolution adds 1/r, rounded up at the end.
+ */
+function splitAtUpsampling(
+  layers: NcnnLayer[],
+  e: Emitted,
+  inits: Map<string, ITensor>,
+  inC: number,
+  probe: number,
+  inDims: (number | string)[],
+  outDims: (number | string)[],
+  graphName: string,
+): TailSplitGraphs {
+  const k = layers.findIndex((l) => l.type === 'Interp' && pInt(l, 0, 0) === 1);
+  if (k < 0) throw new NcnnFormatError('a tail split needs a nearest upsampling, and the graph has none');
+  const cutBlob = layers[k]!.bottoms[0]!;
+  const cut = e.names.get(cutBlob)!;
+  const body = inferShapes(layers.slice(0, k), { c: inC, h: probe, w: probe, flat: false }, true);
+  const channels = body.shapes.get(cutBlob)!.c;
+  let rate = 1;
+  let reach = 0;
+  for (const l of layers.slice(k)) {
+    if (l.type === 'Interp') rate *= pFloat(l, 1, 1);
+    else if (l.type === 'Convolution') {
+      const kp = kernelParams(l);
+      if (kp.sw !== 1 || kp.sh !== 1) fail(l, 'a strided convolution after the cut is not supported by the tail split');
+      reach += (kp.dh * (kp.kh - 1)) / 2 / rate;
+    } else if (!['ReLU', 'PReLU', 'Sigmoid', 'Clip', 'Split', 'Noop', 'Dropout', 'TanH'].includes(l.type))
+      fail(l, `a ${l.type} layer after the cut is not supported by the tail split`);
+  }
+  const toFeature = onnx.NodeProto.create({ opType: 'Identity', input: [cut], output: [FEATURE_NAME], name: 'tail_split_body_out' });
+  const fromFeature = onnx.NodeProto.create({ opType: 'Identity', input: [FEATURE_NAME], output: [cut], name: 'tail_split_tail_in' });
+  const b = prune([...e.nodes, toFeature], inits, new Set([INPUT_NAME]), [FEATURE_NAME]);
+  const t = prune([...e.nodes.filter((n) => !n.output.includes(cut)), fromFeature], inits, new Set([FEATURE_NAME]), [OUTPUT_NAME]);
+  const featDims = [1, channels, inDims[2]!, inDims[3]!];
+  return {
+    body: encodeModel(`${graphName}.body`, b.nodes, b.inits, [valueInfo(INPUT_NAME, inDims)], [valueInfo(FEATURE_NAME, featDims)], `Body of ${graphName}: everything before its first upsampling`),
+    tail: encodeModel(`${graphName}.tail`, t.nodes, t.inits, [valueInfo(FEATURE_NAME, featDims)], [valueInfo(OUTPUT_NAME, outDims)], `Tail of ${graphName}: its upsampling layers, run in strips`),
+    channels,
+    halo: Math.ceil(reach),
+    bodyPeakBytesPerPixel: body.peakBytes / (probe * probe),
   };
 }

@@ -20,7 +20,7 @@ import { chmod, copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writ
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import onnxProto from 'onnx-proto';
-import type { DetectorEntry, Manifest, ModelEntry, ModelVariant, SeSplitFile } from '../../../core/src/models-types.js';
+import type { DetectorEntry, Manifest, ModelEntry, ModelVariant, SeSplitFile, TailSplit } from '../../../core/src/models-types.js';
 import { ensureTarball, extractFiles, hashFile, ModelPipelineError } from './fetch.js';
 import { BACKEND_NAMES, DETECTOR_PACKAGES, DETECTORS, ENGINES, ONNX_DETECTORS, PRESETS, QUANTIZED, TFLITE_REFERENCE, geometryFor, MODELS, PACKAGES, type DetectorSpec, type OnnxDetectorSpec, type EngineName, type ModelSpec, type PackageName, type PinnedPackage } from './sources.js';
 
@@ -307,6 +307,7 @@ interface Computed {
   sha256: string;
   seStages: number;
   seSplit?: SeSplitFile[] | undefined;
+  tailSplit?: TailSplit | undefined;
   variants?: ModelVariant[] | undefined;
   paramSha256: string;
   binSha256: string;
@@ -339,6 +340,7 @@ function buildEntry(spec: ModelSpec, computed: Computed): ModelEntry {
     },
     seStages: computed.seStages,
     ...(computed.seSplit && computed.seSplit.length > 0 ? { seSplit: computed.seSplit.map(copySeSplit) } : {}),
+    ...(computed.tailSplit ? { tailSplit: copyTailSplit(computed.tailSplit) } : {}),
     ...(computed.variants && computed.variants.length > 0 ? { variants: computed.variants.map(copyVariant) } : {}),
     denoise: spec.denoise,
     license: spec.license,
@@ -370,6 +372,12 @@ function copySeSplit(f: SeSplitFile): SeSplitFile {
     ...(f.stride !== undefined ? { stride: f.stride } : {}),
     ...(f.channels !== undefined ? { channels: f.channels } : {}),
   };
+}
+
+/** Fixed key order for a tail-split record. */
+function copyTailSplit(t: TailSplit): TailSplit {
+  const file = (f: { file: string; bytes: number; sha256: string }) => ({ file: f.file, bytes: f.bytes, sha256: f.sha256 });
+  return { body: file(t.body), tail: file(t.tail), channels: t.channels, halo: t.halo, tailBytesPerPixel: t.tailBytesPerPixel };
 }
 
 /** Fixed key order for a variant record. */
@@ -412,6 +420,7 @@ async function fileMatches(file: string, bytes: number, sha: string): Promise<bo
 /** The model's ONNX file and all its SE-split files are there with the recorded sizes and hashes. */
 async function onnxMatches(onnxDir: string, entry: ModelEntry): Promise<boolean> {
   const files = [{ file: entry.file, bytes: entry.bytes, sha256: entry.sha256 }, ...(entry.seSplit ?? [])];
+  if (entry.tailSplit) files.push(entry.tailSplit.body, entry.tailSplit.tail);
   for (const v of entry.variants ?? []) files.push(v, ...(v.seSplit ?? []));
   for (const f of files) {
     if (!(await fileMatches(path.join(onnxDir, f.file), f.bytes, f.sha256))) return false;
@@ -542,6 +551,8 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         graphName: spec.id,
         // realcugan-ncnn-vulkan adds the nearest-upsampled input after the 4× network (realcugan_4x_postproc.comp).
         epilogue: spec.family === 'realcugan' && spec.scale === 4 ? { nearestResidual: { scale: 4, crop: geometryFor(spec).pad } } : undefined,
+        // RRDB's 4× tail holds 80 % of its working set: the engine runs it in strips (core/src/runtime/tail-split.ts).
+        tailSplit: spec.family === 'realesrgan-rrdb',
       });
     } catch (e) {
       throw new ModelPipelineError('CONVERSION_FAILED',
@@ -568,6 +579,16 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         output: g.outputs[0] ?? '',
         ...(stage >= 0 ? { stride: result.seStrides[stage], channels: result.seChannels[stage] } : {}),
       });
+    }
+    let tailSplit: TailSplit | undefined;
+    if (result.tailSplit) {
+      const t = result.tailSplit;
+      const part = async (role: 'body' | 'tail', model: Uint8Array) => {
+        const file = `${spec.id}.${role}.onnx`;
+        await writeAtomic(path.join(lay.onnxDir, file), model);
+        return { file, bytes: model.byteLength, sha256: sha256(model) };
+      };
+      tailSplit = { body: await part('body', t.body), tail: await part('tail', t.tail), channels: t.channels, halo: t.halo, tailBytesPerPixel: result.peakBytesPerPixel };
     }
     const variants: ModelVariant[] = [];
     if (quant) {
@@ -601,9 +622,11 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const entry = buildEntry(spec, {
       params: result.params,
       flopsPerPixel: result.flopsPerPixel,
-      peakBytesPerPixel: result.peakBytesPerPixel,
+      // Split: the body's working set and the feature map it hands the tail (the strips are bounded apart).
+      peakBytesPerPixel: result.tailSplit ? result.tailSplit.bodyPeakBytesPerPixel + 4 * result.tailSplit.channels : result.peakBytesPerPixel,
       seStages: result.seStages,
       seSplit,
+      tailSplit,
       variants,
       bytes: result.model.byteLength,
       sha256: sha256(result.model),
