@@ -12,6 +12,13 @@ export class SimState {
   otherModal: string | undefined;
   /** What getPixels does for an area without pixels (undocumented): throw, or answer an empty area. */
   noPixels: 'throw' | 'empty' = 'throw';
+  /** Whether a plugin's modal UI (a dialog) is shown now: the progress bar is hidden then (tests wire the DOM). */
+  modalUiShown: (() => boolean) | undefined;
+  /**
+   * getPixels fails (tests, G7): the next `times` calls throw `message` ("… is not currently available", an
+   * out-of-memory error), as Photoshop's imaging calls can.
+   */
+  failGetPixels: { message: string; times: number } | undefined;
   /** Called on each reportProgress (tests cancel or close the document from here). */
   onProgress: ((value: number, ctx: ExecutionContext & { cancel(): void }) => void) | undefined;
   /** Live bytes of imaging buffers, and their peak. */

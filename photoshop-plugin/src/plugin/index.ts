@@ -26,8 +26,9 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
     const catalog = await bundledCatalog();
     const presets = catalog.presets.map((p) => p.id);
     const settings = { ...loadSettings(presets), size: { kind: 'scale' as const, scale } };
-    // A refusal costs nothing: checked before any dialog opens.
-    inspectTarget(settings, catalog);
+    // A refusal costs nothing: checked before any dialog opens. Its document and layer are the command's (G5).
+    const first = inspectTarget(settings, catalog);
+    const expect = { docId: first.docId, layerId: first.layer.id };
     const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__;
     // The panel's page only if it answers now (G1); else the command's own dialog.
     const panelClient = seam ? undefined : await liveWebviewClient();
@@ -41,8 +42,22 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
       upscaleActiveLayer({
         settings,
         commandName,
+        expect,
         ...(d
-          ? { engine: d.engine, signal: d.signal, onStatus: (s) => d.onStatus(s) }
+          ? {
+              engine: d.engine,
+              signal: d.signal,
+              onStatus: (s) => d.onStatus(s),
+              // The dialog drives the run: its Cancel must stay usable in the modal scope.
+              interactive: true,
+              // A webview job that fails reruns inside UXP with blocking WASM tiles: the dialog goes first (it
+              // would not repaint, and "the progress bar is hidden while modal UI is shown", G4), so
+              // Photoshop's own progress bar and its Cancel take over.
+              beforeUxpRerun: () => {
+                d.close();
+                dialog = undefined;
+              },
+            }
           : panelEngine
             ? { engine: panelEngine }
             : {}),

@@ -13,6 +13,7 @@
  */
 import {
   AbortError,
+  HostStateError,
   modelsLabel,
   type Backend,
   type JobPlan,
@@ -45,6 +46,19 @@ export interface RunRequest {
   /** The engine to use (a command's dialog webview); default: chooseEngine(). */
   engine?: ChosenEngine;
   onStatus?: (s: RunStatus) => void;
+  /**
+   * The document and layer the command checked when it started (G5): the engine may take seconds to start, and
+   * a plugin dialog does not make Photoshop modal, so the user may have switched meanwhile. Checked again inside
+   * the modal scope: a different target stops the run with one sentence, nothing changed.
+   */
+  expect?: { docId: number; layerId: number };
+  /**
+   * A plugin dialog drives the run (its progress and Cancel): the modal scope is interactive ("UI interactions are
+   * permissible within the executeAsModal state", ExecuteAsModalOptions, 23.3), so its Cancel button stays usable.
+   */
+  interactive?: boolean;
+  /** Called just before a failed webview job reruns inside UXP (a command closes its dialog then, G4). */
+  beforeUxpRerun?: () => void;
 }
 
 export interface RunOutcome {
@@ -75,7 +89,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     core.executeAsModal(
       async (ctx) => {
         const t = inspectTarget(req.settings, catalog);
-        const engine = withUxpFallback(req.engine ?? (await chooseEngine()));
+        if (req.expect && (t.docId !== req.expect.docId || t.layer.id !== req.expect.layerId)) throw targetChanged();
+        const engine = withUxpFallback(req.engine ?? (await chooseEngine()), req.beforeUxpRerun);
         const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
         const job = jobScope<RunStatus>(ctx, t.docId, req.commandName, req.signal, req.onStatus);
         const { abort, checkCancel, report } = job;
@@ -176,8 +191,14 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           job.release();
         }
       },
-      { commandName: req.commandName },
+      { commandName: req.commandName, ...(req.interactive ? { interactive: true } : {}) },
     ),
+  );
+}
+
+export function targetChanged(): HostStateError {
+  return new HostStateError(
+    'The active document or layer changed while Enlarge was starting, so nothing was changed: select the layer and run the command again.',
   );
 }
 
