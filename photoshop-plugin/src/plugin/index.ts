@@ -38,6 +38,13 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
       dialog = opened.engine;
     }
     const panelEngine = panelClient ? labelled(catalog, 'webview', panelClient) : undefined;
+    // A run that succeeded with something to say (RunOutcome.note): an alert, once the dialog is gone.
+    const told = async (outcome: RunOutcome): Promise<RunOutcome> => {
+      dialog?.close();
+      dialog = undefined;
+      if (outcome.note) await ps().app.showAlert(outcome.note);
+      return outcome;
+    };
     const run = (d: CommandEngine | undefined) =>
       upscaleActiveLayer({
         settings,
@@ -63,14 +70,14 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
             : {}),
       });
     try {
-      return await run(dialog);
+      return await told(await run(dialog));
     } catch (err) {
       // Whether Photoshop grants a modal scope while a plugin's modal dialog is up is undocumented: if it refuses,
       // the dialog goes and the command runs once more without it (WASM in UXP, Photoshop's own progress bar).
       if (!(err instanceof PhotoshopBusyError) || !dialog) throw err;
       dialog.close();
       dialog = undefined;
-      return await run(undefined);
+      return await told(await run(undefined));
     }
   } catch (err) {
     dialog?.close(); // before the alert: UXP shows one modal UI at a time

@@ -23,7 +23,7 @@ import {
 import { createResultLayers, detailOverlay } from './detail-layer.js';
 import { bundledCatalog, chooseEngine, type ChosenEngine } from './engines.js';
 import { withUxpFallback } from './fallback.js';
-import { exactPixels, layerBandSink, readMask, readRegion, writeMask } from './imaging-io.js';
+import { exactPixels, layerBandSink, readMask, readRegion, sourceMasks, writeMask } from './imaging-io.js';
 import { documentClosed, documentOpen, jobScope, modal } from './modal.js';
 import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES, type Target } from './target.js';
 import type { Settings } from './settings.js';
@@ -74,7 +74,13 @@ export interface RunOutcome {
   needsPsb: boolean;
   /** Share of the result above the map's "check this" level (the hidden "Where detail was invented" layer). */
   invented?: number;
+  /** One sentence the user should read after a run that succeeded (a vector mask that was not copied, G9). */
+  note?: string;
 }
+
+/** The source's vector mask is not copied (G9): Image Size scales it with the source, the result has none. */
+export const VECTOR_MASK_NOTE =
+  'The layer’s vector mask was not copied, so the enlarged layer shows its whole area: copy the mask onto it in the Layers panel (Alt-drag) if you need it.';
 
 /**
  * The whole command, inside one modal scope and one history step: inspect → read → run → write. Every check
@@ -106,6 +112,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           checkCancel();
           const mask = await readMask(t);
           checkCancel();
+          const vectorMask = (await sourceMasks(t)).vector;
           const options = engineOptions(req.settings, t);
           const plan = await engine.upscaler.plan(image, options);
           if (plan.tooLarge) throw plan.tooLarge;
@@ -169,6 +176,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             ms: Date.now() - t0,
             needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
             ...(summary.invented ? { invented: summary.invented.share } : {}),
+            ...(vectorMask ? { note: VECTOR_MASK_NOTE } : {}),
           };
         } catch (err) {
           // A cancel first, before any DOM getter: after the user cancelled, Photoshop's APIs throw (media/
