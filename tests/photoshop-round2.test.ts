@@ -80,16 +80,20 @@ describe('G7: a strip Photoshop does not hand over is not taken for a transparen
   it.each([
     ['"not currently available", every time', 'The command "Get Pixels" is not currently available.'],
     ['out of memory, every time', 'Out of memory.'],
-  ])('%s: one sentence, the document exactly as before, nothing committed', async (_n, message) => {
-    fresh();
-    const doc = photoDoc();
-    const before = docState(doc);
-    ps.failGetPixels = { message, times: 1_000 };
-    expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
-    expect(ps.alerts).toEqual([UNREADABLE]);
-    expect(docState(doc)).toEqual(before);
-    expect(ps.liveImagingBytes).toBe(0);
-  }, 60_000);
+  ])(
+    '%s: one sentence, the document exactly as before, nothing committed',
+    async (_n, message) => {
+      fresh();
+      const doc = photoDoc();
+      const before = docState(doc);
+      ps.failGetPixels = { message, times: 1_000 };
+      expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+      expect(ps.alerts).toEqual([UNREADABLE]);
+      expect(docState(doc)).toEqual(before);
+      expect(ps.liveImagingBytes).toBe(0);
+    },
+    60_000,
+  );
 
   it('a failure that passes (one out-of-memory answer): read again in halves, the result is core’s', async () => {
     fresh();

@@ -157,7 +157,13 @@ export class CmykTiffStreamWriter implements StreamWriter {
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 4) throw new Error(`The CMYK transform gave ${info.channels} channels.`);
-    await this.inner.write({ width: band.width, height: band.height, channels: 4, bitDepth: 8, data: new Uint8Array(data) });
+    await this.inner.write({
+      width: band.width,
+      height: band.height,
+      channels: 4,
+      bitDepth: 8,
+      data: new Uint8Array(data),
+    });
   }
 
   async finish(): Promise<void> {

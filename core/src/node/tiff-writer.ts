@@ -186,7 +186,8 @@ export class TiffStreamWriter implements StreamWriter {
     add(323, SHORT, [TIFF_TILE]);
     add(324, this.big ? LONG8 : LONG, this.offsets);
     add(325, this.big ? LONG8 : LONG, this.counts);
-    if (this.cmyk) add(332, SHORT, [1]); // InkSet: CMYK
+    if (this.cmyk)
+      add(332, SHORT, [1]); // InkSet: CMYK
     else if (channels === 2 || channels === 4) add(338, SHORT, [2]); // unassociated alpha
     add(339, SHORT, Array(channels).fill(1));
     if (this.meta.xmp) add(700, BYTE, this.meta.xmp);

@@ -15,7 +15,10 @@ export function pixelsUnreadable(): HostStateError {
 function overlapsLayer(t: Target, strip: Rect): boolean {
   try {
     const b = t.layer.boundsNoEffects ?? t.layer.bounds;
-    return Math.max(b.left, strip.left) < Math.min(b.right, strip.right) && Math.max(b.top, strip.top) < Math.min(b.bottom, strip.bottom);
+    return (
+      Math.max(b.left, strip.left) < Math.min(b.right, strip.right) &&
+      Math.max(b.top, strip.top) < Math.min(b.bottom, strip.bottom)
+    );
   } catch {
     return true;
   }

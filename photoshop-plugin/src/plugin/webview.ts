@@ -102,7 +102,9 @@ export function wireTransport(
         const msg = (w as Extract<WireToPlugin, { kind: 'msg' }>).msg;
         if (!msg || msg.type === 'ready') return; // a 'ready' counts only with its channel
         handler(
-          (msg.type === 'band' || msg.type === 'result') && msg.image ? { ...msg, image: imageFromWire(msg.image) } : msg,
+          (msg.type === 'band' || msg.type === 'result') && msg.image
+            ? { ...msg, image: imageFromWire(msg.image) }
+            : msg,
         );
       };
       source.addEventListener('message', listener);
