@@ -154,6 +154,30 @@ describe('CLI: CMYK print files', () => {
     expect(diffStats((await srgb('print-x4.png')).data, (await srgb('print-srgb-x4.png')).data).max).toBe(0);
   }, 120_000);
 
+  it('the CMYK TIFF is streamed band by band: the same pixels as converting the whole RGB result at once', async () => {
+    // (The CMYK round trip's figures are those of the JPEG and TIFF tests above: this checks the writer.)
+    // print-x4.png is the RGB result of the same run (previous test); the old path converted it whole, from raw
+    // pixels (cmyk.ts writeCmyk).
+    const icc = join(dir, 'profile.icc');
+    writeFileSync(icc, profile);
+    const rgb = await sharp(join(dir, 'print-x4.png')).raw().toBuffer({ resolveWithObject: true });
+    await sharp(rgb.data, { raw: { width: rgb.info.width, height: rgb.info.height, channels: 3 } })
+      .withIccProfile(icc, { attach: true })
+      .tiff({ compression: 'lzw' })
+      .toFile(join(dir, 'whole-x4.tif'));
+    // The same source (print.jpg) written as a CMYK TIFF, streamed.
+    const r = enlarge(['print.jpg', ...MODEL, '-o', 'print-jpg-x4.tif']);
+    expect(r.code, r.stderr).toBe(0);
+    const streamed = await sharp(join(dir, 'print-jpg-x4.tif')).metadata();
+    expect([streamed.space, streamed.channels, streamed.isProgressive ?? false]).toEqual(['cmyk', 4, false]);
+    // Tiled (the stream writer's 128×128 tiles), not one whole-image strip.
+    expect(readFileSync(join(dir, 'print-jpg-x4.tif')).includes(Buffer.from([0x42, 0x01, 0x03, 0x00]))).toBe(true);
+    expect(Buffer.compare(streamed.icc!, profile)).toBe(0);
+    const a = await srgb('print-jpg-x4.tif');
+    const b = await srgb('whole-x4.tif');
+    expect(diffStats(a.data, b.data).max).toBe(0);
+  });
+
   it('a CMYK JPEG without a profile: read and written with the built-in profile, said on stderr, output untagged', async () => {
     const r = enlarge(['untagged.jpg', ...MODEL, '-o', 'untagged-x4.jpg']);
     expect(r.code, r.stderr).toBe(0);

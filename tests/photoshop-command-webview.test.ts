@@ -35,17 +35,27 @@ let dom: DomSim;
 let sim: ReturnType<typeof installSimulator>;
 let ctx: Record<string, unknown>;
 
-/** How the simulated webviews behave: the real page, a page that never loads, or a page whose jobs fail on I/O. */
-let mode: 'page' | 'silent' | 'io-error' = 'page';
+/**
+ * How the simulated webviews behave: the real page, a page that never loads, a page whose jobs fail on I/O, or
+ * (for a command dialog's webview only) the real page whose model list is missing, so it announces a failed start.
+ */
+let mode: 'page' | 'silent' | 'io-error' | 'broken-dialog' = 'page';
 const pages = new Map<SimWebview, Page>();
 let opened = 0;
+/** Called when a webview opens (tests act "while the engine starts" from here). */
+let onOpen: ((view: SimWebview) => void) | undefined;
+/** Engine requests (msg types) each webview was sent. */
+const sent = new Map<SimWebview, string[]>();
 
 /** UXP's webview, backed by a Chromium page: JSON strings both ways (sim/dom.ts cites the rules). */
 const host: WebviewHost = {
   open(view, src, deliver) {
     opened++;
+    onOpen?.(view);
     if (mode === 'silent') return; // loads nothing, never answers
-    const url = `${base}/${src.replace(/^plugin:\/?/, '')}`;
+    const inDialog = view.parentElement instanceof SimDialog;
+    const query = mode === 'broken-dialog' && inDialog ? '?models=missing-models/' : '';
+    const url = `${base}/${src.replace(/^plugin:\/?/, '')}${query}`;
     void (async () => {
       const page = await browser.newPage();
       if (!view.live) return void (await page.close()); // its dialog went away while the page was being made
@@ -58,6 +68,7 @@ const host: WebviewHost = {
   },
   toPage(view, json) {
     const msg = JSON.parse(json) as { kind?: string; msg?: { type?: string; id?: string } };
+    if (msg.kind === 'msg' && msg.msg?.type) sent.set(view, [...(sent.get(view) ?? []), msg.msg.type]);
     if (mode === 'io-error' && msg.kind === 'msg' && msg.msg?.type === 'upscale') {
       // The page could not read a model file for this job: an I/O error comes back (a fault injected at the bridge).
       const error = { type: 'error', id: msg.msg.id, code: 'IO_FAILED', message: 'The model file could not be read.' };
@@ -130,6 +141,11 @@ afterAll(async () => {
 beforeEach(() => {
   ps = new PhotoshopSim();
   sim.set({ ps, uxp });
+  // "The progress bar is hidden while modal UI is shown" (media/executeasmodal): a plugin dialog hides it; and a
+  // dialog takes no input inside a modal scope that is not interactive (sim/dom.ts inputBlocked).
+  ps.modalUiShown = () => dom.openDialogs.size > 0;
+  dom.inputBlocked = () => !!ps.modal && ps.modals.at(-1)?.interactive !== true;
+  onOpen = undefined;
   mode = 'page';
   setPreset('photo');
   timeouts({ readyMs: 60_000, stallMs: 60_000, cancelGraceMs: 1_000 });
@@ -161,6 +177,10 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
     expect(outcome?.backend).toBe('WASM (webview)');
     expect(outcome?.models).toEqual(['realesrgan-x4fast']);
     expect(sawDialog).toBe(true);
+    // The dialog drives the run: an interactive scope (its Cancel works), Photoshop's own bar hidden meanwhile.
+    expect(ps.modals.map((m) => [m.commandName, m.interactive])).toEqual([['Upscale Layer 4×', true]]);
+    expect(ps.modals[0]!.progress.length).toBeGreaterThan(2);
+    expect(ps.modals[0]!.shown).toEqual([]);
     // The dialog and its webview are gone afterwards.
     expect(dialogs()).toEqual([]);
     expect(dom.openDialogs.size).toBe(0);
@@ -224,12 +244,39 @@ describe('Upscale Layer 4× with the panel closed, Photoshop 26 (UXP 8): the eng
   it('a webview job that fails with an I/O error is retried once inside UXP: one history step, core’s pixels', async () => {
     mode = 'io-error';
     const doc = photoDoc();
+    // The rerun inside UXP blocks the plugin's thread tile by tile: the dialog (which would not repaint, and hides
+    // Photoshop's progress bar) is closed before it (G4), so every report of the rerun is on Photoshop's own bar.
+    const duringRerun: boolean[] = [];
+    ps.onProgress = (value) => {
+      if (value > 0.02) duringRerun.push(dom.openDialogs.size > 0);
+    };
     const outcome = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
     expect(ps.alerts).toEqual([]);
     expect(outcome?.backend).toBe('WASM (in UXP)');
     expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
     expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
     expect(dialogs()).toEqual([]);
+    expect(duringRerun.length).toBeGreaterThan(1);
+    expect(duringRerun.every((open) => !open)).toBe(true);
+    const record = ps.modals[0]!;
+    expect(record.shown.length).toBeGreaterThan(1);
+    expect(record.shown.at(-1)).toBe(1);
+  }, 120_000);
+
+  it('the user switches to another document while the engine starts (G5): one sentence, both documents unchanged', async () => {
+    const doc = photoDoc();
+    const other = ps.newDocument({ title: 'other.psd', width: 40, height: 40 });
+    other.addLayer({ name: 'Background', width: 40, height: 40, pixels: img.data, channels: 3, background: true });
+    ps.activeDocument = doc;
+    const before = [state(doc), state(other)];
+    onOpen = () => (ps.activeDocument = other); // the dialog's webview is starting: Photoshop is not modal yet
+    expect(await uxp.runCommand('upscaleLayer4x')).toBeUndefined();
+    expect(ps.alerts).toEqual([
+      'The active document or layer changed while Enlarge was starting, so nothing was changed: select the layer and run the command again.',
+    ]);
+    expect([state(doc), state(other)]).toEqual(before);
+    expect(dialogs()).toEqual([]);
+    expect(ps.liveImagingBytes).toBe(0);
   }, 120_000);
 
   it.each([
@@ -380,6 +427,44 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     expect(diffStats(rgbOf(doc, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
     expect(pages.size).toBe(0);
   }, 120_000);
+});
+
+// Messages tied to the webview that sent them (G8). This marks the command webview as failed for the session (G5),
+// so it runs after every test that needs a command's dialog webview, before the never-answering ones.
+describe('the panel’s and a command dialog’s webviews alive together (G8)', () => {
+  it('a dialog page that fails to start fails only its own command, not the panel’s engine', async () => {
+    const panel = (uxp.entrypoints!.panels as Record<string, { create(): void; destroy(): void }>)['enlargePanel']!;
+    panel.create();
+    try {
+      for (let i = 0; i < 600 && !/webview/.test(dom.byId('backend').textContent); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(dom.byId('backend').textContent).toBe('WASM (webview)');
+      const view = dom.webviews.find((v) => v.live && v.parentElement?.id === 'engine-host')!;
+      // The panel is closed (its webview paused, G1): the command opens its dialog, whose page fails to start
+      // (its model list is missing) and says so in its 'ready' while the panel's page is alive.
+      view.paused = true;
+      timeouts({ pingMs: 1_000 });
+      mode = 'broken-dialog';
+      const doc = photoDoc();
+      const first = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(first?.backend).toBe('WASM (in UXP)');
+      expect(doc.history).toEqual(['Open', 'Enlarge 4×']);
+      // The panel is opened again: its engine is still ready, and the next command runs on it, no dialog.
+      view.resume();
+      mode = 'page';
+      const before = opened;
+      const doc2 = photoDoc();
+      const second = (await uxp.runCommand('upscaleLayer4x')) as { backend: string } | undefined;
+      expect(ps.alerts).toEqual([]);
+      expect(second?.backend).toBe('WASM (webview)');
+      expect(opened).toBe(before);
+      expect(sent.get(view)?.filter((t) => t === 'upscale').length).toBeGreaterThanOrEqual(2); // plan + job
+      expect(diffStats(rgbOf(doc2, 1, 160, 160), reference.data).psnr).toBeGreaterThanOrEqual(45);
+    } finally {
+      panel.destroy();
+    }
+  }, 180_000);
 });
 
 // Last in the file: a command webview that failed is remembered for the session (G5), so later commands skip it.

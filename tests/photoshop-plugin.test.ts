@@ -12,9 +12,8 @@ import { createNodeEngine } from '../core/src/node/index.js';
 import type { PixelImage } from '../core/src/image.js';
 import { PhotoshopSim, type SimDocument, type SimLayer } from '../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
-import { fromBase64, isWire, toBase64, WIRE } from '../photoshop-plugin/src/wire.js';
+import { fromBase64, toBase64, WIRE } from '../photoshop-plugin/src/wire.js';
 import { wireTransport } from '../photoshop-plugin/src/plugin/webview.js';
-import { isEngineMessage } from '../core/src/page/protocol.js';
 import { ROOT, diffStats, photo } from './helpers.js';
 import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
 import { docState } from './photoshop/harness.js';
@@ -574,17 +573,32 @@ describe('plugin helpers', () => {
       removeEventListener(t: 'message', h: (e: MessageEvent) => void): void;
     };
     const got: unknown[] = [];
-    const transport = wireTransport({ postMessage: () => undefined }, source, (d) => isWire(d) || isEngineMessage(d));
+    const toPage: unknown[] = [];
+    const transport = wireTransport({ postMessage: (m) => toPage.push(m) }, source, undefined, 'wv-test');
     transport.subscribe((m) => got.push(m));
     const ready = { type: 'ready', backends: ['wasm'] };
     const progress = { enlarge: WIRE, kind: 'msg', msg: { type: 'progress', id: 'j', progress: { fraction: 0.5 } } };
     const event = (init: Record<string, unknown>) => Object.assign(new Event('message'), init);
-    source.dispatchEvent(event({ data: JSON.stringify(ready), source: 'uxp://webview' })); // UXP's MessageEvent: data and source are strings
+    // A page says it is up: the transport asks its own element (hello with its channel), nothing else.
+    source.dispatchEvent(event({ data: JSON.stringify({ enlarge: WIRE, kind: 'loaded' }), source: 'uxp://webview' }));
+    expect(toPage).toEqual([{ enlarge: WIRE, kind: 'hello', channel: 'wv-test' }]);
+    // A bare 'ready', one with another channel, or one inside a 'msg' envelope: not this page's (G8), dropped.
+    source.dispatchEvent(event({ data: JSON.stringify(ready), source: 'uxp://webview' }));
+    source.dispatchEvent(event({ data: { enlarge: WIRE, kind: 'ready', channel: 'wv-other', msg: ready } }));
+    source.dispatchEvent(event({ data: { enlarge: WIRE, kind: 'msg', msg: ready } }));
+    expect(got).toEqual([]);
+    // UXP's MessageEvent: data and source are strings.
+    source.dispatchEvent(
+      event({ data: JSON.stringify({ enlarge: WIRE, kind: 'ready', channel: 'wv-test', msg: ready }), source: 'x' }),
+    );
     source.dispatchEvent(event({ data: progress }));
     source.dispatchEvent(event({ data: undefined, message: JSON.stringify(progress) }));
     source.dispatchEvent(event({ data: '{"type":"something else"}' })); // not ours: dropped
     source.dispatchEvent(event({ data: 'not json' }));
     expect(got).toEqual([ready, progress.msg, progress.msg]);
+    // Bound: a later 'loaded' (another page) gets no hello.
+    source.dispatchEvent(event({ data: { enlarge: WIRE, kind: 'loaded' } }));
+    expect(toPage).toHaveLength(1);
   });
 
   it('base64 chunks round-trip', () => {

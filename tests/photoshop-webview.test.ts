@@ -34,10 +34,14 @@ afterAll(async () => {
 });
 
 /** A stand-in for the UXP webview element + the plugin window's 'message' events. */
-async function openWebview(query = ''): Promise<{ page: Page; client: EngineClient; bridged: string[] }> {
+async function openWebview(
+  query = '',
+  /** The plugin window's 'message' listeners: shared when several webviews live in one plugin (G8). */
+  listeners = new Set<(e: MessageEvent) => void>(),
+  load = true,
+): Promise<{ page: Page; client: EngineClient; bridged: string[]; url: string }> {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.log('page error:', e.message));
-  const listeners = new Set<(e: MessageEvent) => void>();
   const bridged: string[] = [];
   // page → plugin: UXP JSON-stringifies; the plugin gets the string as `data` and a string `source`, as UXP's
   // MessageEvent reference documents them (the plugin must parse before it filters: audit F5).
@@ -63,8 +67,9 @@ async function openWebview(query = ''): Promise<{ page: Page; client: EngineClie
     removeEventListener: (_: 'message', h: (e: MessageEvent) => void) => listeners.delete(h),
   };
   const client = new EngineClient(wireTransport(webview, source));
-  await page.goto(`${base}/engine/uxp.html${query}`);
-  return { page, client, bridged };
+  const url = `${base}/engine/uxp.html${query}`;
+  if (load) await page.goto(url);
+  return { page, client, bridged, url };
 }
 
 describe('webview engine through the string bridge (Chromium)', () => {
@@ -105,8 +110,8 @@ describe('webview engine through the string bridge (Chromium)', () => {
     expect(bands.reduce((s, b) => s + b.h, 0)).toBe(128);
     expect(Math.max(...bands.map((b) => b.h))).toBeLessThanOrEqual(40);
     expect(progress.length).toBeGreaterThan(0);
-    // Everything that crossed the bridge was a JSON string: wire envelopes or the page's own 'ready'.
-    expect(bridged.every((s) => s.startsWith('{"enlarge":"ps1"') || s.startsWith('{"type":"ready"'))).toBe(true);
+    // Everything that crossed the bridge was a JSON string and a wire envelope (the page's 'ready' included, G8).
+    expect(bridged.every((s) => s.startsWith('{"enlarge":"ps1"'))).toBe(true);
 
     const engine = createNodeEngine();
     const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
@@ -125,6 +130,36 @@ describe('webview engine through the string bridge (Chromium)', () => {
       await page.close();
     }
   }, 180_000);
+
+  it('two webviews in one plugin window (G8): a page readies only the client of its own webview', async () => {
+    const shared = new Set<(e: MessageEvent) => void>();
+    const a = await openWebview('', shared);
+    // B's element exists, its page has not loaded yet (a command dialog's webview starting while the panel's runs).
+    const b = await openWebview('', shared, false);
+    try {
+      expect(await a.client.ready(30_000)).toEqual(['wasm']);
+      // A's 'ready' reached B's listener too, and did not ready B.
+      await expect(b.client.ready(1_500)).rejects.toThrow(/did not start within 2 s/);
+      expect(b.client.backends).toBeUndefined();
+      // B's page loads: B is readied by its own page; A is still bound to its own and runs a job.
+      await b.page.goto(b.url);
+      expect(await b.client.ready(30_000)).toEqual(['wasm']);
+      const r = await a.client.upscale(await photo(16), { model: 'realesrgan-x4fast', scale: 4 });
+      expect([r.image.width, r.image.height]).toEqual([64, 64]);
+      // A page that fails to start ('ready' with no backends) fails only its own client.
+      const c = await openWebview('?models=missing-models/', shared);
+      try {
+        await expect(c.client.ready(30_000)).rejects.toMatchObject({ code: 'MODEL_FILE_MISSING' });
+        expect(a.client.backends).toEqual(['wasm']);
+        expect(b.client.backends).toEqual(['wasm']);
+      } finally {
+        await c.page.close();
+      }
+    } finally {
+      await a.page.close();
+      await b.page.close();
+    }
+  }, 120_000);
 
   it('errors and cancel come back as typed errors', async () => {
     const { page, client } = await openWebview();

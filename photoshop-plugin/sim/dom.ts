@@ -197,12 +197,17 @@ export class SimElement extends Listeners {
   }
   /** A user's click (test helper): a 'click' event with this element as its target, bubbling to the parents. */
   click(): void {
-    if (this.disabled) return;
+    if (this.disabled || (this.inDialog() && this.dom.inputBlocked?.())) return;
     let e: SimElement | null = this;
     while (e) {
       e.dispatchEvent({ type: 'click', target: this });
       e = e.parentElement;
     }
+  }
+  /** Inside a `<dialog>` (the elements `inputBlocked` applies to). */
+  inDialog(): boolean {
+    for (let e: SimElement | null = this; e; e = e.parentElement) if (e instanceof SimDialog) return true;
+    return false;
   }
   walk(fn: (e: SimElement) => void): void {
     fn(this);
@@ -254,7 +259,7 @@ export class SimDialog extends SimElement {
   }
   /** The user hits Esc or closes the window (test helper): the showModal promise rejects. */
   userDismiss(): void {
-    if (!this.open) return;
+    if (!this.open || this.dom.inputBlocked?.()) return;
     this.open = false;
     this.dom.openDialogs.delete(this);
     this.settle?.reject(new Error('The dialog was closed by the user.'));
@@ -298,6 +303,13 @@ export class DomSim {
   readonly openDialogs = new Set<SimDialog>();
   /** The host allows no dialog now (another plugin's or Photoshop's modal UI is up): showModal is refused. */
   refuseDialogs = false;
+  /**
+   * The plugin's dialogs take no input now (clicks in them and Esc are lost): tests wire it to "a modal scope that
+   * is not interactive". Panels are left alone (whether a panel takes clicks during a scope is a checklist row). executeAsModal "enters a modal user interaction state, affecting much of the UI", and its
+   * `interactive` option is the documented way to allow "UI interactions … within the executeAsModal state"
+   * (media/executeasmodal, ExecuteAsModalOptions): the strict reading is that without it a dialog's Cancel is dead.
+   */
+  inputBlocked: (() => boolean) | undefined;
   readonly webviews: SimWebview[] = [];
   webviewHost: WebviewHost | undefined;
 

@@ -25,7 +25,7 @@
  *          data with a single component using the grayscale color model", replace true "discards" the mask before
  *          "creating a new mask", false places data "into the existing mask"                 media/imaging
  *   Document.selection.solid (25.0): "True if the selection itself is a rectangle with all fully selected pixels"
- *   action.batchPlay "get" of a layer's hasUserMask / userMaskEnabled; anything else answers an error descriptor
+ *   action.batchPlay "get" of a layer's hasUserMask / userMaskEnabled / hasVectorMask; anything else answers an error descriptor
  *          ({ _obj: "error", message, result }) as batchPlay does for a failed command      media/batchplay
  * Undocumented, chosen strict: a new mask is black (hidden) outside what putLayerMask wrote; putLayerMask with
  * replace false on a layer without a mask, getLayerMask on a layer without one, getSelection without a selection
@@ -87,7 +87,30 @@ export class PhotoshopSim extends SimState {
 
   /** The `photoshop` module object the plugin's `require('photoshop')` gets. */
   module(): Record<string, unknown> {
-    return { app: this.app, core: this.core, imaging: this.imaging, constants, action: { batchPlay: this.batchPlay } };
+    const listeners = this.notificationListeners;
+    return {
+      app: this.app,
+      core: this.core,
+      imaging: this.imaging,
+      constants,
+      action: {
+        batchPlay: this.batchPlay,
+        // action.addNotificationListener(events, notifier) / removeNotificationListener (media/photoshopaction).
+        async addNotificationListener(events: string[], fn: (event: string, descriptor: object) => void) {
+          for (const e of events) listeners.push({ event: e, fn });
+        },
+        async removeNotificationListener(events: string[], fn: (event: string, descriptor: object) => void) {
+          for (let i = listeners.length - 1; i >= 0; i--)
+            if (listeners[i]!.fn === fn && events.includes(listeners[i]!.event)) listeners.splice(i, 1);
+        },
+      },
+    };
+  }
+
+  readonly notificationListeners: { event: string; fn: (event: string, descriptor: object) => void }[] = [];
+  /** Photoshop reports an event to the plugins that listen to it (test helper: the user selected, opened, …). */
+  notify(event: string, descriptor: object = {}): void {
+    for (const l of [...this.notificationListeners]) if (l.event === event) l.fn(event, descriptor);
   }
 
   /**
@@ -106,6 +129,7 @@ export class PhotoshopSim extends SimState {
       const layer = doc?.layerList.find((l) => l.id === layerRef._id);
       if (!layer) return fail('The object “layer” is not currently available.');
       if (prop === 'hasUserMask') return { hasUserMask: !!layer.userMask };
+      if (prop === 'hasVectorMask') return { hasVectorMask: layer.vectorMask };
       if (prop === 'userMaskEnabled')
         return layer.userMask ? { userMaskEnabled: layer.userMaskEnabled } : fail('The property is not available.');
       return fail(`The property ${prop} is not simulated.`);

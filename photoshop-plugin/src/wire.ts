@@ -14,7 +14,19 @@
  *                                                                        image buffer is the chunks sent before
  *   page → plugin  { enlarge: 'ps1', kind: 'msg', msg }                  an engine message; a band/result image
  *                                                                        carries `b64` instead of `buffer`
- *   page → plugin  { type: 'ready', backends }                           sent by the engine page itself
+ *   page → plugin  { enlarge: 'ps1', kind: 'loaded' }                    the page's engine is up (or failed): an
+ *                                                                        unbound page says so to every listener
+ *   plugin → page  { enlarge: 'ps1', kind: 'hello', channel }             sent to one webview element only: binds
+ *                                                                        the page in it to `channel`
+ *   page → plugin  { enlarge: 'ps1', kind: 'ready', channel, msg }       the engine's 'ready', tagged with the
+ *                                                                        channel its own webview gave it
+ *
+ * Why the handshake (real-host-2 G8): every page's messages arrive as window 'message' events of the plugin,
+ * with no documented way to tell which webview sent them (UXP's MessageEvent `source` is a string), while
+ * plugin → page messages go to one element (`webview.postMessage`). So a page announces itself anonymously
+ * ('loaded'), each client not yet bound answers its OWN element with a fresh channel, and only a 'ready' that
+ * echoes that channel readies that client: the panel's page cannot ready (or fail) a command dialog's client,
+ * nor the other way round. Job messages are tied by their job ids (unique per plugin), pongs by the ping id.
  */
 import type { EngineMessage, HostMessage, MessageImage } from '@enlarge/core/page';
 import { fromByteArray, toByteArray } from 'base64-js';
@@ -29,7 +41,8 @@ export type WireImage = Omit<MessageImage, 'buffer'> & { b64?: string; byteLengt
 export type WireToPage =
   | { enlarge: typeof WIRE; kind: 'chunk'; id: string; offset: number; total: number; b64: string }
   | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<HostMessage> }
-  | { enlarge: typeof WIRE; kind: 'ping'; id: string };
+  | { enlarge: typeof WIRE; kind: 'ping'; id: string }
+  | { enlarge: typeof WIRE; kind: 'hello'; channel: string };
 
 /**
  * `pong`: the bridge page's answer to `ping` (real-host-2 G1), with whether its document is hidden. A panel's
@@ -39,7 +52,9 @@ export type WireToPage =
  */
 export type WireToPlugin =
   | { enlarge: typeof WIRE; kind: 'msg'; msg: WireMessage<EngineMessage> }
-  | { enlarge: typeof WIRE; kind: 'pong'; id: string; hidden: boolean };
+  | { enlarge: typeof WIRE; kind: 'pong'; id: string; hidden: boolean }
+  | { enlarge: typeof WIRE; kind: 'loaded' }
+  | { enlarge: typeof WIRE; kind: 'ready'; channel: string; msg: EngineMessage };
 
 /** A protocol message with its image (if any) in wire form. */
 export type WireMessage<M> = M extends { image?: MessageImage } ? Omit<M, 'image'> & { image?: WireImage } : M;

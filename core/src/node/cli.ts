@@ -66,7 +66,7 @@ import { sniffFile } from './sniff.js';
 import { announceDone, announceTemp, isWorker, supervise } from './cli-supervisor.js';
 import { assertRegularInput, fitName, ignoredOptions, tempName, UsageError, versionLine } from './cli-guards.js';
 import { PngStreamWriter, TiffStreamWriter, type OutputMeta, type StreamWriter } from './writers.js';
-import { cmykNote, cmykRefusal, readCmyk, writeCmyk, type CmykSource } from './cmyk.js';
+import { CmykTiffStreamWriter, cmykNote, cmykRefusal, readCmyk, writeCmyk, type CmykSource } from './cmyk.js';
 import { regionMap, type RegionUse } from '../upscale/regions.js';
 
 const USAGE = `Usage: enlarge INPUT... [options]      enlarge files or folders of images
@@ -1009,7 +1009,7 @@ export async function main(argv: string[]): Promise<number> {
               software: 'Enlarge',
             }),
           };
-          if ((format === 'png' || format === 'tiff') && !cmykOut) {
+          if (format === 'png' || format === 'tiff') {
             let writer: StreamWriter | undefined;
             const envBand = Number(process.env.ENLARGE_BAND_ROWS);
             res = await engine.upscaleToSink(
@@ -1023,12 +1023,13 @@ export async function main(argv: string[]): Promise<number> {
                     channels: band.channels,
                     bitDepth: band.bitDepth,
                   };
+                  const bigtiff = process.env.ENLARGE_BIGTIFF === '1' ? true : undefined;
                   writer =
                     format === 'png'
                       ? await PngStreamWriter.open(fh!, shape, meta)
-                      : await TiffStreamWriter.open(fh!, shape, meta, {
-                          bigtiff: process.env.ENLARGE_BIGTIFF === '1' ? true : undefined,
-                        });
+                      : cmykOut // a CMYK source: CMYK TIFF, band by band (./cmyk.ts)
+                        ? await CmykTiffStreamWriter.open(fh!, shape, meta, cmykOut, bigtiff)
+                        : await TiffStreamWriter.open(fh!, shape, meta, { bigtiff });
                 }
                 await writer.write(band);
               },

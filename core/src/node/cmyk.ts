@@ -16,11 +16,14 @@
  * profile ("Chemical proof"), said on stderr, and the output stays untagged as the source was. CMYK with a
  * fifth channel (alpha or a spot colour) is refused in one sentence.
  */
-import { rm, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdtemp, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InvalidImageError, UnsupportedFormatError } from '../errors.js';
 import type { PixelImage } from '../image.js';
+import type { ImageShape, StreamWriter } from './file-out.js';
+import { TiffStreamWriter } from './tiff-writer.js';
 import type { OutputMeta } from './writers.js';
 
 /** What a CMYK source needs to be written back as it was. */
@@ -104,5 +107,70 @@ export async function writeCmyk(
     await pipe.toFile(tmp);
   } finally {
     if (iccPath) await rm(iccPath, { force: true });
+  }
+}
+
+/**
+ * A CMYK TIFF written as the result streams in (like every other TIFF output): each band of 8-bit sRGB rows is
+ * converted to CMYK on its own through the source's profile (or the built-in one) and goes into the tiled TIFF
+ * writer, tagged with the source's profile. The colour transform works pixel by pixel (lcms), so band by band
+ * gives the same pixels as one whole-image conversion; neither side ever holds the whole result.
+ */
+export class CmykTiffStreamWriter implements StreamWriter {
+  private constructor(
+    private readonly inner: TiffStreamWriter,
+    private readonly profile: string,
+    private readonly dir: string | undefined,
+  ) {}
+
+  static async open(
+    fh: FileHandle,
+    shape: ImageShape,
+    meta: OutputMeta,
+    source: CmykSource,
+    bigtiff?: boolean,
+  ): Promise<CmykTiffStreamWriter> {
+    if (shape.bitDepth !== 8 || shape.channels !== 3)
+      throw new UnsupportedFormatError('A CMYK result must come from 8-bit RGB (internal error).');
+    let dir: string | undefined;
+    if (source.icc) {
+      dir = await mkdtemp(join(tmpdir(), 'enlarge-icc-'));
+      await writeFile(join(dir, 'source.icc'), source.icc);
+    }
+    const inner = await TiffStreamWriter.open(
+      fh,
+      { ...shape, channels: 4 },
+      // The source's CMYK profile, or none where it had none (as writeCmyk does).
+      { ...meta, icc: source.icc },
+      { cmyk: true, ...(bigtiff !== undefined ? { bigtiff } : {}) },
+    );
+    return new CmykTiffStreamWriter(inner, dir ? join(dir, 'source.icc') : 'cmyk', dir);
+  }
+
+  async write(band: PixelImage): Promise<void> {
+    const buf = Buffer.from(band.data.buffer, band.data.byteOffset, band.data.byteLength);
+    const { data, info } = await sharp(buf, {
+      raw: { width: band.width, height: band.height, channels: 3 },
+      limitInputPixels: false,
+    })
+      .withIccProfile(this.profile, { attach: false })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 4) throw new Error(`The CMYK transform gave ${info.channels} channels.`);
+    await this.inner.write({
+      width: band.width,
+      height: band.height,
+      channels: 4,
+      bitDepth: 8,
+      data: new Uint8Array(data),
+    });
+  }
+
+  async finish(): Promise<void> {
+    try {
+      await this.inner.finish();
+    } finally {
+      if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    }
   }
 }

@@ -43,6 +43,11 @@ export const TIFF_TILE = 128;
 export interface TiffOptions {
   /** Force BigTIFF (default: only when the file could pass 4 GB). */
   bigtiff?: boolean;
+  /**
+   * The 4 channels are C, M, Y, K (PhotometricInterpretation 5 "separated", InkSet 1), not RGBA: a CMYK result
+   * (./cmyk.ts) tagged with `meta.icc`, its CMYK profile.
+   */
+  cmyk?: boolean;
 }
 
 /** Whether a TIFF of this shape needs BigTIFF: the padded raw size (the worst case of deflate, plus slack) passes 4 GB. */
@@ -71,7 +76,8 @@ export class TiffStreamWriter implements StreamWriter {
     meta: OutputMeta,
     opts: TiffOptions = {},
   ): Promise<TiffStreamWriter> {
-    const w = new TiffStreamWriter(fh, shape, meta, opts.bigtiff ?? needsBigTiff(shape));
+    if (opts.cmyk && shape.channels !== 4) throw new Error('A CMYK TIFF has 4 channels.');
+    const w = new TiffStreamWriter(fh, shape, meta, opts.bigtiff ?? needsBigTiff(shape), opts.cmyk === true);
     // Header with the IFD offset left at 0; patched by finish().
     const head = Buffer.alloc(w.big ? 16 : 8);
     head.write('II', 0, 'latin1');
@@ -88,6 +94,7 @@ export class TiffStreamWriter implements StreamWriter {
     private readonly shape: ImageShape,
     private readonly meta: OutputMeta,
     big: boolean,
+    private readonly cmyk = false,
   ) {
     this.out = new FileOut(fh);
     this.big = big;
@@ -163,7 +170,7 @@ export class TiffStreamWriter implements StreamWriter {
     add(257, LONG, [height]);
     add(258, SHORT, Array(channels).fill(bitDepth));
     add(259, SHORT, [8]); // Adobe deflate
-    add(262, SHORT, [channels <= 2 ? 1 : 2]);
+    add(262, SHORT, [this.cmyk ? 5 : channels <= 2 ? 1 : 2]);
     add(277, SHORT, [channels]);
     const dpi = this.meta.density ?? 72;
     const rational = Buffer.alloc(8);
@@ -179,7 +186,9 @@ export class TiffStreamWriter implements StreamWriter {
     add(323, SHORT, [TIFF_TILE]);
     add(324, this.big ? LONG8 : LONG, this.offsets);
     add(325, this.big ? LONG8 : LONG, this.counts);
-    if (channels === 2 || channels === 4) add(338, SHORT, [2]); // unassociated alpha
+    if (this.cmyk)
+      add(332, SHORT, [1]); // InkSet: CMYK
+    else if (channels === 2 || channels === 4) add(338, SHORT, [2]); // unassociated alpha
     add(339, SHORT, Array(channels).fill(1));
     if (this.meta.xmp) add(700, BYTE, this.meta.xmp);
     const iptc = this.meta.iptc ? iptcRecords(this.meta.iptc) : undefined;

@@ -13,6 +13,8 @@
  *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
  *   ?webgl=software|off   accept a software WebGL renderer (tests on SwiftShader) / never use WebGL
  *   ?backends=webgl,wasm  the backends to consider, best first (default webgpu,webgl,wasm)
+ * Config only: `announce: 'self'` posts 'ready' to this window instead of the embedder, for a script on the page
+ * that relays it itself (Photoshop's webview bridge tags it with the channel its own webview gave it, G8).
  */
 import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
@@ -30,6 +32,8 @@ interface PageConfig {
   threads?: number;
   /** Backends to consider, best first (benchmarks: `webgl,wasm` to measure WebGL where WebGPU exists). */
   backends?: Backend[];
+  /** 'self': 'ready' goes to this window (a relay script on the page passes it on), not to the embedder. */
+  announce?: 'self';
 }
 
 const scriptBase = new URL('./', import.meta.url).href;
@@ -52,6 +56,7 @@ function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
     backends: backendsRaw
       ? (backendsRaw.split(',').filter((b) => KNOWN.includes(b as Backend)) as Backend[])
       : undefined,
+    announce: global.announce === 'self' ? 'self' : undefined,
   };
 }
 
@@ -151,7 +156,9 @@ async function start(): Promise<void> {
   });
 
   // Self-test before 'ready': the catalog was fetched; a model file is fetched, verified and started here.
-  await announceReady(engine, (m) => defaultTarget().post(m), 'plugin');
+  const announce: ReplyTarget =
+    config.announce === 'self' ? { post: (m) => window.postMessage(m, '*') } : defaultTarget();
+  await announceReady(engine, (m) => announce.post(m), 'plugin');
 }
 
 void start();

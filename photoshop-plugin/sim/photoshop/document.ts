@@ -23,6 +23,13 @@ export class SimLayer {
   /** The user (pixel) mask: one channel at the document's depth over `rect` (0 = hidden), and whether it is on. */
   userMask: Raster | undefined;
   userMaskEnabled = true;
+  /**
+   * The mask's colour outside `rect` (Layer › Layer Mask › Reveal All: 255, Hide All: 0, 8-bit scale): a mask
+   * painted on a Hide All mask covers only what was painted.
+   */
+  userMaskDefault: 0 | 255 = 255;
+  /** The layer has a vector mask (a path; batchPlay "get" hasVectorMask). Only its presence is simulated. */
+  vectorMask = false;
   private maskDensity = 100;
   private maskFeather = 0;
   /** putPixels calls on this layer (the tests check the source never gets one). */
@@ -86,7 +93,11 @@ export class SimLayer {
     maskEnabled?: boolean;
     maskDensity?: number;
     maskFeather?: number;
+    maskDefault?: 0 | 255;
+    vectorMask?: boolean;
   }): this {
+    if (init.maskDefault !== undefined) this.userMaskDefault = init.maskDefault;
+    if (init.vectorMask !== undefined) this.vectorMask = init.vectorMask;
     if (init.maskDensity !== undefined) this.maskDensity = init.maskDensity;
     if (init.maskFeather !== undefined) this.maskFeather = init.maskFeather;
     if (init.clipped !== undefined) this.clipped = init.clipped;

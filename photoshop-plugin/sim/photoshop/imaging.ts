@@ -8,6 +8,12 @@ import { checkDataProfile, DOC_PROFILE, isPrintMode, PRINT_RGB, storeThroughMode
 export function createImaging(sim: SimState) {
   return {
     getPixels: async (o: Imaging.GetPixelsOptions): Promise<Imaging.GetPixelsResult> => {
+      // An injected failure (tests, G7): "not currently available", out of memory.
+      const fail = sim.failGetPixels;
+      if (fail && fail.times > 0) {
+        fail.times--;
+        throw new Error(fail.message);
+      }
       const doc = sim.doc(o.documentID);
       if (o.layerID === undefined) throw new Error('The simulator serves layer pixels only (give layerID).');
       const layer = sim.layer(doc, o.layerID);
@@ -114,14 +120,23 @@ export function createImaging(sim: SimState) {
       if ((o.kind ?? 'user') !== 'user') throw new Error('getLayerMask: only user masks are simulated');
       const m = layer.userMask;
       if (!m) throw new Error('The command "Get Layer Mask" is not currently available.');
-      const b = intersect(o.sourceBounds ?? m.rect, m.rect);
+      const canvas = { left: 0, top: 0, right: doc.width, bottom: doc.height };
+      const b =
+        sim.maskOutside === 'fill'
+          ? intersect(o.sourceBounds ?? canvas, canvas)
+          : intersect(o.sourceBounds ?? m.rect, m.rect);
       const w = Math.max(0, b.right - b.left),
         h = Math.max(0, b.bottom - b.top),
         mw = m.rect.right - m.rect.left;
+      const outside = doc.depth === 16 ? layer.userMaskDefault * 257 : layer.userMaskDefault;
       const out = new (m.data.constructor as Uint8ArrayConstructor)(w * h);
       for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++)
-          out[y * w + x] = m.data[(b.top - m.rect.top + y) * mw + (b.left - m.rect.left + x)]!;
+        for (let x = 0; x < w; x++) {
+          const X = b.left + x,
+            Y = b.top + y;
+          const inside = X >= m.rect.left && X < m.rect.right && Y >= m.rect.top && Y < m.rect.bottom;
+          out[y * w + x] = inside ? m.data[(Y - m.rect.top) * mw + (X - m.rect.left)]! : outside;
+        }
       return {
         imageData: new SimImageData(sim, w, h, 1, doc.depth as 8 | 16, 'Grayscale', out, ''),
         sourceBounds: b,

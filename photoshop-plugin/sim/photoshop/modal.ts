@@ -12,7 +12,7 @@ export function createCore(sim: SimState) {
   return {
     executeAsModal: async <T>(
       fn: (ctx: ExecutionContext, descriptor?: object) => Promise<T>,
-      options: { commandName: string },
+      options: { commandName: string; interactive?: boolean },
     ): Promise<T> => {
       // "You can have nested modal scopes. A target function can itself call executeAsModal" (media/executeasmodal).
       if (sim.modal) return fn(sim.modal);
@@ -21,13 +21,19 @@ export function createCore(sim: SimState) {
         await new Promise((r) => setTimeout(r, 20));
         throw Object.assign(new Error(`Plugin: "${sim.otherModal}" is running a modal command`), { number: 9 });
       }
-      const record: ModalRecord = { commandName: options.commandName, progress: [] };
+      const record: ModalRecord = {
+        commandName: options.commandName,
+        interactive: options.interactive === true,
+        progress: [],
+        shown: [],
+      };
       sim.modals.push(record);
       const ctx = {
         isCancelled: false,
         onCancel: undefined as ExecutionContext['onCancel'],
         reportProgress(p: ReportProgressOptions) {
           record.progress.push(p.value ?? NaN);
+          if (!sim.modalUiShown?.()) record.shown.push(p.value ?? NaN);
           sim.onProgress?.(p.value ?? NaN, ctx);
         },
         cancel() {

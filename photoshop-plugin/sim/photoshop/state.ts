@@ -10,8 +10,21 @@ export class SimState {
   modal: ExecutionContext | undefined;
   /** Another plugin's modal scope is running (its name): executeAsModal rejects, as Photoshop 25.10+ does. */
   otherModal: string | undefined;
+  /**
+   * What getLayerMask answers for a request reaching outside the mask's own rect (undocumented, real-host-2 G9):
+   * 'trim' answers only the part inside it (sourceBounds trimmed, as getPixels does for layers); 'fill' answers the
+   * whole request, the mask's default colour (Reveal All / Hide All) outside its rect.
+   */
+  maskOutside: 'trim' | 'fill' = 'trim';
   /** What getPixels does for an area without pixels (undocumented): throw, or answer an empty area. */
   noPixels: 'throw' | 'empty' = 'throw';
+  /** Whether a plugin's modal UI (a dialog) is shown now: the progress bar is hidden then (tests wire the DOM). */
+  modalUiShown: (() => boolean) | undefined;
+  /**
+   * getPixels fails (tests, G7): the next `times` calls throw `message` ("… is not currently available", an
+   * out-of-memory error), as Photoshop's imaging calls can.
+   */
+  failGetPixels: { message: string; times: number } | undefined;
   /** Called on each reportProgress (tests cancel or close the document from here). */
   onProgress: ((value: number, ctx: ExecutionContext & { cancel(): void }) => void) | undefined;
   /** Live bytes of imaging buffers, and their peak. */

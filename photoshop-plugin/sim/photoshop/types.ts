@@ -93,7 +93,14 @@ export interface SimOptions {
 
 export interface ModalRecord {
   commandName: string;
+  /** `interactive: true` (23.3): "UI interactions are permissible within the executeAsModal state". */
+  interactive: boolean;
   progress: number[];
+  /**
+   * The progress values the user could see: "The progress bar is hidden while modal UI is shown" (media/
+   * executeasmodal), so a report made while a plugin dialog is open (SimState.modalUiShown) is not among them.
+   */
+  shown: number[];
 }
 
 /** What a document and an image buffer ask of the simulator that holds them. */

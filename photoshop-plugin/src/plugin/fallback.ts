@@ -25,7 +25,11 @@ const RETRY_IN_UXP = new Set<string>([
 ]);
 
 export class FallbackUpscaler implements Upscaler {
-  constructor(public current: ChosenEngine) {}
+  /** `beforeFallback`: called once before the job reruns inside UXP (a command closes its dialog then, G4). */
+  constructor(
+    public current: ChosenEngine,
+    private readonly beforeFallback?: () => void,
+  ) {}
 
   private shouldRetry(err: unknown, signal?: AbortSignal): boolean {
     return (
@@ -35,6 +39,7 @@ export class FallbackUpscaler implements Upscaler {
 
   private async fallBack(): Promise<void> {
     dropWebviewClient(this.current.upscaler);
+    this.beforeFallback?.();
     this.current = await inUxpEngineOrExplain(true);
   }
 
@@ -74,10 +79,13 @@ export class FallbackUpscaler implements Upscaler {
   }
 }
 
-/** `engine` with the in-UXP fallback behind it when it is the webview; its label follows the engine that ran. */
-export function withUxpFallback(engine: ChosenEngine): ChosenEngine {
+/**
+ * `engine` with the in-UXP fallback behind it when it is the webview; its label follows the engine that ran.
+ * `beforeFallback` runs just before the rerun inside UXP.
+ */
+export function withUxpFallback(engine: ChosenEngine, beforeFallback?: () => void): ChosenEngine {
   if (engine.where !== 'webview') return engine;
-  const upscaler = new FallbackUpscaler(engine);
+  const upscaler = new FallbackUpscaler(engine, beforeFallback);
   return {
     upscaler,
     get where() {

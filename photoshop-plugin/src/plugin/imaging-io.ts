@@ -1,10 +1,37 @@
 /** Pixels in and out of Photoshop (media/imaging): the layer's area by strips, its masks, the result's bands. */
-import { type PixelImage } from '@enlarge/core';
+import { HostStateError, type PixelImage } from '@enlarge/core';
 import { rectH, rectW, REGION_BYTES, type Rect, type Target } from './target.js';
 import { documentOpen } from './modal.js';
 import { ps } from './uxp-env.js';
 
-/** Reads `rect` of the layer into one PixelImage, by strips of at most REGION_BYTES, disposing each buffer. */
+/** One sentence when Photoshop does not hand over pixels that exist (G7): the run stops, nothing is changed. */
+export function pixelsUnreadable(): HostStateError {
+  return new HostStateError(
+    'Photoshop could not hand over the layer’s pixels, so nothing was changed: close other documents to free memory, then try again.',
+  );
+}
+
+/** Whether `strip` overlaps the layer's pixels now (its bounds); a getter that throws answers yes (not known). */
+function overlapsLayer(t: Target, strip: Rect): boolean {
+  try {
+    const b = t.layer.boundsNoEffects ?? t.layer.bounds;
+    return (
+      Math.max(b.left, strip.left) < Math.min(b.right, strip.right) &&
+      Math.max(b.top, strip.top) < Math.min(b.bottom, strip.bottom)
+    );
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Reads `rect` of the layer into one PixelImage, by strips of at most REGION_BYTES, disposing each buffer.
+ *
+ * A strip whose read fails (G7): what getPixels does for an area without pixels is undocumented (an error, or
+ * trimmed bounds), so a failed strip counts as transparent only where the layer's bounds say it has no pixels.
+ * Inside them it is read once more in two halves (a large buffer refused for memory, or a passing "not currently
+ * available"); if that fails too, the run stops with one sentence and, inside the modal scope, nothing is changed.
+ */
 export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelImage; colorProfile?: string }> {
   const { imaging } = ps();
   const w = rectW(rect),
@@ -16,31 +43,33 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
   const colorC = t.gray ? 1 : 3;
   const rowsPer = Math.max(1, Math.floor(REGION_BYTES / (w * c * (t.bits / 8))));
   let colorProfile: string | undefined;
-  for (let y0 = rect.top; y0 < rect.bottom; y0 += rowsPer) {
-    const strip = { left: rect.left, top: y0, right: rect.right, bottom: Math.min(rect.bottom, y0 + rowsPer) };
+  const get = (strip: Rect) =>
+    imaging.getPixels({
+      documentID: t.docId,
+      layerID: t.layer.id,
+      sourceBounds: strip,
+      componentSize: t.bits,
+      colorSpace: t.gray ? 'Grayscale' : 'RGB',
+      // CMYK and Lab: Photoshop converts to the working RGB profile (target.ts PRINT_WORK_PROFILE).
+      ...(t.workProfile ? { colorProfile: t.workProfile } : {}),
+    });
+  const readStrip = async (strip: Rect, retry: boolean): Promise<void> => {
     let got;
     try {
-      got = await imaging.getPixels({
-        documentID: t.docId,
-        layerID: t.layer.id,
-        sourceBounds: strip,
-        componentSize: t.bits,
-        colorSpace: t.gray ? 'Grayscale' : 'RGB',
-        // CMYK and Lab: Photoshop converts to the working RGB profile (target.ts PRINT_WORK_PROFILE).
-        ...(t.workProfile ? { colorProfile: t.workProfile } : {}),
-      });
+      got = await get(strip);
     } catch (err) {
-      // An area without any pixels (fully transparent) is undocumented: an error or trimmed bounds. While the
-      // document is open, a strip inside the layer's bounds that fails is such an area (its pixels stay transparent).
-      if (documentOpen(t.docId)) continue;
-      throw err;
+      if (!documentOpen(t.docId)) throw err; // the caller says the document went away
+      if (!overlapsLayer(t, strip)) return; // no pixels there: it stays transparent
+      if (!retry) throw pixelsUnreadable();
+      const mid = Math.floor((strip.top + strip.bottom) / 2);
+      if (mid <= strip.top) return readStrip(strip, false);
+      await readStrip({ ...strip, bottom: mid }, false);
+      await readStrip({ ...strip, top: mid }, false);
+      return;
     }
     const { imageData, sourceBounds: sb } = got;
-    if (sb.right <= sb.left || sb.bottom <= sb.top) {
-      await imageData.dispose();
-      continue;
-    }
     try {
+      if (sb.right <= sb.left || sb.bottom <= sb.top) return;
       colorProfile ??= imageData.colorProfile || undefined;
       const src = await imageData.getData({ chunky: true, fullRange: true });
       const sc = imageData.components;
@@ -63,7 +92,9 @@ export async function readRegion(t: Target, rect: Rect): Promise<{ image: PixelI
     } finally {
       await imageData.dispose();
     }
-  }
+  };
+  for (let y0 = rect.top; y0 < rect.bottom; y0 += rowsPer)
+    await readStrip({ left: rect.left, top: y0, right: rect.right, bottom: Math.min(rect.bottom, y0 + rowsPer) }, true);
   return { image: { width: w, height: h, channels: c, bitDepth: t.bits, data }, colorProfile };
 }
 
@@ -116,19 +147,25 @@ async function readGray(read: GrayRead, rect: Rect, outside: number): Promise<Re
 }
 
 /**
- * Whether the source has an enabled user (pixel) mask. The DOM has no such property; Action Manager's layer
- * properties `hasUserMask` and `userMaskEnabled` are read with batchPlay "get" (media/batchplay, "Getting state
- * from Photoshop"; a failed get answers a descriptor with `_obj: "error"` rather than throwing). A disabled mask
- * does not change the look, so it is not carried.
+ * Whether the source has an enabled user (pixel) mask, and a vector mask. The DOM has no such properties; Action
+ * Manager's layer properties `hasUserMask`, `userMaskEnabled` and `hasVectorMask` are read with batchPlay "get"
+ * (media/batchplay, "Getting state from Photoshop"; a failed get answers a descriptor with `_obj: "error"` rather
+ * than throwing). A disabled mask does not change the look, so it is not carried.
  */
-async function sourceHasMask(t: Target): Promise<boolean> {
+export async function sourceMasks(t: Target): Promise<{ user: boolean; vector: boolean }> {
   const get = (property: string) => ({
     _obj: 'get',
     _target: [{ _property: property }, { _ref: 'layer', _id: t.layer.id }, { _ref: 'document', _id: t.docId }],
   });
   const batchPlay = ps().action.batchPlay as (d: object[], o: object) => Promise<Record<string, unknown>[]>;
-  const [has, enabled] = await batchPlay([get('hasUserMask'), get('userMaskEnabled')], {});
-  return has?.['hasUserMask'] === true && enabled?.['userMaskEnabled'] !== false;
+  const [has, enabled, vector] = await batchPlay(
+    [get('hasUserMask'), get('userMaskEnabled'), get('hasVectorMask')],
+    {},
+  );
+  return {
+    user: has?.['hasUserMask'] === true && enabled?.['userMaskEnabled'] !== false,
+    vector: vector?.['hasVectorMask'] === true,
+  };
 }
 
 /** The result's layer mask at source resolution: the non-rectangular selection × the source's mask; undefined if neither. */
@@ -143,8 +180,12 @@ export async function readMask(t: Target): Promise<RegionMask | undefined> {
       0,
     );
   }
-  if (await sourceHasMask(t)) {
-    // "A user mask is represented as a single channel (gray scale image)". Outside the bounds it answers: shown.
+  if ((await sourceMasks(t)).user) {
+    // "A user mask is represented as a single channel (gray scale image)". What it answers for an area outside
+    // the mask's own bounds is undocumented (G9): where Photoshop answers the whole area (the mask's Reveal All or
+    // Hide All colour outside what was painted), that is used as is; where it trims the answer, the area outside
+    // is taken as shown (Reveal All, Photoshop's default for a new mask) — a Hide All mask painted partly white
+    // then shows more than the source does (docs/photoshop-real-host-checklist.md has the row for a person).
     const own = await readGray(
       (rect) =>
         imaging.getLayerMask({

@@ -26,8 +26,9 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
     const catalog = await bundledCatalog();
     const presets = catalog.presets.map((p) => p.id);
     const settings = { ...loadSettings(presets), size: { kind: 'scale' as const, scale } };
-    // A refusal costs nothing: checked before any dialog opens.
-    inspectTarget(settings, catalog);
+    // A refusal costs nothing: checked before any dialog opens. Its document and layer are the command's (G5).
+    const first = inspectTarget(settings, catalog);
+    const expect = { docId: first.docId, layerId: first.layer.id };
     const seam = (globalThis as { __ENLARGE_TEST_ENGINE__?: unknown }).__ENLARGE_TEST_ENGINE__;
     // The panel's page only if it answers now (G1); else the command's own dialog.
     const panelClient = seam ? undefined : await liveWebviewClient();
@@ -37,25 +38,46 @@ export async function runCommand(scale: number): Promise<RunOutcome | undefined>
       dialog = opened.engine;
     }
     const panelEngine = panelClient ? labelled(catalog, 'webview', panelClient) : undefined;
+    // A run that succeeded with something to say (RunOutcome.note): an alert, once the dialog is gone.
+    const told = async (outcome: RunOutcome): Promise<RunOutcome> => {
+      dialog?.close();
+      dialog = undefined;
+      if (outcome.note) await ps().app.showAlert(outcome.note);
+      return outcome;
+    };
     const run = (d: CommandEngine | undefined) =>
       upscaleActiveLayer({
         settings,
         commandName,
+        expect,
         ...(d
-          ? { engine: d.engine, signal: d.signal, onStatus: (s) => d.onStatus(s) }
+          ? {
+              engine: d.engine,
+              signal: d.signal,
+              onStatus: (s) => d.onStatus(s),
+              // The dialog drives the run: its Cancel must stay usable in the modal scope.
+              interactive: true,
+              // A webview job that fails reruns inside UXP with blocking WASM tiles: the dialog goes first (it
+              // would not repaint, and "the progress bar is hidden while modal UI is shown", G4), so
+              // Photoshop's own progress bar and its Cancel take over.
+              beforeUxpRerun: () => {
+                d.close();
+                dialog = undefined;
+              },
+            }
           : panelEngine
             ? { engine: panelEngine }
             : {}),
       });
     try {
-      return await run(dialog);
+      return await told(await run(dialog));
     } catch (err) {
       // Whether Photoshop grants a modal scope while a plugin's modal dialog is up is undocumented: if it refuses,
       // the dialog goes and the command runs once more without it (WASM in UXP, Photoshop's own progress bar).
       if (!(err instanceof PhotoshopBusyError) || !dialog) throw err;
       dialog.close();
       dialog = undefined;
-      return await run(undefined);
+      return await told(await run(undefined));
     }
   } catch (err) {
     dialog?.close(); // before the alert: UXP shows one modal UI at a time

@@ -62,6 +62,16 @@ export class Panel {
   );
   private running: AbortController | undefined;
   private webviewStarted = false;
+  /**
+   * Refreshes the info when the target changes. UXP calls the panel's `show` once only and never `hide`
+   * (uxp-api/known-issues), so a reopened panel would show stale info (G11); Photoshop's notifications of
+   * selection, documents and layers (action.addNotificationListener, media/photoshopaction) keep it current.
+   */
+  private readonly onNotification = () => {
+    if (!this.running && !this.previewing) this.refresh();
+  };
+  private previewing = false;
+  private static readonly EVENTS = ['select', 'open', 'close', 'make', 'delete', 'set'];
 
   init(): void {
     this.renderSettings();
@@ -82,6 +92,9 @@ export class Panel {
     $('upscale-btn').addEventListener('click', () => void this.upscale());
     $('cancel-btn').addEventListener('click', () => this.running?.abort());
     $('preview-btn').addEventListener('click', () => void this.preview());
+    void Promise.resolve()
+      .then(() => ps().action.addNotificationListener(Panel.EVENTS, this.onNotification))
+      .catch(() => undefined); // no notifications: the info still refreshes after each change and run
     this.startEngine();
   }
 
@@ -117,6 +130,9 @@ export class Panel {
 
   /** The panel is going away (UXP `destroy`): its webview and the engine client in it go too. */
   dispose(): void {
+    void Promise.resolve()
+      .then(() => ps().action.removeNotificationListener(Panel.EVENTS, this.onNotification))
+      .catch(() => undefined);
     setWebviewClient(undefined);
     void this.webview?.client.dispose();
     this.webview?.element.remove();
@@ -218,7 +234,8 @@ export class Panel {
   }
 
   async preview(): Promise<void> {
-    if (this.running) return;
+    if (this.running || this.previewing) return;
+    this.previewing = true;
     this.busy(true);
     this.message('');
     try {
@@ -240,6 +257,7 @@ export class Panel {
     } catch (err) {
       this.message(describeError(err, 'plugin').message, true);
     } finally {
+      this.previewing = false;
       this.busy(false);
     }
   }
@@ -267,7 +285,7 @@ export class Panel {
       });
       this.setBackend(r.backend, undefined, r.backendId);
       this.message(
-        `Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.invented !== undefined ? ` ${(100 * r.invented).toFixed(1)} % has invented detail to check: show the hidden layer “Where detail was invented”.` : ''}${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}`,
+        `Added “${r.layerName}” (${r.width}×${r.height}) in ${(r.ms / 1000).toFixed(1)} s.${r.invented !== undefined ? ` ${(100 * r.invented).toFixed(1)} % has invented detail to check: show the hidden layer “Where detail was invented”.` : ''}${r.needsPsb ? ' The document is now over 30,000 px: save it as PSB.' : ''}${r.note ? ` ${r.note}` : ''}`,
       );
     } catch (err) {
       this.message(

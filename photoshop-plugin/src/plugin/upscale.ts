@@ -13,6 +13,7 @@
  */
 import {
   AbortError,
+  HostStateError,
   modelsLabel,
   type Backend,
   type JobPlan,
@@ -22,7 +23,7 @@ import {
 import { createResultLayers, detailOverlay } from './detail-layer.js';
 import { bundledCatalog, chooseEngine, type ChosenEngine } from './engines.js';
 import { withUxpFallback } from './fallback.js';
-import { exactPixels, layerBandSink, readMask, readRegion, writeMask } from './imaging-io.js';
+import { exactPixels, layerBandSink, readMask, readRegion, sourceMasks, writeMask } from './imaging-io.js';
 import { documentClosed, documentOpen, jobScope, modal } from './modal.js';
 import { engineOptions, inspectTarget, PSD_MAX_SIDE, REGION_BYTES, type Target } from './target.js';
 import type { Settings } from './settings.js';
@@ -45,6 +46,19 @@ export interface RunRequest {
   /** The engine to use (a command's dialog webview); default: chooseEngine(). */
   engine?: ChosenEngine;
   onStatus?: (s: RunStatus) => void;
+  /**
+   * The document and layer the command checked when it started (G5): the engine may take seconds to start, and
+   * a plugin dialog does not make Photoshop modal, so the user may have switched meanwhile. Checked again inside
+   * the modal scope: a different target stops the run with one sentence, nothing changed.
+   */
+  expect?: { docId: number; layerId: number };
+  /**
+   * A plugin dialog drives the run (its progress and Cancel): the modal scope is interactive ("UI interactions are
+   * permissible within the executeAsModal state", ExecuteAsModalOptions, 23.3), so its Cancel button stays usable.
+   */
+  interactive?: boolean;
+  /** Called just before a failed webview job reruns inside UXP (a command closes its dialog then, G4). */
+  beforeUxpRerun?: () => void;
 }
 
 export interface RunOutcome {
@@ -60,7 +74,13 @@ export interface RunOutcome {
   needsPsb: boolean;
   /** Share of the result above the map's "check this" level (the hidden "Where detail was invented" layer). */
   invented?: number;
+  /** One sentence the user should read after a run that succeeded (a vector mask that was not copied, G9). */
+  note?: string;
 }
+
+/** The source's vector mask is not copied (G9): Image Size scales it with the source, the result has none. */
+export const VECTOR_MASK_NOTE =
+  'The layer’s vector mask was not copied, so the enlarged layer shows its whole area: copy the mask onto it in the Layers panel (Alt-drag) if you need it.';
 
 /**
  * The whole command, inside one modal scope and one history step: inspect → read → run → write. Every check
@@ -75,7 +95,8 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
     core.executeAsModal(
       async (ctx) => {
         const t = inspectTarget(req.settings, catalog);
-        const engine = withUxpFallback(req.engine ?? (await chooseEngine()));
+        if (req.expect && (t.docId !== req.expect.docId || t.layer.id !== req.expect.layerId)) throw targetChanged();
+        const engine = withUxpFallback(req.engine ?? (await chooseEngine()), req.beforeUxpRerun);
         const backendId = (await engine.upscaler.capabilities()).backends[0] ?? 'wasm';
         const job = jobScope<RunStatus>(ctx, t.docId, req.commandName, req.signal, req.onStatus);
         const { abort, checkCancel, report } = job;
@@ -91,6 +112,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           checkCancel();
           const mask = await readMask(t);
           checkCancel();
+          const vectorMask = (await sourceMasks(t)).vector;
           const options = engineOptions(req.settings, t);
           const plan = await engine.upscaler.plan(image, options);
           if (plan.tooLarge) throw plan.tooLarge;
@@ -154,6 +176,7 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
             ms: Date.now() - t0,
             needsPsb: t.newDocW > PSD_MAX_SIDE || t.newDocH > PSD_MAX_SIDE,
             ...(summary.invented ? { invented: summary.invented.share } : {}),
+            ...(vectorMask ? { note: VECTOR_MASK_NOTE } : {}),
           };
         } catch (err) {
           // A cancel first, before any DOM getter: after the user cancelled, Photoshop's APIs throw (media/
@@ -176,8 +199,14 @@ export async function upscaleActiveLayer(req: RunRequest): Promise<RunOutcome> {
           job.release();
         }
       },
-      { commandName: req.commandName },
+      { commandName: req.commandName, ...(req.interactive ? { interactive: true } : {}) },
     ),
+  );
+}
+
+export function targetChanged(): HostStateError {
+  return new HostStateError(
+    'The active document or layer changed while Enlarge was starting, so nothing was changed: select the layer and run the command again.',
   );
 }
 

@@ -11,7 +11,7 @@
  * page turns them back into ArrayBuffers for core's engine page.
  */
 import type { Catalog } from '@enlarge/core';
-import { EngineClient, isEngineMessage, type EngineTransport, type HostMessage } from '@enlarge/core/page';
+import { EngineClient, type EngineTransport, type HostMessage } from '@enlarge/core/page';
 import { uxpMajor } from './uxp-env.js';
 import { webviewTimeouts, type WebviewTimeouts } from './engines.js';
 import {
@@ -38,7 +38,13 @@ interface WebviewLike {
   postMessage(message: unknown, targetOrigin?: string): void;
 }
 
-/** EngineTransport over a webview's string bridge. `target` posts to the page; `source` gives its messages, filtered on their payload by `fromPage`. */
+let channels = 0;
+
+/**
+ * EngineTransport over a webview's string bridge. `target` posts to the page (one webview element); `source`
+ * gives the plugin window's messages, filtered on their payload by `fromPage`. The page's 'ready' is taken
+ * only when it echoes this transport's own channel (the hello handshake of ../wire.ts, real-host-2 G8).
+ */
 export function wireTransport(
   target: WebviewLike,
   source: {
@@ -46,6 +52,7 @@ export function wireTransport(
     removeEventListener(t: 'message', h: (e: MessageEvent) => void): void;
   },
   fromPage?: (payload: unknown, e: MessageEvent) => boolean,
+  channel = `wv-${++channels}-${Math.random().toString(36).slice(2, 10)}`,
 ): EngineTransport {
   return {
     post(message: HostMessage) {
@@ -74,20 +81,31 @@ export function wireTransport(
       }
     },
     subscribe(handler: (m: unknown) => void) {
+      let bound = false;
       const listener = (e: MessageEvent) => {
         const d = messagePayload(e);
-        if (d === undefined || (fromPage && !fromPage(d, e))) return;
-        // Envelopes carry engine messages (images as base64); the page's own 'ready' comes bare. The client
-        // checks every message with the protocol's guard (isEngineMessage) before using it.
-        if (isWire(d)) {
-          if ((d as WireToPlugin).kind === 'pong') return; // for pingPage, not the engine client
-          const msg = (d as Extract<WireToPlugin, { kind: 'msg' }>).msg;
-          handler(
-            (msg.type === 'band' || msg.type === 'result') && msg.image
-              ? { ...msg, image: imageFromWire(msg.image) }
-              : msg,
-          );
-        } else handler(d);
+        if (!isWire(d) || (fromPage && !fromPage(d, e))) return;
+        // Every message is checked by the client with the protocol's guard (isEngineMessage) before it is used.
+        const w = d as WireToPlugin;
+        if (w.kind === 'pong') return; // for pingPage, not the engine client
+        if (w.kind === 'loaded') {
+          // Some page is up; whether it is ours only our own element can tell: ask it.
+          if (!bound) target.postMessage({ enlarge: WIRE, kind: 'hello', channel } satisfies WireToPage, '*');
+          return;
+        }
+        if (w.kind === 'ready') {
+          if (w.channel !== channel) return; // another webview's page
+          bound = true;
+          handler(w.msg);
+          return;
+        }
+        const msg = (w as Extract<WireToPlugin, { kind: 'msg' }>).msg;
+        if (!msg || msg.type === 'ready') return; // a 'ready' counts only with its channel
+        handler(
+          (msg.type === 'band' || msg.type === 'result') && msg.image
+            ? { ...msg, image: imageFromWire(msg.image) }
+            : msg,
+        );
       };
       source.addEventListener('message', listener);
       return () => source.removeEventListener('message', listener);
@@ -138,7 +156,7 @@ export function startWebviewEngine(
   if (ENLARGE_DEV) el.setAttribute('uxpallowinspector', 'true');
   el.setAttribute('style', 'width: 1px; height: 1px; opacity: 0; position: absolute;');
   // Filter on the envelope, not on e.source (UXP documents `source` as a string on MessageEvent).
-  const transport = wireTransport(el, window, (d) => isWire(d) || isEngineMessage(d));
+  const transport = wireTransport(el, window);
   // A page that goes silent mid-job (crashed, reloaded, its dialog or panel gone) fails the job after stallMs,
   // and the run retries inside UXP; a cancelled job settles after cancelGraceMs even if the page never confirms.
   const client = new EngineClient(transport, {

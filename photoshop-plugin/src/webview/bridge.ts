@@ -7,8 +7,10 @@
  *   request is then re-posted to this window with the buffer in the transfer list, so the engine page
  *   sees an ordinary same-window message and answers this window.
  *   page → plugin: the engine's answers to this window (progress, band, result, error) are caught here
- *   and sent to window.uxpHost with any image base64-encoded. ('ready' the engine page sends to
- *   window.uxpHost itself; it carries no pixels.)
+ *   and sent to window.uxpHost with any image base64-encoded.
+ *   'ready': the engine page posts it to this window (`announce: 'self'`, set here before engine.js runs); it
+ *   goes to the plugin only tagged with the channel this page's own webview gave it in a 'hello' (../wire.ts,
+ *   real-host-2 G8). Until a hello came, the page only says 'loaded' (to every listener of the plugin window).
  *
  * Envelopes are stopped here (stopImmediatePropagation), so the engine page only sees protocol messages.
  */
@@ -20,6 +22,20 @@ interface UxpHost {
 }
 
 const assembling = new Map<string, Uint8Array>();
+
+// Before engine.js: its 'ready' comes to this window, for the handshake below.
+const w = window as unknown as { ENLARGE_ENGINE_CONFIG?: Record<string, unknown> };
+w.ENLARGE_ENGINE_CONFIG = { ...w.ENLARGE_ENGINE_CONFIG, announce: 'self' };
+
+/** The channel this page's webview gave it (the first hello), and the engine's 'ready' once it came. */
+let channel: string | undefined;
+let ready: EngineMessage | undefined;
+
+function announce(): void {
+  if (!ready) return;
+  if (channel) host()?.postMessage({ enlarge: WIRE, kind: 'ready', channel, msg: ready } satisfies WireToPlugin);
+  else host()?.postMessage({ enlarge: WIRE, kind: 'loaded' } satisfies WireToPlugin);
+}
 
 function host(): UxpHost | undefined {
   return (window as unknown as { uxpHost?: UxpHost }).uxpHost;
@@ -38,6 +54,12 @@ function toPlugin(m: EngineMessage): void {
 }
 
 function fromPlugin(d: WireToPage): void {
+  if (d.kind === 'hello') {
+    // Only this page's own webview can reach it: the first channel binds it for good.
+    channel ??= d.channel;
+    if (d.channel === channel) announce();
+    return;
+  }
   if (d.kind === 'ping') {
     const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
     host()?.postMessage({ enlarge: WIRE, kind: 'pong', id: d.id, hidden } satisfies WireToPlugin);
@@ -77,7 +99,13 @@ function onEnvelope(e: MessageEvent): boolean {
   if (!d) return false;
   e.stopImmediatePropagation?.();
   const key =
-    d.kind === 'chunk' ? `c:${d.id}:${d.offset}` : d.kind === 'ping' ? `p:${d.id}` : `m:${d.msg.type}:${d.msg.id}`;
+    d.kind === 'chunk'
+      ? `c:${d.id}:${d.offset}`
+      : d.kind === 'ping'
+        ? `p:${d.id}`
+        : d.kind === 'hello'
+          ? `h:${d.channel}`
+          : `m:${d.msg.type}:${d.msg.id}`;
   if (handled.has(key)) return true;
   handled.add(key);
   if (handled.size > 10_000) handled.clear();
@@ -89,7 +117,11 @@ window.addEventListener('message', (e: MessageEvent) => {
   if (onEnvelope(e)) return;
   // The engine's answers to this window (it answers the window a request came from: this one).
   const d: unknown = e.data;
-  if (e.source === window && isEngineMessage(d) && d.type !== 'ready') toPlugin(d);
+  if (e.source !== window || !isEngineMessage(d)) return;
+  if (d.type === 'ready') {
+    ready = d;
+    announce();
+  } else toPlugin(d);
 });
 const uxpHost = (
   window as unknown as { uxpHost?: { addEventListener?(t: 'message', h: (e: MessageEvent) => void): void } }
