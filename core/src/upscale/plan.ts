@@ -86,10 +86,17 @@ function chooseModels(
       throw new InvalidOptionError(
         `"${m.title}" restores faces; use it as the face model beside an upscaling model, not as the upscaler.`,
       );
+    if (factor === 1) {
+      if (m.geometry.scale !== 1)
+        throw new InvalidOptionError(`"${m.id}" enlarges ${m.geometry.scale}×; at a scale of 1 choose a 1× denoise model, or no model.`);
+      return [{ models: [m], preset: 'model' }];
+    }
     if (m.geometry.scale <= 1)
       throw new InvalidOptionError(`"${m.id}" only denoises (1×); choose a model that enlarges.`);
     return [{ models: planScales([m], factor), preset: 'model' }];
   }
+  // A scale of 1 with a denoise level (resolveTarget asks for one): the catalog's 1× denoise model at that level.
+  if (factor === 1) return [{ models: [denoiseModel(catalog, options.denoise!)], preset: 'model' }];
   const preset = options.preset ?? DEFAULTS.preset;
   catalog.preset(preset); // unknown presets: a plain error
   const choose = (purpose: Exclude<Preset, 'auto'>) =>
@@ -229,4 +236,14 @@ export function planJob(
       best = plan;
   }
   return best!;
+}
+
+/** The 1× model that removes noise at `level` (waifu2x CUNet 1×, for drawings and graphics). */
+function denoiseModel(catalog: Catalog, level: number): ModelEntry {
+  const ones = catalog.models.filter((m) => m.geometry.scale === 1 && m.denoise !== null && !m.faceRestoration);
+  const m = ones.find((x) => x.denoise === level);
+  if (m) return m;
+  if (ones.length === 0) throw new InvalidOptionError('No 1× denoise model is installed here: choose a scale above 1.');
+  const levels = [...new Set(ones.map((x) => x.denoise))].sort((a, b) => a! - b!).join(', ');
+  throw new InvalidOptionError(`Denoise level ${level} has no 1× model. Choose one of: ${levels}.`);
 }

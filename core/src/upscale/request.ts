@@ -69,7 +69,7 @@ export function validateImage(image: PixelImage): void {
 export function resolveTarget(
   width: number,
   height: number,
-  o: Pick<UpscaleOptions, 'scale' | 'width' | 'height'>,
+  o: Pick<UpscaleOptions, 'scale' | 'width' | 'height' | 'denoise'>,
 ): Size {
   const num = (v: unknown, what: string) => {
     if (v === undefined) return undefined;
@@ -90,6 +90,14 @@ export function resolveTarget(
     const s = scale ?? DEFAULT_SCALE;
     W = Math.round(width * s);
     H = Math.round(height * s);
+  }
+  // 1×: the catalog's 1× models only remove noise (waifu2x CUNet), so a denoise level is what makes it a job.
+  if (scale === 1 && tw === undefined && th === undefined) {
+    if (o.denoise === undefined)
+      throw new InvalidOptionError(
+        'A scale of 1 keeps the size and only removes noise: give a denoise level (0–3), or choose a scale above 1.',
+      );
+    return { width, height };
   }
   if (W <= width && H <= height) {
     const remedy = tw !== undefined || th !== undefined ? 'enter a larger size' : 'choose a scale above 1';
