@@ -2,8 +2,8 @@
 import { describeError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { modelsLabel } from '../models.js';
-import { cropPixels } from '../upscale/output.js';
-import { factorFor, toRgba } from './files.js';
+import { cropPixels, toRgba8 } from '../upscale/output.js';
+import { factorFor } from './files.js';
 import { drawOverlay, upscaleWithMap } from './detail-overlay.js';
 import { $, formatEta, say, showProgress } from './dom.js';
 import { engine } from './engine-host.js';
@@ -17,11 +17,11 @@ const PREVIEW_SIDE = 96;
 function drawPixels(canvas: HTMLCanvasElement, img: PixelImage): void {
   canvas.width = img.width;
   canvas.height = img.height;
-  canvas.getContext('2d')!.putImageData(new ImageData(toRgba(img), img.width, img.height), 0, 0);
+  canvas.getContext('2d')!.putImageData(new ImageData(toRgba8(img), img.width, img.height), 0, 0);
 }
 
 async function drawResized(canvas: HTMLCanvasElement, img: PixelImage, width: number, height: number): Promise<void> {
-  const bitmap = await createImageBitmap(new ImageData(toRgba(img), img.width, img.height));
+  const bitmap = await createImageBitmap(new ImageData(toRgba8(img), img.width, img.height));
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext('2d')!;

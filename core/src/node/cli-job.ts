@@ -9,6 +9,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { PixelImage } from '../image.js';
 import {
+  DEFAULT_BAND_ROWS,
   formatDuration,
   regionsLabel,
   resolveTarget,
@@ -196,7 +197,7 @@ function bandRows(image: PixelImage, outW: number): number {
   const envBand = Number(process.env.ENLARGE_BAND_ROWS);
   return Number.isInteger(envBand) && envBand > 0
     ? envBand
-    : Math.max(8, Math.min(512, Math.floor(BAND_BUDGET_BYTES / (outW * image.channels * (image.bitDepth / 8)))));
+    : Math.max(8, Math.min(DEFAULT_BAND_ROWS, Math.floor(BAND_BUDGET_BYTES / (outW * image.channels * (image.bitDepth / 8)))));
 }
 
 /** An option the planned models ignore: said once per command. */

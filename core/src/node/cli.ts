@@ -20,6 +20,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { createNodeEngine } from './index.js';
+import { SURFACE_TILES } from '../tiling.js';
 import type { Engine } from '../upscale/index.js';
 import { isWorker, supervise } from './cli-supervisor.js';
 import { UsageError } from './cli-guards.js';
@@ -30,16 +31,6 @@ import { isUsage, plainMessage } from './cli-messages.js';
 import { readHeaders, runBatch } from './cli-batch.js';
 import { Stop } from './cli-stop.js';
 
-/** Memory for the engine's row of output tiles. */
-const ROW_BUDGET_BYTES = 56e6;
-
-/**
- * The CLI's tile policy (core's TilePolicy, the one place tiles are decided): tiles of at most 256 px keep
- * onnxruntime's working set for one tile near 250 MB (measured: animevideov3-x4 peaks at 0.25 GB RSS with
- * 128-px tiles, 0.35 GB with 256, 0.83 GB with 512), and a streamed pass's row of output tiles stays within
- * ROW_BUDGET_BYTES however wide the result is.
- */
-const CLI_TILES = { maxTile: 256, rowBudgetBytes: ROW_BUDGET_BYTES };
 /** Chained passes (factors above the largest native scale) hold each intermediate image whole: core's planner refuses more. */
 const MAX_INTERMEDIATE_BYTES = 1.5e9;
 
@@ -73,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     // JPEG/WebP are held whole and checked against MAX_WHOLE_PIXELS before any work.
     engine = createNodeEngine({
       limits: { maxOutputPixels: 65535 * 65535, maxOutputSide: 65535, maxIntermediateBytes: MAX_INTERMEDIATE_BYTES },
-      tiles: CLI_TILES,
+      tiles: SURFACE_TILES.cli,
     });
     await addModels(engine, v, options);
     const out = await resolveOutputs(v, inputs.length > 1, request.explicitFormat);
