@@ -75,7 +75,8 @@ async function main(): Promise<void> {
     showPresetDescription();
   });
   $('settings').addEventListener('input', (e) => {
-    if ((e.target as HTMLElement).tagName === 'INPUT' && (e.target as HTMLInputElement).type === 'number') settingsChanged();
+    if ((e.target as HTMLElement).tagName === 'INPUT' && (e.target as HTMLInputElement).type === 'number')
+      settingsChanged();
   });
   $('settings').addEventListener('submit', (e) => e.preventDefault());
 

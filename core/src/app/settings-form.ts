@@ -101,5 +101,9 @@ export function showPresetDescription(): void {
 export function options(): UpscaleOptions | undefined {
   const size = sizeOptions(state.settings);
   if ('missing' in size) return undefined;
-  return { preset: state.settings.preset as UpscaleOptions['preset'], fidelity: state.settings.fidelity, ...size.options };
+  return {
+    preset: state.settings.preset as UpscaleOptions['preset'],
+    fidelity: state.settings.fidelity,
+    ...size.options,
+  };
 }

@@ -89,7 +89,9 @@ export async function runBatch(
     }
   }
   if (stop.signalled) {
-    console.error(`enlarge: cancelled (${stop.signalled}); ${done.length} done, the image in progress was not written.`);
+    console.error(
+      `enlarge: cancelled (${stop.signalled}); ${done.length} done, the image in progress was not written.`,
+    );
     return stop.signalled === 'SIGINT' ? 130 : 143;
   }
   if (inputs.length > 1) {

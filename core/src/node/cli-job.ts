@@ -65,7 +65,14 @@ interface TempFile {
 }
 
 /** Enlarges one input into its result file; throws (one plain sentence, ./cli-messages.ts) when it cannot. */
-export async function enlargeOne(input: string, header: Header, mp: number, t0: number, trace: JobTrace, s: JobSetup): Promise<void> {
+export async function enlargeOne(
+  input: string,
+  header: Header,
+  mp: number,
+  t0: number,
+  trace: JobTrace,
+  s: JobSetup,
+): Promise<void> {
   const { options, explicitFormat } = s.request;
   const label = basename(input);
   const { target, format } = resultTarget(input, header, options, explicitFormat, s.out);
@@ -139,7 +146,10 @@ async function runEngine(
   onProgress: (p: UpscaleProgress) => void,
   s: JobSetup,
 ): Promise<UpscaleStreamResult> {
-  const { engine, request: { options, quality } } = s;
+  const {
+    engine,
+    request: { options, quality },
+  } = s;
   const signal = s.stop.signal;
   // CMYK in, JPEG or TIFF out: written back as CMYK with the source's profile (./cmyk.ts).
   const cmykOut = src.cmyk && (format === 'jpg' || format === 'tiff') ? src.cmyk : undefined;
@@ -176,7 +186,13 @@ async function runEngine(
         }
         await writer.write(band);
       },
-      { onPlan, onProgress, signal, onDetailMap: map.target ? map.write : undefined, bandRows: bandRows(src.image, outW) },
+      {
+        onPlan,
+        onProgress,
+        signal,
+        onDetailMap: map.target ? map.write : undefined,
+        bandRows: bandRows(src.image, outW),
+      },
     );
     await writer!.finish();
     await file.fh!.close();
@@ -197,7 +213,10 @@ function bandRows(image: PixelImage, outW: number): number {
   const envBand = Number(process.env.ENLARGE_BAND_ROWS);
   return Number.isInteger(envBand) && envBand > 0
     ? envBand
-    : Math.max(8, Math.min(DEFAULT_BAND_ROWS, Math.floor(BAND_BUDGET_BYTES / (outW * image.channels * (image.bitDepth / 8)))));
+    : Math.max(
+        8,
+        Math.min(DEFAULT_BAND_ROWS, Math.floor(BAND_BUDGET_BYTES / (outW * image.channels * (image.bitDepth / 8)))),
+      );
 }
 
 /** An option the planned models ignore: said once per command. */

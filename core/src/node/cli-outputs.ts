@@ -43,7 +43,11 @@ export interface Outputs {
 }
 
 /** The output, detail-map and report arguments, checked and their folders made, before any image is read. */
-export async function resolveOutputs(v: CliValues, many: boolean, explicitFormat: OutFormat | undefined): Promise<Outputs> {
+export async function resolveOutputs(
+  v: CliValues,
+  many: boolean,
+  explicitFormat: OutFormat | undefined,
+): Promise<Outputs> {
   const mapArg = v['detail-map'];
   // Output: a file for one input (unless it is an existing folder or ends with a slash), else a folder.
   const outArg = v.output;
@@ -123,7 +127,11 @@ export function resultTarget(
     explicitFormat ??
     (srcFormat === 'jpeg' ? 'jpg' : srcFormat === 'webp' ? 'webp' : srcFormat === 'tiff' ? 'tiff' : 'png');
   const ext = defaultExt === 'tiff' ? 'tif' : defaultExt;
-  const name = fitName(`${basename(input, extname(input))}-enlarged-${factorTag}.${ext}`, undefined, `-enlarged-${factorTag}.${ext}`);
+  const name = fitName(
+    `${basename(input, extname(input))}-enlarged-${factorTag}.${ext}`,
+    undefined,
+    `-enlarged-${factorTag}.${ext}`,
+  );
   const target = resolve(out.outFile ?? join(out.outDir ?? dirname(input), name));
   const format: OutFormat = explicitFormat ?? normFormat(extname(target).slice(1)) ?? defaultExt;
   return { target, format };
@@ -167,7 +175,9 @@ export function mapTargetFor(input: string, out: Outputs): string | undefined {
   return out.mapFile
     ? resolve(out.mapFile)
     : out.mapDir
-      ? resolve(join(out.mapDir, fitName(`${basename(input, extname(input))}-detail-map.png`, undefined, '-detail-map.png')))
+      ? resolve(
+          join(out.mapDir, fitName(`${basename(input, extname(input))}-detail-map.png`, undefined, '-detail-map.png')),
+        )
       : undefined;
 }
 
@@ -180,7 +190,9 @@ export async function writeRegionMap(
   regions: readonly RegionUse[] | undefined,
 ): Promise<void> {
   const folder = many || arg.endsWith('/');
-  const file = folder ? join(arg, fitName(`${basename(input, extname(input))}-regions.png`, undefined, '-regions.png')) : arg;
+  const file = folder
+    ? join(arg, fitName(`${basename(input, extname(input))}-regions.png`, undefined, '-regions.png'))
+    : arg;
   if (folder) await mkdir(arg, { recursive: true });
   const map = regionMap(image, regions ?? []);
   const tmp = join(dirname(file), tempName(basename(file)));

@@ -71,7 +71,17 @@ export async function main(argv: string[]): Promise<number> {
 
     // Read, run, write: the headers of every input, then one image after another.
     const { headers, outMPOf, batch } = await readHeaders(inputs, options);
-    const setup = { engine, request, values: v, out, many: inputs.length > 1, batch, warned: new Set<string>(), stop, done: [] };
+    const setup = {
+      engine,
+      request,
+      values: v,
+      out,
+      many: inputs.length > 1,
+      batch,
+      warned: new Set<string>(),
+      stop,
+      done: [],
+    };
     return await runBatch(inputs, headers, outMPOf, setup);
   } catch (err) {
     if (process.env.ENLARGE_DEBUG === '1') console.error((err as Error)?.stack ?? err);

@@ -112,7 +112,12 @@ export async function readImage(
 }
 
 /** Checks everything that can be known from the header and the options, before any pixel is decoded. */
-export function precheck(h: Header, file: string, options: UpscaleOptions, format: OutFormat): { W: number; H: number } {
+export function precheck(
+  h: Header,
+  file: string,
+  options: UpscaleOptions,
+  format: OutFormat,
+): { W: number; H: number } {
   const name = basename(file);
   if (h.width < MIN_SIDE || h.height < MIN_SIDE) {
     throw new InvalidImageError(

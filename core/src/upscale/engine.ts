@@ -5,13 +5,7 @@
  */
 import { InvalidOptionError, throwIfAborted } from '../errors.js';
 import type { PixelImage } from '../image.js';
-import {
-  modelForPrecision,
-  readVerified,
-  type Catalog,
-  type ModelEntry,
-  type ModelStore,
-} from '../models.js';
+import { modelForPrecision, readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
 import { planModelTiles, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
@@ -133,7 +127,10 @@ export class Engine implements Upscaler {
       // power-of-two blocks: Real-CUGAN ×4 on 300×200 peaked at 1416 MiB with it, 553 without (+12 % CPU);
       // x4fast keeps it (without: +21 % CPU and no memory saved).
       const owner = this.config.catalog.models.find(
-        (m) => m.file === file || m.seSplit?.some((g) => g.file === file) || m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
+        (m) =>
+          m.file === file ||
+          m.seSplit?.some((g) => g.file === file) ||
+          m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
       );
       if (owner && owner.peakBytesPerPixel >= ARENA_OFF_BYTES_PER_PIXEL && opts.arena === undefined) opts.arena = false;
       if (this.backendsExcluded.size)

@@ -25,7 +25,8 @@ import { modelRef, type BandSink, type StreamContext, type UpscaleOptions, type 
  */
 export function splitAlpha(image: PixelImage, W: number, H: number): { color: PixelImage; alpha?: AlphaRows } {
   if (!hasAlpha(image)) return { color: image };
-  if (alphaIsConstant(image)) return { color: image, alpha: new AlphaRows(image, W, H, image.data[image.channels - 1]!) };
+  if (alphaIsConstant(image))
+    return { color: image, alpha: new AlphaRows(image, W, H, image.data[image.channels - 1]!) };
   return { color: bleedColor(image), alpha: new AlphaRows(image, W, H) };
 }
 
@@ -36,7 +37,15 @@ export class JobOutput {
   /** Map pixels at or above CHECK_LEVEL so far. */
   invented = 0;
 
-  constructor(plan: JobPlan, channels: number, bitDepth: 8 | 16, alpha: AlphaRows | undefined, sink: BandSink, ctx: StreamContext, detailMap: boolean) {
+  constructor(
+    plan: JobPlan,
+    channels: number,
+    bitDepth: 8 | 16,
+    alpha: AlphaRows | undefined,
+    sink: BandSink,
+    ctx: StreamContext,
+    detailMap: boolean,
+  ) {
     const last = plan.passes[plan.passes.length - 1]!;
     const { width: W, height: H } = plan.output;
     this.image = new BandWriter(last.output.width, last.output.height, W, H, channels, bitDepth, alpha, sink, ctx);
@@ -196,7 +205,11 @@ export function jobResult(
     factorX: W / image.width,
     factorY: H / image.height,
     tiles: passes.tiles,
-    timings: { totalMs, inferenceMs: passes.inferenceMs, ...(more.detectMs !== undefined ? { detectMs: more.detectMs } : {}) },
+    timings: {
+      totalMs,
+      inferenceMs: passes.inferenceMs,
+      ...(more.detectMs !== undefined ? { detectMs: more.detectMs } : {}),
+    },
     ...(more.facesRestored !== undefined ? { facesRestored: more.facesRestored } : {}),
     ...(more.detections ? { regions: regionUses(more.detections, passes.regionPasses) } : {}),
     fidelity: more.fidelity,

@@ -14,7 +14,14 @@ import type { PassJob } from './pass.js';
 /** What the retry needs of the engine. */
 export interface RetryHost {
   readonly tiles: TilePolicy;
-  tilePlan(m: ModelEntry, width: number, height: number, tileSize?: number, bytesPerSample?: number, halo?: number): TilePlan;
+  tilePlan(
+    m: ModelEntry,
+    width: number,
+    height: number,
+    tileSize?: number,
+    bytesPerSample?: number,
+    halo?: number,
+  ): TilePlan;
   /** Backends jobs may use now, best first. */
   backends(): Backend[];
   /** The backends of the sessions loaded now (undefined for one that failed to load). */

@@ -74,5 +74,4 @@ export function browserSection(res: BenchResults, charts: string[], L: string[])
       '',
     );
   }
-
 }

@@ -81,5 +81,4 @@ export function engineSection(res: BenchResults, charts: string[], L: string[]):
     }
     L.push('');
   }
-
 }

@@ -27,7 +27,12 @@ export function runtime(res: BenchResults, backend: 'node' | 'wasm', threads?: n
   );
 }
 
-export function modelRow(res: BenchResults, model: string, backend: 'node' | 'wasm', threads?: number): ModelRow | undefined {
+export function modelRow(
+  res: BenchResults,
+  model: string,
+  backend: 'node' | 'wasm',
+  threads?: number,
+): ModelRow | undefined {
   return runtime(res, backend, threads)?.rows.find((r) => r.model === model);
 }
 

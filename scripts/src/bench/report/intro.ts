@@ -89,5 +89,4 @@ export function intro(res: BenchResults, charts: string[], L: string[]): void {
     ]);
   if (res.peak.error) peakRows.push(['peak', `failed: ${res.peak.error}`]);
   L.push(machineTable(res.machine, peakRows), '');
-
 }

@@ -81,5 +81,4 @@ export function peersSection(res: BenchResults, charts: string[], L: string[]): 
     );
   }
   if (charts.includes('benchmarks.png')) L.push('![Input megapixels per second, peers vs Enlarge](benchmarks.png)', '');
-
 }
