@@ -349,19 +349,19 @@ const cases: Case[] = [
     name: '--scale 0',
     args: ['good.png', '--scale', '0'],
     code: 2,
-    message: /--scale must be above 1 and at most 64 \(got 0\)/,
+    message: /--scale must be 1 \(with --denoise\) or above, and at most 64 \(got 0\)/,
   },
   {
     name: '--scale -4',
     args: ['good.png', '--scale=-4'],
     code: 2,
-    message: /--scale must be above 1 and at most 64 \(got -4\)/,
+    message: /--scale must be 1 \(with --denoise\) or above, and at most 64 \(got -4\)/,
   },
   {
     name: '--scale 1e9',
     args: ['good.png', '--scale', '1e9'],
     code: 2,
-    message: /--scale must be above 1 and at most 64 \(got 1e9\)/,
+    message: /--scale must be 1 \(with --denoise\) or above, and at most 64 \(got 1e9\)/,
   },
   {
     name: '--scale big',

@@ -141,3 +141,23 @@ describe('options the chosen model does not use', () => {
     expect(r.stderr).toBe('');
   });
 });
+
+describe('--scale 1', () => {
+  it('with --denoise runs the 1× denoise model of that level and keeps the size', async () => {
+    const r = enlarge(['small.png', '-o', 'same-size.png', '--scale', '1', '--denoise', '2', '--fidelity', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('24×20 → 24×20 with waifu2x-cunet-x1-denoise2');
+    const meta = await sharp(join(dir, 'same-size.png')).metadata();
+    expect([meta.width, meta.height]).toEqual([24, 20]);
+  });
+
+  it('without --denoise: one sentence, exit 2, nothing written', () => {
+    const r = enlarge(['small.png', '-o', 'no-level.png', '--scale', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n')[0]).toBe(
+      'enlarge: --scale 1 keeps the size and only removes noise: add --denoise 0–3 (waifu2x, for drawings and graphics), or choose a scale above 1.',
+    );
+    expect(readdirSync(dir)).not.toContain('no-level.png');
+  });
+});

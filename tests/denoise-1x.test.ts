@@ -11,7 +11,7 @@ import type { PixelImage } from '../core/src/image.js';
 import { createNodeEngine } from '../core/src/node/index.js';
 import { ROOT } from './helpers.js';
 
-const psnr = (a: Uint8Array, b: Uint8Array) => {
+const psnr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return 10 * Math.log10(255 ** 2 / (s / a.length));

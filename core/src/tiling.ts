@@ -185,6 +185,35 @@ export const DEFAULT_TILE_POLICY: Readonly<TilePolicy> = {
   borderContext: 16,
 };
 
+/** The surfaces that set tile values of their own. */
+export type TileSurface = 'cli' | 'web' | 'webPage' | 'figmaWorker' | 'photoshopUxp';
+
+/**
+ * Each surface's tile values, in one table (as upscale/options.ts's BOUNDS holds each surface's limits): a host
+ * hands its row to its engine, and tilePolicy() fills in the rest from DEFAULT_TILE_POLICY. (The Node engine's
+ * memory budget follows the machine's memory: node/index.ts.)
+ */
+export const SURFACE_TILES: Readonly<Record<TileSurface, Partial<TilePolicy>>> = {
+  /**
+   * The CLI: tiles of at most 256 px keep onnxruntime's working set for one tile near 250 MB (measured:
+   * animevideov3-x4 peaks at 0.25 GB RSS with 128-px tiles, 0.35 GB with 256, 0.83 GB with 512), and a streamed
+   * pass's row of output tiles stays within 56 MB however wide the result is.
+   */
+  cli: { maxTile: 256, rowBudgetBytes: 56e6 },
+  /**
+   * Every web engine (createWebEngine), unless its host says otherwise: WebGL 256 px tiles (a 512 px window of
+   * x4fast's 64 feature maps is near a 8192² texture, the common limit; one tile's draw calls stay short
+   * enough for the GPU watchdog).
+   */
+  web: { backendTile: { webgl: 256 } },
+  /** The web page's Worker: 256 px WASM and WebGL tiles keep progress moving every few seconds (and the time left honest). */
+  webPage: { backendTile: { wasm: 256, webgl: 256 } },
+  /** Figma's engine Worker: 256 px tiles keep progress moving every few seconds on one WASM thread (WebGL: the same). */
+  figmaWorker: { memoryBudgetMB: 512, backendTile: { wasm: 256, webgl: 256 } },
+  /** Photoshop's in-UXP engine: UXP warns at ~600 MB of plugin memory, so one tile's working set stays small. */
+  photoshopUxp: { memoryBudgetMB: 192 },
+};
+
 /** A policy from defaults and a host's partial one (the per-backend tables merge too). */
 export function tilePolicy(p: Partial<TilePolicy> = {}): TilePolicy {
   return {
@@ -203,13 +232,22 @@ export function tileContext(m: TiledModel, policy: TilePolicy): number {
   return m.geometry.pad > 0 ? 0 : (policy.context ?? m.geometry.context ?? 24);
 }
 
+/**
+ * Working memory per window pixel of one tile: the model's own peak (catalog `peakBytesPerPixel`, at least 64)
+ * plus the float input and output tensors, twice (the runtime's copy and ours). The tile size and the job's
+ * memory estimate (upscale/plan.ts) both use it.
+ */
+export function windowBytesPerPixel(m: TiledModel): number {
+  return Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
+}
+
 /** Tile centre size for a model on a backend: the backend's fixed size, else as large as the memory budget allows; within its buffer limit. */
 export function tileSizeFor(m: TiledModel, policy: TilePolicy, backend?: Backend): number {
   const margin = 2 * (m.geometry.pad + tileContext(m, policy));
   let size = backend ? policy.backendTile[backend] : undefined;
   if (size === undefined) {
     const budget = policy.memoryBudgetMB * 1024 * 1024;
-    const perPixel = Math.max(m.peakBytesPerPixel, 64) + 4 * 3 * (1 + m.geometry.scale ** 2) * 2;
+    const perPixel = windowBytesPerPixel(m);
     const side = Math.sqrt(budget / perPixel) - margin;
     size = Math.max(policy.minTile, Math.min(policy.maxTile, Math.floor(side / 32) * 32));
   }

@@ -1,5 +1,5 @@
 /** What the panel and its engine Worker say to each other besides core's engine protocol, and the Worker's tiles. */
-import type { Manifest } from '@enlarge/core';
+import { SURFACE_TILES, type Manifest } from '@enlarge/core';
 
 export type HostToWorker =
   | { type: 'boot'; manifest: Manifest; wasm: Uint8Array; webgl?: 'off' | 'software' }
@@ -7,5 +7,5 @@ export type HostToWorker =
 /** `booting`: the Worker's first answer, sent as soon as it gets `boot` (core's firstAnswer waits for it; engine-host.ts). */
 export type WorkerToHost = { type: 'need-file'; file: string } | { type: 'booting' };
 
-/** WASM on the Worker: 256 px tiles keep progress moving every few seconds on one thread (WebGL: the same). */
-export const WORKER_TILES = { memoryBudgetMB: 512, backendTile: { wasm: 256, webgl: 256 } };
+/** The Worker's tiles: core's row for it (SURFACE_TILES.figmaWorker). */
+export const WORKER_TILES = SURFACE_TILES.figmaWorker;

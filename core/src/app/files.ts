@@ -11,6 +11,7 @@
 import { zipSync } from 'fflate';
 import { DEFAULTS } from '../defaults.js';
 import type { PixelImage } from '../image.js';
+import { toRgba8 } from '../upscale/output.js';
 import { printPixels } from '../upscale/options.js';
 import type { UpscaleOptions } from '../upscale/types.js';
 import {
@@ -112,26 +113,6 @@ export function outputFormat(input: ImageFileType, result: PixelImage): 'png' | 
   return 'png';
 }
 
-/** RGBA 8-bit pixels of any PixelImage (for canvases). */
-export function toRgba(img: PixelImage): Uint8ClampedArray<ArrayBuffer> {
-  const { width, height, channels, data } = img;
-  const out = new Uint8ClampedArray(width * height * 4);
-  const shift = img.bitDepth === 16 ? 8 : 0;
-  for (let i = 0, j = 0; j < out.length; i += channels, j += 4) {
-    if (channels <= 2) {
-      const v = data[i]! >> shift;
-      out[j] = out[j + 1] = out[j + 2] = v;
-      out[j + 3] = channels === 2 ? data[i + 1]! >> shift : 255;
-    } else {
-      out[j] = data[i]! >> shift;
-      out[j + 1] = data[i + 1]! >> shift;
-      out[j + 2] = data[i + 2]! >> shift;
-      out[j + 3] = channels === 4 ? data[i + 3]! >> shift : 255;
-    }
-  }
-  return out;
-}
-
 /** The result file's bytes, in `format`, with the source's profile; PNG when the browser cannot encode the format. */
 export async function encodeResult(
   img: PixelImage,
@@ -142,7 +123,7 @@ export async function encodeResult(
     try {
       const canvas = new OffscreenCanvas(img.width, img.height);
       const ctx = canvas.getContext('2d')!;
-      ctx.putImageData(new ImageData(toRgba(img), img.width, img.height), 0, 0);
+      ctx.putImageData(new ImageData(toRgba8(img), img.width, img.height), 0, 0);
       const blob = await canvas.convertToBlob({ type: `image/${format}`, quality: 0.92 });
       if (blob.type === `image/${format}`) {
         const bytes = new Uint8Array(await blob.arrayBuffer());

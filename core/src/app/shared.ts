@@ -1,5 +1,6 @@
 /** What the web page (./app.ts) and its engine Worker (./worker.ts) agree on. */
 import type { Backend } from '../runtime/runner.js';
+import { SURFACE_TILES } from '../tiling.js';
 
 /**
  * Backends, best first: WebGPU, then WebGL2 (a hardware GPU through OffscreenCanvas in the Worker; software
@@ -7,8 +8,8 @@ import type { Backend } from '../runtime/runner.js';
  */
 export const BACKEND_ORDER: Backend[] = ['webgpu', 'webgl', 'wasm'];
 
-/** 256 px WASM and WebGL tiles keep progress moving every few seconds (and the time left honest). */
-export const WEB_TILES = { backendTile: { wasm: 256, webgl: 256 } };
+/** The page's tiles: core's row for it (SURFACE_TILES.webPage). */
+export const WEB_TILES = SURFACE_TILES.webPage;
 
 /** Sent by the page before anything else: which backends to consider (`?backend=wasm` forces one), threads. */
 export interface WorkerBoot {

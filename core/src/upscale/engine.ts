@@ -3,44 +3,35 @@
  * over a catalog, a model store and a runner factory. Hosts reach it through `Upscaler` (./types.ts):
  * directly (CLI, Figma's UI, Photoshop's in-UXP fallback) or through the engine page (Photoshop's webview).
  */
-import { alphaIsConstant, bleedColor } from '../alpha.js';
-import { BackendLostError, InvalidOptionError, OutOfMemoryError, throwIfAborted } from '../errors.js';
-import { hasAlpha, type PixelImage } from '../image.js';
-import {
-  modelForPrecision,
-  readVerified,
-  type Catalog,
-  type ModelEntry,
-  type ModelStore,
-  type Precision,
-} from '../models.js';
+import { InvalidOptionError, throwIfAborted } from '../errors.js';
+import type { PixelImage } from '../image.js';
+import { modelForPrecision, readVerified, type Catalog, type ModelEntry, type ModelStore } from '../models.js';
 import { defaultDigest, type NamedDigest } from '../digest.js';
-import { resamplePixels } from '../resample.js';
 import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/runner.js';
-import { planModelTiles, smallerTile, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
-import { AlphaRows, BandWriter, collectBands, toColorOnly } from './output.js';
+import { planModelTiles, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
+import { collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
-import { modelRunner, runPass, type PassEnv, type PassJob, type PassResult } from './pass.js';
+import { modelRunner, runPass } from './pass.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { Evidence } from './evidence.js';
-import { planJob, postHalo, type JobPlan, type PlanPolicy } from './plan.js';
-import { CHECK_LEVEL, riskRegions, tilePost } from './detail-map.js';
-import { faithfulFor } from './faithful.js';
+import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
+import { riskRegions } from './detail-map.js';
 import { DEFAULTS } from '../defaults.js';
 import { now, ProgressMeter } from './progress.js';
 import { checkBandRows, DEFAULT_LIMITS, validateImage, type Limits } from './request.js';
-import { RegionPass, regionsWanted, regionUses, type RegionEnv } from './regions.js';
-import {
-  modelRef,
-  type BandSink,
-  type Capabilities,
-  type StreamContext,
-  type UpscaleContext,
-  type UpscaleOptions,
-  type UpscaleResult,
-  type UpscaleStreamResult,
-  type Upscaler,
+import { regionsWanted } from './regions.js';
+import { withRetry, type RetryHost } from './retry.js';
+import { JobOutput, jobResult, runPasses, splitAlpha } from './job.js';
+import type {
+  BandSink,
+  Capabilities,
+  StreamContext,
+  UpscaleContext,
+  UpscaleOptions,
+  UpscaleResult,
+  UpscaleStreamResult,
+  Upscaler,
 } from './types.js';
 
 export interface EngineConfig {
@@ -79,6 +70,8 @@ export class Engine implements Upscaler {
   private detectorSet?: Detectors;
   /** The evidence step: faces, text and content class, found once per image. */
   private readonly evidence: Evidence;
+  /** What the out-of-memory retry (./retry.ts) needs of this engine. */
+  private readonly retryHost: RetryHost;
 
   constructor(private readonly config: EngineConfig) {
     this.catalog = config.catalog;
@@ -86,6 +79,24 @@ export class Engine implements Upscaler {
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
     this.tiles = tilePolicy(config.tiles);
     this.digest = config.digest ?? defaultDigest();
+    this.retryHost = {
+      tiles: this.tiles,
+      tilePlan: (m, w, h, tile, bytes, halo) => this.tilePlan(m, w, h, tile, bytes, halo),
+      backends: () => this.backends(),
+      loadedBackends: () =>
+        Promise.all(
+          [...this.sessions.values()].map((p) =>
+            p.then(
+              (r) => r.backend,
+              () => undefined,
+            ),
+          ),
+        ),
+      exclude: async (gpu) => {
+        this.backendsExcluded.add(gpu);
+        await this.dispose();
+      },
+    };
   }
 
   /** Backends jobs may use now, best first (a GPU backend drops out after it ran out of memory or was lost). */
@@ -124,7 +135,10 @@ export class Engine implements Upscaler {
       // x4fast keeps it (without: +21 % CPU and no memory saved).
       // A split model's body and tail (not listed here) keep it: x4plus body, 128² window, 2.6 KB/px with it, 6.8 without.
       const owner = this.config.catalog.models.find(
-        (m) => m.file === file || m.seSplit?.some((g) => g.file === file) || m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
+        (m) =>
+          m.file === file ||
+          m.seSplit?.some((g) => g.file === file) ||
+          m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
       );
       if (owner && owner.peakBytesPerPixel >= ARENA_OFF_BYTES_PER_PIXEL && opts.arena === undefined) opts.arena = false;
       if (this.backendsExcluded.size)
@@ -220,54 +234,26 @@ export class Engine implements Upscaler {
   ): Promise<UpscaleStreamResult> {
     const t0 = now();
     throwIfAborted(ctx.signal);
-    // 'auto' with detectors: bad input, bad options and an output over the limits are refused before the
-    // detectors run (a size-only plan covers every choice auto could make).
-    let evidence: DetectorEvidence | undefined;
-    if (this.evidence.usedBy(options)) {
-      validateImage(image);
-      const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
-      const pre = planJob(sized, options, this.catalog, this.policy());
-      if (pre.tooLarge) throw pre.tooLarge;
-      evidence = await this.evidence.forAuto(image, options);
-    }
+    const { plan, evidence } = await this.planWithEvidence(image, options);
     const detectMs = now() - t0;
     throwIfAborted(ctx.signal);
-    const plan = planJob(image, options, this.catalog, this.policy(), evidence);
-    if (plan.tooLarge) throw plan.tooLarge;
     await ctx.onPlan?.(plan);
     checkBandRows(ctx.bandRows);
     const meter = new ProgressMeter(plan.work, plan.passes.length, ctx.onProgress, t0);
     const { width: W, height: H } = plan.output;
-
-    // Alpha: colour under transparent pixels is bled outwards so edges keep no dark fringe; alpha
-    // itself is resampled straight to the final size, row by row as the bands go out.
-    let alpha: AlphaRows | undefined;
-    let color: PixelImage = image;
-    if (hasAlpha(image)) {
-      if (alphaIsConstant(image)) alpha = new AlphaRows(image, W, H, image.data[image.channels - 1]!);
-      else {
-        color = bleedColor(image);
-        alpha = new AlphaRows(image, W, H);
-      }
-    }
+    const { color, alpha } = splitAlpha(image, W, H);
     throwIfAborted(ctx.signal);
 
     // Region-aware enlarging: detections (given, or found now on the colour image), one RegionPass per pass.
     const detections = regionsWanted(options, this.catalog)
       ? (options.detections ?? (await this.evidence.regions(toColorOnly(color), evidence?.faces)))
       : undefined;
-    const regionPasses: RegionPass[] = [];
     throwIfAborted(ctx.signal);
-
-    let inferenceMs = 0;
-    let backend: Backend = 'node-cpu';
-    let tilesRun = 0;
-    const precisions: Precision[] = [];
     // Resolved before any inference, so a precision the models lack fails at once.
     const runModels = plan.passes.map((p) =>
       modelForPrecision(p.model, options.precision ?? 'auto', this.backends()[0]!),
     );
-    let current: PixelImage = toColorOnly(color);
+    const current = toColorOnly(color);
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 
     // A face model: faces are restored from the input first, then pasted onto each band on its way out.
@@ -285,38 +271,7 @@ export class Engine implements Upscaler {
         };
       }
     }
-
-    const last = plan.passes[plan.passes.length - 1]!;
-    const out = new BandWriter(
-      last.output.width,
-      last.output.height,
-      W,
-      H,
-      current.channels,
-      image.bitDepth,
-      alpha,
-      sink,
-      ctx,
-    );
-    // The detail map: its own 8-bit stream, resampled to the exact size like the result.
-    let invented = 0;
-    const mapOut = options.detailMap
-      ? new BandWriter(
-          last.output.width,
-          last.output.height,
-          W,
-          H,
-          1,
-          8,
-          undefined,
-          (band) => {
-            const d = band.image.data;
-            for (let k = 0; k < d.length; k++) if (d[k]! >= CHECK_LEVEL) invented++;
-            return ctx.onDetailMap?.(band);
-          },
-          ctx,
-        )
-      : undefined;
+    const output = new JobOutput(plan, current.channels, image.bitDepth, alpha, sink, ctx, !!options.detailMap);
     // The map's semantic risks and region fidelity: the regions found above, else those given, else (when the
     // map or fidelity is asked for) the catalog's detectors.
     const fidelity = options.fidelity ?? DEFAULTS.fidelity;
@@ -327,90 +282,59 @@ export class Engine implements Upscaler {
       (wantsRisks && (this.catalog.detector('face') || this.catalog.detector('text'))
         ? await this.evidence.regions(toColorOnly(color), evidence?.faces)
         : undefined);
-    const regions = riskRegions(risks);
+    // Lean (the CLI): the detectors are done; their sessions go before the passes' working sets come.
     if (this.config.lean) await this.detectorSet?.dispose();
-    for (let i = 0; i < plan.passes.length; i++) {
-      const pass = plan.passes[i]!;
-      if (current.width !== pass.input.width || current.height !== pass.input.height)
-        current = resamplePixels(current, pass.input.width, pass.input.height);
-      const isLast = i === plan.passes.length - 1;
-      const passInput = current;
-      const rp = detections ? new RegionPass(detections, pass.model, this.catalog, image, passInput) : undefined;
-      const renv: RegionEnv = {
-        session: (f, s) => this.session(f, s),
-        tiles: this.config.lean ? { ...this.tiles, memoryBudgetMB: this.tiles.memoryBudgetMB / 4 } : this.tiles,
-        backend: this.backends()[0],
-        tileSize: options.tileSize,
-        tta: !!options.tta,
-        signal: ctx.signal,
-        // A crop runs out of memory like any pass: its own tile is halved, not the base pass's.
-        run: (job) => this.runPassWithRetry(job, { session: renv.session, signal: ctx.signal, report: () => {} }),
-      };
-      if (rp) {
-        regionPasses.push(rp);
-        await rp.prepare(passInput, renv);
-      }
-      const blend = rp?.groups.length ? rp : undefined;
-      const res = await this.runPassWithRetry(
-        {
-          input: current,
-          model: runModels[i]!.model,
-          plan: pass.tiles,
-          tta: !!options.tta,
-          onBand: isLast
-            ? async (y, band, map) => {
-                await blend?.blend(y, band, passInput, renv);
-                await out.push(y, band);
-                if (mapOut && map) await mapOut.push(y, map);
-              }
-            : undefined,
-          post: tilePost({
-            fidelity,
-            // Region fidelity rides on the slider: at F = 0 the model is as it is everywhere.
-            regionFidelity: fidelity > 0 ? options.regionFidelity : 0,
-            map: isLast && !!mapOut,
-            regions,
-            toPass: pass.input.width / image.width,
-            reference: faithfulFor(this.catalog, runModels[i]!.model, (f, s) => this.session(f, s)),
-          }),
-          halo: postHalo(options, runModels[i]!.model),
-        },
-        {
-          session: (f, s) => this.session(f, s),
-          signal: ctx.signal,
-          meter,
-          report: (phase, done, total) => meter.report(phase, i + 1, done, total),
-        },
-      );
-      if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
-      if (res.image) current = res.image;
-      inferenceMs += res.inferenceMs;
-      backend = res.backend;
-      tilesRun += res.tiles;
-      precisions.push(runModels[i]!.precision);
-    }
-    throwIfAborted(ctx.signal);
-    await out.finish();
-    await mapOut?.finish();
+    const passes = await runPasses(current, {
+      plan,
+      image,
+      options,
+      runModels,
+      detections,
+      regions: riskRegions(risks),
+      fidelity,
+      output,
+      catalog: this.catalog,
+      session: (f, s) => this.session(f, s),
+      tiles: this.tiles,
+      // Region crops run while the pass's arena is held: lean, they plan on a quarter of the tile budget.
+      regionTiles: this.config.lean ? { ...this.tiles, memoryBudgetMB: this.tiles.memoryBudgetMB / 4 } : this.tiles,
+      backend: this.backends()[0],
+      signal: ctx.signal,
+      meter,
+      retry: (job, attempt) => withRetry(job, attempt, this.retryHost),
+      runPass,
+    });
+    await output.finish();
     meter.finish();
     meter.report('done', plan.passes.length, 0, 0);
-    return {
-      width: W,
-      height: H,
-      models: plan.models.map(modelRef),
-      preset: plan.preset,
-      ...(plan.analysis ? { analysis: plan.analysis } : {}),
-      backend,
-      precisions,
-      factorX: W / image.width,
-      factorY: H / image.height,
-      tiles: tilesRun,
-      timings: { totalMs: meter.elapsedMs, inferenceMs, ...(evidence ? { detectMs } : {}) },
-      ...(facesRestored !== undefined ? { facesRestored } : {}),
-      ...(detections ? { regions: regionUses(detections, regionPasses) } : {}),
+    return jobResult(plan, image, passes, output, meter.elapsedMs, {
       fidelity,
-      ...(mapOut ? { invented: { share: invented / (W * H), level: CHECK_LEVEL } } : {}),
-    };
+      ...(evidence ? { detectMs } : {}),
+      facesRestored,
+      detections,
+    });
+  }
+
+  /**
+   * The job's plan, with the evidence step first when 'auto' uses the detectors: bad input, bad options and an
+   * output over the limits are refused before the detectors run (a size-only plan covers every choice auto
+   * could make).
+   */
+  private async planWithEvidence(
+    image: PixelImage,
+    options: UpscaleOptions,
+  ): Promise<{ plan: JobPlan; evidence?: DetectorEvidence }> {
+    let evidence: DetectorEvidence | undefined;
+    if (this.evidence.usedBy(options)) {
+      validateImage(image);
+      const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
+      const pre = planJob(sized, options, this.catalog, this.policy());
+      if (pre.tooLarge) throw pre.tooLarge;
+      evidence = await this.evidence.forAuto(image, options);
+    }
+    const plan = planJob(image, options, this.catalog, this.policy(), evidence);
+    if (plan.tooLarge) throw plan.tooLarge;
+    return { plan, evidence };
   }
 
   /** The faces of `image` (given with the job, else found by the catalog's detector), restored by the face model. */
@@ -433,48 +357,5 @@ export class Engine implements Upscaler {
    */
   detect(image: PixelImage, faces?: readonly Detection[]): Promise<Detection[]> {
     return this.evidence.regions(image, faces);
-  }
-
-  /**
-   * Out of memory: halve the tile; below the policy's minimum give up this GPU backend (WebGPU → WebGL →
-   * WASM). A lost backend (WebGL's context lost, a kernel that failed) is given up at once. The pass then runs
-   * again from its first tile on the next backend, so the result is whole and the same within 2/255.
-   */
-  /**
-   * One pass (the job's, or a region crop's) with the out-of-memory retry: the pass's own tile is halved, and
-   * once it cannot shrink, a GPU backend is dropped for the next one.
-   */
-  private async runPassWithRetry(job: PassJob, env: PassEnv): Promise<PassResult> {
-    for (;;) {
-      try {
-        return await runPass(job, env);
-      } catch (err) {
-        const lost = err instanceof BackendLostError;
-        if (!lost && !(err instanceof OutOfMemoryError)) throw err;
-        const half = lost ? undefined : smallerTile(job.plan, this.tiles);
-        if (half !== undefined)
-          job = {
-            ...job,
-            plan: this.tilePlan(job.model, job.input.width, job.input.height, half, job.input.bitDepth / 8, job.halo),
-          };
-        else {
-          // The failing session may be an SE-split graph, so look at every loaded one, not model.file.
-          const loaded = await Promise.all(
-            [...this.sessions.values()].map((p) =>
-              p.then(
-                (r) => r.backend,
-                () => undefined,
-              ),
-            ),
-          );
-          const gpu = lost
-            ? (err.backend as Backend)
-            : this.backends().find((b) => (b === 'webgpu' || b === 'webgl') && loaded.includes(b));
-          if (!gpu || !loaded.includes(gpu) || this.backends().every((b) => b === gpu)) throw err;
-          this.backendsExcluded.add(gpu);
-          await this.dispose();
-        }
-      }
-    }
   }
 }

@@ -5,7 +5,7 @@
 import { RuntimeFailedError, throwIfAborted } from '../errors.js';
 import { allocPixels, colorChannels, hasAlpha, maxValue, type Channels, type PixelImage } from '../image.js';
 import { quantizingSink, Resampler } from '../resample.js';
-import type { BandSink, ResultBand, StreamContext } from './types.js';
+import { DEFAULT_BAND_ROWS, type BandSink, type ResultBand, type StreamContext } from './types.js';
 
 /**
  * Alpha rows of the final result, made on demand: Lanczos-resampled from the source alpha (or a constant),
@@ -92,7 +92,7 @@ export class BandWriter {
   ) {
     this.outChannels = (colorChannelsIn + (alpha ? 1 : 0)) as Channels;
     // Default: about one row of 512-px tiles of output, so memory stays near the model's own band.
-    this.bandRows = Math.max(1, Math.min(H, ctx.bandRows ?? 512));
+    this.bandRows = Math.max(1, Math.min(H, ctx.bandRows ?? DEFAULT_BAND_ROWS));
     this.band = allocPixels(W, this.bandRows, this.outChannels, bitDepth);
     if (modelW !== W || modelH !== H) {
       const max = maxValue(bitDepth);

@@ -9,7 +9,7 @@ import { ImageTooLargeError, InvalidOptionError } from '../errors.js';
 import type { PixelImage } from '../image.js';
 import { choosePasses, planScales, type Catalog, type ModelEntry, type Preset } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
-import { planModelTiles, type TilePolicy } from '../tiling.js';
+import { planModelTiles, windowBytesPerPixel, type TilePolicy } from '../tiling.js';
 import {
   checkTileSize,
   limitError,
@@ -21,7 +21,7 @@ import {
 } from './request.js';
 import { FAITHFUL_CONTEXT, FIDELITY_HALO } from './fidelity.js';
 import { DEFAULTS } from '../defaults.js';
-import type { JobPlan, PassPlan, UpscaleOptions } from './types.js';
+import { DEFAULT_BAND_ROWS, type JobPlan, type PassPlan, type UpscaleOptions } from './types.js';
 import { normalizeOptions } from './options.js';
 
 export type { JobPlan, PassPlan } from './types.js';
@@ -174,7 +174,7 @@ function planPasses(
     held += last
       ? out.width * Math.min(out.height, tiles.tileH * s) * channels * bytesPer
       : out.width * out.height * channels * bytesPer * 2;
-    peakTile = Math.max(peakTile, tiles.windowW * tiles.windowH * (m.peakBytesPerPixel + 4 * 3 * (1 + s * s) * 2));
+    peakTile = Math.max(peakTile, tiles.windowW * tiles.windowH * windowBytesPerPixel(m));
   }
   const maxHeld = policy.limits.maxIntermediateBytes;
   if (maxHeld !== undefined && intermediate > maxHeld) {
@@ -185,7 +185,7 @@ function planPasses(
       maxHeld,
     );
   }
-  const band = output.width * Math.min(output.height, 512) * channels * bytesPer;
+  const band = output.width * Math.min(output.height, DEFAULT_BAND_ROWS) * channels * bytesPer;
   return { passes, work, memoryBytes: held + band + peakTile, tooLarge };
 }
 

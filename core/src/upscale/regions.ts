@@ -23,6 +23,7 @@ import type { Detection } from '../detect/types.js';
 import type { Backend, Runner, TensorData } from '../runtime/runner.js';
 import { planModelTiles, tileContext, type TilePolicy } from '../tiling.js';
 import type { PassJob, PassResult } from './pass.js';
+import { cropPixels } from './output.js';
 import { seStatistics } from './se-statistics.js';
 import type { RegionUse, UpscaleOptions } from './types.js';
 
@@ -126,6 +127,8 @@ export interface RegionEnv {
   session(file: string, sha256: string): Promise<Runner>;
   /** Runs one crop's pass with the engine's out-of-memory retry (which halves the crop's own tile). */
   run(job: PassJob): Promise<PassResult>;
+  /** The engine's out-of-memory retry for other work on a crop (its SE statistics): the crop's own tile halves. */
+  retry<T>(job: PassJob, attempt: (job: PassJob) => Promise<T>): Promise<T>;
   tiles: TilePolicy;
   backend?: Backend;
   tileSize?: number;
@@ -138,14 +141,6 @@ const alignDown = (n: number, m: number) => Math.floor(n / m) * m;
 /** Real pixels a region model needs around a crop so its outputs there match a whole-image run. */
 function marginOf(m: ModelEntry, tiles: TilePolicy): number {
   return Math.ceil((m.geometry.pad + tileContext(m, tiles) + 4) / 4) * 4;
-}
-
-function cropPixels(src: PixelImage, x: number, y: number, w: number, h: number): PixelImage {
-  const out = allocPixels(w, h, src.channels, src.bitDepth);
-  const C = src.channels;
-  for (let r = 0; r < h; r++)
-    out.data.set(src.data.subarray(((y + r) * src.width + x) * C, ((y + r) * src.width + x + w) * C), r * w * C);
-  return out;
 }
 
 /**
@@ -222,7 +217,11 @@ export class RegionPass {
     return { x: cx0, y: cy0, image: cropPixels(input, cx0, cy0, cx1 - cx0, cy1 - cy0) };
   }
 
-  /** SE statistics of each SE group's model over the group's whole support (once per pass). */
+  /**
+   * SE statistics of each SE group's model over the group's whole support (once per pass), under the engine's
+   * out-of-memory retry like the crops that use them: the statistics are a whole-support mean, the same for
+   * any tile size, so a retry with a halved tile gives the crops the same statistics.
+   */
   async prepare(input: PixelImage, env: RegionEnv): Promise<void> {
     for (const g of this.groups) {
       const m = g.model;
@@ -235,14 +234,7 @@ export class RegionPass {
         backend: env.backend,
         bytesPerSample: input.bitDepth / 8,
       });
-      const feeds: Record<string, TensorData> = {};
-      for (let k = 0; k < m.seStages; k++) {
-        const stage = m.seSplit[k]!;
-        const runner = await env.session(stage.file, stage.sha256);
-        const mean = await seStatistics(runner, stage, k, c.image, plan, feeds, env.signal, () => {});
-        feeds[`se_mean_${k}`] = { data: mean, dims: [1, mean.length, 1, 1] };
-      }
-      g.seMeans = feeds;
+      g.seMeans = await env.retry({ input: c.image, model: m, plan, tta: env.tta }, (job) => seMeans(job, env));
     }
   }
 
@@ -294,6 +286,18 @@ export class RegionPass {
       }
     }
   }
+}
+
+/** Each SE stage's whole-image mean of an SE model over `job.input`, tiled by `job.plan`. */
+async function seMeans({ input, model, plan }: PassJob, env: RegionEnv): Promise<Record<string, TensorData>> {
+  const feeds: Record<string, TensorData> = {};
+  for (let k = 0; k < model.seStages; k++) {
+    const stage = model.seSplit![k]!;
+    const runner = await env.session(stage.file, stage.sha256);
+    const mean = await seStatistics(runner, stage, k, input, plan, feeds, env.signal, () => {});
+    feeds[`se_mean_${k}`] = { data: mean, dims: [1, mean.length, 1, 1] };
+  }
+  return feeds;
 }
 
 /** What the job reports for each region (the models per pass). */

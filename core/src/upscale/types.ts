@@ -142,8 +142,11 @@ export interface ResultBand {
  */
 export type BandSink = (band: ResultBand) => void | Promise<void>;
 
+/** Rows of the bands a result is handed out in, unless the host asks for others (`StreamContext.bandRows`). */
+export const DEFAULT_BAND_ROWS = 512;
+
 export interface StreamContext extends UpscaleContext {
-  /** Largest band handed to the sink, in rows (default 512). */
+  /** Largest band handed to the sink, in rows (default DEFAULT_BAND_ROWS). */
   bandRows?: number;
   /** With `detailMap`: receives the map (8-bit gray bands of the result's width), band by band, in order. */
   onDetailMap?: BandSink;

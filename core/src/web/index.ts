@@ -11,7 +11,7 @@ import { defaultDigest, type NamedDigest } from '../digest.js';
 import { RuntimeFailedError } from '../errors.js';
 import type { Catalog, ModelStore } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
-import type { TilePolicy } from '../tiling.js';
+import { SURFACE_TILES, type TilePolicy } from '../tiling.js';
 import { Engine } from '../upscale/engine.js';
 import type { Limits } from '../upscale/request.js';
 import type { Capabilities } from '../upscale/types.js';
@@ -172,9 +172,8 @@ export async function createWebEngine(options: WebEngineOptions): Promise<Engine
     limits: options.limits,
     tiles: {
       ...options.tiles,
-      // WebGL: 256 px tiles unless the host says otherwise (a 512 px window of x4fast's 64 feature maps is
-      // near a 8192² texture, the common limit; one tile's draw calls stay short enough for the GPU watchdog).
-      backendTile: { webgl: 256, ...options.tiles?.backendTile },
+      // WebGL: the web engines' tile (SURFACE_TILES.web) unless the host says otherwise.
+      backendTile: { ...SURFACE_TILES.web.backendTile, ...options.tiles?.backendTile },
       bufferLimit: { ...(caps.gpuBufferLimit ? { webgpu: caps.gpuBufferLimit } : {}), ...options.tiles?.bufferLimit },
     },
     digest,

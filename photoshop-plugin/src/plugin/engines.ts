@@ -14,6 +14,7 @@ import {
   EnlargeError,
   ModelFileMissingError,
   RuntimeFailedError,
+  SURFACE_TILES,
   type Backend,
   type Manifest,
   type Upscaler,
@@ -89,8 +90,7 @@ export function inUxpEngine(): Promise<ChosenEngine> {
       store: { read: (file: string) => readPluginFile(`${MODELS_DIR}/${file}`) },
       wasm: { binary: await readPluginFile(UXP_WASM) },
       backends: ['wasm'],
-      // UXP warns at ~600 MB of plugin memory: keep one tile's working set small.
-      tiles: { memoryBudgetMB: 192 },
+      tiles: SURFACE_TILES.photoshopUxp,
     });
     return labelled(catalog, 'in UXP', engine);
   })();
