@@ -81,3 +81,14 @@ export const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.e
 export function skipOutsideCi(missing: boolean): boolean {
   return missing && !IN_CI;
 }
+
+/** The RGB of a simulated Photoshop layer's raster (RGBA, placed at its rect) over the document's w × h. */
+export function layerRgb(layer: { raster?: { rect: { left: number; top: number; right: number }; data: ArrayLike<number> } }, w: number, h: number): Uint8Array {
+  const r = layer.raster!;
+  const rw = r.rect.right - r.rect.left;
+  const out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = r.data[((y - r.rect.top) * rw + x - r.rect.left) * 4 + k]!;
+  return out;
+}

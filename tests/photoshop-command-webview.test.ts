@@ -17,7 +17,7 @@ import type { PixelImage } from '../core/src/image.js';
 import { PhotoshopSim, type SimDocument } from '../photoshop-plugin/sim/photoshop.js';
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
 import { DomSim, SimDialog, type SimWebview, type WebviewHost } from '../photoshop-plugin/sim/dom.js';
-import { diffStats, photo } from './helpers.js';
+import { diffStats, layerRgb, photo } from './helpers.js';
 import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
 import { Catalog, modelsLabel } from '../core/src/models.js';
 import { planJob } from '../core/src/upscale/plan.js';
@@ -99,15 +99,7 @@ function setPreset(preset: string): void {
 
 const state = docState;
 
-function rgbOf(doc: SimDocument, layerIndex: number, w: number, h: number): Uint8Array {
-  const r = doc.layers[layerIndex]!.raster!;
-  const rw = r.rect.right - r.rect.left;
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = r.data[((y - r.rect.top) * rw + x - r.rect.left) * 4 + k]!;
-  return out;
-}
+const rgbOf = (doc: SimDocument, layerIndex: number, w: number, h: number) => layerRgb(doc.layers[layerIndex]!, w, h);
 
 let img: PixelImage;
 let reference: PixelImage;

@@ -19,7 +19,7 @@ import { PhotoshopSim, type SimDocument, type SimLayer } from '../photoshop-plug
 import { UxpSim, installSimulator } from '../photoshop-plugin/sim/uxp.js';
 import { DomSim } from '../photoshop-plugin/sim/dom.js';
 import { DEFAULT_FIDELITY } from '../core/src/upscale/index.js';
-import { diffStats, photo, ROOT } from './helpers.js';
+import { diffStats, layerRgb, photo, ROOT } from './helpers.js';
 import { docState } from './photoshop/harness.js';
 
 const DIST = join(ROOT, 'photoshop-plugin', 'dist');
@@ -63,15 +63,7 @@ function photoDoc(): SimDocument {
   return doc;
 }
 
-function rgbOf(layer: SimLayer, w: number, h: number): Uint8Array {
-  const r = layer.raster!;
-  const rw = r.rect.right - r.rect.left;
-  const out = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++)
-      for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = r.data[((y - r.rect.top) * rw + x - r.rect.left) * 4 + k]!;
-  return out;
-}
+const rgbOf = layerRgb;
 
 const UNREADABLE =
   'Photoshop could not hand over the layer’s pixels, so nothing was changed: close other documents to free memory, then try again.';
