@@ -152,21 +152,22 @@ function lumaBlocks(t: TileData, k: number): Float32Array {
 
 /**
  * d (see the header) on the tile's input grid (cw × ch), box-smoothed: the map before its logistic.
- * `ref`: the faithful network's first pass (./faithful.ts), 'self' when the model is the faithful end (it
- * adds nothing beyond itself: d = 0), or undefined (Lanczos-3 at the pass's scale is the reference).
+ * `ref`: the faithful network's first pass (./faithful.ts); undefined, or 'self' when the model is the
+ * faithful end, make Lanczos-3 at the pass's scale the reference (then A = 0 and d is the detail added beyond
+ * Lanczos).
  */
 export function mapScore(t: TileData, ref: FaithfulTile | 'self' | undefined, params: MapParams = MAP_PARAMS): Float32Array {
   const { outW, outH, scale: s } = t;
   const cw = outW / s,
     ch = outH / s;
-  if (ref === 'self') return new Float32Array(cw * ch);
-  const q = ref?.grid ?? s;
+  const net = ref === 'self' ? undefined : ref;
+  const q = net?.grid ?? s;
   const qw = cw * q,
     qh = ch * q;
   const yQ = lumaBlocks(t, s / q);
   const xY = lumaOf(inputPlanes(t));
   const lQ = lanczosTile({ ...t, outW: qw, outH: qh, scale: q }, [xY])[0]!;
-  const rQ = ref ? lumaOf(ref.planes) : lQ;
+  const rQ = net ? lumaOf(net.planes) : lQ;
   const dis = new Float32Array(qw * qh);
   for (let i = 0; i < dis.length; i++)
     dis[i] = Math.abs(yQ[i]! - rQ[i]!) - params.rlWeight * Math.abs(rQ[i]! - lQ[i]!);

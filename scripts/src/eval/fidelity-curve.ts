@@ -224,7 +224,7 @@ async function main(): Promise<void> {
  * rate − false-positive rate of "map ≥ CHECK_LEVEL" over the pixels detailAuc scores: harmful vs helpful
  * detail), averaged per preset, then over the presets. The level with the largest J goes into MAP_PARAMS.levels.
  */
-const CANDIDATES = Array.from({ length: 41 }, (_, k) => k / 2);
+const CANDIDATES = Array.from({ length: 41 }, (_, k) => k / 2 - 10);
 type LevelStats = Map<number, Map<string, number[][]>>;
 const levels: LevelStats = new Map();
 
