@@ -229,19 +229,30 @@ export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w:
   const cw = t.outW / s,
     ch = t.outH / s;
   const out = new Uint8Array(w * h);
+  // The columns' neighbours and weights, once per tile (the same bilinear as every row uses).
+  const x0 = new Int32Array(w),
+    x1 = new Int32Array(w),
+    fx = new Float32Array(w);
+  for (let u = 0; u < w; u++) {
+    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+    x0[u] = Math.floor(d);
+    x1[u] = Math.min(cw - 1, x0[u]! + 1);
+    fx[u] = d - x0[u]!;
+  }
   for (let v = 0; v < h; v++) {
     const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
     const y0 = Math.floor(c),
-      y1 = Math.min(ch - 1, y0 + 1),
       fy = c - y0;
+    const r0 = y0 * cw,
+      r1 = Math.min(ch - 1, y0 + 1) * cw;
+    const o = v * w;
     for (let u = 0; u < w; u++) {
-      const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
-      const x0 = Math.floor(d),
-        x1 = Math.min(cw - 1, x0 + 1),
-        fx = d - x0;
-      const a = m[y0 * cw + x0]! * (1 - fx) + m[y0 * cw + x1]! * fx;
-      const b = m[y1 * cw + x0]! * (1 - fx) + m[y1 * cw + x1]! * fx;
-      out[v * w + u] = Math.round(255 * (a * (1 - fy) + b * fy));
+      const f = fx[u]!,
+        i0 = x0[u]!,
+        i1 = x1[u]!;
+      const a = m[r0 + i0]! + f * (m[r0 + i1]! - m[r0 + i0]!);
+      const b = m[r1 + i0]! + f * (m[r1 + i1]! - m[r1 + i0]!);
+      out[o + u] = Math.round(255 * (a + fy * (b - a)));
     }
   }
   return out;
