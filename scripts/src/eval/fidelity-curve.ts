@@ -158,7 +158,7 @@ async function main(): Promise<void> {
                 variant === 'old' ? undefined : self ? 'self' : { grid: 2, planes: refHalf, full };
               const d = mapScore(t, mapRef);
               const yR = lumaY(toRgb(t.y, W, H));
-              if (variant === 'new' && !self) levelStats(levels, F, p.preset, d.slice(), t, yR, yL, yT);
+              if (variant === 'new' && !self) levelStats(levels, F, `${p.preset}|${degradation}`, d.slice(), t, yR, yL, yT);
               const m = mapTile(mapFromScore(d, mapLevel(F)), t, 0, 0, W, H);
               const out = toRgb(t.y, W, H);
               const s = compare(gt, out);
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   }
   await engine.dispose();
   mkdirSync(dirname(a.out), { recursive: true });
-  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, rows }, null, 1));
+  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, levels: levelSummary(levels), rows }, null, 1));
   if (a.sheets) {
     mkdirSync(a.sheets, { recursive: true });
     for (const [key, st] of sheetTiles) {
@@ -225,16 +225,20 @@ async function main(): Promise<void> {
  * detail), averaged per preset, then over the presets. The level with the largest J goes into MAP_PARAMS.levels.
  */
 const CANDIDATES = Array.from({ length: 41 }, (_, k) => k / 2 - 10);
-type LevelStats = Map<number, Map<string, number[][]>>;
+/** F → preset|degradation → per image, per candidate level: [Youden J, share of pixels ≥ 128]. */
+type LevelStats = Map<number, Map<string, number[][][]>>;
 const levels: LevelStats = new Map();
 
-function levelStats(acc: LevelStats, F: number, preset: string, d: Float32Array, t: TileData, yR: Plane, yL: Plane, yT: Plane) {
+function levelStats(acc: LevelStats, F: number, key: string, d: Float32Array, t: TileData, yR: Plane, yL: Plane, yT: Plane) {
   const { pixels, positive } = detailLabels(yR, yL, yT);
   if (!acc.has(F)) acc.set(F, new Map());
-  const byPreset = acc.get(F)!;
-  if (!byPreset.has(preset)) byPreset.set(preset, []);
+  const byKey = acc.get(F)!;
+  if (!byKey.has(key)) byKey.set(key, []);
   const js = CANDIDATES.map((L) => {
-    const m = cropForLabels(gray(mapTile(mapFromScore(d.slice(), L / 255), t, 0, 0, t.outW, t.outH), t.outW, t.outH));
+    const u8 = mapTile(mapFromScore(d.slice(), L / 255), t, 0, 0, t.outW, t.outH);
+    const m = cropForLabels(gray(u8, t.outW, t.outH));
+    let above = 0;
+    for (const v of u8) if (v >= 128) above++;
     let tp = 0,
       fp = 0,
       np = 0;
@@ -243,17 +247,28 @@ function levelStats(acc: LevelStats, F: number, preset: string, d: Float32Array,
       if (positive[k]) ((np += 1), (tp += on ? 1 : 0));
       else fp += on ? 1 : 0;
     }
-    return tp / np - fp / (pixels.length - np);
+    return [tp / np - fp / (pixels.length - np), above / u8.length];
   });
-  byPreset.get(preset)!.push(js);
+  byKey.get(key)!.push(js);
 }
 
 export function levelSummary(acc: LevelStats): string {
-  const out = ['| F | level (/255) | Youden J |', '|---|---|---|'];
-  for (const [F, byPreset] of [...acc].sort((x, y) => x[0] - y[0])) {
-    const j = CANDIDATES.map((_, k) => mean([...byPreset.values()].map((rs) => mean(rs.map((r) => r[k]!)))));
+  const keys = [...new Set([...acc.values()].flatMap((m) => [...m.keys()]))];
+  const presets = [...new Set(keys.map((k) => k.split('|')[0]!))];
+  const out = [
+    `| F | level (/255) | Youden J | ${keys.map((k) => `share ≥ 128, ${k.replace('|', ' ')}`).join(' | ')} |`,
+    `|---|---|---|${keys.map(() => '---').join('|')}|`,
+  ];
+  for (const [F, byKey] of [...acc].sort((x, y) => x[0] - y[0])) {
+    const at = (k: string, c: number, i: 0 | 1) => mean((byKey.get(k) ?? []).map((r) => r[c]![i]!));
+    // J per preset (its degradations together), then the mean over the presets.
+    const j = CANDIDATES.map((_, c) =>
+      mean(presets.map((p) => mean(keys.filter((k) => k.startsWith(`${p}|`)).map((k) => at(k, c, 0))))),
+    );
     const best = j.indexOf(Math.max(...j));
-    out.push(`| ${F} | ${CANDIDATES[best]} | ${j[best]!.toFixed(3)} |`);
+    out.push(
+      `| ${F} | ${CANDIDATES[best]} | ${j[best]!.toFixed(3)} | ${keys.map((k) => `${(100 * at(k, best, 1)).toFixed(1)} %`).join(' | ')} |`,
+    );
   }
   return out.join('\n');
 }
