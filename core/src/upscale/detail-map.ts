@@ -38,17 +38,23 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /**
- * The map's parameters, fitted on the development set (docs/quality.md): `rlWeight` the weight of the
- * reference's own addition, `smooth` the box radius (input pixels) of d, `width` the logistic's width (luma,
- * 0..1), `levels` the "check this" level of d per fidelity, [F, level] pairs, linear in between.
+ * The map's parameters, fitted on the development set (docs/quality.md, `scripts/src/eval/fidelity-curve.ts`):
+ * `rlWeight` the weight of the reference's own addition (1: the best of 0.5–1.5), `smooth` the box radius
+ * (input pixels) of d (1: the best of 0–2), `width` the logistic's width (luma, 0..1), `levels` the "check
+ * this" level of d per fidelity, [F, level] pairs, linear in between: at F = 0, 0.25 and 0.5 the level with
+ * the largest Youden J (true-positive rate − false-positive rate of "map ≥ CHECK_LEVEL" over harmful vs
+ * helpful detail, the pixels detailAuc scores; J 0.20, 0.19, 0.12). Above 0.5 the map separates little
+ * (J ≤ 0.1) and J's optimum would flag 80–97 % of all pixels, so the level is held at 0.5's.
  */
 export const MAP_PARAMS: MapParams = {
   rlWeight: 1,
   smooth: 1,
   width: 3 / 255,
   levels: [
-    [0, 6 / 255],
-    [1, 6 / 255],
+    [0, 3.5 / 255],
+    [0.25, 3 / 255],
+    [0.5, 1 / 255],
+    [1, 1 / 255],
   ],
 };
 
@@ -152,22 +158,23 @@ function lumaBlocks(t: TileData, k: number): Float32Array {
 
 /**
  * d (see the header) on the tile's input grid (cw × ch), box-smoothed: the map before its logistic.
- * `ref`: the faithful network's first pass (./faithful.ts); undefined, or 'self' when the model is the
- * faithful end, make Lanczos-3 at the pass's scale the reference (then A = 0 and d is the detail added beyond
- * Lanczos).
+ * `ref`: the faithful network's first pass (./faithful.ts); 'self' when the model is the faithful end (it
+ * adds nothing beyond itself: d = 0; measured against Lanczos instead, its map ranked harmful detail below
+ * helpful, AUC 0.34 clean on the development set); undefined: Lanczos-3 at the pass's scale is the reference
+ * (A = 0, d is the detail added beyond Lanczos).
  */
 export function mapScore(t: TileData, ref: FaithfulTile | 'self' | undefined, params: MapParams = MAP_PARAMS): Float32Array {
   const { outW, outH, scale: s } = t;
   const cw = outW / s,
     ch = outH / s;
-  const net = ref === 'self' ? undefined : ref;
-  const q = net?.grid ?? s;
+  if (ref === 'self') return new Float32Array(cw * ch);
+  const q = ref?.grid ?? s;
   const qw = cw * q,
     qh = ch * q;
   const yQ = lumaBlocks(t, s / q);
   const xY = lumaOf(inputPlanes(t));
   const lQ = lanczosTile({ ...t, outW: qw, outH: qh, scale: q }, [xY])[0]!;
-  const rQ = net ? lumaOf(net.planes) : lQ;
+  const rQ = ref ? lumaOf(ref.planes) : lQ;
   const dis = new Float32Array(qw * qh);
   for (let i = 0; i < dis.length; i++)
     dis[i] = Math.abs(yQ[i]! - rQ[i]!) - params.rlWeight * Math.abs(rQ[i]! - lQ[i]!);
