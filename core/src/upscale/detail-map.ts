@@ -10,7 +10,7 @@
  * d = D − rlWeight·A estimates the evaluation's *excess* (|result − truth| − |Lanczos − truth| =
  * |a − t| − |t| with a the result's addition and t the truth's detail), with the faithful network's addition
  * standing in for t: detail the faithful network also adds is supported, detail beyond it is not. d is
- * box-smoothed (3×3 input pixels) and mapped by a logistic, m = 1 / (1 + exp(−(d − level(F)) / width)), whose
+ * box-smoothed (3×3 input pixels) and mapped to 0..1 rising through ½ at level(F) (mapFromScore), whose
  * "check this" point (m = ½, CHECK_LEVEL) is the level chosen on the development set, per fidelity, to
  * separate harmful from helpful detail (MAP_LEVELS; `npm run eval:detail -- --levels`, docs/quality.md).
  * m is raised to at least RISK inside the semantic risks (faces smaller than SMALL_FACE input pixels, text
@@ -40,7 +40,7 @@ export const RISK = 0.75;
 /**
  * The map's parameters, fitted on the development set (docs/quality.md, `scripts/src/eval/fidelity-curve.ts`):
  * `rlWeight` the weight of the reference's own addition (1: the best of 0.5–1.5), `smooth` the box radius
- * (input pixels) of d (1: the best of 0–2), `width` the logistic's width (luma, 0..1), `levels` the "check
+ * (input pixels) of d (1: the best of 0–2), `width` the softness of mapFromScore's knee (luma, 0..1), `levels` the "check
  * this" level of d per fidelity, [F, level] pairs, linear in between: at F = 0, 0.25 and 0.5 the level with
  * the largest Youden J (true-positive rate − false-positive rate of "map ≥ CHECK_LEVEL" over harmful vs
  * helpful detail, the pixels detailAuc scores; J 0.20, 0.19, 0.12). Above 0.5 the map separates little
@@ -49,7 +49,7 @@ export const RISK = 0.75;
 export const MAP_PARAMS: MapParams = {
   rlWeight: 1,
   smooth: 1,
-  width: 3 / 255,
+  width: 1 / 255,
   levels: [
     [0, 3.5 / 255],
     [0.25, 3 / 255],
@@ -157,7 +157,7 @@ function lumaBlocks(t: TileData, k: number): Float32Array {
 }
 
 /**
- * d (see the header) on the tile's input grid (cw × ch), box-smoothed: the map before its logistic.
+ * d (see the header) on the tile's input grid (cw × ch), box-smoothed: the map before mapFromScore.
  * `ref`: the faithful network's first pass (./faithful.ts); 'self' when the model is the faithful end (it
  * adds nothing beyond itself: d = 0; measured against Lanczos instead, its map ranked harmful detail below
  * helpful, AUC 0.34 clean on the development set); undefined: Lanczos-3 at the pass's scale is the reference
@@ -212,7 +212,12 @@ export function mapOnInputGrid(
   return mapFromScore(mapScore(t, ref, params), mapLevel(F, params.levels), risk, params);
 }
 
-/** The map from its score d (mapScore) at a "check this" level, in place: the logistic, then the risk floor. */
+/**
+ * The map from its score d (mapScore) at a "check this" level L, in place: m = q / (1 + q),
+ * q = (sp(d / width) / sp(L / width))^SHARPNESS with sp the softplus, so m = ½ at d = L exactly, m rises
+ * strictly with d (no ties for detailAuc), and d ≤ 0 (nothing beyond the faithful reference) stays near 0 at
+ * every level; then the risk floor.
+ */
 export function mapFromScore(
   d: Float32Array,
   level: number,
@@ -220,12 +225,18 @@ export function mapFromScore(
   params: MapParams = MAP_PARAMS,
 ): Float32Array {
   const inv = 1 / params.width;
+  const softplus = (x: number) => (x > 20 ? x : Math.log1p(Math.exp(x)));
+  const norm = 1 / softplus(level * inv);
   for (let k = 0; k < d.length; k++) {
-    const m = 1 / (1 + Math.exp(-(d[k]! - level) * inv));
+    const q = (softplus(d[k]! * inv) * norm) ** SHARPNESS;
+    const m = q / (1 + q);
     d[k] = risk ? Math.max(m, RISK * risk[k]!) : m;
   }
   return d;
 }
+
+/** How steeply the map rises through its level (see mapFromScore). */
+const SHARPNESS = 4;
 
 /**
  * The 8-bit map of the output rectangle w × h at (ox, oy) of the tile's output: the input-grid map,
