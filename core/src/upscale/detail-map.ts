@@ -43,7 +43,7 @@ export const RISK = 0.75;
  * (input pixels) of d (1: the best of 0–2), `width` the softness of mapFromScore's knee (luma, 0..1), `levels` the "check
  * this" level of d per fidelity, [F, level] pairs, linear in between: at F = 0, 0.25 and 0.5 the level with
  * the largest Youden J (true-positive rate − false-positive rate of "map ≥ CHECK_LEVEL" over harmful vs
- * helpful detail, the pixels detailAuc scores; J 0.20, 0.19, 0.12). Above 0.5 the map separates little
+ * helpful detail, the pixels detailAuc scores; J 0.198, 0.186, 0.119). Above 0.5 the map separates little
  * (J ≤ 0.1) and J's optimum would flag 80–97 % of all pixels, so the level is held at 0.5's.
  */
 export const MAP_PARAMS: MapParams = {
@@ -51,10 +51,10 @@ export const MAP_PARAMS: MapParams = {
   smooth: 1,
   width: 1 / 255,
   levels: [
-    [0, 3.5 / 255],
+    [0, 3 / 255],
     [0.25, 3 / 255],
-    [0.5, 1 / 255],
-    [1, 1 / 255],
+    [0.5, 0.5 / 255],
+    [1, 0.5 / 255],
   ],
 };
 
