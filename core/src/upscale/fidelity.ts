@@ -10,7 +10,7 @@
  *      noise band), y ← y + B(F)·up(e), B(F) = min(1, bpStrength·F).
  *
  * Unlike the old full back-projection, step 2 cannot re-impose the input's JPEG blocks, ringing or noise.
- * down() is the s×s box mean (the same shrink-back the consistency residual of ./detail-map.ts uses) and
+ * down() is the s×s box mean (the same box shrink ./detail-map.ts uses for its 2× grid) and
  * up() is bilinear. Each output pixel depends on model output at most FIDELITY_HALO input pixels away and on
  * the reference network at most FAITHFUL_CONTEXT further, so a tile plan with that halo gives the same pixels
  * as the whole image. Small faces and text get `regionFidelity` (default 1) where it is above F.
