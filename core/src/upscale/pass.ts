@@ -174,3 +174,9 @@ export async function modelRunner(model: ModelEntry, session: PassEnv['session']
   if (!t) return session(model.file, model.sha256);
   return tailSplitRunner(await session(t.body.file, t.body.sha256), await session(t.tail.file, t.tail.sha256), t);
 }
+
+/** Every file a model's runs may load: its graph, its SE-split stages, or its body and tail. */
+export function modelFiles(model: ModelEntry): string[] {
+  const t = model.tailSplit;
+  return [model.file, ...(model.seSplit ?? []).map((g) => g.file), ...(t ? [t.body.file, t.tail.file] : [])];
+}

@@ -3,8 +3,9 @@
  * 0.25 to 64 megapixels, a least-squares line through (output MP, peak MB), and its slope against what
  * holding the output would cost: 3 MB/MP as 8-bit RGB, 12 MB/MP as float32 RGB.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createNodeEngine } from '../../../core/src/node/index.js';
+import { createNodeEngine, MEMORY_BUDGET_MB } from '../../../core/src/node/index.js';
 import sharp from 'sharp';
 import { photoAt, ROOT, round, runMeasured, savePng } from './util.js';
 import { ourCli } from './peers.js';
@@ -213,6 +214,8 @@ export async function memoryLarge(
   return res;
 }
 
+export { MEMORY_BUDGET_MB };
+
 /** Peak RSS of the CLI on its default path (no flags but the preset), one row per preset: the ≤ 600 MB budget. */
 export interface PresetMemoryRow {
   preset: string;
@@ -223,11 +226,8 @@ export interface PresetMemoryRow {
   wallMs: number;
 }
 
-import { MEMORY_BUDGET_MB } from '../../../core/src/node/index.js';
-export { MEMORY_BUDGET_MB };
-
 export async function memoryPresets(
-  sides: { photo: number; portrait: number },
+  sides: { photo: number; portrait: number; batch: number },
   work: string,
   log: (s: string) => void,
 ): Promise<PresetMemoryRow[]> {
@@ -257,6 +257,20 @@ export async function memoryPresets(
     rows.push({ preset, input: input === portrait ? 'portrait' : 'photo', inputSide: side, models, peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 0), wallMs: round(r.wallMs, 0) });
     log(`  -p ${preset} on a ${side}² ${input === portrait ? 'portrait' : 'photo'} (${models}): peak RSS ${r.peakRssMB ?? '?'} MB${(r.peakRssMB ?? 0) > MEMORY_BUDGET_MB ? ` — over the ${MEMORY_BUDGET_MB} MB budget` : ''}, ${(r.wallMs / 1000).toFixed(1)} s`);
   }
+  // A batch with no flags: portraits and photos in turn, so auto switches models (and loads the detectors) per image.
+  const batch = join(work, 'preset-batch');
+  await mkdir(batch, { recursive: true });
+  const n = sides.batch;
+  // Small images, as batches of old photos and thumbnails are: 128² portraits and 160² photos.
+  for (let i = 0; i < n; i++) {
+    const file = join(batch, `img${String(i).padStart(2, '0')}.png`);
+    if (i % 2) await savePng(await photoAt(160), file, 1);
+    else await sharp(join(ROOT, 'tests', 'fixtures', 'eval', 'face', 'skimage-astronaut.png')).resize(128, 128, { fit: 'cover' }).png().toFile(file);
+  }
+  const r = await runMeasured(process.execPath, [cli, batch, '-o', join(work, 'preset-batch-out') + '/', '--overwrite'], { timeoutMs: 3_600_000 });
+  if (r.code !== 0) throw new Error(`enlarge on a folder failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  rows.push({ preset: 'auto', input: `batch of ${n}`, inputSide: 128, models: 'x4plus / x4fast, by image', peakRssMB: r.peakRssMB === null ? null : round(r.peakRssMB, 0), wallMs: round(r.wallMs, 0) });
+  log(`  a folder of ${n} (128² portraits and 160² photos in turn): peak RSS ${r.peakRssMB ?? '?'} MB${(r.peakRssMB ?? 0) > MEMORY_BUDGET_MB ? ` — over the ${MEMORY_BUDGET_MB} MB budget` : ''}, ${(r.wallMs / 1000).toFixed(1)} s`);
   return rows;
 }
 

@@ -559,7 +559,7 @@ async function main(): Promise<void> {
       if (quick) results.skipped.push('memory at 4, 16 and 64 MP output (full run only)');
       log('\n[6a] Memory on the default path, per preset (no flags but -p)');
       try {
-        results.memory.presets = await memoryPresets(quick ? { photo: 160, portrait: 128 } : { photo: 600, portrait: 256 }, work, log);
+        results.memory.presets = await memoryPresets(quick ? { photo: 160, portrait: 128, batch: 4 } : { photo: 600, portrait: 256, batch: 8 }, work, log);
       } catch (err) {
         results.memory.error = `presets: ${(err as Error).message.split('\n')[0]}`;
       }
