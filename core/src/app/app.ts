@@ -19,6 +19,7 @@ import type { UpscaleOptions, UpscaleProgress } from '../upscale/types.js';
 import { EngineClient, type EngineTransport } from '../page/client.js';
 import { transferList } from '../page/protocol.js';
 import { decodeImage, iccProfile, sniffType, type IccProfile, type ImageFileType } from '../web/image-files.js';
+import { cpuSpread } from '../web/pool.js';
 import {
   encodeResult,
   factorFor,
@@ -86,10 +87,12 @@ function startEngine(): Host {
   const client = new EngineClient(transport, { catalog, cancelGraceMs: 1_000 });
   const forced = query.get('backend');
   const threads = Number(query.get('threads'));
+  const workers = query.get('workers') === null ? NaN : Number(query.get('workers'));
   const boot: WorkerBoot = {
     type: 'boot',
     ...(forced ? { backends: forced.split(',') as Backend[] } : {}),
     ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
+    ...(Number.isInteger(workers) && workers >= 0 ? { workers } : {}),
   };
   worker.postMessage(boot);
   return { worker, client, ready: client.ready(120_000) };
@@ -118,7 +121,7 @@ async function showBackend(): Promise<void> {
     const name = catalog!.backendName(b);
     el.textContent =
       b === 'wasm'
-        ? `Runs on your CPU (${name}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'})`
+        ? `Runs on your CPU (${name}, ${cpuSpread(caps)})`
         : `Runs on your GPU (${name})`;
     document.body.dataset['backend'] = b;
     document.body.dataset['ready'] = 'true';
