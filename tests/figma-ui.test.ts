@@ -140,7 +140,12 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       // No WebGPU to lose here: the engine runs in a Worker started from ui.html's own script (blob: URL).
       expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe('worker');
       expect(ui.requests.filter((u) => u.startsWith('blob:'))).toHaveLength(1);
-      expect(await ui.frame().textContent('#engine-line')).toBe('Runs on this computer: CPU (WASM), 1 thread');
+      // After the run the line says what ran it: the engine Worker's pool of inference Workers, one per core (issue 26).
+      const cores = await ui.frame().evaluate(() => navigator.hardwareConcurrency);
+      const n = Math.min(8, cores);
+      expect(await ui.frame().textContent('#engine-line')).toBe(
+        `Runs on this computer: CPU (WASM), ${n} worker${n === 1 ? '' : 's'}`,
+      );
     } finally {
       await ui.close();
     }

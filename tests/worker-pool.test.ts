@@ -110,13 +110,18 @@ async function job(page: Page, caps: Capabilities, id: string, image: PixelImage
   const out = await page.evaluate(
     ({ id, wire, options, j }) =>
       new Promise<Omit<Outcome, 'caps'>>((ok) => {
-        const pool = (window as unknown as { __pool: { workers: Worker[] } & Record<string, number> }).__pool;
+        const pool = (
+          window as unknown as {
+            __pool: { workers: Worker[]; maxInFlight: number; terminated: number; busyAtCancel: number };
+          }
+        ).__pool;
         let acted = false;
         const on = (e: MessageEvent) => {
           const d = e.data;
           if (!d || d.id !== id) return;
           if (d.type === 'progress' && !acted) {
-            if (j.cancelAt && d.progress.phase === j.cancelAt) {
+            // At a tile's end (others are in flight then): the first 'upscale' report comes before any tile.
+            if (j.cancelAt && d.progress.phase === j.cancelAt && (j.cancelAt === 'statistics' || d.progress.tilesDone >= 2)) {
               acted = true;
               window.postMessage({ type: 'cancel', id }, '*');
             } else if (j.lose && d.progress.phase === 'upscale' && d.progress.tilesDone >= 1) {
@@ -184,103 +189,88 @@ describe('worker pool: the N rule', () => {
 });
 
 describe('worker pool on the engine page (Chromium, WASM)', () => {
-  it('x4fast: 2 Workers give the bytes of 1 Worker and of the page thread, two tiles in flight at once', async () => {
-    const img = crop(await photo(), 96, 96, 64, 64);
-    const options: UpscaleOptions = { model: 'realesrgan-x4fast', tileSize: 32 };
-    const runs: Record<string, Outcome> = {};
-    for (const workers of [0, 1, 2]) {
-      const { page, caps } = await open(`workers=${workers}`);
-      try {
-        runs[workers] = await job(page, caps, `w${workers}`, img, options);
-      } finally {
-        await page.close();
-      }
-    }
-    expect(runs[0]!.caps.workers).toBeUndefined();
-    expect(runs[1]!.caps.workers).toBe(1);
-    expect(runs[2]!.caps.workers).toBe(2);
-    expect(runs[0]!.watch.workers).toBe(0);
-    expect(runs[1]!.watch.maxInFlight).toBe(1);
-    expect(runs[2]!.watch.maxInFlight).toBe(2);
-    const one = pixels(runs[1]!);
-    expect(one.length).toBe(256 * 256 * 3);
-    expect(diffStats(pixels(runs[2]!), one).max).toBe(0);
-    expect(diffStats(pixels(runs[0]!), one).max).toBe(0);
-    expect(runs[2]!.backend).toBe('wasm');
-  }, 120_000);
+  // Three pages (each start compiles the runtime once per Worker): 1 Worker (the reference bytes), 2 Workers, and
+  // one that may not start Workers (the page's own thread).
+  const X4: UpscaleOptions = { model: 'realesrgan-x4fast', scale: 4, tileSize: 32 };
+  const CUGAN: UpscaleOptions = { model: 'realcugan-x2-conservative', scale: 2, tileSize: 24 };
+  let img64: PixelImage;
+  let img48: PixelImage;
+  const ref: Record<string, Uint8Array> = {};
+  let two: { page: Page; caps: Capabilities };
 
-  it("Real-CUGAN: the SE statistics spread over 2 Workers give 1 Worker's bytes", async () => {
-    const img = crop(await photo(), 100, 100, 48, 48);
-    const options: UpscaleOptions = { model: 'realcugan-x2-conservative', tileSize: 24 };
-    const got: Uint8Array[] = [];
-    for (const workers of [1, 2]) {
-      const { page, caps } = await open(`workers=${workers}`);
-      try {
-        const o = await job(page, caps, `c${workers}`, img, options);
-        expect(o.watch.maxInFlight).toBe(workers);
-        got.push(pixels(o));
-      } finally {
-        await page.close();
-      }
-    }
-    expect(got[0]!.length).toBe(96 * 96 * 3);
-    expect(diffStats(got[1]!, got[0]!).max).toBe(0);
-  }, 120_000);
-
-  it('cancel stops every busy Worker at once (also during the SE statistics); the next job runs', async () => {
-    const { page, caps } = await open('workers=2');
+  beforeAll(async () => {
+    img64 = crop(await photo(), 96, 96, 64, 64);
+    img48 = crop(await photo(), 100, 100, 48, 48);
+    const one = await open('workers=1');
     try {
-      const img = crop(await photo(), 64, 64, 128, 128);
-      const a = await job(page, caps, 'cancel-tiles', img, { model: 'realesrgan-x4fast', tileSize: 32 }, { cancelAt: 'upscale' });
-      expect(a.error?.code).toBe('ABORTED');
-      expect(a.watch.busyAtCancel).toBe(0);
-      expect(a.watch.terminated).toBeGreaterThanOrEqual(1);
-      const small = crop(img, 0, 0, 48, 48);
-      const b = await job(page, caps, 'cancel-se', small, { model: 'realcugan-x2-conservative', tileSize: 24 }, { cancelAt: 'statistics' });
-      expect(b.error?.code).toBe('ABORTED');
-      expect(b.watch.busyAtCancel).toBe(0);
-      const c = await job(page, caps, 'after', crop(img, 0, 0, 32, 32), { model: 'realesrgan-x4fast' });
-      expect(pixels(c).length).toBe(128 * 128 * 3);
-    } finally {
-      await page.close();
-    }
-  }, 120_000);
-
-  it('a Worker lost mid-job: the job finishes on the other with the same bytes; all lost: one sentence', async () => {
-    const img = crop(await photo(), 64, 64, 64, 64);
-    const options: UpscaleOptions = { model: 'realesrgan-x4fast', tileSize: 16 };
-    const ref = await open('workers=1');
-    const expected = pixels(await job(ref.page, ref.caps, 'ref', img, options));
-    await ref.page.close();
-
-    const one = await open('workers=2');
-    try {
-      const o = await job(one.page, one.caps, 'lose-one', img, options, { lose: 1 });
-      expect(diffStats(pixels(o), expected).max).toBe(0);
+      expect(one.caps.workers).toBe(1);
+      const a = await job(one.page, one.caps, 'x4', img64, X4);
+      expect(a.watch.maxInFlight).toBe(1);
+      ref['x4'] = pixels(a);
+      ref['cugan'] = pixels(await job(one.page, one.caps, 'cugan', img48, CUGAN));
     } finally {
       await one.page.close();
     }
-    const all = await open('workers=2');
-    try {
-      const o = await job(all.page, all.caps, 'lose-all', img, options, { lose: 2 });
-      expect(o.base64).toBeUndefined();
-      expect(o.error?.code).toBe('RUNTIME_FAILED');
-      expect(o.error?.message).toBe(poolLostError().message);
-    } finally {
-      await all.page.close();
-    }
+    two = await open('workers=2');
+  }, 180_000);
+
+  afterAll(async () => {
+    await two?.page.close();
+  });
+
+  it('x4fast: 2 Workers give the bytes of 1 Worker, two tiles in flight at once', async () => {
+    expect(two.caps.workers).toBe(2);
+    const o = await job(two.page, two.caps, 'x4', img64, X4);
+    expect(o.backend).toBe('wasm');
+    expect(o.watch.maxInFlight).toBe(2);
+    expect(ref['x4']!.length).toBe(256 * 256 * 3);
+    expect(diffStats(pixels(o), ref['x4']!).max).toBe(0);
   }, 120_000);
 
-  it("a page that may not start Workers runs on its own thread (no Workers said)", async () => {
+  it("Real-CUGAN: the SE statistics spread over 2 Workers give 1 Worker's bytes", async () => {
+    const o = await job(two.page, two.caps, 'cugan', img48, CUGAN);
+    expect(ref['cugan']!.length).toBe(96 * 96 * 3);
+    expect(diffStats(pixels(o), ref['cugan']!).max).toBe(0);
+  }, 120_000);
+
+  it('cancel stops every busy Worker at once (also during the SE statistics); the next job runs', async () => {
+    const big = crop(await photo(), 64, 64, 128, 128);
+    const before = (await job(two.page, two.caps, 'probe', crop(img64, 0, 0, 8, 8), X4)).watch.terminated;
+    const a = await job(two.page, two.caps, 'cancel-tiles', big, X4, { cancelAt: 'upscale' });
+    expect(a.error?.code).toBe('ABORTED');
+    expect(a.watch.busyAtCancel).toBe(0);
+    expect(a.watch.terminated).toBeGreaterThan(before);
+    const b = await job(two.page, two.caps, 'cancel-se', img48, CUGAN, { cancelAt: 'statistics' });
+    expect(b.error?.code).toBe('ABORTED');
+    expect(b.watch.busyAtCancel).toBe(0);
+    expect(b.watch.terminated).toBeGreaterThan(a.watch.terminated);
+    // Fresh Workers replaced the ended ones: the next job runs on two again, with the same bytes.
+    const c = await job(two.page, two.caps, 'after', img64, X4);
+    expect(diffStats(pixels(c), ref['x4']!).max).toBe(0);
+  }, 120_000);
+
+  it('a Worker lost mid-job: the job finishes on the other with the same bytes; all lost: one sentence', async () => {
+    const o = await job(two.page, two.caps, 'lose-one', img64, X4, { lose: 1 });
+    expect(diffStats(pixels(o), ref['x4']!).max).toBe(0);
+    const all = await job(two.page, two.caps, 'lose-all', img64, X4, { lose: 1 });
+    expect(all.base64).toBeUndefined();
+    expect(all.error?.code).toBe('RUNTIME_FAILED');
+    expect(all.error?.message).toBe(poolLostError().message);
+    // The next job runs on the page's thread.
+    const after = await job(two.page, two.caps, 'after-lost', crop(img64, 0, 0, 16, 16), X4);
+    expect(pixels(after).length).toBe(64 * 64 * 3);
+  }, 120_000);
+
+  it("a page that may not start Workers runs on its own thread, with the same bytes (no Workers said)", async () => {
     const { page, caps } = await open('', `${WATCH}\n${NO_WORKERS}`);
     try {
       expect(caps.workers).toBeUndefined();
       expect(caps.backends).toEqual(['wasm']);
-      const o = await job(page, caps, 'no-workers', crop(await photo(), 0, 0, 24, 24), { model: 'realesrgan-x4fast' });
-      expect(pixels(o).length).toBe(96 * 96 * 3);
+      const o = await job(page, caps, 'no-workers', img64, X4);
       expect(o.watch.workers).toBe(0);
+      expect(diffStats(pixels(o), ref['x4']!).max).toBe(0);
     } finally {
       await page.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -74,10 +74,12 @@ let backendText = '';
 /** Why nothing can run in this iframe (WebAssembly refused, no backend): set once at start. */
 let blocked: string | undefined;
 
-/** "CPU (WASM), 2 workers" or "WebGPU": what ran a result. */
+/** "CPU (WASM), 2 workers" or "WebGPU": what ran a result; the engine line says it from then on. */
 async function labelFor(result: Pick<UpscaleResult, 'backend'>): Promise<string> {
   const caps = await (await engine()).upscaler.capabilities();
-  return backendLabel(result.backend, caps);
+  const label = await backendLabel(result.backend, caps);
+  $('engine-line').textContent = `Runs on this computer: ${label}`;
+  return label;
 }
 
 function setSegment(name: string, value: string) {

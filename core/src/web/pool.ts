@@ -18,7 +18,7 @@
  * Where a Worker cannot start (refused, never answering: ./worker-start.ts) the pool is smaller; with none,
  * `startWorkerPool` returns undefined and the engine runs on its own thread. A Worker lost mid-job (an `error`
  * event: its script stopped) is dropped; its run goes to another Worker once, and a job with no Worker left
- * fails with one sentence. Cancel (`abort`) terminates every busy Worker at once; fresh ones replace them.
+ * fails with one sentence (later jobs then run on the engine's thread). Cancel (`abort`) terminates every busy Worker at once; fresh ones replace them.
  */
 import { AbortError, errorFromCode, RuntimeFailedError } from '../errors.js';
 import type { Runner, RunnerFactory, RunnerOptions, TensorData } from '../runtime/runner.js';
@@ -130,6 +130,11 @@ export class WorkerPool {
   /** Workers ready for runs now. */
   get size(): number {
     return this.lanes.length;
+  }
+
+  /** Whether any Worker runs or is starting (after every Worker was lost, none is). */
+  get alive(): boolean {
+    return this.lanes.length > 0 || this.starting > 0;
   }
 
   /** Runs of `workingSet` bytes each that may go at once. */
@@ -301,13 +306,20 @@ export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): Runner
       const first = (options.backends ?? ['wasm']).find((b) => b !== 'node-cpu');
       if (first !== 'wasm' || pool.size === 0) return base.create(model, options);
       const session = await pool.load(model);
+      // Once every Worker was lost (that job failed with one sentence), later jobs run on this thread.
+      let here: Promise<Runner> | undefined;
       return {
         backend: 'wasm',
-        run: (feeds, outputs) => pool.run(session, feeds, outputs),
-        parallel: (workingSet) => pool.parallel(workingSet),
+        run: (feeds, outputs) => {
+          if (pool.alive) return pool.run(session, feeds, outputs);
+          here ??= base.create(model, options);
+          return here.then((r) => r.run(feeds, outputs));
+        },
+        parallel: (workingSet) => (pool.alive ? pool.parallel(workingSet) : 1),
         abort: () => pool.abort(),
         async dispose() {
           pool.drop(session);
+          await (await here)?.dispose();
         },
       };
     },

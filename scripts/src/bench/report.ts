@@ -9,6 +9,7 @@ import type { PeerRow } from './peers.js';
 import type { GpuResult } from './gpu.js';
 import type { BrowserRow } from './browser.js';
 import type { WebsrBenchRow } from './websr.js';
+import { renderWorkerPool } from './pool.js';
 import type { MachineInfo } from './machine.js';
 import { presetMemoryMarkdown } from './memory.js';
 
@@ -606,6 +607,8 @@ export function renderMarkdown(res: BenchResults, charts: string[]): string {
       '',
     );
   }
+
+  L.push(...renderWorkerPool(res));
 
   // Memory.
   const m = res.memory;
