@@ -17,8 +17,9 @@
  *
  * Where a Worker cannot start (refused, never answering: ./worker-start.ts) the pool is smaller; with none,
  * `startWorkerPool` returns undefined and the engine runs on its own thread. A Worker lost mid-job (an `error`
- * event: its script stopped) is dropped; its run goes to another Worker once, and a job with no Worker left
- * fails with one sentence (later jobs then run on the engine's thread). Cancel (`abort`) terminates every busy Worker at once; fresh ones replace them.
+ * event: its script stopped) is dropped and its run goes to another Worker; with none left, the runs go on on the
+ * engine's thread. A run that ended two Workers fails the job with one sentence (`poolLostError`), rather than
+ * end a third or the page. Cancel (`abort`) terminates every busy Worker at once; fresh ones replace them.
  */
 import { AbortError, errorFromCode, RuntimeFailedError } from '../errors.js';
 import type { Runner, RunnerFactory, RunnerOptions, TensorData } from '../runtime/runner.js';
@@ -97,6 +98,11 @@ export function poolLostError(): RuntimeFailedError {
   );
 }
 
+/** No Worker is left to take a run: the runner runs it on the engine's thread instead. */
+export class PoolEmptyError extends Error {
+  override name = 'PoolEmptyError';
+}
+
 export class WorkerPool {
   private readonly lanes: Lane[] = [];
   private readonly queue: Task[] = [];
@@ -144,7 +150,7 @@ export class WorkerPool {
 
   /** Starts a session of `bytes` on every Worker; resolves with its handle once each Worker has it. */
   async load(bytes: Uint8Array): Promise<number> {
-    if (this.lanes.length === 0) throw poolLostError();
+    if (this.lanes.length === 0) throw new PoolEmptyError();
     const session = this.nextSession++;
     this.models.set(session, bytes);
     try {
@@ -163,7 +169,7 @@ export class WorkerPool {
 
   run(session: number, feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>> {
     return new Promise((resolve, reject) => {
-      if (this.lanes.length === 0 && this.starting === 0) return reject(poolLostError());
+      if (this.lanes.length === 0 && this.starting === 0) return reject(new PoolEmptyError());
       this.queue.push({ id: this.nextId++, session, feeds, outputs, tries: 0, resolve, reject });
       this.pump();
     });
@@ -259,7 +265,9 @@ export class WorkerPool {
     for (const l of lane.loads.values()) l.reject(poolLostError());
     if (task) {
       task.tries++;
+      // A run that ended two Workers fails the job; one whose Worker was the last goes to the engine's thread.
       if (task.tries >= 2) task.reject(poolLostError());
+      else if (this.lanes.length === 0 && this.starting === 0) task.reject(new PoolEmptyError());
       else this.queue.unshift(task);
     }
     if (this.lanes.length === 0 && this.starting === 0) this.failQueue();
@@ -274,7 +282,7 @@ export class WorkerPool {
   }
 
   private failQueue(): void {
-    for (const t of this.queue.splice(0)) t.reject(poolLostError());
+    for (const t of this.queue.splice(0)) t.reject(new PoolEmptyError());
   }
 
   private pump(): void {
@@ -305,15 +313,27 @@ export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): Runner
     async create(model: Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
       const first = (options.backends ?? ['wasm']).find((b) => b !== 'node-cpu');
       if (first !== 'wasm' || pool.size === 0) return base.create(model, options);
-      const session = await pool.load(model);
-      // Once every Worker was lost (that job failed with one sentence), later jobs run on this thread.
+      let session: number;
+      try {
+        session = await pool.load(model);
+      } catch (err) {
+        if (err instanceof PoolEmptyError) return base.create(model, options);
+        throw err;
+      }
+      // Once every Worker was lost, runs go to a session on this thread (the job goes on there).
       let here: Promise<Runner> | undefined;
       return {
         backend: 'wasm',
         run: (feeds, outputs) => {
-          if (pool.alive) return pool.run(session, feeds, outputs);
-          here ??= base.create(model, options);
-          return here.then((r) => r.run(feeds, outputs));
+          const onThisThread = () => {
+            here ??= base.create(model, options);
+            return here.then((r) => r.run(feeds, outputs));
+          };
+          if (!pool.alive) return onThisThread();
+          return pool.run(session, feeds, outputs).catch((err: unknown) => {
+            if (err instanceof PoolEmptyError) return onThisThread();
+            throw err;
+          });
         },
         parallel: (workingSet) => (pool.alive ? pool.parallel(workingSet) : 1),
         abort: () => pool.abort(),
