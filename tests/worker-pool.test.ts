@@ -107,7 +107,14 @@ async function open(query: string, init = WATCH): Promise<{ page: Page; caps: Ca
 }
 
 /** One upscale through the page's protocol; the pixels come back base64. */
-async function job(page: Page, caps: Capabilities, id: string, image: PixelImage, options: UpscaleOptions, j: Job = {}): Promise<Outcome> {
+async function job(
+  page: Page,
+  caps: Capabilities,
+  id: string,
+  image: PixelImage,
+  options: UpscaleOptions,
+  j: Job = {},
+): Promise<Outcome> {
   const wire = {
     width: image.width,
     height: image.height,
@@ -129,7 +136,11 @@ async function job(page: Page, caps: Capabilities, id: string, image: PixelImage
           if (!d || d.id !== id) return;
           if (d.type === 'progress' && !acted) {
             // At a tile's end (others are in flight then): the first 'upscale' report comes before any tile.
-            if (j.cancelAt && d.progress.phase === j.cancelAt && (j.cancelAt === 'statistics' || d.progress.tilesDone >= 2)) {
+            if (
+              j.cancelAt &&
+              d.progress.phase === j.cancelAt &&
+              (j.cancelAt === 'statistics' || d.progress.tilesDone >= 2)
+            ) {
               acted = true;
               window.postMessage({ type: 'cancel', id }, '*');
             } else if (j.lose && d.progress.phase === 'upscale' && d.progress.tilesDone >= 1) {
@@ -204,7 +215,8 @@ class StandIn extends EventTarget {
   runs: { id: number }[] = [];
   ended = false;
   postMessage(m: { type: string; id?: number; session?: number }): void {
-    const answer = (data: unknown) => queueMicrotask(() => this.dispatchEvent(Object.assign(new Event('message'), { data })));
+    const answer = (data: unknown) =>
+      queueMicrotask(() => this.dispatchEvent(Object.assign(new Event('message'), { data })));
     if (m.type === 'pool-init') answer({ type: 'pool-hello' });
     else if (m.type === 'pool-load') answer({ type: 'pool-loaded', session: m.session });
     else if (m.type === 'pool-run') this.runs.push({ id: m.id! });
@@ -321,7 +333,7 @@ describe('worker pool on the engine page (Chromium, WASM)', () => {
     expect(diffStats(pixels(all), ref['x4']!).max).toBe(0);
   }, 120_000);
 
-  it("a page that may not start Workers runs on its own thread, with the same bytes (no Workers said)", async () => {
+  it('a page that may not start Workers runs on its own thread, with the same bytes (no Workers said)', async () => {
     const { page, caps } = await open('', `${WATCH}\n${NO_WORKERS}`);
     try {
       expect(caps.workers).toBeUndefined();

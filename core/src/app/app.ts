@@ -119,10 +119,7 @@ async function showBackend(): Promise<void> {
     const caps = await h.client.capabilities();
     const b = caps.backends[0]!;
     const name = catalog!.backendName(b);
-    el.textContent =
-      b === 'wasm'
-        ? `Runs on your CPU (${name}, ${cpuSpread(caps)})`
-        : `Runs on your GPU (${name})`;
+    el.textContent = b === 'wasm' ? `Runs on your CPU (${name}, ${cpuSpread(caps)})` : `Runs on your GPU (${name})`;
     document.body.dataset['backend'] = b;
     document.body.dataset['ready'] = 'true';
     updateButtons();

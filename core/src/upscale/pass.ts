@@ -85,10 +85,20 @@ export async function runPass(
     for (let k = 0; k < model.seStages; k++) {
       const stage = split[k]!;
       const r = await env.session(stage.file, stage.sha256);
-      const mean = await seStatistics(r, stage, k, input, plan, extraFeeds, env.signal, () => {
-        env.meter?.add((perTileWork * 0.6) / model.seStages);
-        env.report('statistics', 0, tiles.length);
-      }, model.peakBytesPerPixel * plan.windowW * plan.windowH);
+      const mean = await seStatistics(
+        r,
+        stage,
+        k,
+        input,
+        plan,
+        extraFeeds,
+        env.signal,
+        () => {
+          env.meter?.add((perTileWork * 0.6) / model.seStages);
+          env.report('statistics', 0, tiles.length);
+        },
+        model.peakBytesPerPixel * plan.windowW * plan.windowH,
+      );
       extraFeeds[`se_mean_${k}`] = { data: mean, dims: [1, mean.length, 1, 1] };
     }
     const fin = split[model.seStages]!;
@@ -106,9 +116,7 @@ export async function runPass(
       const ran = await lanes.next(t, tiles.length, (k) => {
         const tk = tiles[k]!;
         const xk = readTile(input, tk.wx, tk.wy, plan.windowW, plan.windowH, 'reflect');
-        const yk = tta
-          ? runTta(main, xk, plan.windowW, plan.windowH, extraFeeds)
-          : runOne(main, xk, dims, extraFeeds);
+        const yk = tta ? runTta(main, xk, plan.windowW, plan.windowH, extraFeeds) : runOne(main, xk, dims, extraFeeds);
         return yk.then((y) => ({ x: xk, y }));
       });
       inferenceMs += ran.waitedMs;

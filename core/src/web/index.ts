@@ -24,7 +24,15 @@ export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProb
 export { webglModel } from './webgl-model.js';
 export { createWorker, firstAnswer, WorkerStartError, WORKER_ANSWER_MS } from './worker-start.js';
 export { servePoolWorker } from './pool-worker.js';
-export { cpuSpread, poolSize, poolMemoryBudget, parallelRuns, WorkerPool, MAX_POOL_WORKERS, type PoolOptions } from './pool.js';
+export {
+  cpuSpread,
+  poolSize,
+  poolMemoryBudget,
+  parallelRuns,
+  WorkerPool,
+  MAX_POOL_WORKERS,
+  type PoolOptions,
+} from './pool.js';
 
 export interface WebEngineOptions {
   /** The onnxruntime-web module the bundle embeds ('onnxruntime-web', or 'onnxruntime-web/wasm' without WebGPU). */

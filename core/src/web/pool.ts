@@ -45,7 +45,8 @@ export function poolSize(cores: number | undefined, override?: number): number {
 
 /** The memory the pool's runs may use together: a quarter of `navigator.deviceMemory` (GB), else DEFAULT_POOL_BUDGET. */
 export function poolMemoryBudget(deviceMemoryGB: number | undefined): number {
-  if (deviceMemoryGB === undefined || !Number.isFinite(deviceMemoryGB) || deviceMemoryGB <= 0) return DEFAULT_POOL_BUDGET;
+  if (deviceMemoryGB === undefined || !Number.isFinite(deviceMemoryGB) || deviceMemoryGB <= 0)
+    return DEFAULT_POOL_BUDGET;
   return (deviceMemoryGB * 2 ** 30) / 4;
 }
 
@@ -116,7 +117,10 @@ export class WorkerPool {
   private target: number;
   readonly budget: number;
 
-  private constructor(private readonly options: PoolOptions, target: number) {
+  private constructor(
+    private readonly options: PoolOptions,
+    target: number,
+  ) {
     this.target = target;
     const nav = (globalThis as { navigator?: { deviceMemory?: number } }).navigator;
     this.budget = options.memoryBudget ?? poolMemoryBudget(nav?.deviceMemory);
@@ -167,7 +171,11 @@ export class WorkerPool {
     for (const lane of this.lanes) lane.worker.postMessage({ type: 'pool-drop', session } satisfies ToPoolWorker);
   }
 
-  run(session: number, feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>> {
+  run(
+    session: number,
+    feeds: Record<string, TensorData>,
+    outputs?: readonly string[],
+  ): Promise<Record<string, TensorData>> {
     return new Promise((resolve, reject) => {
       if (this.lanes.length === 0 && this.starting === 0) return reject(new PoolEmptyError());
       this.queue.push({ id: this.nextId++, session, feeds, outputs, tries: 0, resolve, reject });

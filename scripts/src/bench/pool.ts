@@ -17,7 +17,11 @@ export interface WorkerPoolPlan {
   isolated: boolean;
 }
 
-export async function workerPoolBench(plan: WorkerPoolPlan, log: (s: string) => void, load: () => number[]): Promise<WorkerPoolRow[]> {
+export async function workerPoolBench(
+  plan: WorkerPoolPlan,
+  log: (s: string) => void,
+  load: () => number[],
+): Promise<WorkerPoolRow[]> {
   const rows: WorkerPoolRow[] = [];
   const configs: { workers: number; threads: number; isolate: boolean }[] = plan.workers.map((w) => ({
     workers: w,
@@ -51,11 +55,16 @@ export async function workerPoolBench(plan: WorkerPoolPlan, log: (s: string) => 
       ...(r.error ? { error: r.error } : {}),
     };
     rows.push(row);
-    log(`  ${label}: ${row.error ?? `${row.ms.toFixed(0)} ms (fastest of ${plan.reps}), load ${row.load?.map((v) => v.toFixed(1)).join(' ')}`}`);
+    log(
+      `  ${label}: ${row.error ?? `${row.ms.toFixed(0)} ms (fastest of ${plan.reps}), load ${row.load?.map((v) => v.toFixed(1)).join(' ')}`}`,
+    );
   }
   const one = rows.find((r) => r.workers === 1 && !r.crossOriginIsolated && !r.error);
   for (const r of rows)
-    if (one && r !== one && !r.error) log(`  ${r.workers} workers, ${r.threads} threads${r.crossOriginIsolated ? ' (isolated)' : ''}: ×${(one.ms / r.ms).toFixed(2)} vs 1 worker`);
+    if (one && r !== one && !r.error)
+      log(
+        `  ${r.workers} workers, ${r.threads} threads${r.crossOriginIsolated ? ' (isolated)' : ''}: ×${(one.ms / r.ms).toFixed(2)} vs 1 worker`,
+      );
   return rows;
 }
 

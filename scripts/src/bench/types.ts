@@ -62,4 +62,3 @@ export interface WorkerPoolRow {
   load?: number[];
   error?: string;
 }
-
