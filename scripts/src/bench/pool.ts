@@ -12,6 +12,8 @@ export interface WorkerPoolPlan {
   model: string;
   size: number;
   reps: number;
+  /** Tile side: the same tiles for every row, several of them (one 256² tile would leave a second Worker idle). */
+  tile: number;
   workers: number[];
   /** Also measure the cross-origin-isolated page: ORT 2 threads (no pool) and the pool of 2 at 1 thread. */
   isolated: boolean;
@@ -36,7 +38,7 @@ export async function workerPoolBench(
       threads: c.threads,
       isolate: c.isolate,
       args: CPU_ARGS,
-      options: { model: plan.model, scale: 4 },
+      options: { model: plan.model, scale: 4, tileSize: plan.tile },
       size: plan.size,
       reps: plan.reps,
       timeoutMs: 600_000,
@@ -74,7 +76,7 @@ export function renderWorkerPool(res: BenchResults): string[] {
   if (!rows?.length) return [];
   const L: string[] = ['## Worker pool (browser, WASM)', ''];
   L.push(
-    'The engine page in headless Chromium, WASM only, x4fast 4×, the same photo, the same run: N inference Workers each with a single-threaded onnxruntime-web session (`?workers=N`, core/src/web/pool.ts), tiles in flight at once and written in tile order (identical output, `tests/worker-pool.test.ts`). Fastest of the warm jobs, bytes in → bytes out. The last rows: the cross-origin-isolated page (COOP/COEP), where onnxruntime-web can use its own threads instead.',
+    'The engine page in headless Chromium, WASM only, x4fast 4×, the same photo and the same tiles (128 px: 4 tiles) in the same run: N inference Workers each with a single-threaded onnxruntime-web session (`?workers=N`, core/src/web/pool.ts), tiles in flight at once and written in tile order (identical output, `tests/worker-pool.test.ts`). Fastest of the warm jobs, bytes in → bytes out. The last rows: the cross-origin-isolated page (COOP/COEP), where onnxruntime-web can use its own threads instead.',
     '',
     '| workers | threads | isolated | input | fastest | vs 1 worker | load average |',
     '|---:|---:|:---:|---:|---:|---:|---|',

@@ -150,7 +150,7 @@ const FULL: Plan = {
   browser: { size: 256, reps: 2 },
   websr: { size: 128, reps: 3, sizes: ['s', 'm', 'l'] },
   // The pool: 1 and 2 Workers (ENLARGE_BENCH_POOL_WORKERS=1,2,4,8 on a machine with more cores), fastest of 3.
-  pool: { model: 'realesrgan-x4fast', size: 256, reps: 3, workers: poolWorkers([1, 2]), isolated: true },
+  pool: { model: 'realesrgan-x4fast', size: 256, tile: 128, reps: 3, workers: poolWorkers([1, 2]), isolated: true },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
   gigapixel: [
@@ -207,7 +207,7 @@ const QUICK: Plan = {
   browser: { size: 64, reps: 1 },
   // One network on a tiny crop: the code path, not figures (WebSR on SwiftShader takes ~0.5 s per cold network).
   websr: { size: 32, reps: 1, sizes: ['s'] },
-  pool: { model: 'realesrgan-x4fast', size: 64, reps: 3, workers: poolWorkers([1, 2]), isolated: false },
+  pool: { model: 'realesrgan-x4fast', size: 64, tile: 32, reps: 3, workers: poolWorkers([1, 2]), isolated: false },
   memorySides: [32, 64, 128],
   gigapixel: [
     { format: 'png', sides: [64, 128] },
