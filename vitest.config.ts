@@ -22,6 +22,7 @@ const SERIAL = [
   'tests/detect.test.ts',
   'tests/websr-proof.test.ts',
   'tests/tflite-proof.test.ts',
+  'tests/worker-pool.test.ts',
 ];
 
 const shared = {

@@ -139,8 +139,15 @@ describe('Figma UI (dist/ui.html) in Chromium', () => {
       expect(await ui.frame().textContent('#message')).toBe('Enlarged 1 image fill in place (Photo).');
       // No WebGPU to lose here: the engine runs in a Worker started from ui.html's own script (blob: URL).
       expect(await ui.frame().evaluate(() => (globalThis as unknown as Enl).__enlarge.engine().where())).toBe('worker');
-      expect(ui.requests.filter((u) => u.startsWith('blob:'))).toHaveLength(1);
-      expect(await ui.frame().textContent('#engine-line')).toBe('Runs on this computer: CPU (WASM), 1 thread');
+      // The engine Worker and its inference Workers (issue 26) all start from that one blob: URL.
+      const blobs = ui.requests.filter((u) => u.startsWith('blob:'));
+      expect(new Set(blobs).size).toBe(1);
+      const workers = Math.min(8, await ui.frame().evaluate(() => navigator.hardwareConcurrency));
+      expect(blobs).toHaveLength(1 + workers);
+      // After the run the line says what ran it: the engine Worker's pool of inference Workers, one per core.
+      expect(await ui.frame().textContent('#engine-line')).toBe(
+        `Runs on this computer: CPU (WASM), ${workers} worker${workers === 1 ? '' : 's'}`,
+      );
     } finally {
       await ui.close();
     }

@@ -82,6 +82,9 @@ describe('webview engine through the string bridge (Chromium)', () => {
       await page.evaluate(() => [isSecureContext, typeof crypto.subtle, typeof (navigator as { gpu?: unknown }).gpu]),
     ).toEqual([false, 'undefined', 'undefined']);
     expect((await client.capabilities()).digest).toBe('js');
+    // Chromium lets this page start Workers: the WASM path runs on the pool, one Worker per core (issue 26).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect((await client.capabilities()).workers).toBe(Math.min(8, cores));
     const img = await photo(32, 100, 60);
     const bands: { y: number; h: number }[] = [];
     let out: PixelImage | undefined;
@@ -117,6 +120,22 @@ describe('webview engine through the string bridge (Chromium)', () => {
     const ref = (await engine.upscale(img, { model: 'realesrgan-x4fast', scale: 4 })).image;
     await engine.dispose();
     expect(diffStats(out!.data, ref.data).psnr).toBeGreaterThanOrEqual(45);
+    await page.close();
+  });
+
+  it("a webview that may not start Workers (undocumented for plugin: pages) runs the engine on the page's thread", async () => {
+    const { page, client, url } = await openWebview('', undefined, false);
+    // As a host that refuses them: `new Worker` throws (a refusal reported as an error event is tested in
+    // tests/figma-worker-fallback.test.ts; a Worker that never answers counts the same after 10 s).
+    await page.addInitScript(
+      `window.Worker = function () { throw new DOMException('Workers are not allowed here', 'SecurityError'); };`,
+    );
+    await page.goto(url);
+    expect(await client.ready(30_000)).toEqual(['wasm']);
+    expect((await client.capabilities()).workers).toBeUndefined();
+    const img = await photo(24, 10, 10);
+    const r = await client.upscale(img, { model: 'realesrgan-x4fast', scale: 4 });
+    expect([r.image.width, r.image.height, r.backend]).toEqual([96, 96, 'wasm']);
     await page.close();
   });
 

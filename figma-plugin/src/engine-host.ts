@@ -36,6 +36,7 @@ import {
   probeCapabilities,
   webglSwitch,
   WorkerStartError,
+  cpuSpread,
 } from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';
@@ -276,10 +277,13 @@ async function workerEngine(cat: Catalog): Promise<PanelEngine> {
   };
 }
 
-/** "WebGPU", "GPU (WebGL)" or "CPU (WASM), 1 thread": the catalog's name of the backend, with the threads it runs. */
-export async function backendLabel(backend: Backend, threads = 1): Promise<string> {
+/**
+ * "WebGPU", "GPU (WebGL)", "CPU (WASM), 1 thread" or "CPU (WASM), 2 workers": the catalog's name of the backend,
+ * with the threads or inference Workers it runs on.
+ */
+export async function backendLabel(backend: Backend, caps: Pick<Capabilities, 'threads' | 'workers'>): Promise<string> {
   const cat = await catalog();
-  if (backend === 'wasm') return `CPU (${cat.backendName(backend)}), ${threads} thread${threads === 1 ? '' : 's'}`;
+  if (backend === 'wasm') return `CPU (${cat.backendName(backend)}), ${cpuSpread(caps)}`;
   if (backend === 'webgl') return `GPU (${cat.backendName(backend)})`;
   return cat.backendName(backend);
 }

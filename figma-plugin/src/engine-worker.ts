@@ -12,7 +12,7 @@
 import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
 import { Catalog, IoError, type Engine } from '@enlarge/core';
-import { createWebEngine } from '@enlarge/core/web';
+import { createWebEngine, servePoolWorker } from '@enlarge/core/web';
 import {
   announceReady,
   isCancelRequest,
@@ -27,6 +27,8 @@ import { WORKER_TILES, type HostToWorker, type WorkerToHost } from './worker-pro
 export { WORKER_TILES } from './worker-protocol.js';
 
 export function startEngineWorker(): void {
+  // The same script also serves as an inference Worker of the engine Worker's pool (core/src/web/pool.ts).
+  servePoolWorker(ort);
   const scope = self as unknown as {
     postMessage(m: unknown, transfer?: Transferable[]): void;
     addEventListener(type: 'message', fn: (e: MessageEvent) => void): void;
@@ -61,6 +63,8 @@ export function startEngineWorker(): void {
       backends: ['webgl', 'wasm'],
       limits: FIGMA_LIMITS,
       tiles: WORKER_TILES,
+      // Inference Workers started from this Worker's own script (the same blob: URL), one per core.
+      pool: { start: () => new Worker(self.location.href) },
     });
     queue.use(engine);
     // Self-test before 'ready', as the engine page does: a model file is read, verified and started.

@@ -74,10 +74,12 @@ let backendText = '';
 /** Why nothing can run in this iframe (WebAssembly refused, no backend): set once at start. */
 let blocked: string | undefined;
 
-/** "CPU (WASM), 1 thread" or "WebGPU": what ran a result. */
+/** "CPU (WASM), 2 workers" or "WebGPU": what ran a result; the engine line says it from then on. */
 async function labelFor(result: Pick<UpscaleResult, 'backend'>): Promise<string> {
   const caps = await (await engine()).upscaler.capabilities();
-  return backendLabel(result.backend, caps.threads);
+  const label = await backendLabel(result.backend, caps);
+  $('engine-line').textContent = `Runs on this computer: ${label}`;
+  return label;
 }
 
 function setSegment(name: string, value: string) {
@@ -429,7 +431,7 @@ void (async () => {
     return;
   }
   const b = caps.backends[0]!;
-  backendText = await backendLabel(b, caps.threads);
+  backendText = await backendLabel(b, caps);
   document.body.dataset['backend'] = b;
   $('engine-line').textContent = `Runs on this computer: ${backendText}`;
   render();

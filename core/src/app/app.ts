@@ -4,9 +4,11 @@
  * input's format with its colour profile (./files.ts). A service worker (./sw.ts) keeps the page, the runtime
  * and the models for offline use. Nothing is uploaded: the page's CSP allows only its own origin.
  *
- * Query parameters: ?backend=wasm (or webgpu) forces a backend; ?threads=N the WASM threads; ?nosw skips the
+ * Query parameters: ?backend=wasm (or webgpu) forces a backend; ?threads=N the WASM threads; ?workers=N the
+ * inference Workers where WASM runs one thread (0: none); ?nosw skips the
  * service worker.
  */
+import { cpuSpread } from '../web/pool.js';
 import { describeError, EnlargeError } from '../errors.js';
 import { Catalog, type Manifest } from '../models.js';
 import { $, say } from './dom.js';
@@ -30,10 +32,7 @@ async function showBackend(): Promise<void> {
     const caps = await h.client.capabilities();
     const b = caps.backends[0]!;
     const name = state.catalog!.backendName(b);
-    el.textContent =
-      b === 'wasm'
-        ? `Runs on your CPU (${name}, ${caps.threads} thread${caps.threads === 1 ? '' : 's'})`
-        : `Runs on your GPU (${name})`;
+    el.textContent = b === 'wasm' ? `Runs on your CPU (${name}, ${cpuSpread(caps)})` : `Runs on your GPU (${name})`;
     document.body.dataset['backend'] = b;
     document.body.dataset['ready'] = 'true';
     updateButtons();

@@ -32,10 +32,12 @@ function startEngine(): Host {
   const client = new EngineClient(transport, { catalog: state.catalog, cancelGraceMs: 1_000 });
   const forced = query.get('backend');
   const threads = Number(query.get('threads'));
+  const workers = query.get('workers') === null ? NaN : Number(query.get('workers'));
   const boot: WorkerBoot = {
     type: 'boot',
     ...(forced ? { backends: forced.split(',') as Backend[] } : {}),
     ...(Number.isInteger(threads) && threads > 0 ? { threads } : {}),
+    ...(Number.isInteger(workers) && workers >= 0 ? { workers } : {}),
   };
   worker.postMessage(boot);
   return { worker, client, ready: client.ready(120_000) };

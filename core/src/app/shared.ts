@@ -16,4 +16,6 @@ export interface WorkerBoot {
   type: 'boot';
   backends?: Backend[];
   threads?: number;
+  /** Inference Workers for WASM (`?workers=N`; 0: none), where it runs one thread (core/src/web/pool.ts). */
+  workers?: number;
 }

@@ -15,6 +15,7 @@ import * as ortWebgl from 'onnxruntime-web/webgl';
 import { IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
 import { createWebEngine } from '../web/index.js';
+import { servePoolWorker } from '../web/pool-worker.js';
 import { isCancelRequest, isUpscaleRequest, transferList, type EngineMessage } from '../page/protocol.js';
 import { announceReady, JobQueue } from '../page/queue.js';
 import type { Engine } from '../upscale/index.js';
@@ -60,6 +61,8 @@ const scope = self as unknown as {
 const send = (m: EngineMessage) => scope.postMessage(m, transferList(m));
 const queue = new JobQueue();
 let booted = false;
+// The same script is also an inference Worker of the pool (core/src/web/pool.ts): it answers only pool messages.
+servePoolWorker(ort);
 
 function boot(m: WorkerBoot): void {
   booted = true;
@@ -74,6 +77,8 @@ function boot(m: WorkerBoot): void {
       backends: m.backends?.length ? m.backends : BACKEND_ORDER,
       threads: m.threads,
       tiles: WEB_TILES,
+      // Where WASM runs one thread (no cross-origin isolation): inference Workers of this same script.
+      pool: { start: () => new Worker(self.location.href, { type: 'module' }), workers: m.workers },
     }),
   );
   queue.use(engine);

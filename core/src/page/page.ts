@@ -11,6 +11,7 @@
  * Query parameters (or `globalThis.ENLARGE_ENGINE_CONFIG = { models, threads }` set before the script):
  *   ?models=<url>   base URL of manifest.json and the model files (default: "models/" next to the page)
  *   ?threads=<n>    WASM threads; more than 1 needs a cross-origin-isolated page (COOP/COEP headers)
+ *   ?workers=<n>    inference Workers for WASM (default one per core, at most 8; 0: none): core/src/web/pool.ts
  *   ?webgl=software|off   accept a software WebGL renderer (tests on SwiftShader) / never use WebGL
  *   ?backends=webgl,wasm  the backends to consider, best first (default webgpu,webgl,wasm)
  * Config only: `announce: 'self'` posts 'ready' to this window instead of the embedder, for a script on the page
@@ -22,6 +23,7 @@ import { IoError, ModelFileMissingError } from '../errors.js';
 import { Catalog, type Manifest, type ModelStore } from '../models.js';
 import type { Backend } from '../runtime/runner.js';
 import { createWebEngine } from '../web/index.js';
+import { servePoolWorker } from '../web/pool-worker.js';
 import { isCancelRequest, isUpscaleRequest, transferList } from './protocol.js';
 import { announceReady, JobQueue, type ReplyTarget } from './queue.js';
 
@@ -34,6 +36,8 @@ interface PageConfig {
   backends?: Backend[];
   /** 'self': 'ready' goes to this window (a relay script on the page passes it on), not to the embedder. */
   announce?: 'self';
+  /** Inference Workers for WASM (core/src/web/pool.ts); 0: none. Default: one per core. */
+  workers?: number;
 }
 
 const scriptBase = new URL('./', import.meta.url).href;
@@ -57,7 +61,13 @@ function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
       ? (backendsRaw.split(',').filter((b) => KNOWN.includes(b as Backend)) as Backend[])
       : undefined,
     announce: global.announce === 'self' ? 'self' : undefined,
+    workers: workersSetting(query.get('workers') ?? global.workers),
   };
+}
+
+function workersSetting(raw: string | number | null | undefined): number | undefined {
+  const n = raw === undefined || raw === null ? NaN : Number(raw);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** Model bytes over HTTP(S) from `base`; the engine checks each file's sha256 before loading it. */
@@ -144,6 +154,9 @@ async function start(): Promise<void> {
       wasm: { paths: scriptBase },
       threads: config.threads,
       ...(config.backends?.length ? { backends: config.backends } : {}),
+      // Inference Workers of this same script where WASM runs one thread. Whether a host's page may start
+      // Workers (Photoshop's plugin: webview) is not documented: one that cannot leaves the engine on this thread.
+      pool: { start: () => new Worker(import.meta.url, { type: 'module' }), workers: config.workers },
     }),
   );
   queue.use(engine);
@@ -161,4 +174,6 @@ async function start(): Promise<void> {
   await announceReady(engine, (m) => announce.post(m), 'plugin');
 }
 
-void start();
+// Started as a Worker (the pool's inference Workers are this script): serve the pool, touch no window.
+if (typeof window === 'undefined') servePoolWorker(ort);
+else void start();

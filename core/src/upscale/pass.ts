@@ -10,7 +10,8 @@ import { readTile, writeTile } from '../pixels.js';
 import type { Backend, Runner, TensorData } from '../runtime/runner.js';
 import { nextTask } from '../schedule.js';
 import type { TilePlan } from '../tiling.js';
-import { now, type ProgressMeter } from './progress.js';
+import { Lanes } from './lanes.js';
+import { type ProgressMeter } from './progress.js';
 import { seStatistics } from './se-statistics.js';
 import { runOne, runTta } from './tta.js';
 import { tailSplitRunner } from '../runtime/strips.js';
@@ -84,10 +85,20 @@ export async function runPass(
     for (let k = 0; k < model.seStages; k++) {
       const stage = split[k]!;
       const r = await env.session(stage.file, stage.sha256);
-      const mean = await seStatistics(r, stage, k, input, plan, extraFeeds, env.signal, () => {
-        env.meter?.add((perTileWork * 0.6) / model.seStages);
-        env.report('statistics', 0, tiles.length);
-      });
+      const mean = await seStatistics(
+        r,
+        stage,
+        k,
+        input,
+        plan,
+        extraFeeds,
+        env.signal,
+        () => {
+          env.meter?.add((perTileWork * 0.6) / model.seStages);
+          env.report('statistics', 0, tiles.length);
+        },
+        model.peakBytesPerPixel * plan.windowW * plan.windowH,
+      );
       extraFeeds[`se_mean_${k}`] = { data: mean, dims: [1, mean.length, 1, 1] };
     }
     const fin = split[model.seStages]!;
@@ -95,48 +106,57 @@ export async function runPass(
   } else main = await modelRunner(model, env.session);
 
   const dims = [1, 3, plan.windowH, plan.windowW];
-  for (let t = 0; t < tiles.length; t++) {
-    await nextTask(); // let a cancel (or a repaint) in between tiles
-    throwIfAborted(env.signal);
-    const tile = tiles[t]!;
-    const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
-    const t1 = now();
-    const y = tta
-      ? await runTta(main, x, plan.windowW, plan.windowH, extraFeeds)
-      : await runOne(main, x, dims, extraFeeds);
-    inferenceMs += now() - t1;
-    checkOutput(model, y, plan);
-    const ow = y.dims[3]!;
-    const oh = y.dims[2]!;
-    const w = Math.min(plan.tileW * s, outW - tile.x * s);
-    const h = Math.min(plan.tileH * s, outH - tile.y * s);
-    const pad = model.geometry.pad;
-    const m = await post?.(
-      { x, winW: plan.windowW, winH: plan.windowH, y: y.data, outW: ow, outH: oh, scale: s, pad },
-      tile.wx + pad,
-      tile.wy + pad,
-      tile.ox,
-      tile.oy,
-      w,
-      h,
-    );
-    writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, onBand ? 0 : tile.y * s);
-    if (m) {
-      map ??= allocPixels(outW, out.height, 1, 8);
-      const dy = onBand ? 0 : tile.y * s;
-      for (let r = 0; r < h; r++) map.data.set(m.subarray(r * w, (r + 1) * w), (dy + r) * outW + tile.x * s);
-    }
-    env.meter?.tileDone(perTileWork);
-    env.report('upscale', t + 1, tiles.length);
-    const next = tiles[t + 1];
-    if (onBand && (!next || next.y !== tile.y)) {
-      // The row of tiles is complete: hand its rows on (a view; the buffer is reused for the next row).
-      await onBand(
-        tile.y * s,
-        { ...out, height: h, data: out.data.subarray(0, outW * h * out.channels) },
-        map && { ...map, height: h, data: map.data.subarray(0, outW * h) },
+  // A pool of Workers runs several tiles at once (./lanes.ts); they are still written in tile order.
+  const lanes = new Lanes(main, model.peakBytesPerPixel * plan.windowW * plan.windowH, env.signal);
+  try {
+    for (let t = 0; t < tiles.length; t++) {
+      await nextTask(); // let a cancel (or a repaint) in between tiles
+      throwIfAborted(env.signal);
+      const tile = tiles[t]!;
+      const ran = await lanes.next(t, tiles.length, (k) => {
+        const tk = tiles[k]!;
+        const xk = readTile(input, tk.wx, tk.wy, plan.windowW, plan.windowH, 'reflect');
+        const yk = tta ? runTta(main, xk, plan.windowW, plan.windowH, extraFeeds) : runOne(main, xk, dims, extraFeeds);
+        return yk.then((y) => ({ x: xk, y }));
+      });
+      inferenceMs += ran.waitedMs;
+      throwIfAborted(env.signal);
+      const { x, y } = ran.value;
+      checkOutput(model, y, plan);
+      const ow = y.dims[3]!;
+      const oh = y.dims[2]!;
+      const w = Math.min(plan.tileW * s, outW - tile.x * s);
+      const h = Math.min(plan.tileH * s, outH - tile.y * s);
+      const pad = model.geometry.pad;
+      const m = await post?.(
+        { x, winW: plan.windowW, winH: plan.windowH, y: y.data, outW: ow, outH: oh, scale: s, pad },
+        tile.wx + pad,
+        tile.wy + pad,
+        tile.ox,
+        tile.oy,
+        w,
+        h,
       );
+      writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, onBand ? 0 : tile.y * s);
+      if (m) {
+        map ??= allocPixels(outW, out.height, 1, 8);
+        const dy = onBand ? 0 : tile.y * s;
+        for (let r = 0; r < h; r++) map.data.set(m.subarray(r * w, (r + 1) * w), (dy + r) * outW + tile.x * s);
+      }
+      env.meter?.tileDone(perTileWork);
+      env.report('upscale', t + 1, tiles.length);
+      const next = tiles[t + 1];
+      if (onBand && (!next || next.y !== tile.y)) {
+        // The row of tiles is complete: hand its rows on (a view; the buffer is reused for the next row).
+        await onBand(
+          tile.y * s,
+          { ...out, height: h, data: out.data.subarray(0, outW * h * out.channels) },
+          map && { ...map, height: h, data: map.data.subarray(0, outW * h) },
+        );
+      }
     }
+  } finally {
+    lanes.close();
   }
   return {
     image: onBand ? undefined : out,
@@ -172,7 +192,10 @@ function checkOutput(model: ModelEntry, y: TensorData, plan: TilePlan): void {
 export async function modelRunner(model: ModelEntry, session: PassEnv['session']): Promise<Runner> {
   const t = model.tailSplit;
   if (!t) return session(model.file, model.sha256);
-  return tailSplitRunner(await session(t.body.file, t.body.sha256), await session(t.tail.file, t.tail.sha256), t);
+  const body = await session(t.body.file, t.body.sha256);
+  const whole = tailSplitRunner(body, await session(t.tail.file, t.tail.sha256), t);
+  // Body and tail share one pool (when there is one): the whole graph runs as many tiles at once as the body.
+  return body.parallel ? { ...whole, parallel: (ws) => body.parallel!(ws), abort: () => body.abort?.() } : whole;
 }
 
 /** Every file a model's runs may load: its graph, its SE-split stages, or its body and tail. */

@@ -12,6 +12,7 @@ import { readTile } from '../pixels.js';
 import type { Runner, TensorData } from '../runtime/runner.js';
 import { nextTask } from '../schedule.js';
 import type { TilePlan } from '../tiling.js';
+import { Lanes } from './lanes.js';
 
 /** Mean of SE stage k's feature map over the whole image. `earlier` holds the means of stages < k. */
 export async function seStatistics(
@@ -23,6 +24,8 @@ export async function seStatistics(
   earlier: Record<string, TensorData>,
   signal: AbortSignal | undefined,
   onTile: () => void,
+  /** One run's working set in bytes (how many tiles a pool of Workers may run at once). */
+  workingSet = 0,
 ): Promise<Float32Array> {
   const stride = stage.stride!;
   const C = stage.channels!;
@@ -35,36 +38,47 @@ export async function seStatistics(
   // The planner's origins end exactly at the aligned image edge.
   const alignedW = plan.xs[plan.xs.length - 1]! + plan.tileW;
   const alignedH = plan.ys[plan.ys.length - 1]! + plan.tileH;
-  for (const tile of plan.tiles) {
-    await nextTask();
-    throwIfAborted(signal);
-    const x = readTile(input, tile.wx, tile.wy, plan.windowW, plan.windowH, 'reflect');
-    const res = await runner.run({ input: { data: x, dims: [1, 3, plan.windowH, plan.windowW] }, ...feeds }, [
-      stage.output,
-    ]);
-    const f = res[stage.output]!;
-    const [, c, fh, fw] = f.dims as number[];
-    if (c !== C) throw new ModelOutputError(`SE stage ${k} returned ${c} channels, expected ${C}.`);
-    // Feature map of the whole (aligned) image, and this tile's cell in it.
-    wholeW = fw! + (alignedW - plan.tileW) / stride;
-    wholeH = fh! + (alignedH - plan.tileH) / stride;
-    const [x0, x1] = ownedRange(plan.xs, tile.x, stride, wholeW);
-    const [y0, y1] = ownedRange(plan.ys, tile.y, stride, wholeH);
-    const ox = tile.x / stride,
-      oy = tile.y / stride;
-    if (x1 - ox > fw! || y1 - oy > fh!)
-      throw new ModelOutputError(`Tile too small for SE statistics of ${stage.file}; use a larger tile size.`);
-    for (let ch = 0; ch < C; ch++) {
-      let acc = 0;
-      const base = ch * fh! * fw!;
-      for (let yy = y0; yy < y1; yy++) {
-        const row = base + (yy - oy) * fw!;
-        for (let xx = x0; xx < x1; xx++) acc += f.data[row + xx - ox]!;
+  // Tiles run as the runner allows (a pool runs several at once, ./lanes.ts); their sums are added in tile
+  // order, so the mean is the same to the last bit as one tile at a time.
+  const lanes = new Lanes(runner, workingSet, signal);
+  try {
+    for (let t = 0; t < plan.tiles.length; t++) {
+      await nextTask();
+      throwIfAborted(signal);
+      const { value: f } = await lanes.next(t, plan.tiles.length, (j) => {
+        const tj = plan.tiles[j]!;
+        const x = readTile(input, tj.wx, tj.wy, plan.windowW, plan.windowH, 'reflect');
+        return runner
+          .run({ input: { data: x, dims: [1, 3, plan.windowH, plan.windowW] }, ...feeds }, [stage.output])
+          .then((res) => res[stage.output]!);
+      });
+      throwIfAborted(signal);
+      const tile = plan.tiles[t]!;
+      const [, c, fh, fw] = f.dims as number[];
+      if (c !== C) throw new ModelOutputError(`SE stage ${k} returned ${c} channels, expected ${C}.`);
+      // Feature map of the whole (aligned) image, and this tile's cell in it.
+      wholeW = fw! + (alignedW - plan.tileW) / stride;
+      wholeH = fh! + (alignedH - plan.tileH) / stride;
+      const [x0, x1] = ownedRange(plan.xs, tile.x, stride, wholeW);
+      const [y0, y1] = ownedRange(plan.ys, tile.y, stride, wholeH);
+      const ox = tile.x / stride,
+        oy = tile.y / stride;
+      if (x1 - ox > fw! || y1 - oy > fh!)
+        throw new ModelOutputError(`Tile too small for SE statistics of ${stage.file}; use a larger tile size.`);
+      for (let ch = 0; ch < C; ch++) {
+        let acc = 0;
+        const base = ch * fh! * fw!;
+        for (let yy = y0; yy < y1; yy++) {
+          const row = base + (yy - oy) * fw!;
+          for (let xx = x0; xx < x1; xx++) acc += f.data[row + xx - ox]!;
+        }
+        sum[ch]! += acc;
       }
-      sum[ch]! += acc;
+      count += (x1 - x0) * (y1 - y0);
+      onTile();
     }
-    count += (x1 - x0) * (y1 - y0);
-    onTile();
+  } finally {
+    lanes.close();
   }
   if (count !== wholeW * wholeH)
     throw new ModelOutputError(`SE statistics covered ${count} of ${wholeW * wholeH} feature pixels.`);

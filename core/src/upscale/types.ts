@@ -168,6 +168,8 @@ export interface Capabilities {
   wasmThreads: boolean;
   /** Threads the WASM backend will use. */
   threads: number;
+  /** Inference Workers the WASM backend runs tiles on at once (core/src/web/pool.ts); absent: none, it runs here. */
+  workers?: number;
   secureContext: boolean;
   /** How model files are verified: 'webcrypto', 'js' (@noble/hashes) or 'node'. */
   digest: string;

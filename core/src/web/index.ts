@@ -16,12 +16,23 @@ import { Engine } from '../upscale/engine.js';
 import type { Limits } from '../upscale/request.js';
 import type { Capabilities } from '../upscale/types.js';
 import { webRunnerFactory } from './runner.js';
+import { poolRunnerFactory, WorkerPool } from './pool.js';
 import { probeWebGL, type WebGLProbe } from './webgl.js';
 
 export { webRunnerFactory } from './runner.js';
 export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProbe } from './webgl.js';
 export { webglModel } from './webgl-model.js';
 export { createWorker, firstAnswer, WorkerStartError, WORKER_ANSWER_MS } from './worker-start.js';
+export { servePoolWorker } from './pool-worker.js';
+export {
+  cpuSpread,
+  poolSize,
+  poolMemoryBudget,
+  parallelRuns,
+  WorkerPool,
+  MAX_POOL_WORKERS,
+  type PoolOptions,
+} from './pool.js';
 
 export interface WebEngineOptions {
   /** The onnxruntime-web module the bundle embeds ('onnxruntime-web', or 'onnxruntime-web/wasm' without WebGPU). */
@@ -51,6 +62,12 @@ export interface WebEngineOptions {
   digest?: NamedDigest;
   /** What probeCapabilities already found (a host that showed it before the engine started), to probe once. */
   capabilities?: Promise<Capabilities>;
+  /**
+   * Inference Workers for the WASM path (./pool.ts): how to start one (this host's script in its pool role) and,
+   * optionally, how many (a setting; 0 turns the pool off). Started only where WASM is among the backends and
+   * runs single-threaded; where none starts, the engine runs on this thread as before.
+   */
+  pool?: { start(): Worker; workers?: number; memoryBudget?: number };
 }
 
 /** The one sentence for a context that can run no backend at all. */
@@ -164,10 +181,25 @@ export async function createWebEngine(options: WebEngineOptions): Promise<Engine
   if (caps.backends.length === 0) throw noBackendError();
   configureWebRuntime(ort, { threads: caps.threads, wasm: options.wasm, webgl: options.webgl });
   const digest = options.digest ?? defaultDigest();
+  let runners = webRunnerFactory(ort, options.webgl);
+  // Workers where jobs run on WASM with one thread (no shared memory; with threads, onnxruntime's own are used).
+  // A GPU-first engine starts none: its sessions live on this thread with their context.
+  if (options.pool && options.pool.workers !== 0 && caps.backends[0] === 'wasm' && caps.threads === 1) {
+    const pool = await WorkerPool.start({
+      start: options.pool.start,
+      wasm: options.wasm,
+      ...(options.pool.workers !== undefined ? { workers: options.pool.workers } : {}),
+      ...(options.pool.memoryBudget !== undefined ? { memoryBudget: options.pool.memoryBudget } : {}),
+    });
+    if (pool) {
+      runners = poolRunnerFactory(runners, pool);
+      caps = { ...caps, workers: pool.size };
+    }
+  }
   return new Engine({
     catalog: options.catalog,
     store: options.store,
-    runners: webRunnerFactory(ort, options.webgl),
+    runners,
     runnerOptions: { backends: caps.backends, threads: caps.threads },
     limits: options.limits,
     tiles: {

@@ -80,6 +80,8 @@ export interface BrowserConfig {
   timeoutMs: number;
   /** More of the page's query (core/src/page/page.ts): `webgl=software`, `backends=webgl,wasm`. */
   query?: string;
+  /** Inference Workers (`?workers=N`, core/src/web/pool.ts); default 0: the engine on the page's thread, as before the pool. */
+  workers?: number;
 }
 
 export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
@@ -102,7 +104,9 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
   try {
     const page = await browser.newPage();
     await page.addInitScript(COLLECT_SCRIPT);
-    const query = [cfg.threads > 1 ? `threads=${cfg.threads}` : '', cfg.query ?? ''].filter(Boolean).join('&');
+    const query = [cfg.threads > 1 ? `threads=${cfg.threads}` : '', `workers=${cfg.workers ?? 0}`, cfg.query ?? '']
+      .filter(Boolean)
+      .join('&');
     await page.goto(`${server.url}${query ? `?${query}` : ''}`);
     await page.waitForFunction(
       () => (window as unknown as { __replies: Reply[] }).__replies.some((r) => r.type === 'ready'),

@@ -10,6 +10,10 @@ import { engineSection } from './report/engine.js';
 import { peersSection } from './report/peers.js';
 import { browserSection } from './report/browser.js';
 import { memorySection } from './report/memory.js';
+import { renderWorkerPool } from './pool.js';
+
+/** The worker-pool section (./pool.ts). */
+const poolSection = (res: BenchResults, _charts: string[], L: string[]) => void L.push(...renderWorkerPool(res));
 
 export { renderCharts } from './report/charts.js';
 export { comparisons, ratioText, rowRate, type Comparison } from './report/figures.js';
@@ -18,7 +22,7 @@ export { observations } from './report/observations.js';
 // The sections of benchmarks.md, in order, each in its own file under ./report/.
 export function renderMarkdown(res: BenchResults, charts: string[]): string {
   const L: string[] = [];
-  for (const section of [intro, engineSection, peersSection, browserSection, memorySection]) section(res, charts, L);
+  for (const section of [intro, engineSection, peersSection, browserSection, poolSection, memorySection]) section(res, charts, L);
   return L.join('\n');
 }
 

@@ -6,7 +6,8 @@
  * --out is given). Every peer is measured in the same run, on the same photo, on the same machine, and
  * printed with its ratio to us: absolute times drift on shared machines, side-by-side ratios do not.
  *
- * Sections (--only takes these names): machine, models, web, quant (int8 variants beside fp32), peers, upscalerjs, floor, browser, websr (WebSR itself
+ * Sections (--only takes these names): machine, models, web, quant (int8 variants beside fp32), peers, upscalerjs, floor, browser, pool (the
+ * inference-Worker pool in Chromium, WASM, 1 and 2 Workers), websr (WebSR itself
  * vs our ports of its networks, in Chromium on WebGPU), memory, gigapixel (the CLI streaming 4× outputs up to 1 GP
  * to PNG and TIFF: ~40 min on 2 cores).
  * --gpu runs only the GPU section (WebGPU and Vulkan on the real GPU; never in CI). To test its code path
@@ -26,6 +27,7 @@ import { benchBrowser, CPU_ARGS } from './browser.js';
 import { memoryLarge, memoryPresets, memoryScale } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
 import { websrBench, type WebsrBenchPlan } from './websr.js';
+import { workerPoolBench, type WorkerPoolPlan } from './pool.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
 import { ROOT, errorText, log, round, rssMethod, runWorker } from './util.js';
 import type { ModelItem, ModelRow, ModelsTask, UpscalerJsRow, UpscalerJsTask } from './worker.js';
@@ -48,9 +50,17 @@ interface Plan {
   floor: { size: number; reps: number };
   browser: { size: number; reps: number };
   websr: WebsrBenchPlan;
+  pool: WorkerPoolPlan;
   memorySides: number[];
   /** The gigapixel series: input sides at 4× (8000² → 32000², 1.02 GP), per format. */
   gigapixel: { format: 'png' | 'tiff'; sides: number[] }[];
+}
+
+/** Worker counts for the pool section: ENLARGE_BENCH_POOL_WORKERS (e.g. "1,2,4,8"), else `fallback`. */
+function poolWorkers(fallback: number[]): number[] {
+  const env = process.env['ENLARGE_BENCH_POOL_WORKERS'];
+  const list = env?.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1);
+  return list?.length ? list : fallback;
 }
 
 const FULL: Plan = {
@@ -139,6 +149,8 @@ const FULL: Plan = {
   floor: { size: 256, reps: 10 },
   browser: { size: 256, reps: 2 },
   websr: { size: 128, reps: 3, sizes: ['s', 'm', 'l'] },
+  // The pool: 1 and 2 Workers (ENLARGE_BENCH_POOL_WORKERS=1,2,4,8 on a machine with more cores), fastest of 3.
+  pool: { model: 'realesrgan-x4fast', size: 256, tile: 128, reps: 3, workers: poolWorkers([1, 2]), isolated: true },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
   gigapixel: [
@@ -195,6 +207,7 @@ const QUICK: Plan = {
   browser: { size: 64, reps: 1 },
   // One network on a tiny crop: the code path, not figures (WebSR on SwiftShader takes ~0.5 s per cold network).
   websr: { size: 32, reps: 1, sizes: ['s'] },
+  pool: { model: 'realesrgan-x4fast', size: 64, tile: 32, reps: 3, workers: poolWorkers([1, 2]), isolated: false },
   memorySides: [32, 64, 128],
   gigapixel: [
     { format: 'png', sides: [64, 128] },
@@ -211,6 +224,7 @@ const SECTIONS = [
   'floor',
   'browser',
   'websr',
+  'pool',
   'memory',
   'gigapixel',
   'quant',
@@ -231,7 +245,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,memory,gigapixel,quant] [-- --no-build] [-- --from-json benchmarks.json]',
+      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,pool,memory,gigapixel,quant] [-- --no-build] [-- --from-json benchmarks.json]',
     );
     return;
   }
@@ -540,6 +554,12 @@ async function main(): Promise<void> {
         log(`  WebSR: ${errorText(err)}`);
       }
       if (quick) results.skipped.push('WebSR cnn-2x-m and cnn-2x-l, and 128² (full run only)');
+    }
+
+    // 5c. The pool of inference Workers (WASM, Chromium).
+    if (only.has('pool')) {
+      log(`\n[5c] Worker pool in headless Chromium (WASM), ${plan.pool.model} ${plan.pool.size}² → ${plan.pool.size * 4}²`);
+      results.workerPool = await workerPoolBench(plan.pool, log, () => loadavg().map((v) => round(v, 2)));
     }
 
     // 6. Memory and scale.

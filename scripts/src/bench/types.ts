@@ -42,5 +42,23 @@ export interface BenchResults {
   /** WebSR itself vs the engine page on the same networks (absent in results written before this section). */
   websr?: WebsrBenchRow[];
   memory?: MemoryResult;
+  /** The pool of inference Workers in Chromium, WASM (./pool.ts; absent in results written before it). */
+  workerPool?: WorkerPoolRow[];
   skipped: string[];
+}
+
+/** One row of the worker-pool section: the fastest warm job with `workers` inference Workers. */
+export interface WorkerPoolRow {
+  workers: number;
+  /** onnxruntime-web threads per session (1 in every pool row). */
+  threads: number;
+  crossOriginIsolated: boolean;
+  /** Fastest warm job, post → result (ms). */
+  ms: number;
+  model: string;
+  inputPx: number;
+  /** The runs' spread (ms) and the load average when the row was measured (a shared machine). */
+  runsMs?: number[];
+  load?: number[];
+  error?: string;
 }
