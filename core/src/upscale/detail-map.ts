@@ -1,22 +1,18 @@
 /**
  * The invented-detail map, per tile: for every output pixel, how far the result departs from what the input
- * supports, 0 (supported) … 255 (most invented). On a grid of q× the input (q = 2: the faithful network's
- * first 2× pass, ./faithful.ts; q = s where the catalog has none, with Lanczos-3 as the reference), per input
- * pixel (the q×q block it covers), in luma:
+ * supports, 0 (supported) … 255 (most invented). On the input grid the tile's output covers (s×s blocks):
  *
- *   D = mean |down(result) − ref|    the delivered result's disagreement with the faithful reference
- *   A = mean |ref − lanczos|         the detail the faithful reference itself adds
+ *   r = |down(result) − input|                       the consistency residual (luma), and
+ *   a = mean over the block of |result − ref|        the detail added beyond the faithful reference (the
+ *                                                    Faithful network's tile, ./faithful.ts; else Lanczos-3),
  *
- * d = D − rlWeight·A estimates the evaluation's *excess* (|result − truth| − |Lanczos − truth| =
- * |a − t| − |t| with a the result's addition and t the truth's detail), with the faithful network's addition
- * standing in for t: detail the faithful network also adds is supported, detail beyond it is not. d is
- * box-smoothed (3×3 input pixels) and mapped to 0..1 rising through ½ at level(F) (mapFromScore), whose
- * "check this" point (m = ½, CHECK_LEVEL) is the level chosen on the development set, per fidelity, to
- * separate harmful from helpful detail (MAP_LEVELS; `npm run eval:detail -- --levels`, docs/quality.md).
- * m is raised to at least RISK inside the semantic risks (faces smaller than SMALL_FACE input pixels, text
- * regions) and upsampled bilinearly to the output. Everything reads at most FIDELITY_HALO input pixels around
- * a tile's centre, so tiles agree with the whole image; the map leaves the engine as its own stream of 8-bit
- * bands (no full-size float plane).
+ * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
+ * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). The parameters (MAP_PARAMS) were fitted on the
+ * development set with `npm run eval:detail -- --tune` (docs/quality.md); g puts the "check this" level
+ * (m = ½) at about the 90th percentile of the photo model's maps there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
+ * risks (faces smaller than SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output.
+ * Everything reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole
+ * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
  */
 import type { Detection } from '../detect/types.js';
 import {
@@ -29,7 +25,7 @@ import {
   outputPlanes,
   type TileData,
 } from './fidelity.js';
-import type { FaithfulReference, FaithfulTile } from './faithful.js';
+import type { FaithfulReference } from './faithful.js';
 
 /** The "check this" level: map values at or above it count towards the invented share. */
 export const CHECK_LEVEL = 128;
@@ -37,43 +33,23 @@ export const CHECK_LEVEL = 128;
 export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
-/**
- * The map's parameters, fitted on the development set (docs/quality.md, `scripts/src/eval/fidelity-curve.ts`):
- * `rlWeight` the weight of the reference's own addition (1: the best of 0.5–1.5), `smooth` the box radius
- * (input pixels) of d (1: the best of 0–2), `width` the softness of mapFromScore's knee (luma, 0..1), `levels` the "check
- * this" level of d per fidelity, [F, level] pairs, linear in between: at F = 0, 0.25 and 0.5 the level with
- * the largest Youden J (true-positive rate − false-positive rate of "map ≥ CHECK_LEVEL" over harmful vs
- * helpful detail, the pixels detailAuc scores; J 0.198, 0.186, 0.119). Above 0.5 the map separates little
- * (J ≤ 0.1) and J's optimum would flag 80–97 % of all pixels, so the level is held at 0.5's.
- */
-export const MAP_PARAMS: MapParams = {
-  rlWeight: 1,
-  smooth: 1,
-  width: 1 / 255,
-  levels: [
-    [0, 3 / 255],
-    [0.25, 3 / 255],
-    [0.5, 0.5 / 255],
-    [1, 0.5 / 255],
-  ],
-};
+/** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
+export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1.3 };
 
 export interface MapParams {
-  rlWeight: number;
+  tau: number;
+  rWeight: number;
+  /** σ over (2·sigmaRadius + 1)² input pixels. */
+  sigmaRadius: number;
+  /** Box smoothing radius of the map on the input grid (0 = none). */
   smooth: number;
-  width: number;
-  levels: readonly (readonly [number, number])[];
-}
-
-/** The "check this" level of d at fidelity F (MAP_PARAMS.levels, linear in between, clamped at the ends). */
-export function mapLevel(F: number, levels: MapParams['levels'] = MAP_PARAMS.levels): number {
-  if (F <= levels[0]![0]) return levels[0]![1];
-  for (let k = 1; k < levels.length; k++) {
-    const [f1, l1] = levels[k]!,
-      [f0, l0] = levels[k - 1]!;
-    if (F <= f1) return l0 + ((l1 - l0) * (F - f0)) / (f1 - f0);
-  }
-  return levels[levels.length - 1]![1];
+  /**
+   * κ: along a clean edge (structure-tensor coherence c near 1) models add detail the input supports, in
+   * texture (c near 0) they make it up: q is scaled by 1 − κ·c.
+   */
+  coherence: number;
+  /** q is multiplied by this, so the "check this" level (m = ½) sits where the development set says. */
+  gain: number;
 }
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
@@ -133,59 +109,72 @@ function lumaOf(planes: Float32Array[]): Float32Array {
   return out;
 }
 
-/** The luma of the tile's output, k×k block means (outW/k × outH/k), in one pass over its planes. */
-function lumaBlocks(t: TileData, k: number): Float32Array {
-  const { outW, outH } = t;
-  const [r, g, b] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
-  if (k === 1) return lumaOf([r, g, b]);
-  const w = outW / k;
-  const out = new Float32Array(w * (outH / k));
-  const inv = 1 / (k * k);
-  const c0 = LUMA[0] * inv,
-    c1 = LUMA[1] * inv,
-    c2 = LUMA[2] * inv;
-  for (let v = 0; v < outH; v++) {
-    const row = ((v / k) | 0) * w;
-    const o = v * outW;
-    for (let u = 0; u < outW; u++) {
-      const i = o + u;
-      const o2 = row + ((u / k) | 0);
-      out[o2] = out[o2]! + c0 * r[i]! + c1 * g[i]! + c2 * b[i]!;
-    }
-  }
-  return out;
-}
-
-/**
- * d (see the header) on the tile's input grid (cw × ch), box-smoothed: the map before mapFromScore.
- * `ref`: the faithful network's first pass (./faithful.ts); 'self' when the model is the faithful end (it
- * adds nothing beyond itself: d = 0; measured against Lanczos instead, its map ranked harmful detail below
- * helpful, AUC 0.34 clean on the development set); undefined: Lanczos-3 at the pass's scale is the reference
- * (A = 0, d is the detail added beyond Lanczos).
- */
-export function mapScore(t: TileData, ref: FaithfulTile | 'self' | undefined, params: MapParams = MAP_PARAMS): Float32Array {
-  const { outW, outH, scale: s } = t;
+/** The map on the tile's input grid (cw × ch floats in [0, 1]), before upsampling. */
+export function mapOnInputGrid(
+  t: TileData,
+  lanczos: Float32Array[] | undefined,
+  risk?: Float32Array,
+  params: MapParams = MAP_PARAMS,
+): Float32Array {
+  const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
     ch = outH / s;
-  if (ref === 'self') return new Float32Array(cw * ch);
-  const q = ref?.grid ?? s;
-  const qw = cw * q,
-    qh = ch * q;
-  const yQ = lumaBlocks(t, s / q);
+  const yY = lumaOf(outputPlanes(t));
   const xY = lumaOf(inputPlanes(t));
-  const lQ = lanczosTile({ ...t, outW: qw, outH: qh, scale: q }, [xY])[0]!;
-  const rQ = ref ? lumaOf(ref.planes) : lQ;
-  const dis = new Float32Array(qw * qh);
-  for (let i = 0; i < dis.length; i++)
-    dis[i] = Math.abs(yQ[i]! - rQ[i]!) - params.rlWeight * Math.abs(rQ[i]! - lQ[i]!);
-  const raw = blockMeans(dis, qw, qh, q);
-  const sm = params.smooth;
-  if (sm <= 0) return raw;
+  const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
+  const diff = new Float32Array(yY.length);
+  for (let i = 0; i < diff.length; i++) diff[i] = Math.abs(yY[i]! - lY[i]!);
+  const added = blockMeans(diff, outW, outH, s);
+  const down = blockMeans(yY, outW, outH, s);
+  const raw = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++) {
+    const wy = j + pad;
+    for (let i = 0; i < cw; i++) {
+      const wx = i + pad;
+      // σ of the input's luma over its 3×3 neighbourhood (clamped to the window).
+      let sum = 0,
+        sq = 0,
+        n = 0,
+        jxx = 0,
+        jyy = 0,
+        jxy = 0;
+      const sr = params.sigmaRadius;
+      const at = (yy: number, xx: number) =>
+        xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
+      for (let dy = -sr; dy <= sr; dy++) {
+        const yy = wy + dy;
+        for (let dx = -sr; dx <= sr; dx++) {
+          const xx = wx + dx;
+          const v = at(yy, xx);
+          sum += v;
+          sq += v * v;
+          n++;
+          if (params.coherence !== 0) {
+            const gx = at(yy, xx + 1) - at(yy, xx - 1),
+              gy = at(yy + 1, xx) - at(yy - 1, xx);
+            jxx += gx * gx;
+            jyy += gy * gy;
+            jxy += gx * gy;
+          }
+        }
+      }
+      const tr = jxx + jyy;
+      const coh = tr > 1e-8 ? ((jxx - jyy) ** 2 + 4 * jxy * jxy) / (tr * tr) : 0;
+      const mean = sum / n;
+      const sigma = Math.sqrt(Math.max(0, sq / n - mean * mean));
+      const k = j * cw + i;
+      const r = Math.abs(down[k]! - xY[wy * winW + wx]!);
+      const q =
+        ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) * (1 - params.coherence * coh);
+      raw[k] = q / (1 + q);
+    }
+  }
   const m = new Float32Array(cw * ch);
   for (let j = 0; j < ch; j++)
     for (let i = 0; i < cw; i++) {
       let sum = 0,
         n = 0;
+      const sm = params.smooth;
       for (let dy = -sm; dy <= sm; dy++) {
         const jj = j + dy;
         if (jj < 0 || jj >= ch) continue;
@@ -196,47 +185,11 @@ export function mapScore(t: TileData, ref: FaithfulTile | 'self' | undefined, pa
           n++;
         }
       }
-      m[j * cw + i] = sum / n;
+      const k = j * cw + i;
+      m[k] = Math.max(sum / n, risk ? RISK * risk[k]! : 0);
     }
   return m;
 }
-
-/** The map on the tile's input grid (cw × ch floats in [0, 1]), before upsampling, at fidelity F. */
-export function mapOnInputGrid(
-  t: TileData,
-  ref: FaithfulTile | 'self' | undefined,
-  F: number,
-  risk?: Float32Array,
-  params: MapParams = MAP_PARAMS,
-): Float32Array {
-  return mapFromScore(mapScore(t, ref, params), mapLevel(F, params.levels), risk, params);
-}
-
-/**
- * The map from its score d (mapScore) at a "check this" level L, in place: m = q / (1 + q),
- * q = (sp(d / width) / sp(L / width))^SHARPNESS with sp the softplus, so m = ½ at d = L exactly, m rises
- * strictly with d (no ties for detailAuc), and d ≤ 0 (nothing beyond the faithful reference) stays near 0 at
- * every level; then the risk floor.
- */
-export function mapFromScore(
-  d: Float32Array,
-  level: number,
-  risk?: Float32Array,
-  params: MapParams = MAP_PARAMS,
-): Float32Array {
-  const inv = 1 / params.width;
-  const softplus = (x: number) => (x > 20 ? x : Math.log1p(Math.exp(x)));
-  const norm = 1 / softplus(level * inv);
-  for (let k = 0; k < d.length; k++) {
-    const q = (softplus(d[k]! * inv) * norm) ** SHARPNESS;
-    const m = q / (1 + q);
-    d[k] = risk ? Math.max(m, RISK * risk[k]!) : m;
-  }
-  return d;
-}
-
-/** How steeply the map rises through its level (see mapFromScore). */
-const SHARPNESS = 4;
 
 /**
  * The 8-bit map of the output rectangle w × h at (ox, oy) of the tile's output: the input-grid map,
@@ -247,30 +200,19 @@ export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w:
   const cw = t.outW / s,
     ch = t.outH / s;
   const out = new Uint8Array(w * h);
-  // The columns' neighbours and weights, once per tile (the same bilinear as every row uses).
-  const x0 = new Int32Array(w),
-    x1 = new Int32Array(w),
-    fx = new Float32Array(w);
-  for (let u = 0; u < w; u++) {
-    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
-    x0[u] = Math.floor(d);
-    x1[u] = Math.min(cw - 1, x0[u]! + 1);
-    fx[u] = d - x0[u]!;
-  }
   for (let v = 0; v < h; v++) {
     const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
     const y0 = Math.floor(c),
+      y1 = Math.min(ch - 1, y0 + 1),
       fy = c - y0;
-    const r0 = y0 * cw,
-      r1 = Math.min(ch - 1, y0 + 1) * cw;
-    const o = v * w;
     for (let u = 0; u < w; u++) {
-      const f = fx[u]!,
-        i0 = x0[u]!,
-        i1 = x1[u]!;
-      const a = m[r0 + i0]! + f * (m[r0 + i1]! - m[r0 + i0]!);
-      const b = m[r1 + i0]! + f * (m[r1 + i1]! - m[r1 + i0]!);
-      out[o + u] = Math.round(255 * (a + fy * (b - a)));
+      const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+      const x0 = Math.floor(d),
+        x1 = Math.min(cw - 1, x0 + 1),
+        fx = d - x0;
+      const a = m[y0 * cw + x0]! * (1 - fx) + m[y0 * cw + x1]! * fx;
+      const b = m[y1 * cw + x0]! * (1 - fx) + m[y1 * cw + x1]! * fx;
+      out[v * w + u] = Math.round(255 * (a * (1 - fy) + b * fy));
     }
   }
   return out;
@@ -314,21 +256,21 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
       ch = t.outH / t.scale;
     const risk = regionMask(o.regions, gx, gy, cw, ch, o.toPass);
     const wantsFidelity = F > 0 || (risk && RF > 0);
-    // Below blendStart fidelity only corrects drift: the network's output scale is needed for the blend alone,
-    // its first 2× pass for the map.
+    // The reference: the faithful network's tile (or the output itself for the Faithful model), else Lanczos.
+    let ref: Float32Array[] | undefined;
+    // Below blendStart fidelity only corrects drift: the reference is needed for the map alone.
     const b0 = FIDELITY_PARAMS.blendStart;
     const blends = F > b0 || (!!risk && RF > b0);
-    const network = FIDELITY_PARAMS.reference === 'network';
-    let ref: FaithfulTile | 'self' | undefined;
-    if ((blends || o.map) && network && o.reference) ref = o.reference === 'self' ? 'self' : await o.reference(t, blends);
+    if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
+      if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
+      else if (o.reference) ref = await o.reference(t);
+    }
     if (wantsFidelity) {
       const gain = new Float32Array(cw * ch).fill(F);
       if (risk) for (let i = 0; i < gain.length; i++) gain[i] = Math.max(F, RF * risk[i]!);
-      // The Faithful model blends towards itself: its own output is the reference (no Lanczos is made).
-      const full = ref === 'self' ? (blends ? outputPlanes(t).map((p) => p.slice()) : undefined) : ref?.full;
-      applyFidelity(t, gain, full);
+      ref = applyFidelity(t, gain, ref) ?? ref;
     }
     if (!o.map) return undefined;
-    return mapTile(mapOnInputGrid(t, network ? ref : undefined, F, risk), t, ox, oy, w, h);
+    return mapTile(mapOnInputGrid(t, ref, risk), t, ox, oy, w, h);
   };
 }

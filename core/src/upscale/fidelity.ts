@@ -10,7 +10,7 @@
  *      noise band), y ← y + B(F)·up(e), B(F) = min(1, bpStrength·F).
  *
  * Unlike the old full back-projection, step 2 cannot re-impose the input's JPEG blocks, ringing or noise.
- * down() is the s×s box mean (the same box shrink ./detail-map.ts uses for its 2× grid) and
+ * down() is the s×s box mean (the same shrink-back the consistency residual of ./detail-map.ts uses) and
  * up() is bilinear. Each output pixel depends on model output at most FIDELITY_HALO input pixels away and on
  * the reference network at most FAITHFUL_CONTEXT further, so a tile plan with that halo gives the same pixels
  * as the whole image. Small faces and text get `regionFidelity` (default 1) where it is above F.
@@ -133,12 +133,7 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
   const out = new Float32Array(cw * ch);
   for (let v = 0; v < outH; v++) {
     const row = ((v / s) | 0) * cw;
-    let i = v * outW;
-    for (let b = 0; b < cw; b++) {
-      let acc = 0;
-      for (let k = 0; k < s; k++) acc += p[i++]!;
-      out[row + b] = out[row + b]! + acc;
-    }
+    for (let u = 0; u < outW; u++) out[row + ((u / s) | 0)] = out[row + ((u / s) | 0)]! + p[v * outW + u]!;
   }
   const inv = 1 / (s * s);
   for (let i = 0; i < out.length; i++) out[i] = out[i]! * inv;
@@ -147,7 +142,7 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
 
 /**
  * Adds `gain(u, v)` × bilinear(e) to `p`: e lives on the cw × ch input grid (pixel centres at (i + ½)·s in
- * output pixels), clamped at its edges; with `clamp` the result is then clamped to [0, 1] in the same pass.
+ * output pixels), clamped at its edges.
  */
 function addBilinear(
   p: Float32Array,
@@ -156,20 +151,17 @@ function addBilinear(
   s: number,
   e: Float32Array,
   gain: Float32Array,
-  clamp: boolean,
 ): void {
   const cw = outW / s,
     ch = outH / s;
   const x0 = new Int32Array(outW),
     x1 = new Int32Array(outW),
-    col = new Int32Array(outW),
     fx = new Float32Array(outW);
   for (let u = 0; u < outW; u++) {
     const c = Math.min(cw - 1, Math.max(0, (u + 0.5) / s - 0.5));
     x0[u] = Math.floor(c);
     x1[u] = Math.min(cw - 1, x0[u]! + 1);
     fx[u] = c - x0[u]!;
-    col[u] = (u / s) | 0;
   }
   for (let v = 0; v < outH; v++) {
     const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
@@ -179,17 +171,12 @@ function addBilinear(
     const r0 = y0 * cw,
       r1 = y1 * cw;
     const gRow = ((v / s) | 0) * cw;
-    const o = v * outW;
     for (let u = 0; u < outW; u++) {
-      const g = gain[gRow + col[u]!]!;
-      let y = p[o + u]!;
-      if (g !== 0) {
-        const f = fx[u]!;
-        const a = e[r0 + x0[u]!]! + f * (e[r0 + x1[u]!]! - e[r0 + x0[u]!]!);
-        const b = e[r1 + x0[u]!]! + f * (e[r1 + x1[u]!]! - e[r1 + x0[u]!]!);
-        y += g * (a + fy * (b - a));
-      }
-      p[o + u] = clamp ? (y < 0 ? 0 : y > 1 ? 1 : y) : y;
+      const g = gain[gRow + ((u / s) | 0)]!;
+      if (g === 0) continue;
+      const a = e[r0 + x0[u]!]! * (1 - fx[u]!) + e[r0 + x1[u]!]! * fx[u]!;
+      const b = e[r1 + x0[u]!]! * (1 - fx[u]!) + e[r1 + x1[u]!]! * fx[u]!;
+      p[v * outW + u] = p[v * outW + u]! + g * (a * (1 - fy) + b * fy);
     }
   }
 }
@@ -266,9 +253,9 @@ export function applyFidelity(
     for (let it = 0; it < params.iterations; it++) {
       const d = blockMeans(y, outW, outH, s);
       for (let i = 0; i < d.length; i++) d[i] = target[i]! - d[i]!;
-      addBilinear(y, outW, outH, s, gaussianPlane(d, cw, ch, params.sigma), bp, it === params.iterations - 1);
+      addBilinear(y, outW, outH, s, gaussianPlane(d, cw, ch, params.sigma), bp);
     }
-    if (params.iterations < 1) for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
+    for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
   }
   return ref;
 }

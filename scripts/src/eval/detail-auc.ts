@@ -90,29 +90,12 @@ export function detailAuc(map: Plane, result: Plane, lanczos: Plane, truth: Plan
   for (const p of [result, lanczos, truth])
     if (p.width !== map.width || p.height !== map.height)
       throw new Error(`size mismatch: ${p.width}×${p.height} vs the map's ${map.width}×${map.height}`);
-  const { pixels, positive } = detailLabels(result, lanczos, truth, o);
-  const m = crop(map, o.border ?? 8);
-  return rocAuc(
-    Array.from(pixels, (i) => m[i]!),
-    Array.from(positive, (v) => v === 1),
-  );
-}
-
-/**
- * The pixels detailAuc scores (indices into the border-cropped plane) and which of them are positives
- * (harmful additions): the ruler itself, shared by detailAuc and the choice of the map's level.
- */
-export function detailLabels(
-  result: Plane,
-  lanczos: Plane,
-  truth: Plane,
-  o: DetailAucOptions = {},
-): { pixels: Int32Array; positive: Uint8Array; width: number } {
   const box = o.box ?? 9,
     border = o.border ?? 8;
   const added = crop(boxSmooth(absDiff(result, lanczos), box), border);
   const errR = crop(boxSmooth(absDiff(result, truth), box), border);
   const errL = crop(boxSmooth(absDiff(lanczos, truth), box), border);
+  const m = crop(map, border);
   const n = added.length;
   const byAdded = Array.from({ length: n }, (_, i) => i).sort((a, b) => added[b]! - added[a]!);
   const top = byAdded.slice(0, Math.max(2, Math.round(n * (o.topShare ?? 0.3))));
@@ -121,12 +104,10 @@ export function detailLabels(
   const positives = new Uint8Array(top.length);
   const nPos = Math.max(1, Math.round(top.length * (o.positiveShare ?? 1 / 3)));
   for (let k = 0; k < nPos; k++) positives[order[k]!] = 1;
-  return { pixels: Int32Array.from(top), positive: positives, width: result.width - 2 * border };
-}
-
-/** The border-cropped plane detailLabels' pixel indices refer to. */
-export function cropForLabels(p: Plane, border = 8): Float64Array {
-  return crop(p, border);
+  return rocAuc(
+    top.map((i) => m[i]!),
+    Array.from(positives, (v) => v === 1),
+  );
 }
 
 /** Gradient magnitude (central differences) of a plane, the edge-map baseline. */

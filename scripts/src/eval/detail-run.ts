@@ -21,6 +21,7 @@ import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, up
 import { compare, lumaY, type Plane } from './metrics.js';
 import { CATEGORIES, DEGRADATIONS, mean } from './report.js';
 import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap } from './detail-auc.js';
+import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
 
 /** One image per category for the fidelity contact sheets. */
@@ -48,10 +49,15 @@ function args(argv: string[]) {
     model: 'realesrgan-x4fast',
     fidelity: [0, 0.25, 0.5, 0.75, 1],
     only: undefined as string | undefined,
+    tune: false,
     /** Contact sheets of the fidelity curve (one image per category, realistic input) go here. */
     sheets: undefined as string | undefined,
   };
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--tune') {
+      a.tune = true;
+      continue;
+    }
     const k = argv[i]!,
       v = argv[i + 1];
     if (v === undefined) throw new Error(`${k} needs a value`);
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const engine = createNodeEngine();
   const rows: Row[] = [];
+  const tuned = new Map<string, number[]>();
   for (const category of CATEGORIES) {
     const dir = join(a.dataset, category);
     const files = readdirSync(dir)
@@ -90,6 +97,10 @@ async function main(): Promise<void> {
         const lr: Rgb = degradation === 'clean' ? await downBicubic(gt) : (await downJpeg(gt)).image;
         const input = toPixelImage(lr);
         const base = await engine.upscale(input, { model: a.model, scale: SCALE, detailMap: true });
+        if (a.tune) {
+          tune(tuned, input, base.image, lr, gt, `${category} ${degradation}`);
+          continue;
+        }
         const other = await engine.upscale(input, { model: 'realcugan-x4-conservative', scale: SCALE });
         const lanczos = upLanczos(lr);
         const yR = lumaY(fromPixelImage(base.image)),
@@ -152,10 +163,75 @@ async function main(): Promise<void> {
     }
   }
   await engine.dispose();
+  if (a.tune) {
+    for (const [k, v] of [...tuned].sort((p, q) => mean(q[1]) - mean(p[1]))) console.log(`${mean(v).toFixed(3)} ${k}`);
+    const total = histogram.reduce((x, y) => x + y, 0);
+    for (let v = 0, acc = 0; v < 256; v++) {
+      acc += histogram[v]!;
+      if ([0.5, 0.8, 0.9, 0.95].some((p) => acc / total >= p && (acc - histogram[v]!) / total < p))
+        console.log(`map percentile ${((100 * acc) / total).toFixed(1)} % at ${v}`);
+    }
+    return;
+  }
   mkdirSync(a.out, { recursive: true });
   writeFileSync(join(a.out, 'detail.json'), JSON.stringify({ args: a, rows }, null, 1));
   writeFileSync(join(a.out, 'detail.md'), report(rows, a.fidelity));
   console.log(report(rows, a.fidelity));
+}
+
+/** The engine's map formula on the whole image (one tile, no halo needed) for a grid of its parameters. */
+const histogram = new Float64Array(256);
+
+function tune(
+  acc: Map<string, number[]>,
+  input: PixelImage,
+  result: PixelImage,
+  lr: Rgb,
+  gt: Rgb,
+  group: string,
+): void {
+  const planes = (p: PixelImage) => {
+    const n = p.width * p.height;
+    const out = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = p.data[i * 3 + c]! / 255;
+    return out;
+  };
+  const t = {
+    x: planes(input),
+    winW: input.width,
+    winH: input.height,
+    y: planes(result),
+    outW: result.width,
+    outH: result.height,
+    scale: SCALE,
+    pad: 0,
+  };
+  const yR = lumaY(fromPixelImage(result)),
+    yL = lumaY(upLanczos(lr)),
+    yT = lumaY(gt);
+  for (const tau of [24])
+    for (const [sigmaRadius, coherence] of [[1, 0]] as const) {
+      const rWeight = 2,
+        smooth = 1;
+      const m = mapOnInputGrid(t, undefined, undefined, {
+        ...MAP_PARAMS,
+        tau: tau / 255,
+        rWeight,
+        sigmaRadius,
+        smooth,
+        coherence,
+      });
+      const u8 = mapTile(m, t, 0, 0, t.outW, t.outH);
+      for (const v of u8) histogram[v]!++;
+      const auc = detailAuc(gray({ width: t.outW, height: t.outH, channels: 1, bitDepth: 8, data: u8 }), yR, yL, yT);
+      for (const k of [
+        `tau ${tau} r ${rWeight} σ ${sigmaRadius} smooth ${smooth} κ ${coherence}`,
+        `tau ${tau} σ ${sigmaRadius} κ ${coherence} ${group}`,
+      ]) {
+        if (!acc.has(k)) acc.set(k, []);
+        acc.get(k)!.push(auc);
+      }
+    }
 }
 
 export function report(rows: Row[], fs: number[]): string {

@@ -21,11 +21,10 @@ import { fileURLToPath } from 'node:url';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { PixelImage } from '../../../core/src/image.js';
 import { applyFidelity, FIDELITY_PARAMS, type TileData } from '../../../core/src/upscale/fidelity.js';
-import { mapFromScore, mapLevel, mapScore, mapTile } from '../../../core/src/upscale/detail-map.js';
-import type { FaithfulTile } from '../../../core/src/upscale/faithful.js';
+import { mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { blockiness, compare, lumaY, type Plane } from './metrics.js';
-import { cropForLabels, detailAuc, detailLabels } from './detail-auc.js';
+import { detailAuc } from './detail-auc.js';
 import { mean } from './report.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
 
@@ -122,15 +121,11 @@ async function main(): Promise<void> {
         for (const degradation of ['clean', 'jpeg'] as const) {
           const lr = degradation === 'clean' ? await downBicubic(gt) : (await downJpeg(gt)).image;
           const input = toPixelImage(lr);
-          // fidelity 0: the model as it is (the engine's own default would already apply the fidelity step).
-          const model = (await engine.upscale(input, { model: p.model, scale: SCALE, fidelity: 0 })).image;
-          const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
-          const half = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
+          const model = (await engine.upscale(input, { model: p.model, scale: SCALE })).image;
+          const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE })).image;
           const W = model.width,
             H = model.height;
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
-          const n2 = (W / 2) * (H / 2);
-          const refHalf = [0, 1, 2].map((c) => planes(half).subarray(c * n2, (c + 1) * n2));
           const yT = lumaY(gt),
             yL = lumaY(upLanczos(lr));
           for (const variant of Object.keys(VARIANTS)) {
@@ -146,20 +141,15 @@ async function main(): Promise<void> {
                 scale: SCALE,
                 pad: 0,
               };
-              const self = p.preset === 'faithful';
-              const full =
-                variant === 'old'
-                  ? undefined
-                  : self
+              const ref =
+                variant !== 'old'
+                  ? p.preset === 'faithful'
                     ? [0, 1, 2].map((c) => t.y.slice(c * W * H, (c + 1) * W * H))
-                    : refNet.map((r) => r.slice());
-              if (F > 0) applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), full);
-              const mapRef: FaithfulTile | 'self' | undefined =
-                variant === 'old' ? undefined : self ? 'self' : { grid: 2, planes: refHalf, full };
-              const d = mapScore(t, mapRef);
-              const yR = lumaY(toRgb(t.y, W, H));
-              if (variant === 'new' && !self) levelStats(levels, F, `${p.preset}|${degradation}`, d.slice(), t, yR, yL, yT);
-              const m = mapTile(mapFromScore(d, mapLevel(F)), t, 0, 0, W, H);
+                    : refNet.map((r) => r.slice())
+                  : undefined;
+              const used =
+                F > 0 ? (applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), ref) ?? ref) : ref;
+              const m = mapTile(mapOnInputGrid(t, used), t, 0, 0, W, H);
               const out = toRgb(t.y, W, H);
               const s = compare(gt, out);
               let share = 0;
@@ -173,7 +163,7 @@ async function main(): Promise<void> {
                 psnrY: s.psnrY,
                 ssimY: s.ssimY,
                 blockiness: blockiness(out, SCALE),
-                auc: detailAuc(gray(m, W, H), yR, yL, yT),
+                auc: detailAuc(gray(m, W, H), lumaY(out), yL, yT),
                 share: share / m.length,
               });
               if (a.sheets && degradation === 'jpeg' && SHEET_IMAGES.includes(f) && variant === 'new') {
@@ -202,7 +192,7 @@ async function main(): Promise<void> {
   }
   await engine.dispose();
   mkdirSync(dirname(a.out), { recursive: true });
-  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, levels: levelSummary(levels), rows }, null, 1));
+  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, rows }, null, 1));
   if (a.sheets) {
     mkdirSync(a.sheets, { recursive: true });
     for (const [key, st] of sheetTiles) {
@@ -216,61 +206,6 @@ async function main(): Promise<void> {
     }
   }
   console.log(summary(rows, a.fidelity));
-  console.log(levelSummary(levels));
-}
-
-/**
- * The map's "check this" level per fidelity: for every candidate level L (luma/255), Youden's J (true-positive
- * rate − false-positive rate of "map ≥ CHECK_LEVEL" over the pixels detailAuc scores: harmful vs helpful
- * detail), averaged per preset, then over the presets. The level with the largest J goes into MAP_PARAMS.levels.
- */
-const CANDIDATES = Array.from({ length: 41 }, (_, k) => k / 2 - 10);
-/** F → preset|degradation → per image, per candidate level: [Youden J, share of pixels ≥ 128]. */
-type LevelStats = Map<number, Map<string, number[][][]>>;
-const levels: LevelStats = new Map();
-
-function levelStats(acc: LevelStats, F: number, key: string, d: Float32Array, t: TileData, yR: Plane, yL: Plane, yT: Plane) {
-  const { pixels, positive } = detailLabels(yR, yL, yT);
-  if (!acc.has(F)) acc.set(F, new Map());
-  const byKey = acc.get(F)!;
-  if (!byKey.has(key)) byKey.set(key, []);
-  const js = CANDIDATES.map((L) => {
-    const u8 = mapTile(mapFromScore(d.slice(), L / 255), t, 0, 0, t.outW, t.outH);
-    const m = cropForLabels(gray(u8, t.outW, t.outH));
-    let above = 0;
-    for (const v of u8) if (v >= 128) above++;
-    let tp = 0,
-      fp = 0,
-      np = 0;
-    for (let k = 0; k < pixels.length; k++) {
-      const on = m[pixels[k]!]! >= 128;
-      if (positive[k]) ((np += 1), (tp += on ? 1 : 0));
-      else fp += on ? 1 : 0;
-    }
-    return [tp / np - fp / (pixels.length - np), above / u8.length];
-  });
-  byKey.get(key)!.push(js);
-}
-
-export function levelSummary(acc: LevelStats): string {
-  const keys = [...new Set([...acc.values()].flatMap((m) => [...m.keys()]))];
-  const presets = [...new Set(keys.map((k) => k.split('|')[0]!))];
-  const out = [
-    `| F | level (/255) | Youden J | ${keys.map((k) => `share ≥ 128, ${k.replace('|', ' ')}`).join(' | ')} |`,
-    `|---|---|---|${keys.map(() => '---').join('|')}|`,
-  ];
-  for (const [F, byKey] of [...acc].sort((x, y) => x[0] - y[0])) {
-    const at = (k: string, c: number, i: 0 | 1) => mean((byKey.get(k) ?? []).map((r) => r[c]![i]!));
-    // J per preset (its degradations together), then the mean over the presets.
-    const j = CANDIDATES.map((_, c) =>
-      mean(presets.map((p) => mean(keys.filter((k) => k.startsWith(`${p}|`)).map((k) => at(k, c, 0))))),
-    );
-    const best = j.indexOf(Math.max(...j));
-    out.push(
-      `| ${F} | ${CANDIDATES[best]} | ${j[best]!.toFixed(3)} | ${keys.map((k) => `${(100 * at(k, best, 1)).toFixed(1)} %`).join(' | ')} |`,
-    );
-  }
-  return out.join('\n');
 }
 
 export function summary(rows: CurveRow[], fs: number[]): string {
