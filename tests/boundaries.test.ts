@@ -87,11 +87,11 @@ describe('boundaries', () => {
     }
   });
 
-  it('only createWebEngine (core/src/web/index.ts) sets onnxruntime-web flags', () => {
+  it('only configureWebRuntime (core/src/web/runtime-config.ts) sets onnxruntime-web flags', () => {
     const setters = [...sources('core/src'), ...sources('figma-plugin/src'), ...sources('photoshop-plugin/src')].filter(
       (f) => /\bort\.env\.|\benv\.wasm\./.test(readFileSync(join(ROOT, f), 'utf8')),
     );
-    expect(setters).toEqual(['core/src/web/index.ts']);
+    expect(setters).toEqual(['core/src/web/runtime-config.ts']);
   });
 
   it.each([

@@ -18,6 +18,9 @@ import type { Capabilities } from '../upscale/types.js';
 import { webRunnerFactory } from './runner.js';
 import { poolRunnerFactory, WorkerPool } from './pool.js';
 import { probeWebGL, type WebGLProbe } from './webgl.js';
+import { configureWebRuntime, type WasmSource } from './runtime-config.js';
+
+export { configureWebRuntime };
 
 export { webRunnerFactory } from './runner.js';
 export { probeWebGL, createWebGLRunner, webglSwitch, SOFTWARE_GL, type WebGLProbe } from './webgl.js';
@@ -40,7 +43,7 @@ export interface WebEngineOptions {
   catalog: Catalog;
   store: ModelStore;
   /** The runtime's .wasm: its bytes (nothing is fetched), or the folder URL it is loaded from. */
-  wasm: { binary: Uint8Array } | { paths: string };
+  wasm: WasmSource;
   /**
    * WASM threads; more than 1 only where the context has shared memory (cross-origin isolated). Default:
    * onnxruntime-web's own choice there (half the cores, at most 4), else 1.
@@ -146,26 +149,6 @@ export async function probeCapabilities(
   };
 }
 
-/**
- * Sets onnxruntime-web's global flags: threads, no proxy worker (the hosts run the engine on a thread
- * they own), and where the .wasm comes from. Only createWebEngine and the benchmarks (which measure the
- * raw runtime at 1 and 2 threads) call it.
- */
-export function configureWebRuntime(
-  ort: typeof OrtWeb,
-  o: { threads: number; wasm?: WebEngineOptions['wasm']; webgl?: typeof OrtWeb },
-): void {
-  ort.env.wasm.numThreads = o.threads;
-  ort.env.wasm.proxy = false;
-  if (o.wasm && 'binary' in o.wasm) ort.env.wasm.wasmBinary = o.wasm.binary;
-  else if (o.wasm) ort.env.wasm.wasmPaths = o.wasm.paths;
-  if (o.webgl) {
-    // WebGL2 (float textures), unpacked kernels (onnx.js's default; its packed Resize has no nearest mode).
-    o.webgl.env.webgl.contextId = 'webgl2';
-    o.webgl.env.webgl.pack = false;
-    o.webgl.env.webgl.textureCacheMode = 'initializerOnly';
-  }
-}
 
 /**
  * An Engine on onnxruntime-web for this context. WebGPU tiles are kept under the adapter's storage-buffer

@@ -9,6 +9,7 @@ import type * as OrtWeb from 'onnxruntime-web';
 import { EnlargeError, isOutOfMemory } from '../errors.js';
 import type { Runner } from '../runtime/runner.js';
 import { wrapSession } from '../runtime/ort-common.js';
+import { configureWebRuntime } from './runtime-config.js';
 import { isToPoolWorker, type FromPoolWorker, type PoolFailure, type ToPoolWorker } from './pool-protocol.js';
 
 interface WorkerScope {
@@ -35,10 +36,7 @@ export function servePoolWorker(ort: typeof OrtWeb, scope: WorkerScope = self as
     const msg = m as ToPoolWorker;
     if (msg.type === 'pool-init') {
       // One thread: the pool's parallelism is its Workers; no proxy Worker inside a Worker.
-      ort.env.wasm.numThreads = 1;
-      ort.env.wasm.proxy = false;
-      if ('binary' in msg.wasm) ort.env.wasm.wasmBinary = msg.wasm.binary;
-      else ort.env.wasm.wasmPaths = msg.wasm.paths;
+      configureWebRuntime(ort, { threads: 1, wasm: msg.wasm });
       send({ type: 'pool-hello' });
     } else if (msg.type === 'pool-load') {
       const s = ort.InferenceSession.create(msg.bytes, {
