@@ -211,6 +211,9 @@ async function compareWithNode(
   }
 }
 
+// The pool of inference Workers (core/src/web/pool.ts) is the product's default and runs in the first cases; the
+// cases about other subjects (cancel, refusals, bad input) run without it: each Worker compiles the 27 MB runtime,
+// which tripled this file's time, and tests/worker-pool.test.ts proves the pool's own cancel and failures.
 describe('engine page in Chromium (postMessage protocol)', () => {
   it('WASM: 48×48 x4fast matches the Node engine, with rising progress', async () => {
     const r = await compareWithNode(
@@ -347,7 +350,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   }, 600_000);
 
   it('WebGL: a software renderer is refused by default (WASM runs), and ?webgl=off never probes it', async () => {
-    for (const q of ['', '?webgl=off']) {
+    for (const q of ['?workers=0', '?webgl=off&workers=0']) {
       const ep = await EnginePage.open(browser, `${server.url}${q}`);
       try {
         const ready = await ep.ready();
@@ -361,7 +364,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   });
 
   it('cancel: after the first progress, mid-run, and while queued → ABORTED each, no result; the queue goes on', async () => {
-    const ep = await EnginePage.open(browser, server.url);
+    const ep = await EnginePage.open(browser, `${server.url}?workers=0`);
     try {
       await ep.ready();
       const big = crop(await photo(), 0, 0, 96, 96);
@@ -420,7 +423,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
   });
 
   it('bad input: a 1×1 image → INVALID_IMAGE with the plain message; the page keeps working', async () => {
-    const ep = await EnginePage.open(browser, server.url);
+    const ep = await EnginePage.open(browser, `${server.url}?workers=0`);
     try {
       await ep.ready();
       const one: PixelImage = { width: 1, height: 1, channels: 3, bitDepth: 8, data: new Uint8Array([1, 2, 3]) };
@@ -458,7 +461,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     const at = bytes.length >> 1;
     bytes.writeUInt8(bytes.readUInt8(at) ^ 0x01, at); // one flipped bit
     server.overrides.set(`/models/${file}`, bytes);
-    const ep = await EnginePage.open(browser, server.url);
+    const ep = await EnginePage.open(browser, `${server.url}?workers=0`);
     try {
       await ep.ready();
       await ep.upscale('t1', img48, { model: 'animevideov3-x2', scale: 2 });
