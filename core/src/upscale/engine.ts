@@ -11,10 +11,11 @@ import type { Backend, Runner, RunnerFactory, RunnerOptions } from '../runtime/r
 import { planModelTiles, tilePolicy, type TilePlan, type TilePolicy } from '../tiling.js';
 import { collectBands, toColorOnly } from './output.js';
 import { pasteFaces, restoreFaces, type RestoredFace } from './face-restore.js';
-import { modelRunner, runPass } from './pass.js';
+import { modelFiles, modelRunner, runPass } from './pass.js';
 import { Detectors, type Detection } from '../detect/index.js';
 import type { DetectorEvidence } from '../auto-fusion.js';
 import { Evidence } from './evidence.js';
+import { faithfulModel } from './faithful.js';
 import { planJob, type JobPlan, type PlanPolicy } from './plan.js';
 import { riskRegions } from './detail-map.js';
 import { DEFAULTS } from '../defaults.js';
@@ -165,6 +166,16 @@ export class Engine implements Upscaler {
     }
   }
 
+  /** Disposes the cached sessions of every model file but these models' (a later job loads what it needs again). */
+  private async keepSessions(models: readonly (ModelEntry | undefined)[]): Promise<void> {
+    const keep = new Set(models.flatMap((m) => (m ? modelFiles(m) : [])));
+    for (const [file, p] of [...this.sessions]) {
+      if (keep.has(file)) continue;
+      this.sessions.delete(file);
+      await p.then((r) => r.dispose()).catch(() => {});
+    }
+  }
+
   async dispose(): Promise<void> {
     await this.detectorSet?.dispose();
     this.detectorSet = undefined;
@@ -253,6 +264,8 @@ export class Engine implements Upscaler {
     const runModels = plan.passes.map((p) =>
       modelForPrecision(p.model, options.precision ?? 'auto', this.backends()[0]!),
     );
+    // Lean (the CLI): a batch holds one job's sessions, not every model it has met (18 mixed images: 680 → 599 MB).
+    if (this.config.lean) await this.keepSessions([...runModels.map((r) => r.model), faithfulModel(this.catalog)]);
     const current = toColorOnly(color);
     meter.report(plan.analysis ? 'analyze' : 'upscale', 1, 0, plan.passes[0]!.tiles.tiles.length);
 
@@ -330,6 +343,8 @@ export class Engine implements Upscaler {
       const sized = { width: image.width, height: image.height, channels: image.channels, bitDepth: image.bitDepth };
       const pre = planJob(sized, options, this.catalog, this.policy());
       if (pre.tooLarge) throw pre.tooLarge;
+      // Lean: the detectors run in a process holding no model (a batch's last x4plus would otherwise sit under them).
+      if (this.config.lean) await this.keepSessions([]);
       evidence = await this.evidence.forAuto(image, options);
     }
     const plan = planJob(image, options, this.catalog, this.policy(), evidence);
