@@ -142,6 +142,8 @@ export class Engine implements Upscaler {
           m.variants?.some((v) => v.file === file || v.seSplit?.some((g) => g.file === file)),
       );
       if (owner && owner.peakBytesPerPixel >= ARENA_OFF_BYTES_PER_PIXEL && opts.arena === undefined) opts.arena = false;
+      // A split model's tail works strip by strip: its working set is transient, and an arena would keep it.
+      if (opts.arena === undefined && this.config.catalog.models.some((m) => m.tailSplit?.tail.file === file)) opts.arena = false;
       if (this.backendsExcluded.size)
         opts.backends = (opts.backends ?? ['webgpu', 'webgl', 'wasm', 'node-cpu']).filter(
           (b) => !this.backendsExcluded.has(b),
