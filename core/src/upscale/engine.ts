@@ -134,7 +134,7 @@ export class Engine implements Upscaler {
       // Models with a large working set per pixel run without onnxruntime's arena, which otherwise keeps its
       // power-of-two blocks: Real-CUGAN ×4 on 300×200 peaked at 1416 MiB with it, 553 without (+12 % CPU);
       // x4fast keeps it (without: +21 % CPU and no memory saved).
-      // A split model's body and tail (not listed here) keep it: x4plus body, 128² window, 2.6 KB/px with it, 6.8 without.
+      // A split model's body (not matched here) keeps it: x4plus body, 128² window, 2.6 KB/px with it, 6.8 without.
       const owner = this.config.catalog.models.find(
         (m) =>
           m.file === file ||
@@ -181,16 +181,9 @@ export class Engine implements Upscaler {
   async dispose(): Promise<void> {
     await this.detectorSet?.dispose();
     this.detectorSet = undefined;
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const p of all) {
-      try {
-        await (await p).dispose();
-      } catch {
-        /* already failed to load */
-      }
-    }
+    await this.keepSessions([]);
   }
+
 
   /** The content detectors on this engine's catalog, store and runners (faces, content class). */
   get detectors(): Detectors {
