@@ -356,7 +356,7 @@ describe('engine page in Chromium (postMessage protocol)', () => {
         const ready = await ep.ready();
         expect(ready.backends).toEqual(['wasm']);
         expect(ready.capabilities?.webgl ?? false).toBe(false);
-        if (!q) expect(ready.capabilities?.webglRenderer).toMatch(/SwiftShader/);
+        if (q === '?workers=0') expect(ready.capabilities?.webglRenderer).toMatch(/SwiftShader/);
       } finally {
         await ep.close();
       }

@@ -29,7 +29,7 @@ import { CHROMIUM_ARGS, crop, diffStats, photo } from './helpers.js';
 const WATCH = `
 (() => {
   const W = window.Worker;
-  const watch = (window.__pool = { workers: [], inFlight: 0, maxInFlight: 0, terminated: 0, busyAtCancel: -1 });
+  const watch = (window.__pool = { workers: [], inFlight: 0, maxInFlight: 0, terminated: 0, busyAtCancel: -1, loads: 0, runs: 0 });
   window.Worker = class extends W {
     constructor(...a) {
       super(...a);
@@ -42,7 +42,8 @@ const WATCH = `
       });
     }
     postMessage(m, t) {
-      if (m && m.type === 'pool-run') { this.__busy++; watch.inFlight++; watch.maxInFlight = Math.max(watch.maxInFlight, watch.inFlight); }
+      if (m && m.type === 'pool-load') watch.loads++;
+      if (m && m.type === 'pool-run') { watch.runs++; this.__busy++; watch.inFlight++; watch.maxInFlight = Math.max(watch.maxInFlight, watch.inFlight); }
       return super.postMessage(m, t);
     }
     terminate() {
@@ -70,7 +71,7 @@ interface Outcome {
   base64?: string;
   error?: { code: string; message: string };
   backend?: string;
-  watch: { maxInFlight: number; terminated: number; busyAtCancel: number; workers: number };
+  watch: { maxInFlight: number; terminated: number; busyAtCancel: number; workers: number; loads: number; runs: number };
 }
 
 let server: EngineServer;
@@ -127,7 +128,14 @@ async function job(
       new Promise<Omit<Outcome, 'caps'>>((ok) => {
         const pool = (
           window as unknown as {
-            __pool: { workers: Worker[]; maxInFlight: number; terminated: number; busyAtCancel: number };
+            __pool: {
+              workers: Worker[];
+              maxInFlight: number;
+              terminated: number;
+              busyAtCancel: number;
+              loads: number;
+              runs: number;
+            };
           }
         ).__pool;
         let acted = false;
@@ -159,6 +167,8 @@ async function job(
             terminated: pool.terminated,
             busyAtCancel: pool.busyAtCancel,
             workers: pool.workers.length,
+            loads: pool.loads,
+            runs: pool.runs,
           };
           if (d.type === 'error') return ok({ error: { code: d.code, message: d.message }, watch });
           const bytes = new Uint8Array(d.image.buffer);
@@ -284,6 +294,7 @@ describe('worker pool on the engine page (Chromium, WASM)', () => {
       expect(a.watch.maxInFlight).toBe(1);
       ref['x4'] = pixels(a);
       ref['cugan'] = pixels(await job(one.page, one.caps, 'cugan', img48, CUGAN));
+      ref['small'] = pixels(await job(one.page, one.caps, 'small', crop(img64, 8, 8, 24, 24), X4));
     } finally {
       await one.page.close();
     }
@@ -293,6 +304,19 @@ describe('worker pool on the engine page (Chromium, WASM)', () => {
   afterAll(async () => {
     await two?.page.close();
   });
+
+  it('a job of one tile runs on the page: no model goes to the Workers until a pass has several tiles', async () => {
+    expect(two.caps.workers).toBe(2);
+    const o = await job(two.page, two.caps, 'small', crop(img64, 8, 8, 24, 24), X4);
+    expect(o.watch.workers).toBe(2);
+    expect(o.watch.loads).toBe(0);
+    expect(o.watch.runs).toBe(0);
+    expect(diffStats(pixels(o), ref['small']!).max).toBe(0);
+    // The next job has 4 tiles: the pool engages (x4fast loaded into both Workers), tiles run there.
+    const multi = await job(two.page, two.caps, 'x4', img64, X4);
+    expect(multi.watch.loads).toBeGreaterThanOrEqual(2);
+    expect(multi.watch.runs).toBeGreaterThanOrEqual(4);
+  }, 120_000);
 
   it('x4fast: 2 Workers give the bytes of 1 Worker, two tiles in flight at once', async () => {
     expect(two.caps.workers).toBe(2);

@@ -21,6 +21,7 @@ import * as ort from 'onnxruntime-web';
 import * as ortWebgl from 'onnxruntime-web/webgl';
 import {
   Catalog,
+  cpuSpread,
   ModelFileMissingError,
   RuntimeFailedError,
   type Backend,
@@ -36,7 +37,6 @@ import {
   probeCapabilities,
   webglSwitch,
   WorkerStartError,
-  cpuSpread,
 } from '@enlarge/core/web';
 import { EngineClient, transferList, type EngineMessage, type EngineTransport } from '@enlarge/core/page';
 import { FIGMA_LIMITS } from './shared.js';

@@ -8,7 +8,7 @@
  * inference Workers where WASM runs one thread (0: none); ?nosw skips the
  * service worker.
  */
-import { cpuSpread } from '../web/pool.js';
+import { cpuSpread } from '../upscale/types.js';
 import { describeError, EnlargeError } from '../errors.js';
 import { Catalog, type Manifest } from '../models.js';
 import { $, say } from './dom.js';

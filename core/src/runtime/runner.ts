@@ -16,10 +16,11 @@ export interface Runner {
   run(feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;
   /**
-   * Runs it serves at once when each needs `workingSet` bytes (a pool of Workers, core/src/web/pool.ts); absent:
-   * one at a time. The tiled pass keeps that many tiles in flight and still writes them in tile order.
+   * Runs it serves at once when each needs `workingSet` bytes and `runs` are coming (a pool of Workers,
+   * core/src/web/pool.ts); absent: one at a time. The tiled pass keeps that many tiles in flight and still writes
+   * them in tile order.
    */
-  parallel?(workingSet: number): number;
+  parallel?(workingSet: number, runs: number): number;
   /** Cancel: stops every run in flight at once (they reject with an AbortError). */
   abort?(): void;
 }
@@ -40,4 +41,6 @@ export interface RunnerOptions {
 export interface RunnerFactory {
   readonly name: string;
   create(model: Uint8Array, options?: RunnerOptions): Promise<Runner>;
+  /** Ends what the factory holds beyond its runners (a pool's Workers); the engine calls it once, when disposed. */
+  dispose?(): void;
 }

@@ -95,7 +95,7 @@ export class Engine implements Upscaler {
         ),
       exclude: async (gpu) => {
         this.backendsExcluded.add(gpu);
-        await this.dispose();
+        await this.releaseSessions();
       },
     };
   }
@@ -178,10 +178,17 @@ export class Engine implements Upscaler {
     }
   }
 
-  async dispose(): Promise<void> {
+  /** Every session let go (a later job loads what it needs again). */
+  private async releaseSessions(): Promise<void> {
     await this.detectorSet?.dispose();
     this.detectorSet = undefined;
     await this.keepSessions([]);
+  }
+
+  /** The engine is done: its sessions and whatever its runner factory holds (a pool's Workers) end. */
+  async dispose(): Promise<void> {
+    await this.releaseSessions();
+    this.config.runners.dispose?.();
   }
 
 

@@ -177,6 +177,12 @@ export interface Capabilities {
   gpuBufferLimit?: number;
 }
 
+/** "2 workers", "1 thread" or "4 threads": what the WASM backend runs on (every panel's label says it the same way). */
+export function cpuSpread(caps: Pick<Capabilities, 'threads' | 'workers'>): string {
+  if (caps.workers) return `${caps.workers} worker${caps.workers === 1 ? '' : 's'}`;
+  return `${caps.threads} thread${caps.threads === 1 ? '' : 's'}`;
+}
+
 /** One engine, in-process or remote. */
 export interface Upscaler {
   /** Models, passes, output size, tiles, memory and the limit verdict for this job — no inference. */

@@ -28,7 +28,6 @@ export { webglModel } from './webgl-model.js';
 export { createWorker, firstAnswer, WorkerStartError, WORKER_ANSWER_MS } from './worker-start.js';
 export { servePoolWorker } from './pool-worker.js';
 export {
-  cpuSpread,
   poolSize,
   poolMemoryBudget,
   parallelRuns,

@@ -56,12 +56,6 @@ export function parallelRuns(workers: number, workingSet: number, budget: number
   return Math.max(1, Math.min(workers, fit));
 }
 
-/** "2 workers", "1 thread" or "4 threads": what the WASM backend runs on (a panel's label). */
-export function cpuSpread(caps: { threads: number; workers?: number }): string {
-  if (caps.workers) return `${caps.workers} worker${caps.workers === 1 ? '' : 's'}`;
-  return `${caps.threads} thread${caps.threads === 1 ? '' : 's'}`;
-}
-
 export interface PoolOptions {
   /** Starts one inference Worker: the host's script in its pool role (it calls ./pool-worker.ts's servePoolWorker). */
   start(): Worker;
@@ -312,44 +306,58 @@ export class WorkerPool {
 }
 
 /**
- * `base`'s runners, except that a session whose first backend is WASM runs on the pool's Workers (while the
- * pool has any): GPU sessions stay on the engine's thread with their context.
+ * `base`'s runners, except that a session whose first backend is WASM runs on the pool's Workers once a pass
+ * has several runs to make (GPU sessions stay on the engine's thread with their context). Until then — a job of
+ * one tile, a detector, a preview — runs go to a session on the engine's thread, as with no pool: loading every
+ * model into N Workers (N compiles of the runtime, N sessions) gains nothing for one run at a time. The first
+ * pass with two runs or more engages the pool for the rest of its life; each model is then loaded into the
+ * Workers at its first run there.
  */
 export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): RunnerFactory {
+  let engaged = false;
   return {
     name: base.name,
     async create(model: Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
       const first = (options.backends ?? ['wasm']).find((b) => b !== 'node-cpu');
       if (first !== 'wasm' || pool.size === 0) return base.create(model, options);
-      let session: number;
-      try {
-        session = await pool.load(model);
-      } catch (err) {
-        if (err instanceof PoolEmptyError) return base.create(model, options);
-        throw err;
-      }
-      // Once every Worker was lost, runs go to a session on this thread (the job goes on there).
       let here: Promise<Runner> | undefined;
+      let session: Promise<number> | undefined;
+      const onThisThread = (feeds: Record<string, TensorData>, outputs?: readonly string[]) => {
+        here ??= base.create(model, options);
+        return here.then((r) => r.run(feeds, outputs));
+      };
+      // A runner on this thread first, so a model that cannot load fails here as it would with no pool.
+      here = base.create(model, options);
+      await here;
       return {
         backend: 'wasm',
         run: (feeds, outputs) => {
-          const onThisThread = () => {
-            here ??= base.create(model, options);
-            return here.then((r) => r.run(feeds, outputs));
-          };
-          if (!pool.alive) return onThisThread();
-          return pool.run(session, feeds, outputs).catch((err: unknown) => {
-            if (err instanceof PoolEmptyError) return onThisThread();
-            throw err;
-          });
+          // Once every Worker was lost, runs go to the session on this thread (the job goes on there).
+          if (!engaged || !pool.alive) return onThisThread(feeds, outputs);
+          session ??= pool.load(model);
+          const s = session;
+          return s
+            .then((id) => pool.run(id, feeds, outputs))
+            .catch((err: unknown) => {
+              if (err instanceof PoolEmptyError) return onThisThread(feeds, outputs);
+              if (session === s) session = undefined; // a failed load is retried at the next run
+              throw err;
+            });
         },
-        parallel: (workingSet) => (pool.alive ? pool.parallel(workingSet) : 1),
+        parallel: (workingSet, runs) => {
+          if (runs < 2 || !pool.alive) return 1;
+          engaged = true;
+          return pool.parallel(workingSet);
+        },
         abort: () => pool.abort(),
         async dispose() {
-          pool.drop(session);
+          const s = session;
+          session = undefined;
+          if (s) await s.then((id) => pool.drop(id)).catch(() => undefined);
           await (await here)?.dispose();
         },
       };
     },
+    dispose: () => pool.dispose(),
   };
 }

@@ -5,6 +5,7 @@
  */
 import {
   AbortError,
+  cpuSpread,
   describeError,
   formatEta,
   outlineRegions,
@@ -119,7 +120,9 @@ export class Panel {
         try {
           const backends = await client.ready(webviewTimeouts().readyMs);
           setWebviewClient(client, ping);
-          this.setBackend(`${catalog.backendName(backends[0]!)} (webview)`, undefined, backends[0]);
+          // On the CPU the badge says what it runs on, as the other surfaces do: "WASM (webview, 2 workers)".
+          const spread = backends[0] === 'wasm' ? `, ${cpuSpread(await client.capabilities())}` : '';
+          this.setBackend(`${catalog.backendName(backends[0]!)} (webview${spread})`, undefined, backends[0]);
         } catch {
           this.setBackend(inUxp, 'The webview engine did not start; using WASM inside UXP.', 'wasm');
         }
