@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { createNodeEngine } from '../core/src/node/index.js';
@@ -25,6 +26,10 @@ import { DEFAULT_LIMITS } from '../core/src/upscale/request.js';
 import { tilePolicy } from '../core/src/tiling.js';
 import { pluginModels } from '../scripts/plugin-models.mjs';
 import { DIST, docState, servePluginDist, type PluginServer } from './photoshop/harness.js';
+
+/** The panel's badge for the webview on the CPU: the pool starts one Worker per core Chromium reports (at most 8). */
+const WORKERS = Math.min(8, cpus().length);
+const PANEL_BADGE = `WASM (webview, ${WORKERS} worker${WORKERS === 1 ? '' : 's'})`;
 
 let served: PluginServer;
 let base: string;
@@ -321,7 +326,7 @@ describe('the panel on Photoshop 26 (UXP 8)', () => {
     // The panel's webview says 'ready' (its page self-tests a model first).
     for (let i = 0; i < 600 && !/webview/.test(dom.byId('backend').textContent); i++)
       await new Promise((r) => setTimeout(r, 100));
-    expect(dom.byId('backend').textContent).toBe('WASM (webview)');
+    expect(dom.byId('backend').textContent).toBe(PANEL_BADGE);
   }, 120_000);
 
   it('Preview: before/after as JPEG data URLs from imaging.encodeImageData, close to core’s result', async () => {
@@ -430,7 +435,7 @@ describe('the panel’s and a command dialog’s webviews alive together (G8)', 
     try {
       for (let i = 0; i < 600 && !/webview/.test(dom.byId('backend').textContent); i++)
         await new Promise((r) => setTimeout(r, 100));
-      expect(dom.byId('backend').textContent).toBe('WASM (webview)');
+      expect(dom.byId('backend').textContent).toBe(PANEL_BADGE);
       const view = dom.webviews.find((v) => v.live && v.parentElement?.id === 'engine-host')!;
       // The panel is closed (its webview paused, G1): the command opens its dialog, whose page fails to start
       // (its model list is missing) and says so in its 'ready' while the panel's page is alive.
