@@ -286,6 +286,15 @@ function device(): Promise<Gpu> {
   return shared;
 }
 
+/**
+ * Runs of the fused path in this context, kept in `globalThis.ENLARGE_WEBGPU_CNN_RUNS`: a diagnostic the bench
+ * reads from the engine page to show which WebGPU path a job took (the result's backend says 'webgpu' for both).
+ */
+function countRun(): void {
+  const g = globalThis as { ENLARGE_WEBGPU_CNN_RUNS?: number };
+  g.ENLARGE_WEBGPU_CNN_RUNS = (g.ENLARGE_WEBGPU_CNN_RUNS ?? 0) + 1;
+}
+
 /** Marks the fused runners (tests and the bench tell them from onnxruntime-web's). */
 export const FUSED = 'webgpu-cnn';
 
@@ -439,6 +448,7 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
     }
     const out = new Float32Array(s.read.getMappedRange().slice(0));
     s.read.unmap();
+    countRun();
     return out;
   };
 
