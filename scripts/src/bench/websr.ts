@@ -11,7 +11,9 @@
  * output texture read back), as our engine page's job is (postMessage of the pixels → result with the pixels).
  * WebSR's GPU-only time (render() → queue done, output left on the GPU as its canvas leaves it) is kept too.
  * Our engine pads the image with an 8-pixel reflect border (WebSR reads out of bounds at the edges), so it
- * computes a slightly larger window: that is part of our time.
+ * computes a slightly larger window: that is part of our time. Our jobs run with `fidelity: 0`: the network and
+ * nothing else, as WebSR's frame (the default job also runs the face and text detectors and the fidelity blend,
+ * which WebSR does not have; on SwiftShader the detectors alone cost more than the S network).
  */
 import { readFileSync } from 'node:fs';
 import { createNodeEngine, loadManifest } from '../../../core/src/node/index.js';
@@ -116,7 +118,7 @@ export async function websrBench(plan: WebsrBenchPlan, log: (s: string) => void)
         threads: 1,
         isolate: false,
         args: WEBGPU_ARGS,
-        options: { model: row.ourModel, scale: 2 },
+        options: { model: row.ourModel, scale: 2, fidelity: 0 },
         size: plan.size,
         reps: plan.reps,
         timeoutMs: 600_000,
