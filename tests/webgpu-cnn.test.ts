@@ -52,6 +52,15 @@ window.__fused = {
       gpuDevice.createComputePipelineAsync = original;
     }
   },
+  async abortThenRun(modelB64) {
+    const runner = await createWebGPUCnnRunner(cnnPlan(b64(modelB64)));
+    const input = { data: new Float32Array(3 * 64 * 64).fill(0.5), dims: [1, 3, 64, 64] };
+    const first = runner.run({ input }).then(() => 'ran', (e) => e.name);
+    runner.abort();
+    const after = await runner.run({ input });
+    await runner.dispose();
+    return { first: await first, after: after.output.dims };
+  },
   async tooBig(modelB64) {
     // Wider than maxComputeWorkgroupsPerDimension 8×8 workgroups (and, at the default limits, than one binding).
     const adapter = await navigator.gpu.requestAdapter();
@@ -80,6 +89,7 @@ type Fused = {
   run(m: string, x: number[], dims: number[], passes: number): Promise<{ data: number[]; dims: number[] }[]>;
   pick(m: string, breakShaders: boolean): Promise<{ backend: string; fused: boolean }>;
   tooBig(m: string): Promise<string>;
+  abortThenRun(m: string): Promise<{ first: string; after: number[] }>;
 };
 
 beforeAll(async () => {
@@ -194,6 +204,11 @@ describe('where the fused path is used', () => {
     expect(await pick('realesrgan-x4fast', false)).toEqual({ backend: 'webgpu', fused: false });
     // Shaders that do not compile on this device: onnxruntime-web's WebGPU EP runs the model instead.
     expect(await pick('anime4k-x2-s-an', true)).toEqual({ backend: 'webgpu', fused: false });
+  }, 60_000);
+
+  it('abort() rejects the run in flight at once (AbortError); the runner serves the next run', async () => {
+    const r = await fused((f, m: string) => f.abortThenRun(m), b64(modelBytes('anime4k-x2-s-an')));
+    expect(r).toEqual({ first: 'AbortError', after: [1, 3, 128, 128] });
   }, 60_000);
 
   it("a tile beyond the device's limits is an OutOfMemoryError (the engine halves it)", async () => {

@@ -13,7 +13,8 @@
  * One run: the input is packed into the zero-bordered vec4 grid and uploaded, every layer is one dispatch of one
  * compute pass (one command encoder, no reads between layers), the planar RGB output is copied and read back once.
  * Pipelines compile when the runner is created (a shader that does not compile makes the factory fall back to
- * onnxruntime-web); the buffers of a tile shape are made at its first run and kept (a plan's tiles share one).
+ * onnxruntime-web); the buffers of a tile shape are made at its first run and kept, for the last two shapes (a
+ * plan's tiles share one; the 4× Faithful chain alternates two: the tile and its 2× output).
  *
  * Failures: a tile whose buffers exceed the device's limits (maxStorageBufferBindingSize, maxBufferSize,
  * maxComputeWorkgroupsPerDimension) or that the device cannot allocate → OutOfMemoryError (the engine halves the
@@ -250,7 +251,6 @@ function convLayer(segs: Segment[], k: 1 | 3, oc: number, ic: number, W: number[
 // ---------------------------------------------------------------------------------------------------------------
 // WebGPU (the few calls used, typed here: the DOM lib of this TypeScript has no WebGPU types)
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Gpu = any;
 const BUFFER = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 };
 
@@ -313,8 +313,9 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
   for (const l of plan.layers)
     if (l.weights.byteLength > lim.maxUniformBufferBindingSize)
       throw new RuntimeFailedError('A layer has more weights than a uniform buffer holds.');
+  // Compiled now, so that a device that refuses a shader sends the model to onnxruntime-web before any tile.
   dev.pushErrorScope('validation');
-  const pipelines = await Promise.all(
+  const compiled = Promise.all(
     plan.layers.map(async (_, i) => {
       const s = layerShader(plan, i);
       const module = dev.createShaderModule({ code: s.code });
@@ -322,7 +323,11 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
       return { pipeline, storage: s.storage };
     }),
   );
-  const invalid = await dev.popErrorScope();
+  const [pipelines, invalid] = await Promise.all([
+    compiled.catch((err: Error) => new RuntimeFailedError(`The fused WebGPU shaders did not compile: ${err.message}`)),
+    dev.popErrorScope(),
+  ]);
+  if (pipelines instanceof Error) throw pipelines;
   if (invalid) throw new RuntimeFailedError(`The fused WebGPU shaders did not compile: ${invalid.message}`);
   const uniform = (data: Float32Array | Uint32Array) => {
     const buf = dev.createBuffer({ size: Math.max(16, data.byteLength), usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
@@ -347,16 +352,22 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
     groups: Gpu[];
     packed: Float32Array;
   }
-  let shape: Shape | undefined;
-  const destroyShape = () => {
-    if (!shape) return;
-    for (const b of [shape.inp, shape.act, shape.out, shape.read]) b.destroy();
-    shape = undefined;
+  const KEEP_SHAPES = 2;
+  const shapes = new Map<string, Shape>();
+  const destroyShape = (s: Shape) => {
+    for (const b of [s.inp, s.act, s.out, s.read]) b.destroy();
+    shapes.delete(s.key);
   };
   const shapeFor = async (W: number, H: number): Promise<Shape> => {
     const key = `${W}x${H}`;
-    if (shape?.key === key) return shape;
-    destroyShape();
+    const known = shapes.get(key);
+    if (known) {
+      // Most recently used last.
+      shapes.delete(key);
+      shapes.set(key, known);
+      return known;
+    }
+    while (shapes.size >= KEEP_SHAPES) destroyShape(shapes.values().next().value!);
     const PW = W + 2,
       PH = H + 2;
     const sizes = { inp: PW * PH * 16, act: PW * PH * plan.slot * 16, out: 3 * 4 * W * H * 4 };
@@ -394,7 +405,8 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
         ],
       }),
     );
-    shape = { key, W, H, inp, act, out, read, groups, packed: new Float32Array(PW * PH * 4) };
+    const shape: Shape = { key, W, H, inp, act, out, read, groups, packed: new Float32Array(PW * PH * 4) };
+    shapes.set(key, shape);
     return shape;
   };
 
@@ -482,7 +494,7 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
       if (disposed) return;
       disposed = true;
       await queue;
-      destroyShape();
+      for (const s of [...shapes.values()]) destroyShape(s);
       for (const { w, b } of weights) {
         w.destroy();
         b.destroy();
