@@ -10,10 +10,11 @@
  *    straight to the planar RGB output (NCHW float32: the Runner's tensor, read back once).
  *
  * Layout, chosen for the few-channel case (4 or 8 per layer) and SwiftShader's SIMD-over-invocations:
- * 4 channels per vec4f; every activation lives in one buffer `act`, pixel-interleaved
- * (`act[p·TG + offset(layer) + group]`, TG = the vec4 groups of all stored layers), on a grid with a one-pixel
- * zero border (PW = W + 2), so the 3×3 taps need no bounds checks: the border is never written and stays zero,
- * which is the Conv's zero padding. The input is the same grid of vec4f (RGB, 0). Weights are one uniform
+ * 4 channels per vec4f; every activation lives in one buffer `act` (one storage binding: the last layer reads all
+ * of them, and a stage may bind only 8), one grid after another (`act[n·offset(layer) + p·G + group]`, n = PW·PH:
+ * neighbouring invocations read neighbouring vec4s, as a GPU likes), each grid with a one-pixel zero border
+ * (PW = W + 2), so the 3×3 taps need no bounds checks: the border is never written and stays zero, which is the
+ * Conv's zero padding. The input is the same grid of vec4f (RGB, 0). Weights are one uniform
  * array<mat4x4f> per layer (`w·v` = 4 outputs × 4 inputs), indexed by constants: every tap and channel group is
  * unrolled here, in the generator. One invocation computes every output channel of one pixel; 8×8 workgroups.
  */
@@ -42,9 +43,9 @@ export interface CnnPlan {
   output: string;
   /** The stored layers, then the display layer (last): its 4 (one value for R, G and B) or 12 channels are shuffled. */
   layers: ConvLayer[];
-  /** vec4 offset of each stored layer in a pixel's slot of `act`; the display layer has none. */
+  /** Where each stored layer's grid starts in `act`, in grids of one vec4 per pixel; the display layer has none. */
   offsets: number[];
-  /** vec4 groups per pixel in `act`. */
+  /** vec4 groups per pixel in `act`, all layers together. */
   slot: number;
 }
 
@@ -63,6 +64,8 @@ export interface LayerShader {
 }
 
 const f = (n: number) => `${n}u`;
+/** Where a stored layer's grid starts in `act` (vec4s): offsets[layer] planes of n = PW·PH pixels. */
+const planeOf = (plan: CnnPlan, layer: number) => (plan.offsets[layer] ? `dims.n * ${f(plan.offsets[layer]!)} + ` : '');
 
 export function layerShader(plan: CnnPlan, index: number): LayerShader {
   const layer = plan.layers[index]!;
@@ -72,7 +75,7 @@ export function layerShader(plan: CnnPlan, index: number): LayerShader {
   const usesInput = display || layer.segments.some((s) => s.src < 0);
   const usesAct = !display || layer.segments.some((s) => s.src >= 0);
   const L: string[] = [];
-  L.push('struct Dims { w: u32, h: u32, pw: u32, unused: u32 }');
+  L.push('struct Dims { w: u32, h: u32, pw: u32, n: u32 }');
   L.push('@group(0) @binding(0) var<uniform> dims: Dims;');
   L.push(`@group(0) @binding(1) var<uniform> wts: array<mat4x4f, ${layer.weights.length / 16}>;`);
   L.push(`@group(0) @binding(2) var<uniform> bias: array<vec4f, ${G}>;`);
@@ -103,7 +106,7 @@ export function layerShader(plan: CnnPlan, index: number): LayerShader {
         L.push(
           seg.src < 0
             ? `    let ${v} = inp[q];`
-            : `    let ${v} = act[q * ${f(plan.slot)} + ${f(plan.offsets[seg.src]! + group)}];`,
+            : `    let ${v} = act[${planeOf(plan, seg.src)}q * ${f(plan.layers[seg.src]!.outGroups)} + ${f(group)}];`,
         );
       }
       const x = seg.act === 'raw' ? v : seg.act === 'pos' ? `max(${v}, vec4f(0.0))` : `max(-${v}, vec4f(0.0))`;
@@ -114,7 +117,7 @@ export function layerShader(plan: CnnPlan, index: number): LayerShader {
     L.push('  }');
   }
   if (!display) {
-    for (let o = 0; o < G; o++) L.push(`  act[p * ${f(plan.slot)} + ${f(plan.offsets[index]! + o)}] = a${o};`);
+    for (let o = 0; o < G; o++) L.push(`  act[${planeOf(plan, index)}p * ${f(G)} + ${f(o)}] = a${o};`);
   } else {
     // Bilinear 2× (Resize linear, half_pixel: sub-pixel d samples x ∓ 0.25, the edge clamped) + the shuffled residual.
     L.push('  let x = id.x;');

@@ -435,7 +435,7 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
       }
     }
     dev.queue.writeBuffer(s.inp, 0, g);
-    dev.queue.writeBuffer(dims, 0, new Uint32Array([W, H, PW, 0]));
+    dev.queue.writeBuffer(dims, 0, new Uint32Array([W, H, PW, PW * (H + 2)]));
     const enc = dev.createCommandEncoder();
     const pass = enc.beginComputePass();
     pipelines.forEach(({ pipeline }, i) => {
