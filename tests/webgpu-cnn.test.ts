@@ -62,12 +62,12 @@ window.__fused = {
     return { first: await first, after: after.output.dims };
   },
   async tooBig(modelB64) {
-    // Wider than maxComputeWorkgroupsPerDimension 8×8 workgroups (and, at the default limits, than one binding).
+    // Taller than maxComputeWorkgroupsPerDimension workgroups of 8 rows.
     const adapter = await navigator.gpu.requestAdapter();
-    const w = adapter.limits.maxComputeWorkgroupsPerDimension * 8 + 8;
+    const h = adapter.limits.maxComputeWorkgroupsPerDimension * 8 + 8;
     const runner = await createWebGPUCnnRunner(cnnPlan(b64(modelB64)));
     try {
-      await runner.run({ input: { data: new Float32Array(3 * w), dims: [1, 3, 1, w] } });
+      await runner.run({ input: { data: new Float32Array(3 * h), dims: [1, 3, h, 1] } });
       return 'ran';
     } catch (e) {
       return e.code + ' ' + e.message;
@@ -101,10 +101,15 @@ beforeAll(async () => {
     platform: 'browser',
     logLevel: 'silent',
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+  });
   page = await browser.newPage();
   // A localhost origin is a secure context (navigator.gpu); the request never leaves the browser.
-  await page.route('http://127.0.0.1/**', (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>fused</title>' }));
+  await page.route('http://127.0.0.1/**', (r) =>
+    r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>fused</title>' }),
+  );
   await page.goto('http://127.0.0.1/fused.html');
   await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
   // A photo crop, planar RGB in [0, 1].
@@ -120,16 +125,19 @@ afterAll(async () => {
   if (results.length) {
     console.log('\nFused WebGPU (SwiftShader) vs onnxruntime-node, 45×38 photo crop:');
     for (const r of results)
-      console.log(`${r.id.padEnd(18)} ×${2 ** r.passes}  ${r.psnr.toFixed(1)} dB  max |diff| ${r.maxDiff.toExponential(1)}`);
+      console.log(
+        `${r.id.padEnd(18)} ×${2 ** r.passes}  ${r.psnr.toFixed(1)} dB  max |diff| ${r.maxDiff.toExponential(1)}`,
+      );
   }
 });
 
 const fused = (fn: (f: Fused, ...a: never[]) => unknown, ...args: unknown[]) =>
   page.evaluate(
-    ([src, a]) => (new Function('f', 'a', `return (${src})(f, ...a)`) as (f: unknown, a: unknown[]) => unknown)(
-      (window as unknown as { __fused: unknown }).__fused,
-      a as unknown[],
-    ),
+    ([src, a]) =>
+      (new Function('f', 'a', `return (${src})(f, ...a)`) as (f: unknown, a: unknown[]) => unknown)(
+        (window as unknown as { __fused: unknown }).__fused,
+        a as unknown[],
+      ),
     [fn.toString(), args] as const,
   );
 
@@ -168,38 +176,45 @@ describe('fused WebGPU output = the ONNX model (onnxruntime-node)', () => {
     ['anime4k-x2-s-an', 1],
     ['anime4k-x2-m-rl', 1],
     ['anime4k-x2-l-an', 2], // 2× and the Faithful preset's 4× (L chained twice, one runner)
-  ] as const)('%s, %i pass(es)', async (id, passes) => {
-    const want = await onnxRun(id, rgb, passes);
-    const got = (await fused(
-      (f, m: string, x: number[], d: number[], p: number) => f.run(m, x, d, p),
-      b64(modelBytes(id)),
-      Array.from(rgb),
-      [1, 3, H, W],
-      passes,
-    )) as { data: number[]; dims: number[] }[];
-    for (let k = 0; k < passes; k++) {
-      const [g, w] = [got[k]!, want[k]!];
-      expect(g.dims).toEqual(w.dims);
-      let se = 0,
-        max = 0;
-      for (let i = 0; i < w.data.length; i++) {
-        const d = Math.abs(g.data[i]! - w.data[i]!);
-        se += d * d;
-        max = Math.max(max, d);
+  ] as const)(
+    '%s, %i pass(es)',
+    async (id, passes) => {
+      const want = await onnxRun(id, rgb, passes);
+      const got = (await fused(
+        (f, m: string, x: number[], d: number[], p: number) => f.run(m, x, d, p),
+        b64(modelBytes(id)),
+        Array.from(rgb),
+        [1, 3, H, W],
+        passes,
+      )) as { data: number[]; dims: number[] }[];
+      for (let k = 0; k < passes; k++) {
+        const [g, w] = [got[k]!, want[k]!];
+        expect(g.dims).toEqual(w.dims);
+        let se = 0,
+          max = 0;
+        for (let i = 0; i < w.data.length; i++) {
+          const d = Math.abs(g.data[i]! - w.data[i]!);
+          se += d * d;
+          max = Math.max(max, d);
+        }
+        const psnr = 10 * Math.log10(w.data.length / Math.max(se, 1e-30));
+        results.push({ id, passes: k + 1, psnr, maxDiff: max });
+        expect(psnr).toBeGreaterThanOrEqual(45);
+        // Float32 on both sides, summed in another order: measured ≤ 4e-7.
+        expect(max).toBeLessThan(1e-4);
       }
-      const psnr = 10 * Math.log10(w.data.length / Math.max(se, 1e-30));
-      results.push({ id, passes: k + 1, psnr, maxDiff: max });
-      expect(psnr).toBeGreaterThanOrEqual(45);
-      // Float32 on both sides, summed in another order: measured ≤ 4e-7.
-      expect(max).toBeLessThan(1e-4);
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });
 
 describe('where the fused path is used', () => {
   it('the web runner factory picks it on WebGPU for the Faithful network, and onnxruntime-web for any other model', async () => {
     const pick = (id: string, broken: boolean) =>
-      fused((f, m: string, b: boolean) => f.pick(m, b), b64(modelBytes(id)), broken) as Promise<{ backend: string; fused: boolean }>;
+      fused((f, m: string, b: boolean) => f.pick(m, b), b64(modelBytes(id)), broken) as Promise<{
+        backend: string;
+        fused: boolean;
+      }>;
     expect(await pick('anime4k-x2-s-an', false)).toEqual({ backend: 'webgpu', fused: true });
     expect(await pick('realesrgan-x4fast', false)).toEqual({ backend: 'webgpu', fused: false });
     // Shaders that do not compile on this device: onnxruntime-web's WebGPU EP runs the model instead.

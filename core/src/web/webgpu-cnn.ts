@@ -24,7 +24,15 @@
 import { AbortError, BackendLostError, OutOfMemoryError, RuntimeFailedError } from '../errors.js';
 import type { Runner, TensorData } from '../runtime/runner.js';
 import { attrString, fields, floatValues, nodeInfo, str, type Field, type NodeInfo } from './webgl-model.js';
-import { inputVecs, layerShader, type CnnPlan, type ConvLayer, type Segment } from './webgpu-cnn-wgsl.js';
+import {
+  inputVecs,
+  layerShader,
+  PIXELS_PER_INVOCATION,
+  WORKGROUP,
+  type CnnPlan,
+  type ConvLayer,
+  type Segment,
+} from './webgpu-cnn-wgsl.js';
 
 export type { CnnPlan } from './webgpu-cnn-wgsl.js';
 
@@ -46,7 +54,7 @@ function ints(b: Uint8Array, fs: Field[], no: number): number[] {
       out.push(f.value!);
       continue;
     }
-    for (let at = f.body![0]; at < f.body![1]; ) {
+    for (let at = f.body![0]; at < f.body![1];) {
       let v = 0;
       let mul = 1;
       for (;;) {
@@ -132,7 +140,11 @@ function readPlan(b: Uint8Array): CnnPlan | undefined {
           if (n.op === 'Neg') {
             if (s.act !== 'raw') return undefined;
             next.push({ ...s, act: 'negraw' as const });
-          } else next.push({ ...s, act: s.act === 'raw' ? ('pos' as const) : s.act === 'negraw' ? ('neg' as const) : s.act });
+          } else
+            next.push({
+              ...s,
+              act: s.act === 'raw' ? ('pos' as const) : s.act === 'negraw' ? ('neg' as const) : s.act,
+            });
         }
         values.set(out, { t: 'act', segs: next });
         break;
@@ -306,8 +318,12 @@ export function isFusedRunner(r: Runner): r is FusedRunner {
   return (r as Partial<FusedRunner>).kernels === FUSED;
 }
 
-/** The fused runner for a plan (cnnPlan): its pipelines compiled, on this context's shared device. */
-export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner> {
+/**
+ * The fused runner for a plan (cnnPlan): its pipelines compiled, on this context's shared device. `pixels`: per
+ * invocation (the shader's default; the bench compares others).
+ */
+export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number } = {}): Promise<FusedRunner> {
+  const P = o.pixels ?? PIXELS_PER_INVOCATION;
   const dev = await device();
   const lim = dev.limits;
   for (const l of plan.layers)
@@ -317,9 +333,12 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
   dev.pushErrorScope('validation');
   const compiled = Promise.all(
     plan.layers.map(async (_, i) => {
-      const s = layerShader(plan, i);
+      const s = layerShader(plan, i, P);
       const module = dev.createShaderModule({ code: s.code });
-      const pipeline = await dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipeline = await dev.createComputePipelineAsync({
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
       return { pipeline, storage: s.storage };
     }),
   );
@@ -372,8 +391,8 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
       PH = H + 2;
     const sizes = { inp: PW * PH * 16, act: PW * PH * plan.slot * 16, out: 3 * 4 * W * H * 4 };
     const biggest = Math.max(...Object.values(sizes));
-    const groupsX = Math.ceil(W / 8),
-      groupsY = Math.ceil(H / 8);
+    const groupsX = Math.ceil(W / (WORKGROUP[0] * P)),
+      groupsY = Math.ceil(H / WORKGROUP[1]);
     if (
       biggest > lim.maxStorageBufferBindingSize ||
       biggest > lim.maxBufferSize ||
@@ -441,7 +460,7 @@ export async function createWebGPUCnnRunner(plan: CnnPlan): Promise<FusedRunner>
     pipelines.forEach(({ pipeline }, i) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, s.groups[i]);
-      pass.dispatchWorkgroups(Math.ceil(W / 8), Math.ceil(H / 8));
+      pass.dispatchWorkgroups(Math.ceil(W / (WORKGROUP[0] * P)), Math.ceil(H / WORKGROUP[1]));
     });
     pass.end();
     enc.copyBufferToBuffer(s.out, 0, s.read, 0, 12 * plane * 4);
