@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import * as ort from 'onnxruntime-node';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cnnPlan } from '../core/src/web/webgpu-cnn.js';
+import { layerShader } from '../core/src/web/webgpu-cnn-wgsl.js';
 import { CHROMIUM_ARGS, ROOT, photo } from './helpers.js';
 
 const ONNX = join(ROOT, 'models', 'onnx');
@@ -165,6 +166,8 @@ describe('cnnPlan: which graphs the fused path takes', () => {
       for (const v of ['an', 'rl', '3d']) {
         const p = cnnPlan(modelBytes(`anime4k-x2-${s}-${v}`));
         expect(p?.layers.length, `anime4k-x2-${s}-${v}`).toBe(s === 's' ? 4 : 8);
+        // Three shaders to compile whatever the depth: the first layer, the middle ones (one WGSL), the display.
+        expect(new Set(p!.layers.map((_, i) => layerShader(p!, i).code)).size).toBe(3);
       }
     for (const id of ['realesrgan-x4fast', 'animevideov3-x2', 'realcugan-x2-conservative', 'blazeface-short'])
       expect(cnnPlan(modelBytes(id)), id).toBeUndefined();

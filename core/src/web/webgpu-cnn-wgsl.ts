@@ -59,11 +59,16 @@ export function inputVecs(layer: ConvLayer): { seg: Segment; group: number }[] {
   return out;
 }
 
-/** Bindings: 0 dims, 1 weights, 2 bias, 3 input grid, 4 act, 5 output (display only); a shader declares what it uses. */
+/**
+ * Bindings: 0 dims, 1 weights, 2 bias, 3 input grid, 4 act, 5 output (display only), 6 io (the grids a layer
+ * reads and writes, as uniforms); a shader declares what it uses.
+ */
 export interface LayerShader {
   code: string;
-  /** Storage bindings the shader declares (3: input, 4: act, 5: output). */
-  storage: number[];
+  /** Bindings the shader declares beyond 0–2 (3: input, 4: act, 5: output, 6: io). */
+  bindings: number[];
+  /** The io uniform's values (source grid, destination grid), where the shader reads them. */
+  io?: [number, number];
 }
 
 const f = (n: number) => `${n}u`;
@@ -80,6 +85,11 @@ const planeOf = (plan: CnnPlan, layer: number) => (plan.offsets[layer] ? `dims.n
 export function layerShader(plan: CnnPlan, index: number, pixels = PIXELS_PER_INVOCATION): LayerShader {
   const layer = plan.layers[index]!;
   const display = index === plan.layers.length - 1;
+  // A layer that reads one stored layer and writes its own takes both grids from a uniform, not from constants:
+  // the middle layers of a network are then one shader, compiled once (L: 6 of its 8 layers).
+  const one = layer.segments[0]!.src;
+  const io = !display && one >= 0 && layer.segments.every((sg) => sg.src === one);
+  const plane = (l: number, which: 'x' | 'y') => (io ? `dims.n * io.${which} + ` : planeOf(plan, l));
   const vecs = inputVecs(layer);
   const G = layer.outGroups;
   const P = pixels;
@@ -93,6 +103,7 @@ export function layerShader(plan: CnnPlan, index: number, pixels = PIXELS_PER_IN
   if (usesInput) L.push('@group(0) @binding(3) var<storage, read> inp: array<vec4f>;');
   if (usesAct) L.push(`@group(0) @binding(4) var<storage, ${display ? 'read' : 'read_write'}> act: array<vec4f>;`);
   if (display) L.push('@group(0) @binding(5) var<storage, read_write> outp: array<f32>;');
+  if (io) L.push('@group(0) @binding(6) var<uniform> io: vec4u;');
   L.push('');
   L.push(`@compute @workgroup_size(${WORKGROUP[0]}, ${WORKGROUP[1]})`);
   L.push('fn main(@builtin(global_invocation_id) id: vec3u) {');
@@ -114,7 +125,7 @@ export function layerShader(plan: CnnPlan, index: number, pixels = PIXELS_PER_IN
       L.push(
         seg.src < 0
           ? `  let ${v} = inp[${at}];`
-          : `  let ${v} = act[${planeOf(plan, seg.src)}(${at}) * ${f(plan.layers[seg.src]!.outGroups)} + ${f(group)}];`,
+          : `  let ${v} = act[${plane(seg.src, 'x')}(${at}) * ${f(plan.layers[seg.src]!.outGroups)} + ${f(group)}];`,
       );
     }
     if (seg.act === 'raw') return v;
@@ -144,7 +155,7 @@ export function layerShader(plan: CnnPlan, index: number, pixels = PIXELS_PER_IN
     for (let j = 0; j < P; j++) {
       const body = Array.from(
         { length: G },
-        (_, o) => `act[${planeOf(plan, index)}(p + ${f(j)}) * ${f(G)} + ${f(o)}] = a${o}_${j};`,
+        (_, o) => `act[${plane(index, 'y')}(p + ${f(j)}) * ${f(G)} + ${f(o)}] = a${o}_${j};`,
       );
       L.push(j === 0 ? `  ${body.join(' ')}` : `  if (x0 + ${f(j)} < dims.w) { ${body.join(' ')} }`);
     }
@@ -202,6 +213,7 @@ export function layerShader(plan: CnnPlan, index: number, pixels = PIXELS_PER_IN
   L.push('}');
   return {
     code: L.join('\n'),
-    storage: [...(usesInput ? [3] : []), ...(usesAct ? [4] : []), ...(display ? [5] : [])],
+    bindings: [...(usesInput ? [3] : []), ...(usesAct ? [4] : []), ...(display ? [5] : []), ...(io ? [6] : [])],
+    ...(io ? { io: [plan.offsets[one]!, plan.offsets[index]!] as [number, number] } : {}),
   };
 }

@@ -331,15 +331,18 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
       throw new RuntimeFailedError('A layer has more weights than a uniform buffer holds.');
   // Compiled now, so that a device that refuses a shader sends the model to onnxruntime-web before any tile.
   dev.pushErrorScope('validation');
+  // Layers with the same WGSL (the middle layers: their grids come from the io uniform) share one pipeline.
+  const byCode = new Map<string, Promise<Gpu>>();
   const compiled = Promise.all(
     plan.layers.map(async (_, i) => {
       const s = layerShader(plan, i, P);
-      const module = dev.createShaderModule({ code: s.code });
-      const pipeline = await dev.createComputePipelineAsync({
-        layout: 'auto',
-        compute: { module, entryPoint: 'main' },
-      });
-      return { pipeline, storage: s.storage };
+      let pipeline = byCode.get(s.code);
+      if (!pipeline) {
+        const module = dev.createShaderModule({ code: s.code });
+        pipeline = dev.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+        byCode.set(s.code, pipeline!);
+      }
+      return { pipeline: await pipeline, bindings: s.bindings, io: s.io };
     }),
   );
   const [pipelines, invalid] = await Promise.all([
@@ -353,7 +356,11 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
     dev.queue.writeBuffer(buf, 0, data);
     return buf;
   };
-  const weights = plan.layers.map((l) => ({ w: uniform(l.weights), b: uniform(l.bias) }));
+  const weights = plan.layers.map((l, i) => ({
+    w: uniform(l.weights),
+    b: uniform(l.bias),
+    io: uniform(new Uint32Array([...(pipelines[i]!.io ?? [0, 0]), 0, 0])),
+  }));
   const dims = dev.createBuffer({ size: 16, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
   let lost = false;
   void dev.lost.then(() => {
@@ -412,15 +419,17 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
       for (const b of [inp, act, out, read]) b.destroy();
       throw new OutOfMemoryError(`The ${W}×${H} tile did not fit in GPU memory (WebGPU).`, { cause: oom });
     }
-    const byBinding: Record<number, Gpu> = { 3: inp, 4: act, 5: out };
-    const groups = pipelines.map(({ pipeline, storage }, i) =>
+    const groups = pipelines.map(({ pipeline, bindings }, i) =>
       dev.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: dims } },
           { binding: 1, resource: { buffer: weights[i]!.w } },
           { binding: 2, resource: { buffer: weights[i]!.b } },
-          ...storage.map((s) => ({ binding: s, resource: { buffer: byBinding[s] } })),
+          ...bindings.map((s) => ({
+            binding: s,
+            resource: { buffer: { 3: inp, 4: act, 5: out, 6: weights[i]!.io }[s] },
+          })),
         ],
       }),
     );
@@ -514,10 +523,7 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
       disposed = true;
       await queue;
       for (const s of [...shapes.values()]) destroyShape(s);
-      for (const { w, b } of weights) {
-        w.destroy();
-        b.destroy();
-      }
+      for (const { w, b, io } of weights) for (const buf of [w, b, io]) buf.destroy();
       dims.destroy();
     },
   };
