@@ -136,7 +136,8 @@ export async function websrBench(plan: WebsrBenchPlan, log: (s: string) => void)
     }
     const f = row.websr?.frame.min;
     if (f && row.oursWebgpu && !row.oursWebgpu.error) row.ratioWebgpu = round(f / row.oursWebgpu.wall.min, 4);
-    if (f && row.oursWebgpuOrt && !row.oursWebgpuOrt.error) row.ratioWebgpuOrt = round(f / row.oursWebgpuOrt.wall.min, 4);
+    if (f && row.oursWebgpuOrt && !row.oursWebgpuOrt.error)
+      row.ratioWebgpuOrt = round(f / row.oursWebgpuOrt.wall.min, 4);
     if (f && row.oursWasm && !row.oursWasm.error) row.ratioWasm = round(f / row.oursWasm.wall.min, 4);
     if (row.websr)
       log(
