@@ -3,7 +3,10 @@
  * anime4k-x2-{s,m,l}-*): hand-written WGSL, one compute shader per layer (./webgpu-cnn-wgsl.ts), instead of
  * onnxruntime-web's WebGPU EP, whose generic kernels run these tiny networks (4–8 channels, 17 kFLOP per pixel)
  * as ~30 dispatches of Conv, Relu, Neg, Relu and Concat and were 28–109× slower than WebSR's shaders on
- * SwiftShader. No library does this for us: WebSR's own shaders read its JSON networks, not ONNX.
+ * SwiftShader. No library does this for us: WebSR's own shaders read its JSON networks, not ONNX. Measured (bench
+ * section websr, SwiftShader, 128², warm, bytes in → bytes out through the engine page, load average ~8 on 2
+ * cores): S / M / L 30 / 66 / 156 ms, against WebSR's 91 / 179 / 453 ms and onnxruntime-web's WebGPU EP's
+ * 5.4 / 7.9 / 10.3 s; equal to the ONNX model within float rounding (tests/webgpu-cnn.test.ts).
  *
  * What runs is read from the ONNX graph itself (cnnPlan), not from a model id: a chain of Conv (3×3 pad 1, or
  * 1×1) whose inputs are Concats of earlier Convs' outputs through Relu / Relu∘Neg (CReLU), ending in
@@ -409,16 +412,28 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
       throw new OutOfMemoryError(
         `A ${W}×${H} tile needs ${Math.ceil(biggest / 2 ** 20)} MB in one WebGPU buffer; this device binds at most ${Math.floor(lim.maxStorageBufferBindingSize / 2 ** 20)} MB.`,
       );
-    dev.pushErrorScope('out-of-memory');
-    const inp = dev.createBuffer({ size: sizes.inp, usage: BUFFER.STORAGE | BUFFER.COPY_DST });
-    const act = dev.createBuffer({ size: sizes.act, usage: BUFFER.STORAGE });
-    const out = dev.createBuffer({ size: sizes.out, usage: BUFFER.STORAGE | BUFFER.COPY_SRC });
-    const read = dev.createBuffer({ size: sizes.out, usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
-    const oom = await dev.popErrorScope();
-    if (oom) {
-      for (const b of [inp, act, out, read]) b.destroy();
-      throw new OutOfMemoryError(`The ${W}×${H} tile did not fit in GPU memory (WebGPU).`, { cause: oom });
+    const allocate = async () => {
+      dev.pushErrorScope('out-of-memory');
+      const bufs = {
+        inp: dev.createBuffer({ size: sizes.inp, usage: BUFFER.STORAGE | BUFFER.COPY_DST }),
+        act: dev.createBuffer({ size: sizes.act, usage: BUFFER.STORAGE }),
+        out: dev.createBuffer({ size: sizes.out, usage: BUFFER.STORAGE | BUFFER.COPY_SRC }),
+        read: dev.createBuffer({ size: sizes.out, usage: BUFFER.MAP_READ | BUFFER.COPY_DST }),
+      };
+      const oom = await dev.popErrorScope();
+      if (!oom) return bufs;
+      for (const b of Object.values(bufs)) b.destroy();
+      return oom as Error;
+    };
+    let bufs = await allocate();
+    // Out of memory with another shape's buffers kept: free them and try once more before giving up the tile.
+    if (bufs instanceof Error && shapes.size) {
+      for (const s of [...shapes.values()]) destroyShape(s);
+      bufs = await allocate();
     }
+    if (bufs instanceof Error)
+      throw new OutOfMemoryError(`The ${W}×${H} tile did not fit in GPU memory (WebGPU).`, { cause: bufs });
+    const { inp, act, out, read } = bufs;
     const groups = pipelines.map(({ pipeline, bindings }, i) =>
       dev.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
