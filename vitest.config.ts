@@ -21,6 +21,7 @@ const SERIAL = [
   'tests/face-restore.test.ts',
   'tests/detect.test.ts',
   'tests/websr-proof.test.ts',
+  'tests/webgpu-cnn.test.ts',
   'tests/tflite-proof.test.ts',
   'tests/worker-pool.test.ts',
 ];

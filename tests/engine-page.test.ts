@@ -305,6 +305,38 @@ describe('engine page in Chromium (postMessage protocol)', () => {
     }
   });
 
+  it('WebGPU (SwiftShader): the Faithful preset 4× runs on the fused WGSL path (web/webgpu-cnn.ts), within 2/255 of Node', async () => {
+    const gpuBrowser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'],
+    });
+    try {
+      const ep = await EnginePage.open(gpuBrowser, server.url);
+      try {
+        await ep.ready();
+        // Fidelity 0: the subject is the network path (the detectors would run on onnxruntime-web's WebGPU).
+        const image = crop(img48, 8, 8, 32, 32);
+        const options = { preset: 'faithful', scale: 4, fidelity: 0 } as UpscaleOptions;
+        await ep.upscale('job', image, options);
+        const result = expectResult(await ep.done('job', 90_000));
+        expect(result.result.backend).toBe('webgpu');
+        // L chained twice (4×): at least two runs of the fused path, none through onnxruntime-web's kernels.
+        const runs = await ep.page.evaluate(
+          () => (globalThis as { ENLARGE_WEBGPU_CNN_RUNS?: number }).ENLARGE_WEBGPU_CNN_RUNS ?? 0,
+        );
+        expect(runs).toBeGreaterThanOrEqual(2);
+        const expected = await nodeEngine.upscale(image, options);
+        const d = diffStats(toPixels(result).data, expected.image.data);
+        console.log(`Faithful 4× on the fused WebGPU path: ${runs} runs, vs Node max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);
+        expect(d.max).toBeLessThanOrEqual(2);
+      } finally {
+        await ep.close();
+      }
+    } finally {
+      await gpuBrowser.close();
+    }
+  });
+
   it('WebGL2 (SwiftShader GL, ?webgl=software): x4fast whole and tiled, and Real-CUGAN 2×, match the Node engine', async () => {
     // SwiftShader is refused as a WebGL renderer in production (slower than WASM); ?webgl=software accepts it.
     // Fidelity 0 on the software GPUs: the subject is the backend's numbers for the model; the default fidelity's

@@ -14,6 +14,7 @@
  *   ?workers=<n>    inference Workers for WASM (default one per core, at most 8; 0: none): core/src/web/pool.ts
  *   ?webgl=software|off   accept a software WebGL renderer (tests on SwiftShader) / never use WebGL
  *   ?backends=webgl,wasm  the backends to consider, best first (default webgpu,webgl,wasm)
+ *   ?cnn=off        on WebGPU, run the Faithful family on onnxruntime-web, not the fused WGSL (web/webgpu-cnn.ts)
  * Config only: `announce: 'self'` posts 'ready' to this window instead of the embedder, for a script on the page
  * that relays it itself (Photoshop's webview bridge tags it with the channel its own webview gave it, G8).
  */
@@ -53,6 +54,8 @@ function pageConfig(): Required<Pick<PageConfig, 'models'>> & PageConfig {
   const backendsRaw = query.get('backends') ?? global.backends?.join(',');
   const webgl = query.get('webgl');
   if (webgl) (globalThis as { ENLARGE_WEBGL?: string }).ENLARGE_WEBGL = webgl;
+  // ?cnn=off: core's webgpuCnnSwitch (the bench's onnxruntime-web WebGPU row).
+  if (query.get('cnn') === 'off') (globalThis as { ENLARGE_WEBGPU_CNN?: string }).ENLARGE_WEBGPU_CNN = 'off';
   return {
     // A base without a trailing slash would drop its last segment when files are resolved against it.
     models: new URL(models.endsWith('/') ? models : models + '/', location.href).href,

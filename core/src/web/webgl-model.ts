@@ -16,7 +16,8 @@ import { RuntimeFailedError } from '../errors.js';
 const FLOAT = 1;
 const FLOAT16 = 10;
 
-interface Field {
+/** One protobuf field (exported for ./webgpu-cnn.ts, which reads the same graphs). */
+export interface Field {
   no: number;
   wire: number;
   /** The whole field as encoded (tag + payload). */
@@ -40,7 +41,7 @@ function readVarint(b: Uint8Array, at: number): [number, number] {
   }
 }
 
-function fields(b: Uint8Array, start = 0, end = b.length): Field[] {
+export function fields(b: Uint8Array, start = 0, end = b.length): Field[] {
   const out: Field[] = [];
   let at = start;
   while (at < end) {
@@ -96,7 +97,7 @@ function lengthDelimited(no: number, body: Uint8Array): Uint8Array {
 }
 
 const utf8 = new TextDecoder();
-const str = (b: Uint8Array, f: Field) => utf8.decode(b.subarray(f.body![0], f.body![1]));
+export const str = (b: Uint8Array, f: Field) => utf8.decode(b.subarray(f.body![0], f.body![1]));
 
 /** IEEE half → float (exact). */
 function halfToFloat(h: number): number {
@@ -180,7 +181,7 @@ function floatInitialiser(name: string, dims: number[], values: Float32Array): U
   );
 }
 
-interface NodeInfo {
+export interface NodeInfo {
   op: string;
   name: string;
   inputs: string[];
@@ -189,7 +190,7 @@ interface NodeInfo {
   attrs: Map<string, Field[]>;
 }
 
-function nodeInfo(b: Uint8Array, f: Field): NodeInfo {
+export function nodeInfo(b: Uint8Array, f: Field): NodeInfo {
   const nf = fields(b, f.body![0], f.body![1]);
   const attrs = new Map<string, Field[]>();
   for (const a of nf.filter((x) => x.no === 5)) {
@@ -207,13 +208,13 @@ function nodeInfo(b: Uint8Array, f: Field): NodeInfo {
   };
 }
 
-function attrString(b: Uint8Array, n: NodeInfo, name: string): string | undefined {
+export function attrString(b: Uint8Array, n: NodeInfo, name: string): string | undefined {
   const f = n.attrs.get(name)?.find((x) => x.no === 4);
   return f ? str(b, f) : undefined;
 }
 
 /** The FLOAT values of an initialiser (raw_data or float_data). */
-function floatValues(b: Uint8Array, tensor: Field): number[] | undefined {
+export function floatValues(b: Uint8Array, tensor: Field): number[] | undefined {
   const tf = fields(b, tensor.body![0], tensor.body![1]);
   if (tf.find((t) => t.no === 2)?.value !== FLOAT) return undefined;
   const raw = tf.find((t) => t.no === 9);

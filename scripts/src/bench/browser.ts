@@ -56,6 +56,8 @@ export interface BrowserRow {
   /** timings.totalMs / inferenceMs reported by the page for the fastest warm job. */
   engineTotalMs: number;
   inferenceMs: number;
+  /** Runs of the fused WebGPU path for the Anime4K CNN family in the page (core/src/web/webgpu-cnn.ts); 0: none. */
+  fusedRuns?: number;
   error?: string;
 }
 
@@ -167,6 +169,9 @@ export async function benchBrowser(cfg: BrowserConfig): Promise<BrowserRow> {
     row.wall = stats(walls);
     row.engineTotalMs = round(best!.result!.timings.totalMs, 1);
     row.inferenceMs = round(best!.result!.timings.inferenceMs, 1);
+    row.fusedRuns = await page.evaluate(
+      () => (globalThis as { ENLARGE_WEBGPU_CNN_RUNS?: number }).ENLARGE_WEBGPU_CNN_RUNS ?? 0,
+    );
   } catch (err) {
     row.error = (err as Error).message.split('\n')[0];
   } finally {

@@ -43,13 +43,13 @@ export function browserSection(res: BenchResults, charts: string[], L: string[])
   if (res.websr?.length) {
     L.push('## WebSR, same browser: WebSR itself vs our ports of its networks', '');
     L.push(
-      "[WebSR](https://www.npmjs.com/package/@websr/websr) (the WebGPU engine of free.upscaler.video; its unchanged `dist/websr.js`, driven by `scripts/src/reference/websr.ts`) runs its Anime4K CNN x2 networks with its real-life weights on a crop of the test photo in headless Chromium on WebGPU — here SwiftShader (`--enable-unsafe-webgpu`, no GPU), so the times are a CPU emulating a GPU, not what a GPU does. Next to it, in the same Chromium build with the same flags, the engine page runs our ONNX ports of the same networks (`anime4k-x2-{s,m,l}-rl`, proven identical by `tests/websr-proof.test.ts`) on WebGPU and on WASM (1 thread). One WebSR instance per network, its first frame builds the pipelines; warm frames are timed **bytes in → bytes out** (ImageBitmap from the RGBA bytes, `render()`, output texture read back), as our page's job is (pixels posted → pixels back). WebSR's GPU-only time (`render()` → queue done, the output left on the GPU, as its canvas leaves it) is shown too. Our engine adds an 8-px reflect border at the image edges (WebSR reads out of bounds there), so it computes a slightly larger window.",
+      "[WebSR](https://www.npmjs.com/package/@websr/websr) (the WebGPU engine of free.upscaler.video; its unchanged `dist/websr.js`, driven by `scripts/src/reference/websr.ts`) runs its Anime4K CNN x2 networks with its real-life weights on a crop of the test photo in headless Chromium on WebGPU — here SwiftShader (`--enable-unsafe-webgpu`, no GPU), so the times are a CPU emulating a GPU, not what a GPU does. Next to it, in the same Chromium build with the same flags, the engine page runs our ONNX ports of the same networks (`anime4k-x2-{s,m,l}-rl`, proven identical by `tests/websr-proof.test.ts`) on WebGPU — with the fused WGSL path the page takes for this family (`core/src/web/webgpu-cnn.ts`, hand-written shaders read from the ONNX graph, proven equal to the ONNX model by `tests/webgpu-cnn.test.ts`) and with onnxruntime-web's generic WebGPU kernels (`?cnn=off`, the path before it) — and on WASM (1 thread). One WebSR instance per network, its first frame builds the pipelines; warm frames are timed **bytes in → bytes out** (ImageBitmap from the RGBA bytes, `render()`, output texture read back), as our page's job is (pixels posted → pixels back). WebSR's GPU-only time (`render()` → queue done, the output left on the GPU, as its canvas leaves it) is shown too. Our engine adds an 8-px reflect border at the image edges (WebSR reads out of bounds there), so it computes a slightly larger window. Our jobs run with `fidelity: 0` — the network alone, as WebSR's frame: the default job also runs the face and text detectors and the fidelity blend, which WebSR does not do.",
       '',
     );
     L.push(
-      '| network (WebSR weights) / ours | input | WebSR first frame | WebSR warm frame | WebSR GPU only | ours WebGPU first / warm | WebSR ÷ ours WebGPU | ours WASM 1 thread first / warm | WebSR ÷ ours WASM | WebSR image vs ours |',
+      '| network (WebSR weights) / ours | input | WebSR first frame | WebSR warm frame | WebSR GPU only | ours WebGPU fused first / warm | WebSR ÷ ours fused | ours WebGPU onnxruntime-web first / warm | WebSR ÷ ours onnxruntime-web | ours WASM 1 thread first / warm | WebSR ÷ ours WASM | WebSR image vs ours |',
     );
-    L.push('|---|---|---|---|---|---|---|---|---|---|');
+    L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
     const pair = (b?: BrowserRow) =>
       !b ? '—' : b.error ? `failed: ${b.error}` : `${ms(b.coldMs)} / **${ms(b.wall.min)}**`;
     // From the stored times (not the rounded stored ratio), so small ratios keep their digits.
@@ -60,11 +60,11 @@ export function browserSection(res: BenchResults, charts: string[], L: string[])
     };
     for (const w of res.websr) {
       if (!w.websr && !w.oursWebgpu) {
-        L.push(`| ${w.network || 'WebSR'} | ${w.size}² | failed: ${w.error} | | | | | | | |`);
+        L.push(`| ${w.network || 'WebSR'} | ${w.size}² | failed: ${w.error} | | | | | | | | | |`);
         continue;
       }
       L.push(
-        `| \`${w.network}\` (${w.weights.replace(/^.*\//, '')}) / \`${w.ourModel}\` | ${w.size}² | ${w.websr ? ms(w.websr.coldMs) : `failed: ${w.error}`} | ${w.websr ? `**${ms(w.websr.frame.min)}**` : '—'} | ${w.websr ? ms(w.websr.gpu.min) : '—'} | ${pair(w.oursWebgpu)} | ${ratio(w, w.oursWebgpu)} | ${pair(w.oursWasm)} | ${ratio(w, w.oursWasm)} | ${w.psnrVsOursDb === undefined ? '—' : w.psnrVsOursDb >= 100 ? 'identical' : `${fmt(w.psnrVsOursDb, 1)} dB`} |`,
+        `| \`${w.network}\` (${w.weights.replace(/^.*\//, '')}) / \`${w.ourModel}\` | ${w.size}² | ${w.websr ? ms(w.websr.coldMs) : `failed: ${w.error}`} | ${w.websr ? `**${ms(w.websr.frame.min)}**` : '—'} | ${w.websr ? ms(w.websr.gpu.min) : '—'} | ${pair(w.oursWebgpu)} | ${ratio(w, w.oursWebgpu)} | ${pair(w.oursWebgpuOrt)} | ${ratio(w, w.oursWebgpuOrt)} | ${pair(w.oursWasm)} | ${ratio(w, w.oursWasm)} | ${w.psnrVsOursDb === undefined ? '—' : w.psnrVsOursDb >= 100 ? 'identical' : `${fmt(w.psnrVsOursDb, 1)} dB`} |`,
       );
     }
     L.push('');

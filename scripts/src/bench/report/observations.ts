@@ -88,7 +88,7 @@ export function observations(res: BenchResults): string[] {
   const ws = (res.websr ?? []).filter((w) => w.websr && (w.ratioWebgpu !== undefined || w.ratioWasm !== undefined));
   if (ws.length)
     o.push(
-      `WebSR on SwiftShader WebGPU vs the engine page on the same networks and image: ${ws.map((w) => `${w.network.replace(/^anime4k\//, '')} ${w.size}² WebSR ${ms(w.websr!.frame.min)}, ours WebGPU ${ms(w.oursWebgpu?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWebgpu?.wall.min ?? NaN), 3)}), ours WASM ${ms(w.oursWasm?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWasm?.wall.min ?? NaN), 2)})`).join('; ')} (ratio = WebSR ÷ ours; above 1 we are faster).`,
+      `WebSR on SwiftShader WebGPU vs the engine page on the same networks and image: ${ws.map((w) => `${w.network.replace(/^anime4k\//, '')} ${w.size}² WebSR ${ms(w.websr!.frame.min)}, ours WebGPU fused ${ms(w.oursWebgpu?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWebgpu?.wall.min ?? NaN), 3)}), ours WebGPU onnxruntime-web ${ms(w.oursWebgpuOrt?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWebgpuOrt?.wall.min ?? NaN), 3)}), ours WASM ${ms(w.oursWasm?.wall.min)} (×${fmt(w.websr!.frame.min / (w.oursWasm?.wall.min ?? NaN), 2)})`).join('; ')} (ratio = WebSR ÷ ours; above 1 we are faster).`,
     );
   const mem = res.memory;
   const mf = mem?.tiledFit ?? mem?.fit;
