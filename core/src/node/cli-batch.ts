@@ -11,6 +11,7 @@ import { readHeader, type Header } from './read-input.js';
 import type { Input } from './cli-inputs.js';
 import type { Batch } from './cli-progress.js';
 import { enlargeOne, type JobSetup, type JobTrace } from './cli-job.js';
+import { collectGarbage } from './gc.js';
 
 /** Each input's header (or why it cannot be read), and the batch's progress over their output megapixels. */
 export async function readHeaders(
@@ -59,6 +60,7 @@ export async function runBatch(
     const t0 = Date.now();
     const mp = outMPOf(input);
     const trace: JobTrace = {};
+    collectGarbage(true); // the last image's buffers go before this one is read (./gc.ts)
     try {
       const header = headers.get(input)!;
       if (header instanceof Error) throw header;

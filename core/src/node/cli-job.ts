@@ -28,6 +28,7 @@ import type { CliValues, JobRequest } from './cli-args.js';
 import { checkTarget, mapTargetFor, openTemp, resultTarget, writeRegionMap, type Outputs } from './cli-outputs.js';
 import { precheck, readImage, type Header, type OutFormat } from './read-input.js';
 import { progressBar, type Batch } from './cli-progress.js';
+import { collectGarbage } from './gc.js';
 import { writeWhole } from './whole-writer.js';
 import type { Stop } from './cli-stop.js';
 
@@ -143,7 +144,7 @@ async function runEngine(
   format: OutFormat,
   file: TempFile,
   map: MapStream,
-  onProgress: (p: UpscaleProgress) => void,
+  report: (p: UpscaleProgress) => void,
   s: JobSetup,
 ): Promise<UpscaleStreamResult> {
   const {
@@ -151,6 +152,13 @@ async function runEngine(
     request: { options, quality },
   } = s;
   const signal = s.stop.signal;
+  // A phase begun or a tile done: the garbage of the last one goes before the next one adds its own (./gc.ts).
+  let last: UpscaleProgress | undefined;
+  const onProgress = (p: UpscaleProgress) => {
+    if (p.phase !== last?.phase || p.tilesDone !== last.tilesDone) collectGarbage();
+    last = p;
+    report(p);
+  };
   // CMYK in, JPEG or TIFF out: written back as CMYK with the source's profile (./cmyk.ts).
   const cmykOut = src.cmyk && (format === 'jpg' || format === 'tiff') ? src.cmyk : undefined;
   const outW = resolveTarget(src.image.width, src.image.height, options).width;

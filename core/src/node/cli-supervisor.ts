@@ -39,9 +39,12 @@ export function isWorker(): boolean {
  */
 const WORKER_MALLOC = { MALLOC_MMAP_THRESHOLD_: String(2 ** 20) };
 
-/** Starts the worker on `entry` (this bundle) with the same arguments and exits with its code. */
+/**
+ * Starts the worker on `entry` (this bundle) with the same arguments and exits with its code. The worker may
+ * collect garbage between tiles (--expose-gc, ./gc.ts).
+ */
 export function supervise(argv: string[], entry = fileURLToPath(import.meta.url)): void {
-  const child = spawn(process.execPath, [...process.execArgv, entry, ...argv], {
+  const child = spawn(process.execPath, [...process.execArgv, '--expose-gc', entry, ...argv], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...WORKER_MALLOC, ...process.env, [WORKER_ENV]: '1' },
   });
