@@ -119,7 +119,7 @@ describe('the default fidelity', () => {
     console.log(
       `map AUC, clean ×4, x4fast: F=0 ${auc.f0.map((v) => v.toFixed(3))}, F=${DEFAULTS.fidelity} ${auc.def.map((v) => v.toFixed(3))}`,
     );
-    // Measured: F = 0 0.861, 0.868, 0.703 (mean 0.811); default 0.810, 0.629, 0.608 (mean 0.682); the map
+    // Measured: F = 0 0.869, 0.878, 0.710 (mean 0.819); default 0.822, 0.654, 0.608 (mean 0.695); the map
     // without the faithful weight gave 0.786 / 0.694 here (docs/quality.md, issue 23 item 3).
     expect(mean(auc.f0)).toBeGreaterThan(0.78);
     expect(mean(auc.def)).toBeGreaterThan(0.66);
@@ -163,7 +163,7 @@ describe('the invented-detail map at the default', () => {
     for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = p.data[i * 3 + c]! / 255;
     return out;
   };
-  /** The engine's map formula over the whole image as one tile, with the faithful network as the reference. */
+  /** The engine's map formula over the whole image as one tile, with the chained faithful network as the reference. */
   const shareOf = (input: PixelImage, result: PixelImage, faithful: PixelImage): number => {
     const W = result.width,
       H = result.height;

@@ -127,6 +127,8 @@ export function regionMask(
 
 function lumaOf(planes: Float32Array[]): Float32Array {
   const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  // A luma-only reference (./faithful.ts, mapOnly) is one plane three times: its luma is itself.
+  if (r === g && g === b) return r;
   const out = new Float32Array(r.length);
   for (let i = 0; i < r.length; i++) out[i] = LUMA[0] * r[i]! + LUMA[1] * g[i]! + LUMA[2] * b[i]!;
   return out;
@@ -262,19 +264,28 @@ export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w:
   const cw = t.outW / s,
     ch = t.outH / s;
   const out = new Uint8Array(w * h);
+  // Columns: the two input-grid neighbours and the weight of the right one, once per tile.
+  const x0 = new Int32Array(w),
+    x1 = new Int32Array(w),
+    fx = new Float64Array(w);
+  for (let u = 0; u < w; u++) {
+    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+    x0[u] = Math.floor(d);
+    x1[u] = Math.min(cw - 1, x0[u]! + 1);
+    fx[u] = d - x0[u]!;
+  }
   for (let v = 0; v < h; v++) {
     const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
     const y0 = Math.floor(c),
-      y1 = Math.min(ch - 1, y0 + 1),
       fy = c - y0;
+    const r0 = y0 * cw,
+      r1 = Math.min(ch - 1, y0 + 1) * cw;
+    const row = v * w;
     for (let u = 0; u < w; u++) {
-      const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
-      const x0 = Math.floor(d),
-        x1 = Math.min(cw - 1, x0 + 1),
-        fx = d - x0;
-      const a = m[y0 * cw + x0]! * (1 - fx) + m[y0 * cw + x1]! * fx;
-      const b = m[y1 * cw + x0]! * (1 - fx) + m[y1 * cw + x1]! * fx;
-      out[v * w + u] = Math.round(255 * (a * (1 - fy) + b * fy));
+      const f = fx[u]!;
+      const a = m[r0 + x0[u]!]! * (1 - f) + m[r0 + x1[u]!]! * f;
+      const b = m[r1 + x0[u]!]! * (1 - f) + m[r1 + x1[u]!]! * f;
+      out[row + u] = Math.round(255 * (a * (1 - fy) + b * fy));
     }
   }
   return out;
@@ -328,7 +339,8 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
     if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
       if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
       else if (o.reference) {
-        ref = await o.reference(t);
+        // Without a blend the reference serves the map alone: the cheaper one (./faithful.ts).
+        ref = await o.reference(t, !blends);
         network = true;
       }
     }
