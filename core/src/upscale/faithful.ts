@@ -15,7 +15,7 @@ import { lanczosTile, LUMA, type TileData } from './fidelity.js';
 /**
  * `mapOnly`: the reference is for the detail map alone (no blend reads it): a 4× pass then runs only the first
  * 2× pass and enlarges its luma 2× with Lanczos-3 (the second pass works on four times the pixels; the map's
- * AUC on the development set is within 0.003 of the chained network's, docs/quality.md), returned as the
+ * AUC on the development set is within 0.005 of the chained network's, docs/quality.md), returned as the
  * same luma plane three times (its luma is itself, and a blend of weight 0 leaves the tile as it is).
  */
 export type FaithfulReference = (t: TileData, mapOnly?: boolean) => Promise<Float32Array[]>;
