@@ -33,6 +33,7 @@ import { mostDetailedCrop } from '../scripts/src/eval/sheet.js';
 import { confusion } from '../scripts/src/eval/report.js';
 import { ROOT } from './helpers.js';
 import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap, rocAuc } from '../scripts/src/eval/detail-auc.js';
+import { detailClasses, LevelHistogram } from '../scripts/src/eval/detail-level.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'eval');
 const run = promisify(execFile);
@@ -308,6 +309,33 @@ describe('invented-detail validation (detailAuc)', () => {
         truth,
       ),
     ).toThrow(/size mismatch/);
+  });
+
+  it('detailClasses are the classes of detailAuc (same AUC); LevelHistogram finds the level that separates them', () => {
+    const W = 64,
+      H = 64;
+    const r = lcg(5);
+    const lanczos = plane(W, H, () => 100);
+    const result = plane(W, H, (x, y) => 100 + 30 * Math.sin(x / 5) * Math.cos(y / 7) + 5 * r());
+    const truth = plane(W, H, (x, y) => 100 + 25 * Math.sin(x / 5 + (y > 32 ? 2 : 0)) * Math.cos(y / 7));
+    const map = plane(W, H, () => Math.round(255 * r()));
+    const c = detailClasses(map, result, lanczos, truth);
+    expect(
+      rocAuc(
+        c.values,
+        Array.from(c.positive, (v) => v === 1),
+      ),
+    ).toBe(detailAuc(map, result, lanczos, truth));
+    const h = new LevelHistogram();
+    // Positives at 100…199, negatives at 0…99: "map ≥ 100" separates them (J = 1).
+    h.add({
+      values: Array.from({ length: 200 }, (_, i) => i),
+      positive: Array.from({ length: 200 }, (_, i) => (i >= 100 ? 1 : 0)),
+    });
+    expect(h.best()).toEqual({ level: 100, j: 1 });
+    // Ten negatives among the positives' lowest values: still 100 (J = 1 − 10/110 beats 110's 0.9).
+    h.add({ values: Array.from({ length: 10 }, (_, i) => 100 + i), positive: new Array(10).fill(0) });
+    expect(h.best().level).toBe(100);
   });
 });
 

@@ -7,9 +7,12 @@
  *                                                    Faithful network's tile, ./faithful.ts; else Lanczos-3),
  *
  * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
- * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). The parameters (MAP_PARAMS) were fitted on the
- * development set with `npm run eval:detail -- --tune` (docs/quality.md); g puts the "check this" level
- * (m = ½) at about the 90th percentile of the photo model's maps there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
+ * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). With the faithful network as the reference, q is also
+ * weighed by what that network does not explain: w = max(1, G·u), u = a / (φ + mean |result − Lanczos-3|)
+ * (per block, 3×3-smoothed; MapParams). The parameters (MAP_PARAMS) were fitted on the development set with
+ * `npm run eval:detail -- --tune` and scripts/src/eval/fidelity-curve.ts (docs/quality.md); G puts the "check
+ * this" level (m = ½, CHECK_LEVEL) where it best separates harmful from helpful detail (Youden's J of
+ * detailAuc's classes) at the default fidelity there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
  * risks (faces smaller than SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output.
  * Everything reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole
  * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
@@ -34,7 +37,17 @@ export const SMALL_FACE = 64;
 /** The map's floor inside small faces and text. */
 export const RISK = 0.75;
 /** The noise floor τ and the weight R of the consistency residual (fitted on the development set). */
-export const MAP_PARAMS: MapParams = { tau: 24 / 255, rWeight: 2, sigmaRadius: 1, smooth: 1, coherence: 0, gain: 1.3 };
+export const MAP_PARAMS: MapParams = {
+  tau: 24 / 255,
+  rWeight: 2,
+  sigmaRadius: 1,
+  smooth: 1,
+  coherence: 0,
+  gain: 1.3,
+  unexplainedFloor: 4 / 255,
+  unexplainedGain: 3.4,
+  unexplainedMin: 1,
+};
 
 export interface MapParams {
   tau: number;
@@ -50,6 +63,16 @@ export interface MapParams {
   coherence: number;
   /** q is multiplied by this, so the "check this" level (m = ½) sits where the development set says. */
   gain: number;
+  /**
+   * With the faithful network as the reference, q is also multiplied by unexplainedGain · u, where u is the
+   * share of the result's departure from Lanczos that the faithful network does not explain,
+   * u = |result − ref| / (unexplainedFloor + |result − Lanczos|) (block means, 3×3-smoothed): detail the
+   * faithful network also makes is supported by the input; detail it does not make is the model's own.
+   */
+  unexplainedFloor: number;
+  unexplainedGain: number;
+  /** The weight's least value (1: the map never says less than the formula without u). */
+  unexplainedMin: number;
 }
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
@@ -104,6 +127,8 @@ export function regionMask(
 
 function lumaOf(planes: Float32Array[]): Float32Array {
   const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  // A luma-only reference (./faithful.ts, mapOnly) is one plane three times: its luma is itself.
+  if (r === g && g === b) return r;
   const out = new Float32Array(r.length);
   for (let i = 0; i < r.length; i++) out[i] = LUMA[0] * r[i]! + LUMA[1] * g[i]! + LUMA[2] * b[i]!;
   return out;
@@ -115,6 +140,8 @@ export function mapOnInputGrid(
   lanczos: Float32Array[] | undefined,
   risk?: Float32Array,
   params: MapParams = MAP_PARAMS,
+  /** `lanczos` is the faithful network's tile (not Lanczos, not the output itself): weigh by u (MapParams). */
+  faithful = false,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
@@ -126,6 +153,7 @@ export function mapOnInputGrid(
   for (let i = 0; i < diff.length; i++) diff[i] = Math.abs(yY[i]! - lY[i]!);
   const added = blockMeans(diff, outW, outH, s);
   const down = blockMeans(yY, outW, outH, s);
+  const unexplained = faithful && lanczos ? unexplainedShare(t, yY, xY, added, params.unexplainedFloor) : undefined;
   const raw = new Float32Array(cw * ch);
   for (let j = 0; j < ch; j++) {
     const wy = j + pad;
@@ -165,7 +193,9 @@ export function mapOnInputGrid(
       const k = j * cw + i;
       const r = Math.abs(down[k]! - xY[wy * winW + wx]!);
       const q =
-        ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) * (1 - params.coherence * coh);
+        ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) *
+        (1 - params.coherence * coh) *
+        (unexplained ? Math.max(params.unexplainedMin, params.unexplainedGain * unexplained[k]!) : 1);
       raw[k] = q / (1 + q);
     }
   }
@@ -192,6 +222,40 @@ export function mapOnInputGrid(
 }
 
 /**
+ * u per input block of the output's grid: the block mean of |result − ref| over floor + the block mean of
+ * |result − Lanczos-3|, averaged over the 3×3 blocks around (clamped to the tile's grid).
+ */
+function unexplainedShare(
+  t: TileData,
+  yY: Float32Array,
+  xY: Float32Array,
+  addedRef: Float32Array,
+  floor: number,
+): Float32Array {
+  const { outW, outH, scale: s } = t;
+  const cw = outW / s,
+    ch = outH / s;
+  const lY = lanczosTile(t, [xY])[0]!;
+  for (let i = 0; i < lY.length; i++) lY[i] = Math.abs(yY[i]! - lY[i]!);
+  const addedL = blockMeans(lY, outW, outH, s);
+  const ratio = new Float32Array(cw * ch);
+  for (let i = 0; i < ratio.length; i++) ratio[i] = addedRef[i]! / (floor + addedL[i]!);
+  const u = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++)
+    for (let i = 0; i < cw; i++) {
+      let sum = 0,
+        n = 0;
+      for (let jj = Math.max(0, j - 1); jj <= Math.min(ch - 1, j + 1); jj++)
+        for (let ii = Math.max(0, i - 1); ii <= Math.min(cw - 1, i + 1); ii++) {
+          sum += ratio[jj * cw + ii]!;
+          n++;
+        }
+      u[j * cw + i] = sum / n;
+    }
+  return u;
+}
+
+/**
  * The 8-bit map of the output rectangle w × h at (ox, oy) of the tile's output: the input-grid map,
  * bilinear between block centres.
  */
@@ -200,19 +264,28 @@ export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w:
   const cw = t.outW / s,
     ch = t.outH / s;
   const out = new Uint8Array(w * h);
+  // Columns: the two input-grid neighbours and the weight of the right one, once per tile.
+  const x0 = new Int32Array(w),
+    x1 = new Int32Array(w),
+    fx = new Float64Array(w);
+  for (let u = 0; u < w; u++) {
+    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+    x0[u] = Math.floor(d);
+    x1[u] = Math.min(cw - 1, x0[u]! + 1);
+    fx[u] = d - x0[u]!;
+  }
   for (let v = 0; v < h; v++) {
     const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
     const y0 = Math.floor(c),
-      y1 = Math.min(ch - 1, y0 + 1),
       fy = c - y0;
+    const r0 = y0 * cw,
+      r1 = Math.min(ch - 1, y0 + 1) * cw;
+    const row = v * w;
     for (let u = 0; u < w; u++) {
-      const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
-      const x0 = Math.floor(d),
-        x1 = Math.min(cw - 1, x0 + 1),
-        fx = d - x0;
-      const a = m[y0 * cw + x0]! * (1 - fx) + m[y0 * cw + x1]! * fx;
-      const b = m[y1 * cw + x0]! * (1 - fx) + m[y1 * cw + x1]! * fx;
-      out[v * w + u] = Math.round(255 * (a * (1 - fy) + b * fy));
+      const f = fx[u]!;
+      const a = m[r0 + x0[u]!]! * (1 - f) + m[r0 + x1[u]!]! * f;
+      const b = m[r1 + x0[u]!]! * (1 - f) + m[r1 + x1[u]!]! * f;
+      out[row + u] = Math.round(255 * (a * (1 - fy) + b * fy));
     }
   }
   return out;
@@ -258,12 +331,18 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
     const wantsFidelity = F > 0 || (risk && RF > 0);
     // The reference: the faithful network's tile (or the output itself for the Faithful model), else Lanczos.
     let ref: Float32Array[] | undefined;
+    // Whether ref is the faithful network's tile (the map then weighs by what that network does not explain).
+    let network = false;
     // Below blendStart fidelity only corrects drift: the reference is needed for the map alone.
     const b0 = FIDELITY_PARAMS.blendStart;
     const blends = F > b0 || (!!risk && RF > b0);
     if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
       if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
-      else if (o.reference) ref = await o.reference(t);
+      else if (o.reference) {
+        // Without a blend the reference serves the map alone: the cheaper one (./faithful.ts).
+        ref = await o.reference(t, !blends);
+        network = true;
+      }
     }
     if (wantsFidelity) {
       const gain = new Float32Array(cw * ch).fill(F);
@@ -271,6 +350,6 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
       ref = applyFidelity(t, gain, ref) ?? ref;
     }
     if (!o.map) return undefined;
-    return mapTile(mapOnInputGrid(t, ref, risk), t, ox, oy, w, h);
+    return mapTile(mapOnInputGrid(t, ref, risk, MAP_PARAMS, network), t, ox, oy, w, h);
   };
 }

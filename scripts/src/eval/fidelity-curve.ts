@@ -20,11 +20,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { PixelImage } from '../../../core/src/image.js';
-import { applyFidelity, FIDELITY_PARAMS, type TileData } from '../../../core/src/upscale/fidelity.js';
-import { mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
+import { applyFidelity, FIDELITY_PARAMS, lanczosTile, type TileData } from '../../../core/src/upscale/fidelity.js';
+import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { blockiness, compare, lumaY, type Plane } from './metrics.js';
 import { detailAuc } from './detail-auc.js';
+import { detailClasses, LevelHistogram } from './detail-level.js';
 import { mean } from './report.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
 
@@ -108,6 +109,8 @@ async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const engine = createNodeEngine();
   const rows: CurveRow[] = [];
+  /** detailAuc's classes per map value, pooled over the presets with a model of their own, per design and F. */
+  const levels = new Map<string, LevelHistogram>();
   const sheetTiles = new Map<string, { label: string; tiles: Rgb[]; captions: (string | undefined)[] }>();
   for (const p of PRESETS) {
     if (a.presets && !a.presets.includes(p.preset)) continue;
@@ -121,8 +124,29 @@ async function main(): Promise<void> {
         for (const degradation of ['clean', 'jpeg'] as const) {
           const lr = degradation === 'clean' ? await downBicubic(gt) : (await downJpeg(gt)).image;
           const input = toPixelImage(lr);
-          const model = (await engine.upscale(input, { model: p.model, scale: SCALE })).image;
-          const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE })).image;
+          const model = (await engine.upscale(input, { model: p.model, scale: SCALE, fidelity: 0, regionFidelity: 0 }))
+            .image;
+          const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
+          // The map's own reference where no blend reads one (F ≤ blendStart; core/src/upscale/faithful.ts,
+          // mapOnly): the first 2× pass, its luma enlarged 2× with Lanczos-3.
+          const half = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
+          const halfLuma = (() => {
+            const hp = planes(half),
+              n2 = half.width * half.height;
+            const l = new Float32Array(n2);
+            for (let i = 0; i < n2; i++) l[i] = 0.299 * hp[i]! + 0.587 * hp[n2 + i]! + 0.114 * hp[2 * n2 + i]!;
+            const tile: TileData = {
+              x: l,
+              winW: half.width,
+              winH: half.height,
+              y: l,
+              outW: model.width,
+              outH: model.height,
+              scale: 2,
+              pad: 0,
+            };
+            return lanczosTile(tile, [l])[0]!;
+          })();
           const W = model.width,
             H = model.height;
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
@@ -149,11 +173,20 @@ async function main(): Promise<void> {
                   : undefined;
               const used =
                 F > 0 ? (applyFidelity(t, new Float32Array((W / SCALE) * (H / SCALE)).fill(F), ref) ?? ref) : ref;
-              const m = mapTile(mapOnInputGrid(t, used), t, 0, 0, W, H);
+              // The engine weighs the map by what the faithful network does not explain when that network is the
+              // reference (not for the Faithful preset, whose output is its own reference, nor the old design).
+              const network = variant !== 'old' && p.preset !== 'faithful';
+              const mapRef = network && F <= FIDELITY_PARAMS.blendStart ? [halfLuma, halfLuma, halfLuma] : used;
+              const m = mapTile(mapOnInputGrid(t, mapRef, undefined, MAP_PARAMS, network), t, 0, 0, W, H);
               const out = toRgb(t.y, W, H);
               const s = compare(gt, out);
               let share = 0;
               for (const v of m) if (v >= 128) share++;
+              if (p.preset !== 'faithful') {
+                const key = `${variant} ${F}`;
+                if (!levels.has(key)) levels.set(key, new LevelHistogram());
+                levels.get(key)!.add(detailClasses(gray(m, W, H), lumaY(out), yL, yT));
+              }
               rows.push({
                 preset: p.preset,
                 image: `${category}/${f}`,
@@ -192,7 +225,8 @@ async function main(): Promise<void> {
   }
   await engine.dispose();
   mkdirSync(dirname(a.out), { recursive: true });
-  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, rows }, null, 1));
+  const best = Object.fromEntries([...levels].map(([k, h]) => [k, h.best()]));
+  writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, levels: best, rows }, null, 1));
   if (a.sheets) {
     mkdirSync(a.sheets, { recursive: true });
     for (const [key, st] of sheetTiles) {
@@ -206,6 +240,10 @@ async function main(): Promise<void> {
     }
   }
   console.log(summary(rows, a.fidelity));
+  console.log(
+    "\nThe level that best separates harmful from helpful detail (Youden's J of detailAuc's classes, photo + portrait + graphics pooled):",
+  );
+  for (const [k, b] of Object.entries(best)) console.log(`${k}: map ≥ ${b.level} (J ${b.j.toFixed(3)})`);
 }
 
 export function summary(rows: CurveRow[], fs: number[]): string {
