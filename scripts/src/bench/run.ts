@@ -9,7 +9,7 @@
  * Sections (--only takes these names): machine, models, web, quant (int8 variants beside fp32), peers, upscalerjs, floor, browser, pool (the
  * inference-Worker pool in Chromium, WASM, 1 and 2 Workers), websr (WebSR itself
  * vs our ports of its networks, in Chromium on WebGPU), memory, gigapixel (the CLI streaming 4× outputs up to 1 GP
- * to PNG and TIFF: ~40 min on 2 cores).
+ * to PNG and TIFF: about an hour on 2 cores).
  * --gpu runs only the GPU section (WebGPU and Vulkan on the real GPU; never in CI). To test its code path
  * without a GPU: ENLARGE_BENCH_VK_ICD=/usr/lib/chromium/vk_swiftshader_icd.json ENLARGE_BENCH_GPU_SIDE=16
  * ENLARGE_BENCH_GPU_MODEL=realesrgan-x4fast npm run bench -- --gpu.

@@ -45,6 +45,11 @@ export interface BenchResults {
   /** The pool of inference Workers in Chromium, WASM (./pool.ts; absent in results written before it). */
   workerPool?: WorkerPoolRow[];
   skipped: string[];
+  /**
+   * Sections measured again after this run (`--only …`, spliced in by hand): each replaces its section's figures
+   * and says when, why and under what load.
+   */
+  reruns?: { section: string; date: string; note: string }[];
 }
 
 /** One row of the worker-pool section: the fastest warm job with `workers` inference Workers. */

@@ -36,10 +36,16 @@ export function intro(res: BenchResults, charts: string[], L: string[]): void {
       '',
     );
 
+  if (res.reruns?.length) {
+    L.push('**Sections measured again after this run** (their figures below replace the full run\'s):', '');
+    for (const r of res.reruns) L.push(`- **${r.section}**, ${r.date.slice(0, 16).replace('T', ' ')} UTC: ${r.note}`);
+    L.push('');
+  }
+
   L.push('## How to run', '');
   L.push('```sh');
   L.push(
-    'npm run bench                   # full run (~15–20 min on 2 cores): writes docs/benchmarks.{md,json,png}, docs/benchmarks-memory.png',
+    'npm run bench                   # full run (2–3 h on 2 cores, ~1 h of it the gigapixel series): writes docs/benchmarks.{md,json,png}, docs/benchmarks-memory.png',
   );
   L.push('npm run bench -- --quick        # < 2 min smoke run (small sizes, 1 repeat) into a temporary folder');
   L.push(
