@@ -168,7 +168,8 @@ export async function memoryLarge(
           inputs.set(side, input);
         }
         const out = join(work, `giga-${side}-out.${format === 'tiff' ? 'tif' : 'png'}`);
-        const r = await ourCli(input, out, model, 4, 1);
+        // A 1 GP TIFF takes ~40 min here: the runner's default 15 min would end it.
+        const r = await ourCli(input, out, model, 4, 1, [], 3 * 3600_000);
         const outputMP = (side * 4) ** 2 / 1e6;
         const { stat, rm } = await import('node:fs/promises');
         const fileMB = (await stat(out)).size / 1e6;

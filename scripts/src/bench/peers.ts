@@ -98,6 +98,7 @@ export async function ourCli(
   scale: number,
   reps: number,
   extra: string[] = [],
+  timeoutMs?: number,
 ): Promise<ProcMeasure> {
   const walls: number[] = [];
   let peak: number | null = null;
@@ -116,7 +117,7 @@ export async function ourCli(
       '0',
       '--overwrite',
       ...extra,
-    ]);
+    ], timeoutMs === undefined ? {} : { timeoutMs });
     if (r.code !== 0)
       throw new Error(`enlarge CLI failed (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
     walls.push(r.wallMs);

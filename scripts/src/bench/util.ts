@@ -258,7 +258,10 @@ function spawnCollect(
   o: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; poll: boolean },
 ): Promise<Collected> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so a timeout ends what it started too (GNU time's child, the CLI's worker): killing
+    // only GNU time once left a 1 GP run going on, orphaned, while the series reported it failed.
+    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let timedOut = false;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let polledKb: number | null = null;
@@ -272,7 +275,14 @@ function spawnCollect(
           }
         }, 5)
       : undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, o.timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => {
@@ -286,7 +296,8 @@ function spawnCollect(
       resolve({
         code,
         stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
+        stderr:
+          Buffer.concat(err).toString('utf8') + (timedOut ? `\ntimed out after ${Math.round(o.timeoutMs / 1000)} s` : ''),
         polledKb,
       });
     });
