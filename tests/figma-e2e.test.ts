@@ -51,10 +51,11 @@ function pixels(bytes: Uint8Array): PixelImage {
   return { width: p.width, height: p.height, channels: p.channels as 3, bitDepth: 8, data: p.data as Uint8Array };
 }
 
-/** A 1100×40 strip of the photo (four 256-wide crops side by side, then a 76-wide one). */
+/** A 1040×12 strip of the photo (four 256-wide crops side by side, then a 16-wide one). */
 function strip(): PixelImage {
-  const W = 1100,
-    H = 40;
+  // Just over Figma's 4096 px at 4× (4160 px), and as few rows as make a real strip: the subject is the grid.
+  const W = 1040,
+    H = 12;
   const data = new Uint8Array(W * H * 3);
   for (let x0 = 0; x0 < W; x0 += 256) {
     const w = Math.min(256, W - x0);
@@ -165,14 +166,14 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
     }
   });
 
-  it('a result over 4096 px (1100×40 at 4× = 4400×160) becomes a named, seamless grid of image rectangles', async () => {
+  it('a result over 4096 px (1040×12 at 4× = 4160×48) becomes a named, seamless grid of image rectangles', async () => {
     const stub = createFigmaStub();
     const input = strip();
     const node = stub.createRect('Strip', {
       x: 0,
       y: 0,
-      width: 1100,
-      height: 40,
+      width: 1040,
+      height: 12,
       fills: [{ type: 'IMAGE', scaleMode: 'FILL', imageHash: stub.addImage(pngBytes(input)) } as ImagePaint],
     });
     stub.figma.commitUndo();
@@ -182,17 +183,17 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
       stub.select([node]);
       const t0 = Date.now();
       const summary = await runInPanel(ui, 110_000);
-      console.log(`E2E grid: 1100×40 → 4400×160 in ${Date.now() - t0} ms: "${summary}"`);
+      console.log(`E2E grid: 1040×12 → 4160×48 in ${Date.now() - t0} ms: "${summary}"`);
       expect(JSON.stringify(node)).toBe(before); // over the limit: the original fill stays, the grid goes beside it
       const group = stub.page.children.at(-1)! as StubNode;
       expect(group.type).toBe('GROUP');
-      expect(group.name).toBe('Strip @4× — 4400×160 px, 2 tiles (2×1)');
+      expect(group.name).toBe('Strip @4× — 4160×48 px, 2 tiles (2×1)');
       const tiles = group.children;
       expect(tiles.map((t) => t.name)).toEqual(['Strip @4× — tile 1/2 (r1 c1)', 'Strip @4× — tile 2/2 (r1 c2)']);
-      // Exact cover, no gaps or overlaps: tile rectangles partition the group's 4400×160 box.
-      expect([group.width, group.height]).toEqual([4400, 160]);
-      const cover = new Uint8Array(4400 * 160);
-      const stitched = new Uint8Array(4400 * 160 * 3);
+      // Exact cover, no gaps or overlaps: tile rectangles partition the group's 4160×48 box.
+      expect([group.width, group.height]).toEqual([4160, 48]);
+      const cover = new Uint8Array(4160 * 48);
+      const stitched = new Uint8Array(4160 * 48 * 3);
       for (const t of tiles) {
         expect(Number.isInteger(t.x) && Number.isInteger(t.y)).toBe(true);
         const p = t.fills[0] as ImagePaint;
@@ -202,13 +203,13 @@ describe('Figma plugin end to end (built code.js + ui.html)', () => {
         const ox = t.x - group.x,
           oy = t.y - group.y;
         for (let y = 0; y < t.height; y++) {
-          for (let x = 0; x < t.width; x++) cover[(oy + y) * 4400 + ox + x]!++;
-          stitched.set(img.data.subarray(y * t.width * 3, (y + 1) * t.width * 3), ((oy + y) * 4400 + ox) * 3);
+          for (let x = 0; x < t.width; x++) cover[(oy + y) * 4160 + ox + x]!++;
+          stitched.set(img.data.subarray(y * t.width * 3, (y + 1) * t.width * 3), ((oy + y) * 4160 + ox) * 3);
         }
       }
       expect(cover.every((v) => v === 1)).toBe(true);
       const expected = await env.nodeEngine.upscale(input, { preset: 'photo', scale: 4, fidelity: DEFAULT_FIDELITY }); // the panel's default fidelity
-      expect([expected.image.width, expected.image.height]).toEqual([4400, 160]);
+      expect([expected.image.width, expected.image.height]).toEqual([4160, 48]);
       const d = diffStats(stitched, expected.image.data);
       console.log(`E2E grid: stitched tiles vs Node engine: max ${d.max}/255, PSNR ${d.psnr.toFixed(1)} dB`);
       expect(d.psnr).toBeGreaterThanOrEqual(45);
