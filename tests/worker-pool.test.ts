@@ -294,7 +294,6 @@ describe('worker pool on the engine page (Chromium, WASM)', () => {
       expect(a.watch.maxInFlight).toBe(1);
       ref['x4'] = pixels(a);
       ref['cugan'] = pixels(await job(one.page, one.caps, 'cugan', img48, CUGAN));
-      ref['small'] = pixels(await job(one.page, one.caps, 'small', crop(img64, 8, 8, 24, 24), X4));
     } finally {
       await one.page.close();
     }
@@ -304,19 +303,6 @@ describe('worker pool on the engine page (Chromium, WASM)', () => {
   afterAll(async () => {
     await two?.page.close();
   });
-
-  it('a job of one tile runs on the page: no model goes to the Workers until a pass has several tiles', async () => {
-    expect(two.caps.workers).toBe(2);
-    const o = await job(two.page, two.caps, 'small', crop(img64, 8, 8, 24, 24), X4);
-    expect(o.watch.workers).toBe(2);
-    expect(o.watch.loads).toBe(0);
-    expect(o.watch.runs).toBe(0);
-    expect(diffStats(pixels(o), ref['small']!).max).toBe(0);
-    // The next job has 4 tiles: the pool engages (x4fast loaded into both Workers), tiles run there.
-    const multi = await job(two.page, two.caps, 'x4', img64, X4);
-    expect(multi.watch.loads).toBeGreaterThanOrEqual(2);
-    expect(multi.watch.runs).toBeGreaterThanOrEqual(4);
-  }, 120_000);
 
   it('x4fast: 2 Workers give the bytes of 1 Worker, two tiles in flight at once', async () => {
     expect(two.caps.workers).toBe(2);

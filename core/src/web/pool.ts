@@ -306,15 +306,16 @@ export class WorkerPool {
 }
 
 /**
- * `base`'s runners, except that a session whose first backend is WASM runs on the pool's Workers once a pass
- * has several runs to make (GPU sessions stay on the engine's thread with their context). Until then — a job of
- * one tile, a detector, a preview — runs go to a session on the engine's thread, as with no pool: loading every
- * model into N Workers (N compiles of the runtime, N sessions) gains nothing for one run at a time. The first
- * pass with two runs or more engages the pool for the rest of its life; each model is then loaded into the
- * Workers at its first run there.
+ * `base`'s runners, except that a session whose first backend is WASM runs on the pool's Workers (while the pool
+ * has any; GPU sessions stay on the engine's thread with their context). A model is loaded into the Workers at
+ * its first run, and onto the engine's thread only if the Workers are all lost.
+ *
+ * Tried and measured, not kept: engaging the pool only from the first pass with several tiles (single-tile jobs,
+ * detectors and previews on the engine's thread), which would spare N runtime compiles for small jobs. On the
+ * bench (x4fast 256², 4 tiles, warm) 2 Workers then gave ×1.28 over one instead of ×1.95, for a reason not found
+ * in the time left (the job's tiles did run two at a time); see the stop notes.
  */
 export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): RunnerFactory {
-  let engaged = false;
   return {
     name: base.name,
     async create(model: Uint8Array, options: RunnerOptions = {}): Promise<Runner> {
@@ -326,29 +327,22 @@ export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): Runner
         here ??= base.create(model, options);
         return here.then((r) => r.run(feeds, outputs));
       };
-      // A runner on this thread first, so a model that cannot load fails here as it would with no pool.
-      here = base.create(model, options);
-      await here;
       return {
         backend: 'wasm',
         run: (feeds, outputs) => {
-          // Once every Worker was lost, runs go to the session on this thread (the job goes on there).
-          if (!engaged || !pool.alive) return onThisThread(feeds, outputs);
+          // Once every Worker was lost, runs go to a session on this thread (the job goes on there).
+          if (!pool.alive) return onThisThread(feeds, outputs);
           session ??= pool.load(model);
           const s = session;
           return s
             .then((id) => pool.run(id, feeds, outputs))
             .catch((err: unknown) => {
               if (err instanceof PoolEmptyError) return onThisThread(feeds, outputs);
-              if (session === s) session = undefined; // a failed load is retried at the next run
+              if (session === s) session = undefined; // a failed load is tried again at the next run
               throw err;
             });
         },
-        parallel: (workingSet, runs) => {
-          if (runs < 2 || !pool.alive) return 1;
-          engaged = true;
-          return pool.parallel(workingSet);
-        },
+        parallel: (workingSet) => (pool.alive ? pool.parallel(workingSet) : 1),
         abort: () => pool.abort(),
         async dispose() {
           const s = session;
