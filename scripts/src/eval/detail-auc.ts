@@ -83,10 +83,17 @@ export function absDiff(a: Plane, b: Plane): Plane {
 }
 
 /**
- * The AUC of `map` (any plane of the output's size, higher = more invented) at the pixels where the model
- * added the most, for telling where that addition hurt. `result`, `lanczos`, `truth`: luma planes.
+ * The pixels `detailAuc` scores and their classes: among the `topShare` of pixels with the most *added*, the
+ * `positiveShare` with the largest *excess* are positive. `values`: the map at those pixels. (Also read by
+ * ./detail-level.ts, which picks the map level that best separates the two classes.)
  */
-export function detailAuc(map: Plane, result: Plane, lanczos: Plane, truth: Plane, o: DetailAucOptions = {}): number {
+export function detailClasses(
+  map: Plane,
+  result: Plane,
+  lanczos: Plane,
+  truth: Plane,
+  o: DetailAucOptions = {},
+): { values: Float64Array; positive: Uint8Array } {
   for (const p of [result, lanczos, truth])
     if (p.width !== map.width || p.height !== map.height)
       throw new Error(`size mismatch: ${p.width}×${p.height} vs the map's ${map.width}×${map.height}`);
@@ -101,12 +108,21 @@ export function detailAuc(map: Plane, result: Plane, lanczos: Plane, truth: Plan
   const top = byAdded.slice(0, Math.max(2, Math.round(n * (o.topShare ?? 0.3))));
   const excess = top.map((i) => errR[i]! - errL[i]!);
   const order = top.map((_, k) => k).sort((a, b) => excess[b]! - excess[a]!);
-  const positives = new Uint8Array(top.length);
+  const positive = new Uint8Array(top.length);
   const nPos = Math.max(1, Math.round(top.length * (o.positiveShare ?? 1 / 3)));
-  for (let k = 0; k < nPos; k++) positives[order[k]!] = 1;
+  for (let k = 0; k < nPos; k++) positive[order[k]!] = 1;
+  return { values: Float64Array.from(top, (i) => m[i]!), positive };
+}
+
+/**
+ * The AUC of `map` (any plane of the output's size, higher = more invented) at the pixels where the model
+ * added the most, for telling where that addition hurt. `result`, `lanczos`, `truth`: luma planes.
+ */
+export function detailAuc(map: Plane, result: Plane, lanczos: Plane, truth: Plane, o: DetailAucOptions = {}): number {
+  const { values, positive } = detailClasses(map, result, lanczos, truth, o);
   return rocAuc(
-    top.map((i) => m[i]!),
-    Array.from(positives, (v) => v === 1),
+    values,
+    Array.from(positive, (v) => v === 1),
   );
 }
 

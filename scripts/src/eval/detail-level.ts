@@ -2,44 +2,12 @@
  * The map level that best separates harmful from helpful detail (issue 23): detailAuc's own classes
  * (./detail-auc.ts: among the 30 % of pixels with the most *added*, the third with the largest *excess* are
  * the positives, the rest the negatives), counted per 8-bit map value and pooled over images; the level is
- * the one with the largest Youden's J = TPR − FPR for "map ≥ level". detailAuc itself is unchanged: this
- * file repeats its selection (tests/eval.test.ts checks that the AUC of these classes is detailAuc's).
+ * the one with the largest Youden's J = TPR − FPR for "map ≥ level". The classes are detailAuc's own
+ * (`detailClasses`, ./detail-auc.ts; tests/eval.test.ts checks that their AUC is detailAuc's).
  */
-import { absDiff, boxSmooth, type DetailAucOptions } from './detail-auc.js';
-import type { Plane } from './metrics.js';
+import { detailClasses } from './detail-auc.js';
 
-function crop(p: Plane, b: number): Float64Array {
-  const w = p.width - 2 * b,
-    h = p.height - 2 * b;
-  const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) out.set(p.data.subarray((y + b) * p.width + b, (y + b) * p.width + b + w), y * w);
-  return out;
-}
-
-/** detailAuc's scored pixels (indices into the cropped plane), their map values and classes. */
-export function detailClasses(
-  map: Plane,
-  result: Plane,
-  lanczos: Plane,
-  truth: Plane,
-  o: DetailAucOptions = {},
-): { values: Float64Array; positive: Uint8Array } {
-  const box = o.box ?? 9,
-    border = o.border ?? 8;
-  const added = crop(boxSmooth(absDiff(result, lanczos), box), border);
-  const errR = crop(boxSmooth(absDiff(result, truth), box), border);
-  const errL = crop(boxSmooth(absDiff(lanczos, truth), box), border);
-  const m = crop(map, border);
-  const n = added.length;
-  const byAdded = Array.from({ length: n }, (_, i) => i).sort((a, b) => added[b]! - added[a]!);
-  const top = byAdded.slice(0, Math.max(2, Math.round(n * (o.topShare ?? 0.3))));
-  const excess = top.map((i) => errR[i]! - errL[i]!);
-  const order = top.map((_, k) => k).sort((a, b) => excess[b]! - excess[a]!);
-  const positive = new Uint8Array(top.length);
-  const nPos = Math.max(1, Math.round(top.length * (o.positiveShare ?? 1 / 3)));
-  for (let k = 0; k < nPos; k++) positive[order[k]!] = 1;
-  return { values: Float64Array.from(top, (i) => m[i]!), positive };
-}
+export { detailClasses };
 
 /** Counts of positives and negatives per 8-bit map value, to pool over images. */
 export class LevelHistogram {
