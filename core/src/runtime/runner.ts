@@ -16,11 +16,10 @@ export interface Runner {
   run(feeds: Record<string, TensorData>, outputs?: readonly string[]): Promise<Record<string, TensorData>>;
   dispose(): Promise<void>;
   /**
-   * Runs it serves at once when each needs `workingSet` bytes and `runs` are coming (a pool of Workers,
-   * core/src/web/pool.ts); absent: one at a time. The tiled pass keeps that many tiles in flight and still writes
-   * them in tile order.
+   * Runs it serves at once when each needs `workingSet` bytes (a pool of Workers, core/src/web/pool.ts); absent:
+   * one at a time. The tiled pass keeps that many tiles in flight and still writes them in tile order.
    */
-  parallel?(workingSet: number, runs: number): number;
+  parallel?(workingSet: number): number;
   /** Cancel: stops every run in flight at once (they reject with an AbortError). */
   abort?(): void;
 }

@@ -17,11 +17,9 @@ export class Lanes {
     runner: Runner,
     /** The working set of one run, in bytes (the pool runs as many at once as its memory budget holds). */
     workingSet: number,
-    /** How many runs the caller will make (one run gains nothing from a pool). */
-    runs: number,
     private readonly signal: AbortSignal | undefined,
   ) {
-    this.width = Math.max(1, Math.floor(runner.parallel?.(workingSet, runs) ?? 1));
+    this.width = Math.max(1, Math.floor(runner.parallel?.(workingSet) ?? 1));
     this.stop = () => runner.abort?.();
     signal?.addEventListener('abort', this.stop);
   }

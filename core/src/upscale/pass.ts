@@ -107,7 +107,7 @@ export async function runPass(
 
   const dims = [1, 3, plan.windowH, plan.windowW];
   // A pool of Workers runs several tiles at once (./lanes.ts); they are still written in tile order.
-  const lanes = new Lanes(main, model.peakBytesPerPixel * plan.windowW * plan.windowH, tiles.length, env.signal);
+  const lanes = new Lanes(main, model.peakBytesPerPixel * plan.windowW * plan.windowH, env.signal);
   try {
     for (let t = 0; t < tiles.length; t++) {
       await nextTask(); // let a cancel (or a repaint) in between tiles
@@ -195,9 +195,7 @@ export async function modelRunner(model: ModelEntry, session: PassEnv['session']
   const body = await session(t.body.file, t.body.sha256);
   const whole = tailSplitRunner(body, await session(t.tail.file, t.tail.sha256), t);
   // Body and tail share one pool (when there is one): the whole graph runs as many tiles at once as the body.
-  return body.parallel
-    ? { ...whole, parallel: (ws, runs) => body.parallel!(ws, runs), abort: () => body.abort?.() }
-    : whole;
+  return body.parallel ? { ...whole, parallel: (ws) => body.parallel!(ws), abort: () => body.abort?.() } : whole;
 }
 
 /** Every file a model's runs may load: its graph, its SE-split stages, or its body and tail. */

@@ -40,7 +40,7 @@ export async function seStatistics(
   const alignedH = plan.ys[plan.ys.length - 1]! + plan.tileH;
   // Tiles run as the runner allows (a pool runs several at once, ./lanes.ts); their sums are added in tile
   // order, so the mean is the same to the last bit as one tile at a time.
-  const lanes = new Lanes(runner, workingSet, plan.tiles.length, signal);
+  const lanes = new Lanes(runner, workingSet, signal);
   try {
     for (let t = 0; t < plan.tiles.length; t++) {
       await nextTask();

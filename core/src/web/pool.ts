@@ -332,13 +332,18 @@ export function poolRunnerFactory(base: RunnerFactory, pool: WorkerPool): Runner
         run: (feeds, outputs) => {
           // Once every Worker was lost, runs go to a session on this thread (the job goes on there).
           if (!pool.alive) return onThisThread(feeds, outputs);
-          session ??= pool.load(model);
-          const s = session;
-          return s
+          if (!session) {
+            // A load that fails is tried again at the next run (a failed run keeps the loaded session).
+            const load = pool.load(model);
+            session = load;
+            load.catch(() => {
+              if (session === load) session = undefined;
+            });
+          }
+          return session
             .then((id) => pool.run(id, feeds, outputs))
             .catch((err: unknown) => {
               if (err instanceof PoolEmptyError) return onThisThread(feeds, outputs);
-              if (session === s) session = undefined; // a failed load is tried again at the next run
               throw err;
             });
         },
