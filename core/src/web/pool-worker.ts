@@ -43,13 +43,12 @@ export function servePoolWorker(ort: typeof OrtWeb, scope: WorkerScope = self as
         executionProviders: ['wasm'],
         graphOptimizationLevel: 'all',
       }).then((session) => wrapSession(session, ort.Tensor as never, 'wasm'));
+      // A failed load stays in the map, so the runs sent after it fail with its error; the pool sends the
+      // load again before its next run (a new load replaces it).
       sessions.set(msg.session, s);
       s.then(
         () => send({ type: 'pool-loaded', session: msg.session }),
-        (err) => {
-          sessions.delete(msg.session);
-          send({ type: 'pool-loaded', session: msg.session, error: failure(err) });
-        },
+        (err) => send({ type: 'pool-loaded', session: msg.session, error: failure(err) }),
       );
     } else if (msg.type === 'pool-drop') {
       const s = sessions.get(msg.session);

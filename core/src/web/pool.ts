@@ -1,6 +1,7 @@
 /**
  * A pool of inference Workers for the WASM path: N Workers, each with its own single-threaded onnxruntime-web
- * session of every model file the engine loads, so N tiles are enlarged at once with plain message passing.
+ * session of the model files it has run (a Worker loads a model at its first run of it), so N tiles are enlarged
+ * at once with plain message passing.
  * onnxruntime-web's own threads need SharedArrayBuffer, which only a cross-origin-isolated page has — none of
  * the hosts' pages (Figma's `data:` UI, Photoshop's `plugin:` webview) can be; Workers need nothing of it.
  *
@@ -82,7 +83,9 @@ interface Task {
 interface Lane {
   worker: Worker;
   busy?: Task;
-  /** Loads this Worker has not answered yet. */
+  /** Sessions this Worker was sent (loaded, or loading: its runs wait for the load in the Worker). */
+  has: Set<number>;
+  /** Loads this Worker has not answered yet that someone waits for. */
   loads: Map<number, { resolve(): void; reject(err: Error): void }>;
 }
 
@@ -101,7 +104,7 @@ export class PoolEmptyError extends Error {
 export class WorkerPool {
   private readonly lanes: Lane[] = [];
   private readonly queue: Task[] = [];
-  /** Model bytes by session handle: what a fresh Worker loads before it takes runs. */
+  /** Model bytes by session handle: what a Worker loads before its first run of it. */
   private readonly models = new Map<number, Uint8Array>();
   private nextId = 1;
   private nextSession = 1;
@@ -146,13 +149,18 @@ export class WorkerPool {
     return parallelRuns(this.lanes.length, workingSet, this.budget);
   }
 
-  /** Starts a session of `bytes` on every Worker; resolves with its handle once each Worker has it. */
+  /**
+   * Starts a session of `bytes` on one Worker (the first idle one) and resolves with its handle once it has it (a
+   * model that does not load fails here). The other Workers load it at their first run of it, so a job of one tile
+   * costs one session, not N; a pass of several tiles loads it on the others while the first runs.
+   */
   async load(bytes: Uint8Array): Promise<number> {
-    if (this.lanes.length === 0) throw new PoolEmptyError();
+    const lane = this.lanes.find((l) => !l.busy) ?? this.lanes[0];
+    if (!lane) throw new PoolEmptyError();
     const session = this.nextSession++;
     this.models.set(session, bytes);
     try {
-      await Promise.all(this.lanes.map((lane) => this.loadOn(lane, session, bytes)));
+      await this.loadOn(lane, session, bytes);
     } catch (err) {
       this.drop(session);
       throw err;
@@ -162,7 +170,10 @@ export class WorkerPool {
 
   drop(session: number): void {
     this.models.delete(session);
-    for (const lane of this.lanes) lane.worker.postMessage({ type: 'pool-drop', session } satisfies ToPoolWorker);
+    for (const lane of this.lanes) {
+      if (!lane.has.delete(session)) continue;
+      lane.worker.postMessage({ type: 'pool-drop', session } satisfies ToPoolWorker);
+    }
   }
 
   run(
@@ -197,7 +208,7 @@ export class WorkerPool {
     this.models.clear();
   }
 
-  /** Starts Workers up to the target; each loads the known models before it takes runs. */
+  /** Starts Workers up to the target (each loads a model at its first run of it). */
   private async replenish(): Promise<void> {
     const missing = this.target - this.lanes.length - this.starting;
     const starts: Promise<void>[] = [];
@@ -222,29 +233,35 @@ export class WorkerPool {
     }
     this.starting--;
     if (this.disposed) return w.terminate();
-    const lane: Lane = { worker: w, loads: new Map() };
+    const lane: Lane = { worker: w, has: new Set(), loads: new Map() };
     w.addEventListener('message', (e: MessageEvent) => this.answer(lane, e.data as FromPoolWorker));
     w.addEventListener('error', (e: Event) => {
       e.preventDefault();
       this.lose(lane);
     });
     this.lanes.push(lane);
-    // Messages reach a Worker in order, so its runs find these sessions; a failed load fails those runs.
-    for (const [session, bytes] of this.models) void this.loadOn(lane, session, bytes).catch(() => undefined);
     this.pump();
   }
 
   private loadOn(lane: Lane, session: number, bytes: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       lane.loads.set(session, { resolve, reject });
-      lane.worker.postMessage({ type: 'pool-load', session, bytes } satisfies ToPoolWorker);
+      this.send(lane, session, bytes);
     });
+  }
+
+  /** Sends a load (messages reach a Worker in order, so a run sent after it waits for it there). */
+  private send(lane: Lane, session: number, bytes: Uint8Array): void {
+    lane.has.add(session);
+    lane.worker.postMessage({ type: 'pool-load', session, bytes } satisfies ToPoolWorker);
   }
 
   private answer(lane: Lane, m: FromPoolWorker): void {
     if (m.type === 'pool-loaded') {
       const waiter = lane.loads.get(m.session);
       lane.loads.delete(m.session);
+      // A failed load fails the runs sent with it (with its error); the next run of it loads it again.
+      if (m.error) lane.has.delete(m.session);
       if (m.error) waiter?.reject(errorFromCode(m.error.code, m.error.message));
       else waiter?.resolve();
       return;
@@ -292,6 +309,8 @@ export class WorkerPool {
       if (lane.busy) continue;
       const task = this.queue.shift();
       if (!task) return;
+      const bytes = this.models.get(task.session);
+      if (bytes && !lane.has.has(task.session)) this.send(lane, task.session, bytes);
       lane.busy = task;
       // Inputs are copied (structured clone): a caller may still read them (TTA, strips).
       lane.worker.postMessage({
