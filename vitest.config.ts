@@ -2,10 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two groups on these 2-core machines (CI: 10 minutes for the suite).
- * - "parallel" runs first, two files at a time: pure logic, the simulators, and the browser files whose engines
- *   run onnxruntime-web WASM on one thread (each keeps one core busy).
- * - "serial" runs after it, one file at a time: files whose inference uses both cores (onnxruntime-node, the
- *   reference engines, multi-threaded WASM, SwiftShader WebGPU); two of them at once would only take turns.
+ * - "parallel" runs first, two files at a time: pure logic, the simulators, the browser files whose engines
+ *   run onnxruntime-web WASM on one thread (each keeps one core busy), and the proofs that kept only 1.2–1.4 cores
+ *   busy alone (measured: websr-proof 1.16, webgpu-cnn 1.26, tflite-proof 1.30, detect 1.41), which fill the
+ *   others' waits (cli-bad-input, 1.34, took twice its serial time there: no gain, so it stays serial).
+ * - "serial" runs after it, one file at a time: files whose inference keeps both cores busy (onnxruntime-node's
+ *   two threads, the reference engines, the pool's Workers: 1.45–1.85 cores measured alone); two of them at once
+ *   would only take turns.
  * The bundles are built once per run, before any file (tests/global-setup.ts).
  */
 const SERIAL = [
@@ -19,10 +22,6 @@ const SERIAL = [
   'tests/text-detect.test.ts',
   'tests/regions.test.ts',
   'tests/face-restore.test.ts',
-  'tests/detect.test.ts',
-  'tests/websr-proof.test.ts',
-  'tests/webgpu-cnn.test.ts',
-  'tests/tflite-proof.test.ts',
   'tests/worker-pool.test.ts',
 ];
 

@@ -89,14 +89,16 @@ describe('seamless tiling (tiled vs whole image, real photo 256×256)', () => {
 
 describe('scales and sizes', () => {
   it('any factor: 1.5×, 3× and exact width on the photo model', async () => {
-    const small = { ...img };
+    // The sizes are the subject: a 64×64 crop (the factors of the 256² photo: 1.5×, 3×, 700 / 256 ≈ 2.73×).
+    const small = { ...img, width: 64, height: 64, data: cropData(img, 64) };
     const r15 = await engine.upscale(small, { preset: 'photo', scale: 1.5 });
-    expect([r15.image.width, r15.image.height]).toEqual([384, 384]);
+    expect([r15.image.width, r15.image.height]).toEqual([96, 96]);
     const r3 = await engine.upscale(small, { preset: 'graphics', scale: 3 });
     expect(r3.models.map((m) => engine.catalog.get(m.id).geometry.scale)).toEqual([3]);
-    expect([r3.image.width, r3.image.height]).toEqual([768, 768]);
-    const rw = await engine.upscale(small, { preset: 'photo', width: 700 });
-    expect([rw.image.width, rw.image.height]).toEqual([700, 700]);
+    expect([r3.image.width, r3.image.height]).toEqual([192, 192]);
+    const rw = await engine.upscale(small, { preset: 'photo', width: 175 });
+    expect(rw.models.map((m) => m.id)).toEqual(['realesrgan-x4fast']);
+    expect([rw.image.width, rw.image.height]).toEqual([175, 175]);
   });
 
   it('factors above 4 chain model passes (graphics 8× = 4× then 2×; photo 6× = 4×, resample, 4×)', async () => {
@@ -522,7 +524,9 @@ describe('bad input gets a typed, plain-language error', () => {
   });
 
   it('the catalog on disk matches the manifest the engine loads', async () => {
-    const onDisk = JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { id: string; sha256: string }[] };
+    const onDisk = JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8')) as {
+      models: { id: string; sha256: string }[];
+    };
     const m = loadManifest();
     expect(m.models.length).toBe(onDisk.models.length);
     expect(m.models.map((x) => [x.id, x.sha256])).toEqual(onDisk.models.map((x) => [x.id, x.sha256]));
