@@ -71,7 +71,14 @@ interface Outcome {
   base64?: string;
   error?: { code: string; message: string };
   backend?: string;
-  watch: { maxInFlight: number; terminated: number; busyAtCancel: number; workers: number; loads: number; runs: number };
+  watch: {
+    maxInFlight: number;
+    terminated: number;
+    busyAtCancel: number;
+    workers: number;
+    loads: number;
+    runs: number;
+  };
 }
 
 let server: EngineServer;
@@ -222,14 +229,32 @@ describe('worker pool: the N rule', () => {
  * keep runs until told): which Worker a run goes to when one is lost, and the one sentence when a run ended two.
  */
 class StandIn extends EventTarget {
-  runs: { id: number }[] = [];
+  runs: { id: number; session: number }[] = [];
+  /** Every message's type and session, in order. */
+  said: string[] = [];
+  /** Answer a load with this failure instead of 'loaded'. */
+  failLoad?: { code: string; message: string };
+  /** Sessions whose last load failed, with the failure (their runs fail with it, as pool-worker.ts's do). */
+  private failed = new Map<number, { code: string; message: string }>();
   ended = false;
   postMessage(m: { type: string; id?: number; session?: number }): void {
     const answer = (data: unknown) =>
       queueMicrotask(() => this.dispatchEvent(Object.assign(new Event('message'), { data })));
+    if (m.type !== 'pool-init') this.said.push(`${m.type} ${m.session}`);
     if (m.type === 'pool-init') answer({ type: 'pool-hello' });
-    else if (m.type === 'pool-load') answer({ type: 'pool-loaded', session: m.session });
-    else if (m.type === 'pool-run') this.runs.push({ id: m.id! });
+    else if (m.type === 'pool-load') {
+      if (this.failLoad) this.failed.set(m.session!, this.failLoad);
+      else this.failed.delete(m.session!);
+      answer({ type: 'pool-loaded', session: m.session, ...(this.failLoad ? { error: this.failLoad } : {}) });
+    } else if (m.type === 'pool-run') this.runs.push({ id: m.id!, session: m.session! });
+  }
+  /** Ends the oldest run it holds: outputs {}, or its session's load failure. */
+  finish(): void {
+    const r = this.runs.shift();
+    if (!r) return;
+    const error = this.failed.get(r.session);
+    const data = error ? { type: 'pool-failed', id: r.id, error } : { type: 'pool-done', id: r.id, outputs: {} };
+    this.dispatchEvent(Object.assign(new Event('message'), { data }));
   }
   terminate(): void {
     this.ended = true;
@@ -239,6 +264,84 @@ class StandIn extends EventTarget {
     this.dispatchEvent(new Event('error', { cancelable: true }));
   }
 }
+
+/** A pool of `n` stand-in Workers (as `Worker` while `body` runs). */
+async function withStandIns(n: number, body: (pool: WorkerPool, made: StandIn[]) => Promise<void>): Promise<void> {
+  const made: StandIn[] = [];
+  const g = globalThis as { Worker?: unknown };
+  const before = g.Worker;
+  g.Worker = StandIn;
+  try {
+    const pool = (await WorkerPool.start({
+      start: () => {
+        const w = new StandIn();
+        made.push(w);
+        return w as unknown as Worker;
+      },
+      wasm: { paths: '/' },
+      workers: n,
+    }))!;
+    await body(pool, made);
+  } finally {
+    g.Worker = before;
+  }
+}
+
+const FEED = () => ({ input: { data: new Float32Array(1), dims: [1, 1, 1, 1] } });
+
+describe('worker pool: a model loads into a Worker at its first run of it', () => {
+  it('a load starts one session; a second run at once loads it on the next Worker just before its run', async () => {
+    await withStandIns(3, async (pool, made) => {
+      const session = await pool.load(new Uint8Array(8));
+      expect(made.map((w) => w.said)).toEqual([[`pool-load ${session}`], [], []]);
+      const a = pool.run(session, FEED());
+      const b = pool.run(session, FEED());
+      expect(made.map((w) => w.said)).toEqual([
+        [`pool-load ${session}`, `pool-run ${session}`],
+        [`pool-load ${session}`, `pool-run ${session}`],
+        [],
+      ]);
+      made[0]!.finish();
+      made[1]!.finish();
+      await Promise.all([a, b]);
+      // Loaded once per Worker: the next runs go straight to their sessions.
+      const c = pool.run(session, FEED());
+      expect(made[0]!.said.at(-1)).toBe(`pool-run ${session}`);
+      made[0]!.finish();
+      await c;
+      // Dropped only where it was loaded.
+      pool.drop(session);
+      expect(made.map((w) => w.said.filter((x) => x.startsWith('pool-drop')).length)).toEqual([1, 1, 0]);
+    });
+  });
+
+  it('a model that does not load fails its load with its own error; the next run loads it again', async () => {
+    await withStandIns(2, async (pool, made) => {
+      made[0]!.failLoad = { code: 'OUT_OF_MEMORY', message: 'no room' };
+      await expect(pool.load(new Uint8Array(8))).rejects.toMatchObject({ code: 'OUT_OF_MEMORY' });
+      made[0]!.failLoad = undefined;
+      const session = await pool.load(new Uint8Array(8));
+      made[1]!.failLoad = { code: 'OUT_OF_MEMORY', message: 'no room' };
+      const a = pool.run(session, FEED());
+      const b = pool.run(session, FEED());
+      made[0]!.finish();
+      await a;
+      // Worker 1's load failed: the run sent with it fails with the load's error (a typed OutOfMemoryError, so
+      // the engine halves its tiles), and the failed answer drops the session there.
+      await new Promise((r) => setTimeout(r, 0));
+      made[1]!.failLoad = undefined;
+      made[1]!.finish();
+      await expect(b).rejects.toMatchObject({ code: 'OUT_OF_MEMORY' });
+      // Its next run sends the load again, and runs.
+      const c = pool.run(session, FEED());
+      const d = pool.run(session, FEED());
+      expect(made[1]!.said.filter((x) => x === `pool-load ${session}`)).toHaveLength(2);
+      made[0]!.finish();
+      made[1]!.finish();
+      await Promise.all([c, d]);
+    });
+  });
+});
 
 describe('worker pool: a run that ends Workers', () => {
   it('goes to another Worker once; ending a second one fails the job with one sentence', async () => {
