@@ -131,9 +131,15 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
   const cw = outW / s,
     ch = outH / s;
   const out = new Float32Array(cw * ch);
+  // Each cell sums its pixels row by row, left to right (block by block, no division per pixel).
   for (let v = 0; v < outH; v++) {
     const row = ((v / s) | 0) * cw;
-    for (let u = 0; u < outW; u++) out[row + ((u / s) | 0)] = out[row + ((u / s) | 0)]! + p[v * outW + u]!;
+    let u = v * outW;
+    for (let i = 0; i < cw; i++) {
+      let acc = out[row + i]!;
+      for (let k = 0; k < s; k++) acc = Math.fround(acc + p[u++]!);
+      out[row + i] = acc;
+    }
   }
   const inv = 1 / (s * s);
   for (let i = 0; i < out.length; i++) out[i] = out[i]! * inv;
@@ -163,6 +169,8 @@ function addBilinear(
     x1[u] = Math.min(cw - 1, x0[u]! + 1);
     fx[u] = c - x0[u]!;
   }
+  const bx = new Int32Array(outW);
+  for (let u = 0; u < outW; u++) bx[u] = (u / s) | 0;
   for (let v = 0; v < outH; v++) {
     const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
     const y0 = Math.floor(c);
@@ -171,12 +179,13 @@ function addBilinear(
     const r0 = y0 * cw,
       r1 = y1 * cw;
     const gRow = ((v / s) | 0) * cw;
+    const pRow = v * outW;
     for (let u = 0; u < outW; u++) {
-      const g = gain[gRow + ((u / s) | 0)]!;
+      const g = gain[gRow + bx[u]!]!;
       if (g === 0) continue;
       const a = e[r0 + x0[u]!]! * (1 - fx[u]!) + e[r0 + x1[u]!]! * fx[u]!;
       const b = e[r1 + x0[u]!]! * (1 - fx[u]!) + e[r1 + x1[u]!]! * fx[u]!;
-      p[v * outW + u] = p[v * outW + u]! + g * (a * (1 - fy) + b * fy);
+      p[pRow + u] = p[pRow + u]! + g * (a * (1 - fy) + b * fy);
     }
   }
 }
