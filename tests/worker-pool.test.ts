@@ -345,23 +345,10 @@ describe('worker pool: a model loads into a Worker at its first run of it', () =
 
 describe('worker pool: a run that ends Workers', () => {
   it('goes to another Worker once; ending a second one fails the job with one sentence', async () => {
-    const made: StandIn[] = [];
-    const g = globalThis as { Worker?: unknown };
-    const before = g.Worker;
-    g.Worker = StandIn;
-    try {
-      const pool = (await WorkerPool.start({
-        start: () => {
-          const w = new StandIn();
-          made.push(w);
-          return w as unknown as Worker;
-        },
-        wasm: { paths: '/' },
-        workers: 3,
-      }))!;
+    await withStandIns(3, async (pool, made) => {
       expect(pool.size).toBe(3);
       const session = await pool.load(new Uint8Array(8));
-      const run = pool.run(session, { input: { data: new Float32Array(1), dims: [1, 1, 1, 1] } });
+      const run = pool.run(session, FEED());
       const holder = () => made.find((w) => !w.ended && w.runs.length > 0)!;
       const first = holder();
       first.crash();
@@ -371,9 +358,7 @@ describe('worker pool: a run that ends Workers', () => {
       second.crash();
       await expect(run).rejects.toThrow(poolLostError().message);
       expect(pool.size).toBe(1);
-    } finally {
-      g.Worker = before;
-    }
+    });
   });
 });
 
