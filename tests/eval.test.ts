@@ -32,8 +32,16 @@ import {
 import { mostDetailedCrop } from '../scripts/src/eval/sheet.js';
 import { confusion } from '../scripts/src/eval/report.js';
 import { ROOT } from './helpers.js';
-import { absDiff, boxSmooth, detailAuc, detailCorrelation, edgeMap, rocAuc } from '../scripts/src/eval/detail-auc.js';
-import { detailClasses, LevelHistogram } from '../scripts/src/eval/detail-level.js';
+import {
+  absDiff,
+  boxSmooth,
+  detailAuc,
+  detailClasses,
+  detailCorrelation,
+  edgeMap,
+  rocAuc,
+} from '../scripts/src/eval/detail-auc.js';
+import { LevelHistogram } from '../scripts/src/eval/detail-level.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'eval');
 const run = promisify(execFile);

@@ -71,7 +71,7 @@ export function savePng(img: PixelImage, path: string): Promise<unknown> {
  * comparison with Node holds as before; only how soon hot code is optimised changes. Speed figures come from
  * `npm run bench`, whose browsers do not take it (scripts/src/bench/browser.ts).
  */
-export const WASM_TIERING_FLAG = '--js-flags=--wasm-tiering-budget=200000000';
+const WASM_TIERING_FLAG = '--js-flags=--wasm-tiering-budget=200000000';
 
 /** Headless Chromium as this machine runs it (no sandbox as root; no background networking on a closed network). */
 export const CHROMIUM_ARGS = [

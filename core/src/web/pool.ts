@@ -260,10 +260,11 @@ export class WorkerPool {
     if (m.type === 'pool-loaded') {
       const waiter = lane.loads.get(m.session);
       lane.loads.delete(m.session);
-      // A failed load fails the runs sent with it (with its error); the next run of it loads it again.
-      if (m.error) lane.has.delete(m.session);
-      if (m.error) waiter?.reject(errorFromCode(m.error.code, m.error.message));
-      else waiter?.resolve();
+      if (m.error) {
+        // A failed load fails the runs sent with it (with its error); the next run of it loads it again.
+        lane.has.delete(m.session);
+        waiter?.reject(errorFromCode(m.error.code, m.error.message));
+      } else waiter?.resolve();
       return;
     }
     if (m.type !== 'pool-done' && m.type !== 'pool-failed') return;

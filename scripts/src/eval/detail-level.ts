@@ -5,9 +5,6 @@
  * the one with the largest Youden's J = TPR − FPR for "map ≥ level". The classes are detailAuc's own
  * (`detailClasses`, ./detail-auc.ts; tests/eval.test.ts checks that their AUC is detailAuc's).
  */
-import { detailClasses } from './detail-auc.js';
-
-export { detailClasses };
 
 /** Counts of positives and negatives per 8-bit map value, to pool over images. */
 export class LevelHistogram {

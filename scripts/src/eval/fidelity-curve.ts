@@ -24,8 +24,8 @@ import { applyFidelity, FIDELITY_PARAMS, lanczosTile, type TileData } from '../.
 import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { blockiness, compare, lumaY, type Plane } from './metrics.js';
-import { detailAuc } from './detail-auc.js';
-import { detailClasses, LevelHistogram } from './detail-level.js';
+import { detailAuc, detailClasses } from './detail-auc.js';
+import { LevelHistogram } from './detail-level.js';
 import { mean } from './report.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
 
