@@ -29,7 +29,8 @@ export interface Field {
   value?: number;
 }
 
-function readVarint(b: Uint8Array, at: number): [number, number] {
+/** The varint at `at` and the offset after it (a RangeError past the end of `b`). */
+export function readVarint(b: Uint8Array, at: number): [number, number] {
   let v = 0;
   let mul = 1;
   for (;;) {

@@ -26,7 +26,16 @@
  */
 import { AbortError, BackendLostError, OutOfMemoryError, RuntimeFailedError } from '../errors.js';
 import type { Runner, TensorData } from '../runtime/runner.js';
-import { attrString, fields, floatValues, nodeInfo, str, type Field, type NodeInfo } from './webgl-model.js';
+import {
+  attrString,
+  fields,
+  floatValues,
+  nodeInfo,
+  readVarint,
+  str,
+  type Field,
+  type NodeInfo,
+} from './webgl-model.js';
 import {
   inputVecs,
   layerShader,
@@ -57,16 +66,11 @@ function ints(b: Uint8Array, fs: Field[], no: number): number[] {
       out.push(f.value!);
       continue;
     }
+    // Packed: readVarint throws at a truncated last varint (cnnPlan turns that into "not this family").
     for (let at = f.body![0]; at < f.body![1];) {
-      let v = 0;
-      let mul = 1;
-      for (;;) {
-        const byte = b[at++]!;
-        v += (byte & 0x7f) * mul;
-        if (byte < 0x80) break;
-        mul *= 128;
-      }
+      const [v, next] = readVarint(b, at);
       out.push(v);
+      at = next;
     }
   }
   return out;
@@ -174,12 +178,16 @@ function readPlan(b: Uint8Array): CnnPlan | undefined {
         const p = (k - 1) / 2;
         const pads = attrInts(b, n, 'pads') ?? [0, 0, 0, 0];
         if (!same(pads, [p, p, p, p])) return undefined;
-        if (attrInts(b, n, 'strides') && !same(attrInts(b, n, 'strides'), [1, 1])) return undefined;
-        if (attrInts(b, n, 'dilations') && !same(attrInts(b, n, 'dilations'), [1, 1])) return undefined;
+        // An attribute left out takes ONNX's default; one given must be the value this path computes.
+        const absentOr = (name: string, want: number[]) => {
+          const v = attrInts(b, n, name);
+          return !v || same(v, want);
+        };
+        if (!absentOr('strides', [1, 1]) || !absentOr('dilations', [1, 1])) return undefined;
         if ((attrInt(n, 'group') ?? 1) !== 1) return undefined;
         const autoPad = attrString(b, n, 'auto_pad');
         if (autoPad && autoPad !== 'NOTSET') return undefined;
-        if (attrInts(b, n, 'kernel_shape') && !same(attrInts(b, n, 'kernel_shape'), [k, k])) return undefined;
+        if (!absentOr('kernel_shape', [k, k])) return undefined;
         const W = floatValues(b, w);
         const B = floatValues(b, bias);
         if (!W || !B || W.length !== oc! * ic * k * k || B.length !== oc) return undefined;
@@ -403,14 +411,14 @@ export async function createWebGPUCnnRunner(plan: CnnPlan, o: { pixels?: number 
     const biggest = Math.max(...Object.values(sizes));
     const groupsX = Math.ceil(W / (WORKGROUP[0] * P)),
       groupsY = Math.ceil(H / WORKGROUP[1]);
-    if (
-      biggest > lim.maxStorageBufferBindingSize ||
-      biggest > lim.maxBufferSize ||
-      groupsX > lim.maxComputeWorkgroupsPerDimension ||
-      groupsY > lim.maxComputeWorkgroupsPerDimension
-    )
+    // Over a device limit: OutOfMemoryError either way, so the engine halves the tile; the message names the limit.
+    if (biggest > lim.maxStorageBufferBindingSize || biggest > lim.maxBufferSize)
       throw new OutOfMemoryError(
-        `A ${W}×${H} tile needs ${Math.ceil(biggest / 2 ** 20)} MB in one WebGPU buffer; this device binds at most ${Math.floor(lim.maxStorageBufferBindingSize / 2 ** 20)} MB.`,
+        `A ${W}×${H} tile needs ${Math.ceil(biggest / 2 ** 20)} MB in one WebGPU buffer; this device binds at most ${Math.floor(Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize) / 2 ** 20)} MB.`,
+      );
+    if (groupsX > lim.maxComputeWorkgroupsPerDimension || groupsY > lim.maxComputeWorkgroupsPerDimension)
+      throw new OutOfMemoryError(
+        `A ${W}×${H} tile needs ${Math.max(groupsX, groupsY)} WebGPU workgroups along one side; this device allows ${lim.maxComputeWorkgroupsPerDimension}.`,
       );
     const allocate = async () => {
       dev.pushErrorScope('out-of-memory');
