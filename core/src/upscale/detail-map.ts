@@ -20,7 +20,6 @@
 import type { Detection } from '../detect/types.js';
 import {
   applyFidelity,
-  blockMeans,
   FIDELITY_PARAMS,
   inputPlanes,
   lanczosTile,
@@ -146,14 +145,45 @@ export function mapOnInputGrid(
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
     ch = outH / s;
-  const yY = lumaOf(outputPlanes(t));
   const xY = lumaOf(inputPlanes(t));
   const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
-  const diff = new Float32Array(yY.length);
-  for (let i = 0; i < diff.length; i++) diff[i] = Math.abs(yY[i]! - lY[i]!);
-  const added = blockMeans(diff, outW, outH, s);
-  const down = blockMeans(yY, outW, outH, s);
-  const unexplained = faithful && lanczos ? unexplainedShare(t, yY, xY, added, params.unexplainedFloor) : undefined;
+  // With the faithful network as the reference, u also needs the result's departure from Lanczos-3.
+  const zY = faithful && lanczos ? lanczosTile(t, [xY])[0]! : undefined;
+  // One pass over the output: s×s block sums (as blockMeans adds them) of the result's luma, of its distance
+  // to the reference and (with the network) to Lanczos-3.
+  const [pr, pg, pb] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
+  const fr = Math.fround;
+  const down = new Float32Array(cw * ch),
+    added = new Float32Array(cw * ch),
+    addedL = zY ? new Float32Array(cw * ch) : undefined;
+  for (let v = 0; v < outH; v++) {
+    const row = ((v / s) | 0) * cw;
+    let u = v * outW;
+    for (let i = 0; i < cw; i++) {
+      let sy = down[row + i]!,
+        sa = added[row + i]!,
+        sl = addedL ? addedL[row + i]! : 0;
+      for (let k = 0; k < s; k++, u++) {
+        const y = fr(LUMA[0] * pr[u]! + LUMA[1] * pg[u]! + LUMA[2] * pb[u]!);
+        sy = fr(sy + y);
+        sa = fr(sa + fr(Math.abs(y - lY[u]!)));
+        if (zY) sl = fr(sl + fr(Math.abs(y - zY[u]!)));
+      }
+      down[row + i] = sy;
+      added[row + i] = sa;
+      if (addedL) addedL[row + i] = sl;
+    }
+  }
+  const inv = 1 / (s * s);
+  for (let i = 0; i < down.length; i++) {
+    down[i] = down[i]! * inv;
+    added[i] = added[i]! * inv;
+    if (addedL) addedL[i] = addedL[i]! * inv;
+  }
+  const unexplained = addedL ? unexplainedShare(cw, ch, added, addedL, params.unexplainedFloor) : undefined;
+  const at = (yy: number, xx: number) =>
+    xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
+  const sr = params.sigmaRadius;
   const raw = new Float32Array(cw * ch);
   for (let j = 0; j < ch; j++) {
     const wy = j + pad;
@@ -166,14 +196,12 @@ export function mapOnInputGrid(
         jxx = 0,
         jyy = 0,
         jxy = 0;
-      const sr = params.sigmaRadius;
-      const at = (yy: number, xx: number) =>
-        xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
       for (let dy = -sr; dy <= sr; dy++) {
         const yy = wy + dy;
+        const rowOff = Math.min(winH - 1, Math.max(0, yy)) * winW;
         for (let dx = -sr; dx <= sr; dx++) {
           const xx = wx + dx;
-          const v = at(yy, xx);
+          const v = xY[rowOff + Math.min(winW - 1, Math.max(0, xx))]!;
           sum += v;
           sq += v * v;
           n++;
@@ -200,11 +228,11 @@ export function mapOnInputGrid(
     }
   }
   const m = new Float32Array(cw * ch);
+  const sm = params.smooth;
   for (let j = 0; j < ch; j++)
     for (let i = 0; i < cw; i++) {
       let sum = 0,
         n = 0;
-      const sm = params.smooth;
       for (let dy = -sm; dy <= sm; dy++) {
         const jj = j + dy;
         if (jj < 0 || jj >= ch) continue;
@@ -222,22 +250,16 @@ export function mapOnInputGrid(
 }
 
 /**
- * u per input block of the output's grid: the block mean of |result − ref| over floor + the block mean of
- * |result − Lanczos-3|, averaged over the 3×3 blocks around (clamped to the tile's grid).
+ * u per input block of the output's grid (cw × ch): the block mean of |result − ref| over floor + the block
+ * mean of |result − Lanczos-3|, averaged over the 3×3 blocks around (clamped to the tile's grid).
  */
 function unexplainedShare(
-  t: TileData,
-  yY: Float32Array,
-  xY: Float32Array,
+  cw: number,
+  ch: number,
   addedRef: Float32Array,
+  addedL: Float32Array,
   floor: number,
 ): Float32Array {
-  const { outW, outH, scale: s } = t;
-  const cw = outW / s,
-    ch = outH / s;
-  const lY = lanczosTile(t, [xY])[0]!;
-  for (let i = 0; i < lY.length; i++) lY[i] = Math.abs(yY[i]! - lY[i]!);
-  const addedL = blockMeans(lY, outW, outH, s);
   const ratio = new Float32Array(cw * ch);
   for (let i = 0; i < ratio.length; i++) ratio[i] = addedRef[i]! / (floor + addedL[i]!);
   const u = new Float32Array(cw * ch);

@@ -147,45 +147,60 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
 }
 
 /**
- * Adds `gain(u, v)` × bilinear(e) to `p`: e lives on the cw × ch input grid (pixel centres at (i + ½)·s in
- * output pixels), clamped at its edges.
+ * Adds `gain(u, v)` × bilinear(e[c]) to each plane `ps[c]`: e[c] lives on the cw × ch input grid (pixel centres
+ * at (i + ½)·s in output pixels), clamped at its edges. With `clamp` every value is then clamped to [0, 1].
+ * One pass for all planes: the bilinear weights are found once per pixel.
  */
 function addBilinear(
-  p: Float32Array,
+  ps: Float32Array[],
   outW: number,
   outH: number,
   s: number,
-  e: Float32Array,
+  es: Float32Array[],
   gain: Float32Array,
+  clamp: boolean,
 ): void {
   const cw = outW / s,
     ch = outH / s;
   const x0 = new Int32Array(outW),
     x1 = new Int32Array(outW),
-    fx = new Float32Array(outW);
+    fx = new Float32Array(outW),
+    bx = new Int32Array(outW);
   for (let u = 0; u < outW; u++) {
     const c = Math.min(cw - 1, Math.max(0, (u + 0.5) / s - 0.5));
     x0[u] = Math.floor(c);
     x1[u] = Math.min(cw - 1, x0[u]! + 1);
     fx[u] = c - x0[u]!;
+    bx[u] = (u / s) | 0;
   }
-  const bx = new Int32Array(outW);
-  for (let u = 0; u < outW; u++) bx[u] = (u / s) | 0;
-  for (let v = 0; v < outH; v++) {
-    const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
-    const y0 = Math.floor(c);
-    const y1 = Math.min(ch - 1, y0 + 1);
-    const fy = c - y0;
-    const r0 = y0 * cw,
-      r1 = y1 * cw;
-    const gRow = ((v / s) | 0) * cw;
-    const pRow = v * outW;
-    for (let u = 0; u < outW; u++) {
-      const g = gain[gRow + bx[u]!]!;
-      if (g === 0) continue;
-      const a = e[r0 + x0[u]!]! * (1 - fx[u]!) + e[r0 + x1[u]!]! * fx[u]!;
-      const b = e[r1 + x0[u]!]! * (1 - fx[u]!) + e[r1 + x1[u]!]! * fx[u]!;
-      p[pRow + u] = p[pRow + u]! + g * (a * (1 - fy) + b * fy);
+  for (let k = 0; k < ps.length; k++) {
+    const p = ps[k]!,
+      e = es[k]!;
+    for (let v = 0; v < outH; v++) {
+      const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
+      const y0 = Math.floor(c);
+      const y1 = Math.min(ch - 1, y0 + 1);
+      const fy = c - y0;
+      const r0 = y0 * cw,
+        r1 = y1 * cw;
+      const gRow = ((v / s) | 0) * cw;
+      const pRow = v * outW;
+      for (let u = 0; u < outW; u++) {
+        const g = gain[gRow + bx[u]!]!;
+        const i = pRow + u;
+        if (g !== 0) {
+          const f = fx[u]!,
+            a0 = x0[u]!,
+            a1 = x1[u]!;
+          const a = e[r0 + a0]! * (1 - f) + e[r0 + a1]! * f;
+          const b = e[r1 + a0]! * (1 - f) + e[r1 + a1]! * f;
+          p[i] = p[i]! + g * (a * (1 - fy) + b * fy);
+        }
+        if (clamp) {
+          const y = p[i]!;
+          p[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+        }
+      }
     }
   }
 }
@@ -247,8 +262,7 @@ export function applyFidelity(
   const xs = inputPlanes(t);
   for (let c = 0; c < 3; c++) {
     const y = ys[c]!,
-      R = ref?.[c],
-      x = xs[c]!;
+      R = ref?.[c];
     for (let v = 0; R && v < outH; v++) {
       const gRow = ((v / s) | 0) * cw;
       for (let u = 0; u < outW; u++) {
@@ -257,14 +271,22 @@ export function applyFidelity(
         y[i] = y[i]! + g * (R[i]! - y[i]!);
       }
     }
+  }
+  const targets = xs.map((x) => {
     const target = new Float32Array(cw * ch);
     for (let j = 0; j < ch; j++) for (let i = 0; i < cw; i++) target[j * cw + i] = x[(j + pad) * winW + i + pad]!;
-    for (let it = 0; it < params.iterations; it++) {
+    return target;
+  });
+  for (let it = 0; it < params.iterations; it++) {
+    const es = ys.map((y, c) => {
       const d = blockMeans(y, outW, outH, s);
+      const target = targets[c]!;
       for (let i = 0; i < d.length; i++) d[i] = target[i]! - d[i]!;
-      addBilinear(y, outW, outH, s, gaussianPlane(d, cw, ch, params.sigma), bp);
-    }
-    for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
+      return gaussianPlane(d, cw, ch, params.sigma);
+    });
+    addBilinear(ys, outW, outH, s, es, bp, it === params.iterations - 1);
   }
+  if (params.iterations === 0)
+    for (const y of ys) for (let i = 0; i < y.length; i++) y[i] = y[i]! < 0 ? 0 : y[i]! > 1 ? 1 : y[i]!;
   return ref;
 }
