@@ -20,6 +20,7 @@
 import type { Detection } from '../detect/types.js';
 import {
   applyFidelity,
+  FIDELITY_HALO,
   FIDELITY_PARAMS,
   inputPlanes,
   lanczosTile,
@@ -126,8 +127,6 @@ export function regionMask(
 
 function lumaOf(planes: Float32Array[]): Float32Array {
   const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
-  // A luma-only reference (./faithful.ts, mapOnly) is one plane three times: its luma is itself.
-  if (r === g && g === b) return r;
   const out = new Float32Array(r.length);
   for (let i = 0; i < r.length; i++) out[i] = LUMA[0] * r[i]! + LUMA[1] * g[i]! + LUMA[2] * b[i]!;
   return out;
@@ -341,28 +340,101 @@ export interface TilePostOptions {
   reference?: FaithfulReference | 'self';
 }
 
+/**
+ * Input pixels of the tile's output around its centre that fidelity and the map work on: FIDELITY_HALO, the
+ * furthest either reaches (the map's bilinear, smoothing and 3×3 steps on top of the drift fix's bilinear
+ * step and Gaussian of radius 3: 7), so the centre comes out the same as from the whole tile.
+ */
+const POST_MARGIN = FIDELITY_HALO;
+/** Window pixels around that crop that Lanczos-3 (3 taps) and σ (1) read. */
+const WINDOW_MARGIN = 4;
+
+/**
+ * The tile cut to its centre ± POST_MARGIN (its window ± WINDOW_MARGIN around that), so the per-pixel work is
+ * not spent on the context the model needed but nobody keeps; undefined where the cut would reach past the
+ * window (then the whole tile is used) or save little. (ci, cj): the crop's first input-grid pixel in the tile.
+ */
+function cropTile(
+  t: TileData,
+  ox: number,
+  oy: number,
+  w: number,
+  h: number,
+): { t: TileData; ci: number; cj: number } | undefined {
+  const { scale: s, pad, winW, winH, outW, outH } = t;
+  const cw = outW / s,
+    ch = outH / s;
+  const i0 = Math.max(0, Math.floor(ox / s) - POST_MARGIN),
+    j0 = Math.max(0, Math.floor(oy / s) - POST_MARGIN);
+  const i1 = Math.min(cw, Math.ceil((ox + w) / s) + POST_MARGIN),
+    j1 = Math.min(ch, Math.ceil((oy + h) / s) + POST_MARGIN);
+  if ((i1 - i0) * (j1 - j0) > 0.9 * cw * ch) return undefined;
+  const P = WINDOW_MARGIN;
+  const x0 = pad + i0 - P,
+    y0 = pad + j0 - P;
+  const ww = i1 - i0 + 2 * P,
+    wh = j1 - j0 + 2 * P;
+  if (x0 < 0 || y0 < 0 || x0 + ww > winW || y0 + wh > winH) return undefined;
+  const x = new Float32Array(3 * ww * wh);
+  for (let c = 0; c < 3; c++)
+    for (let r = 0; r < wh; r++) {
+      const src = c * winW * winH + (y0 + r) * winW + x0;
+      x.set(t.x.subarray(src, src + ww), (c * wh + r) * ww);
+    }
+  const cropW = (i1 - i0) * s,
+    cropH = (j1 - j0) * s;
+  const y = new Float32Array(3 * cropW * cropH);
+  for (let c = 0; c < 3; c++)
+    for (let r = 0; r < cropH; r++) {
+      const src = c * outW * outH + (j0 * s + r) * outW + i0 * s;
+      y.set(t.y.subarray(src, src + cropW), (c * cropH + r) * cropW);
+    }
+  return { t: { x, winW: ww, winH: wh, y, outW: cropW, outH: cropH, scale: s, pad: P }, ci: i0, cj: j0 };
+}
+
+/** `planes` (3 × the tile's output) cut to the crop's extent. */
+function cropPlanes(planes: Float32Array[], t: TileData, crop: { t: TileData; ci: number; cj: number }): Float32Array[] {
+  const { outW: cropW, outH: cropH, scale: s } = crop.t;
+  return planes.map((p) => {
+    const out = new Float32Array(cropW * cropH);
+    for (let r = 0; r < cropH; r++) {
+      const src = (crop.cj * s + r) * t.outW + crop.ci * s;
+      out.set(p.subarray(src, src + cropW), r * cropW);
+    }
+    return out;
+  });
+}
+
 /** The per-tile step of a pass, or undefined when there is nothing to do. */
 export function tilePost(o: TilePostOptions): TilePost | undefined {
   const F = Math.min(1, Math.max(0, o.fidelity));
   const RF = Math.min(1, Math.max(0, o.regionFidelity ?? 1));
   if (F === 0 && !o.map && (RF === 0 || o.regions.length === 0)) return undefined;
-  return async (t, gx, gy, ox, oy, w, h) => {
+  return async (tile, gx, gy, ox, oy, w, h) => {
+    const crop = cropTile(tile, ox, oy, w, h);
+    const t = crop?.t ?? tile;
+    const ci = crop?.ci ?? 0,
+      cj = crop?.cj ?? 0;
     const cw = t.outW / t.scale,
       ch = t.outH / t.scale;
-    const risk = regionMask(o.regions, gx, gy, cw, ch, o.toPass);
+    const risk = regionMask(o.regions, gx + ci, gy + cj, cw, ch, o.toPass);
     const wantsFidelity = F > 0 || (risk && RF > 0);
     // The reference: the faithful network's tile (or the output itself for the Faithful model), else Lanczos.
     let ref: Float32Array[] | undefined;
     // Whether ref is the faithful network's tile (the map then weighs by what that network does not explain).
     let network = false;
-    // Below blendStart fidelity only corrects drift: the reference is needed for the map alone.
+    // Below blendStart fidelity only corrects drift and no blend reads a reference: the map then compares with
+    // Lanczos-3, not the faithful network (the network's pass would cost more than fidelity and the map
+    // together may; its weight moved the map's AUC by under 0.01 on the development set, docs/quality.md).
     const b0 = FIDELITY_PARAMS.blendStart;
     const blends = F > b0 || (!!risk && RF > b0);
-    if ((blends || o.map) && FIDELITY_PARAMS.reference === 'network') {
-      if (o.reference === 'self') ref = outputPlanes(t).map((p) => p.slice());
-      else if (o.reference) {
-        // Without a blend the reference serves the map alone: the cheaper one (./faithful.ts).
-        ref = await o.reference(t, !blends);
+    if (FIDELITY_PARAMS.reference === 'network') {
+      if (o.reference === 'self') {
+        if (blends || o.map) ref = outputPlanes(t).map((p) => p.slice());
+      } else if (o.reference && blends) {
+        // The network needs the whole window's context; its planes are then cut like the tile.
+        const full = await o.reference(tile);
+        ref = crop ? cropPlanes(full, tile, crop) : full;
         network = true;
       }
     }
@@ -370,8 +442,18 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
       const gain = new Float32Array(cw * ch).fill(F);
       if (risk) for (let i = 0; i < gain.length; i++) gain[i] = Math.max(F, RF * risk[i]!);
       ref = applyFidelity(t, gain, ref) ?? ref;
+      // The crop's pixels back into the tile's output (the pass writes the centre from there).
+      if (crop)
+        for (let c = 0; c < 3; c++)
+          for (let r = 0; r < t.outH; r++) {
+            const src = (c * t.outH + r) * t.outW;
+            tile.y.set(
+              t.y.subarray(src, src + t.outW),
+              c * tile.outW * tile.outH + (cj * t.scale + r) * tile.outW + ci * t.scale,
+            );
+          }
     }
     if (!o.map) return undefined;
-    return mapTile(mapOnInputGrid(t, ref, risk, MAP_PARAMS, network), t, ox, oy, w, h);
+    return mapTile(mapOnInputGrid(t, ref, risk, MAP_PARAMS, network), t, ox - ci * t.scale, oy - cj * t.scale, w, h);
   };
 }

@@ -12,13 +12,8 @@ import type { Runner } from '../runtime/runner.js';
 import { stripRunner } from '../runtime/strips.js';
 import { lanczosTile, LUMA, type TileData } from './fidelity.js';
 
-/**
- * `mapOnly`: the reference is for the detail map alone (no blend reads it): a 4× pass then runs only the first
- * 2× pass and enlarges its luma 2× with Lanczos-3 (the second pass works on four times the pixels; the map's
- * AUC on the development set is within 0.005 of the chained network's, docs/quality.md), returned as the
- * same luma plane three times (its luma is itself, and a blend of weight 0 leaves the tile as it is).
- */
-export type FaithfulReference = (t: TileData, mapOnly?: boolean) => Promise<Float32Array[]>;
+/** The faithful planes (3 × outW × outH) of a tile. */
+export type FaithfulReference = (t: TileData) => Promise<Float32Array[]>;
 
 /** The faithful network of the catalog (the Faithful preset's first model), if it has one. */
 export function faithfulModel(catalog: Catalog): ModelEntry | undefined {
@@ -42,7 +37,7 @@ export function faithfulFor(
   const s = model.geometry.scale;
   if (!f || f.geometry.scale !== 2 || f.geometry.pad !== 0 || (s !== 2 && s !== 4)) return undefined;
   const passes = s === 4 ? 2 : 1;
-  return async (t, mapOnly = false) => {
+  return async (t) => {
     // In strips: the second 2× pass works on a window twice the tile's side (x4plus, 128² image: +180 MB whole).
     const r = stripRunner(await session(f.file, f.sha256), {
       input: 'input',
@@ -53,28 +48,6 @@ export function faithfulFor(
     let data = t.x,
       w = t.winW,
       h = t.winH;
-    if (mapOnly && passes === 2) {
-      const out = (await r.run({ input: { data, dims: [1, 3, h, w] } }, ['output']))['output']!;
-      const w2 = out.dims[3]!,
-        h2 = out.dims[2]!,
-        n2 = w2 * h2;
-      const luma = new Float32Array(n2);
-      for (let i = 0; i < n2; i++)
-        luma[i] = LUMA[0] * out.data[i]! + LUMA[1] * out.data[n2 + i]! + LUMA[2] * out.data[2 * n2 + i]!;
-      // The 2× output as a window of its own: Lanczos-3 ×2, cut to the model output's extent (pixel pad·4).
-      const half: TileData = {
-        x: luma,
-        winW: w2,
-        winH: h2,
-        y: t.y,
-        outW: t.outW,
-        outH: t.outH,
-        scale: 2,
-        pad: 2 * t.pad,
-      };
-      const p = lanczosTile(half, [luma])[0]!;
-      return [p, p, p];
-    }
     for (let k = 0; k < passes; k++) {
       const out = (await r.run({ input: { data, dims: [1, 3, h, w] } }, ['output']))['output']!;
       data = out.data;

@@ -103,6 +103,7 @@ export interface PassLoop {
 
 export interface PassesDone {
   inferenceMs: number;
+  postMs: number;
   backend: Backend;
   tiles: number;
   precisions: Precision[];
@@ -112,7 +113,7 @@ export interface PassesDone {
 /** The model passes, in order, from `start` (the colour input); the last one streams into the job's output. */
 export async function runPasses(start: PixelImage, env: PassLoop): Promise<PassesDone> {
   const { plan, image, options, output, signal } = env;
-  const done: PassesDone = { inferenceMs: 0, backend: 'node-cpu', tiles: 0, precisions: [], regionPasses: [] };
+  const done: PassesDone = { inferenceMs: 0, postMs: 0, backend: 'node-cpu', tiles: 0, precisions: [], regionPasses: [] };
   const retried = (job: PassJob, penv: PassEnv) => env.retry(job, (j) => env.runPass(j, penv));
   let current = start;
   for (let i = 0; i < plan.passes.length; i++) {
@@ -173,6 +174,7 @@ export async function runPasses(start: PixelImage, env: PassLoop): Promise<Passe
     if (res.image && blend) await blend.blend(0, res.image, passInput, renv);
     if (res.image) current = res.image;
     done.inferenceMs += res.inferenceMs;
+    done.postMs += res.postMs;
     done.backend = res.backend;
     done.tiles += res.tiles;
     done.precisions.push(run.precision);
@@ -210,6 +212,7 @@ export function jobResult(
     timings: {
       totalMs,
       inferenceMs: passes.inferenceMs,
+      ...(passes.postMs > 0 ? { postMs: passes.postMs } : {}),
       ...(more.detectMs !== undefined ? { detectMs: more.detectMs } : {}),
     },
     ...(more.facesRestored !== undefined ? { facesRestored: more.facesRestored } : {}),

@@ -11,7 +11,7 @@ import type { Backend, Runner, TensorData } from '../runtime/runner.js';
 import { nextTask } from '../schedule.js';
 import type { TilePlan } from '../tiling.js';
 import { Lanes } from './lanes.js';
-import { type ProgressMeter } from './progress.js';
+import { now, type ProgressMeter } from './progress.js';
 import { seStatistics } from './se-statistics.js';
 import { runOne, runTta } from './tta.js';
 import { tailSplitRunner } from '../runtime/strips.js';
@@ -51,6 +51,8 @@ export interface PassResult {
   /** The whole detail map (8-bit gray), unless the pass streamed it. */
   map?: PixelImage;
   inferenceMs: number;
+  /** Time in the per-tile step after the model (fidelity, the detail map, their reference network). */
+  postMs: number;
   backend: Backend;
   tiles: number;
 }
@@ -70,6 +72,7 @@ export async function runPass(
   const tiles = plan.tiles;
   const perTileWork = plan.windowW * plan.windowH * model.flopsPerPixel * (tta ? 8 : 1);
   let inferenceMs = 0;
+  let postMs = 0;
 
   let main: Runner;
   const extraFeeds: Record<string, TensorData> = {};
@@ -128,6 +131,7 @@ export async function runPass(
       const w = Math.min(plan.tileW * s, outW - tile.x * s);
       const h = Math.min(plan.tileH * s, outH - tile.y * s);
       const pad = model.geometry.pad;
+      const t0 = post ? now() : 0;
       const m = await post?.(
         { x, winW: plan.windowW, winH: plan.windowH, y: y.data, outW: ow, outH: oh, scale: s, pad },
         tile.wx + pad,
@@ -137,6 +141,7 @@ export async function runPass(
         w,
         h,
       );
+      if (post) postMs += now() - t0;
       writeTile(out, y.data, ow, oh, tile.ox, tile.oy, w, h, tile.x * s, onBand ? 0 : tile.y * s);
       if (m) {
         map ??= allocPixels(outW, out.height, 1, 8);
@@ -162,6 +167,7 @@ export async function runPass(
     image: onBand ? undefined : out,
     ...(map && !onBand ? { map } : {}),
     inferenceMs,
+    postMs,
     backend: main.backend,
     tiles: tiles.length,
   };

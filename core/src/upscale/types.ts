@@ -110,7 +110,13 @@ export interface UpscaleStreamResult {
   factorY: number;
   tiles: number;
   /** detectMs: time 'auto' spent in the content detectors before planning (with a catalog that has them). */
-  timings: { totalMs: number; inferenceMs: number; detectMs?: number };
+  timings: {
+    totalMs: number;
+    inferenceMs: number;
+    detectMs?: number;
+    /** Fidelity and the detail map after the model, per tile (with the faithful network where a blend needs it). */
+    postMs?: number;
+  };
   /** With a face model: how many faces it restored (0 when none was found). */
   facesRestored?: number;
   /** Region-aware enlarging: the regions found and what each got (absent when it was off). */

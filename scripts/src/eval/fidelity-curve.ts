@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { PixelImage } from '../../../core/src/image.js';
-import { applyFidelity, FIDELITY_PARAMS, lanczosTile, type TileData } from '../../../core/src/upscale/fidelity.js';
+import { applyFidelity, FIDELITY_PARAMS, type TileData } from '../../../core/src/upscale/fidelity.js';
 import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { blockiness, compare, lumaY, type Plane } from './metrics.js';
@@ -127,26 +127,6 @@ async function main(): Promise<void> {
           const model = (await engine.upscale(input, { model: p.model, scale: SCALE, fidelity: 0, regionFidelity: 0 }))
             .image;
           const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
-          // The map's own reference where no blend reads one (F ≤ blendStart; core/src/upscale/faithful.ts,
-          // mapOnly): the first 2× pass, its luma enlarged 2× with Lanczos-3.
-          const half = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
-          const halfLuma = (() => {
-            const hp = planes(half),
-              n2 = half.width * half.height;
-            const l = new Float32Array(n2);
-            for (let i = 0; i < n2; i++) l[i] = 0.299 * hp[i]! + 0.587 * hp[n2 + i]! + 0.114 * hp[2 * n2 + i]!;
-            const tile: TileData = {
-              x: l,
-              winW: half.width,
-              winH: half.height,
-              y: l,
-              outW: model.width,
-              outH: model.height,
-              scale: 2,
-              pad: 0,
-            };
-            return lanczosTile(tile, [l])[0]!;
-          })();
           const W = model.width,
             H = model.height;
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
@@ -176,8 +156,16 @@ async function main(): Promise<void> {
               // The engine weighs the map by what the faithful network does not explain when that network is the
               // reference (not for the Faithful preset, whose output is its own reference, nor the old design).
               const network = variant !== 'old' && p.preset !== 'faithful';
-              const mapRef = network && F <= FIDELITY_PARAMS.blendStart ? [halfLuma, halfLuma, halfLuma] : used;
-              const m = mapTile(mapOnInputGrid(t, mapRef, undefined, MAP_PARAMS, network), t, 0, 0, W, H);
+              // Where no blend reads the network (F ≤ blendStart) the engine's map compares with Lanczos-3.
+              const lanczosMap = network && F <= FIDELITY_PARAMS.blendStart;
+              const m = mapTile(
+                mapOnInputGrid(t, lanczosMap ? undefined : used, undefined, MAP_PARAMS, network && !lanczosMap),
+                t,
+                0,
+                0,
+                W,
+                H,
+              );
               const out = toRgb(t.y, W, H);
               const s = compare(gt, out);
               let share = 0;
