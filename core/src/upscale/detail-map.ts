@@ -20,6 +20,7 @@
 import type { Detection } from '../detect/types.js';
 import {
   applyFidelity,
+  bilinearRows,
   FIDELITY_HALO,
   FIDELITY_PARAMS,
   inputPlanes,
@@ -282,33 +283,11 @@ function unexplainedShare(
  */
 export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w: number, h: number): Uint8Array {
   const s = t.scale;
-  const cw = t.outW / s,
-    ch = t.outH / s;
   const out = new Uint8Array(w * h);
-  // Columns: the two input-grid neighbours and the weight of the right one, once per tile.
-  const x0 = new Int32Array(w),
-    x1 = new Int32Array(w),
-    fx = new Float64Array(w);
-  for (let u = 0; u < w; u++) {
-    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
-    x0[u] = Math.floor(d);
-    x1[u] = Math.min(cw - 1, x0[u]! + 1);
-    fx[u] = d - x0[u]!;
-  }
-  for (let v = 0; v < h; v++) {
-    const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
-    const y0 = Math.floor(c),
-      fy = c - y0;
-    const r0 = y0 * cw,
-      r1 = Math.min(ch - 1, y0 + 1) * cw;
+  bilinearRows(m, t.outW / s, t.outH / s, s, ox, oy, w, h, (v, a, b, fy) => {
     const row = v * w;
-    for (let u = 0; u < w; u++) {
-      const f = fx[u]!;
-      const a = m[r0 + x0[u]!]! * (1 - f) + m[r0 + x1[u]!]! * f;
-      const b = m[r1 + x0[u]!]! * (1 - f) + m[r1 + x1[u]!]! * f;
-      out[row + u] = Math.round(255 * (a * (1 - fy) + b * fy));
-    }
-  }
+    for (let u = 0; u < w; u++) out[row + u] = Math.round(255 * (a[u]! * (1 - fy) + b[u]! * fy));
+  });
   return out;
 }
 

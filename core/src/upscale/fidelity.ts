@@ -147,9 +147,61 @@ export function blockMeans(p: Float32Array, outW: number, outH: number, s: numbe
 }
 
 /**
- * Adds `gain(u, v)` × bilinear(e[c]) to each plane `ps[c]`: e[c] lives on the cw × ch input grid (pixel centres
- * at (i + ½)·s in output pixels), clamped at its edges. With `clamp` every value is then clamped to [0, 1].
- * One pass for all planes: the bilinear weights are found once per pixel.
+ * Bilinear between the pixel centres of a cw × ch input-grid plane `g` (centres at (i + ½)·s output pixels,
+ * clamped at its edges), row by row over the output rectangle (ox, oy, w, h): `row(v, a, b, fy)` gets the
+ * grid's rows above and below already interpolated across the w columns (each computed once, not once per
+ * output row) and the weight fy of the row below, so the value at column u is a[u]·(1 − fy) + b[u]·fy.
+ */
+export function bilinearRows(
+  g: Float32Array,
+  cw: number,
+  ch: number,
+  s: number,
+  ox: number,
+  oy: number,
+  w: number,
+  h: number,
+  row: (v: number, a: Float64Array, b: Float64Array, fy: number) => void,
+): void {
+  const x0 = new Int32Array(w),
+    x1 = new Int32Array(w),
+    fx = new Float64Array(w);
+  for (let u = 0; u < w; u++) {
+    const d = Math.min(cw - 1, Math.max(0, (ox + u + 0.5) / s - 0.5));
+    x0[u] = Math.floor(d);
+    x1[u] = Math.min(cw - 1, x0[u]! + 1);
+    fx[u] = d - x0[u]!;
+  }
+  const across = (dst: Float64Array, y: number) => {
+    const r = y * cw;
+    for (let u = 0; u < w; u++) dst[u] = g[r + x0[u]!]! * (1 - fx[u]!) + g[r + x1[u]!]! * fx[u]!;
+  };
+  let a = new Float64Array(w),
+    b = new Float64Array(w);
+  let ya = -1,
+    yb = -1;
+  for (let v = 0; v < h; v++) {
+    const c = Math.min(ch - 1, Math.max(0, (oy + v + 0.5) / s - 0.5));
+    const y0 = Math.floor(c);
+    const y1 = Math.min(ch - 1, y0 + 1);
+    if (ya !== y0) {
+      if (yb === y0) {
+        [a, b] = [b, a];
+        yb = ya;
+      } else across(a, y0);
+      ya = y0;
+    }
+    if (yb !== y1) {
+      across(b, y1);
+      yb = y1;
+    }
+    row(v, a, b, c - y0);
+  }
+}
+
+/**
+ * Adds `gain(u, v)` × bilinear(e[c]) to each plane `ps[c]` (e[c] on the cw × ch input grid, ./bilinearRows).
+ * With `clamp` every value is then clamped to [0, 1].
  */
 function addBilinear(
   ps: Float32Array[],
@@ -162,46 +214,23 @@ function addBilinear(
 ): void {
   const cw = outW / s,
     ch = outH / s;
-  const x0 = new Int32Array(outW),
-    x1 = new Int32Array(outW),
-    fx = new Float32Array(outW),
-    bx = new Int32Array(outW);
-  for (let u = 0; u < outW; u++) {
-    const c = Math.min(cw - 1, Math.max(0, (u + 0.5) / s - 0.5));
-    x0[u] = Math.floor(c);
-    x1[u] = Math.min(cw - 1, x0[u]! + 1);
-    fx[u] = c - x0[u]!;
-    bx[u] = (u / s) | 0;
-  }
+  const bx = new Int32Array(outW);
+  for (let u = 0; u < outW; u++) bx[u] = (u / s) | 0;
   for (let k = 0; k < ps.length; k++) {
-    const p = ps[k]!,
-      e = es[k]!;
-    for (let v = 0; v < outH; v++) {
-      const c = Math.min(ch - 1, Math.max(0, (v + 0.5) / s - 0.5));
-      const y0 = Math.floor(c);
-      const y1 = Math.min(ch - 1, y0 + 1);
-      const fy = c - y0;
-      const r0 = y0 * cw,
-        r1 = y1 * cw;
+    const p = ps[k]!;
+    bilinearRows(es[k]!, cw, ch, s, 0, 0, outW, outH, (v, a, b, fy) => {
       const gRow = ((v / s) | 0) * cw;
       const pRow = v * outW;
       for (let u = 0; u < outW; u++) {
         const g = gain[gRow + bx[u]!]!;
         const i = pRow + u;
-        if (g !== 0) {
-          const f = fx[u]!,
-            a0 = x0[u]!,
-            a1 = x1[u]!;
-          const a = e[r0 + a0]! * (1 - f) + e[r0 + a1]! * f;
-          const b = e[r1 + a0]! * (1 - f) + e[r1 + a1]! * f;
-          p[i] = p[i]! + g * (a * (1 - fy) + b * fy);
-        }
+        if (g !== 0) p[i] = p[i]! + g * (a[u]! * (1 - fy) + b[u]! * fy);
         if (clamp) {
           const y = p[i]!;
           p[i] = y < 0 ? 0 : y > 1 ? 1 : y;
         }
       }
-    }
+    });
   }
 }
 
