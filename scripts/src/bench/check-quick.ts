@@ -52,6 +52,12 @@ export function checkQuickResults(r: BenchResults, outDir: string): string[] {
     for (const row of q.rows) need(positive(row.bare.time.min), `quant ${q.backend}/${q.threads} ${row.model} ${row.precision}: no time`);
   }
 
+  // 5d. fidelity and the map: every row measured, F = 0 first.
+  const fc = r.fidelityCost ?? [];
+  need(fc.length === 5 && fc[0]!.fidelity === 0 && !fc[0]!.detailMap, `fidelity rows: ${fc.map((x) => x.row).join(', ')}`);
+  for (const row of fc) need(positive(row.ms) && Number.isFinite(row.costPct), `fidelity ${row.row}: no time`);
+  need(fc.slice(1).every((x) => positive(x.postMs)), 'fidelity: a row with fidelity or the map has no per-tile step time');
+
   // 4. peers: each measured on both sides, with a PSNR of their image against ours
   for (const id of ['upscayl-x4fast', 'realcugan-cpu', 'waifu2x-cpu']) {
     const p = r.peers.find((x) => x.id === id);

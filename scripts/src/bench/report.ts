@@ -11,9 +11,13 @@ import { peersSection } from './report/peers.js';
 import { browserSection } from './report/browser.js';
 import { memorySection } from './report/memory.js';
 import { renderWorkerPool } from './pool.js';
+import { renderFidelityCost } from './fidelity-cost.js';
 
 /** The worker-pool section (./pool.ts). */
 const poolSection = (res: BenchResults, _charts: string[], L: string[]) => void L.push(...renderWorkerPool(res));
+/** What fidelity and the map cost (./fidelity-cost.ts). */
+const fidelitySection = (res: BenchResults, _charts: string[], L: string[]) =>
+  void L.push(...renderFidelityCost(res.fidelityCost));
 
 export { renderCharts } from './report/charts.js';
 export { comparisons, ratioText, rowRate, type Comparison } from './report/figures.js';
@@ -22,7 +26,7 @@ export { observations } from './report/observations.js';
 // The sections of benchmarks.md, in order, each in its own file under ./report/.
 export function renderMarkdown(res: BenchResults, charts: string[]): string {
   const L: string[] = [];
-  for (const section of [intro, engineSection, peersSection, browserSection, poolSection, memorySection]) section(res, charts, L);
+  for (const section of [intro, engineSection, peersSection, browserSection, poolSection, fidelitySection, memorySection]) section(res, charts, L);
   return L.join('\n');
 }
 

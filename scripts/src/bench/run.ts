@@ -28,6 +28,7 @@ import { memoryLarge, memoryPresets, memoryScale } from './memory.js';
 import { gpuBench, type GpuResult } from './gpu.js';
 import { websrBench, type WebsrBenchPlan } from './websr.js';
 import { workerPoolBench, type WorkerPoolPlan } from './pool.js';
+import { fidelityCostBench, type FidelityCostPlan } from './fidelity-cost.js';
 import { renderCharts, renderMarkdown, renderGpuMarkdown } from './report.js';
 import { ROOT, errorText, log, round, rssMethod, runWorker } from './util.js';
 import type { ModelItem, ModelRow, ModelsTask, UpscalerJsRow, UpscalerJsTask } from './worker.js';
@@ -51,6 +52,7 @@ interface Plan {
   browser: { size: number; reps: number };
   websr: WebsrBenchPlan;
   pool: WorkerPoolPlan;
+  fidelity: FidelityCostPlan;
   memorySides: number[];
   /** The gigapixel series: input sides at 4× (8000² → 32000², 1.02 GP), per format. */
   gigapixel: { format: 'png' | 'tiff'; sides: number[] }[];
@@ -151,6 +153,8 @@ const FULL: Plan = {
   websr: { size: 128, reps: 3, sizes: ['s', 'm', 'l'] },
   // The pool: 1 and 2 Workers (ENLARGE_BENCH_POOL_WORKERS=1,2,4,8 on a machine with more cores), fastest of 3.
   pool: { model: 'realesrgan-x4fast', size: 256, tile: 128, reps: 3, workers: poolWorkers([1, 2]), isolated: true },
+  // Fidelity and the map over x4fast: 600×400 → 2400×1600 (tiled), 6 rounds.
+  fidelity: { width: 600, height: 400, reps: 6 },
   // Output 0.26 … 64 MP; the default tile is up to 512 px, so 750² and up are tiled (the slope that matters).
   memorySides: [128, 256, 500, 750, 1000, 2000],
   gigapixel: [
@@ -208,6 +212,7 @@ const QUICK: Plan = {
   // One network on a tiny crop: the code path, not figures (WebSR on SwiftShader takes ~0.5 s per cold network).
   websr: { size: 32, reps: 1, sizes: ['s'] },
   pool: { model: 'realesrgan-x4fast', size: 64, tile: 32, reps: 3, workers: poolWorkers([1, 2]), isolated: false },
+  fidelity: { width: 96, height: 64, reps: 2 },
   memorySides: [32, 64, 128],
   gigapixel: [
     { format: 'png', sides: [64, 128] },
@@ -225,6 +230,7 @@ const SECTIONS = [
   'browser',
   'websr',
   'pool',
+  'fidelity',
   'memory',
   'gigapixel',
   'quant',
@@ -245,7 +251,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,pool,memory,gigapixel,quant] [-- --no-build] [-- --from-json benchmarks.json]',
+      'npm run bench [-- --quick] [-- --out DIR] [-- --gpu] [-- --only machine,models,web,peers,upscalerjs,floor,browser,websr,pool,fidelity,memory,gigapixel,quant] [-- --no-build] [-- --from-json benchmarks.json]',
     );
     return;
   }
@@ -560,6 +566,12 @@ async function main(): Promise<void> {
     if (only.has('pool')) {
       log(`\n[5c] Worker pool in headless Chromium (WASM), ${plan.pool.model} ${plan.pool.size}² → ${plan.pool.size * 4}²`);
       results.workerPool = await workerPoolBench(plan.pool, log, () => loadavg().map((v) => round(v, 2)));
+    }
+
+    // 5d. What fidelity and the detail map cost over the model.
+    if (only.has('fidelity')) {
+      log(`\n[5d] Fidelity and the detail map over realesrgan-x4fast, ${plan.fidelity.width}×${plan.fidelity.height} ×4 (Node)`);
+      results.fidelityCost = await fidelityCostBench(plan.fidelity, log);
     }
 
     // 6. Memory and scale.

@@ -44,6 +44,8 @@ export interface BenchResults {
   memory?: MemoryResult;
   /** The pool of inference Workers in Chromium, WASM (./pool.ts; absent in results written before it). */
   workerPool?: WorkerPoolRow[];
+  /** What fidelity and the detail map cost over the model (./fidelity-cost.ts; absent in results written before it). */
+  fidelityCost?: FidelityCostRow[];
   skipped: string[];
   /**
    * Sections measured again after this run (`--only …`, spliced in by hand): each replaces its section's figures
@@ -66,4 +68,21 @@ export interface WorkerPoolRow {
   runsMs?: number[];
   load?: number[];
   error?: string;
+}
+
+/** One row of the fidelity-cost section (./fidelity-cost.ts). */
+export interface FidelityCostRow {
+  row: string;
+  fidelity: number;
+  detailMap: boolean;
+  model: string;
+  /** Input width and height. */
+  input: [number, number];
+  /** Median whole job (ms). */
+  ms: number;
+  /** Median over rounds of this row ÷ F = 0 in the same round − 1, in %. */
+  costPct: number;
+  /** Median time in the per-tile step after the model (ms). */
+  postMs: number;
+  runsMs: number[];
 }
