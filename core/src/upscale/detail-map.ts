@@ -74,6 +74,11 @@ export interface MapParams {
   unexplainedGain: number;
   /** The weight's least value (1: the map never says less than the formula without u). */
   unexplainedMin: number;
+  /**
+   * For 4× tiles: compare on the 2× grid (the result's 2×2 box means against the reference and Lanczos-3
+   * enlarged 2×), a quarter of the per-pixel work of comparing at full size.
+   */
+  halfGrid?: boolean;
 }
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
@@ -141,11 +146,17 @@ export function mapOnInputGrid(
   params: MapParams = MAP_PARAMS,
   /** `lanczos` is the faithful network's tile (not Lanczos, not the output itself): weigh by u (MapParams). */
   faithful = false,
+  /** The faithful network's first 2× pass of a 4× tile's window, luma (2·winW × 2·winH): compared on the 2× grid. */
+  half?: Float32Array,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
     ch = outH / s;
   const xY = lumaOf(inputPlanes(t));
+  if (s === 4 && (half || params.halfGrid)) {
+    const { down, added, addedL } = halfGridSums(t, xY, half);
+    return finishMap(t, xY, down, added, addedL, risk, params);
+  }
   const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
   // With the faithful network as the reference, u also needs the result's departure from Lanczos-3.
   const zY = faithful && lanczos ? lanczosTile(t, [xY])[0]! : undefined;
@@ -180,6 +191,80 @@ export function mapOnInputGrid(
     added[i] = added[i]! * inv;
     if (addedL) addedL[i] = addedL[i]! * inv;
   }
+  return finishMap(t, xY, down, added, addedL, risk, params);
+}
+
+/**
+ * The 2× grid's sums for a 4× tile: y2 = 2×2 box means of the result's luma, compared with the network's 2×
+ * luma (`half`, else Lanczos-3 ×2 of the input's luma) and, with the network, with Lanczos-3 ×2 too; each
+ * mean over the 2×2 cells of an input pixel.
+ */
+function halfGridSums(
+  t: TileData,
+  xY: Float32Array,
+  half: Float32Array | undefined,
+): { down: Float32Array; added: Float32Array; addedL: Float32Array | undefined } {
+  const { outW, outH, pad, winW } = t;
+  const cw = outW / 4,
+    ch = outH / 4;
+  const W2 = outW / 2,
+    H2 = outH / 2;
+  const [pr, pg, pb] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
+  const fr = Math.fround;
+  const down = new Float32Array(cw * ch);
+  const y2 = new Float32Array(W2 * H2);
+  for (let v = 0; v < outH; v++) {
+    const row = (v >> 2) * cw,
+      row2 = (v >> 1) * W2;
+    let u = v * outW;
+    for (let i = 0; i < cw; i++) {
+      let sy = down[row + i]!;
+      for (let k = 0; k < 4; k++, u++) {
+        const y = fr(LUMA[0] * pr[u]! + LUMA[1] * pg[u]! + LUMA[2] * pb[u]!);
+        sy = fr(sy + y);
+        const j2 = row2 + ((4 * i + k) >> 1);
+        y2[j2] = y2[j2]! + y;
+      }
+      down[row + i] = sy;
+    }
+  }
+  for (let i = 0; i < down.length; i++) down[i] = down[i]! / 16;
+  for (let i = 0; i < y2.length; i++) y2[i] = y2[i]! / 4;
+  const l2 = lanczosTile({ ...t, outW: W2, outH: H2, scale: 2 }, [xY])[0]!;
+  const added = new Float32Array(cw * ch);
+  const addedL = half ? new Float32Array(cw * ch) : undefined;
+  const hw = 2 * winW;
+  for (let v = 0; v < H2; v++) {
+    const row = (v >> 1) * cw;
+    for (let u = 0; u < W2; u++) {
+      const y = y2[v * W2 + u]!;
+      const k = row + (u >> 1);
+      if (half) {
+        added[k] = added[k]! + Math.abs(y - half[(2 * pad + v) * hw + 2 * pad + u]!);
+        addedL![k] = addedL![k]! + Math.abs(y - l2[v * W2 + u]!);
+      } else added[k] = added[k]! + Math.abs(y - l2[v * W2 + u]!);
+    }
+  }
+  for (let i = 0; i < added.length; i++) {
+    added[i] = added[i]! / 4;
+    if (addedL) addedL[i] = addedL[i]! / 4;
+  }
+  return { down, added, addedL };
+}
+
+/** q per input pixel from the block sums, smoothed, raised in the risk regions (MapParams). */
+function finishMap(
+  t: TileData,
+  xY: Float32Array,
+  down: Float32Array,
+  added: Float32Array,
+  addedL: Float32Array | undefined,
+  risk: Float32Array | undefined,
+  params: MapParams,
+): Float32Array {
+  const { outW, outH, scale: s, pad, winW, winH } = t;
+  const cw = outW / s,
+    ch = outH / s;
   const unexplained = addedL ? unexplainedShare(cw, ch, added, addedL, params.unexplainedFloor) : undefined;
   const at = (yy: number, xx: number) =>
     xY[Math.min(winH - 1, Math.max(0, yy)) * winW + Math.min(winW - 1, Math.max(0, xx))]!;
@@ -339,7 +424,7 @@ function cropTile(
   oy: number,
   w: number,
   h: number,
-): { t: TileData; ci: number; cj: number } | undefined {
+): { t: TileData; ci: number; cj: number; x0: number; y0: number } | undefined {
   const { scale: s, pad, winW, winH, outW, outH } = t;
   const cw = outW / s,
     ch = outH / s;
@@ -368,11 +453,22 @@ function cropTile(
       const src = c * outW * outH + (j0 * s + r) * outW + i0 * s;
       y.set(t.y.subarray(src, src + cropW), (c * cropH + r) * cropW);
     }
-  return { t: { x, winW: ww, winH: wh, y, outW: cropW, outH: cropH, scale: s, pad: P }, ci: i0, cj: j0 };
+  return { t: { x, winW: ww, winH: wh, y, outW: cropW, outH: cropH, scale: s, pad: P }, ci: i0, cj: j0, x0, y0 };
+}
+
+/** The w × h rectangle at (x0, y0) of a plane `stride` wide. */
+function cropWindow(p: Float32Array, stride: number, w: number, h: number, x0: number, y0: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let r = 0; r < h; r++) out.set(p.subarray((y0 + r) * stride + x0, (y0 + r) * stride + x0 + w), r * w);
+  return out;
 }
 
 /** `planes` (3 × the tile's output) cut to the crop's extent. */
-function cropPlanes(planes: Float32Array[], t: TileData, crop: { t: TileData; ci: number; cj: number }): Float32Array[] {
+function cropPlanes(
+  planes: Float32Array[],
+  t: TileData,
+  crop: { t: TileData; ci: number; cj: number },
+): Float32Array[] {
   const { outW: cropW, outH: cropH, scale: s } = crop.t;
   return planes.map((p) => {
     const out = new Float32Array(cropW * cropH);
@@ -402,14 +498,18 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
     let ref: Float32Array[] | undefined;
     // Whether ref is the faithful network's tile (the map then weighs by what that network does not explain).
     let network = false;
-    // Below blendStart fidelity only corrects drift and no blend reads a reference: the map then compares with
-    // Lanczos-3, not the faithful network (the network's pass would cost more than fidelity and the map
-    // together may; its weight moved the map's AUC by under 0.01 on the development set, docs/quality.md).
+    // Below blendStart fidelity only corrects drift and no blend reads a reference: a 4× map then compares
+    // with the network's first 2× pass on the 2× grid (`half`, a fraction of the chained network's and the
+    // full-size comparison's cost); a 2× map with Lanczos-3.
     const b0 = FIDELITY_PARAMS.blendStart;
     const blends = F > b0 || (!!risk && RF > b0);
+    let half: Float32Array | undefined;
     if (FIDELITY_PARAMS.reference === 'network') {
       if (o.reference === 'self') {
         if (blends || o.map) ref = outputPlanes(t).map((p) => p.slice());
+      } else if (o.reference?.half && o.map && !blends) {
+        const luma = await o.reference.half(tile);
+        half = crop ? cropWindow(luma, 2 * tile.winW, crop.t.winW * 2, crop.t.winH * 2, crop.x0 * 2, crop.y0 * 2) : luma;
       } else if (o.reference && blends) {
         // The network needs the whole window's context; its planes are then cut like the tile.
         const full = await o.reference(tile);
@@ -433,6 +533,13 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
           }
     }
     if (!o.map) return undefined;
-    return mapTile(mapOnInputGrid(t, ref, risk, MAP_PARAMS, network), t, ox - ci * t.scale, oy - cj * t.scale, w, h);
+    return mapTile(
+      mapOnInputGrid(t, ref, risk, MAP_PARAMS, network, half),
+      t,
+      ox - ci * t.scale,
+      oy - cj * t.scale,
+      w,
+      h,
+    );
   };
 }

@@ -10,10 +10,17 @@
 import type { Catalog, ModelEntry } from '../models.js';
 import type { Runner } from '../runtime/runner.js';
 import { stripRunner } from '../runtime/strips.js';
-import { lanczosTile, LUMA, type TileData } from './fidelity.js';
+import { LUMA, type TileData } from './fidelity.js';
 
 /** The faithful planes (3 × outW × outH) of a tile. */
-export type FaithfulReference = (t: TileData) => Promise<Float32Array[]>;
+export type FaithfulReference = ((t: TileData) => Promise<Float32Array[]>) & {
+  /**
+   * For a 4× pass whose reference serves the detail map alone (no blend reads it): the network's first 2×
+   * pass only, as luma of the whole window (2·winW × 2·winH), which the map compares with on the 2× grid
+   * (./detail-map.ts). Absent for 2× passes.
+   */
+  half?: (t: TileData) => Promise<Float32Array>;
+};
 
 /** The faithful network of the catalog (the Faithful preset's first model), if it has one. */
 export function faithfulModel(catalog: Catalog): ModelEntry | undefined {
@@ -37,14 +44,16 @@ export function faithfulFor(
   const s = model.geometry.scale;
   if (!f || f.geometry.scale !== 2 || f.geometry.pad !== 0 || (s !== 2 && s !== 4)) return undefined;
   const passes = s === 4 ? 2 : 1;
-  return async (t) => {
-    // In strips: the second 2× pass works on a window twice the tile's side (x4plus, 128² image: +180 MB whole).
-    const r = stripRunner(await session(f.file, f.sha256), {
+  // In strips: the second 2× pass works on a window twice the tile's side (x4plus, 128² image: +180 MB whole).
+  const runner = async () =>
+    stripRunner(await session(f.file, f.sha256), {
       input: 'input',
       output: 'output',
       halo: f.geometry.context ?? 8,
       bytesPerPixel: f.peakBytesPerPixel,
     });
+  const full: FaithfulReference = async (t) => {
+    const r = await runner();
     let data = t.x,
       w = t.winW,
       h = t.winH;
@@ -66,4 +75,16 @@ export function faithfulFor(
       return p;
     });
   };
+  if (passes === 2)
+    full.half = async (t) => {
+      const out = (await (await runner()).run({ input: { data: t.x, dims: [1, 3, t.winH, t.winW] } }, ['output']))[
+        'output'
+      ]!;
+      const n = out.dims[2]! * out.dims[3]!;
+      const luma = new Float32Array(n);
+      for (let i = 0; i < n; i++)
+        luma[i] = LUMA[0] * out.data[i]! + LUMA[1] * out.data[n + i]! + LUMA[2] * out.data[2 * n + i]!;
+      return luma;
+    };
+  return full;
 }

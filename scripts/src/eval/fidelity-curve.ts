@@ -127,6 +127,16 @@ async function main(): Promise<void> {
           const model = (await engine.upscale(input, { model: p.model, scale: SCALE, fidelity: 0, regionFidelity: 0 }))
             .image;
           const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
+          // The network's first 2× pass, luma: the map's reference on the 2× grid where no blend reads one.
+          const half = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
+          const halfLuma = (() => {
+            const hp = planes(half),
+              n2 = half.width * half.height;
+            const l = new Float32Array(n2);
+            for (let i = 0; i < n2; i++)
+              l[i] = Math.fround(0.299 * hp[i]! + 0.587 * hp[n2 + i]! + 0.114 * hp[2 * n2 + i]!);
+            return l;
+          })();
           const W = model.width,
             H = model.height;
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
@@ -158,8 +168,18 @@ async function main(): Promise<void> {
               const network = variant !== 'old' && p.preset !== 'faithful';
               // Where no blend reads the network (F ≤ blendStart) the engine's map compares with Lanczos-3.
               const lanczosMap = network && F <= FIDELITY_PARAMS.blendStart;
+              const mv = process.env.MAPVAR ?? 'lanczos';
               const m = mapTile(
-                mapOnInputGrid(t, lanczosMap ? undefined : used, undefined, MAP_PARAMS, network && !lanczosMap),
+                lanczosMap && mv !== 'lanczos'
+                  ? mapOnInputGrid(
+                      t,
+                      undefined,
+                      undefined,
+                      { ...MAP_PARAMS, halfGrid: true },
+                      false,
+                      mv === 'net-half' ? halfLuma : undefined,
+                    )
+                  : mapOnInputGrid(t, lanczosMap ? undefined : used, undefined, MAP_PARAMS, network && !lanczosMap),
                 t,
                 0,
                 0,
