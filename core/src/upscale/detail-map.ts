@@ -6,6 +6,11 @@
  *   a = mean over the block of |result − ref|        the detail added beyond the faithful reference (the
  *                                                    Faithful network's tile, ./faithful.ts; else Lanczos-3),
  *
+ * where a blend reads the chained network (F above FIDELITY_PARAMS.blendStart, or a risk region). Where none
+ * does (the default), a 4× tile compares on the 2× grid instead: the result's 2×2 box means against the
+ * network's first 2× pass (./faithful.ts, `half`) and, for u below, against Lanczos-3 ×2 (a quarter of the
+ * per-pixel work, no second network pass; it also scored higher on the development set, docs/quality.md).
+ *
  * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
  * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). With the faithful network as the reference, q is also
  * weighed by what that network does not explain: w = max(1, G·u), u = a / (φ + mean |result − Lanczos-3|)
