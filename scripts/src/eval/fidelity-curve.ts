@@ -14,6 +14,10 @@
  * step (applyFidelity, mapOnInputGrid: one whole-image tile) runs at every F, for the old design (Lanczos
  * reference, full 3-step back-projection) and the new (faithful network, low-pass drift correction). Scored:
  * PSNR-Y, SSIM-Y, blockiness (JPEG inputs), and the map's detailAuc on the delivered result.
+ *
+ * For measurements (environment): MAPVAR = net-half (default, as the engine) | lanczos-half | lanczos: the map's
+ * reference where no blend reads one; HALFMODEL = the 2× network for net-half (default anime4k-x2-l-an);
+ * MAP_PARAMS = JSON overriding some of the map's parameters; FIDELITY_VARIANTS as below.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -21,7 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { PixelImage } from '../../../core/src/image.js';
 import { applyFidelity, FIDELITY_PARAMS, type TileData } from '../../../core/src/upscale/fidelity.js';
-import { MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
+import { MAP_PARAMS as ENGINE_MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
+
+/** The map's parameters, with MAP_PARAMS='{"tau": …}' (JSON) overriding some for a measurement. */
+const MAP_PARAMS = { ...ENGINE_MAP_PARAMS, ...(JSON.parse(process.env.MAP_PARAMS ?? '{}') as object) };
 import { downBicubic, downJpeg, fromPixelImage, loadRgb, SCALE, toPixelImage, upLanczos, type Rgb } from './images.js';
 import { blockiness, compare, lumaY, type Plane } from './metrics.js';
 import { detailAuc, detailClasses } from './detail-auc.js';
@@ -128,7 +135,9 @@ async function main(): Promise<void> {
             .image;
           const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
           // The network's first 2× pass, luma: the map's reference on the 2× grid where no blend reads one.
-          const half = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
+          const half = (
+            await engine.upscale(input, { model: process.env.HALFMODEL ?? 'anime4k-x2-l-an', scale: 2, fidelity: 0 })
+          ).image;
           const halfLuma = (() => {
             const hp = planes(half),
               n2 = half.width * half.height;
@@ -168,7 +177,8 @@ async function main(): Promise<void> {
               const network = variant !== 'old' && p.preset !== 'faithful';
               // Where no blend reads the network (F ≤ blendStart) the engine's map compares with Lanczos-3.
               const lanczosMap = network && F <= FIDELITY_PARAMS.blendStart;
-              const mv = process.env.MAPVAR ?? 'lanczos';
+              // MAPVAR (measurement): 'net-half' (the engine's), 'lanczos-half', 'lanczos' (full size, no network).
+              const mv = process.env.MAPVAR ?? 'net-half';
               const m = mapTile(
                 lanczosMap && mv !== 'lanczos'
                   ? mapOnInputGrid(
