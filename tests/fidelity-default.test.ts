@@ -23,7 +23,7 @@ import { blockiness, compare, lumaY, type Plane } from '../scripts/src/eval/metr
 import { detailAuc } from '../scripts/src/eval/detail-auc.js';
 import { photo, ROOT } from './helpers.js';
 import type { PixelImage } from '../core/src/image.js';
-import type { TileData } from '../core/src/upscale/fidelity.js';
+import { LUMA, type TileData } from '../core/src/upscale/fidelity.js';
 import { CHECK_LEVEL, MAP_PARAMS, mapOnInputGrid, mapTile } from '../core/src/upscale/detail-map.js';
 
 let engine: Engine;
@@ -119,8 +119,9 @@ describe('the default fidelity', () => {
     console.log(
       `map AUC, clean ×4, x4fast: F=0 ${auc.f0.map((v) => v.toFixed(3))}, F=${DEFAULTS.fidelity} ${auc.def.map((v) => v.toFixed(3))}`,
     );
-    // Measured: F = 0 0.869, 0.878, 0.710 (mean 0.819); default 0.822, 0.654, 0.608 (mean 0.695); the map
-    // without the faithful weight gave 0.786 / 0.694 here (docs/quality.md, issue 23 item 3).
+    // Measured: F = 0 0.756, 0.846, 0.826 (mean 0.809); default 0.730, 0.685, 0.608 (mean 0.674) with the
+    // excess on the 2× grid (stop 32); the map with the faithful weight gave 0.819 / 0.695 here, without it
+    // 0.786 / 0.694 (docs/quality.md, issue 23 item 3).
     expect(mean(auc.f0)).toBeGreaterThan(0.78);
     expect(mean(auc.def)).toBeGreaterThan(0.66);
   }, 300_000);
@@ -163,8 +164,11 @@ describe('the invented-detail map at the default', () => {
     for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = p.data[i * 3 + c]! / 255;
     return out;
   };
-  /** The engine's map formula over the whole image as one tile, with the chained faithful network as the reference. */
-  const shareOf = (input: PixelImage, result: PixelImage, faithful: PixelImage): number => {
+  /**
+   * The engine's map over the whole image as one tile, as the default makes it: the faithful network's first
+   * 2× pass (`half2x`, its luma) compared on the 2× grid, after the drift fix (F > 0).
+   */
+  const shareOf = (input: PixelImage, result: PixelImage, half2x: PixelImage): number => {
     const W = result.width,
       H = result.height;
     const t: TileData = {
@@ -177,9 +181,11 @@ describe('the invented-detail map at the default', () => {
       scale: SCALE,
       pad: 0,
     };
-    const f = planesOf(faithful);
-    const ref = [0, 1, 2].map((c) => f.slice(c * W * H, (c + 1) * W * H));
-    const m = mapTile(mapOnInputGrid(t, ref, undefined, MAP_PARAMS, true), t, 0, 0, W, H);
+    const f = planesOf(half2x);
+    const n2 = half2x.width * half2x.height;
+    const luma = new Float32Array(n2);
+    for (let i = 0; i < n2; i++) luma[i] = LUMA[0] * f[i]! + LUMA[1] * f[n2 + i]! + LUMA[2] * f[2 * n2 + i]!;
+    const m = mapTile(mapOnInputGrid(t, undefined, undefined, MAP_PARAMS, false, luma, true), t, 0, 0, W, H);
     let n = 0;
     for (const v of m) if (v >= CHECK_LEVEL) n++;
     return n / m.length;
@@ -192,10 +198,10 @@ describe('the invented-detail map at the default', () => {
     for (const gt of truths) {
       const lr = toPixelImage(await downBicubic(gt));
       const r = (await engine.upscale(lr, { model: 'realesrgan-x4fast', regionFidelity: 0 })).image;
-      const faithful = (await engine.upscale(lr, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
+      const half2x = (await engine.upscale(lr, { model: 'anime4k-x2-l-an', scale: 2, fidelity: 0 })).image;
       const noisy = { ...r, data: r.data.map((v) => Math.min(255, Math.max(0, v + Math.round(4 * rnd() - 2)))) };
       const shifted = { ...r, data: r.data.map((v) => Math.min(255, v + 2)) };
-      const [s, sn, ss] = [r, noisy, shifted].map((x) => shareOf(lr, x, faithful));
+      const [s, sn, ss] = [r, noisy, shifted].map((x) => shareOf(lr, x, half2x));
       lines.push(`${(100 * s!).toFixed(1)} % → noise ${(100 * sn!).toFixed(1)} %, shift ${(100 * ss!).toFixed(1)} %`);
       expect(s).toBeGreaterThan(0.01);
       expect(Math.abs(sn! - s!)).toBeLessThan(0.03);
@@ -213,7 +219,8 @@ describe('the invented-detail map at the default', () => {
     const [f0, def] = [await at(rock, 0), await at(rock, DEFAULTS.fidelity)];
     // Flat sky (96, 48; values 247…255, the Photoshop plugin test's crop): at F = 0 the map is the model's
     // brightness drift, which the default corrects (the result is then within 0.1/255 of the faithful
-    // network); the map stays the formula without the faithful weight there, faint but not empty.
+    // network, so the excess over it is about 0): faint (6 measured; the formula before the excess map
+    // gave 10), but not empty.
     const sky = await photo(64, 96, 48);
     const [s0, sd] = [await at(sky, 0), await at(sky, DEFAULTS.fidelity)];
     console.log(
@@ -223,6 +230,7 @@ describe('the invented-detail map at the default', () => {
     expect(max(def)).toBeGreaterThanOrEqual(CHECK_LEVEL);
     expect(def.invented!.share).toBeGreaterThan(0.01);
     expect(max(s0)).toBeGreaterThan(0);
-    expect(max(sd)).toBeGreaterThan(8);
+    expect(max(sd)).toBeGreaterThan(0);
+    expect(max(sd)).toBeLessThan(CHECK_LEVEL / 4);
   }, 120_000);
 });

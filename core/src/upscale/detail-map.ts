@@ -53,6 +53,8 @@ export const MAP_PARAMS: MapParams = {
   unexplainedFloor: 4 / 255,
   unexplainedGain: 3.4,
   unexplainedMin: 1,
+  excessScale: 0.0057,
+  excessRadius: 4,
 };
 
 export interface MapParams {
@@ -79,6 +81,16 @@ export interface MapParams {
   unexplainedGain: number;
   /** The weight's least value (1: the map never says less than the formula without u). */
   unexplainedMin: number;
+  /**
+   * With the network's 2× pass (`half`) the map is the evaluation's own *excess* with that network standing in
+   * for the truth: e = mean |result − net| − mean |Lanczos − net| per input pixel on the 2× grid, and
+   * m = q / (1 + q), q = max(0, e) / excessScale (so m = ½, the "check this" level, at e = excessScale).
+   * Where the drift fix ran (F > 0) both differences lose their local mean over (2·excessRadius + 1)² input
+   * pixels first: the result's low frequencies are then the input's by construction, so what differs there
+   * from the network (a backend's small shift, say) is not invented detail.
+   */
+  excessScale: number;
+  excessRadius: number;
   /**
    * For 4× tiles: compare on the 2× grid (the result's 2×2 box means against the reference and Lanczos-3
    * enlarged 2×), a quarter of the per-pixel work of comparing at full size.
@@ -153,14 +165,28 @@ export function mapOnInputGrid(
   faithful = false,
   /** The faithful network's first 2× pass of a 4× tile's window, luma (2·winW × 2·winH): compared on the 2× grid. */
   half?: Float32Array,
+  /** The drift fix ran on this tile (F > 0): the excess ignores the low frequencies (MapParams). */
+  driftFixed = false,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
     ch = outH / s;
   const xY = lumaOf(inputPlanes(t));
   if (s === 4 && (half || params.halfGrid)) {
-    const { down, added, addedL } = halfGridSums(t, xY, half);
-    return finishMap(t, xY, down, added, addedL, risk, params);
+    // With the network the map is the excess alone: the sums against it are not needed.
+    const g = halfGridSums(t, xY, undefined);
+    if (half)
+      return finishMap(
+        t,
+        xY,
+        g.down,
+        g.added,
+        undefined,
+        risk,
+        params,
+        excessHalf(t, g.y2, g.l2, half, driftFixed, params),
+      );
+    return finishMap(t, xY, g.down, g.added, g.addedL, risk, params);
   }
   const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
   // With the faithful network as the reference, u also needs the result's departure from Lanczos-3.
@@ -208,7 +234,13 @@ function halfGridSums(
   t: TileData,
   xY: Float32Array,
   half: Float32Array | undefined,
-): { down: Float32Array; added: Float32Array; addedL: Float32Array | undefined } {
+): {
+  down: Float32Array;
+  added: Float32Array;
+  addedL: Float32Array | undefined;
+  y2: Float32Array;
+  l2: Float32Array;
+} {
   const { outW, outH, pad, winW } = t;
   const cw = outW / 4,
     ch = outH / 4;
@@ -254,7 +286,74 @@ function halfGridSums(
     added[i] = added[i]! / 4;
     if (addedL) addedL[i] = addedL[i]! / 4;
   }
-  return { down, added, addedL };
+  return { down, added, addedL, y2, l2 };
+}
+
+/** The excess per input pixel of a 4× tile on the 2× grid (MapParams.excessScale). */
+function excessHalf(
+  t: TileData,
+  y2: Float32Array,
+  l2: Float32Array,
+  half: Float32Array,
+  driftFixed: boolean,
+  params: MapParams,
+): Float32Array {
+  const { outW, outH, pad, winW } = t;
+  const cw = outW / 4,
+    ch = outH / 4;
+  const W2 = outW / 2,
+    H2 = outH / 2;
+  const hw = 2 * winW;
+  const dY = new Float32Array(W2 * H2),
+    dL = new Float32Array(W2 * H2);
+  for (let v = 0; v < H2; v++)
+    for (let u = 0; u < W2; u++) {
+      const n = half[(2 * pad + v) * hw + 2 * pad + u]!;
+      dY[v * W2 + u] = y2[v * W2 + u]! - n;
+      dL[v * W2 + u] = l2[v * W2 + u]! - n;
+    }
+  // The local means (0 where the drift fix did not run): block means, then a box over the input grid.
+  const mY = new Float32Array(cw * ch),
+    mL = new Float32Array(cw * ch);
+  if (driftFixed) {
+    const bY = new Float32Array(cw * ch),
+      bL = new Float32Array(cw * ch);
+    for (let j = 0; j < ch; j++)
+      for (let i = 0; i < cw; i++) {
+        const c = 2 * j * W2 + 2 * i;
+        bY[j * cw + i] = (dY[c]! + dY[c + 1]! + dY[c + W2]! + dY[c + W2 + 1]!) / 4;
+        bL[j * cw + i] = (dL[c]! + dL[c + 1]! + dL[c + W2]! + dL[c + W2 + 1]!) / 4;
+      }
+    const R = params.excessRadius;
+    for (let j = 0; j < ch; j++)
+      for (let i = 0; i < cw; i++) {
+        let sy = 0,
+          sl = 0,
+          n = 0;
+        for (let jj = Math.max(0, j - R); jj <= Math.min(ch - 1, j + R); jj++)
+          for (let ii = Math.max(0, i - R); ii <= Math.min(cw - 1, i + R); ii++) {
+            sy += bY[jj * cw + ii]!;
+            sl += bL[jj * cw + ii]!;
+            n++;
+          }
+        mY[j * cw + i] = sy / n;
+        mL[j * cw + i] = sl / n;
+      }
+  }
+  const e = new Float32Array(cw * ch);
+  for (let j = 0; j < ch; j++)
+    for (let i = 0; i < cw; i++) {
+      const k = j * cw + i,
+        c = 2 * j * W2 + 2 * i;
+      let a = 0,
+        b = 0;
+      for (const q of [c, c + 1, c + W2, c + W2 + 1]) {
+        a += Math.abs(dY[q]! - mY[k]!);
+        b += Math.abs(dL[q]! - mL[k]!);
+      }
+      e[k] = (a - b) / 4;
+    }
+  return e;
 }
 
 /** q per input pixel from the block sums, smoothed, raised in the risk regions (MapParams). */
@@ -266,6 +365,8 @@ function finishMap(
   addedL: Float32Array | undefined,
   risk: Float32Array | undefined,
   params: MapParams,
+  /** The excess per input pixel (excessHalf): the map is then its ramp, not the formula (MapParams). */
+  excess?: Float32Array,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
@@ -314,7 +415,8 @@ function finishMap(
         ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) *
         (1 - params.coherence * coh) *
         (unexplained ? Math.max(params.unexplainedMin, params.unexplainedGain * unexplained[k]!) : 1);
-      raw[k] = q / (1 + q);
+      const x = excess ? Math.max(0, excess[k]!) / params.excessScale : q;
+      raw[k] = x / (1 + x);
     }
   }
   const m = new Float32Array(cw * ch);
@@ -514,7 +616,9 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
         if (blends || o.map) ref = outputPlanes(t).map((p) => p.slice());
       } else if (o.reference?.half && o.map && !blends) {
         const luma = await o.reference.half(tile);
-        half = crop ? cropWindow(luma, 2 * tile.winW, crop.t.winW * 2, crop.t.winH * 2, crop.x0 * 2, crop.y0 * 2) : luma;
+        half = crop
+          ? cropWindow(luma, 2 * tile.winW, crop.t.winW * 2, crop.t.winH * 2, crop.x0 * 2, crop.y0 * 2)
+          : luma;
       } else if (o.reference && blends) {
         // The network needs the whole window's context; its planes are then cut like the tile.
         const full = await o.reference(tile);
@@ -539,7 +643,7 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
     }
     if (!o.map) return undefined;
     return mapTile(
-      mapOnInputGrid(t, ref, risk, MAP_PARAMS, network, half),
+      mapOnInputGrid(t, ref, risk, MAP_PARAMS, network, half, F > 0),
       t,
       ox - ci * t.scale,
       oy - cj * t.scale,

@@ -113,7 +113,14 @@ export interface PassesDone {
 /** The model passes, in order, from `start` (the colour input); the last one streams into the job's output. */
 export async function runPasses(start: PixelImage, env: PassLoop): Promise<PassesDone> {
   const { plan, image, options, output, signal } = env;
-  const done: PassesDone = { inferenceMs: 0, postMs: 0, backend: 'node-cpu', tiles: 0, precisions: [], regionPasses: [] };
+  const done: PassesDone = {
+    inferenceMs: 0,
+    postMs: 0,
+    backend: 'node-cpu',
+    tiles: 0,
+    precisions: [],
+    regionPasses: [],
+  };
   const retried = (job: PassJob, penv: PassEnv) => env.retry(job, (j) => env.runPass(j, penv));
   let current = start;
   for (let i = 0; i < plan.passes.length; i++) {

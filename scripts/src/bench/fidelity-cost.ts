@@ -100,7 +100,9 @@ export function renderFidelityCost(rows: FidelityCostRow[] | undefined): string[
     '|---|---:|---:|---:|',
   ];
   for (const r of rows)
-    L.push(`| ${r.row} | ${r.ms} ms | ${r.costPct === 0 && r.fidelity === 0 && !r.detailMap ? '—' : `+${r.costPct} %`} | ${r.postMs} ms |`);
+    L.push(
+      `| ${r.row} | ${r.ms} ms | ${r.costPct === 0 && r.fidelity === 0 && !r.detailMap ? '—' : `+${r.costPct} %`} | ${r.postMs} ms |`,
+    );
   L.push('');
   return L;
 }

@@ -188,6 +188,7 @@ async function main(): Promise<void> {
                       { ...MAP_PARAMS, halfGrid: true },
                       false,
                       mv === 'net-half' ? halfLuma : undefined,
+                      F > 0,
                     )
                   : mapOnInputGrid(t, lanczosMap ? undefined : used, undefined, MAP_PARAMS, network && !lanczosMap),
                 t,
