@@ -1,26 +1,33 @@
 /**
  * The invented-detail map, per tile: for every output pixel, how far the result departs from what the input
- * supports, 0 (supported) … 255 (most invented). On the input grid the tile's output covers (s×s blocks):
+ * supports, 0 (supported) … 255 (most invented). Computed on the input grid the tile's output covers (s×s
+ * blocks), box-smoothed (3×3), raised to at least RISK inside the semantic risks (faces smaller than
+ * SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output. Two forms:
+ *
+ * **The excess** (a 4× tile with the faithful network where no blend reads the chained network: F ≤
+ * FIDELITY_PARAMS.blendStart, the default). The evaluation's own *excess* with the network standing in for the
+ * truth, on the 2× grid: e = mean |d_result| − mean |d_Lanczos| over an input pixel's 2×2 cells, d = (the
+ * result's 2×2 box mean, or Lanczos-3 ×2 of the input) − the network's first 2× pass (./faithful.ts, `half`);
+ * where the drift fix ran (F > 0) each d first loses its local mean (MapParams.excessRadius), so a backend's
+ * small shift is not detail. m = q / (1 + q), q = max(0, e) / excessScale.
+ *
+ * **The formula** (otherwise: F above blendStart, 2× and 3× models, the Faithful preset itself), from
  *
  *   r = |down(result) − input|                       the consistency residual (luma), and
- *   a = mean over the block of |result − ref|        the detail added beyond the faithful reference (the
- *                                                    Faithful network's tile, ./faithful.ts; else Lanczos-3),
- *
- * where a blend reads the chained network (F above FIDELITY_PARAMS.blendStart, or a risk region). Where none
- * does (the default), a 4× tile compares on the 2× grid instead: the result's 2×2 box means against the
- * network's first 2× pass (./faithful.ts, `half`) and, for u below, against Lanczos-3 ×2 (a quarter of the
- * per-pixel work, no second network pass; it also scored higher on the development set, docs/quality.md).
+ *   a = mean over the block of |result − ref|        the detail added beyond the reference (the chained
+ *                                                    faithful network's tile; else Lanczos-3),
  *
  * measured against the input's own local structure σ (3×3 standard deviation of its luma) plus a noise
  * floor τ: q = g·(a + R·r) / (τ + σ), m = q / (1 + q). With the faithful network as the reference, q is also
  * weighed by what that network does not explain: w = max(1, G·u), u = a / (φ + mean |result − Lanczos-3|)
- * (per block, 3×3-smoothed; MapParams). The parameters (MAP_PARAMS) were fitted on the development set with
- * `npm run eval:detail -- --tune` and scripts/src/eval/fidelity-curve.ts (docs/quality.md); G puts the "check
- * this" level (m = ½, CHECK_LEVEL) where it best separates harmful from helpful detail (Youden's J of
- * detailAuc's classes) at the default fidelity there. m is box-smoothed (3×3), raised to at least RISK inside the semantic
- * risks (faces smaller than SMALL_FACE input pixels, text regions), and upsampled bilinearly to the output.
- * Everything reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole
- * image; the map leaves the engine as its own stream of 8-bit bands (no full-size float plane).
+ * (per block, 3×3-smoothed).
+ *
+ * The parameters (MAP_PARAMS) were fitted on the development set with scripts/src/eval/fidelity-curve.ts
+ * (docs/quality.md): excessScale and G put the "check this" level (m = ½, CHECK_LEVEL) where it best separates
+ * harmful from helpful detail (Youden's J of detailAuc's classes) at the default fidelity there. Everything
+ * reads at most FIDELITY_HALO input pixels around a tile's centre, so tiles agree with the whole image (the
+ * excess's local mean reads 4 more, inside the tile's context); the map leaves the engine as its own stream of
+ * 8-bit bands (no full-size float plane).
  */
 import type { Detection } from '../detect/types.js';
 import {
@@ -512,11 +519,12 @@ export interface TilePostOptions {
 }
 
 /**
- * Input pixels of the tile's output around its centre that fidelity and the map work on: FIDELITY_HALO, the
- * furthest either reaches (the map's bilinear, smoothing and 3×3 steps on top of the drift fix's bilinear
- * step and Gaussian of radius 3: 7), so the centre comes out the same as from the whole tile.
+ * Input pixels of the tile's output around its centre that fidelity and the map work on: the furthest either
+ * reaches (the map's bilinear, smoothing and 3×3 steps on top of the drift fix's bilinear step and Gaussian
+ * of radius 3: 7, within FIDELITY_HALO; the excess's local mean: excessRadius more), so the centre comes out
+ * the same as from the whole tile. Where the window has less around the centre, the whole tile is used.
  */
-const POST_MARGIN = FIDELITY_HALO;
+const POST_MARGIN = FIDELITY_HALO + MAP_PARAMS.excessRadius;
 /** Window pixels around that crop that Lanczos-3 (3 taps) and σ (1) read. */
 const WINDOW_MARGIN = 4;
 
