@@ -128,7 +128,10 @@ describe('Upscale Layer 4× (bundled plugin, simulated Photoshop, WASM in UXP)',
     expect([overlay[0], overlay[1], overlay[2]]).toEqual([255, 48, 0]);
     const alpha = overlay.filter((_, i) => i % 4 === 3);
     expect(diffStats(alpha, referenceMap.data).max).toBeLessThanOrEqual(2);
-    expect(Math.max(...alpha)).toBeGreaterThan(8); // not an empty layer
+    // Not an empty layer. This flat sky crop has nothing in excess of the faithful network once the default
+    // has corrected the model's drift (the map peaks at 6 here; the formula before the excess map gave ~10);
+    // an empty layer would also be 6 away from core's map above.
+    expect(Math.max(...alpha)).toBeGreaterThan(0);
     const out = doc.layers[1]!;
     expect([out.blendMode, out.opacity]).toEqual(['multiply', 70]);
     expect(out.bounds).toMatchObject({ left: 0, top: 0, right: 256, bottom: 256 });
