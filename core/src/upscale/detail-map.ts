@@ -98,11 +98,6 @@ export interface MapParams {
    */
   excessScale: number;
   excessRadius: number;
-  /**
-   * For 4× tiles: compare on the 2× grid (the result's 2×2 box means against the reference and Lanczos-3
-   * enlarged 2×), a quarter of the per-pixel work of comparing at full size.
-   */
-  halfGrid?: boolean;
 }
 /** Soft edge of a region's mask, in input pixels. */
 const FEATHER = 2;
@@ -179,21 +174,14 @@ export function mapOnInputGrid(
   const cw = outW / s,
     ch = outH / s;
   const xY = lumaOf(inputPlanes(t));
-  if (s === 4 && (half || params.halfGrid)) {
-    // With the network the map is the excess alone: the sums against it are not needed.
-    const g = halfGridSums(t, xY, undefined);
-    if (half)
-      return finishMap(
-        t,
-        xY,
-        g.down,
-        g.added,
-        undefined,
-        risk,
-        params,
-        excessHalf(t, g.y2, g.l2, half, driftFixed, params),
-      );
-    return finishMap(t, xY, g.down, g.added, g.addedL, risk, params);
+  if (s === 4 && half) {
+    const e = excessHalf(t, xY, half, driftFixed, params);
+    const raw = new Float32Array(cw * ch);
+    for (let k = 0; k < raw.length; k++) {
+      const x = Math.max(0, e[k]!) / params.excessScale;
+      raw[k] = x / (1 + x);
+    }
+    return smoothMap(raw, cw, ch, risk, params);
   }
   const lY = lanczos ? lumaOf(lanczos) : lanczosTile(t, [xY])[0]!;
   // With the faithful network as the reference, u also needs the result's departure from Lanczos-3.
@@ -229,78 +217,18 @@ export function mapOnInputGrid(
     added[i] = added[i]! * inv;
     if (addedL) addedL[i] = addedL[i]! * inv;
   }
-  return finishMap(t, xY, down, added, addedL, risk, params);
+  return smoothMap(formulaMap(t, xY, down, added, addedL, params), cw, ch, risk, params);
 }
 
 /**
- * The 2× grid's sums for a 4× tile: y2 = 2×2 box means of the result's luma, compared with the network's 2×
- * luma (`half`, else Lanczos-3 ×2 of the input's luma) and, with the network, with Lanczos-3 ×2 too; each
- * mean over the 2×2 cells of an input pixel.
+ * The excess per input pixel of a 4× tile on the 2× grid (MapParams.excessScale): y2 = 2×2 box means of the
+ * result's luma and l2 = Lanczos-3 ×2 of the input's luma, each less the network's 2× luma (`half`, the
+ * window's), then mean |d_y| − mean |d_l| over the input pixel's 2×2 cells; where the drift fix ran each d
+ * first loses its local mean (block means, boxed over (2·excessRadius + 1)² input pixels).
  */
-function halfGridSums(
-  t: TileData,
-  xY: Float32Array,
-  half: Float32Array | undefined,
-): {
-  down: Float32Array;
-  added: Float32Array;
-  addedL: Float32Array | undefined;
-  y2: Float32Array;
-  l2: Float32Array;
-} {
-  const { outW, outH, pad, winW } = t;
-  const cw = outW / 4,
-    ch = outH / 4;
-  const W2 = outW / 2,
-    H2 = outH / 2;
-  const [pr, pg, pb] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
-  const fr = Math.fround;
-  const down = new Float32Array(cw * ch);
-  const y2 = new Float32Array(W2 * H2);
-  for (let v = 0; v < outH; v++) {
-    const row = (v >> 2) * cw,
-      row2 = (v >> 1) * W2;
-    let u = v * outW;
-    for (let i = 0; i < cw; i++) {
-      let sy = down[row + i]!;
-      for (let k = 0; k < 4; k++, u++) {
-        const y = fr(LUMA[0] * pr[u]! + LUMA[1] * pg[u]! + LUMA[2] * pb[u]!);
-        sy = fr(sy + y);
-        const j2 = row2 + ((4 * i + k) >> 1);
-        y2[j2] = y2[j2]! + y;
-      }
-      down[row + i] = sy;
-    }
-  }
-  for (let i = 0; i < down.length; i++) down[i] = down[i]! / 16;
-  for (let i = 0; i < y2.length; i++) y2[i] = y2[i]! / 4;
-  const l2 = lanczosTile({ ...t, outW: W2, outH: H2, scale: 2 }, [xY])[0]!;
-  const added = new Float32Array(cw * ch);
-  const addedL = half ? new Float32Array(cw * ch) : undefined;
-  const hw = 2 * winW;
-  for (let v = 0; v < H2; v++) {
-    const row = (v >> 1) * cw;
-    for (let u = 0; u < W2; u++) {
-      const y = y2[v * W2 + u]!;
-      const k = row + (u >> 1);
-      if (half) {
-        added[k] = added[k]! + Math.abs(y - half[(2 * pad + v) * hw + 2 * pad + u]!);
-        addedL![k] = addedL![k]! + Math.abs(y - l2[v * W2 + u]!);
-      } else added[k] = added[k]! + Math.abs(y - l2[v * W2 + u]!);
-    }
-  }
-  for (let i = 0; i < added.length; i++) {
-    added[i] = added[i]! / 4;
-    if (addedL) addedL[i] = addedL[i]! / 4;
-  }
-  return { down, added, addedL, y2, l2 };
-}
-
-/** The excess per input pixel of a 4× tile on the 2× grid (MapParams.excessScale). */
 function excessHalf(
   t: TileData,
-  y2: Float32Array,
-  l2: Float32Array,
+  xY: Float32Array,
   half: Float32Array,
   driftFixed: boolean,
   params: MapParams,
@@ -310,6 +238,18 @@ function excessHalf(
     ch = outH / 4;
   const W2 = outW / 2,
     H2 = outH / 2;
+  const [pr, pg, pb] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
+  const fr = Math.fround;
+  const y2 = new Float32Array(W2 * H2);
+  for (let v = 0; v < outH; v++) {
+    const row2 = (v >> 1) * W2;
+    for (let u = 0, i = v * outW; u < outW; u++, i++) {
+      const j2 = row2 + (u >> 1);
+      y2[j2] = y2[j2]! + fr(LUMA[0] * pr[i]! + LUMA[1] * pg[i]! + LUMA[2] * pb[i]!);
+    }
+  }
+  for (let i = 0; i < y2.length; i++) y2[i] = y2[i]! / 4;
+  const l2 = lanczosTile({ ...t, outW: W2, outH: H2, scale: 2 }, [xY])[0]!;
   const hw = 2 * winW;
   const dY = new Float32Array(W2 * H2),
     dL = new Float32Array(W2 * H2);
@@ -348,32 +288,25 @@ function excessHalf(
       }
   }
   const e = new Float32Array(cw * ch);
+  const absDev = (d: Float32Array, c: number, m: number) =>
+    Math.abs(d[c]! - m) + Math.abs(d[c + 1]! - m) + Math.abs(d[c + W2]! - m) + Math.abs(d[c + W2 + 1]! - m);
   for (let j = 0; j < ch; j++)
     for (let i = 0; i < cw; i++) {
       const k = j * cw + i,
         c = 2 * j * W2 + 2 * i;
-      let a = 0,
-        b = 0;
-      for (const q of [c, c + 1, c + W2, c + W2 + 1]) {
-        a += Math.abs(dY[q]! - mY[k]!);
-        b += Math.abs(dL[q]! - mL[k]!);
-      }
-      e[k] = (a - b) / 4;
+      e[k] = (absDev(dY, c, mY[k]!) - absDev(dL, c, mL[k]!)) / 4;
     }
   return e;
 }
 
-/** q per input pixel from the block sums, smoothed, raised in the risk regions (MapParams). */
-function finishMap(
+/** The formula's m per input pixel, before smoothing (MapParams). */
+function formulaMap(
   t: TileData,
   xY: Float32Array,
   down: Float32Array,
   added: Float32Array,
   addedL: Float32Array | undefined,
-  risk: Float32Array | undefined,
   params: MapParams,
-  /** The excess per input pixel (excessHalf): the map is then its ramp, not the formula (MapParams). */
-  excess?: Float32Array,
 ): Float32Array {
   const { outW, outH, scale: s, pad, winW, winH } = t;
   const cw = outW / s,
@@ -422,10 +355,20 @@ function finishMap(
         ((params.gain * (added[k]! + params.rWeight * r)) / (params.tau + sigma)) *
         (1 - params.coherence * coh) *
         (unexplained ? Math.max(params.unexplainedMin, params.unexplainedGain * unexplained[k]!) : 1);
-      const x = excess ? Math.max(0, excess[k]!) / params.excessScale : q;
-      raw[k] = x / (1 + x);
+      raw[k] = q / (1 + q);
     }
   }
+  return raw;
+}
+
+/** m box-smoothed over the input grid and raised to RISK inside the risk regions. */
+function smoothMap(
+  raw: Float32Array,
+  cw: number,
+  ch: number,
+  risk: Float32Array | undefined,
+  params: MapParams,
+): Float32Array {
   const m = new Float32Array(cw * ch);
   const sm = params.smooth;
   for (let j = 0; j < ch; j++)
@@ -554,20 +497,12 @@ function cropTile(
   const ww = i1 - i0 + 2 * P,
     wh = j1 - j0 + 2 * P;
   if (x0 < 0 || y0 < 0 || x0 + ww > winW || y0 + wh > winH) return undefined;
-  const x = new Float32Array(3 * ww * wh);
-  for (let c = 0; c < 3; c++)
-    for (let r = 0; r < wh; r++) {
-      const src = c * winW * winH + (y0 + r) * winW + x0;
-      x.set(t.x.subarray(src, src + ww), (c * wh + r) * ww);
-    }
   const cropW = (i1 - i0) * s,
     cropH = (j1 - j0) * s;
+  const x = new Float32Array(3 * ww * wh);
+  inputPlanes(t).forEach((p, c) => x.set(cropWindow(p, winW, ww, wh, x0, y0), c * ww * wh));
   const y = new Float32Array(3 * cropW * cropH);
-  for (let c = 0; c < 3; c++)
-    for (let r = 0; r < cropH; r++) {
-      const src = c * outW * outH + (j0 * s + r) * outW + i0 * s;
-      y.set(t.y.subarray(src, src + cropW), (c * cropH + r) * cropW);
-    }
+  outputPlanes(t).forEach((p, c) => y.set(cropWindow(p, outW, cropW, cropH, i0 * s, j0 * s), c * cropW * cropH));
   return { t: { x, winW: ww, winH: wh, y, outW: cropW, outH: cropH, scale: s, pad: P }, ci: i0, cj: j0, x0, y0 };
 }
 
@@ -576,23 +511,6 @@ function cropWindow(p: Float32Array, stride: number, w: number, h: number, x0: n
   const out = new Float32Array(w * h);
   for (let r = 0; r < h; r++) out.set(p.subarray((y0 + r) * stride + x0, (y0 + r) * stride + x0 + w), r * w);
   return out;
-}
-
-/** `planes` (3 × the tile's output) cut to the crop's extent. */
-function cropPlanes(
-  planes: Float32Array[],
-  t: TileData,
-  crop: { t: TileData; ci: number; cj: number },
-): Float32Array[] {
-  const { outW: cropW, outH: cropH, scale: s } = crop.t;
-  return planes.map((p) => {
-    const out = new Float32Array(cropW * cropH);
-    for (let r = 0; r < cropH; r++) {
-      const src = (crop.cj * s + r) * t.outW + crop.ci * s;
-      out.set(p.subarray(src, src + cropW), r * cropW);
-    }
-    return out;
-  });
 }
 
 /** The per-tile step of a pass, or undefined when there is nothing to do. */
@@ -630,7 +548,9 @@ export function tilePost(o: TilePostOptions): TilePost | undefined {
       } else if (o.reference && blends) {
         // The network needs the whole window's context; its planes are then cut like the tile.
         const full = await o.reference(tile);
-        ref = crop ? cropPlanes(full, tile, crop) : full;
+        ref = crop
+          ? full.map((p) => cropWindow(p, tile.outW, crop.t.outW, crop.t.outH, ci * tile.scale, cj * tile.scale))
+          : full;
         network = true;
       }
     }

@@ -15,8 +15,8 @@
  * reference, full 3-step back-projection) and the new (faithful network, low-pass drift correction). Scored:
  * PSNR-Y, SSIM-Y, blockiness (JPEG inputs), and the map's detailAuc on the delivered result.
  *
- * For measurements (environment): MAPVAR = net-half (default, as the engine) | lanczos-half | lanczos: the map's
- * reference where no blend reads one; HALFMODEL = the 2× network for net-half (default anime4k-x2-l-an);
+ * For measurements (environment): MAPVAR = lanczos: the formula against Lanczos-3 where no blend reads the
+ * network, instead of the engine's excess over its 2× pass; HALFMODEL = the 2× network for net-half (default anime4k-x2-l-an);
  * MAP_PARAMS = JSON overriding some of the map's parameters; FIDELITY_VARIANTS as below.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -175,22 +175,15 @@ async function main(): Promise<void> {
               // The engine weighs the map by what the faithful network does not explain when that network is the
               // reference (not for the Faithful preset, whose output is its own reference, nor the old design).
               const network = variant !== 'old' && p.preset !== 'faithful';
-              // Where no blend reads the network (F ≤ blendStart) the engine's map compares with Lanczos-3.
-              const lanczosMap = network && F <= FIDELITY_PARAMS.blendStart;
-              // MAPVAR (measurement): 'net-half' (the engine's), 'lanczos-half', 'lanczos' (full size, no network).
-              const mv = process.env.MAPVAR ?? 'net-half';
+              // Where no blend reads the network (F ≤ blendStart) the engine's map is the excess over the
+              // network's first 2× pass (MAPVAR=lanczos for the formula against Lanczos-3 instead).
+              const halfMap = network && F <= FIDELITY_PARAMS.blendStart;
               const m = mapTile(
-                lanczosMap && mv !== 'lanczos'
-                  ? mapOnInputGrid(
-                      t,
-                      undefined,
-                      undefined,
-                      { ...MAP_PARAMS, halfGrid: true },
-                      false,
-                      mv === 'net-half' ? halfLuma : undefined,
-                      F > 0,
-                    )
-                  : mapOnInputGrid(t, lanczosMap ? undefined : used, undefined, MAP_PARAMS, network && !lanczosMap),
+                halfMap
+                  ? process.env.MAPVAR === 'lanczos'
+                    ? mapOnInputGrid(t, undefined, undefined, MAP_PARAMS)
+                    : mapOnInputGrid(t, undefined, undefined, MAP_PARAMS, false, halfLuma, F > 0)
+                  : mapOnInputGrid(t, used, undefined, MAP_PARAMS, network),
                 t,
                 0,
                 0,
