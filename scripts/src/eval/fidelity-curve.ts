@@ -16,7 +16,8 @@
  * PSNR-Y, SSIM-Y, blockiness (JPEG inputs), and the map's detailAuc on the delivered result.
  *
  * For measurements (environment): MAPVAR = lanczos: the formula against Lanczos-3 where no blend reads the
- * network, instead of the engine's excess over its 2× pass; HALFMODEL = the 2× network for net-half (default anime4k-x2-l-an);
+ * network, instead of the engine's excess over its 2× pass; HALFMODEL = the 2× network for net-half (default anime4k-x2-l-an;
+ * a catalog id, or upscalerjs:<package> for an UpscalerJS model's 2× on tfjs, as docs/quality.md's table of references);
  * MAP_PARAMS = JSON overriding some of the map's parameters; FIDELITY_VARIANTS as below.
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ import { detailAuc, detailClasses } from './detail-auc.js';
 import { LevelHistogram } from './detail-level.js';
 import { mean } from './report.js';
 import { cropRgb, mostDetailedCrop, nearest, writeSheet } from './sheet.js';
+import { createUpscalerJs, type UpscalerJs } from './upscalerjs.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const PRESETS = [
@@ -115,6 +117,10 @@ export interface CurveRow {
 async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const engine = createNodeEngine();
+  const halfModel = process.env.HALFMODEL ?? 'anime4k-x2-l-an';
+  const ujs: UpscalerJs | undefined = halfModel.startsWith('upscalerjs:')
+    ? await createUpscalerJs({ modelPackage: halfModel.slice('upscalerjs:'.length), scale: 2 })
+    : undefined;
   const rows: CurveRow[] = [];
   /** detailAuc's classes per map value, pooled over the presets with a model of their own, per design and F. */
   const levels = new Map<string, LevelHistogram>();
@@ -135,9 +141,9 @@ async function main(): Promise<void> {
             .image;
           const faithful = (await engine.upscale(input, { model: 'anime4k-x2-l-an', scale: SCALE, fidelity: 0 })).image;
           // The network's first 2× pass, luma: the map's reference on the 2× grid where no blend reads one.
-          const half = (
-            await engine.upscale(input, { model: process.env.HALFMODEL ?? 'anime4k-x2-l-an', scale: 2, fidelity: 0 })
-          ).image;
+          const half = ujs
+            ? toPixelImage(await ujs.upscale(lr))
+            : (await engine.upscale(input, { model: halfModel, scale: 2, fidelity: 0 })).image;
           const halfLuma = (() => {
             const hp = planes(half),
               n2 = half.width * half.height;
@@ -236,6 +242,7 @@ async function main(): Promise<void> {
     }
   }
   await engine.dispose();
+  await ujs?.dispose();
   mkdirSync(dirname(a.out), { recursive: true });
   const best = Object.fromEntries([...levels].map(([k, h]) => [k, h.best()]));
   writeFileSync(a.out, JSON.stringify({ args: a, variants: VARIANTS, levels: best, rows }, null, 1));
