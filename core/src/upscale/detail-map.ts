@@ -220,6 +220,30 @@ export function mapOnInputGrid(
   return smoothMap(formulaMap(t, xY, down, added, addedL, params), cw, ch, risk, params);
 }
 
+/** Mean over the (2R+1)² pixels around each pixel of a w × h plane (clipped at its edges), separably, into `out`. */
+function boxMean(p: Float32Array, w: number, h: number, R: number, out: Float32Array): void {
+  const cols = new Float64Array(w * h);
+  for (let j = 0; j < h; j++) {
+    const j0 = Math.max(0, j - R),
+      j1 = Math.min(h - 1, j + R);
+    for (let i = 0; i < w; i++) {
+      let acc = 0;
+      for (let jj = j0; jj <= j1; jj++) acc += p[jj * w + i]!;
+      cols[j * w + i] = acc;
+    }
+  }
+  for (let j = 0; j < h; j++) {
+    const nj = Math.min(h - 1, j + R) - Math.max(0, j - R) + 1;
+    for (let i = 0; i < w; i++) {
+      const i0 = Math.max(0, i - R),
+        i1 = Math.min(w - 1, i + R);
+      let acc = 0;
+      for (let ii = i0; ii <= i1; ii++) acc += cols[j * w + ii]!;
+      out[j * w + i] = acc / (nj * (i1 - i0 + 1));
+    }
+  }
+}
+
 /**
  * The excess per input pixel of a 4× tile on the 2× grid (MapParams.excessScale): y2 = 2×2 box means of the
  * result's luma and l2 = Lanczos-3 ×2 of the input's luma, each less the network's 2× luma (`half`, the
@@ -240,15 +264,20 @@ function excessHalf(
     H2 = outH / 2;
   const [pr, pg, pb] = outputPlanes(t) as [Float32Array, Float32Array, Float32Array];
   const fr = Math.fround;
+  // The result's 2×2 box means of luma; each cell adds its four pixels in row order, in float32.
   const y2 = new Float32Array(W2 * H2);
-  for (let v = 0; v < outH; v++) {
-    const row2 = (v >> 1) * W2;
-    for (let u = 0, i = v * outW; u < outW; u++, i++) {
-      const j2 = row2 + (u >> 1);
-      y2[j2] = y2[j2]! + fr(LUMA[0] * pr[i]! + LUMA[1] * pg[i]! + LUMA[2] * pb[i]!);
+  const [l0, l1, l2c] = LUMA;
+  for (let v2 = 0; v2 < H2; v2++) {
+    let i = 2 * v2 * outW;
+    for (let u2 = 0, j = v2 * W2; u2 < W2; u2++, j++, i += 2) {
+      const k = i + outW;
+      let acc = fr(l0 * pr[i]! + l1 * pg[i]! + l2c * pb[i]!);
+      acc = fr(acc + fr(l0 * pr[i + 1]! + l1 * pg[i + 1]! + l2c * pb[i + 1]!));
+      acc = fr(acc + fr(l0 * pr[k]! + l1 * pg[k]! + l2c * pb[k]!));
+      acc = fr(acc + fr(l0 * pr[k + 1]! + l1 * pg[k + 1]! + l2c * pb[k + 1]!));
+      y2[j] = acc / 4;
     }
   }
-  for (let i = 0; i < y2.length; i++) y2[i] = y2[i]! / 4;
   const l2 = lanczosTile({ ...t, outW: W2, outH: H2, scale: 2 }, [xY])[0]!;
   const hw = 2 * winW;
   const dY = new Float32Array(W2 * H2),
@@ -271,21 +300,8 @@ function excessHalf(
         bY[j * cw + i] = (dY[c]! + dY[c + 1]! + dY[c + W2]! + dY[c + W2 + 1]!) / 4;
         bL[j * cw + i] = (dL[c]! + dL[c + 1]! + dL[c + W2]! + dL[c + W2 + 1]!) / 4;
       }
-    const R = params.excessRadius;
-    for (let j = 0; j < ch; j++)
-      for (let i = 0; i < cw; i++) {
-        let sy = 0,
-          sl = 0,
-          n = 0;
-        for (let jj = Math.max(0, j - R); jj <= Math.min(ch - 1, j + R); jj++)
-          for (let ii = Math.max(0, i - R); ii <= Math.min(cw - 1, i + R); ii++) {
-            sy += bY[jj * cw + ii]!;
-            sl += bL[jj * cw + ii]!;
-            n++;
-          }
-        mY[j * cw + i] = sy / n;
-        mL[j * cw + i] = sl / n;
-      }
+    boxMean(bY, cw, ch, params.excessRadius, mY);
+    boxMean(bL, cw, ch, params.excessRadius, mL);
   }
   const e = new Float32Array(cw * ch);
   const absDev = (d: Float32Array, c: number, m: number) =>
@@ -428,7 +444,9 @@ export function mapTile(m: Float32Array, t: TileData, ox: number, oy: number, w:
   const out = new Uint8Array(w * h);
   bilinearRows(m, t.outW / s, t.outH / s, s, ox, oy, w, h, (v, a, b, fy) => {
     const row = v * w;
-    for (let u = 0; u < w; u++) out[row + u] = Math.round(255 * (a[u]! * (1 - fy) + b[u]! * fy));
+    const gy = 1 - fy;
+    // Math.round of a value ≥ 0, as ⌊x + ½⌋ (a Uint8Array store truncates).
+    for (let u = 0; u < w; u++) out[row + u] = 255 * (a[u]! * gy + b[u]! * fy) + 0.5;
   });
   return out;
 }

@@ -214,20 +214,21 @@ function addBilinear(
 ): void {
   const cw = outW / s,
     ch = outH / s;
-  const bx = new Int32Array(outW);
-  for (let u = 0; u < outW; u++) bx[u] = (u / s) | 0;
+  const fr = Math.fround;
   for (let k = 0; k < ps.length; k++) {
     const p = ps[k]!;
     bilinearRows(es[k]!, cw, ch, s, 0, 0, outW, outH, (v, a, b, fy) => {
       const gRow = ((v / s) | 0) * cw;
       const pRow = v * outW;
-      for (let u = 0; u < outW; u++) {
-        const g = gain[gRow + bx[u]!]!;
-        const i = pRow + u;
-        if (g !== 0) p[i] = p[i]! + g * (a[u]! * (1 - fy) + b[u]! * fy);
-        if (clamp) {
-          const y = p[i]!;
-          p[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+      const gy = 1 - fy;
+      // One gain per input pixel: read once per s output pixels. The sum is rounded to float32 (as the plane
+      // stores it) before the clamp, so the bytes are those of adding, storing, then clamping.
+      for (let i = 0, u = 0; i < cw; i++) {
+        const g = gain[gRow + i]!;
+        for (const end = u + s; u < end; u++) {
+          let y = p[pRow + u]!;
+          if (g !== 0) y = fr(y + g * (a[u]! * gy + b[u]! * fy));
+          p[pRow + u] = clamp ? (y < 0 ? 0 : y > 1 ? 1 : y) : y;
         }
       }
     });
