@@ -10,7 +10,7 @@
 import type { Catalog, ModelEntry } from '../models.js';
 import type { Runner } from '../runtime/runner.js';
 import { stripRunner } from '../runtime/strips.js';
-import { LUMA, type TileData } from './fidelity.js';
+import { lumaOf, type TileData } from './fidelity.js';
 
 /** The faithful planes (3 × outW × outH) of a tile. */
 export type FaithfulReference = ((t: TileData) => Promise<Float32Array[]>) & {
@@ -81,10 +81,7 @@ export function faithfulFor(
         'output'
       ]!;
       const n = out.dims[2]! * out.dims[3]!;
-      const luma = new Float32Array(n);
-      for (let i = 0; i < n; i++)
-        luma[i] = LUMA[0] * out.data[i]! + LUMA[1] * out.data[n + i]! + LUMA[2] * out.data[2 * n + i]!;
-      return luma;
+      return lumaOf([0, 1, 2].map((c) => out.data.subarray(c * n, (c + 1) * n)));
     };
   return full;
 }

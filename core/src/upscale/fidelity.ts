@@ -47,6 +47,14 @@ export const DEFAULT_FIDELITY: number = DEFAULTS.fidelity;
 /** BT.601 luma weights, as the rest of the engine (pixels.ts) uses. */
 export const LUMA = [0.299, 0.587, 0.114] as const;
 
+/** The luma plane of three colour planes (r, g, b). */
+export function lumaOf(planes: Float32Array[]): Float32Array {
+  const [r, g, b] = planes as [Float32Array, Float32Array, Float32Array];
+  const out = new Float32Array(r.length);
+  for (let i = 0; i < r.length; i++) out[i] = LUMA[0] * r[i]! + LUMA[1] * g[i]! + LUMA[2] * b[i]!;
+  return out;
+}
+
 /** One tile as the post-processing sees it: the model's input window and its output, aligned. */
 export interface TileData {
   /** The model's input window: 3 planes of winW × winH, values in [0, 1]. */

@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import type { PixelImage } from '../../../core/src/image.js';
-import { applyFidelity, FIDELITY_PARAMS, type TileData } from '../../../core/src/upscale/fidelity.js';
+import { applyFidelity, FIDELITY_PARAMS, lumaOf, type TileData } from '../../../core/src/upscale/fidelity.js';
 import { MAP_PARAMS as ENGINE_MAP_PARAMS, mapOnInputGrid, mapTile } from '../../../core/src/upscale/detail-map.js';
 
 /** The map's parameters, with MAP_PARAMS='{"tau": …}' (JSON) overriding some for a measurement. */
@@ -144,14 +144,8 @@ async function main(): Promise<void> {
           const half = ujs
             ? toPixelImage(await ujs.upscale(lr))
             : (await engine.upscale(input, { model: halfModel, scale: 2, fidelity: 0 })).image;
-          const halfLuma = (() => {
-            const hp = planes(half),
-              n2 = half.width * half.height;
-            const l = new Float32Array(n2);
-            for (let i = 0; i < n2; i++)
-              l[i] = Math.fround(0.299 * hp[i]! + 0.587 * hp[n2 + i]! + 0.114 * hp[2 * n2 + i]!);
-            return l;
-          })();
+          const n2 = half.width * half.height;
+          const halfLuma = lumaOf([0, 1, 2].map((c) => planes(half).subarray(c * n2, (c + 1) * n2)));
           const W = model.width,
             H = model.height;
           const refNet = [0, 1, 2].map((c) => planes(faithful).subarray(c * W * H, (c + 1) * W * H));
