@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { createNodeEngine } from '../../../core/src/node/index.js';
 import { DEFAULTS } from '../../../core/src/defaults.js';
 import type { FidelityCostRow } from './types.js';
-import { round } from './util.js';
+import { PHOTO, round, stats } from './util.js';
 
 export interface FidelityCostPlan {
   width: number;
@@ -24,14 +24,11 @@ export interface FidelityCostPlan {
 
 const MODEL = 'realesrgan-x4fast';
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+const median = (v: number[]) => stats(v).median;
 
 export async function fidelityCostBench(plan: FidelityCostPlan, log: (s: string) => void): Promise<FidelityCostRow[]> {
   const { width: W, height: H } = plan;
-  const raw = await sharp(plan.image ?? 'tests/fixtures/photo-256.png')
+  const raw = await sharp(plan.image ?? PHOTO)
     .resize(W, H, { fit: 'cover' })
     .removeAlpha()
     .raw()
